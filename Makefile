@@ -1,0 +1,98 @@
+# homemx - build, run, test.
+#
+#   make            build everything into build/
+#   make run        install missing Debian packages, build, start the demo
+#   make check      install missing Debian packages, build (normal + ASan/UBSan),
+#                   run unit, end-to-end and short fuzz tests; prints
+#                   "N passed, N failed" and fails on any failure
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#
+# Each role is one binary built from its own folder; main.c in a folder holds
+# only main(), so unit tests can link the rest of the folder.
+
+O	?= build
+SAN	?= 0
+CC	?= cc
+ifeq ($(CC),cc)
+CC	:= gcc
+endif
+
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+	-Wno-missing-field-initializers -fstack-protector-strong -fPIE -g \
+	-Ilib -D_GNU_SOURCE
+ifeq ($(SAN),1)
+CFLAGS	?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN	:= -fsanitize=address,undefined
+else
+CFLAGS	?= -O2 -D_FORTIFY_SOURCE=2
+LDSAN	:=
+endif
+ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDSAN)
+LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2
+
+ROLE_DIRS := smtpd lookup queue delivery
+LIB_SRCS  := $(filter-out %_test.c,$(wildcard lib/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+
+dir_srcs = $(filter-out %_test.c,$(wildcard $(1)/*.c))
+dir_objs = $(patsubst %.c,$(O)/obj/%.o,$(call dir_srcs,$(1)))
+dir_objs_nomain = $(filter-out $(O)/obj/$(1)/main.o,$(call dir_objs,$(1)))
+
+BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%)
+
+UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin,$(wildcard $(d)/*_test.c))
+UNIT_BINS := $(patsubst %.c,$(O)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all run check check-unit check-asan fuzz clean deps lint
+all: $(BINS)
+
+$(O)/obj/%.o: %.c $(wildcard lib/*.h) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/libhmx.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+$(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/mxctl: $(call dir_objs,admin) $(O)/libhmx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+define ROLE_template
+$(O)/homemx-$(1): $(call dir_objs,$(1)) $(O)/libhmx.a
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach d,$(ROLE_DIRS),$(eval $(call ROLE_template,$(d))))
+
+# Unit tests: X/foo_test.c links with every object of X except main.o.
+define UNIT_template
+$(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $(O)/libhmx.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_SRCS:%.c=%),$(eval $(call UNIT_template,$(t))))
+
+unit-bins: $(UNIT_BINS)
+
+deps:
+	@scripts/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-demo $(O)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@$(MAKE) --no-print-directory O=build-asan SAN=1 all unit-bins
+	@scripts/run-tests
+
+fuzz: deps
+	@scripts/run-fuzz $${FUZZ_SECONDS:-60}
+
+lint:
+	@scripts/lint
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,69 @@
+/*
+ * lib/addr.h - RFC 5321 mailbox and path parsing, and address normalization.
+ *
+ * Owns: the one definition of what a valid address is in homemx. smtpd
+ * parses MAIL FROM/RCPT TO with it, the IPC decoders re-check addresses with
+ * it, and mxctl normalizes what the admin types with it, so a key such as
+ * "kim€example.test" can never enter the store.
+ */
+#ifndef HMX_ADDR_H
+#define HMX_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ADDR_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
+#define ADDR_DOMAIN_MAX	255	/* RFC 5321 4.5.3.1.2 */
+#define ADDR_MAX	256	/* RFC 5321 4.5.3.1.3 path, incl. <> */
+
+enum addr_status {
+	ADDR_OK = 0,
+	ADDR_SYNTAX,		/* 501 5.1.3 (RCPT) / 501 5.1.7 (MAIL) */
+	ADDR_TOO_LONG,		/* 501 5.1.3 */
+	ADDR_NO_DOMAIN,		/* "user" or "a!b!c" without @domain */
+	ADDR_BAD_DOMAIN,
+	ADDR_BAD_LOCAL,
+	ADDR_NON_ASCII,		/* 8-bit without SMTPUTF8: 553 5.6.7 */
+};
+
+const char	*addr_status_text(enum addr_status);
+
+struct mailaddr {
+	/* Local part in canonical form: unquoted if it is a valid dot-string,
+	 * otherwise the quoted string as received. */
+	char	local[ADDR_LOCAL_MAX + 3];
+	/* Domain, lowercased; an address literal keeps its brackets. */
+	char	domain[ADDR_DOMAIN_MAX + 1];
+	bool	is_literal;
+};
+
+/* Parses a bare Mailbox ("local@domain") of exactly len bytes. */
+enum addr_status addr_parse_mailbox(const char *s, size_t len, struct mailaddr *);
+
+/*
+ * Parses a Reverse-path / Forward-path at the start of s: "<" [A-d-l ":"]
+ * Mailbox ">" or, if allow_null, "<>". A source route is accepted and
+ * ignored (RFC 5321 4.1.1.3), so "<@local:user@other>" means user@other.
+ * On success *consumed is the number of bytes up to and including '>'.
+ */
+enum addr_status addr_parse_path(const char *s, size_t len, bool allow_null,
+		    struct mailaddr *, bool *is_null, size_t *consumed);
+
+/* "local@domain" into buf; -1 if it does not fit. */
+int		 addr_format(const struct mailaddr *, char *buf, size_t size);
+
+/*
+ * Normalizes an address typed by an administrator: trims nothing, rejects
+ * anything but one mailbox, lowercases the local part and the domain, and
+ * converts an internationalized domain to its A-label form (IDNA2008).
+ * On error returns the status and sets *why to a sentence for the user.
+ */
+enum addr_status addr_normalize_input(const char *in, char *out, size_t outsize,
+		    const char **why);
+/* Same for a bare domain name. Returns 0 or -1 with *why. */
+int		 domain_normalize_input(const char *in, char *out, size_t outsize,
+		    const char **why);
+/* True if s is a syntactically valid (ASCII, LDH) domain name. */
+bool		 domain_is_valid(const char *s, size_t len);
+
+#endif

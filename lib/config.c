@@ -1,0 +1,494 @@
+/*
+ * lib/config.c - the homemx.conf grammar.
+ *
+ * Owns: the parameter table (name, kind, default, min, max) and the error
+ * messages. Grammar, one directive per line:
+ *
+ *	# comment
+ *	key value [value ...]
+ *
+ * Values are words separated by blanks; a value may be double-quoted to
+ * hold blanks or '#'. Sizes take K/M/G suffixes, durations s/m/h/d. Every
+ * error names file:line and what was expected. Why a table: the default and
+ * the bounds of a setting live in one row, where a reader finds them.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+enum param_kind { P_SIZE, P_COUNT, P_DURATION, P_PATH, P_HOSTNAME, P_DELIMS };
+
+struct param {
+	const char	*name;
+	enum param_kind	 kind;
+	size_t		 offset;
+	uint64_t	 def, min, max;
+	const char	*def_str;
+};
+
+#define OFF(f)	offsetof(struct config, f)
+#define KB	1024ULL
+#define MB	(1024ULL * 1024)
+#define GB	(1024ULL * 1024 * 1024)
+#define MIN_	60
+#define HOUR	3600
+#define DAY	86400
+
+static const struct param params[] = {
+	/* name                      kind        offset                      default        min     max */
+	{ "hostname",                P_HOSTNAME, OFF(hostname),              0, 0, 0,       "localhost" },
+	{ "spool_dir",               P_PATH,     OFF(spool_dir),             0, 0, 0,       "/var/spool/homemx" },
+	{ "store_dir",               P_PATH,     OFF(store_dir),             0, 0, 0,       "/var/lib/homemx/store" },
+	{ "maildir_root",            P_PATH,     OFF(maildir_root),          0, 0, 0,       "/var/mail/homemx" },
+	{ "chroot_dir",              P_PATH,     OFF(chroot_dir),            0, 0, 0,       "/var/lib/homemx/empty" },
+	{ "tls_certificate",         P_PATH,     OFF(tls_certificate),       0, 0, 0,       "" },
+	{ "tls_key",                 P_PATH,     OFF(tls_key),               0, 0, 0,       "" },
+	{ "subaddress_delimiters",   P_DELIMS,   OFF(subaddress_delimiters), 0, 0, 0,       "+-" },
+	{ "max_message_size",        P_SIZE,     OFF(max_message_size),      25 * MB,       1 * KB, 1 * GB, NULL },
+	{ "max_recipients",          P_COUNT,    OFF(max_recipients),        100,           1,      200,    NULL },
+	{ "max_errors",              P_COUNT,    OFF(max_errors),            10,            1,      1000,   NULL },
+	{ "max_connections",         P_COUNT,    OFF(max_connections),       200,           1,      10000,  NULL },
+	{ "max_connections_per_ip",  P_COUNT,    OFF(max_connections_per_ip), 10,           1,      10000,  NULL },
+	{ "timeout_command",         P_DURATION, OFF(timeout_command),       300,           1,      HOUR,   NULL },
+	{ "timeout_data",            P_DURATION, OFF(timeout_data),          180,           1,      HOUR,   NULL },
+	{ "greeting_delay",          P_DURATION, OFF(greeting_delay),        0,             0,      60,     NULL },
+	{ "queue_lifetime",          P_DURATION, OFF(queue_lifetime),        2 * DAY,       60,     30 * DAY, NULL },
+	{ "retry_min",               P_DURATION, OFF(retry_min),             5 * MIN_,      1,      DAY,    NULL },
+	{ "retry_max",               P_DURATION, OFF(retry_max),             HOUR,          1,      DAY,    NULL },
+	{ "delivery_concurrency",    P_COUNT,    OFF(delivery_concurrency),  20,            1,      500,    NULL },
+};
+
+struct parse_ctx {
+	const char	*name;
+	unsigned	 line;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+perr(struct parse_ctx *p, const char *fmt, ...)
+{
+	char msg[CONFIG_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%u: %s", p->name, p->line, msg);
+	return -1;
+}
+
+static int
+set_string(struct parse_ctx *p, char *dst, size_t size, const char *key,
+    const char *v)
+{
+	if (strlen(v) >= size)
+		return perr(p, "%s: value longer than %zu bytes", key, size - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static int
+parse_number(const char *v, uint64_t *out, const char *suffixes,
+    const uint64_t *mult)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	uint64_t m = 1;
+	if (*end != '\0') {
+		const char *s = strchr(suffixes, *end);
+		if (s == NULL || end[1] != '\0' || *end == '\0')
+			return -1;
+		m = mult[s - suffixes];
+	}
+	if (n > UINT64_MAX / m)
+		return -1;
+	*out = n * m;
+	return 0;
+}
+
+static int
+set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
+    const char *v)
+{
+	static const uint64_t size_mult[] = { KB, KB, MB, MB, GB, GB };
+	static const uint64_t dur_mult[] = { 1, MIN_, HOUR, DAY };
+	char *field = (char *)c + pr->offset;
+	uint64_t n;
+	const char *why;
+
+	switch (pr->kind) {
+	case P_PATH:
+		if (v[0] != '/' && v[0] != '\0')
+			return perr(p, "%s: expected an absolute path, got '%s'", pr->name, v);
+		return set_string(p, field, CONFIG_PATH_MAX, pr->name, v);
+	case P_HOSTNAME: {
+		char norm[ADDR_DOMAIN_MAX + 1];
+		if (domain_normalize_input(v, norm, sizeof(norm), &why) == -1)
+			return perr(p, "%s: expected a host name, got '%s' (%s)", pr->name, v, why);
+		return set_string(p, field, ADDR_DOMAIN_MAX + 1, pr->name, norm);
+	}
+	case P_DELIMS:
+		if (v[0] == '\0')
+			return set_string(p, field, 16, pr->name, v);
+		for (const char *s = v; *s != '\0'; s++)
+			if (strchr("+-_.=", *s) == NULL || strchr(s + 1, *s) != NULL)
+				return perr(p, "%s: expected distinct characters from \"+-_.=\", got '%s'", pr->name, v);
+		return set_string(p, field, 16, pr->name, v);
+	case P_SIZE:
+		if (parse_number(v, &n, "kKmMgG", size_mult) == -1 || n < pr->min || n > pr->max)
+			return perr(p, "%s: expected a size from %llu to %llu bytes (K, M, G suffixes allowed), got '%s'",
+			    pr->name, (unsigned long long)pr->min, (unsigned long long)pr->max, v);
+		*(uint64_t *)(void *)field = n;
+		return 0;
+	case P_DURATION:
+		if (parse_number(v, &n, "smhd", dur_mult) == -1 || n < pr->min || n > pr->max)
+			return perr(p, "%s: expected a duration from %llus to %llus (s, m, h, d suffixes allowed), got '%s'",
+			    pr->name, (unsigned long long)pr->min, (unsigned long long)pr->max, v);
+		*(uint32_t *)(void *)field = (uint32_t)n;
+		return 0;
+	case P_COUNT:
+		if (parse_number(v, &n, "", NULL) == -1 || n < pr->min || n > pr->max)
+			return perr(p, "%s: expected a number from %llu to %llu, got '%s'",
+			    pr->name, (unsigned long long)pr->min, (unsigned long long)pr->max, v);
+		*(uint32_t *)(void *)field = (uint32_t)n;
+		return 0;
+	}
+	return perr(p, "internal error");
+}
+
+void
+config_defaults(struct config *c)
+{
+	struct parse_ctx p = { "default", 0, NULL, 0 };
+	char err[CONFIG_ERR_MAX];
+
+	p.err = err;
+	p.errlen = sizeof(err);
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const struct param *pr = &params[i];
+		char *field = (char *)c + pr->offset;
+		if (pr->def_str != NULL) {
+			if (pr->kind == P_HOSTNAME)
+				set_string(&p, field, ADDR_DOMAIN_MAX + 1, pr->name, pr->def_str);
+			else
+				set_param(&p, c, pr, pr->def_str);
+		} else if (pr->kind == P_SIZE)
+			*(uint64_t *)(void *)field = pr->def;
+		else
+			*(uint32_t *)(void *)field = (uint32_t)pr->def;
+	}
+}
+
+/* "127.0.0.1:25", "[::1]:25", "*:25" (all IPv4), "[::]:25" */
+static int
+parse_listen_addr(const char *v, struct listen_conf *l)
+{
+	char host[64];
+	const char *colon;
+	char *end;
+
+	if (v[0] == '[') {
+		const char *rb = strchr(v, ']');
+		if (rb == NULL || rb[1] != ':' || (size_t)(rb - v - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, v + 1, (size_t)(rb - v - 1));
+		host[rb - v - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = strrchr(v, ':');
+		if (colon == NULL || (size_t)(colon - v) >= sizeof(host))
+			return -1;
+		memcpy(host, v, (size_t)(colon - v));
+		host[colon - v] = '\0';
+	}
+	if (!isdigit((unsigned char)colon[1]))
+		return -1;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
+		return -1;
+	memset(&l->addr, 0, sizeof(l->addr));
+	if (v[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->addr;
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		l->addrlen = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&l->addr;
+		if (strcmp(host, "*") == 0)
+			s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -1;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		l->addrlen = sizeof(*s4);
+	}
+	snprintf(l->text, sizeof(l->text), "%s", v);
+	return 0;
+}
+
+static int
+directive_listen(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	static const struct { const char *name; enum listen_kind kind; } kinds[] = {
+		{ "smtp", LISTEN_SMTP },
+		{ "submission", LISTEN_SUBMISSION },
+		{ "submissions", LISTEN_SUBMISSIONS },
+	};
+	struct listen_conf l;
+	size_t i;
+
+	if (nw != 3)
+		return perr(p, "listen: expected 'listen smtp ADDRESS:PORT'");
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(w[1], kinds[i].name) == 0)
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0]))
+		return perr(p, "listen: expected 'smtp', 'submission' or 'submissions', got '%s'", w[1]);
+	if (kinds[i].kind != LISTEN_SMTP)
+		return perr(p, "listen: '%s' is not implemented yet (only 'smtp')", w[1]);
+	if (parse_listen_addr(w[2], &l) == -1)
+		return perr(p, "listen: expected ADDRESS:PORT such as 127.0.0.1:25 or [::1]:25, got '%s'", w[2]);
+	if (c->nlisten == CONFIG_MAX_LISTEN)
+		return perr(p, "listen: more than %d listen lines", CONFIG_MAX_LISTEN);
+	l.kind = kinds[i].kind;
+	c->listen[c->nlisten++] = l;
+	return 0;
+}
+
+static int
+directive_domain(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	char norm[ADDR_DOMAIN_MAX + 1];
+	const char *why;
+
+	if (nw != 2)
+		return perr(p, "domain: expected 'domain NAME'");
+	if (domain_normalize_input(w[1], norm, sizeof(norm), &why) == -1)
+		return perr(p, "domain: '%s': %s", w[1], why);
+	if (config_has_domain(c, norm))
+		return perr(p, "domain: '%s' listed twice", norm);
+	if (c->ndomains == CONFIG_MAX_DOMAINS)
+		return perr(p, "domain: more than %d domains (use 'mxctl domain add')", CONFIG_MAX_DOMAINS);
+	memcpy(c->domains[c->ndomains++], norm, strlen(norm) + 1);
+	return 0;
+}
+
+/* Splits a line into words in place; returns count or -1 on bad quoting. */
+static int
+split_words(char *s, char **w, int maxw, struct parse_ctx *p)
+{
+	int n = 0;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return n;
+		if (n == maxw)
+			return perr(p, "too many words on one line");
+		if (*s == '"') {
+			char *end = strchr(s + 1, '"');
+			if (end == NULL)
+				return perr(p, "unterminated quoted value");
+			w[n++] = s + 1;
+			*end = '\0';
+			s = end + 1;
+			if (*s != '\0' && *s != ' ' && *s != '\t')
+				return perr(p, "expected a blank after a quoted value");
+			continue;
+		}
+		w[n++] = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t')
+			s++;
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+static int
+parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
+{
+	char *w[8];
+	int nw = split_words(line, w, 8, p);
+
+	if (nw <= 0)
+		return nw;
+	if (strcmp(w[0], "listen") == 0)
+		return directive_listen(p, c, w, nw);
+	if (strcmp(w[0], "domain") == 0)
+		return directive_domain(p, c, w, nw);
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		if (strcmp(w[0], params[i].name) != 0)
+			continue;
+		if (nw != 2)
+			return perr(p, "%s: expected exactly one value", w[0]);
+		if (seen[i]++)
+			return perr(p, "%s: set twice", w[0]);
+		return set_param(p, c, &params[i], w[1]);
+	}
+	return perr(p, "unknown directive '%s'", w[0]);
+}
+
+int
+config_parse(const char *name, const char *text, size_t len,
+    struct config *out, char *err, size_t errlen)
+{
+	struct parse_ctx p = { name, 0, err, errlen };
+	uint8_t seen[sizeof(params) / sizeof(params[0])] = { 0 };
+	struct config *c;
+	char line[1024];
+	size_t i = 0;
+
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return perr(&p, "out of memory");
+	config_defaults(c);
+	while (i < len) {
+		size_t start = i;
+		while (i < len && text[i] != '\n')
+			i++;
+		size_t ll = i - start;
+		p.line++;
+		if (i < len)
+			i++;
+		if (ll > 0 && text[start + ll - 1] == '\r')
+			ll--;
+		if (ll >= sizeof(line)) {
+			perr(&p, "line longer than %zu bytes", sizeof(line) - 1);
+			goto fail;
+		}
+		memcpy(line, text + start, ll);
+		line[ll] = '\0';
+		for (size_t k = 0; k < ll; k++)
+			if ((unsigned char)line[k] < 0x20 && line[k] != '\t') {
+				perr(&p, "control character in line");
+				goto fail;
+			}
+		if (parse_line(&p, c, line, seen) == -1)
+			goto fail;
+	}
+	p.line = 0;
+	if (c->retry_min > c->retry_max) {
+		snprintf(err, errlen, "%s: retry_min (%us) is larger than retry_max (%us)",
+		    name, c->retry_min, c->retry_max);
+		goto fail;
+	}
+	if (c->nlisten == 0) {
+		snprintf(err, errlen, "%s: no 'listen' line: expected at least 'listen smtp ADDRESS:PORT'", name);
+		goto fail;
+	}
+	if ((c->tls_certificate[0] == '\0') != (c->tls_key[0] == '\0')) {
+		snprintf(err, errlen, "%s: tls_certificate and tls_key must be set together", name);
+		goto fail;
+	}
+	*out = *c;
+	free(c);
+	return 0;
+fail:
+	free(c);
+	return -1;
+}
+
+int
+config_load(const char *path, struct config *out, char **text, size_t *textlen,
+    char *err, size_t errlen)
+{
+	char *buf;
+	size_t len = 0;
+	int fd;
+
+	*text = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(CONFIG_TEXT_MAX + 1)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, CONFIG_TEXT_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONFIG_TEXT_MAX) {
+			snprintf(err, errlen, "%s: file larger than %d bytes", path, CONFIG_TEXT_MAX);
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: NUL byte in file", path);
+		free(buf);
+		return -1;
+	}
+	if (config_parse(path, buf, len, out, err, errlen) == -1) {
+		free(buf);
+		return -1;
+	}
+	*text = buf;
+	*textlen = len;
+	return 0;
+fail:
+	close(fd);
+	free(buf);
+	return -1;
+}
+
+bool
+config_has_domain(const struct config *c, const char *domain)
+{
+	for (size_t i = 0; i < c->ndomains; i++)
+		if (strcmp(c->domains[i], domain) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The embedded demo config. "@DIR@" is replaced by the demo directory.
+ * Loopback only, unprivileged ports, one domain (example.test).
+ */
+const char config_demo_template[] =
+	"# homemx demo instance (embedded default config)\n"
+	"hostname mx.example.test\n"
+	"listen smtp 127.0.0.1:2525\n"
+	"domain example.test\n"
+	"spool_dir @DIR@/spool\n"
+	"store_dir @DIR@/store\n"
+	"maildir_root @DIR@/maildirs\n"
+	"chroot_dir @DIR@/empty\n"
+	"tls_certificate @DIR@/tls/cert.pem\n"
+	"tls_key @DIR@/tls/key.pem\n"
+	"max_message_size 25M\n"
+	"greeting_delay 1s\n"
+	"queue_lifetime 2d\n"
+	"retry_min 1m\n"
+	"retry_max 1h\n";

@@ -1,0 +1,89 @@
+/*
+ * lib/config.h - homemx.conf: the grammar's result as one plain struct.
+ *
+ * Owns: every tunable, its default and its bounds (one row each in
+ * config.c). The supervisor parses and validates the file; each role parses
+ * the same text, handed over by the supervisor, so all roles always agree.
+ */
+#ifndef HMX_CONFIG_H
+#define HMX_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+#define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_DOMAINS	64
+#define CONFIG_PATH_MAX		512
+#define CONFIG_TEXT_MAX		60000	/* must fit one MSG_SUP_RELOAD */
+#define CONFIG_ERR_MAX		1024
+
+enum listen_kind {
+	LISTEN_SMTP = 1,	/* port 25: inbound, no relay */
+	LISTEN_SUBMISSION,	/* 587 STARTTLS (next issue) */
+	LISTEN_SUBMISSIONS,	/* 465 implicit TLS (next issue) */
+};
+
+struct listen_conf {
+	enum listen_kind	kind;
+	struct sockaddr_storage	addr;
+	socklen_t		addrlen;
+	char			text[80];	/* as written, for logs */
+};
+
+struct config {
+	char			hostname[ADDR_DOMAIN_MAX + 1];
+	struct listen_conf	listen[CONFIG_MAX_LISTEN];
+	size_t			nlisten;
+	char			domains[CONFIG_MAX_DOMAINS][ADDR_DOMAIN_MAX + 1];
+	size_t			ndomains;
+
+	char			spool_dir[CONFIG_PATH_MAX];
+	char			store_dir[CONFIG_PATH_MAX];
+	char			maildir_root[CONFIG_PATH_MAX];
+	char			chroot_dir[CONFIG_PATH_MAX];
+	char			tls_certificate[CONFIG_PATH_MAX];
+	char			tls_key[CONFIG_PATH_MAX];
+	char			subaddress_delimiters[16];
+
+	uint64_t		max_message_size;	/* bytes */
+	uint32_t		max_recipients;
+	uint32_t		max_errors;
+	uint32_t		max_connections;
+	uint32_t		max_connections_per_ip;
+	uint32_t		timeout_command;	/* seconds */
+	uint32_t		timeout_data;
+	uint32_t		greeting_delay;
+	uint32_t		queue_lifetime;
+	uint32_t		retry_min;
+	uint32_t		retry_max;
+	uint32_t		delivery_concurrency;
+};
+
+/* Fills every field with its default. */
+void	config_defaults(struct config *);
+
+/*
+ * Parses text (len bytes) as homemx.conf. name is used in messages, which
+ * look like "homemx.conf:12: max_recipients: expected a number from 1 to 200,
+ * got 'lots'". Returns 0, or -1 with err filled. On -1, *out is unchanged.
+ */
+int	config_parse(const char *name, const char *text, size_t len,
+	    struct config *out, char *err, size_t errlen);
+
+/* Reads a file (at most CONFIG_TEXT_MAX bytes) and parses it. On success
+ * *text is the malloc'd file content, for handing to the roles. */
+int	config_load(const char *path, struct config *out, char **text,
+	    size_t *textlen, char *err, size_t errlen);
+
+/* True if domain (lowercase ASCII) is listed with `domain`. */
+bool	config_has_domain(const struct config *, const char *domain);
+
+/* The embedded config `homemxd -d DIR` (demo mode) runs on. */
+extern const char config_demo_template[];
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * lib/ipc_decode.h - one validating decoder (and one encoder) per message.
+ *
+ * Owns: the in-memory shape of every IPC message. Decoders copy fields into
+ * fixed-size members, check every one (lengths, enum ranges, address
+ * syntax where a field is an address) and reject trailing bytes. Nothing
+ * outside this file reads a payload byte by byte.
+ */
+#ifndef HMX_IPC_DECODE_H
+#define HMX_IPC_DECODE_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "ipc.h"
+
+#define QUEUE_ID_LEN		16	/* hex digits */
+#define QUEUE_ID_SIZE		(QUEUE_ID_LEN + 1)
+#define IPC_MAX_RCPTS		200	/* max_recipients can not exceed this */
+#define IPC_MAX_MAILBOXES	32
+#define IPC_REASON_MAX		512
+#define HELO_MAX		255	/* RFC 5321 4.5.3.1.2 domain */
+#define IP_TEXT_MAX		64
+
+enum resolve_verdict {
+	RESOLVE_LOCAL = 1,	/* mailboxes[] filled */
+	RESOLVE_UNKNOWN_USER,	/* local domain, nobody there: 550 5.1.1 */
+	RESOLVE_NOT_LOCAL,	/* not our domain: 554 5.7.1 relay denied */
+	RESOLVE_BLOCKED,	/* a burnt subaddress: 550 5.1.1 */
+	RESOLVE_TEMPFAIL,	/* store trouble: 451 4.3.0 */
+	RESOLVE_VERDICT_MAX = RESOLVE_TEMPFAIL
+};
+
+enum queue_status {
+	QUEUE_OK = 1,
+	QUEUE_TEMPFAIL,		/* disk trouble: 451/452, never 250 */
+	QUEUE_NOSPACE,		/* ENOSPC: 452 4.3.1 */
+	QUEUE_REJECT,		/* bad envelope from smtpd: 554 */
+	QUEUE_STATUS_MAX = QUEUE_REJECT
+};
+
+enum delivery_result {
+	DELIVERY_OK = 1,
+	DELIVERY_TEMPFAIL,
+	DELIVERY_PERMFAIL,
+	DELIVERY_RESULT_MAX = DELIVERY_PERMFAIL
+};
+
+enum msg_source {
+	SOURCE_SMTP = 1,	/* port 25: never bounce */
+	SOURCE_SUBMISSION,
+	SOURCE_LOCAL,
+	SOURCE_MAX = SOURCE_LOCAL
+};
+
+struct msg_sup_link {
+	enum role	peer;
+};
+
+struct msg_resolve_ask {
+	char	address[ADDR_MAX + 1];
+};
+
+struct msg_resolve_answer {
+	enum resolve_verdict	verdict;
+	unsigned		nmailbox;
+	char			mailbox[IPC_MAX_MAILBOXES][ADDR_MAX + 1];
+};
+
+struct msg_queue_opened {
+	enum queue_status	status;
+	char			msgid[QUEUE_ID_SIZE];
+};
+
+struct msg_commit {
+	char		 msgid[QUEUE_ID_SIZE];
+	char		 sender[ADDR_MAX + 1];	/* "" = null sender */
+	char		 helo[HELO_MAX + 1];
+	char		 client_ip[IP_TEXT_MAX];
+	enum msg_source	 source;
+	unsigned	 nrcpt;
+	char		(*rcpt)[ADDR_MAX + 1];	/* nrcpt entries, malloc'd */
+};
+
+struct msg_committed {
+	enum queue_status	status;
+	char			msgid[QUEUE_ID_SIZE];
+};
+
+struct msg_abort {
+	char	msgid[QUEUE_ID_SIZE];
+};
+
+struct msg_deliver {
+	char	msgid[QUEUE_ID_SIZE];
+	char	sender[ADDR_MAX + 1];
+	char	rcpt[ADDR_MAX + 1];
+};
+
+struct msg_delivery_result {
+	enum delivery_result	result;
+	char			reason[IPC_REASON_MAX + 1];
+};
+
+/* Decoders: 0 on success, -1 with *why set. */
+int	ipc_decode_sup_link(const struct ipc_frame *, struct msg_sup_link *, const char **why);
+int	ipc_decode_reload(const struct ipc_frame *, char **text, const char **why);
+int	ipc_decode_resolve_ask(const struct ipc_frame *, struct msg_resolve_ask *, const char **why);
+int	ipc_decode_resolve_answer(const struct ipc_frame *, struct msg_resolve_answer *, const char **why);
+int	ipc_decode_queue_opened(const struct ipc_frame *, struct msg_queue_opened *, const char **why);
+int	ipc_decode_commit(const struct ipc_frame *, struct msg_commit *, const char **why);
+void	msg_commit_free(struct msg_commit *);
+int	ipc_decode_committed(const struct ipc_frame *, struct msg_committed *, const char **why);
+int	ipc_decode_abort(const struct ipc_frame *, struct msg_abort *, const char **why);
+int	ipc_decode_deliver(const struct ipc_frame *, struct msg_deliver *, const char **why);
+int	ipc_decode_delivery_result(const struct ipc_frame *, struct msg_delivery_result *, const char **why);
+
+/* Encoders fill a builder; the caller sends it with ipc_send(). */
+void	ipc_encode_sup_link(struct ipc_builder *, enum role peer);
+void	ipc_encode_resolve_ask(struct ipc_builder *, const char *address);
+void	ipc_encode_resolve_answer(struct ipc_builder *, const struct msg_resolve_answer *);
+void	ipc_encode_queue_opened(struct ipc_builder *, enum queue_status, const char *msgid);
+void	ipc_encode_commit(struct ipc_builder *, const struct msg_commit *);
+void	ipc_encode_committed(struct ipc_builder *, enum queue_status, const char *msgid);
+void	ipc_encode_abort(struct ipc_builder *, const char *msgid);
+void	ipc_encode_deliver(struct ipc_builder *, const struct msg_deliver *);
+void	ipc_encode_delivery_result(struct ipc_builder *, enum delivery_result, const char *reason);
+
+/* True if s is exactly QUEUE_ID_LEN lowercase hex digits. */
+bool	queue_id_is_valid(const char *s);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * lib/ipc_msgs.h - every IPC message type, one row each.
+ *
+ * The framing layer (lib/ipc.c) drops a frame before any handler sees it if
+ * its type is unknown, its sender role is not allowed for the link it came
+ * in on, this process is not an allowed receiver, its payload length is
+ * outside [min, max], or a file descriptor is missing/unexpected.
+ * Payload layouts are written next to each row; strings are u16 length +
+ * bytes (no NUL on the wire), integers are big-endian. Every type has one
+ * decoder in lib/ipc_decode.c.
+ *
+ * FD column: 0 = no fd allowed, 1 = fd required, 2 = fd optional.
+ */
+
+/*  name                      senders                 receivers          min   max    fd */
+#define IPC_MESSAGE_TABLE \
+/* supervisor -> any role: "here is your end of the link to role R".  u8 peer_role */ \
+X(MSG_SUP_LINK,               R(SUPERVISOR),          R_ANYROLE,          1,    1,     1) \
+/* supervisor -> any role: new config text, already validated.  str text */ \
+X(MSG_SUP_RELOAD,             R(SUPERVISOR),          R_ANYROLE,          2,    65000, 0) \
+/* who gets this address?  str address */ \
+X(MSG_RESOLVE_ASK,            R(SMTPD)|R(DELIVERY),   R(LOOKUP),          3,    400,   0) \
+/* u8 verdict (enum resolve_verdict), u8 n, n x str mailbox (user@domain) */ \
+X(MSG_RESOLVE_ANSWER,         R(LOOKUP),              R(SMTPD)|R(DELIVERY), 2,  8000,  0) \
+/* smtpd asks queue for a new spool file to write the body into.  (empty) */ \
+X(MSG_SMTPD_MSG_OPEN,         R(SMTPD),               R(QUEUE),           0,    0,     0) \
+/* u8 status (enum queue_status), str msgid; fd = writable body file iff OK */ \
+X(MSG_QUEUE_MSG_OPENED,       R(QUEUE),               R(SMTPD),           3,    40,    2) \
+/* str msgid, str sender, str helo, str client_ip, u8 source,             \
+ * u16 nrcpt, nrcpt x str rcpt */ \
+X(MSG_SMTPD_MSG_COMMIT,       R(SMTPD),               R(QUEUE),           12,   60000, 0) \
+/* u8 status (enum queue_status), str msgid */ \
+X(MSG_QUEUE_MSG_COMMITTED,    R(QUEUE),               R(SMTPD),           3,    40,    0) \
+/* str msgid: the transaction was abandoned, drop the spool file */ \
+X(MSG_SMTPD_MSG_ABORT,        R(SMTPD),               R(QUEUE),           2,    40,    0) \
+/* str msgid, str sender, str rcpt; fd = read-only body */ \
+X(MSG_QUEUE_DELIVER,          R(QUEUE),               R(DELIVERY),        6,    800,   1) \
+/* u8 result (enum delivery_result), str reason */ \
+X(MSG_DELIVERY_RESULT,        R(DELIVERY),            R(QUEUE),           3,    600,   0)

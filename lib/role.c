@@ -1,0 +1,232 @@
+/*
+ * lib/role.c - start-up, privilege drop, control link and signals of a role.
+ *
+ * Owns: the role side of the contract in role.h. Why one file for all
+ * roles: the order "parse config, preinit, chroot+setuid, init, listen to
+ * the supervisor" is security-relevant and must not differ between roles.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ipc_decode.h"
+#include "log.h"
+#include "role.h"
+#include "util.h"
+
+static struct event_base	*base;
+static struct config		 cfg;
+static const struct role_ops	*ops;
+static struct ipc_link		*control;
+static int			 exit_code;
+
+struct event_base *
+role_base(void)
+{
+	return base;
+}
+
+const struct config *
+role_config(void)
+{
+	return &cfg;
+}
+
+void
+role_exit(int code)
+{
+	exit_code = code;
+	event_base_loopexit(base, NULL);
+}
+
+void
+privdrop(const char *user, const char *chroot_dir)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("privdrop: no such user '%s'", user);
+	if (chroot_dir != NULL) {
+		if (chroot(chroot_dir) == -1)
+			fatal("chroot %s", chroot_dir);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("privdrop: cannot drop to %s", user);
+	/* A drop that can be undone is no drop. */
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		fatalx("privdrop: could regain root");
+}
+
+static void
+role_control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+{
+	const char *why;
+
+	(void)arg;
+	switch (f->type) {
+	case MSG_SUP_LINK: {
+		struct msg_sup_link m;
+		if (ipc_decode_sup_link(f, &m, &why) == -1) {
+			close(f->fd);
+			fatalx("bad MSG_SUP_LINK from supervisor: %s", why);
+		}
+		ops->on_link(m.peer, f->fd);
+		return;
+	}
+	case MSG_SUP_RELOAD: {
+		char *text, err[CONFIG_ERR_MAX];
+		struct config next;
+		if (ipc_decode_reload(f, &text, &why) == -1)
+			fatalx("bad MSG_SUP_RELOAD from supervisor: %s", why);
+		if (config_parse("reload", text, strlen(text), &next, err, sizeof(err)) == -1)
+			log_warnx("reload refused: %s", err);
+		else {
+			cfg = next;
+			if (ops->on_reload != NULL)
+				ops->on_reload(&cfg);
+			log_event("reload", "role=%s", role_name(ops->role));
+		}
+		free(text);
+		return;
+	}
+	default:
+		(void)l;
+		fatalx("unexpected %s from supervisor", ipc_msg_name(f->type));
+	}
+}
+
+static void
+role_control_closed(struct ipc_link *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	/* Without a supervisor nobody restarts us or hands us links. */
+	control = NULL;
+	log_event("shutdown", "role=%s reason=supervisor_gone", role_name(ops->role));
+	if (ops->on_shutdown != NULL)
+		ops->on_shutdown();
+	else
+		role_exit(0);
+}
+
+static void
+role_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	static int count;
+
+	(void)what;
+	(void)arg;
+	if (++count > 1) {
+		log_event("shutdown", "role=%s reason=second_signal", role_name(ops->role));
+		exit(1);
+	}
+	log_event("shutdown", "role=%s signal=%d", role_name(ops->role), (int)sig);
+	if (ops->on_shutdown != NULL)
+		ops->on_shutdown();
+	else
+		role_exit(0);
+}
+
+static char *
+read_config_fd(int fd, size_t *len)
+{
+	char *buf = xmalloc(CONFIG_TEXT_MAX + 1);
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = pread(fd, buf + n, CONFIG_TEXT_MAX - n, (off_t)n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			fatal("read config fd");
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == CONFIG_TEXT_MAX)
+			break;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+int
+role_main(int argc, char **argv, const struct role_ops *role_ops)
+{
+	const char *user = NULL, *chroot_dir = NULL;
+	enum log_sink sink = LOG_SINK_STDERR;
+	int nlisten = 0, ch, debug = 0;
+	char err[CONFIG_ERR_MAX];
+	static char progname[64];
+
+	ops = role_ops;
+	snprintf(progname, sizeof(progname), "homemx-%s", role_name(ops->role));
+	while ((ch = getopt(argc, argv, "u:r:n:SD")) != -1) {
+		switch (ch) {
+		case 'u': user = optarg; break;
+		case 'r': chroot_dir = optarg; break;
+		case 'n': nlisten = atoi(optarg); break;
+		case 'S': sink = LOG_SINK_SYSLOG; break;
+		case 'D': debug = 1; break;
+		default:
+			fprintf(stderr, "%s is started by homemxd, not by hand\n", progname);
+			exit(2);
+		}
+	}
+	log_init(progname, sink);
+	log_set_debug(debug);
+	if (nlisten < 0 || nlisten > CONFIG_MAX_LISTEN)
+		fatalx("bad -n");
+	struct stat st;
+	if (fstat(ROLE_FD_CONTROL, &st) == -1 || !S_ISSOCK(st.st_mode))
+		fatalx("fd %d is not the control socket: start homemxd instead", ROLE_FD_CONTROL);
+
+	size_t len;
+	char *text = read_config_fd(ROLE_FD_CONFIG, &len);
+	close(ROLE_FD_CONFIG);
+	if (config_parse("homemx.conf", text, len, &cfg, err, sizeof(err)) == -1)
+		fatalx("config: %s", err);
+	free(text);
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (ops->preinit != NULL)
+		ops->preinit(base, &cfg);
+	if (user != NULL)
+		privdrop(user, chroot_dir);
+	else if (getuid() == 0)
+		log_warnx("role=%s running as root without privilege drop (demo mode)",
+		    role_name(ops->role));
+
+	int listen_fds[CONFIG_MAX_LISTEN];
+	for (int i = 0; i < nlisten; i++)
+		listen_fds[i] = ROLE_FD_LISTEN0 + i;
+	ops->init(base, &cfg, listen_fds, (size_t)nlisten);
+
+	control = ipc_link_new(base, ROLE_FD_CONTROL, ops->role, ROLE_SUPERVISOR,
+	    role_control_frame, role_control_closed, NULL);
+	struct event *ev_term = evsignal_new(base, SIGTERM, role_on_signal, NULL);
+	struct event *ev_int = evsignal_new(base, SIGINT, role_on_signal, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	signal(SIGHUP, SIG_IGN);	/* the supervisor reloads and tells us */
+
+	log_event("start", "role=%s uid=%ld", role_name(ops->role), (long)getuid());
+	event_base_dispatch(base);
+	log_event("exit", "role=%s code=%d", role_name(ops->role), exit_code);
+	return exit_code;
+}

@@ -1,0 +1,56 @@
+/*
+ * lib/role.h - the common life of a role process (smtpd, lookup, queue, ...).
+ *
+ * Owns: the exec contract between homemxd and a role, written down once:
+ *	fd 3	control link to the supervisor (SOCK_SEQPACKET)
+ *	fd 4	the validated config text (a memfd, read once)
+ *	fd 5..	listening sockets, when the role has any (-n COUNT)
+ *	argv	-u USER   drop to this user (root only); absent = demo mode
+ *		-r DIR    chroot into DIR before dropping (with -u)
+ *		-S        log to syslog instead of stderr
+ *		-D        debug logging
+ * The supervisor then sends MSG_SUP_LINK frames, one per peer role, each
+ * carrying this role's end of a socketpair, and may later send more (after
+ * a peer restarted) or MSG_SUP_RELOAD. SIGTERM asks the role to drain.
+ */
+#ifndef HMX_ROLE_H
+#define HMX_ROLE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "ipc.h"
+
+struct event_base;
+
+#define ROLE_FD_CONTROL	3
+#define ROLE_FD_CONFIG	4
+#define ROLE_FD_LISTEN0	5
+
+struct role_ops {
+	enum role	role;
+	/* As started (maybe root), before chroot/setuid: open what the
+	 * unprivileged role can no longer open (TLS keys). May be NULL. */
+	void	(*preinit)(struct event_base *, const struct config *);
+	/* After the privilege drop. listen_fds has nlisten entries. */
+	void	(*init)(struct event_base *, const struct config *,
+		    const int *listen_fds, size_t nlisten);
+	/* A (new) link to peer: the role creates an ipc_link on fd and
+	 * replaces any previous link to that peer. */
+	void	(*on_link)(enum role peer, int fd);
+	/* The supervisor validated a new config; apply what can change. */
+	void	(*on_reload)(const struct config *);
+	/* SIGTERM: stop taking work, finish what was promised, then call
+	 * role_exit(). */
+	void	(*on_shutdown)(void);
+};
+
+int			 role_main(int argc, char **argv, const struct role_ops *);
+void			 role_exit(int code);
+struct event_base	*role_base(void);
+const struct config	*role_config(void);
+
+/* chroot (if dir) and drop to user, or fatal. */
+void	privdrop(const char *user, const char *chroot_dir);
+
+#endif
