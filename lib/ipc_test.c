@@ -1,0 +1,270 @@
+/*
+ * lib/ipc_test.c - frames: table checks, decoder round trips, hostile
+ * payloads, and a live link over a real socketpair (fd passing, and a peer
+ * that breaks the table being dropped).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+
+#include "ipc_decode.h"
+
+struct check_case {
+	enum role	 self, peer;
+	uint32_t	 type;
+	size_t		 len;
+	bool		 fd;
+	const char	*want;	/* NULL = accepted */
+};
+
+static const struct check_case check_cases[] = {
+	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 20, false, NULL },
+	{ ROLE_LOOKUP, ROLE_DELIVERY, MSG_RESOLVE_ASK, 20, false, NULL },
+	{ ROLE_LOOKUP, ROLE_QUEUE, MSG_RESOLVE_ASK, 20, false, "sender not allowed" },
+	{ ROLE_QUEUE, ROLE_SMTPD, MSG_RESOLVE_ASK, 20, false, "receiver not allowed" },
+	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 2, false, "bad length" },
+	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 401, false, "bad length" },
+	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 20, true, "unexpected fd" },
+	{ ROLE_DELIVERY, ROLE_QUEUE, MSG_QUEUE_DELIVER, 30, false, "missing fd" },
+	{ ROLE_DELIVERY, ROLE_QUEUE, MSG_QUEUE_DELIVER, 30, true, NULL },
+	{ ROLE_SMTPD, ROLE_QUEUE, MSG_QUEUE_MSG_OPENED, 19, false, NULL },
+	{ ROLE_SMTPD, ROLE_SUPERVISOR, MSG_SUP_LINK, 1, true, NULL },
+	{ ROLE_SMTPD, ROLE_LOOKUP, MSG_SUP_LINK, 1, true, "sender not allowed" },
+	{ ROLE_SMTPD, ROLE_LOOKUP, 0, 1, false, "unknown type" },
+	{ ROLE_SMTPD, ROLE_LOOKUP, 9999, 1, false, "unknown type" },
+};
+
+static void
+test_frame_check(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]); i++) {
+		const struct check_case *c = &check_cases[i];
+		const char *why = NULL;
+		int r = ipc_frame_check(c->self, c->peer, c->type, c->len, c->fd, &why);
+		if (c->want == NULL && r != 0)
+			fail_msg("case %zu: got '%s', want accepted", i, why);
+		if (c->want != NULL && (r == 0 || strcmp(why, c->want) != 0))
+			fail_msg("case %zu: got '%s', want '%s'", i, r == 0 ? "accepted" : why, c->want);
+	}
+}
+
+static struct ipc_frame
+frame_of(const struct ipc_builder *b, uint32_t type, int fd)
+{
+	struct ipc_frame f = { type, (uint32_t)b->len, 7, b->buf, fd };
+	return f;
+}
+
+static void
+test_commit_roundtrip(void **state)
+{
+	static struct ipc_builder b;
+	char rcpts[2][ADDR_MAX + 1] = { "kim+x@example.test", "anne@example.test" };
+	struct msg_commit in = { "0123456789abcdef", "", "client.example", "192.0.2.1",
+	    SOURCE_SMTP, 2, rcpts }, out;
+	const char *why;
+
+	(void)state;
+	ipc_encode_commit(&b, &in);
+	struct ipc_frame f = frame_of(&b, MSG_SMTPD_MSG_COMMIT, -1);
+	assert_int_equal(ipc_decode_commit(&f, &out, &why), 0);
+	assert_string_equal(out.msgid, in.msgid);
+	assert_string_equal(out.sender, "");
+	assert_int_equal(out.nrcpt, 2);
+	assert_string_equal(out.rcpt[1], "anne@example.test");
+	msg_commit_free(&out);
+
+	/* Every truncation of a valid payload must be refused. */
+	for (size_t n = 0; n < b.len; n++) {
+		f.len = (uint32_t)n;
+		if (ipc_decode_commit(&f, &out, &why) == 0)
+			fail_msg("truncated to %zu bytes: accepted", n);
+	}
+}
+
+static void
+test_hostile_payloads(void **state)
+{
+	static struct ipc_builder b;
+	struct msg_commit out;
+	struct msg_resolve_answer ans;
+	struct msg_deliver d;
+	const char *why;
+
+	(void)state;
+	/* bad queue id */
+	ipc_build_init(&b);
+	ipc_put_str(&b, "../../etc/passwd");
+	struct ipc_frame f = frame_of(&b, MSG_SMTPD_MSG_COMMIT, -1);
+	assert_int_equal(ipc_decode_commit(&f, &out, &why), -1);
+
+	/* rcpt count larger than what follows */
+	ipc_build_init(&b);
+	ipc_put_str(&b, "0123456789abcdef");
+	ipc_put_str(&b, "");
+	ipc_put_str(&b, "h");
+	ipc_put_str(&b, "127.0.0.1");
+	ipc_put_u8(&b, SOURCE_SMTP);
+	ipc_put_u16(&b, 65535);
+	ipc_put_str(&b, "kim@example.test");
+	f = frame_of(&b, MSG_SMTPD_MSG_COMMIT, -1);
+	assert_int_equal(ipc_decode_commit(&f, &out, &why), -1);
+
+	/* NUL inside a string, an invalid address, trailing bytes */
+	ipc_build_init(&b);
+	ipc_put_bytes_str(&b, "kim\0@example.test", 17);
+	f = frame_of(&b, MSG_RESOLVE_ASK, -1);
+	struct msg_resolve_ask ask;
+	assert_int_equal(ipc_decode_resolve_ask(&f, &ask, &why), -1);
+	assert_string_equal(why, "NUL inside string");
+	ipc_build_init(&b);
+	ipc_put_str(&b, "kim\xe2\x82\xac" "example.test");
+	f = frame_of(&b, MSG_RESOLVE_ASK, -1);
+	assert_int_equal(ipc_decode_resolve_ask(&f, &ask, &why), -1);
+	ipc_build_init(&b);
+	ipc_put_str(&b, "kim@example.test");
+	ipc_put_u8(&b, 0);
+	f = frame_of(&b, MSG_RESOLVE_ASK, -1);
+	assert_int_equal(ipc_decode_resolve_ask(&f, &ask, &why), -1);
+	assert_string_equal(why, "trailing bytes");
+
+	/* verdict out of range; LOCAL without mailboxes; too many mailboxes */
+	uint8_t bad[][2] = { { 0, 0 }, { 99, 0 }, { RESOLVE_LOCAL, 0 }, { RESOLVE_LOCAL, 200 },
+	    { RESOLVE_UNKNOWN_USER, 1 } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ipc_build_init(&b);
+		ipc_put_u8(&b, bad[i][0]);
+		ipc_put_u8(&b, bad[i][1]);
+		ipc_put_str(&b, "kim@example.test");
+		f = frame_of(&b, MSG_RESOLVE_ANSWER, -1);
+		if (ipc_decode_resolve_answer(&f, &ans, &why) == 0)
+			fail_msg("resolve answer %u/%u accepted", bad[i][0], bad[i][1]);
+	}
+
+	/* deliver with a path in the rcpt */
+	ipc_build_init(&b);
+	ipc_put_str(&b, "0123456789abcdef");
+	ipc_put_str(&b, "");
+	ipc_put_str(&b, "../x@example.test/..");
+	f = frame_of(&b, MSG_QUEUE_DELIVER, 5);
+	assert_int_equal(ipc_decode_deliver(&f, &d, &why), -1);
+}
+
+/* ---- live link ---------------------------------------------------------- */
+
+struct live {
+	struct event_base	*base;
+	int			 frames;
+	int			 closed;
+	uint64_t		 last_req;
+	int			 got_fd;
+};
+
+static void
+live_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+{
+	struct live *lv = arg;
+
+	(void)l;
+	lv->frames++;
+	lv->last_req = f->req_id;
+	if (f->fd != -1) {
+		char buf[8] = "";
+		assert_true(pread(f->fd, buf, 5, 0) == 5);
+		assert_memory_equal(buf, "hello", 5);
+		lv->got_fd = 1;
+		close(f->fd);
+	}
+	event_base_loopbreak(lv->base);
+}
+
+static void
+live_closed(struct ipc_link *l, void *arg)
+{
+	struct live *lv = arg;
+
+	(void)l;
+	lv->closed++;
+	event_base_loopbreak(lv->base);
+}
+
+static void
+test_live_link(void **state)
+{
+	struct live lv = { 0 };
+	int sv[2];
+	static struct ipc_builder b;
+
+	(void)state;
+	lv.base = event_base_new();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	/* queue (sv[0]) -> delivery (sv[1]) */
+	struct ipc_link *rx = ipc_link_new(lv.base, sv[1], ROLE_DELIVERY, ROLE_QUEUE,
+	    live_frame, live_closed, &lv);
+	struct ipc_link *tx = ipc_link_new(lv.base, sv[0], ROLE_QUEUE, ROLE_DELIVERY,
+	    live_frame, live_closed, &lv);
+
+	FILE *tmp = tmpfile();
+	fputs("hello", tmp);
+	fflush(tmp);
+	struct msg_deliver m = { "0123456789abcdef", "a@example.org", "kim@example.test" };
+	ipc_encode_deliver(&b, &m);
+	assert_int_equal(ipc_send(tx, MSG_QUEUE_DELIVER, 42, &b, fileno(tmp)), 0);
+	event_base_dispatch(lv.base);
+	assert_int_equal(lv.frames, 1);
+	assert_int_equal(lv.last_req, 42);
+	assert_int_equal(lv.got_fd, 1);
+
+	/* The queue must not send MSG_SMTPD_MSG_OPEN: the receiver drops it. */
+	assert_int_equal(ipc_send_raw(tx, MSG_SMTPD_MSG_OPEN, 1, NULL, 0, -1), 0);
+	event_base_dispatch(lv.base);
+	assert_int_equal(lv.frames, 1);
+	assert_int_equal(lv.closed, 1);	/* rx closed and freed itself */
+	event_base_dispatch(lv.base);	/* tx sees EOF */
+	assert_int_equal(lv.closed, 2);
+	fclose(tmp);
+	event_base_free(lv.base);
+	(void)rx;
+}
+
+static void
+test_raw_garbage_datagram(void **state)
+{
+	struct live lv = { 0 };
+	int sv[2];
+	uint8_t junk[20] = { 0, 0, 0, MSG_RESOLVE_ASK, 0, 0, 1, 0 };	/* len lies */
+
+	(void)state;
+	lv.base = event_base_new();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ipc_link_new(lv.base, sv[1], ROLE_LOOKUP, ROLE_SMTPD, live_frame, live_closed, &lv);
+	assert_int_equal(write(sv[0], junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	event_base_dispatch(lv.base);
+	assert_int_equal(lv.frames, 0);
+	assert_int_equal(lv.closed, 1);
+	close(sv[0]);
+	event_base_free(lv.base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_check),
+		cmocka_unit_test(test_commit_roundtrip),
+		cmocka_unit_test(test_hostile_payloads),
+		cmocka_unit_test(test_live_link),
+		cmocka_unit_test(test_raw_garbage_datagram),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

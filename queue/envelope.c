@@ -1,0 +1,450 @@
+/*
+ * queue/envelope.c - parser and writer of the envelope file (format in
+ * envelope.h).
+ *
+ * Owns: the exact text of an envelope. Why text records and a strict
+ * parser: an administrator can read a stuck envelope with `cat`, and a
+ * file that was cut short by a crash, a full disk or a stray editor is
+ * recognised as corrupt (no "end" record, a duplicate key, a bad value)
+ * instead of being half-understood. The writer refuses what the parser
+ * would refuse, so a round trip is always exact. No I/O happens here.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "envelope.h"
+
+enum envelope_field {
+	F_ID, F_ARRIVAL, F_SOURCE, F_CLIENT_IP, F_HELO, F_SENDER,
+	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+	[F_ID] = "id",
+	[F_ARRIVAL] = "arrival",
+	[F_SOURCE] = "source",
+	[F_CLIENT_IP] = "client_ip",
+	[F_HELO] = "helo",
+	[F_SENDER] = "sender",
+	[F_ATTEMPTS] = "attempts",
+	[F_NEXT_ATTEMPT] = "next_attempt",
+	[F_RCPT] = "rcpt",
+};
+
+static const char *const source_names[SOURCE_MAX + 1] = {
+	[SOURCE_SMTP] = "smtp",
+	[SOURCE_SUBMISSION] = "submission",
+	[SOURCE_LOCAL] = "local",
+};
+
+const char *
+envelope_status_text(enum envelope_status s)
+{
+	switch (s) {
+	case ENVELOPE_OK:		return "ok";
+	case ENVELOPE_TOO_LONG:		return "file too long";
+	case ENVELOPE_BAD_VERSION:	return "bad version line";
+	case ENVELOPE_NO_END:		return "no end record (truncated)";
+	case ENVELOPE_TRAILING:		return "bytes after end record";
+	case ENVELOPE_BAD_LINE:		return "malformed line";
+	case ENVELOPE_UNKNOWN_KEY:	return "unknown key";
+	case ENVELOPE_DUPLICATE:	return "duplicate key";
+	case ENVELOPE_MISSING:		return "required key missing";
+	case ENVELOPE_BAD_VALUE:	return "bad value";
+	case ENVELOPE_TOO_MANY_RCPTS:	return "too many recipients";
+	case ENVELOPE_NOMEM:		return "out of memory";
+	}
+	return "unknown";
+}
+
+const char *
+envelope_source_name(enum msg_source s)
+{
+	if (s < SOURCE_SMTP || s > SOURCE_MAX)
+		return "unknown";
+	return source_names[s];
+}
+
+/* ---- value checks shared by the parser and the writer ------------------ */
+
+static bool
+is_printable(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool
+helo_is_valid(const char *s, size_t len)
+{
+	if (len > HELO_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool
+client_ip_is_valid(const char *s, size_t len)
+{
+	if (len >= IP_TEXT_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F');
+		if (!hex && c != '.' && c != ':')
+			return false;
+	}
+	return true;
+}
+
+static bool
+mailbox_is_valid(const char *s, size_t len, bool allow_null)
+{
+	struct mailaddr m;
+
+	if (len == 0)
+		return allow_null;
+	if (len > ADDR_MAX)
+		return false;
+	return addr_parse_mailbox(s, len, &m) == ADDR_OK;
+}
+
+/* Decimal without sign or leading zeros, at most max. */
+static bool
+parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+/* ---- parser ------------------------------------------------------------- */
+
+struct parse_state {
+	struct envelope	*e;
+	unsigned	 seen;		/* bit per once-only field */
+	unsigned	 rcpt_cap;
+};
+
+static enum envelope_status
+copy_text(char *dst, size_t dstsize, const char *v, size_t vlen)
+{
+	if (vlen >= dstsize)
+		return ENVELOPE_BAD_VALUE;
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+	return ENVELOPE_OK;
+}
+
+/* "<>" or "<mailbox>": copies the mailbox (maybe empty) into dst. */
+static enum envelope_status
+parse_path(char dst[ADDR_MAX + 1], const char *v, size_t vlen, bool allow_null)
+{
+	if (vlen < 2 || v[0] != '<' || v[vlen - 1] != '>')
+		return ENVELOPE_BAD_VALUE;
+	if (!mailbox_is_valid(v + 1, vlen - 2, allow_null))
+		return ENVELOPE_BAD_VALUE;
+	return copy_text(dst, ADDR_MAX + 1, v + 1, vlen - 2);
+}
+
+static enum envelope_status
+parse_source(enum msg_source *out, const char *v, size_t vlen)
+{
+	for (int s = SOURCE_SMTP; s <= SOURCE_MAX; s++)
+		if (strlen(source_names[s]) == vlen &&
+		    memcmp(source_names[s], v, vlen) == 0) {
+			*out = (enum msg_source)s;
+			return ENVELOPE_OK;
+		}
+	return ENVELOPE_BAD_VALUE;
+}
+
+static enum envelope_status
+add_rcpt(struct parse_state *ps, const char *v, size_t vlen)
+{
+	struct envelope *e = ps->e;
+
+	if (e->nrcpt >= IPC_MAX_RCPTS)
+		return ENVELOPE_TOO_MANY_RCPTS;
+	if (e->nrcpt == ps->rcpt_cap) {
+		unsigned cap = ps->rcpt_cap == 0 ? 4 : ps->rcpt_cap * 2;
+		if (cap > IPC_MAX_RCPTS)
+			cap = IPC_MAX_RCPTS;
+		void *p = realloc(e->rcpt, (size_t)cap * sizeof(*e->rcpt));
+		if (p == NULL)
+			return ENVELOPE_NOMEM;
+		e->rcpt = p;
+		ps->rcpt_cap = cap;
+	}
+	enum envelope_status st = parse_path(e->rcpt[e->nrcpt], v, vlen, false);
+	if (st == ENVELOPE_OK)
+		e->nrcpt++;
+	return st;
+}
+
+static enum envelope_status
+parse_value(struct parse_state *ps, enum envelope_field f, const char *v,
+    size_t vlen)
+{
+	struct envelope *e = ps->e;
+	uint64_t n;
+
+	switch (f) {
+	case F_ID:
+		if (vlen != QUEUE_ID_LEN ||
+		    copy_text(e->id, sizeof(e->id), v, vlen) != ENVELOPE_OK ||
+		    !queue_id_is_valid(e->id))
+			return ENVELOPE_BAD_VALUE;
+		return ENVELOPE_OK;
+	case F_ARRIVAL:
+		return parse_u64(v, vlen, ENVELOPE_TIME_MAX, &e->arrival) ?
+		    ENVELOPE_OK : ENVELOPE_BAD_VALUE;
+	case F_NEXT_ATTEMPT:
+		return parse_u64(v, vlen, ENVELOPE_TIME_MAX, &e->next_attempt) ?
+		    ENVELOPE_OK : ENVELOPE_BAD_VALUE;
+	case F_ATTEMPTS:
+		if (!parse_u64(v, vlen, ENVELOPE_ATTEMPTS_MAX, &n))
+			return ENVELOPE_BAD_VALUE;
+		e->attempts = (uint32_t)n;
+		return ENVELOPE_OK;
+	case F_SOURCE:
+		return parse_source(&e->source, v, vlen);
+	case F_CLIENT_IP:
+		if (!client_ip_is_valid(v, vlen))
+			return ENVELOPE_BAD_VALUE;
+		return copy_text(e->client_ip, sizeof(e->client_ip), v, vlen);
+	case F_HELO:
+		if (!helo_is_valid(v, vlen))
+			return ENVELOPE_BAD_VALUE;
+		return copy_text(e->helo, sizeof(e->helo), v, vlen);
+	case F_SENDER:
+		return parse_path(e->sender, v, vlen, true);
+	case F_RCPT:
+		return add_rcpt(ps, v, vlen);
+	case F_COUNT:
+		break;
+	}
+	return ENVELOPE_UNKNOWN_KEY;
+}
+
+static enum envelope_status
+parse_record(struct parse_state *ps, const char *line, size_t len)
+{
+	const char *sp, *v = "";
+	size_t klen = len, vlen = 0;
+
+	if (len == 0 || len > ENVELOPE_LINE_MAX || !is_printable(line, len))
+		return ENVELOPE_BAD_LINE;
+	if ((sp = memchr(line, ' ', len)) != NULL) {
+		klen = (size_t)(sp - line);
+		v = sp + 1;
+		vlen = len - klen - 1;
+		if (vlen == 0)
+			return ENVELOPE_BAD_LINE;	/* "key ": writer never does */
+	}
+	for (int f = 0; f < F_COUNT; f++) {
+		if (strlen(field_names[f]) != klen ||
+		    memcmp(field_names[f], line, klen) != 0)
+			continue;
+		if (f != F_RCPT && (ps->seen & (1u << f)))
+			return ENVELOPE_DUPLICATE;
+		ps->seen |= 1u << f;
+		return parse_value(ps, (enum envelope_field)f, v, vlen);
+	}
+	return ENVELOPE_UNKNOWN_KEY;
+}
+
+static bool
+is_line(const char *line, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(line, want, len) == 0;
+}
+
+static enum envelope_status
+parse_lines(struct parse_state *ps, const char *buf, size_t len,
+    unsigned *errline)
+{
+	char version[32];
+	size_t pos = 0;
+	unsigned lineno = 0;
+
+	snprintf(version, sizeof(version), "%s %d", ENVELOPE_MAGIC, ENVELOPE_VERSION);
+	while (pos < len) {
+		const char *line = buf + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		*errline = ++lineno;
+		if (nl == NULL)
+			return lineno == 1 ? ENVELOPE_BAD_VERSION : ENVELOPE_NO_END;
+		size_t llen = (size_t)(nl - line);
+		pos += llen + 1;
+		if (lineno == 1) {
+			if (!is_line(line, llen, version))
+				return ENVELOPE_BAD_VERSION;
+			continue;
+		}
+		if (is_line(line, llen, "end")) {
+			if (pos != len)
+				return ENVELOPE_TRAILING;
+			/* Every field is required; rcpt at least once. */
+			return ps->seen == (1u << F_COUNT) - 1 ?
+			    ENVELOPE_OK : ENVELOPE_MISSING;
+		}
+		enum envelope_status st = parse_record(ps, line, llen);
+		if (st != ENVELOPE_OK)
+			return st;
+	}
+	*errline = lineno == 0 ? 1 : lineno;
+	return lineno == 0 ? ENVELOPE_BAD_VERSION : ENVELOPE_NO_END;
+}
+
+enum envelope_status
+envelope_parse(const char *buf, size_t len, struct envelope *out,
+    unsigned *errline)
+{
+	struct parse_state ps = { out, 0, 0 };
+
+	memset(out, 0, sizeof(*out));
+	*errline = 0;
+	if (len > ENVELOPE_TEXT_MAX)
+		return ENVELOPE_TOO_LONG;
+	enum envelope_status st = parse_lines(&ps, buf, len, errline);
+	if (st != ENVELOPE_OK) {
+		envelope_free(out);
+		return st;
+	}
+	*errline = 0;
+	return ENVELOPE_OK;
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+struct text_out {
+	char	*buf;
+	size_t	 size;
+	size_t	 len;
+	bool	 overflow;
+};
+
+static void
+out_line(struct text_out *o, const char *key, const char *v1, const char *v2,
+    const char *v3)
+{
+	if (o->overflow)
+		return;
+	int n = snprintf(o->buf + o->len, o->size - o->len, "%s%s%s%s%s\n", key,
+	    v1[0] != '\0' || v2[0] != '\0' ? " " : "", v1, v2, v3);
+	if (n < 0 || (size_t)n >= o->size - o->len) {
+		o->overflow = true;
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+static void
+out_u64(struct text_out *o, const char *key, uint64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+	out_line(o, key, num, "", "");
+}
+
+static bool
+envelope_is_writable(const struct envelope *e)
+{
+	if (!queue_id_is_valid(e->id) || e->arrival > ENVELOPE_TIME_MAX ||
+	    e->next_attempt > ENVELOPE_TIME_MAX ||
+	    e->attempts > ENVELOPE_ATTEMPTS_MAX ||
+	    e->source < SOURCE_SMTP || e->source > SOURCE_MAX ||
+	    !client_ip_is_valid(e->client_ip, strnlen(e->client_ip, IP_TEXT_MAX)) ||
+	    !helo_is_valid(e->helo, strnlen(e->helo, sizeof(e->helo))) ||
+	    !mailbox_is_valid(e->sender, strnlen(e->sender, ADDR_MAX + 1), true))
+		return false;
+	if (e->nrcpt == 0 || e->nrcpt > IPC_MAX_RCPTS || e->rcpt == NULL)
+		return false;
+	for (unsigned i = 0; i < e->nrcpt; i++)
+		if (!mailbox_is_valid(e->rcpt[i], strnlen(e->rcpt[i], ADDR_MAX + 1),
+		    false))
+			return false;
+	return true;
+}
+
+int
+envelope_format(const struct envelope *e, char *buf, size_t size,
+    size_t *outlen)
+{
+	struct text_out o = { buf, size, 0, false };
+	char version[8];
+
+	if (!envelope_is_writable(e) || size == 0)
+		return -1;
+	snprintf(version, sizeof(version), "%d", ENVELOPE_VERSION);
+	out_line(&o, ENVELOPE_MAGIC, version, "", "");
+	out_line(&o, "id", e->id, "", "");
+	out_u64(&o, "arrival", e->arrival);
+	out_line(&o, "source", envelope_source_name(e->source), "", "");
+	out_line(&o, "client_ip", e->client_ip, "", "");
+	out_line(&o, "helo", e->helo, "", "");
+	out_line(&o, "sender", "<", e->sender, ">");
+	for (unsigned i = 0; i < e->nrcpt; i++)
+		out_line(&o, "rcpt", "<", e->rcpt[i], ">");
+	out_u64(&o, "attempts", e->attempts);
+	out_u64(&o, "next_attempt", e->next_attempt);
+	out_line(&o, "end", "", "", "");
+	if (o.overflow)
+		return -1;
+	*outlen = o.len;
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+int
+envelope_copy(struct envelope *dst, const struct envelope *src)
+{
+	*dst = *src;
+	dst->rcpt = NULL;
+	if (src->nrcpt == 0)
+		return 0;
+	if ((dst->rcpt = calloc(src->nrcpt, sizeof(*dst->rcpt))) == NULL)
+		return -1;
+	memcpy(dst->rcpt, src->rcpt, (size_t)src->nrcpt * sizeof(*dst->rcpt));
+	return 0;
+}
+
+void
+envelope_remove_rcpt(struct envelope *e, unsigned i)
+{
+	if (i >= e->nrcpt)
+		return;
+	memmove(e->rcpt[i], e->rcpt[i + 1],
+	    (size_t)(e->nrcpt - i - 1) * sizeof(*e->rcpt));
+	e->nrcpt--;
+}
+
+void
+envelope_free(struct envelope *e)
+{
+	free(e->rcpt);
+	e->rcpt = NULL;
+	e->nrcpt = 0;
+}

@@ -1,0 +1,97 @@
+/*
+ * queue/envelope.h - the envelope file: what the queue remembers about one
+ * spooled message besides its body.
+ *
+ * Owns: the in-memory shape of an envelope and its text form on disk. The
+ * parser and the writer are pure (no I/O), so the unit test and the fuzzer
+ * drive them directly. Format (version 1), one record per line, LF only:
+ *
+ *	homemx-envelope 1
+ *	id 6561f0c2a1b2c3d4
+ *	arrival 1700000000
+ *	source smtp
+ *	client_ip 192.0.2.7
+ *	helo mail.example.net
+ *	sender <a@example.net>		("sender <>" is the null sender)
+ *	rcpt <kim+tag@example.test>	(one line per recipient still pending)
+ *	attempts 0
+ *	next_attempt 1700000000
+ *	end
+ *
+ * A record is "key" or "key SP value"; the value is the rest of the line,
+ * printable ASCII (0x20..0x7e). Every key but rcpt appears exactly once,
+ * the version line is first and "end" is last, followed by nothing. A file
+ * that breaks any of these rules is corrupt, never half-read: see STYLE.md
+ * section 9.
+ */
+#ifndef HMX_QUEUE_ENVELOPE_H
+#define HMX_QUEUE_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc_decode.h"
+
+#define ENVELOPE_MAGIC		"homemx-envelope"
+#define ENVELOPE_VERSION	1
+/* 10 fixed lines plus IPC_MAX_RCPTS lines of "rcpt <" ADDR_MAX ">". */
+#define ENVELOPE_TEXT_MAX	65536
+#define ENVELOPE_LINE_MAX	(ADDR_MAX + 16)	/* longest legal record */
+#define ENVELOPE_TIME_MAX	UINT64_C(253402300799)	/* 9999-12-31 */
+#define ENVELOPE_ATTEMPTS_MAX	1000000
+
+struct envelope {
+	char		 id[QUEUE_ID_SIZE];
+	uint64_t	 arrival;		/* unix seconds */
+	enum msg_source	 source;
+	char		 client_ip[IP_TEXT_MAX];
+	char		 helo[HELO_MAX + 1];
+	char		 sender[ADDR_MAX + 1];	/* "" = null sender */
+	unsigned	 nrcpt;			/* 1..IPC_MAX_RCPTS */
+	char		(*rcpt)[ADDR_MAX + 1];	/* malloc'd, nrcpt entries */
+	uint32_t	 attempts;
+	uint64_t	 next_attempt;		/* unix seconds */
+};
+
+enum envelope_status {
+	ENVELOPE_OK = 0,
+	ENVELOPE_TOO_LONG,	/* file larger than ENVELOPE_TEXT_MAX */
+	ENVELOPE_BAD_VERSION,	/* first line is not "homemx-envelope 1" */
+	ENVELOPE_NO_END,	/* truncated: no final "end" record */
+	ENVELOPE_TRAILING,	/* bytes after "end" */
+	ENVELOPE_BAD_LINE,	/* control byte, CR, empty line, "key " */
+	ENVELOPE_UNKNOWN_KEY,
+	ENVELOPE_DUPLICATE,	/* a once-only key seen twice */
+	ENVELOPE_MISSING,	/* a required key absent */
+	ENVELOPE_BAD_VALUE,	/* a value that does not parse */
+	ENVELOPE_TOO_MANY_RCPTS,
+	ENVELOPE_NOMEM,
+};
+
+const char		*envelope_status_text(enum envelope_status);
+const char		*envelope_source_name(enum msg_source);
+
+/*
+ * Parses len bytes. On ENVELOPE_OK *out is filled (free with
+ * envelope_free); otherwise *out holds nothing to free and *errline is the
+ * 1-based line of the first problem (0 if not tied to a line).
+ */
+enum envelope_status	 envelope_parse(const char *buf, size_t len,
+			    struct envelope *out, unsigned *errline);
+
+/*
+ * Writes the text form of e into buf (size bytes, not NUL-terminated) and
+ * sets *outlen. Returns -1 if a field is invalid (a value with a byte
+ * outside 0x20..0x7e, an id that is not a queue id, no recipient) or the
+ * text does not fit.
+ */
+int			 envelope_format(const struct envelope *e, char *buf,
+			    size_t size, size_t *outlen);
+
+/* Copies src into dst with its own recipient array; -1 on ENOMEM. */
+int			 envelope_copy(struct envelope *dst, const struct envelope *src);
+/* Removes recipient i (order of the others is kept). */
+void			 envelope_remove_rcpt(struct envelope *, unsigned i);
+void			 envelope_free(struct envelope *);
+
+#endif

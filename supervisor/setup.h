@@ -1,0 +1,23 @@
+/*
+ * supervisor/setup.h - root-only preparation done once by homemxd.
+ */
+#ifndef HMX_SETUP_H
+#define HMX_SETUP_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+#define USER_SMTPD	"_hmx-smtpd"
+#define USER_LOOKUP	"_hmx-lookup"
+#define USER_QUEUE	"_hmx-queue"
+#define USER_MAIL	"_hmx-mail"
+
+/* Creates the role users that do not exist yet (root only). */
+void	setup_users(void);
+/* Creates spool/store/maildir/chroot dirs; as root also owners and modes. */
+void	setup_dirs(const struct config *, bool as_root);
+/* Binds and listens; returns the fd or fatal. */
+int	setup_listener(const struct listen_conf *);
+
+#endif

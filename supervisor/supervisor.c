@@ -1,0 +1,539 @@
+/*
+ * supervisor/supervisor.c - homemxd: start, link, restart and stop roles.
+ *
+ * Owns: the table of roles and of the links between them, the running
+ * children, and the lifecycle signals. It stays tiny and root: it never
+ * reads a byte from the network or a frame it would act on from a role.
+ *
+ * Links: for each pair in role_links[] there is one SOCK_SEQPACKET
+ * socketpair; each end is handed to its role as MSG_SUP_LINK over that
+ * role's control link. When a role dies, the surviving peers see EOF on
+ * their end; after the restart (with backoff) each gets a fresh pair. So a
+ * crash of one role never needs the others to restart.
+ *
+ * Signals: SIGTERM/SIGINT drain (smtpd first, so in-flight commits finish
+ * and sessions get 421; then the rest), SIGHUP reloads the config if it
+ * parses, and keeps the old one otherwise.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "ipc_decode.h"
+#include "log.h"
+#include "role.h"
+#include "setup.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define BACKOFF_MIN	1	/* seconds before the first restart */
+#define BACKOFF_MAX	30
+#define STABLE_AFTER	30	/* a role up this long restarts fast again */
+#define STOP_GRACE	15	/* seconds before SIGKILL while draining */
+
+struct role_spec {
+	enum role	 role;
+	const char	*binary;
+	const char	*user;
+	bool		 chroot;
+	bool		 listens;
+};
+
+/* Start order: the roles others ask questions first. */
+static const struct role_spec role_specs[] = {
+	{ ROLE_LOOKUP,   "homemx-lookup",   USER_LOOKUP, false, false },
+	{ ROLE_QUEUE,    "homemx-queue",    USER_QUEUE,  false, false },
+	{ ROLE_DELIVERY, "homemx-delivery", USER_MAIL,   false, false },
+	{ ROLE_SMTPD,    "homemx-smtpd",    USER_SMTPD,  true,  true  },
+};
+#define NROLES	(sizeof(role_specs) / sizeof(role_specs[0]))
+
+static const enum role role_links[][2] = {
+	{ ROLE_SMTPD,    ROLE_LOOKUP },
+	{ ROLE_SMTPD,    ROLE_QUEUE },
+	{ ROLE_QUEUE,    ROLE_DELIVERY },
+	{ ROLE_DELIVERY, ROLE_LOOKUP },
+};
+
+enum child_state { CHILD_STOPPED, CHILD_RUNNING, CHILD_WAITING };
+
+struct child {
+	const struct role_spec	*spec;
+	enum child_state	 state;
+	pid_t			 pid;
+	struct ipc_link		*control;
+	double			 started;
+	unsigned		 backoff;
+	struct event		*ev_restart;
+};
+
+static struct event_base	*base;
+static struct child		 children[NROLES];
+static struct config		 cfg;
+static char			*cfg_text;
+static size_t			 cfg_textlen;
+static char			 cfg_path[PATH_MAX];
+static char			 bindir[PATH_MAX];
+static int			 listen_fds[CONFIG_MAX_LISTEN];
+static size_t			 nlisten;
+static bool			 as_root;
+static bool			 use_syslog;
+static bool			 debug;
+static bool			 draining;
+static struct event		*ev_drain_timeout;
+
+static void	child_start(struct child *);
+
+static struct child *
+child_for_role(enum role r)
+{
+	for (size_t i = 0; i < NROLES; i++)
+		if (children[i].spec->role == r)
+			return &children[i];
+	fatalx("no child for role %d", r);
+}
+
+static void
+control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+{
+	(void)arg;
+	/* No role has anything to tell the supervisor (table enforces it). */
+	log_event("ipc_reject", "peer=%s type=%s reason=unexpected",
+	    role_name(ipc_link_peer(l)), ipc_msg_name(f->type));
+	if (f->fd != -1)
+		close(f->fd);
+}
+
+static void
+control_closed(struct ipc_link *l, void *arg)
+{
+	struct child *c = arg;
+
+	(void)l;
+	c->control = NULL;	/* exit is noticed via SIGCHLD */
+}
+
+/* Hands one end of a fresh socketpair to each of two running roles. */
+static void
+link_pair(struct child *a, struct child *b)
+{
+	struct ipc_builder msg;
+	int sv[2];
+
+	if (a->control == NULL || b->control == NULL)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	ipc_encode_sup_link(&msg, b->spec->role);
+	ipc_send(a->control, MSG_SUP_LINK, 0, &msg, sv[0]);
+	ipc_encode_sup_link(&msg, a->spec->role);
+	ipc_send(b->control, MSG_SUP_LINK, 0, &msg, sv[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+link_role_to_peers(struct child *c)
+{
+	for (size_t i = 0; i < sizeof(role_links) / sizeof(role_links[0]); i++) {
+		if (role_links[i][0] == c->spec->role)
+			link_pair(c, child_for_role(role_links[i][1]));
+		else if (role_links[i][1] == c->spec->role)
+			link_pair(child_for_role(role_links[i][0]), c);
+	}
+}
+
+static int
+config_memfd(void)
+{
+	int fd = memfd_create("homemx.conf", MFD_CLOEXEC);
+
+	if (fd == -1)
+		fatal("memfd_create");
+	if (write_all(fd, cfg_text, cfg_textlen) == -1)
+		fatal("write memfd");
+	return fd;
+}
+
+/* In the child: arrange fds 3, 4, 5.. per lib/role.h and exec. */
+static void __attribute__((noreturn))
+child_exec(const struct role_spec *s, int control_fd, int conf_fd)
+{
+	char path[PATH_MAX + 64], nbuf[16];
+	char *argv[16];
+	int argc = 0;
+
+	setpgid(0, 0);	/* Ctrl-C reaches only the supervisor, which drains */
+	signal(SIGPIPE, SIG_DFL);
+	/* Move everything out of the way of the fixed numbers first. */
+	int ctl = fcntl(control_fd, F_DUPFD, 64);
+	int conf = fcntl(conf_fd, F_DUPFD, 64);
+	int lfd[CONFIG_MAX_LISTEN];
+	size_t n = s->listens ? nlisten : 0;
+	for (size_t i = 0; i < n; i++)
+		lfd[i] = fcntl(listen_fds[i], F_DUPFD, 64);
+	if (ctl == -1 || conf == -1 || dup2(ctl, ROLE_FD_CONTROL) == -1 ||
+	    dup2(conf, ROLE_FD_CONFIG) == -1)
+		_exit(126);
+	for (size_t i = 0; i < n; i++)
+		if (lfd[i] == -1 || dup2(lfd[i], ROLE_FD_LISTEN0 + (int)i) == -1)
+			_exit(126);
+	close_range(ROLE_FD_LISTEN0 + (unsigned)n, ~0U, 0);
+
+	snprintf(path, sizeof(path), "%s/%s", bindir, s->binary);
+	snprintf(nbuf, sizeof(nbuf), "%zu", n);
+	argv[argc++] = (char *)s->binary;
+	argv[argc++] = "-n";
+	argv[argc++] = nbuf;
+	if (as_root) {
+		argv[argc++] = "-u";
+		argv[argc++] = (char *)s->user;
+		if (s->chroot) {
+			argv[argc++] = "-r";
+			argv[argc++] = cfg.chroot_dir;
+		}
+	}
+	if (use_syslog)
+		argv[argc++] = "-S";
+	if (debug)
+		argv[argc++] = "-D";
+	argv[argc] = NULL;
+	execv(path, argv);
+	_exit(127);
+}
+
+static void
+child_start(struct child *c)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	int conf = config_memfd();
+	pid_t pid = fork();
+	if (pid == -1)
+		fatal("fork");
+	if (pid == 0)
+		child_exec(c->spec, sv[1], conf);
+	close(sv[1]);
+	close(conf);
+	c->pid = pid;
+	c->state = CHILD_RUNNING;
+	c->started = mono_now();
+	c->control = ipc_link_new(base, sv[0], ROLE_SUPERVISOR, c->spec->role,
+	    control_frame, control_closed, c);
+	log_event("role_start", "role=%s pid=%ld", role_name(c->spec->role), (long)pid);
+	link_role_to_peers(c);
+}
+
+static void
+restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!draining && c->state == CHILD_WAITING)
+		child_start(c);
+}
+
+static bool
+all_stopped(void)
+{
+	for (size_t i = 0; i < NROLES; i++)
+		if (children[i].state == CHILD_RUNNING)
+			return false;
+	return true;
+}
+
+static void
+signal_role(enum role r, int sig)
+{
+	struct child *c = child_for_role(r);
+
+	if (c->state == CHILD_RUNNING)
+		kill(c->pid, sig);
+}
+
+/* Draining order: smtpd first; once it is gone, everyone else. */
+static void
+drain_step(void)
+{
+	if (child_for_role(ROLE_SMTPD)->state == CHILD_RUNNING)
+		return;
+	for (size_t i = 0; i < NROLES; i++)
+		if (children[i].state == CHILD_RUNNING)
+			kill(children[i].pid, SIGTERM);
+	if (all_stopped()) {
+		log_event("shutdown", "role=supervisor state=done");
+		event_base_loopexit(base, NULL);
+	}
+}
+
+static void
+child_exited(struct child *c, int status)
+{
+	char how[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "signal=%d", WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(status));
+	if (c->control != NULL) {
+		ipc_link_free(c->control);
+		c->control = NULL;
+	}
+	c->pid = -1;
+	if (draining) {
+		c->state = CHILD_STOPPED;
+		log_event("role_exit", "role=%s %s", role_name(c->spec->role), how);
+		drain_step();
+		return;
+	}
+	if (mono_now() - c->started >= STABLE_AFTER)
+		c->backoff = BACKOFF_MIN;
+	else
+		c->backoff = c->backoff == 0 ? BACKOFF_MIN :
+		    (c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2);
+	c->state = CHILD_WAITING;
+	log_event("role_exit", "role=%s %s restart_in=%us", role_name(c->spec->role),
+	    how, c->backoff);
+	struct timeval tv = { c->backoff, 0 };
+	evtimer_add(c->ev_restart, &tv);
+}
+
+static void
+on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	int status;
+	pid_t pid;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (size_t i = 0; i < NROLES; i++)
+			if (children[i].pid == pid && children[i].state == CHILD_RUNNING)
+				child_exited(&children[i], status);
+}
+
+static void
+drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (size_t i = 0; i < NROLES; i++)
+		if (children[i].state == CHILD_RUNNING) {
+			log_event("shutdown", "role=%s action=kill reason=grace_expired",
+			    role_name(children[i].spec->role));
+			kill(children[i].pid, SIGKILL);
+		}
+}
+
+static void
+on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (draining) {
+		if (sig == SIGINT)	/* a second Ctrl-C: stop waiting */
+			drain_timeout(-1, 0, NULL);
+		return;
+	}
+	draining = true;
+	log_event("shutdown", "role=supervisor signal=%d state=draining", (int)sig);
+	for (size_t i = 0; i < NROLES; i++)
+		if (children[i].state == CHILD_WAITING) {
+			evtimer_del(children[i].ev_restart);
+			children[i].state = CHILD_STOPPED;
+		}
+	signal_role(ROLE_SMTPD, SIGTERM);
+	struct timeval tv = { STOP_GRACE, 0 };
+	ev_drain_timeout = evtimer_new(base, drain_timeout, NULL);
+	evtimer_add(ev_drain_timeout, &tv);
+	drain_step();
+}
+
+static bool
+listen_changed(const struct config *a, const struct config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return true;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text) != 0 ||
+		    a->listen[i].kind != b->listen[i].kind)
+			return true;
+	return false;
+}
+
+static void
+on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	char err[CONFIG_ERR_MAX], *text;
+	struct config next;
+	size_t len;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (config_load(cfg_path, &next, &text, &len, err, sizeof(err)) == -1) {
+		char esc[LOG_ESCAPE_MAX];
+		log_event("reload_failed", "error=\"%s\" action=keep_old_config",
+		    log_escape(esc, sizeof(esc), err, strlen(err)));
+		return;
+	}
+	if (listen_changed(&cfg, &next))
+		log_warnx("reload: listen addresses changed; they take effect at the next restart");
+	free(cfg_text);
+	cfg_text = text;
+	cfg_textlen = len;
+	next.nlisten = cfg.nlisten;	/* the bound sockets stay what they are */
+	memcpy(next.listen, cfg.listen, sizeof(next.listen));
+	cfg = next;
+	struct ipc_builder *msg = xmalloc(sizeof(*msg));
+	ipc_build_init(msg);
+	ipc_put_bytes_str(msg, cfg_text, cfg_textlen);
+	for (size_t i = 0; i < NROLES; i++)
+		if (children[i].control != NULL)
+			ipc_send(children[i].control, MSG_SUP_RELOAD, 0, msg, -1);
+	free(msg);
+	log_event("reload", "role=supervisor config=%s", cfg_path);
+}
+
+static void
+find_bindir(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		fatal("readlink /proc/self/exe");
+	self[n] = '\0';
+	snprintf(bindir, sizeof(bindir), "%s", dirname(self));
+}
+
+/* Writes DIR/homemx.conf from the embedded template; returns its path. */
+static void
+write_demo_config(const char *dir, char *path, size_t pathsize)
+{
+	char absdir[PATH_MAX];
+	const char *t = config_demo_template;
+	int fd;
+
+	if (mkdir_p(dir, 0755) == -1 || realpath(dir, absdir) == NULL)
+		fatal("demo dir %s", dir);
+	if (snprintf(path, pathsize, "%s/homemx.conf", absdir) >= (int)pathsize)
+		fatalx("demo dir path too long");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
+		fatal("open %s", path);
+	while (*t != '\0') {
+		const char *at = strstr(t, "@DIR@");
+		size_t n = at != NULL ? (size_t)(at - t) : strlen(t);
+		if (write_all(fd, t, n) == -1)
+			fatal("write %s", path);
+		t += n;
+		if (at != NULL) {
+			if (write_all(fd, absdir, strlen(absdir)) == -1)
+				fatal("write %s", path);
+			t += 5;
+		}
+	}
+	close(fd);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: homemxd [-f CONFIG] [-n] [-S] [-D]\n"
+	    "       homemxd -d DIR [-n] [-D]   (demo: embedded config, state in DIR)\n"
+	    "  -f CONFIG  config file (default /etc/homemx/homemx.conf)\n"
+	    "  -n         check the config and exit\n"
+	    "  -S         log to syslog instead of stderr\n"
+	    "  -D         debug logging\n");
+	exit(2);
+}
+
+int
+supervisor_main(int argc, char **argv)
+{
+	const char *demo_dir = NULL;
+	bool check_only = false;
+	char err[CONFIG_ERR_MAX];
+	int ch;
+
+	snprintf(cfg_path, sizeof(cfg_path), "/etc/homemx/homemx.conf");
+	while ((ch = getopt(argc, argv, "f:d:nSD")) != -1) {
+		switch (ch) {
+		case 'f': snprintf(cfg_path, sizeof(cfg_path), "%s", optarg); break;
+		case 'd': demo_dir = optarg; break;
+		case 'n': check_only = true; break;
+		case 'S': use_syslog = true; break;
+		case 'D': debug = true; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (demo_dir != NULL)
+		write_demo_config(demo_dir, cfg_path, sizeof(cfg_path));
+	if (config_load(cfg_path, &cfg, &cfg_text, &cfg_textlen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "homemxd: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: OK\n", cfg_path);
+		return 0;
+	}
+	log_init("homemxd", use_syslog ? LOG_SINK_SYSLOG : LOG_SINK_STDERR);
+	log_set_debug(debug);
+	find_bindir();
+	as_root = geteuid() == 0;
+	if (as_root)
+		setup_users();
+	else
+		log_warnx("not running as root: roles run as uid %ld without chroot (demo mode)",
+		    (long)getuid());
+	setup_dirs(&cfg, as_root);
+	nlisten = cfg.nlisten;
+	for (size_t i = 0; i < nlisten; i++)
+		listen_fds[i] = setup_listener(&cfg.listen[i]);
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	struct event *ev[4] = {
+		evsignal_new(base, SIGCHLD, on_sigchld, NULL),
+		evsignal_new(base, SIGTERM, on_sigterm, NULL),
+		evsignal_new(base, SIGINT, on_sigterm, NULL),
+		evsignal_new(base, SIGHUP, on_sighup, NULL),
+	};
+	for (size_t i = 0; i < 4; i++)
+		event_add(ev[i], NULL);
+	for (size_t i = 0; i < NROLES; i++) {
+		children[i].spec = &role_specs[i];
+		children[i].pid = -1;
+		children[i].ev_restart = evtimer_new(base, restart_cb, &children[i]);
+	}
+	log_event("start", "role=supervisor config=%s root=%s pid=%ld", cfg_path,
+	    as_root ? "yes" : "no", (long)getpid());
+	for (size_t i = 0; i < NROLES; i++)
+		child_start(&children[i]);
+	event_base_dispatch(base);
+	return 0;
+}
