@@ -312,7 +312,8 @@ parse_lines(struct parse_state *ps, const char *buf, size_t len,
 		if (st != ENVELOPE_OK)
 			return st;
 	}
-	*errline = lineno == 0 ? 1 : lineno;
+	/* Ran out of lines: the problem is the missing line after the last. */
+	*errline = lineno + 1;
 	return lineno == 0 ? ENVELOPE_BAD_VERSION : ENVELOPE_NO_END;
 }
 

@@ -1,0 +1,363 @@
+/*
+ * queue/envelope_test.c - the envelope parser and writer, table-driven.
+ *
+ * Owns: the proof that a round trip is exact, that every truncation of a
+ * valid file is refused (a crash can cut a file anywhere), and that hostile
+ * or sloppy files are refused with the right status and line number.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "envelope.h"
+
+#define GOOD_HEAD \
+	"homemx-envelope 1\n" \
+	"id 6561f0c2a1b2c3d4\n" \
+	"arrival 1700000000\n" \
+	"source smtp\n" \
+	"client_ip 192.0.2.7\n" \
+	"helo mail.example.net\n"
+#define GOOD_TAIL \
+	"attempts 0\n" \
+	"next_attempt 1700000000\n" \
+	"end\n"
+#define GOOD_SENDER	"sender <a@example.net>\n"
+#define GOOD_RCPT	"rcpt <kim+tag@example.test>\n"
+#define GOOD		GOOD_HEAD GOOD_SENDER GOOD_RCPT GOOD_TAIL
+
+struct parse_case {
+	const char		*name;
+	const char		*text;
+	enum envelope_status	 want;
+	unsigned		 want_line;
+};
+
+static const struct parse_case parse_cases[] = {
+	{ "good", GOOD, ENVELOPE_OK, 0 },
+	{ "null sender and empty helo/ip",
+	  "homemx-envelope 1\nid 6561f0c2a1b2c3d4\narrival 0\nsource local\n"
+	  "client_ip\nhelo\nsender <>\nrcpt <kim@example.test>\nattempts 3\n"
+	  "next_attempt 1700000300\nend\n", ENVELOPE_OK, 0 },
+	{ "keys in another order",
+	  "homemx-envelope 1\nnext_attempt 5\nrcpt <b@example.test>\nattempts 1\n"
+	  "sender <>\nhelo h\nclient_ip ::1\nsource submission\narrival 1\n"
+	  "rcpt <c@example.test>\nid 0000000000000000\nend\n", ENVELOPE_OK, 0 },
+	{ "quoted local part with space",
+	  GOOD_HEAD "sender <\"john doe\"@example.net>\n" GOOD_RCPT GOOD_TAIL,
+	  ENVELOPE_OK, 0 },
+	{ "empty file", "", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 2", "homemx-envelope 2\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version without LF", "homemx-envelope 1", ENVELOPE_BAD_VERSION, 1 },
+	{ "no end", GOOD_HEAD GOOD_SENDER GOOD_RCPT "attempts 0\nnext_attempt 1\n",
+	  ENVELOPE_NO_END, 11 },
+	{ "end without LF", GOOD_HEAD GOOD_SENDER GOOD_RCPT
+	  "attempts 0\nnext_attempt 1\nend", ENVELOPE_NO_END, 11 },
+	{ "bytes after end", GOOD "x", ENVELOPE_TRAILING, 11 },
+	{ "second end", GOOD "end\n", ENVELOPE_TRAILING, 11 },
+	{ "CRLF line", "homemx-envelope 1\nid 6561f0c2a1b2c3d4\r\nend\n",
+	  ENVELOPE_BAD_LINE, 2 },
+	{ "empty line", "homemx-envelope 1\n\nend\n", ENVELOPE_BAD_LINE, 2 },
+	{ "key with trailing space", "homemx-envelope 1\nhelo \nend\n",
+	  ENVELOPE_BAD_LINE, 2 },
+	{ "NUL in value", "homemx-envelope 1\nhelo a\0b\nend\n", ENVELOPE_BAD_LINE, 2 },
+	{ "8-bit in value", "homemx-envelope 1\nhelo caf\xc3\xa9\nend\n",
+	  ENVELOPE_BAD_LINE, 2 },
+	{ "unknown key", "homemx-envelope 1\nfoo bar\nend\n", ENVELOPE_UNKNOWN_KEY, 2 },
+	{ "key is prefix", "homemx-envelope 1\ni 6561f0c2a1b2c3d4\nend\n",
+	  ENVELOPE_UNKNOWN_KEY, 2 },
+	{ "duplicate id", "homemx-envelope 1\nid 6561f0c2a1b2c3d4\n"
+	  "id 6561f0c2a1b2c3d4\nend\n", ENVELOPE_DUPLICATE, 3 },
+	{ "missing rcpt", GOOD_HEAD GOOD_SENDER GOOD_TAIL, ENVELOPE_MISSING, 10 },
+	{ "missing sender", GOOD_HEAD GOOD_RCPT GOOD_TAIL, ENVELOPE_MISSING, 10 },
+	{ "only version and end", "homemx-envelope 1\nend\n", ENVELOPE_MISSING, 2 },
+	{ "uppercase id", "homemx-envelope 1\nid 6561F0C2A1B2C3D4\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "short id", "homemx-envelope 1\nid 6561f0c2\nend\n", ENVELOPE_BAD_VALUE, 2 },
+	{ "path in id", "homemx-envelope 1\nid ../../etc/pass\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "negative time", "homemx-envelope 1\narrival -1\nend\n", ENVELOPE_BAD_VALUE, 2 },
+	{ "leading zero", "homemx-envelope 1\narrival 01\nend\n", ENVELOPE_BAD_VALUE, 2 },
+	{ "time overflow", "homemx-envelope 1\narrival 18446744073709551616\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "time past 9999", "homemx-envelope 1\nnext_attempt 253402300800\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "attempts too big", "homemx-envelope 1\nattempts 1000001\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "number with space", "homemx-envelope 1\nattempts 1 2\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "unknown source", "homemx-envelope 1\nsource smtps\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "helo with space", "homemx-envelope 1\nhelo a b\nend\n", ENVELOPE_BAD_VALUE, 2 },
+	{ "ip with letters", "homemx-envelope 1\nclient_ip 1.2.3.x\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "sender without brackets", "homemx-envelope 1\nsender a@example.net\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "rcpt null", "homemx-envelope 1\nrcpt <>\nend\n", ENVELOPE_BAD_VALUE, 2 },
+	{ "rcpt euro", "homemx-envelope 1\nrcpt <kim\xe2\x82\xac" "example.test>\nend\n",
+	  ENVELOPE_BAD_LINE, 2 },
+	{ "rcpt without domain", "homemx-envelope 1\nrcpt <kim>\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+	{ "rcpt source route", "homemx-envelope 1\nrcpt <@a.test:kim@example.test>\nend\n",
+	  ENVELOPE_BAD_VALUE, 2 },
+};
+
+static void
+test_parse_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		struct envelope e;
+		unsigned line;
+		size_t len = strlen(c->text);
+
+		/* The NUL case needs its real length. */
+		if (strcmp(c->name, "NUL in value") == 0)
+			len = sizeof("homemx-envelope 1\nhelo a\0b\nend\n") - 1;
+		enum envelope_status got = envelope_parse(c->text, len, &e, &line);
+		if (got != c->want || line != c->want_line)
+			fail_msg("%s: got %s line %u, want %s line %u", c->name,
+			    envelope_status_text(got), line,
+			    envelope_status_text(c->want), c->want_line);
+		if (got == ENVELOPE_OK)
+			envelope_free(&e);
+		else
+			assert_null(e.rcpt);
+	}
+}
+
+static void
+test_parse_fields(void **state)
+{
+	struct envelope e;
+	unsigned line;
+
+	(void)state;
+	assert_int_equal(envelope_parse(GOOD, strlen(GOOD), &e, &line), ENVELOPE_OK);
+	assert_string_equal(e.id, "6561f0c2a1b2c3d4");
+	assert_true(e.arrival == 1700000000);
+	assert_int_equal(e.source, SOURCE_SMTP);
+	assert_string_equal(e.client_ip, "192.0.2.7");
+	assert_string_equal(e.helo, "mail.example.net");
+	assert_string_equal(e.sender, "a@example.net");
+	assert_int_equal(e.nrcpt, 1);
+	assert_string_equal(e.rcpt[0], "kim+tag@example.test");
+	assert_int_equal(e.attempts, 0);
+	envelope_free(&e);
+}
+
+static void
+fill_sample(struct envelope *e, unsigned nrcpt)
+{
+	memset(e, 0, sizeof(*e));
+	memcpy(e->id, "0123456789abcdef", QUEUE_ID_SIZE);
+	e->arrival = 1700000000;
+	e->source = SOURCE_SUBMISSION;
+	memcpy(e->client_ip, "2001:db8::1", sizeof("2001:db8::1"));
+	memcpy(e->helo, "[192.0.2.1]", sizeof("[192.0.2.1]"));
+	e->sender[0] = '\0';
+	e->nrcpt = nrcpt;
+	e->rcpt = calloc(nrcpt, sizeof(*e->rcpt));
+	assert_non_null(e->rcpt);
+	for (unsigned i = 0; i < nrcpt; i++)
+		snprintf(e->rcpt[i], sizeof(e->rcpt[i]), "user-%u@example.test", i);
+	e->attempts = 7;
+	e->next_attempt = ENVELOPE_TIME_MAX;
+}
+
+static void
+assert_envelope_equal(const struct envelope *a, const struct envelope *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_true(a->arrival == b->arrival);
+	assert_int_equal(a->source, b->source);
+	assert_string_equal(a->client_ip, b->client_ip);
+	assert_string_equal(a->helo, b->helo);
+	assert_string_equal(a->sender, b->sender);
+	assert_int_equal(a->nrcpt, b->nrcpt);
+	for (unsigned i = 0; i < a->nrcpt; i++)
+		assert_string_equal(a->rcpt[i], b->rcpt[i]);
+	assert_int_equal(a->attempts, b->attempts);
+	assert_true(a->next_attempt == b->next_attempt);
+}
+
+/* Writer then parser gives the same envelope, for 1 and IPC_MAX_RCPTS. */
+static void
+test_round_trip(void **state)
+{
+	static char buf[ENVELOPE_TEXT_MAX];
+	const unsigned counts[] = { 1, 2, IPC_MAX_RCPTS };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		struct envelope e, back;
+		size_t len;
+		unsigned line;
+
+		fill_sample(&e, counts[i]);
+		assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+		assert_int_equal(envelope_parse(buf, len, &back, &line), ENVELOPE_OK);
+		assert_envelope_equal(&e, &back);
+		envelope_free(&back);
+		envelope_free(&e);
+	}
+}
+
+/* The longest legal envelope fits ENVELOPE_TEXT_MAX. */
+static void
+test_largest_fits(void **state)
+{
+	static char buf[ENVELOPE_TEXT_MAX];
+	struct envelope e;
+	size_t len;
+	unsigned line;
+
+	(void)state;
+	fill_sample(&e, IPC_MAX_RCPTS);
+	memset(e.helo, 'h', HELO_MAX);
+	e.helo[HELO_MAX] = '\0';
+	char local[ADDR_LOCAL_MAX + 1];
+	memset(local, 'l', ADDR_LOCAL_MAX);
+	local[ADDR_LOCAL_MAX] = '\0';
+	char domain[190];
+	memset(domain, 'd', sizeof(domain) - 1);
+	for (size_t i = 60; i < sizeof(domain) - 1; i += 61)
+		domain[i] = '.';
+	domain[sizeof(domain) - 1] = '\0';
+	for (unsigned i = 0; i < e.nrcpt; i++)
+		snprintf(e.rcpt[i], sizeof(e.rcpt[i]), "%s@%s", local, domain);
+	snprintf(e.sender, sizeof(e.sender), "%s@%s", local, domain);
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+	assert_int_equal(envelope_parse(buf, len, &e, &line), ENVELOPE_OK);
+	envelope_free(&e);
+}
+
+/* A crash can cut a file anywhere: no strict prefix of a file parses. */
+static void
+test_every_truncation_refused(void **state)
+{
+	char buf[4096];
+	struct envelope e;
+	size_t len;
+	unsigned line;
+
+	(void)state;
+	fill_sample(&e, 3);
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+	envelope_free(&e);
+	for (size_t cut = 0; cut < len; cut++) {
+		enum envelope_status st = envelope_parse(buf, cut, &e, &line);
+		if (st == ENVELOPE_OK)
+			fail_msg("prefix of %zu/%zu bytes parsed", cut, len);
+	}
+}
+
+struct format_case {
+	const char	*name;
+	void		(*break_it)(struct envelope *);
+};
+
+static void bad_id(struct envelope *e) { e->id[0] = 'X'; }
+static void bad_helo(struct envelope *e) { memcpy(e->helo, "a\nb", 4); }
+static void bad_ip(struct envelope *e) { memcpy(e->client_ip, "1.2.3.4\n", 9); }
+static void bad_sender(struct envelope *e) { memcpy(e->sender, "x\n@y", 5); }
+static void bad_rcpt(struct envelope *e) { memcpy(e->rcpt[1], "", 1); }
+static void no_rcpt(struct envelope *e) { e->nrcpt = 0; }
+static void bad_source(struct envelope *e) { e->source = (enum msg_source)9; }
+static void bad_time(struct envelope *e) { e->arrival = ENVELOPE_TIME_MAX + 1; }
+
+static const struct format_case format_cases[] = {
+	{ "bad id", bad_id },
+	{ "LF in helo", bad_helo },
+	{ "LF in client ip", bad_ip },
+	{ "LF in sender", bad_sender },
+	{ "empty rcpt", bad_rcpt },
+	{ "no rcpt", no_rcpt },
+	{ "bad source", bad_source },
+	{ "time too big", bad_time },
+};
+
+static void
+test_format_refuses(void **state)
+{
+	char buf[4096];
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(format_cases) / sizeof(format_cases[0]); i++) {
+		struct envelope e;
+		fill_sample(&e, 2);
+		format_cases[i].break_it(&e);
+		if (envelope_format(&e, buf, sizeof(buf), &len) != -1)
+			fail_msg("%s: got 0, want -1", format_cases[i].name);
+		envelope_free(&e);
+	}
+	/* A buffer too small is an error, not a truncated file. */
+	struct envelope e;
+	fill_sample(&e, 2);
+	assert_int_equal(envelope_format(&e, buf, 100, &len), -1);
+	envelope_free(&e);
+}
+
+static void
+test_remove_rcpt(void **state)
+{
+	struct envelope e;
+
+	(void)state;
+	fill_sample(&e, 3);
+	envelope_remove_rcpt(&e, 1);
+	assert_int_equal(e.nrcpt, 2);
+	assert_string_equal(e.rcpt[0], "user-0@example.test");
+	assert_string_equal(e.rcpt[1], "user-2@example.test");
+	envelope_remove_rcpt(&e, 5);	/* out of range: no-op */
+	assert_int_equal(e.nrcpt, 2);
+	envelope_remove_rcpt(&e, 1);
+	envelope_remove_rcpt(&e, 0);
+	assert_int_equal(e.nrcpt, 0);
+	envelope_free(&e);
+}
+
+static void
+test_too_many_rcpts(void **state)
+{
+	static char buf[ENVELOPE_TEXT_MAX + 64];
+	size_t len = 0;
+	struct envelope e;
+	unsigned line;
+
+	(void)state;
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", GOOD_HEAD GOOD_SENDER);
+	for (int i = 0; i <= IPC_MAX_RCPTS; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "rcpt <u%d@example.test>\n", i);
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", GOOD_TAIL);
+	assert_int_equal(envelope_parse(buf, len, &e, &line), ENVELOPE_TOO_MANY_RCPTS);
+	assert_int_equal(line, 8 + IPC_MAX_RCPTS);	/* 201st rcpt */
+	/* And a file over the size limit is refused before parsing. */
+	assert_int_equal(envelope_parse(buf, ENVELOPE_TEXT_MAX + 1, &e, &line),
+	    ENVELOPE_TOO_LONG);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_table),
+		cmocka_unit_test(test_parse_fields),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_largest_fits),
+		cmocka_unit_test(test_every_truncation_refused),
+		cmocka_unit_test(test_format_refuses),
+		cmocka_unit_test(test_remove_rcpt),
+		cmocka_unit_test(test_too_many_rcpts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
