@@ -22,6 +22,7 @@
 
 #include <db.h>
 
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -91,6 +92,14 @@ store_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	(void)pfx;
 	if (st != NULL)
 		snprintf(st->err, sizeof(st->err), "%s", msg);
+}
+
+/* Informational chatter (failchk cleaning up after a dead process). */
+static void
+store_msgcall(const DB_ENV *env, const char *msg)
+{
+	(void)env;
+	log_debug("store: %s", msg);
 }
 
 /* failchk asks whether the owner of a lock or transaction still lives. */
@@ -182,6 +191,7 @@ store_open(const char *dir, char *err, size_t errlen)
 	}
 	st->env->app_private = st;
 	st->env->set_errcall(st->env, store_errcall);
+	st->env->set_msgcall(st->env, store_msgcall);
 	if ((r = store_configure_env(st->env)) != 0 ||
 	    (r = st->env->open(st->env, dir, DB_CREATE | DB_INIT_TXN |
 	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_THREAD |
@@ -255,7 +265,7 @@ store_begin(struct store *st, struct store_txn **out, u_int32_t flags)
 enum store_status
 store_begin_read(struct store *st, struct store_txn **out)
 {
-	return store_begin(st, out, DB_TXN_SNAPSHOT | DB_TXN_NOWAIT);
+	return store_begin(st, out, 0);
 }
 
 enum store_status

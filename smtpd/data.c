@@ -34,17 +34,25 @@ data_scanner_done(const struct data_scanner *d)
 	return d->state == DATA_DONE;
 }
 
-/* Passes message bytes on, unless the message is already too big. */
+/*
+ * Passes message bytes on, up to max_size in total: the sink sees exactly
+ * the first max_size octets of an oversized message, however it was cut.
+ */
 static void
 emit(struct data_scanner *d, const uint8_t *p, size_t n)
 {
+	uint64_t room = d->size < d->max_size ? d->max_size - d->size : 0;
+	size_t pass = n;
+
 	if (n == 0)
 		return;
-	if (d->size > d->max_size || n > d->max_size - d->size)
+	if (n > room) {
 		d->flags |= DATA_TOO_BIG;
+		pass = (size_t)room;
+	}
 	d->size += n;
-	if (!(d->flags & DATA_TOO_BIG) && d->sink != NULL)
-		d->sink(d->sink_arg, p, n);
+	if (pass > 0 && d->sink != NULL)
+		d->sink(d->sink_arg, p, pass);
 }
 
 static void

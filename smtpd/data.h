@@ -49,8 +49,8 @@ void	data_scanner_init(struct data_scanner *, uint64_t max_size,
 /*
  * Feeds len bytes. Returns how many were consumed: all of them, or fewer
  * when the end-of-data marker ends inside buf (the rest belongs to the next
- * command, e.g. a pipelined QUIT). Bytes are passed to the sink until the
- * message exceeds max_size; after that they are only counted.
+ * command, e.g. a pipelined QUIT). The sink gets the first max_size
+ * octets of the message; beyond that they are only counted.
  */
 size_t	data_scanner_feed(struct data_scanner *, const uint8_t *buf, size_t len);
 

@@ -1,0 +1,227 @@
+/*
+ * lookup/lookup.c - the lookup role: answers "who gets this address?".
+ *
+ * Owns: the open store of the daemon (no other role opens it), the links
+ * to the asking roles, and the periodic store chores: failchk (aborts the
+ * transaction of an mxctl that died holding locks) and checkpoints (so
+ * that old log files go away). Runs as _hmx-lookup, not chrooted: it needs
+ * store_dir. Why a separate role: the network-facing smtpd never sees
+ * password hashes or database files; it asks and gets a verdict.
+ *
+ * Each MSG_RESOLVE_ASK is decoded with the validating decoder (the asker
+ * may be a compromised smtpd), answered from one snapshot transaction by
+ * resolve_address(), and logged at debug level only: smtpd logs the
+ * verdict with its session id. Passwords (AUTH, next issue) go through
+ * auth.h, off the event loop.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ipc_decode.h"
+#include "log.h"
+#include "lookup.h"
+#include "resolve.h"
+#include "store.h"
+
+#define LOOKUP_CHORE_SECONDS	5	/* failchk + checkpoint interval */
+
+static struct event_base	*lookup_base;
+static struct store		*store;
+static char			 store_dir[CONFIG_PATH_MAX];
+static struct ipc_link		*peers[ROLE_COUNT];
+static struct event		*ev_chores;
+
+/* Roles that may ask questions; the message table says the same. */
+static bool
+lookup_accepts_peer(enum role peer)
+{
+	return peer == ROLE_SMTPD || peer == ROLE_DELIVERY;
+}
+
+static void
+lookup_store_reopen(void)
+{
+	char err[STORE_ERR_MAX + CONFIG_PATH_MAX];
+
+	store_close(store);
+	if ((store = store_open(store_dir, err, sizeof(err))) == NULL)
+		log_warnx("store reopen failed, answering tempfail: %s", err);
+	else
+		log_event("store_reopen", "dir=%s", store_dir);
+}
+
+static void
+lookup_chores(evutil_socket_t fd, short what, void *arg)
+{
+	enum store_status s;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (store == NULL) {
+		lookup_store_reopen();
+		return;
+	}
+	/* The first failchk after a crash may say EBUSY once; the next cleans up. */
+	if ((s = store_failchk(store)) == STORE_OK)
+		s = store_checkpoint(store, false);
+	if (s == STORE_PANIC)
+		lookup_store_reopen();
+	else if (s != STORE_OK)
+		log_warnx("store chores: %s", store_error(store));
+}
+
+static void
+lookup_drop_peer(struct ipc_link *l)
+{
+	enum role peer = ipc_link_peer(l);
+
+	if (peers[peer] == l)
+		peers[peer] = NULL;
+	ipc_link_free(l);
+}
+
+static enum resolve_verdict
+lookup_resolve(const char *address, struct msg_resolve_answer *ans)
+{
+	enum store_status s = STORE_OK;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (store == NULL) {
+			ans->verdict = RESOLVE_TEMPFAIL;
+			ans->nmailbox = 0;
+			return RESOLVE_TEMPFAIL;
+		}
+		if (resolve_address(store, role_config(), address, ans, &s) !=
+		    RESOLVE_TEMPFAIL)
+			break;
+		if (s == STORE_PANIC)
+			lookup_store_reopen();
+		else if (s != STORE_BUSY)
+			break;	/* only a lock conflict is worth one retry */
+	}
+	if (ans->verdict == RESOLVE_TEMPFAIL && store != NULL)
+		log_warnx("resolve tempfail: %s", store_error(store));
+	return ans->verdict;
+}
+
+static void
+lookup_answer_resolve(struct ipc_link *l, const struct ipc_frame *f)
+{
+	static struct msg_resolve_answer ans;
+	static struct ipc_builder b;
+	struct msg_resolve_ask ask;
+	char esc[LOG_ESCAPE_MAX];
+	const char *why;
+
+	if (ipc_decode_resolve_ask(f, &ask, &why) == -1) {
+		log_event("ipc_reject", "peer=%s type=MSG_RESOLVE_ASK reason=\"%s\"",
+		    role_name(ipc_link_peer(l)), why);
+		lookup_drop_peer(l);
+		return;
+	}
+	lookup_resolve(ask.address, &ans);
+	log_debug("resolve peer=%s req=%llu address=<%s> verdict=%s mailboxes=%u",
+	    role_name(ipc_link_peer(l)), (unsigned long long)f->req_id,
+	    log_escape(esc, sizeof(esc), ask.address, strlen(ask.address)),
+	    resolve_verdict_name(ans.verdict), ans.nmailbox);
+	ipc_encode_resolve_answer(&b, &ans);
+	if (ipc_send(l, MSG_RESOLVE_ANSWER, f->req_id, &b, -1) == -1)
+		log_warnx("resolve answer to %s not sent", role_name(ipc_link_peer(l)));
+}
+
+static void
+lookup_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+{
+	(void)arg;
+	if (f->fd != -1)
+		close(f->fd);	/* the table allows none; belt and braces */
+	switch (f->type) {
+	case MSG_RESOLVE_ASK:
+		lookup_answer_resolve(l, f);
+		return;
+	default:
+		log_event("ipc_reject", "peer=%s type=%s reason=\"unexpected\"",
+		    role_name(ipc_link_peer(l)), ipc_msg_name(f->type));
+		lookup_drop_peer(l);
+	}
+}
+
+static void
+lookup_on_close(struct ipc_link *l, void *arg)
+{
+	enum role peer = ipc_link_peer(l);
+
+	(void)arg;
+	if (peers[peer] == l)
+		peers[peer] = NULL;
+}
+
+static void
+lookup_on_link(enum role peer, int fd)
+{
+	if (!lookup_accepts_peer(peer)) {
+		log_warnx("lookup: no link expected to %s", role_name(peer));
+		close(fd);
+		return;
+	}
+	/* A restarted peer: the old link is dead, replace it. */
+	if (peers[peer] != NULL)
+		ipc_link_free(peers[peer]);
+	peers[peer] = ipc_link_new(lookup_base, fd, ROLE_LOOKUP, peer,
+	    lookup_on_frame, lookup_on_close, NULL);
+}
+
+static void
+lookup_init(struct event_base *base, const struct config *cfg,
+    const int *listen_fds, size_t nlisten)
+{
+	char err[STORE_ERR_MAX + CONFIG_PATH_MAX];
+	struct timeval every = { LOOKUP_CHORE_SECONDS, 0 };
+
+	(void)listen_fds;
+	(void)nlisten;
+	lookup_base = base;
+	snprintf(store_dir, sizeof(store_dir), "%s", cfg->store_dir);
+	if ((store = store_open(store_dir, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	ev_chores = event_new(base, -1, EV_PERSIST, lookup_chores, NULL);
+	if (ev_chores == NULL || event_add(ev_chores, &every) == -1)
+		fatalx("lookup: cannot arm the store timer");
+}
+
+static void
+lookup_on_reload(const struct config *cfg)
+{
+	/* Domains and delimiters are read from role_config() per question. */
+	if (strcmp(cfg->store_dir, store_dir) != 0)
+		log_warnx("store_dir changed to %s: restart homemxd to use it",
+		    cfg->store_dir);
+}
+
+static void
+lookup_on_shutdown(void)
+{
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		ipc_link_free(peers[r]);
+		peers[r] = NULL;
+	}
+	if (ev_chores != NULL)
+		event_free(ev_chores);
+	ev_chores = NULL;
+	store_close(store);
+	store = NULL;
+	role_exit(0);
+}
+
+const struct role_ops lookup_role_ops = {
+	.role = ROLE_LOOKUP,
+	.preinit = NULL,
+	.init = lookup_init,
+	.on_link = lookup_on_link,
+	.on_reload = lookup_on_reload,
+	.on_shutdown = lookup_on_shutdown,
+};

@@ -1,0 +1,548 @@
+/*
+ * queue/sched.c - which (message, recipient) goes to delivery, and when.
+ *
+ * Owns: the in-memory queue (every committed message and the state of each
+ * of its pending recipients), the delivery link, the table of deliveries in
+ * flight (at most delivery_concurrency), retry times and expiry.
+ *
+ * A message is worked on in rounds. A round starts when its retry time
+ * comes (at once after commit or start-up): every pending recipient
+ * becomes ready and is handed to delivery as MSG_QUEUE_DELIVER with the
+ * body as a read-only fd. When every result of the round is in, the
+ * recipients that were delivered, bounced or expired are dropped; if none
+ * is left the message is removed from the spool, else the envelope is
+ * rewritten (through the group flush) with the attempt count and the next
+ * retry time: retry_min doubled per failed round, at most retry_max,
+ * never after the expiry (arrival + queue_lifetime). A temporary failure
+ * after expiry drops the recipient (event=expired). If the delivery
+ * process goes away, its deliveries in flight count as deferred for
+ * SCHED_LINKDOWN_RETRY seconds only, so a crash does not delay mail by a
+ * full backoff, unless the same message was caught in SCHED_LINKDOWN_MAX
+ * crashes (a message that kills delivery must not loop fast forever).
+ *
+ * Delivery is at least once: a crash between a successful delivery and the
+ * envelope rewrite delivers that recipient again after restart.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "batch.h"
+#include "ipc_decode.h"
+#include "log.h"
+#include "role.h"
+#include "sched.h"
+#include "spool.h"
+#include "util.h"
+
+#define SLOT_BITS	9		/* 1 << SLOT_BITS == SCHED_MAX_SLOTS */
+#define SWEEP_INTERVAL	30		/* s between checks for lost results */
+
+enum rcpt_state {
+	RCPT_WAITING = 0,	/* until the next round */
+	RCPT_READY,		/* waiting for a delivery slot */
+	RCPT_INFLIGHT,
+	RCPT_DEFERRED,		/* tempfail in this round: keep */
+	RCPT_FINISHED,		/* delivered, bounced or expired: drop */
+};
+
+struct qmsg {
+	TAILQ_ENTRY(qmsg)	 all_entry;
+	TAILQ_ENTRY(qmsg)	 ready_entry;
+	bool			 on_ready;
+	struct envelope		 env;
+	uint8_t			*state;		/* enum rcpt_state per env.rcpt */
+	unsigned		 nready;
+	unsigned		 ninflight;
+	bool			 round_deferred;	/* a real tempfail */
+	bool			 round_linkdown;	/* delivery went away */
+	bool			 bodyless;	/* moved aside: no spool I/O */
+	unsigned		 linkdown_count;
+	struct event		*timer;
+};
+
+struct slot {
+	struct qmsg	*m;		/* NULL: free */
+	unsigned	 rcpt;
+	uint64_t	 req_id;
+	time_t		 started;
+};
+
+static struct event_base	*base;
+static const struct config	*cfg;
+static struct ipc_link		*dlink;
+static TAILQ_HEAD(, qmsg)	 all_msgs = TAILQ_HEAD_INITIALIZER(all_msgs);
+static TAILQ_HEAD(, qmsg)	 ready_msgs = TAILQ_HEAD_INITIALIZER(ready_msgs);
+static struct slot		 slots[SCHED_MAX_SLOTS];
+static unsigned			 ninflight;
+static unsigned			 nmsgs;
+static uint64_t			 req_counter;
+static bool			 stopped;
+static bool			 pumping;
+static struct event		*ev_sweep;
+
+static void	sched_pump(void);
+
+/* ---- pure policy -------------------------------------------------------- */
+
+uint32_t
+sched_backoff(uint32_t attempts, uint32_t retry_min, uint32_t retry_max)
+{
+	uint64_t d = retry_min;
+
+	for (uint32_t i = 1; i < attempts && d < retry_max; i++)
+		d *= 2;
+	return d > retry_max ? retry_max : (uint32_t)d;
+}
+
+bool
+sched_is_expired(const struct envelope *e, uint64_t now,
+    const struct config *c)
+{
+	return now >= e->arrival + c->queue_lifetime;
+}
+
+uint64_t
+sched_next_attempt(struct envelope *e, uint64_t now, bool linkdown_only,
+    unsigned *linkdown_count, const struct config *c)
+{
+	uint64_t next, expiry = e->arrival + c->queue_lifetime;
+
+	if (linkdown_only && *linkdown_count < SCHED_LINKDOWN_MAX) {
+		(*linkdown_count)++;
+		next = now + SCHED_LINKDOWN_RETRY;
+	} else {
+		if (e->attempts < ENVELOPE_ATTEMPTS_MAX)
+			e->attempts++;
+		next = now + sched_backoff(e->attempts, c->retry_min, c->retry_max);
+	}
+	/* The last try happens at expiry, not up to retry_max after it. */
+	if (next > expiry)
+		next = expiry > now ? expiry : now + 1;
+	return next;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static uint64_t
+wall_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static void
+ready_remove(struct qmsg *m)
+{
+	if (m->on_ready) {
+		TAILQ_REMOVE(&ready_msgs, m, ready_entry);
+		m->on_ready = false;
+	}
+}
+
+static void
+qmsg_free(struct qmsg *m)
+{
+	ready_remove(m);
+	TAILQ_REMOVE(&all_msgs, m, all_entry);
+	nmsgs--;
+	event_free(m->timer);
+	envelope_free(&m->env);
+	free(m->state);
+	free(m);
+}
+
+static void
+start_round(struct qmsg *m)
+{
+	m->round_deferred = false;
+	m->round_linkdown = false;
+	m->nready = m->env.nrcpt;
+	for (unsigned i = 0; i < m->env.nrcpt; i++)
+		m->state[i] = RCPT_READY;
+	if (!m->on_ready) {
+		TAILQ_INSERT_TAIL(&ready_msgs, m, ready_entry);
+		m->on_ready = true;
+	}
+}
+
+static void
+on_retry_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	start_round(arg);
+	sched_pump();
+}
+
+static void
+schedule_at(struct qmsg *m, uint64_t when)
+{
+	uint64_t now = wall_now();
+	struct timeval tv = { 0, 0 };
+
+	if (when > now)
+		tv.tv_sec = (time_t)(when - now);
+	evtimer_add(m->timer, &tv);
+}
+
+void
+sched_add(struct envelope *e)
+{
+	struct qmsg *m = xcalloc(1, sizeof(*m));
+
+	m->env = *e;
+	e->rcpt = NULL;
+	e->nrcpt = 0;
+	m->state = xcalloc(m->env.nrcpt, sizeof(*m->state));
+	if ((m->timer = evtimer_new(base, on_retry_timer, m)) == NULL)
+		fatalx("sched_add: evtimer_new");
+	TAILQ_INSERT_TAIL(&all_msgs, m, all_entry);
+	nmsgs++;
+	schedule_at(m, m->env.next_attempt);
+}
+
+static void
+update_done(struct spool_write *w)
+{
+	if (w->error != 0)
+		/* The older envelope stays: at worst a second delivery. */
+		log_event("spool_error", "op=%s qid=%s errno=\"%s\" action=kept_old_envelope",
+		    w->failed_op, w->id, strerror(w->error));
+	spool_write_release(w);
+	free(w);
+}
+
+static void
+persist_envelope(struct qmsg *m)
+{
+	struct spool_write *w = xcalloc(1, sizeof(*w));
+
+	if (spool_write_prepare(w, SPOOL_WRITE_UPDATE, &m->env) == -1)
+		fatalx("sched: envelope %s no longer formats", m->env.id);
+	w->done = update_done;
+	batch_add(w);
+}
+
+static void
+remove_message(struct qmsg *m)
+{
+	if (spool_remove(m->env.id) == 0)
+		log_event("removed", "qid=%s", m->env.id);
+	qmsg_free(m);
+}
+
+/* Every result of the round is in: drop finished recipients, then either
+ * remove the message or persist the next retry. */
+static void
+end_round(struct qmsg *m)
+{
+	uint64_t now = wall_now();
+
+	for (unsigned i = m->env.nrcpt; i-- > 0;) {
+		if (m->state[i] == RCPT_DEFERRED)
+			continue;
+		envelope_remove_rcpt(&m->env, i);
+		memmove(&m->state[i], &m->state[i + 1], m->env.nrcpt - i);
+	}
+	if (m->bodyless) {
+		qmsg_free(m);
+		return;
+	}
+	if (m->env.nrcpt == 0) {
+		remove_message(m);
+		return;
+	}
+	bool linkdown_only = m->round_linkdown && !m->round_deferred;
+	m->env.next_attempt = sched_next_attempt(&m->env, now, linkdown_only,
+	    &m->linkdown_count, cfg);
+	memset(m->state, RCPT_WAITING, m->env.nrcpt);
+	log_debug("qid=%s retry in %llus attempts=%u nrcpt=%u", m->env.id,
+	    (unsigned long long)(m->env.next_attempt - now), m->env.attempts,
+	    m->env.nrcpt);
+	persist_envelope(m);
+	schedule_at(m, m->env.next_attempt);
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static void
+log_rcpt(const char *event, const struct qmsg *m, unsigned i,
+    const char *reason)
+{
+	char to[LOG_ESCAPE_MAX], why[LOG_ESCAPE_MAX];
+
+	log_event(event, "qid=%s to=<%s> attempts=%u reason=\"%s\"", m->env.id,
+	    log_escape(to, sizeof(to), m->env.rcpt[i], strlen(m->env.rcpt[i])),
+	    m->env.attempts + 1, log_escape(why, sizeof(why), reason, strlen(reason)));
+}
+
+static void
+apply_result(struct qmsg *m, unsigned i, enum delivery_result r,
+    const char *reason, bool linkdown)
+{
+	switch (r) {
+	case DELIVERY_OK:
+		m->state[i] = RCPT_FINISHED;	/* delivery logged it */
+		return;
+	case DELIVERY_PERMFAIL:
+		m->state[i] = RCPT_FINISHED;
+		log_rcpt("bounce", m, i, reason);	/* DSN: next issue */
+		return;
+	case DELIVERY_TEMPFAIL:
+		break;
+	}
+	if (sched_is_expired(&m->env, wall_now(), cfg)) {
+		m->state[i] = RCPT_FINISHED;
+		log_rcpt("expired", m, i, reason);
+		return;
+	}
+	m->state[i] = RCPT_DEFERRED;
+	if (linkdown)
+		m->round_linkdown = true;
+	else
+		m->round_deferred = true;
+	log_rcpt("deferred", m, i, reason);
+}
+
+static void
+finish_slot(struct slot *s, enum delivery_result r, const char *reason,
+    bool linkdown)
+{
+	struct qmsg *m = s->m;
+
+	s->m = NULL;
+	ninflight--;
+	m->ninflight--;
+	apply_result(m, s->rcpt, r, reason, linkdown);
+	if (m->ninflight == 0 && m->nready == 0)
+		end_round(m);
+}
+
+static void
+on_delivery_result(struct ipc_frame *f)
+{
+	struct msg_delivery_result res;
+	const char *why;
+	struct slot *s = &slots[f->req_id & (SCHED_MAX_SLOTS - 1)];
+
+	if (ipc_decode_delivery_result(f, &res, &why) == -1) {
+		log_event("ipc_reject", "peer=delivery type=%s reason=\"%s\"",
+		    ipc_msg_name(f->type), why);
+		return;
+	}
+	if (s->m == NULL || s->req_id != f->req_id) {
+		/* A result after SCHED_DELIVERY_TIMEOUT, or a confused peer. */
+		log_event("ipc_reject", "peer=delivery type=%s reason=\"unknown request %llu\"",
+		    ipc_msg_name(f->type), (unsigned long long)f->req_id);
+		return;
+	}
+	finish_slot(s, res.result, res.reason, false);
+	sched_pump();
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static struct slot *
+free_slot(void)
+{
+	for (unsigned i = 0; i < SCHED_MAX_SLOTS; i++)
+		if (slots[i].m == NULL)
+			return &slots[i];
+	return NULL;
+}
+
+static unsigned
+next_ready_rcpt(const struct qmsg *m)
+{
+	for (unsigned i = 0; i < m->env.nrcpt; i++)
+		if (m->state[i] == RCPT_READY)
+			return i;
+	fatalx("sched: message %s on the ready list without a ready rcpt", m->env.id);
+}
+
+/* The body is gone: the envelope is useless, keep it for a human. */
+static void
+drop_bodyless(struct qmsg *m)
+{
+	spool_move_aside(m->env.id, "committed message without body");
+	m->bodyless = true;
+	for (unsigned i = 0; i < m->env.nrcpt; i++)
+		if (m->state[i] == RCPT_READY)
+			m->state[i] = RCPT_FINISHED;
+	m->nready = 0;
+	ready_remove(m);
+	if (m->ninflight == 0)
+		qmsg_free(m);
+}
+
+static void
+send_deliver(struct slot *s, int body_fd)
+{
+	static struct ipc_builder b;	/* 65 KB: not on the stack */
+	struct msg_deliver d;
+	struct qmsg *m = s->m;
+
+	memcpy(d.msgid, m->env.id, sizeof(d.msgid));
+	memcpy(d.sender, m->env.sender, sizeof(d.sender));
+	memcpy(d.rcpt, m->env.rcpt[s->rcpt], sizeof(d.rcpt));
+	ipc_encode_deliver(&b, &d);
+	uint64_t req = s->req_id;
+	/* A failed send may close the link, and on_close may already have
+	 * finished this slot. */
+	if (ipc_send(dlink, MSG_QUEUE_DELIVER, req, &b, body_fd) == -1 &&
+	    s->m != NULL && s->req_id == req)
+		finish_slot(s, DELIVERY_TEMPFAIL, "cannot send to delivery", true);
+}
+
+static void
+dispatch_one(struct qmsg *m)
+{
+	unsigned i = next_ready_rcpt(m);
+	struct slot *s = free_slot();
+	int fd;
+
+	if (s == NULL)
+		fatalx("sched: no free slot with %u in flight", ninflight);
+	if ((fd = spool_open_body(m->env.id)) == -1 && errno == ENOENT) {
+		drop_bodyless(m);
+		return;
+	}
+	m->state[i] = RCPT_INFLIGHT;
+	if (--m->nready == 0)
+		ready_remove(m);
+	m->ninflight++;
+	ninflight++;
+	s->m = m;
+	s->rcpt = i;
+	s->req_id = (++req_counter << SLOT_BITS) | (uint64_t)(s - slots);
+	s->started = time(NULL);
+	if (fd == -1) {
+		log_event("spool_error", "op=open_body qid=%s errno=\"%s\"",
+		    m->env.id, strerror(errno));
+		finish_slot(s, DELIVERY_TEMPFAIL, "cannot open spooled body", false);
+		return;
+	}
+	send_deliver(s, fd);
+	close(fd);
+}
+
+static void
+sched_pump(void)
+{
+	if (pumping)
+		return;		/* re-entered from a failed send */
+	pumping = true;
+	while (!stopped && dlink != NULL && !TAILQ_EMPTY(&ready_msgs) &&
+	    ninflight < cfg->delivery_concurrency && ninflight < SCHED_MAX_SLOTS)
+		dispatch_one(TAILQ_FIRST(&ready_msgs));
+	pumping = false;
+}
+
+/* ---- the delivery link -------------------------------------------------- */
+
+/* Every delivery in flight on a lost link is deferred for a short while. */
+static void
+fail_all_inflight(const char *reason)
+{
+	for (unsigned i = 0; i < SCHED_MAX_SLOTS; i++)
+		if (slots[i].m != NULL)
+			finish_slot(&slots[i], DELIVERY_TEMPFAIL, reason, true);
+}
+
+static void
+on_delivery_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+{
+	(void)l;
+	(void)arg;
+	if (f->fd != -1)
+		close(f->fd);	/* the table allows none; be safe */
+	if (f->type == MSG_DELIVERY_RESULT)
+		on_delivery_result(f);
+	else
+		log_event("ipc_reject", "peer=delivery type=%s reason=\"unexpected\"",
+		    ipc_msg_name(f->type));
+}
+
+static void
+on_delivery_close(struct ipc_link *l, void *arg)
+{
+	(void)arg;
+	if (l != dlink)
+		return;
+	dlink = NULL;
+	log_event("link_down", "peer=delivery inflight=%u", ninflight);
+	fail_all_inflight("delivery process went away");
+}
+
+void
+sched_set_link(int fd)
+{
+	if (dlink != NULL) {
+		struct ipc_link *old = dlink;
+		dlink = NULL;
+		ipc_link_free(old);	/* no on_close: do its work here */
+		fail_all_inflight("delivery process replaced");
+	}
+	dlink = ipc_link_new(base, fd, ROLE_QUEUE, ROLE_DELIVERY,
+	    on_delivery_frame, on_delivery_close, NULL);
+	sched_pump();
+}
+
+/* Deliveries without a result for too long are written off as deferred. */
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	time_t limit = time(NULL) - SCHED_DELIVERY_TIMEOUT;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (unsigned i = 0; i < SCHED_MAX_SLOTS; i++)
+		if (slots[i].m != NULL && slots[i].started < limit)
+			finish_slot(&slots[i], DELIVERY_TEMPFAIL, "no result from delivery",
+			    false);
+	sched_pump();
+}
+
+void
+sched_init(struct event_base *b, const struct config *c)
+{
+	struct timeval tv = { SWEEP_INTERVAL, 0 };
+
+	base = b;
+	cfg = c;
+	if ((ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL)) == NULL)
+		fatalx("sched_init: event_new");
+	event_add(ev_sweep, &tv);
+}
+
+void
+sched_reload(const struct config *c)
+{
+	cfg = c;
+	sched_pump();
+}
+
+void
+sched_stop(void)
+{
+	stopped = true;
+}
+
+unsigned
+sched_inflight(void)
+{
+	return ninflight;
+}
+
+unsigned
+sched_queued(void)
+{
+	return nmsgs;
+}

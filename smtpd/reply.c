@@ -1,0 +1,160 @@
+/*
+ * smtpd/reply.c - the reply table.
+ *
+ * Owns: every code, enhanced status code and text smtpd sends. Why one
+ * table: a reader (and fail2ban) finds all outcomes in one place, the
+ * enhanced codes follow RFC 3463 consistently, and texts do not drift into
+ * the "You are blacklisted" inconsistencies that teach spammers (seed 003).
+ * Client text is never echoed into a reply.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "reply.h"
+
+struct reply_row {
+	uint16_t	 code;
+	const char	*enh;	/* NULL: no enhanced code (greeting, HELO, 354) */
+	const char	*text;
+};
+
+static const struct reply_row reply_table[REPLY_COUNT] = {
+	[REPLY_GREETING] =		{ 220, NULL,	"%s ESMTP" },
+	[REPLY_HELO] =			{ 250, NULL,	"%s" },
+	[REPLY_OK] =			{ 250, "2.0.0",	"Ok" },
+	[REPLY_MAIL_OK] =		{ 250, "2.1.0",	"Sender ok" },
+	[REPLY_RCPT_OK] =		{ 250, "2.1.5",	"Recipient ok" },
+	[REPLY_QUEUED] =		{ 250, "2.0.0",	"Ok: queued as %s" },
+	[REPLY_VRFY] =			{ 252, "2.5.0",	"Cannot VRFY user, but will accept message and attempt delivery" },
+	[REPLY_HELP] =			{ 214, "2.0.0",	"See RFC 5321" },
+	[REPLY_BYE] =			{ 221, "2.0.0",	"Bye" },
+	/* RFC 3463 defines no class-3 codes, so 354 cannot carry one. */
+	[REPLY_DATA_GO] =		{ 354, NULL,	"End data with <CR><LF>.<CR><LF>" },
+	[REPLY_TLS_GO] =		{ 220, "2.0.0",	"Ready to start TLS" },
+	[REPLY_SHUTDOWN] =		{ 421, "4.3.2",	"Service shutting down" },
+	[REPLY_TIMEOUT] =		{ 421, "4.4.2",	"%s Timeout" },
+	[REPLY_TOO_MANY_ERRORS] =	{ 421, "4.7.0",	"Too many errors" },
+	[REPLY_TOO_MANY_CONNECTIONS] =	{ 421, "4.7.0",	"Too many connections" },
+	[REPLY_TEMPFAIL] =		{ 451, "4.3.0",	"Temporary failure, try again later" },
+	[REPLY_NOSPACE] =		{ 452, "4.3.1",	"Insufficient system storage" },
+	[REPLY_TOO_MANY_RCPTS] =	{ 452, "4.5.3",	"Too many recipients" },
+	[REPLY_LINE_TOO_LONG] =		{ 500, "5.5.2",	"Line too long" },
+	[REPLY_NUL] =			{ 500, "5.5.2",	"NUL octet in command" },
+	[REPLY_UNKNOWN_COMMAND] =	{ 500, "5.5.1",	"Command unrecognized" },
+	[REPLY_SYNTAX] =		{ 501, "5.5.4",	"Syntax error in parameters or arguments" },
+	[REPLY_BAD_HELO] =		{ 501, "5.5.4",	"Invalid host name" },
+	[REPLY_MAIL_SYNTAX] =		{ 501, "5.1.7",	"Bad sender address syntax" },
+	[REPLY_RCPT_SYNTAX] =		{ 501, "5.1.3",	"Bad recipient address syntax" },
+	[REPLY_RCPT_NO_DOMAIN] =	{ 501, "5.1.3",	"Recipient address must contain a domain" },
+	[REPLY_PATH_TOO_LONG] =		{ 501, "5.1.3",	"Path too long" },
+	[REPLY_PARAM_BAD] =		{ 501, "5.5.4",	"Invalid parameter" },
+	[REPLY_PARAM_UNKNOWN] =		{ 555, "5.5.4",	"Unsupported parameter" },
+	[REPLY_NOT_IMPLEMENTED] =	{ 502, "5.5.1",	"Command not implemented" },
+	[REPLY_TLS_UNAVAILABLE] =	{ 502, "5.5.1",	"STARTTLS not available" },
+	[REPLY_NEED_HELO] =		{ 503, "5.5.1",	"Send HELO/EHLO first" },
+	[REPLY_NESTED_MAIL] =		{ 503, "5.5.1",	"Nested MAIL command" },
+	[REPLY_NEED_MAIL] =		{ 503, "5.5.1",	"Need MAIL command first" },
+	[REPLY_NEED_RCPT] =		{ 503, "5.5.1",	"Need RCPT command first" },
+	[REPLY_TLS_ACTIVE] =		{ 503, "5.5.1",	"TLS already active" },
+	[REPLY_BAD_SEQUENCE] =		{ 503, "5.5.1",	"Bad sequence of commands" },
+	[REPLY_NO_VALID_RCPTS] =	{ 554, "5.5.1",	"No valid recipients" },
+	[REPLY_UNKNOWN_USER] =		{ 550, "5.1.1",	"Recipient address rejected: User unknown" },
+	[REPLY_RELAY_DENIED] =		{ 554, "5.7.1",	"Relay access denied" },
+	[REPLY_SIZE_EXCEEDED] =		{ 552, "5.3.4",	"Message size exceeds fixed limit" },
+	[REPLY_MSG_TOO_BIG] =		{ 552, "5.3.4",	"Message size exceeds fixed limit" },
+	[REPLY_LINE_LIMIT] =		{ 554, "5.6.0",	"Message contains a line longer than 1000 octets" },
+	[REPLY_BARE_LF] =		{ 554, "5.6.0",	"Message contains bare LF, lines must end with CRLF" },
+	[REPLY_BARE_CR] =		{ 554, "5.6.0",	"Message contains bare CR, lines must end with CRLF" },
+	[REPLY_DATA_NUL] =		{ 554, "5.6.0",	"Message contains NUL octets" },
+	[REPLY_NON_ASCII] =		{ 553, "5.6.7",	"Non-ASCII addresses need SMTPUTF8, which is not supported" },
+	[REPLY_EARLY_TALKER] =		{ 554, "5.5.0",	"Protocol error: client sent data before the greeting" },
+};
+
+static const struct reply_row *
+reply_row(enum reply_id id)
+{
+	if ((unsigned)id >= REPLY_COUNT || reply_table[id].code == 0)
+		return &reply_table[REPLY_TEMPFAIL];
+	return &reply_table[id];
+}
+
+uint16_t
+reply_code(enum reply_id id)
+{
+	return reply_row(id)->code;
+}
+
+bool
+reply_is_error(enum reply_id id)
+{
+	return reply_row(id)->code >= 400;
+}
+
+const char *
+reply_status(enum reply_id id, char *buf, size_t size)
+{
+	const struct reply_row *r = reply_row(id);
+
+	if (r->enh != NULL)
+		snprintf(buf, size, "%u %s", r->code, r->enh);
+	else
+		snprintf(buf, size, "%u", r->code);
+	return buf;
+}
+
+/* Appends n bytes at *off, truncating; keeps room for CRLF and NUL. */
+static void
+append(char *buf, size_t size, size_t *off, const char *s, size_t n)
+{
+	if (size < 3 || *off >= size - 3)
+		return;
+	if (n > size - 3 - *off)
+		n = size - 3 - *off;
+	memcpy(buf + *off, s, n);
+	*off += n;
+}
+
+size_t
+reply_render(enum reply_id id, const char *arg, char *buf, size_t size)
+{
+	const struct reply_row *r = reply_row(id);
+	char head[16];
+	size_t off = 0;
+
+	if (size < 3)
+		return 0;
+	if (r->enh != NULL)
+		snprintf(head, sizeof(head), "%u %s ", r->code, r->enh);
+	else
+		snprintf(head, sizeof(head), "%u ", r->code);
+	append(buf, size, &off, head, strlen(head));
+	const char *pct = strstr(r->text, "%s");
+	if (pct == NULL)
+		append(buf, size, &off, r->text, strlen(r->text));
+	else {
+		append(buf, size, &off, r->text, (size_t)(pct - r->text));
+		if (arg != NULL)
+			append(buf, size, &off, arg, strlen(arg));
+		append(buf, size, &off, pct + 2, strlen(pct + 2));
+	}
+	memcpy(buf + off, "\r\n", 3);
+	return off + 2;
+}
+
+size_t
+reply_render_ehlo(const char *hostname, uint64_t max_size, bool offer_starttls,
+    char *buf, size_t size)
+{
+	int n = snprintf(buf, size,
+	    "250-%s\r\n"
+	    "250-PIPELINING\r\n"
+	    "250-8BITMIME\r\n"
+	    "250-SIZE %llu\r\n"
+	    "%s"
+	    "250 ENHANCEDSTATUSCODES\r\n",
+	    hostname, (unsigned long long)max_size,
+	    offer_starttls ? "250-STARTTLS\r\n" : "");
+	if (n < 0 || (size_t)n >= size)
+		return 0;
+	return (size_t)n;
+}

@@ -1,0 +1,722 @@
+"""tests/e2e/test_queue_roles.py - homemx-queue and homemx-delivery alone,
+driven over their real IPC contract.
+
+Why: the queue's commit protocol and the scheduler have cases that a full
+SMTP session can not reach on purpose (a smtpd that commits an id it was
+never given, commits twice, lies about the body size; a lookup that never
+answers; a delivery process that dies mid-flight). Here the test plays
+the supervisor (fd 3 control link, fd 4 config memfd, MSG_SUP_LINK with a
+socketpair end per peer), smtpd (MSG_SMTPD_MSG_OPEN/COMMIT/ABORT) and
+lookup (MSG_RESOLVE_ANSWER), and execs the real role binaries exactly as
+lib/role.h says homemxd does. Frame layouts come from lib/ipc_msgs.h.
+Runs without the privilege drop (demo mode), so it needs no root.
+"""
+import fcntl
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+
+
+def _message_types():
+    """MSG_* -> number, in the order of lib/ipc_msgs.h (MSG_NONE is 0)."""
+    with open(os.path.join(REPO, "lib", "ipc_msgs.h")) as f:
+        names = re.findall(r"^X\((MSG_[A-Z_]+),", f.read(), re.M)
+    return {n: i + 1 for i, n in enumerate(names)}
+
+
+MSG = _message_types()
+ROLE = {"supervisor": 0, "smtpd": 1, "lookup": 2, "queue": 3, "delivery": 4}
+QUEUE_OK, QUEUE_TEMPFAIL, QUEUE_NOSPACE, QUEUE_REJECT = 1, 2, 3, 4
+DELIVERY_OK, DELIVERY_TEMPFAIL, DELIVERY_PERMFAIL = 1, 2, 3
+RESOLVE_LOCAL, RESOLVE_UNKNOWN_USER, RESOLVE_NOT_LOCAL, RESOLVE_BLOCKED, RESOLVE_TEMPFAIL = 1, 2, 3, 4, 5
+SOURCE_SMTP = 1
+
+
+def s(text):
+    b = text.encode() if isinstance(text, str) else text
+    return struct.pack(">H", len(b)) + b
+
+
+class Link:
+    """One end of a SOCK_SEQPACKET pair, speaking homemx frames."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.sock.settimeout(10)
+
+    def send(self, mtype, payload=b"", req=0, fd=None):
+        data = struct.pack(">IIQ", MSG[mtype], len(payload), req) + payload
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))] if fd is not None else []
+        self.sock.sendmsg([data], anc)
+
+    def recv(self, timeout=10):
+        """(type name, req, payload, fd or None); None on EOF."""
+        self.sock.settimeout(timeout)
+        data, anc, _, _ = self.sock.recvmsg(70000, socket.CMSG_SPACE(16))
+        if not data:
+            return None
+        fd = None
+        for level, typ, cdata in anc:
+            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                fd = struct.unpack("i", cdata[:4])[0]
+        mtype, length, req = struct.unpack(">IIQ", data[:16])
+        name = {v: k for k, v in MSG.items()}[mtype]
+        return name, req, data[16:16 + length], fd
+
+    def is_closed(self, timeout=5):
+        try:
+            return self.recv(timeout) is None
+        except (socket.timeout, ConnectionResetError):
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def parse_str(p, off):
+    n = struct.unpack(">H", p[off:off + 2])[0]
+    return p[off + 2:off + 2 + n].decode(), off + 2 + n
+
+
+def pair():
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    return a, b
+
+
+class Role:
+    """One role process started the way homemxd starts it."""
+
+    def __init__(self, name, config_text, log):
+        self.name = name
+        self.exit_code = None
+        ctl_parent, ctl_child = pair()
+        cfg = os.memfd_create("homemx.conf")
+        os.write(cfg, config_text.encode())
+        # Source fds above 4 so the dup2 onto 3 and 4 never collides.
+        hi_ctl = fcntl_dup_high(ctl_child.fileno())
+        hi_cfg = fcntl_dup_high(cfg)
+        hi_log = fcntl_dup_high(log.fileno())
+        os.close(cfg)
+        actions = [
+            (os.POSIX_SPAWN_DUP2, hi_log, 1),
+            (os.POSIX_SPAWN_DUP2, hi_log, 2),
+            (os.POSIX_SPAWN_DUP2, hi_ctl, 3),
+            (os.POSIX_SPAWN_DUP2, hi_cfg, 4),
+        ]
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+        self.pid = os.posix_spawn(os.path.join(BUILD, "homemx-" + name),
+                                  ["homemx-" + name, "-D"], env, file_actions=actions)
+        for fd in (hi_ctl, hi_cfg, hi_log):
+            os.close(fd)
+        ctl_child.close()
+        self.control = Link(ctl_parent)
+
+    def give_link(self, peer, sock):
+        self.control.send("MSG_SUP_LINK", bytes([ROLE[peer]]), fd=sock.fileno())
+        sock.close()
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.exit_code is not None:
+            return self.exit_code
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+        return self.wait()
+
+    def wait(self, timeout=10):
+        if self.exit_code is not None:
+            return self.exit_code
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.exit_code = os.waitstatus_to_exitcode(status)
+                return self.exit_code
+            time.sleep(0.02)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        raise AssertionError(f"{self.name} did not exit")
+
+
+def fcntl_dup_high(fd):
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+
+
+class Rig:
+    """A spool, a Maildir root, a queue and a delivery process; the test
+    is smtpd and lookup."""
+
+    def __init__(self, extra_conf="", spool_dir=None, start=True):
+        self.dir = tempfile.mkdtemp(prefix="hmx-qroles-")
+        self.spool = spool_dir or os.path.join(self.dir, "spool")
+        self.maildirs = os.path.join(self.dir, "maildirs")
+        os.makedirs(self.maildirs)
+        self.conf = "\n".join([
+            "hostname mx.example.test",
+            "listen smtp 127.0.0.1:1",      # required; nothing listens here
+            "domain example.test",
+            f"spool_dir {self.spool}",
+            f"store_dir {self.dir}/store",
+            f"maildir_root {self.maildirs}",
+            f"chroot_dir {self.dir}/empty",
+        ]) + "\n" + extra_conf
+        self.log_path = os.path.join(self.dir, "roles.log")
+        self.logf = open(self.log_path, "ab")
+        self.queue = self.delivery = None
+        self.smtpd = self.lookup = None
+        if start:
+            self.start_queue()
+            self.start_delivery()
+
+    # -- processes -------------------------------------------------------
+    def start_queue(self):
+        self.queue = Role("queue", self.conf, self.logf)
+        a, b = pair()
+        self.queue.give_link("smtpd", a)
+        self.smtpd = Link(b)
+        self.wait_log("event=spool_loaded", start_count=self.count("event=spool_loaded"))
+
+    def start_delivery(self):
+        before = self.count("event=start role=delivery")
+        self.delivery = Role("delivery", self.conf, self.logf)
+        qa, qb = pair()
+        la, lb = pair()
+        self.queue.give_link("delivery", qa)
+        self.delivery.give_link("queue", qb)
+        self.delivery.give_link("lookup", la)
+        self.lookup = Link(lb)
+        self.wait_log("event=start role=delivery", start_count=before)
+
+    def reconnect_delivery(self):
+        """A new delivery process, as the supervisor does after a crash."""
+        self.start_delivery()
+
+    def stop(self):
+        for r in (self.delivery, self.queue):
+            if r is not None:
+                r.kill(signal.SIGTERM)
+                r.control.close()
+        for link in (self.smtpd, self.lookup):
+            if link is not None:
+                link.close()
+        self.logf.close()
+        text = self.log()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                raise AssertionError(f"sanitizer report:\n{text[-5000:]}")
+
+    def cleanup(self):
+        if not os.environ.get("HOMEMX_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- log -------------------------------------------------------------
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def count(self, needle):
+        return self.log().count(needle)
+
+    def wait_log(self, needle, n=1, timeout=10, start_count=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.count(needle) >= start_count + n:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"no {n} x {needle!r} in log:\n{self.log()[-4000:]}")
+
+    # -- playing smtpd -----------------------------------------------------
+    def open_body(self, req=1):
+        self.smtpd.send("MSG_SMTPD_MSG_OPEN", b"", req=req)
+        name, rreq, p, fd = self.smtpd.recv()
+        assert name == "MSG_QUEUE_MSG_OPENED" and rreq == req, (name, rreq)
+        status = p[0]
+        msgid, _ = parse_str(p, 1)
+        return status, msgid, fd
+
+    def commit_frame(self, msgid, rcpts, sender="a@example.net", req=2):
+        p = s(msgid) + s(sender) + s("client.example") + s("127.0.0.1")
+        p += bytes([SOURCE_SMTP]) + struct.pack(">H", len(rcpts))
+        for r in rcpts:
+            p += s(r)
+        self.smtpd.send("MSG_SMTPD_MSG_COMMIT", p, req=req)
+
+    def committed(self):
+        name, req, p, fd = self.smtpd.recv()
+        assert name == "MSG_QUEUE_MSG_COMMITTED", name
+        msgid, _ = parse_str(p, 1)
+        return p[0], msgid, req
+
+    def submit(self, body, rcpts=("kim@example.test",), sender="a@example.net"):
+        status, msgid, fd = self.open_body()
+        assert status == QUEUE_OK
+        os.write(fd, body)
+        os.close(fd)
+        self.commit_frame(msgid, list(rcpts), sender)
+        st, mid, _ = self.committed()
+        return st, mid
+
+    # -- playing lookup ----------------------------------------------------
+    def next_ask(self, timeout=10):
+        name, req, p, fd = self.lookup.recv(timeout)
+        assert name == "MSG_RESOLVE_ASK", name
+        addr, _ = parse_str(p, 0)
+        return req, addr
+
+    def answer(self, req, verdict, mailboxes=()):
+        p = bytes([verdict, len(mailboxes)]) + b"".join(s(m) for m in mailboxes)
+        self.lookup.send("MSG_RESOLVE_ANSWER", p, req=req)
+
+    def answer_local(self, n=1, mailbox_for=None):
+        """Answer n asks with RESOLVE_LOCAL; mailbox = address without +tag."""
+        asked = []
+        for _ in range(n):
+            req, addr = self.next_ask()
+            asked.append(addr)
+            boxes = mailbox_for(addr) if mailbox_for else [re.sub(r"[+-][^@]*@", "@", addr)]
+            self.answer(req, RESOLVE_LOCAL, boxes)
+        return asked
+
+    # -- inspection --------------------------------------------------------
+    def spool_files(self, sub="msg"):
+        try:
+            return sorted(os.listdir(os.path.join(self.spool, sub)))
+        except FileNotFoundError:
+            return []
+
+    def messages(self, mailbox):
+        user, domain = mailbox.split("@")
+        new = os.path.join(self.maildirs, domain, user, "new")
+        try:
+            names = sorted(os.listdir(new))
+        except FileNotFoundError:
+            return []
+        out = []
+        for n in names:
+            with open(os.path.join(new, n), "rb") as f:
+                out.append((n, f.read()))
+        return out
+
+    def wait_messages(self, mailbox, n, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            msgs = self.messages(mailbox)
+            if len(msgs) >= n:
+                return msgs
+            time.sleep(0.02)
+        raise AssertionError(f"{mailbox}: {len(self.messages(mailbox))} of {n}\n{self.log()[-3000:]}")
+
+    def wait_spool_empty(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not [f for f in self.spool_files() if not f.endswith(".tmp")]:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"spool not empty: {self.spool_files()}\n{self.log()[-3000:]}")
+
+    def read_env(self, msgid):
+        with open(os.path.join(self.spool, "msg", msgid + ".env")) as f:
+            return f.read()
+
+
+BODY = b"Subject: test\r\nMessage-ID: <1@example.net>\r\n\r\n8-bit: caf\xc3\xa9\r\n.leading dot\r\n"
+
+
+class RigTest(unittest.TestCase):
+    extra_conf = ""
+
+    def setUp(self):
+        self.rig = Rig(self.extra_conf)
+
+    def tearDown(self):
+        self.rig.stop()
+        self.rig.cleanup()
+
+
+class CommitAndDeliver(RigTest):
+    def test_commit_then_local_delivery_byte_exact(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, rcpts=["kim+tag@example.test"])
+        self.assertEqual(st, QUEUE_OK)
+        # Durable before the reply: both files in msg/ (delivery has not
+        # been answered by "lookup" yet, so they are still there).
+        self.assertIn(msgid + ".env", r.spool_files())
+        self.assertIn(msgid + ".msg", r.spool_files())
+        env = r.read_env(msgid)
+        self.assertTrue(env.startswith("homemx-envelope 1\n"), env)
+        self.assertTrue(env.endswith("\nend\n"), env)
+        self.assertIn("rcpt <kim+tag@example.test>\n", env)
+        asked = r.answer_local()
+        self.assertEqual(asked, ["kim+tag@example.test"])
+        (name, data), = r.wait_messages("kim@example.test", 1)
+        want = (b"Return-Path: <a@example.net>\r\nDelivered-To: kim+tag@example.test\r\n" + BODY)
+        self.assertEqual(data, want)
+        self.assertTrue(name.endswith(f",S={len(want)}"), name)
+        r.wait_spool_empty()
+        r.wait_log(f"event=removed qid={msgid}")
+        log = r.log()
+        self.assertRegex(log, rf"event=committed qid={msgid} nrcpt=1 size={len(BODY)}")
+        self.assertRegex(log, rf"event=delivery qid={msgid} to=<kim\+tag@example.test> "
+                              rf"mailbox=kim@example.test via=maildir result=ok delay=[0-9.]+s")
+
+    def test_null_sender_and_alias_to_several_mailboxes(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, rcpts=["team@example.test"], sender="")
+        self.assertEqual(st, QUEUE_OK)
+        r.answer_local(mailbox_for=lambda a: ["kim@example.test", "bob@example.test",
+                                              "kim@example.test"])
+        for box in ("kim@example.test", "bob@example.test"):
+            (_, data), = r.wait_messages(box, 1)
+            self.assertTrue(data.startswith(b"Return-Path: <>\r\nDelivered-To: team@example.test\r\n"))
+        r.wait_spool_empty()
+        time.sleep(0.2)
+        self.assertEqual(len(r.messages("kim@example.test")), 1)   # duplicate listed once
+
+    def test_several_recipients_one_message(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, rcpts=["kim@example.test", "bob-x@example.test"])
+        self.assertEqual(st, QUEUE_OK)
+        asked = r.answer_local(2)
+        self.assertEqual(sorted(asked), ["bob-x@example.test", "kim@example.test"])
+        r.wait_messages("kim@example.test", 1)
+        r.wait_messages("bob@example.test", 1)
+        r.wait_spool_empty()
+
+    def test_group_commit_shares_flushes(self):
+        r = self.rig
+        n = 40
+        ids = []
+        for i in range(n):
+            st, msgid, fd = r.open_body(req=1000 + i)
+            self.assertEqual(st, QUEUE_OK)
+            os.write(fd, BODY)
+            os.close(fd)
+            ids.append(msgid)
+        for i, msgid in enumerate(ids):      # one burst of commits
+            r.commit_frame(msgid, ["kim@example.test"], req=2000 + i)
+        replies = [r.committed() for _ in range(n)]
+        self.assertEqual({st for st, _, _ in replies}, {QUEUE_OK})
+        self.assertEqual(sorted(req for _, _, req in replies), list(range(2000, 2000 + n)))
+        r.answer_local(n)
+        r.wait_messages("kim@example.test", n)
+        r.wait_spool_empty()
+        # The flush is logged after its replies went out; no rewrites here.
+        r.wait_log("event=removed", n=n)
+        flushes = [int(x) for x in re.findall(r"group flush: (\d+) envelopes", r.log())]
+        self.assertEqual(sum(flushes), n)
+        self.assertLess(len(flushes), n, f"no batching: {flushes}")
+
+
+class HostileSmtpd(RigTest):
+    extra_conf = "max_recipients 3\nmax_message_size 1K\n"
+
+    def test_commit_of_unknown_id_is_rejected(self):
+        r = self.rig
+        r.commit_frame("0123456789abcdef", ["kim@example.test"])
+        st, mid, _ = r.committed()
+        self.assertEqual((st, mid), (QUEUE_REJECT, "0123456789abcdef"))
+        self.assertIn("did not open for this link", r.log())
+        self.assertEqual(r.spool_files(), [])
+
+    def test_second_commit_is_rejected_first_stands(self):
+        r = self.rig
+        st, msgid, fd = r.open_body()
+        os.write(fd, BODY)
+        os.close(fd)
+        r.commit_frame(msgid, ["kim@example.test"], req=7)
+        r.commit_frame(msgid, ["kim@example.test"], req=8)
+        got = sorted([r.committed() for _ in range(2)], key=lambda x: x[2])
+        self.assertEqual([(st, req) for st, _, req in got], [(QUEUE_OK, 7), (QUEUE_REJECT, 8)])
+        r.answer_local()
+        r.wait_messages("kim@example.test", 1)
+
+    def test_too_many_recipients_rejected_and_deleted(self):
+        r = self.rig
+        st, msgid, fd = r.open_body()
+        os.write(fd, BODY)
+        os.close(fd)
+        r.commit_frame(msgid, [f"u{i}@example.test" for i in range(4)])
+        st, _, _ = r.committed()
+        self.assertEqual(st, QUEUE_REJECT)
+        self.assertEqual(r.spool_files(), [])
+
+    def test_body_over_limit_rejected(self):
+        r = self.rig
+        st, msgid, fd = r.open_body()
+        os.write(fd, b"x" * (1024 + 64 * 1024 + 1))
+        os.close(fd)
+        r.commit_frame(msgid, ["kim@example.test"])
+        st, _, _ = r.committed()
+        self.assertEqual(st, QUEUE_REJECT)
+        self.assertEqual(r.spool_files(), [])
+        self.assertIn("over max_message_size", r.log())
+
+    def test_abort_deletes_body(self):
+        r = self.rig
+        st, msgid, fd = r.open_body()
+        os.write(fd, BODY)
+        os.close(fd)
+        self.assertEqual(r.spool_files(), [msgid + ".msg"])
+        r.smtpd.send("MSG_SMTPD_MSG_ABORT", s(msgid))
+        deadline = time.time() + 5
+        while r.spool_files() and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(r.spool_files(), [])
+        # Committing it afterwards is refused.
+        r.commit_frame(msgid, ["kim@example.test"])
+        self.assertEqual(r.committed()[0], QUEUE_REJECT)
+
+    def test_malformed_commit_drops_link_and_garbage(self):
+        r = self.rig
+        st, msgid, fd = r.open_body()
+        os.close(fd)
+        # Recipient "kim€example.test" does not decode: the link is dropped.
+        p = s(msgid) + s("") + s("h") + s("127.0.0.1") + bytes([SOURCE_SMTP])
+        p += struct.pack(">H", 1) + s("kim\u20acexample.test")
+        r.smtpd.send("MSG_SMTPD_MSG_COMMIT", p)
+        self.assertTrue(r.smtpd.is_closed())
+        r.wait_log("event=ipc_reject peer=smtpd")
+        self.assertEqual(r.spool_files(), [])      # its open body is gone
+        # The queue itself is alive: a new link works.
+        a, b = pair()
+        r.queue.give_link("smtpd", a)
+        r.smtpd = Link(b)
+        st, _ = r.submit(BODY)
+        self.assertEqual(st, QUEUE_OK)
+        r.answer_local()
+
+    def test_smtpd_gone_with_open_transactions(self):
+        r = self.rig
+        for i in range(3):
+            r.open_body(req=i)
+        self.assertEqual(len(r.spool_files()), 3)
+        r.smtpd.close()
+        r.wait_log("event=link_down peer=smtpd open=3")
+        self.assertEqual(r.spool_files(), [])
+
+
+class Retries(RigTest):
+    extra_conf = "retry_min 1s\nretry_max 2s\n"
+
+    def test_tempfail_is_retried_then_delivered(self):
+        r = self.rig
+        st, msgid = r.submit(BODY)
+        req, _ = r.next_ask()
+        r.answer(req, RESOLVE_TEMPFAIL)
+        r.wait_log(f"event=deferred qid={msgid} to=<kim@example.test> attempts=1")
+        deadline = time.time() + 5
+        while "attempts 1\n" not in r.read_env(msgid) and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertIn("attempts 1\n", r.read_env(msgid))
+        self.assertRegex(r.log(), rf"event=delivery qid={msgid} to=<kim@example.test> "
+                                  rf"via=maildir result=deferred delay=[0-9.]+s reason=")
+        t0 = time.time()
+        r.answer_local()            # the retry, about retry_min later
+        self.assertGreater(time.time() - t0, 0.3)
+        r.wait_messages("kim@example.test", 1)
+        r.wait_spool_empty()
+
+    def test_permfail_drops_recipient_keeps_others(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, rcpts=["gone@example.test", "kim@example.test"])
+        for _ in range(2):
+            req, addr = r.next_ask()
+            if addr.startswith("gone"):
+                r.answer(req, RESOLVE_UNKNOWN_USER)
+            else:
+                r.answer(req, RESOLVE_TEMPFAIL)
+        r.wait_log(f"event=bounce qid={msgid} to=<gone@example.test>")
+        deadline = time.time() + 5
+        while "gone@" in r.read_env(msgid) and time.time() < deadline:
+            time.sleep(0.02)
+        env = r.read_env(msgid)
+        self.assertNotIn("gone@", env)
+        self.assertIn("rcpt <kim@example.test>", env)
+        self.assertEqual(r.answer_local(), ["kim@example.test"])
+        r.wait_spool_empty()
+
+    def test_bad_mailbox_from_lookup_is_permanent_and_writes_nothing(self):
+        r = self.rig
+        st, msgid = r.submit(BODY)
+        req, _ = r.next_ask()
+        r.answer(req, RESOLVE_LOCAL, ['"../../escape"@example.test'])
+        r.wait_log(f"event=bounce qid={msgid}")
+        r.wait_spool_empty()
+        self.assertEqual(os.listdir(r.maildirs), [])
+
+    def test_lookup_gone_is_tempfail(self):
+        r = self.rig
+        r.lookup.close()
+        r.wait_log("event=link_down peer=lookup")
+        st, msgid = r.submit(BODY)
+        r.wait_log(f"event=deferred qid={msgid} to=<kim@example.test> attempts=1 "
+                   f"reason=\"lookup unavailable\"")
+
+
+class Crashes(RigTest):
+    extra_conf = "retry_min 1h\nretry_max 1h\n"
+
+    def test_delivery_crash_gives_short_retry_not_backoff(self):
+        r = self.rig
+        st, msgid = r.submit(BODY)
+        r.next_ask()                         # never answered
+        r.delivery.kill()
+        r.wait_log("event=link_down peer=delivery inflight=1")
+        r.wait_log(f"event=deferred qid={msgid}")
+        self.assertIn("attempts 0\n", r.read_env(msgid))   # no backoff step
+        r.reconnect_delivery()
+        t0 = time.time()
+        r.answer_local()                     # retried within ~5 s, not 1 h
+        self.assertLess(time.time() - t0, 9)
+        r.wait_messages("kim@example.test", 1)
+        r.wait_spool_empty()
+
+    def test_queue_kill9_then_restart_picks_up_spool(self):
+        r = self.rig
+        ids = [r.submit(BODY)[1] for _ in range(3)]
+        r.queue.kill()
+        r.delivery.kill()
+        files = r.spool_files()
+        for msgid in ids:
+            self.assertIn(msgid + ".env", files)
+        # An uncommitted body and a half-written envelope from the "crash".
+        junk = "00000000deadbeef"
+        for suffix in (".msg", ".env.tmp"):
+            with open(os.path.join(r.spool, "msg", junk + suffix), "w") as f:
+                f.write("x")
+        r.start_queue()
+        r.start_delivery()
+        r.wait_log("event=spool_loaded messages=3 garbage=2 corrupt=0")
+        r.answer_local(3)
+        r.wait_messages("kim@example.test", 3)
+        r.wait_spool_empty()
+
+    def test_corrupt_envelope_moved_aside_and_queue_survives(self):
+        r = self.rig
+        r.queue.kill()
+        r.delivery.kill()
+        os.makedirs(os.path.join(r.spool, "msg"), exist_ok=True)
+        for name, text in (("1111111111111111.env", "homemx-envelope 1\nid 1111"),
+                           ("1111111111111111.msg", "body"),
+                           ("2222222222222222.env", "homemx-envelope 1\nend\n")):
+            with open(os.path.join(r.spool, "msg", name), "w") as f:
+                f.write(text)
+        r.start_queue()
+        r.start_delivery()
+        r.wait_log("corrupt=2")
+        self.assertEqual(sorted(os.listdir(os.path.join(r.spool, "corrupt"))),
+                         ["1111111111111111.env", "1111111111111111.msg", "2222222222222222.env"])
+        self.assertIn("action=moved_to_corrupt", r.log())
+        st, _ = r.submit(BODY)
+        self.assertEqual(st, QUEUE_OK)
+
+    def test_expired_message_is_dropped_on_tempfail(self):
+        r = self.rig
+        r.queue.kill()
+        r.delivery.kill()
+        msgid = "00000001aaaabbbb"
+        msg = os.path.join(r.spool, "msg")
+        with open(os.path.join(msg, msgid + ".msg"), "wb") as f:
+            f.write(BODY)
+        with open(os.path.join(msg, msgid + ".env"), "w") as f:
+            f.write(f"homemx-envelope 1\nid {msgid}\narrival 1000\nsource smtp\n"
+                    "client_ip 127.0.0.1\nhelo h\nsender <a@example.net>\n"
+                    "rcpt <kim@example.test>\nattempts 9\nnext_attempt 1000\nend\n")
+        r.start_queue()
+        r.start_delivery()
+        req, _ = r.next_ask()
+        r.answer(req, RESOLVE_TEMPFAIL)
+        r.wait_log(f"event=expired qid={msgid} to=<kim@example.test>")
+        r.wait_spool_empty()
+
+
+class Shutdown(RigTest):
+    def test_sigterm_answers_commits_already_received(self):
+        r = self.rig
+        ids = []
+        for i in range(10):
+            st, msgid, fd = r.open_body(req=i)
+            os.write(fd, BODY)
+            os.close(fd)
+            ids.append(msgid)
+        for i, msgid in enumerate(ids):
+            r.commit_frame(msgid, ["kim@example.test"], req=100 + i)
+        os.kill(r.queue.pid, signal.SIGTERM)
+        got = [r.committed() for _ in range(10)]
+        self.assertEqual({st for st, _, _ in got}, {QUEUE_OK})
+        self.assertEqual(r.queue.wait(), 0)
+        for msgid in ids:
+            self.assertIn(msgid + ".env", r.spool_files())
+
+
+class NoSpace(unittest.TestCase):
+    """A full spool file system answers QUEUE_NOSPACE, never QUEUE_OK."""
+
+    def test_enospc_on_commit(self):
+        base = tempfile.mkdtemp(prefix="hmx-qroles-tmpfs-")
+        mnt = os.path.join(base, "spool")
+        os.makedirs(mnt)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            shutil.rmtree(base, ignore_errors=True)
+            self.skipTest(f"cannot mount tmpfs (need root): {p.stderr.strip()}")
+        rig = None
+        try:
+            rig = Rig(spool_dir=mnt)
+            # Fill the file system almost completely.
+            fd = os.open(os.path.join(mnt, "filler"), os.O_CREAT | os.O_WRONLY, 0o600)
+            try:
+                while True:
+                    os.write(fd, b"\0" * 4096)
+            except OSError:
+                pass
+            os.close(fd)
+            statuses = []
+            for _ in range(3):
+                st, msgid, fd = rig.open_body()
+                if st != QUEUE_OK:
+                    statuses.append(st)
+                    continue
+                try:
+                    os.write(fd, BODY)
+                except OSError:
+                    pass
+                os.close(fd)
+                rig.commit_frame(msgid, ["kim@example.test"])
+                statuses.append(rig.committed()[0])
+            self.assertNotIn(QUEUE_OK, statuses)
+            self.assertIn(QUEUE_NOSPACE, statuses)
+            self.assertIn("No space left on device", rig.log())
+            self.assertEqual([f for f in rig.spool_files() if f.endswith(".env")], [])
+            # Space again: the next message goes through.
+            os.unlink(os.path.join(mnt, "filler"))
+            st, msgid = rig.submit(BODY)
+            self.assertEqual(st, QUEUE_OK)
+            rig.answer_local()
+            rig.wait_messages("kim@example.test", 1)
+        finally:
+            if rig is not None:
+                rig.stop()
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+            if rig is not None:
+                rig.cleanup()
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()

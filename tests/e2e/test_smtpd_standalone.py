@@ -1,0 +1,1034 @@
+"""tests/e2e/test_smtpd_standalone.py - the real homemx-smtpd binary, alone.
+
+Owns: a fake of everything around smtpd. This process plays homemxd (the
+control link on fd 3, the config memfd on fd 4, the listening socket on
+fd 5, MSG_SUP_LINK frames) and both of smtpd's peers, lookup and queue,
+speaking the real frame format (message numbers are read from
+lib/ipc_msgs.h). Why: the failure paths of section 4/5 that real roles
+rarely produce on demand -- lookup down, queue answering NOSPACE, a spool
+fd on a full disk, a link that dies while a commit is pending, a client
+that vanishes before the spool file arrives -- are driven here exactly and
+deterministically. tests/e2e/test_smtpd.py covers the same ground against
+the full daemon.
+
+Run: /usr/bin/python3 tests/e2e/run.py test_smtpd_standalone
+HOMEMX_BUILD=build-asan selects the sanitizer build (reports fail the test).
+"""
+
+import os
+import re
+import select
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import SMTPClient
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
+SMTPD = os.path.join(BUILD, "homemx-smtpd")
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+
+ROLE_SUPERVISOR, ROLE_SMTPD, ROLE_LOOKUP, ROLE_QUEUE, ROLE_DELIVERY = range(5)
+RESOLVE_LOCAL, RESOLVE_UNKNOWN_USER, RESOLVE_NOT_LOCAL, RESOLVE_BLOCKED, RESOLVE_TEMPFAIL = range(1, 6)
+QUEUE_OK, QUEUE_TEMPFAIL, QUEUE_NOSPACE, QUEUE_REJECT = range(1, 5)
+SOURCE_SMTP = 1
+
+
+def msg_numbers():
+    """MSG_* -> number, in the order of the X() rows of lib/ipc_msgs.h."""
+    with open(os.path.join(REPO, "lib", "ipc_msgs.h")) as f:
+        names = re.findall(r"^X\((MSG_\w+)", f.read(), re.M)
+    return {name: i + 1 for i, name in enumerate(names)}
+
+
+MSG = msg_numbers()
+MSG_NAME = {v: k for k, v in MSG.items()}
+
+
+# ---- frames ----------------------------------------------------------------
+
+def frame(mtype, req_id, payload=b""):
+    return struct.pack(">IIQ", mtype, len(payload), req_id) + payload
+
+
+def put_str(s):
+    if isinstance(s, str):
+        s = s.encode()
+    return struct.pack(">H", len(s)) + s
+
+
+class Cursor:
+    def __init__(self, data):
+        self.data, self.off = data, 0
+
+    def u8(self):
+        self.off += 1
+        return self.data[self.off - 1]
+
+    def u16(self):
+        self.off += 2
+        return struct.unpack(">H", self.data[self.off - 2:self.off])[0]
+
+    def str(self):
+        n = self.u16()
+        self.off += n
+        return self.data[self.off - n:self.off].decode("latin-1")
+
+    def end(self):
+        assert self.off == len(self.data), "trailing bytes in frame"
+
+
+def send_frame(sock, mtype, req_id, payload=b"", fd=None):
+    data = frame(mtype, req_id, payload)
+    if fd is None:
+        sock.sendall(data)
+    else:
+        socket.send_fds(sock, [data], [fd])
+
+
+def recv_frame(sock):
+    """(type, req_id, payload, fd or None); None at EOF."""
+    data, fds, _, _ = socket.recv_fds(sock, 70000, 4)
+    if not data:
+        return None
+    mtype, length, req_id = struct.unpack(">IIQ", data[:16])
+    assert length == len(data) - 16
+    return mtype, req_id, data[16:], (fds[0] if fds else None)
+
+
+# ---- the fake world around smtpd --------------------------------------------
+
+class Message:
+    def __init__(self, msgid, sender, helo, client_ip, source, rcpts, body):
+        self.msgid, self.sender, self.helo = msgid, sender, helo
+        self.client_ip, self.source, self.rcpts, self.body = client_ip, source, rcpts, body
+
+
+class FakeWorld:
+    """homemx-smtpd with a fake supervisor, lookup and queue.
+
+    Policies (change them at any time from a test):
+      verdict(address) -> RESOLVE_*     (default: kim/postmaster@example.test local)
+      lookup_delay, open_delay, commit_delay: seconds before answering
+      open_status, commit_status: QUEUE_*; open_fd_path: file to hand over
+    Observations: asked (addresses), messages (committed), aborted (msgids),
+    opened (msgids).
+    """
+
+    LOCAL_USERS = ("kim", "postmaster", "kim-tag", "ann")
+
+    def __init__(self, extra_conf="", greeting_delay="0s", tls=False):
+        self.dir = tempfile.mkdtemp(prefix="hmx-smtpd-")
+        self.extra_conf = extra_conf
+        self.greeting_delay = greeting_delay
+        self.tls = tls
+        self.lock = threading.Lock()
+        self.asked, self.messages, self.aborted, self.opened = [], [], [], []
+        self.lookup_delay = self.open_delay = self.commit_delay = 0
+        self.open_status = QUEUE_OK
+        self.commit_status = QUEUE_OK
+        self.open_fd_path = None
+        self.verdict = self.default_verdict
+        self.spool = {}
+        self.proc = None
+        self.links = {}
+        self.stop_event = threading.Event()
+
+    @classmethod
+    def default_verdict(cls, address):
+        local, _, domain = address.rpartition("@")
+        if domain != "example.test":
+            return RESOLVE_NOT_LOCAL
+        return RESOLVE_LOCAL if local.lower() in cls.LOCAL_USERS else RESOLVE_UNKNOWN_USER
+
+    # -- start / stop --------------------------------------------------------
+    def config_text(self):
+        lines = [
+            "hostname mx.example.test",
+            f"listen smtp 127.0.0.1:{self.port}",
+            "domain example.test",
+            f"spool_dir {self.dir}/spool",
+            f"store_dir {self.dir}/store",
+            f"maildir_root {self.dir}/maildirs",
+            f"chroot_dir {self.dir}/empty",
+            f"greeting_delay {self.greeting_delay}",
+        ]
+        if self.tls:
+            lines += [f"tls_certificate {self.dir}/cert.pem", f"tls_key {self.dir}/key.pem"]
+        return "\n".join(lines) + "\n" + self.extra_conf.strip() + "\n"
+
+    def make_cert(self):
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=mx.example.test", "-keyout", f"{self.dir}/key.pem",
+             "-out", f"{self.dir}/cert.pem"],
+            check=True, capture_output=True)
+
+    def start(self):
+        if self.tls:
+            self.make_cert()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        self.port = self.listener.getsockname()[1]
+        self.control, child_control = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        conf = os.memfd_create("homemx.conf")
+        os.write(conf, self.config_text().encode())
+        # Park the child's fds far away, then dup2 them onto 3, 4, 5.
+        src = [os.dup(child_control.fileno()), os.dup(conf), os.dup(self.listener.fileno())]
+        high = []
+        for i, fd in enumerate(src):
+            high.append(fcntl_dup(fd, 100 + i))
+            os.close(fd)
+
+        def place_fds():
+            for target, fd in zip((3, 4, 5), high):
+                os.dup2(fd, target, inheritable=True)
+
+        self.log_path = os.path.join(self.dir, "smtpd.log")
+        self.logf = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        self.proc = subprocess.Popen([SMTPD, "-n", "1", "-D"], preexec_fn=place_fds,
+                                     pass_fds=(3, 4, 5), stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf, env=env)
+        for fd in high + [conf]:
+            os.close(fd)
+        child_control.close()
+        self.listener.close()   # smtpd holds its own copy
+        self.connect_peer("lookup")
+        self.connect_peer("queue")
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+        self.wait_log("event=link_up peer=queue")
+        self.wait_log("event=start role=smtpd")
+
+    def connect_peer(self, name):
+        """Hands smtpd a fresh link to the fake peer (a restart of that role)."""
+        role = ROLE_LOOKUP if name == "lookup" else ROLE_QUEUE
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        send_frame(self.control, MSG["MSG_SUP_LINK"], 0, bytes([role]), theirs.fileno())
+        theirs.close()
+        with self.lock:
+            old = self.links.get(name)
+            self.links[name] = ours
+        if old is not None:
+            old.close()
+
+    def drop_peer(self, name):
+        """The peer role dies: its end of the link closes."""
+        with self.lock:
+            sock = self.links.pop(name, None)
+        if sock is not None:
+            sock.close()
+
+    def stop(self, check=True):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("smtpd did not exit on SIGTERM:\n" + self.log()[-3000:])
+        self.stop_event.set()
+        self.control.close()
+        for name in list(self.links):
+            self.drop_peer(name)
+        self.logf.close()
+        rc, self.proc = self.proc.returncode, None
+        if check:
+            text = self.log()
+            for marker in SANITIZER_MARKERS:
+                if marker in text:
+                    raise AssertionError("sanitizer report:\n" + text[-6000:])
+            if rc != 0:
+                raise AssertionError(f"smtpd exited with {rc}:\n{text[-3000:]}")
+
+    # -- the fake peers --------------------------------------------------------
+    def serve(self):
+        while not self.stop_event.is_set():
+            with self.lock:
+                socks = {s: n for n, s in self.links.items()}
+            try:
+                ready, _, _ = select.select(list(socks), [], [], 0.05)
+            except (OSError, ValueError):
+                continue
+            for sock in ready:
+                try:
+                    f = recv_frame(sock)
+                except OSError:
+                    continue
+                if f is None:
+                    continue
+                self.handle(socks[sock], sock, *f)
+
+    def later(self, delay, fn):
+        if delay:
+            threading.Timer(delay, fn).start()
+        else:
+            fn()
+
+    def safe_send(self, sock, *args, **kw):
+        try:
+            send_frame(sock, *args, **kw)
+        except OSError:
+            pass
+
+    def handle(self, peer, sock, mtype, req_id, payload, fd):
+        name = MSG_NAME.get(mtype)
+        c = Cursor(payload)
+        if name == "MSG_RESOLVE_ASK":
+            address = c.str()
+            c.end()
+            with self.lock:
+                self.asked.append(address)
+            verdict = self.verdict(address)
+            body = bytes([verdict, 1 if verdict == RESOLVE_LOCAL else 0])
+            if verdict == RESOLVE_LOCAL:
+                body += put_str(address.split("+")[0])
+            self.later(self.lookup_delay, lambda: self.safe_send(
+                sock, MSG["MSG_RESOLVE_ANSWER"], req_id, body))
+        elif name == "MSG_SMTPD_MSG_OPEN":
+            self.later(self.open_delay, lambda: self.answer_open(sock, req_id))
+        elif name == "MSG_SMTPD_MSG_COMMIT":
+            self.answer_commit(sock, req_id, c)
+        elif name == "MSG_SMTPD_MSG_ABORT":
+            msgid = c.str()
+            c.end()
+            with self.lock:
+                self.aborted.append(msgid)
+        else:
+            raise AssertionError(f"unexpected frame {name} from smtpd")
+        if fd is not None:
+            os.close(fd)
+
+    def answer_open(self, sock, req_id):
+        status = self.open_status
+        if status != QUEUE_OK:
+            self.safe_send(sock, MSG["MSG_QUEUE_MSG_OPENED"], req_id,
+                           bytes([status]) + put_str(""))
+            return
+        msgid = os.urandom(8).hex()
+        path = self.open_fd_path or os.path.join(self.dir, msgid)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | (os.O_TRUNC if self.open_fd_path is None else 0), 0o600)
+        with self.lock:
+            self.spool[msgid] = path
+            self.opened.append(msgid)
+        self.safe_send(sock, MSG["MSG_QUEUE_MSG_OPENED"], req_id,
+                       bytes([QUEUE_OK]) + put_str(msgid), fd=fd)
+        os.close(fd)
+
+    def answer_commit(self, sock, req_id, c):
+        msgid, sender, helo, ip = c.str(), c.str(), c.str(), c.str()
+        source, n = c.u8(), c.u16()
+        rcpts = [c.str() for _ in range(n)]
+        c.end()
+        with open(self.spool[msgid], "rb") as f:
+            body = f.read()
+        status = self.commit_status
+
+        def reply():
+            if status == QUEUE_OK:
+                with self.lock:
+                    self.messages.append(Message(msgid, sender, helo, ip, source, rcpts, body))
+            self.safe_send(sock, MSG["MSG_QUEUE_MSG_COMMITTED"], req_id,
+                           bytes([status]) + put_str(msgid))
+        self.later(self.commit_delay, reply)
+
+    # -- helpers for tests --------------------------------------------------------
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, text, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.log():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"log never showed {text!r}:\n{self.log()[-3000:]}")
+
+    def wait_for(self, predicate, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                if predicate():
+                    return
+            time.sleep(0.02)
+        raise AssertionError("condition not met in time")
+
+    def client(self, banner=True):
+        c = SMTPClient(self.port)
+        if banner:
+            code, text = c.reply()
+            assert code == 220, text
+        return c
+
+
+def fcntl_dup(fd, minimum):
+    import fcntl
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, minimum)
+
+
+MESSAGE = (b"From: a@client.example\r\nTo: kim@example.test\r\nSubject: hello\r\n\r\n"
+           b"line one\r\n..a stuffed dot line\r\nlast line\r\n")
+
+
+def transaction(c, rcpt="kim@example.test", body=MESSAGE, sender="a@client.example"):
+    """EHLO..DATA..end; returns the final reply."""
+    assert c.cmd("EHLO client.example")[0] == 250
+    assert c.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+    assert c.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+    code, text = c.cmd("DATA")
+    assert code == 354, text
+    c.send(body + b".\r\n")
+    return c.reply()
+
+
+class SmtpdCase(unittest.TestCase):
+    extra_conf = ""
+    greeting_delay = "0s"
+    tls = False
+
+    def setUp(self):
+        if not os.path.exists(SMTPD):
+            self.skipTest(f"{SMTPD} not built")
+        self.world = FakeWorld(self.extra_conf, self.greeting_delay, self.tls)
+        self.world.start()
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.world.stop()
+
+    def client(self, banner=True):
+        c = self.world.client(banner)
+        self.clients.append(c)
+        return c
+
+    def assertReply(self, reply, code, enh=None):
+        got_code, text = reply
+        self.assertEqual(got_code, code, text)
+        if enh is not None:
+            self.assertTrue(text.startswith(f"{code} {enh} ") or text.startswith(f"{code}-{enh} "),
+                            f"want {code} {enh}, got {text!r}")
+
+
+class TestDialog(SmtpdCase):
+    extra_conf = "max_errors 100"
+
+    def test_banner_is_neutral(self):
+        c = self.client(banner=False)
+        self.assertEqual(c.reply(), (220, "220 mx.example.test ESMTP"))
+
+    def test_ehlo_keywords(self):
+        c = self.client()
+        code, text = c.cmd("EHLO client.example")
+        self.assertEqual(code, 250)
+        lines = text.split("\n")
+        self.assertEqual(lines[0], "250-mx.example.test")
+        kws = [l[4:] for l in lines[1:]]
+        self.assertEqual(kws, ["PIPELINING", "8BITMIME", "SIZE 26214400", "ENHANCEDSTATUSCODES"])
+        self.assertNotIn("SMTPUTF8", text)
+        self.assertNotIn("STARTTLS", text)   # no certificate configured
+
+    def test_simple_commands(self):
+        c = self.client()
+        self.assertReply(c.cmd("HELO client.example"), 250)
+        self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+        self.assertReply(c.cmd("VRFY kim"), 252, "2.5.0")
+        self.assertReply(c.cmd("EXPN staff"), 502, "5.5.1")
+        self.assertReply(c.cmd("HELP"), 214, "2.0.0")
+        self.assertReply(c.cmd("RSET"), 250, "2.0.0")
+        self.assertReply(c.cmd("BDAT 10 LAST"), 500, "5.5.1")
+        self.assertReply(c.cmd("STARTTLS"), 502, "5.5.1")
+        self.assertReply(c.cmd("QUIT"), 221, "2.0.0")
+        self.assertTrue(c.closed())
+
+    def test_sequence_errors(self):
+        c = self.client()
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 503, "5.5.1")
+        self.assertReply(c.cmd("EHLO client.example"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 503, "5.5.1")
+        self.assertReply(c.cmd("DATA"), 503, "5.5.1")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 503, "5.5.1")
+        self.assertReply(c.cmd("DATA"), 554, "5.5.1")   # no valid recipients
+        self.assertReply(c.cmd("RSET"), 250, "2.0.0")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 503, "5.5.1")
+
+    def test_syntax_errors(self):
+        c = self.client()
+        self.assertReply(c.cmd("EHLO"), 501, "5.5.4")
+        self.assertReply(c.cmd("EHLO bad(host)"), 501, "5.5.4")
+        self.assertReply(c.cmd("EHLO client.example"), 250)
+        self.assertReply(c.cmd("MAIL FROM:a@client.example"), 501, "5.1.7")
+        self.assertReply(c.cmd("MAIL TO:<a@client.example>"), 501, "5.5.4")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> FOO=BAR"), 555, "5.5.4")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SIZE=abc"), 501, "5.5.4")
+        self.assertReply(c.cmd("MAIL FROM:<k\u00e4m@client.example>"), 553, "5.6.7")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> BODY=8BITMIME"), 250, "2.1.0")
+        self.assertReply(c.cmd("RCPT TO:<kim>"), 501, "5.1.3")
+        self.assertReply(c.cmd("RCPT TO:kim@example.test"), 501, "5.1.3")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test> NOTIFY=NEVER"), 555, "5.5.4")
+        self.assertReply(c.cmd("DATA now"), 501, "5.5.4")
+
+    def test_line_length(self):
+        c = self.client()
+        self.assertReply(c.cmd("NOOP " + "x" * (512 - 7)), 250, "2.0.0")   # 512 with CRLF
+        self.assertReply(c.cmd("NOOP " + "x" * (512 - 6)), 500, "5.5.2")   # 513
+        self.assertReply(c.cmd("NOOP " + "x" * 100000), 500, "5.5.2")
+        self.assertReply(c.cmd("NOOP"), 250, "2.0.0")   # the session goes on
+
+    def test_nul_in_command(self):
+        c = self.client()
+        self.assertReply(c.cmd("NOOP\0"), 500, "5.5.2")
+        self.assertReply(c.cmd("EHLO client.example"), 250)
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example\0>"), 500, "5.5.2")
+
+    def test_log_lines(self):
+        c = self.client()
+        transaction(c)
+        c.cmd("QUIT")
+        self.world.wait_log("event=disconnect")
+        log = self.world.log()
+        sess = re.search(r"event=connect sess=([0-9a-f]{8}) ip=127\.0\.0\.1 port=\d+", log).group(1)
+        self.assertRegex(log, rf"event=helo sess={sess} verb=EHLO helo=client\.example")
+        self.assertIn(f"event=mail sess={sess} from=<a@client.example>", log)
+        self.assertIn(f'event=rcpt sess={sess} from=<a@client.example> to=<kim@example.test> '
+                      f'verdict=accept reply="250 2.1.5" reason=local', log)
+        self.assertRegex(log, rf"event=data sess={sess} qid=[0-9a-f]{{16}} nrcpt=1")
+        self.assertRegex(log, rf"event=queued sess={sess} qid=[0-9a-f]{{16}} size=\d+ nrcpt=1")
+        self.assertRegex(log, rf"event=disconnect sess={sess} ip=127.0.0.1 reason=quit")
+
+
+class TestMessageFlow(SmtpdCase):
+    def test_message_is_spooled_exactly(self):
+        c = self.client()
+        code, text = transaction(c)
+        self.assertEqual(code, 250, text)
+        m = re.match(r"250 2\.0\.0 Ok: queued as ([0-9a-f]{16})$", text)
+        self.assertIsNotNone(m, text)
+        self.world.wait_for(lambda: self.world.messages)
+        msg = self.world.messages[0]
+        self.assertEqual(msg.msgid, m.group(1))
+        self.assertEqual((msg.sender, msg.helo, msg.client_ip, msg.source, msg.rcpts),
+                         ("a@client.example", "client.example", "127.0.0.1", SOURCE_SMTP,
+                          ["kim@example.test"]))
+        received, _, rest = msg.body.partition(b"\r\nFrom:")
+        self.assertRegex(received.decode(),
+                         r"^Received: from client\.example \(\[127\.0\.0\.1\]\)\r\n"
+                         rf"\tby mx\.example\.test with ESMTP id {msg.msgid}\r\n"
+                         r"\tfor <kim@example\.test>; \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000$")
+        self.assertEqual(b"From:" + rest, MESSAGE.replace(b"\r\n..a", b"\r\n.a"))
+
+    def test_null_sender_and_many_rcpts(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("MAIL FROM:<>"), 250)
+        for r in ("kim@example.test", "Ann@example.test", "kim@example.test", "postmaster"):
+            self.assertReply(c.cmd(f"RCPT TO:<{r}>"), 250, "2.1.5")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(b"Subject: x\r\n\r\nhi\r\n.\r\n")
+        self.assertReply(c.reply(), 250, "2.0.0")
+        self.world.wait_for(lambda: self.world.messages)
+        msg = self.world.messages[0]
+        self.assertEqual(msg.sender, "")
+        # duplicates are delivered once; <postmaster> means postmaster@first domain
+        self.assertEqual(msg.rcpts, ["kim@example.test", "Ann@example.test", "postmaster@example.test"])
+        self.assertNotIn(b"\tfor <", msg.body.split(b"\r\n\r\n")[0])
+
+    def test_pipelined_transaction_in_one_write(self):
+        self.world.lookup_delay = 0.2   # answers arrive while later lines wait
+        c = self.client()
+        c.send(b"EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n"
+               b"RCPT TO:<kim@example.test>\r\nRCPT TO:<nobody@example.test>\r\n"
+               b"RCPT TO:<ann@example.test>\r\nDATA\r\n"
+               b"Subject: piped\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n")
+        codes = [c.reply()[0] for _ in range(8)]
+        self.assertEqual(codes, [250, 250, 250, 550, 250, 354, 250, 250])
+        self.assertEqual(c.reply()[0], 221)
+        self.world.wait_for(lambda: self.world.messages)
+        self.assertEqual(self.world.messages[0].rcpts, ["kim@example.test", "ann@example.test"])
+        self.assertTrue(self.world.messages[0].body.endswith(b"Subject: piped\r\n\r\nbody\r\n"))
+
+    def test_pipelining_client_that_closes_early(self):
+        """A client that writes a whole dialog and shuts down its side still gets
+        every answer (half-close)."""
+        self.world.lookup_delay = 0.2
+        c = self.client()
+        c.send(b"EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n"
+               b"RCPT TO:<kim@example.test>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        codes = [c.reply()[0] for _ in range(6)]
+        self.assertEqual(codes, [250, 250, 250, 354, 250, 221])
+
+    def test_two_messages_one_session(self):
+        c = self.client()
+        self.assertReply(transaction(c), 250)
+        self.assertReply(c.cmd("MAIL FROM:<b@client.example>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<ann@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(b"x\r\n.\r\n")
+        self.assertReply(c.reply(), 250)
+        self.world.wait_for(lambda: len(self.world.messages) == 2)
+        self.assertEqual(self.world.messages[1].sender, "b@client.example")
+
+    def test_eight_bit_body_kept(self):
+        c = self.client()
+        body = "Subject: \u00e4\r\n\r\nGr\u00fc\u00dfe \u20ac\r\n".encode() + bytes(range(0x80, 0x100)) + b"\r\n"
+        self.assertReply(transaction(c, body=body), 250)
+        self.world.wait_for(lambda: self.world.messages)
+        self.assertTrue(self.world.messages[0].body.endswith(body))
+
+
+class TestRecipients(SmtpdCase):
+    extra_conf = "max_errors 100"
+
+    def rcpt(self, c, addr):
+        return c.cmd(f"RCPT TO:{addr}")
+
+    def test_verdicts(self):
+        verdicts = {"local@example.test": RESOLVE_LOCAL,
+                    "unknown@example.test": RESOLVE_UNKNOWN_USER,
+                    "kim+burnt@example.test": RESOLVE_BLOCKED,
+                    "x@other.test": RESOLVE_NOT_LOCAL,
+                    "temp@example.test": RESOLVE_TEMPFAIL}
+        self.world.verdict = lambda a: verdicts[a]
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        self.assertReply(self.rcpt(c, "<local@example.test>"), 250, "2.1.5")
+        self.assertReply(self.rcpt(c, "<unknown@example.test>"), 550, "5.1.1")
+        self.assertReply(self.rcpt(c, "<kim+burnt@example.test>"), 550, "5.1.1")
+        self.assertReply(self.rcpt(c, "<x@other.test>"), 554, "5.7.1")
+        self.assertReply(self.rcpt(c, "<temp@example.test>"), 451, "4.3.0")
+        log = self.world.log()
+        for to, reason in (("unknown@example.test", "unknown_user"),
+                           ("kim+burnt@example.test", "blocked_tag"),
+                           ("x@other.test", "relay_denied"), ("temp@example.test", "tempfail")):
+            self.assertRegex(log, rf"event=rcpt sess=\w+ from=<a@client.example> to=<{re.escape(to)}> "
+                                  rf'verdict=reject reply="\d{{3}} [\d.]+" reason={reason}')
+
+    def test_open_relay_patterns(self):
+        """nmap smtp-open-relay forms: each is parsed once into (local, domain);
+        the relay decision is made on that domain only, nothing is relayed."""
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        cases = [
+            ("<user%other.test@example.test>", 550, "user%other.test@example.test"),
+            ("<@example.test:user@other.test>", 554, "user@other.test"),
+            ("<\"user@other.test\"@example.test>", 550, "\"user@other.test\"@example.test"),
+            ("<\"user%other.test\"@example.test>", 550, "user%other.test@example.test"),
+            ("<example.test!other.test!user>", 501, None),
+            ("<other.test!user@example.test>", 550, "other.test!user@example.test"),
+            ("<user@[127.0.0.1]>", 554, None),
+            ("<user@[IPv6:::1]>", 554, None),
+            ("<user@other.test@example.test>", 501, None),
+            ("<user@other.test>", 554, "user@other.test"),
+        ]
+        for addr, code, asked in cases:
+            before = len(self.world.asked)
+            got = self.rcpt(c, addr)
+            self.assertEqual(got[0], code, f"{addr}: {got}")
+            if asked is not None:
+                self.assertEqual(self.world.asked[before:], [asked], addr)
+            else:
+                self.assertEqual(self.world.asked[before:], [], addr)
+            c.cmd("RSET")
+            c.cmd("MAIL FROM:<a@client.example>")
+        self.assertReply(c.cmd("DATA"), 554, "5.5.1")
+
+    def test_too_many_recipients(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        self.world.verdict = lambda a: RESOLVE_LOCAL
+        for i in range(100):
+            self.assertReply(self.rcpt(c, f"<u{i}@example.test>"), 250)
+        self.assertReply(self.rcpt(c, "<u100@example.test>"), 452, "4.5.3")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(b"x\r\n.\r\n")
+        self.assertReply(c.reply(), 250)
+        self.world.wait_for(lambda: self.world.messages)
+        self.assertEqual(len(self.world.messages[0].rcpts), 100)
+
+    def test_lookup_down_and_back(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        self.world.drop_peer("lookup")
+        self.world.wait_log("event=link_down peer=lookup")
+        self.assertReply(self.rcpt(c, "<kim@example.test>"), 451, "4.3.0")
+        self.world.connect_peer("lookup")
+        self.world.wait_log("event=link_up peer=lookup", timeout=5)
+        time.sleep(0.1)
+        self.assertReply(self.rcpt(c, "<kim@example.test>"), 250, "2.1.5")
+
+    def test_lookup_dies_while_asked(self):
+        self.world.lookup_delay = 1.0
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.send("RCPT TO:<kim@example.test>\r\n")
+        time.sleep(0.2)
+        self.world.drop_peer("lookup")
+        self.assertReply(c.reply(), 451, "4.3.0")
+        self.assertReply(c.cmd("NOOP"), 250)
+
+    def test_lookup_restarted_while_asked(self):
+        """A new MSG_SUP_LINK replaces the old link; questions pending on the old
+        one are answered 451, later questions go to the new peer."""
+        self.world.lookup_delay = 1.0
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.send("RCPT TO:<kim@example.test>\r\n")
+        time.sleep(0.2)
+        self.world.lookup_delay = 0
+        self.world.connect_peer("lookup")
+        self.assertReply(c.reply(), 451, "4.3.0")
+        self.assertReply(self.rcpt(c, "<kim@example.test>"), 250)
+
+
+class TestQueueFailures(SmtpdCase):
+    def start_data(self, c):
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        return c.cmd("DATA")
+
+    def test_open_tempfail_and_nospace(self):
+        c = self.client()
+        self.world.open_status = QUEUE_TEMPFAIL
+        self.assertReply(self.start_data(c), 451, "4.3.0")
+        self.world.open_status = QUEUE_NOSPACE
+        self.assertReply(c.cmd("DATA"), 452, "4.3.1")
+        self.world.open_status = QUEUE_OK
+        self.assertReply(c.cmd("DATA"), 354)   # the envelope survived
+        c.send(b"x\r\n.\r\n")
+        self.assertReply(c.reply(), 250)
+
+    def test_commit_statuses(self):
+        c = self.client()
+        for status, code, enh in ((QUEUE_TEMPFAIL, 451, "4.3.0"), (QUEUE_NOSPACE, 452, "4.3.1"),
+                                  (QUEUE_REJECT, 451, "4.3.0"), (QUEUE_OK, 250, "2.0.0")):
+            self.world.commit_status = status
+            self.assertReply(transaction(c), code, enh)
+        self.assertEqual(len(self.world.messages), 1)
+
+    def test_spool_disk_full(self):
+        self.world.open_fd_path = "/dev/full"
+        c = self.client()
+        self.assertReply(transaction(c, body=b"x" * 200 + b"\r\n" + b"y\r\n" * 40000), 452, "4.3.1")
+        self.world.wait_for(lambda: self.world.aborted)
+        self.assertEqual(self.world.aborted, self.world.opened)
+        self.assertEqual(self.world.messages, [])
+
+    def test_queue_dies_while_committing(self):
+        self.world.commit_delay = 2.0
+        c = self.client()
+        self.start_data(c)
+        c.send(b"x\r\n.\r\n")
+        time.sleep(0.3)
+        self.world.drop_peer("queue")
+        self.assertReply(c.reply(), 451, "4.3.0")
+        self.assertReply(c.cmd("RSET"), 250)
+
+    def test_queue_down_at_data(self):
+        c = self.client()
+        self.world.drop_peer("queue")
+        self.world.wait_log("event=link_down peer=queue")
+        self.assertReply(self.start_data(c), 451, "4.3.0")
+
+    def test_client_gone_before_spool_file(self):
+        """OPENED for a session that vanished: fd closed, ABORT sent."""
+        self.world.open_delay = 0.5
+        c = self.client()
+        self.start_data_nowait(c)
+        c.close()
+        self.world.wait_for(lambda: self.world.aborted, timeout=5)
+        self.assertEqual(self.world.aborted, self.world.opened)
+
+    def start_data_nowait(self, c):
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        c.send("DATA\r\n")
+        time.sleep(0.1)
+
+    def test_client_gone_in_data(self):
+        c = self.client()
+        self.start_data(c)
+        c.send(b"Subject: half\r\n\r\nhalf a message")
+        time.sleep(0.2)
+        c.close()
+        self.world.wait_for(lambda: self.world.aborted, timeout=5)
+        self.assertEqual(self.world.aborted, self.world.opened)
+        self.world.wait_log("reason=eof_in_data")
+
+
+class TestDataChecks(SmtpdCase):
+    extra_conf = "max_message_size 64K"
+
+    SMUGGLING = [
+        ("LF.LF", b"a\n.\nMAIL FROM:<x@evil.test>\r\n"),
+        ("CRLF.LF", b"a\r\n.\nb\r\n"),
+        ("LF.CRLF", b"a\n.\r\nb\r\n"),
+        ("CR.CR", b"a\r.\rb\r\n"),
+        ("CRLF.CR", b"a\r\n.\rb\r\n"),
+        ("CR.CRLF", b"a\r.\r\nb\r\n"),
+        ("CRLF NUL.CRLF", b"a\r\n\0.\r\nb\r\n"),
+        ("bare LF", b"a\nb\r\n"),
+        ("bare CR", b"a\rb\r\n"),
+    ]
+
+    def test_smuggling_variants_rejected(self):
+        """No variant ends DATA early; each message is refused with 554 5.6.0,
+        its spool file aborted, and the session goes on."""
+        c = self.client()
+        c.cmd("EHLO client.example")
+        for name, body in self.SMUGGLING:
+            c.cmd("MAIL FROM:<a@client.example>")
+            c.cmd("RCPT TO:<kim@example.test>")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(b"Subject: smuggle\r\n\r\n" + body + b".\r\n")
+            got = c.reply()
+            self.assertEqual(got[0], 554, f"{name}: {got}")
+            self.assertTrue(got[1].startswith("554 5.6.0"), f"{name}: {got}")
+        self.assertReply(c.cmd("NOOP"), 250)   # nothing was smuggled into the dialog
+        self.assertEqual(self.world.messages, [])
+        self.world.wait_for(lambda: len(self.world.aborted) == len(self.SMUGGLING))
+        self.assertEqual(sorted(self.world.aborted), sorted(self.world.opened))
+        self.assertEqual(self.world.asked, ["kim@example.test"] * len(self.SMUGGLING))
+
+    def test_line_limit(self):
+        c = self.client()
+        self.assertReply(transaction(c, body=b"x" * 998 + b"\r\n"), 250)
+        self.assertReply(transaction(c, body=b"x" * 999 + b"\r\n"), 554, "5.6.0")
+        self.assertReply(transaction(c, body=b"." + b"x" * 998 + b"\r\n"), 250)  # stuffing
+        self.assertReply(c.cmd("NOOP"), 250)
+
+    def test_size_limits(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SIZE=65537"), 552, "5.3.4")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SIZE=65536"), 250)
+        c.cmd("RSET")
+        self.assertReply(transaction(c, body=(b"y" * 98 + b"\r\n") * 656), 552, "5.3.4")
+        self.assertReply(transaction(c, body=(b"y" * 98 + b"\r\n") * 655), 250)
+
+    def test_nul_in_body(self):
+        c = self.client()
+        self.assertReply(transaction(c, body=b"a\0b\r\n"), 554, "5.6.0")
+
+
+class TestLimits(SmtpdCase):
+    extra_conf = "max_errors 3\ntimeout_command 1s\nmax_connections_per_ip 3\nmax_connections 5"
+
+    def test_too_many_errors(self):
+        c = self.client()
+        self.assertReply(c.cmd("FOO"), 500, "5.5.1")
+        self.assertReply(c.cmd("BAR"), 500, "5.5.1")
+        self.assertReply(c.cmd("BAZ"), 500, "5.5.1")
+        self.assertReply(c.reply(), 421, "4.7.0")
+        self.assertTrue(c.closed())
+        self.world.wait_log("reason=too_many_errors")
+
+    def test_idle_timeout(self):
+        c = self.client()
+        t0 = time.time()
+        self.assertEqual(c.reply(), (421, "421 4.4.2 mx.example.test Timeout"))
+        self.assertTrue(0.8 < time.time() - t0 < 3)
+        self.assertTrue(c.closed())
+
+    def test_timeout_in_data_aborts(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        c.cmd("DATA")
+        c.send(b"partial")
+        # timeout_data is the default 180s; only the command timeout is 1s here
+        time.sleep(1.5)
+        c.send(b" more\r\n.\r\n")
+        self.assertReply(c.reply(), 250)
+
+    def test_slow_lookup_is_not_a_client_timeout(self):
+        self.world.lookup_delay = 2.0
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+
+    def test_per_ip_limit(self):
+        keep = [self.client() for _ in range(3)]
+        extra = self.world.client(banner=False)
+        self.assertEqual(extra.reply(), (421, "421 4.7.0 Too many connections"))
+        self.assertTrue(extra.closed())
+        extra.close()
+        self.world.wait_log("reason=max_connections_per_ip")
+        keep[0].cmd("QUIT")
+        self.world.wait_log("reason=quit")
+        time.sleep(0.1)
+        again = self.client()
+        self.assertReply(again.cmd("NOOP"), 250)
+
+    def test_global_limit(self):
+        # per-IP is 3 and global 5: use two loopback addresses
+        keep = [self.client() for _ in range(3)]
+        for _ in range(2):
+            s = SMTPClient.__new__(SMTPClient)
+            s.sock = socket.create_connection(("127.0.0.1", self.world.port),
+                                              timeout=10, source_address=("127.0.0.2", 0))
+            s.buf = b""
+            self.clients.append(s)
+            self.assertEqual(s.reply()[0], 220)
+        s = SMTPClient.__new__(SMTPClient)
+        s.sock = socket.create_connection(("127.0.0.1", self.world.port), timeout=10,
+                                          source_address=("127.0.0.3", 0))
+        s.buf = b""
+        self.clients.append(s)
+        self.assertEqual(s.reply(), (421, "421 4.7.0 Too many connections"))
+        self.world.wait_log("reason=max_connections\n")
+        del keep
+
+    def test_slow_client_does_not_stall_others(self):
+        slow = self.client()
+        slow.send(b"EHLO client.example\r\nMAIL FROM:<a@client.exa")   # half a line
+        fast = self.client()
+        self.assertReply(transaction(fast), 250)
+
+
+class TestGreetingDelay(SmtpdCase):
+    greeting_delay = "1s"
+
+    def test_early_talker(self):
+        c = self.client(banner=False)
+        c.send("EHLO eager.example\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 554, text)
+        self.assertTrue(text.startswith("554 5.5.0 "), text)
+        self.assertTrue(c.closed())
+        self.world.wait_log("event=early_talker")
+
+    def test_patient_client(self):
+        c = self.client(banner=False)
+        t0 = time.time()
+        self.assertEqual(c.reply(), (220, "220 mx.example.test ESMTP"))
+        self.assertGreater(time.time() - t0, 0.8)
+        self.assertReply(c.cmd("EHLO client.example"), 250)
+
+
+class TestTls(SmtpdCase):
+    tls = True
+
+    def tls_wrap(self, c):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c.sock = ctx.wrap_socket(c.sock, server_hostname="mx.example.test")
+        c.buf = b""
+        return c.sock
+
+    def test_starttls_and_reset(self):
+        c = self.client()
+        code, text = c.cmd("EHLO client.example")
+        self.assertIn("250-STARTTLS", text)
+        c.cmd("MAIL FROM:<a@client.example>")
+        self.assertReply(c.cmd("STARTTLS"), 503, "5.5.1")   # not inside a transaction
+        c.cmd("RSET")
+        self.assertReply(c.cmd("STARTTLS"), 220, "2.0.0")
+        tls = self.tls_wrap(c)
+        self.assertIn(tls.version(), ("TLSv1.2", "TLSv1.3"))
+        # RFC 3207 4.2: the state is reset; EHLO again, no STARTTLS offered
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 503, "5.5.1")
+        code, text = c.cmd("EHLO client.example")
+        self.assertNotIn("STARTTLS", text)
+        self.assertReply(c.cmd("STARTTLS"), 503, "5.5.1")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(b"Subject: tls\r\n\r\nsecret\r\n.\r\n")
+        self.assertReply(c.reply(), 250)
+        self.world.wait_for(lambda: self.world.messages)
+        head = self.world.messages[0].body.split(b"\r\n")[1].decode()
+        self.assertRegex(head, rf"^\tby mx\.example\.test with ESMTPS \({tls.version()}:{tls.cipher()[0]}\) id ")
+        self.world.wait_log(f"version={tls.version()} cipher={tls.cipher()[0]}")
+
+    def test_injection_in_same_segment(self):
+        """CVE-2011-0411: commands pipelined after STARTTLS are discarded."""
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.send(b"STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\nRCPT TO:<kim@example.test>\r\n")
+        self.assertReply(c.reply(), 220, "2.0.0")
+        self.assertEqual(c.buf, b"")
+        self.tls_wrap(c)
+        code, text = c.cmd("EHLO client.example")   # the first TLS reply answers this
+        self.assertEqual(code, 250, text)
+        self.assertTrue(text.startswith("250-mx.example.test"), text)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 503, "5.5.1")  # no MAIL happened
+        self.world.wait_log("event=tls_discard")
+        self.assertEqual(self.world.asked, [])
+
+    def test_injection_in_next_segment(self):
+        """Plaintext sent after STARTTLS but before the handshake breaks the
+        handshake; it is never executed."""
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.send(b"STARTTLS\r\n")
+        self.assertReply(c.reply(), 220)
+        c.send(b"MAIL FROM:<injected@evil.test>\r\n")
+        with self.assertRaises((ssl.SSLError, OSError)):
+            self.tls_wrap(c)
+            c.cmd("EHLO client.example")
+        self.world.wait_log("event=disconnect")
+        self.assertNotRegex(self.world.log(), r"event=mail .*injected")
+
+    def test_client_drops_during_handshake(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("STARTTLS"), 220)
+        c.close()
+        self.world.wait_log("event=disconnect")
+        d = self.client()
+        self.assertReply(d.cmd("NOOP"), 250)
+
+
+class TestShutdown(SmtpdCase):
+    def test_drain(self):
+        idle = self.client()
+        idle.cmd("EHLO client.example")
+        self.world.commit_delay = 1.0
+        busy = self.client()
+        busy.cmd("EHLO client.example")
+        busy.cmd("MAIL FROM:<a@client.example>")
+        busy.cmd("RCPT TO:<kim@example.test>")
+        busy.cmd("DATA")
+        busy.send(b"x\r\n.\r\n")
+        time.sleep(0.3)   # the commit is now pending
+        self.world.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(idle.reply(), (421, "421 4.3.2 Service shutting down"))
+        self.assertReply(busy.reply(), 250, "2.0.0")   # the promise is kept first
+        self.assertEqual(busy.reply(), (421, "421 4.3.2 Service shutting down"))
+        self.assertEqual(self.world.proc.wait(timeout=10), 0)
+        self.assertEqual(len(self.world.messages), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

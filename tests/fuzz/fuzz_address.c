@@ -1,0 +1,69 @@
+// SOURCES: lib/addr.c
+// LIBS: -lidn2
+/*
+ * tests/fuzz/fuzz_address.c - the address grammar (lib/addr.c) on
+ * arbitrary bytes: addr_parse_path (with and without the null path),
+ * addr_parse_mailbox, and the admin-side addr_normalize_input. An accepted
+ * address must stay within its RFC 5321 bounds; a normalized address must
+ * be a valid mailbox and normalize to itself.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+
+static void
+check_bounds(const struct mailaddr *a)
+{
+	char text[ADDR_MAX + 1];
+
+	if (strlen(a->local) > ADDR_LOCAL_MAX + 2 || strlen(a->domain) > ADDR_DOMAIN_MAX)
+		abort();
+	if (addr_format(a, text, sizeof(text)) == -1)
+		abort();
+}
+
+static void
+fuzz_normalize(const uint8_t *data, size_t size)
+{
+	char in[1024], out[ADDR_MAX + 1], again[ADDR_MAX + 1];
+	struct mailaddr m;
+	const char *why;
+
+	if (size >= sizeof(in) || memchr(data, '\0', size) != NULL)
+		return;
+	memcpy(in, data, size);
+	in[size] = '\0';
+	if (addr_normalize_input(in, out, sizeof(out), &why) != ADDR_OK)
+		return;
+	if (addr_parse_mailbox(out, strlen(out), &m) != ADDR_OK)
+		abort();
+	if (addr_normalize_input(out, again, sizeof(again), &why) != ADDR_OK ||
+	    strcmp(out, again) != 0)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	struct mailaddr a;
+	bool is_null;
+	size_t consumed;
+
+	for (int allow_null = 0; allow_null < 2; allow_null++) {
+		if (addr_parse_path(s, size, allow_null, &a, &is_null, &consumed) == ADDR_OK) {
+			if (consumed > size || consumed < 2 || s[consumed - 1] != '>')
+				abort();
+			if (is_null && !allow_null)
+				abort();
+			if (!is_null)
+				check_bounds(&a);
+		}
+	}
+	if (addr_parse_mailbox(s, size, &a) == ADDR_OK)
+		check_bounds(&a);
+	fuzz_normalize(data, size);
+	return 0;
+}
