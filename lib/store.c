@@ -42,7 +42,7 @@ static const char *const store_db_file[SDB_COUNT] = {
 #define STORE_THREADS		16		/* set_thread_count, for failchk */
 #define STORE_CACHE_BYTES	(8u * 1024 * 1024)	/* MVCC page copies */
 #define STORE_LOG_FILE_BYTES	(1u * 1024 * 1024)
-#define STORE_LOCKS_MAX		50000	/* one whole import is one txn */
+#define STORE_LOCKS_MAX		10000	/* page locks: a 20000-user import takes ~320 */
 #define STORE_EXPAND_VISITS	64	/* aliases visited in one expansion */
 #define STORE_CKP_KBYTES	64	/* reader checkpoints: after 64 KiB of log */
 #define STORE_CKP_MINUTES	1
@@ -265,7 +265,7 @@ store_begin(struct store *st, struct store_txn **out, u_int32_t flags)
 enum store_status
 store_begin_read(struct store *st, struct store_txn **out)
 {
-	return store_begin(st, out, 0);
+	return store_begin(st, out, DB_TXN_SNAPSHOT | DB_TXN_NOWAIT);
 }
 
 enum store_status

@@ -29,6 +29,7 @@
 #define LOOKUP_CHORE_SECONDS	5	/* failchk + checkpoint interval */
 
 static struct event_base	*lookup_base;
+static const struct config	*lookup_cfg;	/* role.c's, updated on reload */
 static struct store		*store;
 static char			 store_dir[CONFIG_PATH_MAX];
 static struct ipc_link		*peers[ROLE_COUNT];
@@ -95,7 +96,7 @@ lookup_resolve(const char *address, struct msg_resolve_answer *ans)
 			ans->nmailbox = 0;
 			return RESOLVE_TEMPFAIL;
 		}
-		if (resolve_address(store, role_config(), address, ans, &s) !=
+		if (resolve_address(store, lookup_cfg, address, ans, &s) !=
 		    RESOLVE_TEMPFAIL)
 			break;
 		if (s == STORE_PANIC)
@@ -185,6 +186,7 @@ lookup_init(struct event_base *base, const struct config *cfg,
 	(void)listen_fds;
 	(void)nlisten;
 	lookup_base = base;
+	lookup_cfg = cfg;
 	snprintf(store_dir, sizeof(store_dir), "%s", cfg->store_dir);
 	if ((store = store_open(store_dir, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -196,7 +198,8 @@ lookup_init(struct event_base *base, const struct config *cfg,
 static void
 lookup_on_reload(const struct config *cfg)
 {
-	/* Domains and delimiters are read from role_config() per question. */
+	/* Domains and delimiters are read from it per question. */
+	lookup_cfg = cfg;
 	if (strcmp(cfg->store_dir, store_dir) != 0)
 		log_warnx("store_dir changed to %s: restart homemxd to use it",
 		    cfg->store_dir);

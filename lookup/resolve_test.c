@@ -7,6 +7,7 @@
  * mailboxes). A forked writer that holds, then dies holding, a write
  * transaction shows that a question never waits for it and never sees it.
  */
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <signal.h>
@@ -319,6 +320,8 @@ test_dead_writer(void **state)
 	assert_int_equal(pipe(ready), 0);
 	if ((pid = fork()) == 0) {
 		char err[512];
+		/* never outlive a failed parent: it would hold the pipe open */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		struct store *w = store_open(ts.dir, err, sizeof(err));
 		if (w == NULL || store_begin_write(w, &t) != STORE_OK)
 			_exit(1);

@@ -20,6 +20,10 @@
  * full backoff, unless the same message was caught in SCHED_LINKDOWN_MAX
  * crashes (a message that kills delivery must not loop fast forever).
  *
+ * The queue logs the fate of each recipient once per round: delivered,
+ * deferred, bounce (permanent failure; DSNs come later) or expired; and
+ * event=removed when the message leaves the spool.
+ *
  * Delivery is at least once: a crash between a successful delivery and the
  * envelope rewrite delivers that recipient again after restart.
  */
@@ -288,7 +292,8 @@ apply_result(struct qmsg *m, unsigned i, enum delivery_result r,
 {
 	switch (r) {
 	case DELIVERY_OK:
-		m->state[i] = RCPT_FINISHED;	/* delivery logged it */
+		m->state[i] = RCPT_FINISHED;	/* delivery logged the mailboxes */
+		log_rcpt("delivered", m, i, reason);
 		return;
 	case DELIVERY_PERMFAIL:
 		m->state[i] = RCPT_FINISHED;

@@ -60,7 +60,7 @@ int	spool_remove(const char *id);
 
 /*
  * The group flush. For every item: write <ID>.env.tmp; then ONE syncfs()
- * of the spool file system (bodies and envelopes together); then rename
+ * of the spool file system, bodies and envelopes together; then rename
  * every tmp to <ID>.env; then ONE fsync of the directory. Sets error,
  * failed_op and renamed on each item. Never touches the list itself.
  */

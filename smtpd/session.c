@@ -146,7 +146,7 @@ void
 sockaddr_to_text(const struct sockaddr *sa, char *ip, size_t size, unsigned *port)
 {
 	*port = 0;
-	snprintf(ip, size, "unknown");
+	snprintf(ip, size, "0.0.0.0");	/* never happens with IP listeners */
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
 		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)size);
@@ -158,8 +158,7 @@ sockaddr_to_text(const struct sockaddr *sa, char *ip, size_t size, unsigned *por
 		else
 			inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)size);
 		*port = ntohs(s6->sin6_port);
-	} else if (sa->sa_family == AF_UNIX)
-		snprintf(ip, size, "127.0.0.1");	/* tests over socketpairs */
+	}
 }
 
 size_t
@@ -957,6 +956,8 @@ session_on_opened(struct smtp_session *s, enum queue_status st,
 	if (s->state != SESSION_DATA_WAIT || tx == NULL) {
 		if (fd != -1)
 			close(fd);
+		if (st == QUEUE_OK)
+			links_msg_abort(msgid);	/* nobody will write it */
 		return;
 	}
 	if (st != QUEUE_OK) {

@@ -577,6 +577,19 @@ class TestMessageFlow(SmtpdCase):
         codes = [c.reply()[0] for _ in range(6)]
         self.assertEqual(codes, [250, 250, 250, 354, 250, 221])
 
+    def test_pipelining_is_not_slowed_by_nagle(self):
+        """Without TCP_NODELAY each pipelined group waits for the client's
+        delayed ACK: ~44 ms per transaction measured; with it, ~1 ms."""
+        c = self.client()
+        c.cmd("EHLO client.example")
+        t0 = time.time()
+        for _ in range(50):
+            c.send(b"MAIL FROM:<a@client.example>\r\nRCPT TO:<kim@example.test>\r\nDATA\r\n")
+            self.assertEqual([c.reply()[0] for _ in range(3)], [250, 250, 354])
+            c.send(b"Subject: x\r\n\r\nhello\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+        self.assertLess(time.time() - t0, 1.5)
+
     def test_two_messages_one_session(self):
         c = self.client()
         self.assertReply(transaction(c), 250)
@@ -1028,6 +1041,87 @@ class TestShutdown(SmtpdCase):
         self.assertEqual(busy.reply(), (421, "421 4.3.2 Service shutting down"))
         self.assertEqual(self.world.proc.wait(timeout=10), 0)
         self.assertEqual(len(self.world.messages), 1)
+
+
+class TestChaos(SmtpdCase):
+    """A live-session fuzz: many clients at once sending valid, broken and
+    random input in random pieces, vanishing at random moments, while the
+    peers answer late or fail. smtpd must keep serving (and, in the ASan
+    build, stay free of sanitizer reports: checked in tearDown)."""
+    extra_conf = "max_errors 50\nmax_connections_per_ip 100\nmax_message_size 8K"
+
+    PIECES = [b"EHLO c.example\r\n", b"HELO c\r\n", b"MAIL FROM:<a@c.example>\r\n",
+              b"MAIL FROM:<>\r\n", b"RCPT TO:<kim@example.test>\r\n", b"RCPT TO:<x@other.test>\r\n",
+              b"RCPT TO:<postmaster>\r\n", b"RCPT TO:<u@[127.0.0.1]>\r\n", b"DATA\r\n",
+              b"Subject: x\r\n\r\nbody\r\n.\r\n", b"a\n.\n", b"\r\n.\r\n", b"..\r\n", b"\0",
+              b"RSET\r\n", b"NOOP\r\n", b"STARTTLS\r\n", b"x" * 600, b"\r\n", b"\n", b"\r",
+              b"VRFY x\r\n", b"y" * 1200 + b"\r\n", b"QUIT\r\n", b"MAIL FROM:<a@b> SIZE=99999\r\n"]
+
+    def script(self, rnd):
+        """A plausible dialog (one or two transactions), then mutated."""
+        out = [b"EHLO c.example\r\n"]
+        for _ in range(rnd.choice([1, 1, 2])):
+            out.append(b"MAIL FROM:<a@c.example>\r\n")
+            out += [rnd.choice([b"RCPT TO:<kim@example.test>\r\n", b"RCPT TO:<ann@example.test>\r\n",
+                                b"RCPT TO:<x@other.test>\r\n"]) for _ in range(rnd.randrange(1, 4))]
+            out.append(b"DATA\r\n")
+            out += [rnd.choice([b"line\r\n", b"..dot\r\n", b"a\n.\nb\r\n", b"x\r.\r\n",
+                                b"z" * 1500 + b"\r\n", b"\0\r\n", b"\xff\xfe\r\n"])
+                    for _ in range(rnd.randrange(0, 6))]
+            out.append(b".\r\n")
+        out.append(b"QUIT\r\n")
+        for i in range(len(out)):
+            if rnd.random() < 0.08:
+                out[i] = rnd.choice(self.PIECES) if rnd.random() < 0.7 else rnd.randbytes(rnd.randrange(1, 64))
+        return out
+
+    def run_client(self, rnd):
+        try:
+            s = socket.create_connection(("127.0.0.1", self.world.port), timeout=5)
+        except OSError:
+            return
+        try:
+            s.settimeout(0.05)
+            plan = self.script(rnd) if rnd.random() < 0.7 else [
+                rnd.choice(self.PIECES) if rnd.random() < 0.8 else rnd.randbytes(rnd.randrange(1, 64))
+                for _ in range(rnd.randrange(1, 40))]
+            for data in plan:
+                cut = rnd.randrange(0, len(data) + 1)
+                s.sendall(data[:cut])
+                s.sendall(data[cut:])
+                if rnd.random() < 0.3:
+                    try:
+                        s.recv(65536)
+                    except (socket.timeout, OSError):
+                        pass
+                if rnd.random() < 0.03:
+                    break   # vanish mid-dialog
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+    def test_chaos(self):
+        import random
+        rnd = random.Random(20231218)
+        for round_no in range(4):
+            self.world.lookup_delay = rnd.choice([0, 0, 0.05])
+            self.world.open_delay = rnd.choice([0, 0.05])
+            self.world.commit_status = rnd.choice([QUEUE_OK, QUEUE_OK, QUEUE_TEMPFAIL, QUEUE_NOSPACE])
+            threads = [threading.Thread(target=self.run_client, args=(random.Random(rnd.random()),))
+                       for _ in range(30)]
+            for t in threads:
+                t.start()
+            if round_no == 2:
+                self.world.connect_peer("lookup")   # a lookup restart in the middle
+            for t in threads:
+                t.join(60)
+        self.world.lookup_delay = self.world.open_delay = 0
+        self.world.commit_status = QUEUE_OK
+        time.sleep(0.5)
+        c = self.client()
+        self.assertReply(transaction(c), 250)
+        self.assertIsNone(self.world.proc.poll())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,623 @@
+"""tests/e2e/test_smtpd.py - issue 3 section 4 (inbound ESMTP) end to end.
+
+Owns: the proof that the real daemon (homemxd + smtpd + lookup + queue +
+delivery) does what section 4 promises, driven with raw sockets, Python
+smtplib and swaks: the neutral banner and EHLO keywords, recipient
+validation at RCPT time (subaddresses, unknown users, relay denial), the
+nmap open-relay patterns, every SMTP smuggling variant, STARTTLS and its
+injection attack, pipelining of a whole transaction in one write, the
+limits and timeouts, the Received: header, the log lines, the privilege
+separation of smtpd and the drain on SIGTERM.
+
+Each class runs one daemon instance (tests/e2e/harness.py). Failure paths
+that need a misbehaving lookup or queue are in test_smtpd_standalone.py.
+"""
+
+import os
+import re
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import unittest
+import warnings
+
+from harness import BUILD, Homemx, SMTPClient
+
+HAVE_MXCTL = os.path.exists(os.path.join(BUILD, "mxctl"))
+NEED_MXCTL = "mxctl is not built yet: cannot provision users"
+USERS = [("kim@example.test", "secret"), ("ann-marie@example.test", "secret2")]
+ALIASES = [("postmaster@example.test", "kim@example.test")]
+
+BODY = (b"From: Alice <alice@client.example>\r\nTo: kim@example.test\r\n"
+        b"Subject: e2e\r\n\r\nfirst line\r\n.a line that starts with a dot\r\n"
+        b"\xc3\xa4 8-bit stays\r\nlast line\r\n")
+
+
+def stuff(body):
+    """Dot-stuffing as a client does it (RFC 5321 4.5.2)."""
+    return re.sub(rb"(?m)^\.", b"..", body)
+
+
+class InstanceCase(unittest.TestCase):
+    """One homemx instance per class."""
+    extra_conf = "max_errors 1000"
+    greeting_delay = "0s"
+    users = USERS
+    aliases = ALIASES
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(os.path.join(BUILD, "homemxd")):
+            raise unittest.SkipTest("homemxd not built")
+        if cls.users and not HAVE_MXCTL:
+            raise unittest.SkipTest(NEED_MXCTL)
+        cls.before_start()
+        cls.h = Homemx(extra_conf=cls.extra_conf, users=cls.users,
+                       aliases=cls.aliases if cls.users else (),
+                       greeting_delay=cls.greeting_delay)
+        cls.h.start()
+
+    @classmethod
+    def before_start(cls):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+        cls.h.cleanup()
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        if self.clients:
+            time.sleep(0.3)   # let smtpd see the closes before the next test counts
+
+    def client(self, banner=True):
+        c = SMTPClient(self.h.smtp_port)
+        self.clients.append(c)
+        if banner:
+            code, text = c.reply()
+            self.assertEqual(code, 220, text)
+        return c
+
+    def assertReply(self, reply, code, enh=None):
+        got, text = reply
+        self.assertEqual(got, code, text)
+        if enh is not None:
+            self.assertTrue(text.startswith(f"{code} {enh} "), f"want {code} {enh}: {text!r}")
+
+    def count(self, address):
+        return len(self.h.messages(address))
+
+    def send_raw_message(self, c, rcpt, raw_body, sender="alice@client.example"):
+        """EHLO..DATA, then raw_body exactly as given (it must end the data)."""
+        self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+        self.assertReply(c.cmd(f"MAIL FROM:<{sender}>"), 250)
+        self.assertReply(c.cmd(f"RCPT TO:<{rcpt}>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(raw_body)
+        return c.reply()
+
+
+class TestBasics(InstanceCase):
+    def test_banner_is_neutral(self):
+        c = self.client(banner=False)
+        self.assertEqual(c.reply(), (220, "220 mx.example.test ESMTP"))
+
+    def test_ehlo_advertises(self):
+        c = self.client()
+        code, text = c.cmd("EHLO client.example")
+        self.assertEqual(code, 250)
+        kws = [l[4:].split()[0] for l in text.split("\n")[1:]]
+        self.assertEqual(sorted(kws), ["8BITMIME", "ENHANCEDSTATUSCODES", "PIPELINING", "SIZE"])
+        self.assertIn("250-SIZE 26214400", text)
+
+    def test_every_error_reply_has_an_enhanced_code(self):
+        c = self.client()
+        replies = [c.cmd(x) for x in ("FOO", "MAIL FROM:<a@b.test>", "EHLO", "EHLO client.example",
+                                      "RCPT TO:<kim@example.test>", "MAIL FROM:<a@b.test> X=Y",
+                                      "MAIL FROM:<a@b.test>", "DATA", "RCPT TO:<x@other.test>",
+                                      "EXPN x", "VRFY kim", "NOOP", "RSET", "QUIT")]
+        for code, text in replies:
+            if text.startswith("250-mx.example.test"):
+                continue   # the EHLO keyword lines carry none (RFC 2034)
+            self.assertRegex(text, rf"^{code} [245]\.\d{{1,3}}\.\d{{1,3}} ", text)
+
+    def test_smtplib_delivery(self):
+        before = self.count("kim@example.test")
+        with smtplib.SMTP("127.0.0.1", self.h.smtp_port, local_hostname="client.example") as s:
+            s.ehlo()
+            self.assertTrue(s.has_extn("pipelining") and s.has_extn("8bitmime"))
+            refused = s.sendmail("alice@client.example", ["kim@example.test"], BODY)
+            self.assertEqual(refused, {})
+        msg = self.h.wait_messages("kim@example.test", before + 1)[-1]
+        # The body is byte-exact: dot-stuffing reversed, 8-bit kept.
+        self.assertIn(BODY, msg)
+        received = re.search(rb"Received: from client\.example \(\[127\.0\.0\.1\]\)\r\n"
+                             rb"\tby mx\.example\.test with ESMTP id ([0-9a-f]{16})\r\n"
+                             rb"\tfor <kim@example\.test>; \w{3}, \d\d \w{3} \d{4} "
+                             rb"\d\d:\d\d:\d\d \+0000\r\n", msg)
+        self.assertIsNotNone(received, msg[:600])
+        self.assertIn(f"qid={received.group(1).decode()}", self.h.log())
+
+    def test_swaks_delivery(self):
+        before = self.count("kim@example.test")
+        p = subprocess.run(["swaks", "--server", f"127.0.0.1:{self.h.smtp_port}",
+                            "--helo", "swaks.example", "--from", "bob@client.example",
+                            "--to", "kim@example.test", "--header", "Subject: via swaks",
+                            "--body", "hello from swaks", "--pipeline"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"<[-~]+\s+250 2\.0\.0 Ok: queued as [0-9a-f]{16}")
+        msg = self.h.wait_messages("kim@example.test", before + 1)[-1]
+        self.assertIn(b"Subject: via swaks", msg)
+        self.assertIn(b"Received: from swaks.example ([127.0.0.1])", msg)
+
+    def test_null_sender(self):
+        before = self.count("kim@example.test")
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("MAIL FROM:<>"), 250, "2.1.0")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250, "2.1.5")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(b"Subject: bounce\r\n\r\nnull sender\r\n.\r\n")
+        self.assertReply(c.reply(), 250, "2.0.0")
+        self.h.wait_messages("kim@example.test", before + 1)
+
+    def test_quoted_local_part_sender(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd('MAIL FROM:<"john smith"@client.example>'), 250, "2.1.0")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+
+    def test_pipelined_transaction_in_one_write(self):
+        before = self.count("kim@example.test")
+        c = self.client()
+        c.send(b"EHLO client.example\r\nMAIL FROM:<alice@client.example>\r\n"
+               b"RCPT TO:<kim@example.test>\r\nRCPT TO:<nobody@example.test>\r\n"
+               b"DATA\r\nSubject: piped\r\n\r\none write\r\n.\r\nQUIT\r\n")
+        codes = [c.reply()[0] for _ in range(7)]
+        self.assertEqual(codes, [250, 250, 250, 550, 354, 250, 221])
+        msg = self.h.wait_messages("kim@example.test", before + 1)[-1]
+        self.assertTrue(msg.endswith(b"Subject: piped\r\n\r\none write\r\n"), msg[-100:])
+
+    def test_sequence_and_syntax(self):
+        c = self.client()
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 503, "5.5.1")
+        self.assertReply(c.cmd("EHLO client.example"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 503, "5.5.1")
+        self.assertReply(c.cmd("DATA"), 503, "5.5.1")
+        self.assertReply(c.cmd("MAIL FROM:a@client.example"), 501, "5.1.7")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SMTPUTF8"), 555, "5.5.4")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim>"), 501, "5.1.3")
+        self.assertReply(c.cmd("RCPT TO:<k\u00e4m@example.test>"), 553, "5.6.7")
+        self.assertReply(c.cmd("VRFY kim"), 252, "2.5.0")
+        self.assertReply(c.cmd("EXPN kim"), 502, "5.5.1")
+        self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+        self.assertReply(c.cmd("RSET"), 250, "2.0.0")
+        self.assertReply(c.cmd("GET / HTTP/1.0"), 500, "5.5.1")
+        self.assertReply(c.cmd("QUIT"), 221, "2.0.0")
+        self.assertTrue(c.closed())
+
+    def test_log_lines(self):
+        c = self.client()
+        c.cmd("EHLO logs.example")
+        c.cmd("MAIL FROM:<alice@client.example>")
+        c.cmd("RCPT TO:<nobody@example.test>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        c.cmd("QUIT")
+        time.sleep(0.3)
+        log = self.h.log()
+        sess = re.findall(r"event=helo sess=([0-9a-f]{8}) verb=EHLO helo=logs\.example", log)
+        self.assertEqual(len(sess), 1, log[-2000:])
+        s = sess[0]
+        self.assertRegex(log, rf"event=connect sess={s} ip=127\.0\.0\.1 port=\d+")
+        self.assertIn(f"event=rcpt sess={s} from=<alice@client.example> to=<nobody@example.test> "
+                      f'verdict=reject reply="550 5.1.1" reason=unknown_user', log)
+        self.assertIn(f"event=rcpt sess={s} from=<alice@client.example> to=<kim@example.test> "
+                      f'verdict=accept reply="250 2.1.5" reason=local', log)
+        self.assertRegex(log, rf"event=disconnect sess={s} ip=127\.0\.0\.1 reason=quit")
+
+    def test_client_text_is_escaped_in_log(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd('MAIL FROM:<"evil\\"\x1b[31m"@client.example>')
+        c.cmd("XYZZY \x01\x7f")
+        time.sleep(0.3)
+        log = self.h.log()
+        self.assertNotIn("\x1b", log)
+        self.assertNotIn("\x01", log)
+        self.assertIn("\\x1b", log)
+
+
+class TestRecipients(InstanceCase):
+    def rcpt_codes(self, addrs):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<alice@client.example>")
+        out = []
+        for a in addrs:
+            out.append(c.cmd(f"RCPT TO:{a}"))
+        return out
+
+    def test_local_users_and_subaddresses(self):
+        got = self.rcpt_codes(["<kim@example.test>", "<KIM@Example.TEST>", "<kim+news@example.test>",
+                               "<kim-news@example.test>", "<ann-marie@example.test>",
+                               "<ann-marie+x@example.test>", "<postmaster@example.test>",
+                               "<postmaster>", "<Postmaster>"])
+        for reply in got:
+            self.assertReply(reply, 250, "2.1.5")
+
+    def test_unknown_and_foreign(self):
+        got = self.rcpt_codes(["<nobody@example.test>", "<ann@example.test>",
+                               "<kim@other.test>", "<kim@sub.example.test>"])
+        self.assertReply(got[0], 550, "5.1.1")
+        self.assertReply(got[1], 550, "5.1.1")   # "ann" is not "ann-marie"
+        self.assertReply(got[2], 554, "5.7.1")
+        self.assertReply(got[3], 554, "5.7.1")
+
+    def test_subaddress_delivery_goes_to_user(self):
+        before = self.count("kim@example.test")
+        with smtplib.SMTP("127.0.0.1", self.h.smtp_port) as s:
+            s.sendmail("alice@client.example", ["kim+shop@example.test"], b"Subject: plus\r\n\r\nx\r\n")
+            s.sendmail("alice@client.example", ["kim-shop@example.test"], b"Subject: minus\r\n\r\nx\r\n")
+        msgs = self.h.wait_messages("kim@example.test", before + 2)
+        self.assertTrue(any(b"for <kim+shop@example.test>" in m for m in msgs))
+        self.assertTrue(any(b"for <kim-shop@example.test>" in m for m in msgs))
+
+    def test_open_relay_patterns_are_refused(self):
+        """nmap smtp-open-relay: every form is refused, nothing is queued."""
+        patterns = [
+            "<relaytest@other.test>",
+            "<relaytest%other.test@example.test>",
+            "<relaytest%other.test@[127.0.0.1]>",
+            "<\"relaytest@other.test\">",
+            "<\"relaytest%other.test\">",
+            "<relaytest@other.test@example.test>",
+            "<\"relaytest@other.test\"@example.test>",
+            "<relaytest@other.test@[127.0.0.1]>",
+            "<@example.test:relaytest@other.test>",
+            "<@[127.0.0.1]:relaytest@other.test>",
+            "<other.test!relaytest>",
+            "<other.test!relaytest@example.test>",
+            "<example.test!other.test!relaytest>",
+            "<relaytest@[127.0.0.1]>",
+            "<relaytest@[IPv6:::1]>",
+            "<kim@[127.0.0.1]>",
+            "<\"kim@other.test\"@example.test>",
+        ]
+        spool_before = set(self.h.spool_files())
+        c = self.client()
+        c.cmd("EHLO nmap.scanme.org")
+        for sender in ("<antispam@example.test>", "<>", "<antispam@[127.0.0.1]>"):
+            c.cmd("RSET")
+            self.assertReply(c.cmd(f"MAIL FROM:{sender}"), 250)
+            for p in patterns:
+                code, text = c.cmd(f"RCPT TO:{p}")
+                self.assertIn(code, (501, 550, 553, 554), f"{p}: {text}")
+            self.assertReply(c.cmd("DATA"), 554, "5.5.1")
+        self.assertEqual(set(self.h.spool_files()) - spool_before, set())
+        self.assertNotIn("event=queued", self.h.log().split("nmap.scanme.org")[-1])
+
+
+class TestHostileData(InstanceCase):
+    extra_conf = "max_errors 1000\nmax_message_size 64K"
+
+    SMUGGLING = [
+        ("LF.LF", b"a\n.\nMAIL FROM:<evil@evil.test>\nRCPT TO:<kim@example.test>\nDATA\nevil\n.\n"),
+        ("CRLF.LF", b"a\r\n.\nMAIL FROM:<evil@evil.test>\r\n"),
+        ("LF.CRLF", b"a\n.\r\nMAIL FROM:<evil@evil.test>\r\n"),
+        ("CR.CR", b"a\r.\rMAIL FROM:<evil@evil.test>\r\n"),
+        ("CRLF.CR", b"a\r\n.\rMAIL FROM:<evil@evil.test>\r\n"),
+        ("CR.CRLF", b"a\r.\r\nMAIL FROM:<evil@evil.test>\r\n"),
+        ("CR.LF", b"a\r.\nMAIL FROM:<evil@evil.test>\r\n"),
+        ("CRLF NUL.CRLF", b"a\r\n\x00.\r\nMAIL FROM:<evil@evil.test>\r\n"),
+        ("CRLF.NUL CRLF", b"a\r\n.\x00\r\nMAIL FROM:<evil@evil.test>\r\n"),
+        ("bare LF line", b"a\nb\r\n"),
+        ("bare CR line", b"a\rb\r\n"),
+    ]
+
+    def test_smuggling_variants(self):
+        """End of data is CRLF.CRLF only; every variant is data, and a message
+        holding bare CR/LF or NUL is refused with 554 5.6.0 (our documented
+        choice). The session goes on and nothing smuggled is delivered."""
+        before = self.count("kim@example.test")
+        c = self.client()
+        for name, payload in self.SMUGGLING:
+            with self.subTest(variant=name):
+                code, text = self.send_raw_message(
+                    c, "kim@example.test", b"Subject: smuggle " + name.encode() + b"\r\n\r\n" +
+                    payload + b"\r\n.\r\n")
+                self.assertEqual(code, 554, f"{name}: {text}")
+                self.assertTrue(text.startswith("554 5.6.0 "), text)
+                self.assertReply(c.cmd("NOOP"), 250)
+                c.cmd("RSET")
+        self.assertReply(self.send_raw_message(c, "kim@example.test", b"Subject: clean\r\n\r\nok\r\n.\r\n"),
+                         250, "2.0.0")
+        msgs = self.h.wait_messages("kim@example.test", before + 1)
+        time.sleep(0.5)
+        msgs = self.h.messages("kim@example.test")
+        self.assertEqual(len(msgs), before + 1)
+        self.assertNotIn(b"evil", msgs[-1])
+        self.assertNotIn("from=<evil@evil.test>", self.h.log())
+
+    def test_line_limit(self):
+        c = self.client()
+        ok = self.send_raw_message(c, "kim@example.test", b"x" * 998 + b"\r\n.\r\n")
+        self.assertReply(ok, 250)
+        c.cmd("RSET")
+        bad = self.send_raw_message(c, "kim@example.test", b"x" * 999 + b"\r\n.\r\n")
+        self.assertReply(bad, 554, "5.6.0")
+        self.assertReply(c.cmd("NOOP"), 250, "2.0.0")   # the session stays alive
+
+    def test_size_limits(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SIZE=65537"), 552, "5.3.4")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SIZE=999999999999999999999"), 501, "5.5.4")
+        c.cmd("RSET")
+        big = (b"y" * 99 + b"\r\n") * 700   # 70 KB
+        self.assertReply(self.send_raw_message(c, "kim@example.test", big + b".\r\n"), 552, "5.3.4")
+        self.assertReply(c.cmd("NOOP"), 250)
+
+    def test_nul_bytes(self):
+        c = self.client()
+        self.assertReply(c.cmd("NOOP\x00"), 500, "5.5.2")
+        self.assertReply(self.send_raw_message(c, "kim@example.test", b"a\x00b\r\n.\r\n"), 554, "5.6.0")
+
+    def test_command_line_limit(self):
+        c = self.client()
+        self.assertReply(c.cmd("NOOP " + "x" * 505), 250)      # 512 octets with CRLF
+        self.assertReply(c.cmd("NOOP " + "x" * 506), 500, "5.5.2")
+        self.assertReply(c.cmd("EHLO " + "a" * 5000), 500, "5.5.2")
+        self.assertReply(c.cmd("NOOP"), 250)
+
+    def test_too_many_recipients(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        for i in range(100):
+            self.assertReply(c.cmd(f"RCPT TO:<kim+{i}@example.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim+100@example.test>"), 452, "4.5.3")
+
+
+class TestLimits(InstanceCase):
+    extra_conf = "max_errors 3\ntimeout_command 2s\nmax_connections_per_ip 4"
+    users = ()
+
+    def test_too_many_errors(self):
+        c = self.client()
+        for _ in range(3):
+            self.assertReply(c.cmd("HELLO?"), 500, "5.5.1")
+        self.assertReply(c.reply(), 421, "4.7.0")
+        self.assertTrue(c.closed())
+
+    def test_idle_timeout(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        t0 = time.time()
+        self.assertEqual(c.reply(), (421, "421 4.4.2 mx.example.test Timeout"))
+        self.assertGreater(time.time() - t0, 1.5)
+        self.assertTrue(c.closed())
+
+    def test_per_ip_connection_limit(self):
+        keep = [self.client() for _ in range(4)]
+        extra = SMTPClient(self.h.smtp_port)
+        self.clients.append(extra)
+        self.assertEqual(extra.reply(), (421, "421 4.7.0 Too many connections"))
+        self.assertTrue(extra.closed())
+        keep[0].cmd("QUIT")
+        time.sleep(0.3)
+        again = self.client()
+        self.assertReply(again.cmd("NOOP"), 250)
+
+    def test_slow_client_does_not_block_others(self):
+        slow = self.client()
+        slow.send(b"EHLO half.example\r\nMAIL FROM:<a@cli")   # and then nothing
+        fast = self.client()
+        self.assertReply(fast.cmd("EHLO fast.example"), 250)
+        self.assertReply(fast.cmd("MAIL FROM:<a@client.example>"), 250)
+        self.assertReply(fast.cmd("RCPT TO:<x@other.test>"), 554, "5.7.1")
+
+
+class TestEarlyTalker(InstanceCase):
+    greeting_delay = "1s"
+    users = ()
+
+    def test_early_talker_is_refused(self):
+        c = self.client(banner=False)
+        c.send("EHLO eager.example\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 554, text)
+        self.assertTrue(text.startswith("554 5.5.0 "), text)
+        self.assertTrue(c.closed())
+
+    def test_patient_client_is_greeted(self):
+        c = self.client(banner=False)
+        t0 = time.time()
+        self.assertEqual(c.reply(), (220, "220 mx.example.test ESMTP"))
+        self.assertGreater(time.time() - t0, 0.8)
+
+
+class TestStartTls(InstanceCase):
+    @classmethod
+    def before_start(cls):
+        cls.tlsdir = tempfile_dir()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=mx.example.test", "-keyout", f"{cls.tlsdir}/key.pem",
+                        "-out", f"{cls.tlsdir}/cert.pem"], check=True, capture_output=True)
+        os.chmod(cls.tlsdir, 0o755)
+        cls.extra_conf = (f"max_errors 1000\ntls_certificate {cls.tlsdir}/cert.pem\n"
+                          f"tls_key {cls.tlsdir}/key.pem")
+
+    def wrap(self, c):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c.sock = ctx.wrap_socket(c.sock, server_hostname="mx.example.test")
+        c.buf = b""
+        return c.sock
+
+    def test_smtplib_starttls_delivery(self):
+        before = self.count("kim@example.test")
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", self.h.smtp_port, local_hostname="tls.example") as s:
+            s.ehlo()
+            self.assertTrue(s.has_extn("starttls"))
+            s.starttls(context=ctx)
+            s.ehlo()
+            self.assertFalse(s.has_extn("starttls"))
+            s.sendmail("alice@client.example", ["kim@example.test"], b"Subject: tls\r\n\r\nsecret\r\n")
+        msg = self.h.wait_messages("kim@example.test", before + 1)[-1]
+        self.assertRegex(msg, rb"\tby mx\.example\.test with ESMTPS \(TLSv1\.[23]:[A-Z0-9_-]+\) id ")
+        self.assertRegex(self.h.log(), r"event=tls sess=\w+ version=TLSv1\.[23] cipher=\S+")
+
+    def test_swaks_tls(self):
+        p = subprocess.run(["swaks", "--server", f"127.0.0.1:{self.h.smtp_port}", "--tls",
+                            "--from", "bob@client.example", "--to", "kim@example.test"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("250 2.0.0 Ok: queued as", p.stdout)
+
+    def test_injection_is_discarded(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.send(b"STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\nRCPT TO:<kim@example.test>\r\n")
+        self.assertReply(c.reply(), 220, "2.0.0")
+        self.wrap(c)
+        code, text = c.cmd("EHLO client.example")
+        self.assertTrue(text.startswith("250-mx.example.test"), text)   # not the injected MAIL's 250
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 503, "5.5.1")
+        self.assertNotIn("injected@evil.test", self.h.log().replace("tls_discard", ""))
+
+    def test_state_reset_after_tls(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("STARTTLS"), 220)
+        self.wrap(c)
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 503, "5.5.1")
+        self.assertNotIn("STARTTLS", c.cmd("EHLO client.example")[1])
+        self.assertReply(c.cmd("STARTTLS"), 503, "5.5.1")
+
+    def starttls_with(self, version):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("STARTTLS"), 220)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_ciphers("DEFAULT@SECLEVEL=0")   # let *our* side offer old versions
+        ctx.minimum_version = ctx.maximum_version = version
+        c.sock = ctx.wrap_socket(c.sock, server_hostname="mx.example.test")
+        return c.sock
+
+    def test_tls_minimum_is_1_2(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old = ssl.TLSVersion.TLSv1_1
+        with self.assertRaisesRegex(ssl.SSLError, "PROTOCOL_VERSION"):   # the server's alert
+            self.starttls_with(old)
+        self.assertEqual(self.starttls_with(ssl.TLSVersion.TLSv1_2).version(), "TLSv1.2")
+        self.assertRegex(self.h.log(), r'event=tls_failed sess=\w+ ip=127\.0\.0\.1 error="[^"]*unsupported protocol')
+
+
+class TestPrivileges(InstanceCase):
+    users = ()
+
+    def test_smtpd_is_unprivileged_and_chrooted(self):
+        if os.geteuid() != 0:
+            self.skipTest("privilege drop needs root")
+        pid = self.h.role_pids()["smtpd"]
+        with open(f"/proc/{pid}/status") as f:
+            uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", f.read(), re.M).groups()
+        import pwd
+        self.assertEqual(set(uids), {str(pwd.getpwnam("_hmx-smtpd").pw_uid)})
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), os.path.join(self.h.dir, "empty"))
+
+
+class TestPeerRestart(InstanceCase):
+    """A role that dies is restarted by homemxd; smtpd takes the new link
+    (MSG_SUP_LINK) and answers 451, never 250, while lookup is away."""
+
+    def rcpt(self):
+        c = SMTPClient(self.h.smtp_port)
+        try:
+            c.reply()
+            c.cmd("EHLO client.example")
+            c.cmd("MAIL FROM:<a@client.example>")
+            return c.cmd("RCPT TO:<kim@example.test>")
+        finally:
+            c.close()
+
+    def wait_rcpt_ok(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            code, text = self.rcpt()
+            self.assertIn(code, (250, 451), text)
+            if code == 250:
+                return
+            self.assertTrue(text.startswith("451 4.3.0"), text)
+            time.sleep(0.2)
+        self.fail("recipient never accepted again:\n" + self.h.log()[-3000:])
+
+    def test_lookup_killed(self):
+        self.assertReply(self.rcpt(), 250, "2.1.5")
+        old = self.h.role_pids()["lookup"]
+        os.kill(old, signal.SIGKILL)
+        self.wait_rcpt_ok()
+        self.assertNotEqual(self.h.role_pids().get("lookup"), old)
+        self.assertEqual(len(re.findall(r"homemx-smtpd\[\d+\]: event=link_up peer=lookup",
+                                        self.h.log())), 2)
+        self.assertRegex(self.h.log(), r"event=link_down peer=lookup")
+
+    def test_smtpd_killed(self):
+        old = self.h.role_pids()["smtpd"]
+        os.kill(old, signal.SIGKILL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            pid = self.h.role_pids().get("smtpd")
+            if pid and pid != old:
+                try:
+                    self.assertReply(self.rcpt(), 250, "2.1.5")
+                    return
+                except (OSError, EOFError):
+                    pass
+            time.sleep(0.2)
+        self.fail("smtpd did not come back:\n" + self.h.log()[-3000:])
+
+
+class TestDrain(InstanceCase):
+    users = ()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.cleanup()
+
+    def test_sigterm_sends_421(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        stopper = threading.Thread(target=self.h.stop)
+        stopper.start()
+        self.assertEqual(c.reply(), (421, "421 4.3.2 Service shutting down"))
+        self.assertTrue(c.closed())
+        stopper.join(30)
+        self.assertIn("event=exit role=smtpd code=0", self.h.log())
+
+
+def tempfile_dir():
+    import tempfile
+    return tempfile.mkdtemp(prefix="hmx-tls-")
+
+
+if __name__ == "__main__":
+    unittest.main()
