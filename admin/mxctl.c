@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,10 @@
 #include "util.h"
 
 #define MX_WRITE_ATTEMPTS	5	/* deadlock victims retry this often */
+
+/* Ctrl-C and friends: noted, acted upon between store calls (a process
+ * killed inside BDB can leave a region mutex held, see lookup.c). */
+static volatile sig_atomic_t interrupted;
 
 /* To add a command: one row here, one function in a cmd_*.c file. */
 static const struct mx_command commands[] = {
@@ -90,6 +95,39 @@ mx_store_fail(struct mxctl *m, enum store_status s)
 	return mx_fail(m, "store: %s (%s)", store_status_text(s), store_error(m->st));
 }
 
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* No SA_RESTART: a password prompt returns EINTR and gives up. */
+static void
+catch_interrupts(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+}
+
+/* Another process ran recovery under us: reopen once and try again. */
+static int
+reopen_store(struct mxctl *m)
+{
+	char err[STORE_ERR_MAX + CONFIG_PATH_MAX];
+
+	store_close(m->st);
+	if ((m->st = store_open(m->cfg.store_dir, err, sizeof(err))) == NULL)
+		return mx_fail(m, "%s", err);
+	return 0;
+}
+
 int
 mx_write(struct mxctl *m, mx_txn_fn fn, void *arg)
 {
@@ -99,13 +137,22 @@ mx_write(struct mxctl *m, mx_txn_fn fn, void *arg)
 
 		m->busy = false;
 		m->store_trouble = false;
-		if ((s = store_begin_write(m->st, &t)) != STORE_OK)
+		if ((s = store_begin_write(m->st, &t)) == STORE_PANIC) {
+			if (reopen_store(m) == -1)
+				return -1;
+			continue;
+		}
+		if (s != STORE_OK)
 			return mx_store_fail(m, s);
 		if (fn(m, t, arg) == -1) {
 			store_abort(t);
 			if (m->busy)
 				continue;
 			return -1;
+		}
+		if (interrupted) {
+			store_abort(t);
+			return mx_fail(m, "interrupted: nothing was written");
 		}
 		if ((s = store_commit(t)) == STORE_OK) {
 			(void)store_checkpoint(m->st, true);
@@ -124,7 +171,10 @@ mx_read(struct mxctl *m, mx_txn_fn fn, void *arg)
 	enum store_status s;
 	int r;
 
-	if ((s = store_begin_read(m->st, &t)) != STORE_OK)
+	if ((s = store_begin_read(m->st, &t)) == STORE_PANIC &&
+	    reopen_store(m) == 0)
+		s = store_begin_read(m->st, &t);
+	if (s != STORE_OK)
 		return mx_store_fail(m, s);
 	r = fn(m, t, arg);
 	store_abort(t);
@@ -452,6 +502,7 @@ mxctl_main(int argc, char **argv)
 
 	m.config_path = MXCTL_DEFAULT_CONFIG;
 	log_init("mxctl", LOG_SINK_STDERR);
+	catch_interrupts();
 	/* '+': options stop at the command, so its own --flags stay its own */
 	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
 		switch (ch) {

@@ -1,7 +1,8 @@
 /*
  * admin/password.c - reading and hashing new passwords (see password.h).
  *
- * Owns: the terminal while echo is off (restored on every path) and the
+ * Owns: the terminal while echo is off (restored on every path, Ctrl-C
+ * included: mxctl catches it, so read() returns EINTR here) and the
  * hashing parameters: libsodium Argon2id, crypto_pwhash_str with the
  * INTERACTIVE limits (about 75 ms and 64 MiB per verify on the target
  * machine, LIBRARIES.md section 6).
@@ -27,8 +28,11 @@ read_line(int fd, char *buf, size_t size, bool *eof, char *err, size_t errlen)
 	*eof = false;
 	for (;;) {
 		ssize_t r = read(fd, &c, 1);
-		if (r == -1 && errno == EINTR)
-			continue;
+		if (r == -1 && errno == EINTR) {
+			snprintf(err, errlen, "interrupted");
+			sodium_memzero(buf, size);
+			return -1;
+		}
 		if (r == -1) {
 			snprintf(err, errlen, "cannot read the password: %s", strerror(errno));
 			return -1;

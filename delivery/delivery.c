@@ -283,6 +283,8 @@ flush_written(void)
 {
 	struct task_list list = TAILQ_HEAD_INITIALIZER(list);
 	struct task *t;
+	unsigned n = 0;
+	double start = mono_now();
 
 	TAILQ_CONCAT(&list, &written, entry);
 	/* Work for a queue that went away is dropped, not published. */
@@ -299,7 +301,11 @@ flush_written(void)
 	while ((t = TAILQ_FIRST(&list)) != NULL) {
 		TAILQ_REMOVE(&list, t, entry);
 		task_report(t);
+		n++;
 	}
+	if (n > 0)
+		log_debug("group flush: %u deliveries in %.1f ms", n,
+		    (mono_now() - start) * 1000);
 }
 
 static void

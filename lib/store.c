@@ -195,7 +195,7 @@ store_open(const char *dir, char *err, size_t errlen)
 	if ((r = store_configure_env(st->env)) != 0 ||
 	    (r = st->env->open(st->env, dir, DB_CREATE | DB_INIT_TXN |
 	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_THREAD |
-	    DB_REGISTER | DB_RECOVER | DB_FAILCHK, STORE_FILE_MODE)) != 0 ||
+	    DB_REGISTER | DB_RECOVER, STORE_FILE_MODE)) != 0 ||
 	    (r = store_open_dbs(st)) != 0) {
 		if (st->err[0] != '\0')	/* BDB's own words say more */
 			snprintf(err, errlen, "store %s: %s (%s)", dir,

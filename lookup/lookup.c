@@ -13,7 +13,16 @@
  * resolve_address(), and logged at debug level only: smtpd logs the
  * verdict with its session id. Passwords (AUTH, next issue) go through
  * auth.h, off the event loop.
+ *
+ * Crashes of mxctl: a writer killed between transactions or holding only
+ * locks is harmless (snapshot reads never wait for locks; failchk aborts
+ * its transaction). One killed while holding a region mutex can leave a
+ * call of ours blocked for good; the watchdog (SIGALRM around every store
+ * stretch) then exits, the supervisor restarts us, and our open recovers
+ * the store. When the next mxctl runs that recovery first, our handle
+ * panics (STORE_PANIC) and is reopened in place.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +36,10 @@
 #include "store.h"
 
 #define LOOKUP_CHORE_SECONDS	5	/* failchk + checkpoint interval */
+/* A store call takes microseconds; one that takes this long is stuck on a
+ * mutex a killed mxctl held. Exiting lets the supervisor restart us, and
+ * the restarted open runs recovery (DB_REGISTER + DB_RECOVER). */
+#define LOOKUP_WATCHDOG_SECONDS	10
 
 static struct event_base	*lookup_base;
 static const struct config	*lookup_cfg;	/* role.c's, updated on reload */
@@ -34,6 +47,44 @@ static struct store		*store;
 static char			 store_dir[CONFIG_PATH_MAX];
 static struct ipc_link		*peers[ROLE_COUNT];
 static struct event		*ev_chores;
+
+static void
+lookup_watchdog_fired(int sig)
+{
+	static const char msg[] = "homemx-lookup: event=fatal role=lookup "
+	    "reason=store_watchdog detail=\"a store call hung; exiting so that "
+	    "the restart recovers the store\"\n";
+	ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+	(void)sig;
+	(void)w;
+	_exit(1);
+}
+
+static void
+lookup_watchdog_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lookup_watchdog_fired;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		fatal("sigaction SIGALRM");
+}
+
+/* Brackets every stretch of store calls. */
+static void
+lookup_watchdog_arm(void)
+{
+	alarm(LOOKUP_WATCHDOG_SECONDS);
+}
+
+static void
+lookup_watchdog_disarm(void)
+{
+	alarm(0);
+}
 
 /* Roles that may ask questions; the message table says the same. */
 static bool
@@ -62,17 +113,20 @@ lookup_chores(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (store == NULL) {
+	lookup_watchdog_arm();
+	if (store == NULL)
 		lookup_store_reopen();
-		return;
+	else {
+		/* The first failchk after a crash may say EBUSY once; the
+		 * next one cleans up. */
+		if ((s = store_failchk(store)) == STORE_OK)
+			s = store_checkpoint(store, false);
+		if (s == STORE_PANIC)
+			lookup_store_reopen();
+		else if (s != STORE_OK)
+			log_warnx("store chores: %s", store_error(store));
 	}
-	/* The first failchk after a crash may say EBUSY once; the next cleans up. */
-	if ((s = store_failchk(store)) == STORE_OK)
-		s = store_checkpoint(store, false);
-	if (s == STORE_PANIC)
-		lookup_store_reopen();
-	else if (s != STORE_OK)
-		log_warnx("store chores: %s", store_error(store));
+	lookup_watchdog_disarm();
 }
 
 static void
@@ -124,7 +178,9 @@ lookup_answer_resolve(struct ipc_link *l, const struct ipc_frame *f)
 		lookup_drop_peer(l);
 		return;
 	}
+	lookup_watchdog_arm();
 	lookup_resolve(ask.address, &ans);
+	lookup_watchdog_disarm();
 	log_debug("resolve peer=%s req=%llu address=<%s> verdict=%s mailboxes=%u",
 	    role_name(ipc_link_peer(l)), (unsigned long long)f->req_id,
 	    log_escape(esc, sizeof(esc), ask.address, strlen(ask.address)),
@@ -188,8 +244,11 @@ lookup_init(struct event_base *base, const struct config *cfg,
 	lookup_base = base;
 	lookup_cfg = cfg;
 	snprintf(store_dir, sizeof(store_dir), "%s", cfg->store_dir);
+	lookup_watchdog_install();
+	lookup_watchdog_arm();
 	if ((store = store_open(store_dir, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	lookup_watchdog_disarm();
 	ev_chores = event_new(base, -1, EV_PERSIST, lookup_chores, NULL);
 	if (ev_chores == NULL || event_add(ev_chores, &every) == -1)
 		fatalx("lookup: cannot arm the store timer");

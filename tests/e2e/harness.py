@@ -105,9 +105,13 @@ class Homemx:
             [os.path.join(BUILD, "homemxd"), "-f", self.conf_path],
             stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
             start_new_session=True, env=env)
-        self.wait_ready()
-        if first and provision:
-            self.provision()
+        try:
+            self.wait_ready()
+            if first and provision:
+                self.provision()
+        except BaseException:
+            self.stop(check_sanitizers=False)
+            raise
 
     def provision(self):
         for user, password in self.users:

@@ -15,6 +15,7 @@ that need a misbehaving lookup or queue are in test_smtpd_standalone.py.
 
 import os
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -59,7 +60,12 @@ class InstanceCase(unittest.TestCase):
         cls.h = Homemx(extra_conf=cls.extra_conf, users=cls.users,
                        aliases=cls.aliases if cls.users else (),
                        greeting_delay=cls.greeting_delay)
-        cls.h.start()
+        try:
+            cls.h.start()
+        except BaseException:
+            cls.h.stop(check_sanitizers=False)   # no orphan daemon if provisioning fails
+            cls.h.cleanup()
+            raise
 
     @classmethod
     def before_start(cls):
@@ -457,6 +463,11 @@ class TestStartTls(InstanceCase):
         os.chmod(cls.tlsdir, 0o755)
         cls.extra_conf = (f"max_errors 1000\ntls_certificate {cls.tlsdir}/cert.pem\n"
                           f"tls_key {cls.tlsdir}/key.pem")
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.tlsdir, ignore_errors=True)
 
     def wrap(self, c):
         ctx = ssl.create_default_context()

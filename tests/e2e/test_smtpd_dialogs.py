@@ -73,7 +73,12 @@ class TestDialogs(unittest.TestCase):
         cls.h = Homemx(extra_conf="max_message_size 64K\nmax_errors 20",
                        users=[("kim@example.test", "secret")],
                        aliases=[("postmaster@example.test", "kim@example.test")])
-        cls.h.start()
+        try:
+            cls.h.start()
+        except BaseException:
+            cls.h.stop(check_sanitizers=False)
+            cls.h.cleanup()
+            raise
 
     @classmethod
     def tearDownClass(cls):

@@ -18,6 +18,7 @@ HOMEMX_BUILD=build-asan selects the sanitizer build (reports fail the test).
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -242,13 +243,16 @@ class FakeWorld:
                 self.proc.wait()
                 raise AssertionError("smtpd did not exit on SIGTERM:\n" + self.log()[-3000:])
         self.stop_event.set()
+        self.thread.join(5)
         self.control.close()
         for name in list(self.links):
             self.drop_peer(name)
         self.logf.close()
         rc, self.proc = self.proc.returncode, None
+        text = self.log()
+        if not os.environ.get("HOMEMX_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
         if check:
-            text = self.log()
             for marker in SANITIZER_MARKERS:
                 if marker in text:
                     raise AssertionError("sanitizer report:\n" + text[-6000:])
@@ -321,7 +325,10 @@ class FakeWorld:
             return
         msgid = os.urandom(8).hex()
         path = self.open_fd_path or os.path.join(self.dir, msgid)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | (os.O_TRUNC if self.open_fd_path is None else 0), 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | (os.O_TRUNC if self.open_fd_path is None else 0), 0o600)
+        except OSError:
+            return   # stopping: the directory is gone
         with self.lock:
             self.spool[msgid] = path
             self.opened.append(msgid)
