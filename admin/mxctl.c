@@ -91,6 +91,7 @@ int
 mx_store_fail(struct mxctl *m, enum store_status s)
 {
 	m->busy = s == STORE_BUSY;
+	m->panic = s == STORE_PANIC;
 	m->store_trouble = true;
 	return mx_fail(m, "store: %s (%s)", store_status_text(s), store_error(m->st));
 }
@@ -136,6 +137,7 @@ mx_write(struct mxctl *m, mx_txn_fn fn, void *arg)
 		enum store_status s;
 
 		m->busy = false;
+		m->panic = false;
 		m->store_trouble = false;
 		if ((s = store_begin_write(m->st, &t)) == STORE_PANIC) {
 			if (reopen_store(m) == -1)
@@ -148,6 +150,8 @@ mx_write(struct mxctl *m, mx_txn_fn fn, void *arg)
 			store_abort(t);
 			if (m->busy)
 				continue;
+			if (m->panic && reopen_store(m) == 0)
+				continue;
 			return -1;
 		}
 		if (interrupted) {
@@ -158,6 +162,10 @@ mx_write(struct mxctl *m, mx_txn_fn fn, void *arg)
 			(void)store_checkpoint(m->st, true);
 			return 0;
 		}
+		if (s == STORE_PANIC)	/* recovery decides whether it landed */
+			return mx_fail(m, "store: recovery ran during the commit (%s): "
+			    "check with 'list' whether the change is there",
+			    store_error(m->st));
 		if (mx_store_fail(m, s) == -1 && !m->busy)
 			return -1;
 	}

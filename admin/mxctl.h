@@ -30,6 +30,7 @@ struct mxctl {
 	struct store	*st;
 	char		 err[MXCTL_ERR_MAX];
 	bool		 busy;	/* the failure was a lock conflict: retry */
+	bool		 panic;	/* another process ran recovery: reopen, retry */
 	bool		 store_trouble;	/* the failure was the store's, not a rule's */
 };
 

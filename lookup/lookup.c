@@ -39,7 +39,7 @@
 /* A store call takes microseconds; one that takes this long is stuck on a
  * mutex a killed mxctl held. Exiting lets the supervisor restart us, and
  * the restarted open runs recovery (DB_REGISTER + DB_RECOVER). */
-#define LOOKUP_WATCHDOG_SECONDS	10
+#define LOOKUP_WATCHDOG_SECONDS	3
 
 static struct event_base	*lookup_base;
 static const struct config	*lookup_cfg;	/* role.c's, updated on reload */

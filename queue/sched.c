@@ -45,7 +45,8 @@
 #include "spool.h"
 #include "util.h"
 
-#define SLOT_BITS	9		/* 1 << SLOT_BITS == SCHED_MAX_SLOTS */
+#define SLOT_BITS	9		/* low bits of a request id: the slot */
+_Static_assert((1 << SLOT_BITS) == SCHED_MAX_SLOTS, "slot bits and slot count");
 #define SWEEP_INTERVAL	30		/* s between checks for lost results */
 
 enum rcpt_state {
