@@ -29,9 +29,12 @@ LDSAN	:=
 endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDSAN)
-LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2
+LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2 \
+	-lopendkim -lcares -lresolv
 
 ROLE_DIRS := smtpd lookup queue delivery
+# issue 4 roles: built once their main.c exists
+ROLE_DIRS += $(foreach d,dkimsign relay submission,$(if $(wildcard $(d)/main.c),$(d)))
 LIB_SRCS  := $(filter-out %_test.c,$(wildcard lib/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 
@@ -60,8 +63,11 @@ $(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
 $(O)/mxctl: $(call dir_objs,admin) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# submission runs the same session engine as smtpd, in submission mode.
+ROLE_EXTRA_OBJS_submission = $(call dir_objs_nomain,smtpd)
+
 define ROLE_template
-$(O)/homemx-$(1): $(call dir_objs,$(1)) $(O)/libhmx.a
+$(O)/homemx-$(1): $(call dir_objs,$(1)) $$(ROLE_EXTRA_OBJS_$(1)) $(O)/libhmx.a
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(ROLE_DIRS),$(eval $(call ROLE_template,$(d))))

@@ -22,11 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
 
-enum param_kind { P_SIZE, P_COUNT, P_DURATION, P_PATH, P_HOSTNAME, P_DELIMS };
+enum param_kind { P_SIZE, P_COUNT, P_DURATION, P_PATH, P_HOSTNAME, P_DELIMS,
+	P_BOOL, P_SELECTOR, P_HOSTPORT };
 
 struct param {
 	const char	*name;
@@ -66,7 +68,25 @@ static const struct param params[] = {
 	{ "retry_min",               P_DURATION, OFF(retry_min),             5 * MIN_,      1,      DAY,    NULL },
 	{ "retry_max",               P_DURATION, OFF(retry_max),             HOUR,          1,      DAY,    NULL },
 	{ "delivery_concurrency",    P_COUNT,    OFF(delivery_concurrency),  20,            1,      500,    NULL },
+	{ "dkim_key_dir",            P_PATH,     OFF(dkim_key_dir),          0, 0, 0,       "/var/lib/homemx/dkim" },
+	{ "dkim_selector",           P_SELECTOR, OFF(dkim_selector),         0, 0, 0,       "mx1" },
+	{ "dns_server",              P_HOSTPORT, OFF(dns_server),            0, 0, 0,       "" },
+	{ "submission_hide_client_ip", P_BOOL,   OFF(submission_hide_client_ip), 1,         0,      1,      NULL },
+	{ "max_connections_per_destination", P_COUNT, OFF(max_connections_per_destination), 2, 1, 100, NULL },
+	{ "family_fallback_memory",  P_DURATION, OFF(family_fallback_memory), 7 * DAY,      60,     90 * DAY, NULL },
+	{ "auth_failures_per_ip",    P_COUNT,    OFF(auth_failures_per_ip),  5,             1,      1000,   NULL },
 };
+
+struct parse_ctx;
+static int	parse_listen_addr(const char *, struct listen_conf *);
+static int	directive_destination(struct parse_ctx *, struct config *, char **, int);
+
+static void
+str_lower_ascii(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
 
 struct parse_ctx {
 	const char	*name;
@@ -163,6 +183,25 @@ set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
 			    pr->name, (unsigned long long)pr->min, (unsigned long long)pr->max, v);
 		*(uint32_t *)(void *)field = (uint32_t)n;
 		return 0;
+	case P_BOOL:
+		if (strcmp(v, "yes") == 0)
+			n = 1;
+		else if (strcmp(v, "no") == 0)
+			n = 0;
+		else
+			return perr(p, "%s: expected yes or no, got '%s'", pr->name, v);
+		*(uint32_t *)(void *)field = (uint32_t)n;
+		return 0;
+	case P_SELECTOR:
+		if (v[0] == '\0' || strlen(v) > 63 || !domain_is_valid(v, strlen(v)))
+			return perr(p, "%s: expected a DNS label such as mx1, got '%s'", pr->name, v);
+		return set_string(p, field, 64, pr->name, v);
+	case P_HOSTPORT: {
+		struct listen_conf l;
+		if (v[0] != '\0' && parse_listen_addr(v, &l) == -1)
+			return perr(p, "%s: expected IP:PORT such as 127.0.0.1:53 or [::1]:53, got '%s'", pr->name, v);
+		return set_string(p, field, 80, pr->name, v);
+	}
 	case P_COUNT:
 		if (parse_number(v, &n, "", NULL) == -1 || n < pr->min || n > pr->max)
 			return perr(p, "%s: expected a number from %llu to %llu, got '%s'",
@@ -186,7 +225,7 @@ config_defaults(struct config *c)
 		const struct param *pr = &params[i];
 		char *field = (char *)c + pr->offset;
 		if (pr->def_str != NULL) {
-			if (pr->kind == P_HOSTNAME)
+			if (pr->kind == P_HOSTNAME || pr->kind == P_HOSTPORT)
 				set_string(&p, field, ADDR_DOMAIN_MAX + 1, pr->name, pr->def_str);
 			else
 				set_param(&p, c, pr, pr->def_str);
@@ -259,14 +298,12 @@ directive_listen(struct parse_ctx *p, struct config *c, char **w, int nw)
 	size_t i;
 
 	if (nw != 3)
-		return perr(p, "listen: expected 'listen smtp ADDRESS:PORT'");
+		return perr(p, "listen: expected 'listen smtp|submission|submissions ADDRESS:PORT'");
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(w[1], kinds[i].name) == 0)
 			break;
 	if (i == sizeof(kinds) / sizeof(kinds[0]))
 		return perr(p, "listen: expected 'smtp', 'submission' or 'submissions', got '%s'", w[1]);
-	if (kinds[i].kind != LISTEN_SMTP)
-		return perr(p, "listen: '%s' is not implemented yet (only 'smtp')", w[1]);
 	if (parse_listen_addr(w[2], &l) == -1)
 		return perr(p, "listen: expected ADDRESS:PORT such as 127.0.0.1:25 or [::1]:25, got '%s'", w[2]);
 	if (c->nlisten == CONFIG_MAX_LISTEN)
@@ -292,6 +329,165 @@ directive_domain(struct parse_ctx *p, struct config *c, char **w, int nw)
 		return perr(p, "domain: more than %d domains (use 'mxctl domain add')", CONFIG_MAX_DOMAINS);
 	memcpy(c->domains[c->ndomains++], norm, strlen(norm) + 1);
 	return 0;
+}
+
+static bool
+dest_pattern_valid(const char *pat)
+{
+	if (strcmp(pat, "*") == 0)
+		return true;
+	if (strncmp(pat, "*.", 2) == 0)
+		pat += 2;
+	return domain_is_valid(pat, strlen(pat));
+}
+
+bool
+dest_pattern_matches(const char *pattern, const char *name)
+{
+	if (strcmp(pattern, "*") == 0)
+		return true;
+	if (strncmp(pattern, "*.", 2) == 0) {
+		size_t pl = strlen(pattern + 1), nl = strlen(name);
+		return nl > pl && strcasecmp(name + nl - pl, pattern + 1) == 0;
+	}
+	return strcasecmp(pattern, name) == 0;
+}
+
+static int
+dest_option(struct parse_ctx *p, struct dest_rule *r, const char *opt)
+{
+	const char *eq = strchr(opt, '=');
+	const char *v = eq != NULL ? eq + 1 : "";
+	size_t kl = eq != NULL ? (size_t)(eq - opt) : strlen(opt);
+	uint64_t n;
+
+#define KEY(s)	(kl == sizeof(s) - 1 && strncmp(opt, s, kl) == 0)
+	if (KEY("family")) {
+		static const char *names[] = { NULL, "ipv4-only", "ipv6-only", "prefer-ipv4" };
+		for (int i = 1; i < 4; i++)
+			if (strcmp(v, names[i]) == 0) {
+				r->family = (enum dest_family)i;
+				return 0;
+			}
+		return perr(p, "destination: family: expected ipv4-only, ipv6-only or prefer-ipv4, got '%s'", v);
+	}
+	if (KEY("max_connections")) {
+		if (parse_number(v, &n, "", NULL) == -1 || n < 1 || n > 100)
+			return perr(p, "destination: max_connections: expected a number from 1 to 100, got '%s'", v);
+		r->max_connections = (uint32_t)n;
+		return 0;
+	}
+	if (KEY("tls")) {
+		if (strcmp(v, "require") != 0 && strcmp(v, "opportunistic") != 0)
+			return perr(p, "destination: tls: expected require or opportunistic, got '%s'", v);
+		r->tls_require = strcmp(v, "require") == 0;
+		return 0;
+	}
+	if (KEY("relay")) {
+		/* [host]:port or host:port */
+		char host[ADDR_DOMAIN_MAX + 3];
+		const char *colon = strrchr(v, ':');
+		size_t hl = colon != NULL ? (size_t)(colon - v) : strlen(v);
+		char *end;
+		if (hl == 0 || hl >= sizeof(host))
+			return perr(p, "destination: relay: expected HOST[:PORT], got '%s'", v);
+		memcpy(host, v, hl);
+		host[hl] = '\0';
+		if (host[0] == '[' && host[hl - 1] == ']') {
+			memmove(host, host + 1, hl - 2);
+			host[hl - 2] = '\0';
+		}
+		unsigned long port = 25;
+		if (colon != NULL) {
+			errno = 0;
+			port = strtoul(colon + 1, &end, 10);
+			if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
+				return perr(p, "destination: relay: bad port in '%s'", v);
+		}
+		if (!domain_is_valid(host, strlen(host)))
+			return perr(p, "destination: relay: expected a host name, got '%s'", host);
+		snprintf(r->relay_host, sizeof(r->relay_host), "%s", host);
+		r->relay_port = (uint16_t)port;
+		return 0;
+	}
+	if (KEY("auth")) {
+		if (v[0] != '/' || strlen(v) >= sizeof(r->auth_file))
+			return perr(p, "destination: auth: expected the absolute path of a file holding 'user password', got '%s'", v);
+		snprintf(r->auth_file, sizeof(r->auth_file), "%s", v);
+		return 0;
+	}
+	if (KEY("helo")) {
+		if (!domain_is_valid(v, strlen(v)))
+			return perr(p, "destination: helo: expected a host name, got '%s'", v);
+		snprintf(r->helo, sizeof(r->helo), "%s", v);
+		return 0;
+	}
+	if (KEY("source")) {
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET, v, tmp) != 1 && inet_pton(AF_INET6, v, tmp) != 1)
+			return perr(p, "destination: source: expected an IP address, got '%s'", v);
+		snprintf(r->source_ip, sizeof(r->source_ip), "%s", v);
+		return 0;
+	}
+#undef KEY
+	return perr(p, "destination: unknown option '%s' (expected family=, max_connections=, tls=, relay=, auth=, helo=, source=)", opt);
+}
+
+static int
+directive_destination(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	struct dest_rule r = { 0 };
+
+	if (nw < 4)
+		return perr(p, "destination: expected 'destination domain|mx PATTERN option=value ...'");
+	if (strcmp(w[1], "domain") == 0)
+		r.match = DEST_MATCH_DOMAIN;
+	else if (strcmp(w[1], "mx") == 0)
+		r.match = DEST_MATCH_MX;
+	else
+		return perr(p, "destination: expected 'domain' or 'mx', got '%s'", w[1]);
+	if (!dest_pattern_valid(w[2]) || strlen(w[2]) >= sizeof(r.pattern))
+		return perr(p, "destination: expected a name, '*' or '*.suffix', got '%s'", w[2]);
+	snprintf(r.pattern, sizeof(r.pattern), "%s", w[2]);
+	str_lower_ascii(r.pattern);
+	for (int i = 3; i < nw; i++)
+		if (dest_option(p, &r, w[i]) == -1)
+			return -1;
+	if (c->ndestinations == CONFIG_MAX_DESTINATIONS)
+		return perr(p, "destination: more than %d rules", CONFIG_MAX_DESTINATIONS);
+	c->destinations[c->ndestinations++] = r;
+	return 0;
+}
+
+void
+config_destination_for(const struct config *c, const char *rcpt_domain,
+    const char *mx_host, struct dest_rule *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < c->ndestinations; i++) {
+		const struct dest_rule *r = &c->destinations[i];
+		const char *name = r->match == DEST_MATCH_DOMAIN ? rcpt_domain : mx_host;
+		if (name == NULL || !dest_pattern_matches(r->pattern, name))
+			continue;
+		if (out->family == DEST_FAMILY_ANY)
+			out->family = r->family;
+		if (out->max_connections == 0)
+			out->max_connections = r->max_connections;
+		out->tls_require = out->tls_require || r->tls_require;
+		if (out->relay_host[0] == '\0' && r->relay_host[0] != '\0') {
+			memcpy(out->relay_host, r->relay_host, sizeof(out->relay_host));
+			out->relay_port = r->relay_port;
+			memcpy(out->auth_file, r->auth_file, sizeof(out->auth_file));
+		}
+		if (out->helo[0] == '\0')
+			memcpy(out->helo, r->helo, sizeof(out->helo));
+		if (out->source_ip[0] == '\0')
+			memcpy(out->source_ip, r->source_ip, sizeof(out->source_ip));
+	}
+	if (out->max_connections == 0)
+		out->max_connections = c->max_connections_per_destination;
+	if (out->helo[0] == '\0')
+		memcpy(out->helo, c->hostname, sizeof(out->helo));
 }
 
 /* Splits a line into words in place; returns count or -1 on bad quoting. */
@@ -338,6 +534,8 @@ parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
 		return directive_listen(p, c, w, nw);
 	if (strcmp(w[0], "domain") == 0)
 		return directive_domain(p, c, w, nw);
+	if (strcmp(w[0], "destination") == 0)
+		return directive_destination(p, c, w, nw);
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		if (strcmp(w[0], params[i].name) != 0)
 			continue;

@@ -35,6 +35,33 @@ struct listen_conf {
 	char			text[80];	/* as written, for logs */
 };
 
+#define CONFIG_MAX_DESTINATIONS	64
+
+enum dest_match { DEST_MATCH_DOMAIN = 1, DEST_MATCH_MX };
+enum dest_family { DEST_FAMILY_ANY = 0, DEST_FAMILY_IPV4_ONLY, DEST_FAMILY_IPV6_ONLY,
+	DEST_FAMILY_PREFER_IPV4 };
+
+/*
+ * One per-destination rule for outbound delivery:
+ *	destination domain gmail.com family=ipv4-only
+ *	destination mx *.google.com family=ipv4-only max_connections=2
+ *	destination domain * relay=[smtp.example.net]:587 auth=/etc/homemx/relay.secret
+ * A pattern is an exact name, "*" (anything) or "*.suffix". The first rule
+ * that matches wins for each setting it sets.
+ */
+struct dest_rule {
+	enum dest_match		match;
+	char			pattern[ADDR_DOMAIN_MAX + 3];
+	enum dest_family	family;		/* DEST_FAMILY_ANY = not set */
+	uint32_t		max_connections;	/* 0 = not set */
+	bool			tls_require;
+	char			relay_host[ADDR_DOMAIN_MAX + 1];	/* "" = none */
+	uint16_t		relay_port;
+	char			auth_file[CONFIG_PATH_MAX];	/* "user password" */
+	char			helo[ADDR_DOMAIN_MAX + 1];
+	char			source_ip[64];
+};
+
 struct config {
 	char			hostname[ADDR_DOMAIN_MAX + 1];
 	struct listen_conf	listen[CONFIG_MAX_LISTEN];
@@ -62,7 +89,24 @@ struct config {
 	uint32_t		retry_min;
 	uint32_t		retry_max;
 	uint32_t		delivery_concurrency;
+
+	/* issue 4: submission, DKIM, outbound */
+	char			dkim_key_dir[CONFIG_PATH_MAX];
+	char			dkim_selector[64];
+	char			dns_server[80];	/* "IP:PORT", "" = resolv.conf */
+	uint32_t		submission_hide_client_ip;	/* 0 or 1 */
+	uint32_t		max_connections_per_destination;
+	uint32_t		family_fallback_memory;	/* seconds */
+	uint32_t		auth_failures_per_ip;	/* then 421/454 */
+	struct dest_rule	destinations[CONFIG_MAX_DESTINATIONS];
+	size_t			ndestinations;
 };
+
+/* The rule fields that apply to a recipient domain and an MX host name:
+ * for each setting, the first rule that matches and sets it. */
+void	config_destination_for(const struct config *, const char *rcpt_domain,
+	    const char *mx_host, struct dest_rule *out);
+bool	dest_pattern_matches(const char *pattern, const char *name);
 
 /* Fills every field with its default. */
 void	config_defaults(struct config *);

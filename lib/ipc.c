@@ -43,6 +43,9 @@ static const char *role_names[ROLE_COUNT] = {
 	[ROLE_LOOKUP] = "lookup",
 	[ROLE_QUEUE] = "queue",
 	[ROLE_DELIVERY] = "delivery",
+	[ROLE_SUBMISSION] = "submission",
+	[ROLE_DKIMSIGN] = "dkimsign",
+	[ROLE_RELAY] = "relay",
 };
 
 const char *

@@ -21,13 +21,17 @@ enum role {
 	ROLE_LOOKUP,
 	ROLE_QUEUE,
 	ROLE_DELIVERY,
+	ROLE_SUBMISSION,	/* 587/465 authenticated sessions */
+	ROLE_DKIMSIGN,		/* the only holder of DKIM private keys */
+	ROLE_RELAY,		/* outbound SMTP client (delivery's remote part) */
 	ROLE_COUNT
 };
 
 const char	*role_name(enum role);
 
 #define R(x)		(1u << ROLE_##x)
-#define R_ANYROLE	(R(SMTPD) | R(LOOKUP) | R(QUEUE) | R(DELIVERY))
+#define R_ANYROLE	(R(SMTPD) | R(LOOKUP) | R(QUEUE) | R(DELIVERY) | \
+			 R(SUBMISSION) | R(DKIMSIGN) | R(RELAY))
 
 enum ipc_msg_type {
 	MSG_NONE = 0,

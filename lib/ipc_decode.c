@@ -348,3 +348,241 @@ ipc_encode_delivery_result(struct ipc_builder *b, enum delivery_result r,
 	ipc_put_u8(b, (uint8_t)r);
 	ipc_put_bytes_str(b, reason, strnlen(reason, IPC_REASON_MAX));
 }
+
+/* ---- issue 4: submission, signing, relay -------------------------------- */
+
+/* A user name is an address (user@domain) as stored by mxctl. */
+int
+ipc_decode_auth_ask(const struct ipc_frame *f, struct msg_auth_ask *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_str(&c, m->user, sizeof(m->user));
+	(void)ipc_take_str(&c, m->password, sizeof(m->password));
+	(void)ipc_take_str(&c, m->client_ip, sizeof(m->client_ip));
+	if (c.why == NULL && m->user[0] == '\0')
+		c.why = "empty user";
+	return finish(&c, why);
+}
+
+static int
+decode_u8_answer(const struct ipc_frame *f, uint8_t max, uint8_t *out,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_u8(&c, out);
+	if (c.why == NULL && (*out < 1 || *out > max))
+		c.why = "bad result";
+	return finish(&c, why);
+}
+
+int
+ipc_decode_auth_answer(const struct ipc_frame *f, enum auth_result *r,
+    const char **why)
+{
+	uint8_t v = 0;
+	int ret = decode_u8_answer(f, AUTH_RESULT_MAX, &v, why);
+
+	*r = (enum auth_result)v;
+	return ret;
+}
+
+int
+ipc_decode_sender_ask(const struct ipc_frame *f, struct msg_sender_ask *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_str(&c, m->user, sizeof(m->user));
+	(void)check_address(&c, m->user, false);
+	(void)ipc_take_str(&c, m->address, sizeof(m->address));
+	(void)check_address(&c, m->address, false);
+	return finish(&c, why);
+}
+
+int
+ipc_decode_sender_answer(const struct ipc_frame *f, enum sender_result *r,
+    const char **why)
+{
+	uint8_t v = 0;
+	int ret = decode_u8_answer(f, SENDER_RESULT_MAX, &v, why);
+
+	*r = (enum sender_result)v;
+	return ret;
+}
+
+int
+ipc_decode_sign_ask(const struct ipc_frame *f, struct msg_sign_ask *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_str(&c, m->domain, sizeof(m->domain));
+	if (c.why == NULL && !domain_is_valid(m->domain, strlen(m->domain)))
+		c.why = "invalid domain";
+	return finish(&c, why);
+}
+
+int
+ipc_decode_sign_answer(const struct ipc_frame *f, struct msg_sign_answer *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+	uint8_t s = 0;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_u8(&c, &s);
+	(void)ipc_take_str(&c, m->headers, sizeof(m->headers));
+	if (c.why == NULL && (s < SIGN_OK || s > SIGN_STATUS_MAX))
+		c.why = "bad status";
+	if (c.why == NULL && s == SIGN_OK && m->headers[0] == '\0')
+		c.why = "OK without headers";
+	m->status = (enum sign_status)s;
+	return finish(&c, why);
+}
+
+int
+ipc_decode_relay(const struct ipc_frame *f, struct msg_relay *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+	uint16_t n = 0;
+
+	memset(m, 0, sizeof(*m));
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_str(&c, m->msgid, sizeof(m->msgid));
+	(void)check_msgid(&c, m->msgid);
+	(void)ipc_take_str(&c, m->sender, sizeof(m->sender));
+	(void)check_address(&c, m->sender, true);
+	(void)ipc_take_u16(&c, &n);
+	if (c.why == NULL && (n == 0 || n > IPC_MAX_RCPTS))
+		c.why = "bad recipient count";
+	if (c.why == NULL && (m->rcpt = calloc(n, sizeof(*m->rcpt))) == NULL)
+		c.why = "out of memory";
+	for (unsigned i = 0; c.why == NULL && i < n; i++) {
+		(void)ipc_take_str(&c, m->rcpt[i], sizeof(m->rcpt[i]));
+		(void)check_address(&c, m->rcpt[i], false);
+		m->nrcpt = i + 1;
+	}
+	if (finish(&c, why) == -1) {
+		msg_relay_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void
+msg_relay_free(struct msg_relay *m)
+{
+	free(m->rcpt);
+	m->rcpt = NULL;
+	m->nrcpt = 0;
+}
+
+int
+ipc_decode_relay_result(const struct ipc_frame *f, struct msg_relay_result *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+	uint16_t n = 0;
+
+	memset(m, 0, sizeof(*m));
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_u16(&c, &n);
+	if (c.why == NULL && (n == 0 || n > IPC_MAX_RCPTS))
+		c.why = "bad recipient count";
+	if (c.why == NULL && (m->rcpt = calloc(n, sizeof(*m->rcpt))) == NULL)
+		c.why = "out of memory";
+	for (unsigned i = 0; c.why == NULL && i < n; i++) {
+		uint8_t r = 0;
+		(void)ipc_take_u8(&c, &r);
+		(void)ipc_take_str(&c, m->rcpt[i].reply, sizeof(m->rcpt[i].reply));
+		if (c.why == NULL && (r < DELIVERY_OK || r > DELIVERY_RESULT_MAX))
+			c.why = "bad result";
+		m->rcpt[i].result = (enum delivery_result)r;
+		m->n = i + 1;
+	}
+	if (finish(&c, why) == -1) {
+		msg_relay_result_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void
+msg_relay_result_free(struct msg_relay_result *m)
+{
+	free(m->rcpt);
+	m->rcpt = NULL;
+	m->n = 0;
+}
+
+void
+ipc_encode_auth_ask(struct ipc_builder *b, const struct msg_auth_ask *m)
+{
+	ipc_build_init(b);
+	ipc_put_str(b, m->user);
+	ipc_put_str(b, m->password);
+	ipc_put_str(b, m->client_ip);
+}
+
+void
+ipc_encode_u8_answer(struct ipc_builder *b, uint8_t v)
+{
+	ipc_build_init(b);
+	ipc_put_u8(b, v);
+}
+
+void
+ipc_encode_sender_ask(struct ipc_builder *b, const char *user,
+    const char *address)
+{
+	ipc_build_init(b);
+	ipc_put_str(b, user);
+	ipc_put_str(b, address);
+}
+
+void
+ipc_encode_sign_ask(struct ipc_builder *b, const char *domain)
+{
+	ipc_build_init(b);
+	ipc_put_str(b, domain);
+}
+
+void
+ipc_encode_sign_answer(struct ipc_builder *b, enum sign_status s,
+    const char *headers)
+{
+	ipc_build_init(b);
+	ipc_put_u8(b, (uint8_t)s);
+	ipc_put_str(b, headers);
+}
+
+void
+ipc_encode_relay(struct ipc_builder *b, const struct msg_relay *m)
+{
+	ipc_build_init(b);
+	ipc_put_str(b, m->msgid);
+	ipc_put_str(b, m->sender);
+	ipc_put_u16(b, (uint16_t)m->nrcpt);
+	for (unsigned i = 0; i < m->nrcpt; i++)
+		ipc_put_str(b, m->rcpt[i]);
+}
+
+void
+ipc_encode_relay_result(struct ipc_builder *b, const struct msg_relay_result *m)
+{
+	ipc_build_init(b);
+	ipc_put_u16(b, (uint16_t)m->n);
+	for (unsigned i = 0; i < m->n; i++) {
+		ipc_put_u8(b, (uint8_t)m->rcpt[i].result);
+		ipc_put_bytes_str(b, m->rcpt[i].reply,
+		    strnlen(m->rcpt[i].reply, IPC_REASON_MAX));
+	}
+}

@@ -43,7 +43,30 @@ enum delivery_result {
 	DELIVERY_OK = 1,
 	DELIVERY_TEMPFAIL,
 	DELIVERY_PERMFAIL,
-	DELIVERY_RESULT_MAX = DELIVERY_PERMFAIL
+	DELIVERY_REMOTE,	/* delivery: not a local address; hand it to relay */
+};
+#define DELIVERY_RESULT_MAX	DELIVERY_REMOTE
+
+enum auth_result {
+	AUTH_OK = 1,
+	AUTH_BAD,		/* 535 5.7.8 */
+	AUTH_RATELIMITED,	/* too many failures: 454 4.7.0 / 421 */
+	AUTH_TEMPFAIL,		/* store trouble or busy: 454 4.7.0 */
+	AUTH_RESULT_MAX = AUTH_TEMPFAIL
+};
+
+enum sender_result {
+	SENDER_OWNED = 1,
+	SENDER_NOT_OWNED,	/* 553 5.7.1 / 550 5.7.1 */
+	SENDER_TEMPFAIL,
+	SENDER_RESULT_MAX = SENDER_TEMPFAIL
+};
+
+enum sign_status {
+	SIGN_OK = 1,
+	SIGN_NO_KEY,		/* no key for the domain: 451, never unsigned */
+	SIGN_FAILED,		/* 451 */
+	SIGN_STATUS_MAX = SIGN_FAILED
 };
 
 enum msg_source {
@@ -102,6 +125,47 @@ struct msg_delivery_result {
 	char			reason[IPC_REASON_MAX + 1];
 };
 
+#define AUTH_USER_MAX		ADDR_MAX
+#define AUTH_PASSWORD_MAX	512
+#define SIGN_HEADERS_MAX	15000
+
+struct msg_auth_ask {
+	char	user[AUTH_USER_MAX + 1];
+	char	password[AUTH_PASSWORD_MAX + 1];	/* sodium_memzero after use */
+	char	client_ip[IP_TEXT_MAX];
+};
+
+struct msg_sender_ask {
+	char	user[AUTH_USER_MAX + 1];
+	char	address[ADDR_MAX + 1];
+};
+
+struct msg_sign_ask {
+	char	domain[ADDR_DOMAIN_MAX + 1];
+};
+
+struct msg_sign_answer {
+	enum sign_status	status;
+	char			headers[SIGN_HEADERS_MAX + 1];
+};
+
+struct msg_relay {
+	char		 msgid[QUEUE_ID_SIZE];
+	char		 sender[ADDR_MAX + 1];
+	unsigned	 nrcpt;
+	char		(*rcpt)[ADDR_MAX + 1];	/* malloc'd; msg_relay_free() */
+};
+
+struct relay_rcpt_result {
+	enum delivery_result	result;
+	char			reply[IPC_REASON_MAX + 1];
+};
+
+struct msg_relay_result {
+	unsigned			 n;
+	struct relay_rcpt_result	*rcpt;	/* malloc'd; msg_relay_result_free() */
+};
+
 /* Decoders: 0 on success, -1 with *why set. */
 int	ipc_decode_sup_link(const struct ipc_frame *, struct msg_sup_link *, const char **why);
 int	ipc_decode_reload(const struct ipc_frame *, char **text, const char **why);
@@ -115,6 +179,17 @@ int	ipc_decode_abort(const struct ipc_frame *, struct msg_abort *, const char **
 int	ipc_decode_deliver(const struct ipc_frame *, struct msg_deliver *, const char **why);
 int	ipc_decode_delivery_result(const struct ipc_frame *, struct msg_delivery_result *, const char **why);
 
+int	ipc_decode_auth_ask(const struct ipc_frame *, struct msg_auth_ask *, const char **why);
+int	ipc_decode_auth_answer(const struct ipc_frame *, enum auth_result *, const char **why);
+int	ipc_decode_sender_ask(const struct ipc_frame *, struct msg_sender_ask *, const char **why);
+int	ipc_decode_sender_answer(const struct ipc_frame *, enum sender_result *, const char **why);
+int	ipc_decode_sign_ask(const struct ipc_frame *, struct msg_sign_ask *, const char **why);
+int	ipc_decode_sign_answer(const struct ipc_frame *, struct msg_sign_answer *, const char **why);
+int	ipc_decode_relay(const struct ipc_frame *, struct msg_relay *, const char **why);
+void	msg_relay_free(struct msg_relay *);
+int	ipc_decode_relay_result(const struct ipc_frame *, struct msg_relay_result *, const char **why);
+void	msg_relay_result_free(struct msg_relay_result *);
+
 /* Encoders fill a builder; the caller sends it with ipc_send(). */
 void	ipc_encode_sup_link(struct ipc_builder *, enum role peer);
 void	ipc_encode_resolve_ask(struct ipc_builder *, const char *address);
@@ -125,6 +200,14 @@ void	ipc_encode_committed(struct ipc_builder *, enum queue_status, const char *m
 void	ipc_encode_abort(struct ipc_builder *, const char *msgid);
 void	ipc_encode_deliver(struct ipc_builder *, const struct msg_deliver *);
 void	ipc_encode_delivery_result(struct ipc_builder *, enum delivery_result, const char *reason);
+
+void	ipc_encode_auth_ask(struct ipc_builder *, const struct msg_auth_ask *);
+void	ipc_encode_u8_answer(struct ipc_builder *, uint8_t);	/* AUTH/SENDER answers */
+void	ipc_encode_sender_ask(struct ipc_builder *, const char *user, const char *address);
+void	ipc_encode_sign_ask(struct ipc_builder *, const char *domain);
+void	ipc_encode_sign_answer(struct ipc_builder *, enum sign_status, const char *headers);
+void	ipc_encode_relay(struct ipc_builder *, const struct msg_relay *);
+void	ipc_encode_relay_result(struct ipc_builder *, const struct msg_relay_result *);
 
 /* True if s is exactly QUEUE_ID_LEN lowercase hex digits. */
 bool	queue_id_is_valid(const char *s);

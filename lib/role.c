@@ -28,6 +28,35 @@ static struct config		 cfg;
 static const struct role_ops	*ops;
 static struct ipc_link		*control;
 static int			 exit_code;
+static enum listen_kind		 listen_kinds[CONFIG_MAX_LISTEN];
+
+enum listen_kind
+role_listen_kind(size_t i)
+{
+	return i < CONFIG_MAX_LISTEN ? listen_kinds[i] : LISTEN_SMTP;
+}
+
+/* "-k smtp,submission": the kind of each listening fd, in order. */
+static void
+parse_listen_kinds(const char *arg)
+{
+	char buf[CONFIG_MAX_LISTEN * 12];
+	char *save = NULL;
+	size_t i = 0;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (char *t = strtok_r(buf, ",", &save); t != NULL && i < CONFIG_MAX_LISTEN;
+	    t = strtok_r(NULL, ",", &save), i++) {
+		if (strcmp(t, "smtp") == 0)
+			listen_kinds[i] = LISTEN_SMTP;
+		else if (strcmp(t, "submission") == 0)
+			listen_kinds[i] = LISTEN_SUBMISSION;
+		else if (strcmp(t, "submissions") == 0)
+			listen_kinds[i] = LISTEN_SUBMISSIONS;
+		else
+			fatalx("bad -k %s", arg);
+	}
+}
 
 struct event_base *
 role_base(void)
@@ -174,11 +203,14 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 
 	ops = role_ops;
 	snprintf(progname, sizeof(progname), "homemx-%s", role_name(ops->role));
-	while ((ch = getopt(argc, argv, "u:r:n:SD")) != -1) {
+	for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++)
+		listen_kinds[i] = LISTEN_SMTP;
+	while ((ch = getopt(argc, argv, "u:r:n:k:SD")) != -1) {
 		switch (ch) {
 		case 'u': user = optarg; break;
 		case 'r': chroot_dir = optarg; break;
 		case 'n': nlisten = atoi(optarg); break;
+		case 'k': parse_listen_kinds(optarg); break;
 		case 'S': sink = LOG_SINK_SYSLOG; break;
 		case 'D': debug = 1; break;
 		default:

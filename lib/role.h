@@ -7,6 +7,7 @@
  *	fd 5..	listening sockets, when the role has any (-n COUNT)
  *	argv	-u USER   drop to this user (root only); absent = demo mode
  *		-r DIR    chroot into DIR before dropping (with -u)
+ *		-k KINDS  the kind of each listening fd: "smtp,submission,..."
  *		-S        log to syslog instead of stderr
  *		-D        debug logging
  * The supervisor then sends MSG_SUP_LINK frames, one per peer role, each
@@ -49,6 +50,8 @@ int			 role_main(int argc, char **argv, const struct role_ops *);
 void			 role_exit(int code);
 struct event_base	*role_base(void);
 const struct config	*role_config(void);
+/* The kind (smtp, submission, submissions) of listening fd number i. */
+enum listen_kind	 role_listen_kind(size_t i);
 
 /* chroot (if dir) and drop to user, or fatal. */
 void	privdrop(const char *user, const char *chroot_dir);

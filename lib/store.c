@@ -686,7 +686,12 @@ db_each(struct store_txn *t, enum store_db which, row_cb cb, void *arg)
 }
 
 struct each_ctx {
-	void	*cb;
+	union {
+		store_domain_cb	domain;
+		store_user_cb	user;
+		store_alias_cb	alias;
+		store_block_cb	block;
+	}	 cb;
 	void	*arg;
 };
 
@@ -701,7 +706,7 @@ row_domain(struct store_txn *t, const char *key, const uint8_t *v, size_t n,
 		*err = store_corrupt(t->st, SDB_DOMAINS, key);
 		return 1;
 	}
-	return ((store_domain_cb)e->cb)(&d, e->arg);
+	return e->cb.domain(&d, e->arg);
 }
 
 static int
@@ -715,7 +720,7 @@ row_user(struct store_txn *t, const char *key, const uint8_t *v, size_t n,
 		*err = store_corrupt(t->st, SDB_USERS, key);
 		return 1;
 	}
-	return ((store_user_cb)e->cb)(&u, e->arg);
+	return e->cb.user(&u, e->arg);
 }
 
 static int
@@ -736,7 +741,7 @@ row_alias(struct store_txn *t, const char *key, const uint8_t *v, size_t n,
 		*err = store_corrupt(t->st, SDB_ALIASES, key);
 		return 1;
 	}
-	stop = ((store_alias_cb)e->cb)(a, e->arg);
+	stop = e->cb.alias(a, e->arg);
 	free(a);
 	return stop;
 }
@@ -752,13 +757,13 @@ row_block(struct store_txn *t, const char *key, const uint8_t *v, size_t n,
 		*err = store_corrupt(t->st, SDB_BLOCKED, key);
 		return 1;
 	}
-	return ((store_block_cb)e->cb)(&b, e->arg);
+	return e->cb.block(&b, e->arg);
 }
 
 enum store_status
 store_each_domain(struct store_txn *t, store_domain_cb cb, void *arg)
 {
-	struct each_ctx e = { (void *)cb, arg };
+	struct each_ctx e = { .cb.domain = cb, .arg = arg };
 
 	return db_each(t, SDB_DOMAINS, row_domain, &e);
 }
@@ -766,7 +771,7 @@ store_each_domain(struct store_txn *t, store_domain_cb cb, void *arg)
 enum store_status
 store_each_user(struct store_txn *t, store_user_cb cb, void *arg)
 {
-	struct each_ctx e = { (void *)cb, arg };
+	struct each_ctx e = { .cb.user = cb, .arg = arg };
 
 	return db_each(t, SDB_USERS, row_user, &e);
 }
@@ -774,7 +779,7 @@ store_each_user(struct store_txn *t, store_user_cb cb, void *arg)
 enum store_status
 store_each_alias(struct store_txn *t, store_alias_cb cb, void *arg)
 {
-	struct each_ctx e = { (void *)cb, arg };
+	struct each_ctx e = { .cb.alias = cb, .arg = arg };
 
 	return db_each(t, SDB_ALIASES, row_alias, &e);
 }
@@ -782,7 +787,7 @@ store_each_alias(struct store_txn *t, store_alias_cb cb, void *arg)
 enum store_status
 store_each_block(struct store_txn *t, store_block_cb cb, void *arg)
 {
-	struct each_ctx e = { (void *)cb, arg };
+	struct each_ctx e = { .cb.block = cb, .arg = arg };
 
 	return db_each(t, SDB_BLOCKED, row_block, &e);
 }

@@ -13,11 +13,24 @@
  * failure measured there).
  *
  * Environment (store_dir): DB_CREATE|DB_INIT_TXN|DB_INIT_LOCK|DB_INIT_LOG|
- * DB_INIT_MPOOL|DB_THREAD, opened with DB_REGISTER|DB_RECOVER|DB_FAILCHK,
- * set_thread_count + set_isalive so a dead process's transaction is aborted
- * by failchk instead of a full recovery that would panic the live reader.
- * Databases are opened DB_MULTIVERSION; readers use DB_TXN_SNAPSHOT (they
- * never wait for a writer's locks, dead or alive) and DB_TXN_NOWAIT.
+ * DB_INIT_MPOOL|DB_THREAD, opened with DB_REGISTER|DB_RECOVER, with
+ * set_thread_count + set_isalive so that the lookup role's periodic
+ * store_failchk() aborts the transaction of a dead mxctl and frees its
+ * locks. Databases are opened DB_MULTIVERSION; readers use DB_TXN_SNAPSHOT
+ * (they never wait for a writer's locks, dead or alive) and DB_TXN_NOWAIT.
+ *
+ * Deviation from LIBRARIES.md: DB_FAILCHK is NOT passed to open. In BDB
+ * 5.3, an open with DB_REGISTER|DB_FAILCHK that finds a dead process runs
+ * failchk inside open, and when the dead process held the thread-table
+ * mutex (likely: every API call takes it once set_thread_count is on) that
+ * open spins forever (measured: about 1 kill -9 of mxctl mid-import in 10;
+ * __envreg_register -> __env_attach_regions -> __env_set_state ->
+ * __db_pthread_mutex_lock). Without it, an open that finds a dead process
+ * runs full recovery; other live handles then get DB_RUNRECOVERY
+ * (STORE_PANIC) and must reopen. A call that was already blocked on a
+ * mutex of the dead process stays blocked: the lookup role has a watchdog
+ * for that (lookup/lookup.c), and mxctl catches SIGINT/SIGTERM so that it
+ * never dies inside BDB except by SIGKILL.
  * Log files are removed automatically once a checkpoint no longer needs
  * them (no catastrophic recovery from archived logs: back up with
  * db_hotbackup or db_dump instead). Files are created mode 0600; every

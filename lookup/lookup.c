@@ -158,8 +158,9 @@ lookup_resolve(const char *address, struct msg_resolve_answer *ans)
 		else if (s != STORE_BUSY)
 			break;	/* only a lock conflict is worth one retry */
 	}
-	if (ans->verdict == RESOLVE_TEMPFAIL && store != NULL)
-		log_warnx("resolve tempfail: %s", store_error(store));
+	if (ans->verdict == RESOLVE_TEMPFAIL && s != STORE_OK && store != NULL)
+		log_warnx("resolve tempfail: %s: %s", store_status_text(s),
+		    store_error(store));
 	return ans->verdict;
 }
 

@@ -297,6 +297,7 @@ apply_result(struct qmsg *m, unsigned i, enum delivery_result r,
 		log_rcpt("delivered", m, i, reason);
 		return;
 	case DELIVERY_PERMFAIL:
+	case DELIVERY_REMOTE:	/* no relay role yet: cannot happen for port 25 mail */
 		m->state[i] = RCPT_FINISHED;
 		log_rcpt("bounce", m, i, reason);	/* DSN: next issue */
 		return;

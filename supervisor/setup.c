@@ -24,7 +24,8 @@
 #include "util.h"
 
 static const char *const role_users[] = {
-	USER_SMTPD, USER_LOOKUP, USER_QUEUE, USER_MAIL,
+	USER_SMTPD, USER_LOOKUP, USER_QUEUE, USER_MAIL, USER_SUBMIT, USER_DKIM,
+	USER_RELAY,
 };
 
 /* useradd(8) is run directly with execv: no shell, fixed arguments. */
@@ -106,6 +107,7 @@ setup_dirs(const struct config *c, bool as_root)
 	prepare_dir(c->spool_dir, USER_QUEUE, 0700, as_root);
 	prepare_dir(c->store_dir, USER_LOOKUP, 0700, as_root);
 	prepare_dir(c->maildir_root, USER_MAIL, 0750, as_root);
+	prepare_dir(c->dkim_key_dir, USER_DKIM, 0700, as_root);
 	prepare_chroot(c->chroot_dir, as_root);
 }
 

@@ -45,31 +45,44 @@
 #define STABLE_AFTER	30	/* a role up this long restarts fast again */
 #define STOP_GRACE	15	/* seconds before SIGKILL while draining */
 
+#define LK(k)	(1u << (k))
+
 struct role_spec {
 	enum role	 role;
 	const char	*binary;
 	const char	*user;
 	bool		 chroot;
-	bool		 listens;
+	unsigned	 listen_kinds;	/* LK(LISTEN_...) it serves */
 };
 
 /* Start order: the roles others ask questions first. */
 static const struct role_spec role_specs[] = {
-	{ ROLE_LOOKUP,   "homemx-lookup",   USER_LOOKUP, false, false },
-	{ ROLE_QUEUE,    "homemx-queue",    USER_QUEUE,  false, false },
-	{ ROLE_DELIVERY, "homemx-delivery", USER_MAIL,   false, false },
-	{ ROLE_SMTPD,    "homemx-smtpd",    USER_SMTPD,  true,  true  },
+	{ ROLE_LOOKUP,     "homemx-lookup",     USER_LOOKUP, false, 0 },
+	{ ROLE_DKIMSIGN,   "homemx-dkimsign",   USER_DKIM,   true,  0 },
+	{ ROLE_QUEUE,      "homemx-queue",      USER_QUEUE,  false, 0 },
+	{ ROLE_DELIVERY,   "homemx-delivery",   USER_MAIL,   false, 0 },
+	{ ROLE_RELAY,      "homemx-relay",      USER_RELAY,  true,  0 },
+	{ ROLE_SMTPD,      "homemx-smtpd",      USER_SMTPD,  true,  LK(LISTEN_SMTP) },
+	{ ROLE_SUBMISSION, "homemx-submission", USER_SUBMIT, true,
+	    LK(LISTEN_SUBMISSION) | LK(LISTEN_SUBMISSIONS) },
 };
 #define NROLES	(sizeof(role_specs) / sizeof(role_specs[0]))
 
 static const enum role role_links[][2] = {
-	{ ROLE_SMTPD,    ROLE_LOOKUP },
-	{ ROLE_SMTPD,    ROLE_QUEUE },
-	{ ROLE_QUEUE,    ROLE_DELIVERY },
-	{ ROLE_DELIVERY, ROLE_LOOKUP },
+	{ ROLE_SMTPD,      ROLE_LOOKUP },
+	{ ROLE_SMTPD,      ROLE_QUEUE },
+	{ ROLE_QUEUE,      ROLE_DELIVERY },
+	{ ROLE_DELIVERY,   ROLE_LOOKUP },
+	{ ROLE_SUBMISSION, ROLE_LOOKUP },
+	{ ROLE_SUBMISSION, ROLE_QUEUE },
+	{ ROLE_SUBMISSION, ROLE_DKIMSIGN },
+	{ ROLE_QUEUE,      ROLE_RELAY },
+	{ ROLE_QUEUE,      ROLE_DKIMSIGN },
 };
 
-enum child_state { CHILD_STOPPED, CHILD_RUNNING, CHILD_WAITING };
+/* CHILD_DISABLED: not needed by this config (submission without a
+ * submission listener), or, during development, not built yet. */
+enum child_state { CHILD_STOPPED, CHILD_RUNNING, CHILD_WAITING, CHILD_DISABLED };
 
 struct child {
 	const struct role_spec	*spec;
@@ -174,7 +187,7 @@ static void __attribute__((noreturn))
 child_exec(const struct role_spec *s, int control_fd, int conf_fd)
 {
 	char path[PATH_MAX + 64], nbuf[16];
-	char *argv[16];
+	char *argv[20];
 	int argc = 0;
 
 	setpgid(0, 0);	/* Ctrl-C reaches only the supervisor, which drains */
@@ -183,9 +196,10 @@ child_exec(const struct role_spec *s, int control_fd, int conf_fd)
 	int ctl = fcntl(control_fd, F_DUPFD, 64);
 	int conf = fcntl(conf_fd, F_DUPFD, 64);
 	int lfd[CONFIG_MAX_LISTEN];
-	size_t n = s->listens ? nlisten : 0;
-	for (size_t i = 0; i < n; i++)
-		lfd[i] = fcntl(listen_fds[i], F_DUPFD, 64);
+	size_t n = 0;
+	for (size_t i = 0; i < nlisten; i++)
+		if (s->listen_kinds & LK(cfg.listen[i].kind))
+			lfd[n++] = fcntl(listen_fds[i], F_DUPFD, 64);
 	if (ctl == -1 || conf == -1 || dup2(ctl, ROLE_FD_CONTROL) == -1 ||
 	    dup2(conf, ROLE_FD_CONFIG) == -1)
 		_exit(126);
@@ -199,12 +213,28 @@ child_exec(const struct role_spec *s, int control_fd, int conf_fd)
 	argv[argc++] = (char *)s->binary;
 	argv[argc++] = "-n";
 	argv[argc++] = nbuf;
+	/* which listener is which kind, in fd order: e.g. "submission,submissions" */
+	char kinds[CONFIG_MAX_LISTEN * 12] = "";
+	for (size_t i = 0, k = 0; i < nlisten; i++) {
+		if (!(s->listen_kinds & LK(cfg.listen[i].kind)))
+			continue;
+		size_t o = strlen(kinds);
+		snprintf(kinds + o, sizeof(kinds) - o, "%s%s", k++ ? "," : "",
+		    cfg.listen[i].kind == LISTEN_SMTP ? "smtp" :
+		    cfg.listen[i].kind == LISTEN_SUBMISSION ? "submission" : "submissions");
+	}
+	if (n > 0) {
+		argv[argc++] = "-k";
+		argv[argc++] = kinds;
+	}
 	if (as_root) {
 		argv[argc++] = "-u";
 		argv[argc++] = (char *)s->user;
 		if (s->chroot) {
+			/* dkimsign is jailed in its key directory: it can re-read
+			 * keys after `mxctl dkim keygen` and sees nothing else. */
 			argv[argc++] = "-r";
-			argv[argc++] = cfg.chroot_dir;
+			argv[argc++] = s->role == ROLE_DKIMSIGN ? cfg.dkim_key_dir : cfg.chroot_dir;
 		}
 	}
 	if (use_syslog)
@@ -415,6 +445,27 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	log_event("reload", "role=supervisor config=%s", cfg_path);
 }
 
+/* A listening role without listeners is not started; a role whose binary
+ * is not built yet is skipped with a warning (issue 4 is in progress). */
+static bool
+role_wanted(const struct role_spec *s)
+{
+	char path[PATH_MAX + 64];
+	bool has_listener = false;
+
+	for (size_t i = 0; i < nlisten; i++)
+		if (s->listen_kinds & LK(cfg.listen[i].kind))
+			has_listener = true;
+	if (s->listen_kinds != 0 && !has_listener)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", bindir, s->binary);
+	if (access(path, X_OK) == -1) {
+		log_warnx("role=%s binary %s missing: not started", role_name(s->role), path);
+		return false;
+	}
+	return true;
+}
+
 static void
 find_bindir(void)
 {
@@ -529,11 +580,13 @@ supervisor_main(int argc, char **argv)
 		children[i].spec = &role_specs[i];
 		children[i].pid = -1;
 		children[i].ev_restart = evtimer_new(base, restart_cb, &children[i]);
+		children[i].state = role_wanted(&role_specs[i]) ? CHILD_STOPPED : CHILD_DISABLED;
 	}
 	log_event("start", "role=supervisor config=%s root=%s pid=%ld", cfg_path,
 	    as_root ? "yes" : "no", (long)getpid());
 	for (size_t i = 0; i < NROLES; i++)
-		child_start(&children[i]);
+		if (children[i].state != CHILD_DISABLED)
+			child_start(&children[i]);
 	event_base_dispatch(base);
 	return 0;
 }
