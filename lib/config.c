@@ -404,9 +404,9 @@ dest_option(struct parse_ctx *p, struct dest_rule *r, const char *opt)
 			if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
 				return perr(p, "destination: relay: bad port in '%s'", v);
 		}
-		if (!domain_is_valid(host, strlen(host)))
+		if (!domain_is_valid(host, strlen(host)) || strlen(host) >= sizeof(r->relay_host))
 			return perr(p, "destination: relay: expected a host name, got '%s'", host);
-		snprintf(r->relay_host, sizeof(r->relay_host), "%s", host);
+		memcpy(r->relay_host, host, strlen(host) + 1);
 		r->relay_port = (uint16_t)port;
 		return 0;
 	}
