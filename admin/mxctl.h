@@ -16,7 +16,9 @@
 #include "store.h"
 
 #define MXCTL_ERR_MAX		1024
-#define MXCTL_STORE_USER	"_hmx-lookup"	/* = USER_LOOKUP in supervisor/setup.h */
+#include "role.h"
+
+#define MXCTL_STORE_USER	USER_LOOKUP	/* lib/role.h */
 #define MXCTL_DEFAULT_CONFIG	"/etc/homemx/homemx.conf"
 
 /* Exit codes. */

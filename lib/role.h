@@ -24,6 +24,16 @@
 
 struct event_base;
 
+/* The system user of each role; mxctl uses USER_LOOKUP for the store
+ * and USER_DKIM for keys. */
+#define USER_SMTPD	"_hmx-smtpd"
+#define USER_LOOKUP	"_hmx-lookup"
+#define USER_QUEUE	"_hmx-queue"
+#define USER_MAIL	"_hmx-mail"
+#define USER_SUBMIT	"_hmx-submit"
+#define USER_DKIM	"_hmx-dkim"
+#define USER_RELAY	"_hmx-relay"
+
 #define ROLE_FD_CONTROL	3
 #define ROLE_FD_CONFIG	4
 #define ROLE_FD_LISTEN0	5

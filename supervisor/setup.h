@@ -7,14 +7,8 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "role.h"	/* USER_* */
 
-#define USER_SMTPD	"_hmx-smtpd"
-#define USER_LOOKUP	"_hmx-lookup"
-#define USER_QUEUE	"_hmx-queue"
-#define USER_MAIL	"_hmx-mail"
-#define USER_SUBMIT	"_hmx-submit"
-#define USER_DKIM	"_hmx-dkim"
-#define USER_RELAY	"_hmx-relay"
 
 /* Creates the role users that do not exist yet (root only). */
 void	setup_users(void);
