@@ -351,13 +351,26 @@ struct ipc_link {
 };
 
 static void ipc_link_close(struct ipc_link *, const char *why);
+static void (*reject_hook)(enum role);
 
-static void
+void
+ipc_set_reject_hook(void (*hook)(enum role))
+{
+	reject_hook = hook;
+}
+
+void
 ipc_link_reject(struct ipc_link *l, uint32_t type, const char *why)
 {
+	enum role peer = l->peer;
+
+	if (l->closing)
+		return;
 	log_event("ipc_reject", "peer=%s type=%s(%u) reason=\"%s\"",
-	    role_name(l->peer), ipc_msg_name(type), type, why);
+	    role_name(peer), ipc_msg_name(type), type, why);
 	ipc_link_close(l, why);
+	if (reject_hook != NULL && peer != ROLE_SUPERVISOR)
+		reject_hook(peer);
 }
 
 /* Reads one datagram; returns 1 on frame delivered, 0 on EAGAIN, -1 closed. */

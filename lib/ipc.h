@@ -119,6 +119,17 @@ int		 ipc_send(struct ipc_link *, uint32_t type, uint64_t req_id,
 		    const struct ipc_builder *, int fd);
 int		 ipc_send_raw(struct ipc_link *, uint32_t type, uint64_t req_id,
 		    const void *payload, size_t len, int fd);
+/*
+ * Logs event=ipc_reject for a frame from this link's peer that failed a
+ * check (the table's, or a decoder's), tells the reject hook, and closes
+ * the link. Every role uses this for a bad frame, so a hostile peer is
+ * always handled the same way.
+ */
+void		 ipc_link_reject(struct ipc_link *, uint32_t type, const char *why);
+/* Called with the peer's role after each reject; role.c reports it to the
+ * supervisor, which restarts that peer. */
+void		 ipc_set_reject_hook(void (*)(enum role peer));
+
 /* Frames waiting in the send queue (for tests and flow control). */
 size_t		 ipc_link_pending(const struct ipc_link *);
 

@@ -18,6 +18,9 @@
 X(MSG_SUP_LINK,               R(SUPERVISOR),          R_ANYROLE,          1,    1,     1) \
 /* supervisor -> any role: new config text, already validated.  str text */ \
 X(MSG_SUP_RELOAD,             R(SUPERVISOR),          R_ANYROLE,          2,    65000, 0) \
+/* any role -> supervisor: "peer R sent a frame I rejected; I dropped the \
+ * link" - the supervisor restarts R so that both get a fresh link. u8 peer */ \
+X(MSG_ROLE_PEER_BAD,          R_ANYROLE,              R(SUPERVISOR),      1,    1,     0) \
 /* who gets this address?  str address */ \
 X(MSG_RESOLVE_ASK,            R(SMTPD)|R(DELIVERY)|R(SUBMISSION), R(LOOKUP), 3, 400, 0) \
 /* u8 verdict (enum resolve_verdict), u8 n, n x str mailbox (user@domain) */ \

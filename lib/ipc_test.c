@@ -237,6 +237,14 @@ test_live_link(void **state)
 	(void)rx;
 }
 
+static enum role hooked_peer = ROLE_COUNT;
+
+static void
+record_reject(enum role peer)
+{
+	hooked_peer = peer;
+}
+
 static void
 test_raw_garbage_datagram(void **state)
 {
@@ -248,10 +256,13 @@ test_raw_garbage_datagram(void **state)
 	lv.base = event_base_new();
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	ipc_link_new(lv.base, sv[1], ROLE_LOOKUP, ROLE_SMTPD, live_frame, live_closed, &lv);
+	ipc_set_reject_hook(record_reject);
 	assert_int_equal(write(sv[0], junk, sizeof(junk)), (ssize_t)sizeof(junk));
 	event_base_dispatch(lv.base);
+	ipc_set_reject_hook(NULL);
 	assert_int_equal(lv.frames, 0);
 	assert_int_equal(lv.closed, 1);
+	assert_int_equal(hooked_peer, ROLE_SMTPD);	/* the supervisor will hear of it */
 	close(sv[0]);
 	event_base_free(lv.base);
 }

@@ -99,6 +99,19 @@ privdrop(const char *user, const char *chroot_dir)
 		fatalx("privdrop: could regain root");
 }
 
+/* A peer sent garbage: ask the supervisor to restart it (and relink us). */
+static void
+role_report_bad_peer(enum role peer)
+{
+	struct ipc_builder b;
+
+	if (control == NULL)
+		return;
+	ipc_build_init(&b);
+	ipc_put_u8(&b, (uint8_t)peer);
+	ipc_send(control, MSG_ROLE_PEER_BAD, 0, &b, -1);
+}
+
 static void
 role_control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
@@ -251,6 +264,7 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 
 	control = ipc_link_new(base, ROLE_FD_CONTROL, ops->role, ROLE_SUPERVISOR,
 	    role_control_frame, role_control_closed, NULL);
+	ipc_set_reject_hook(role_report_bad_peer);
 	struct event *ev_term = evsignal_new(base, SIGTERM, role_on_signal, NULL);
 	struct event *ev_int = evsignal_new(base, SIGINT, role_on_signal, NULL);
 	event_add(ev_term, NULL);

@@ -120,15 +120,44 @@ child_for_role(enum role r)
 	fatalx("no child for role %d", r);
 }
 
+static bool
+roles_linked(enum role a, enum role b)
+{
+	for (size_t i = 0; i < sizeof(role_links) / sizeof(role_links[0]); i++)
+		if ((role_links[i][0] == a && role_links[i][1] == b) ||
+		    (role_links[i][0] == b && role_links[i][1] == a))
+			return true;
+	return false;
+}
+
+/*
+ * The only thing a role tells the supervisor: a peer sent it a frame that
+ * failed validation and it dropped the link. The supervisor kills that peer
+ * (it may be compromised) and the restart hands both fresh links. A role
+ * can only accuse a peer it is linked with.
+ */
 static void
 control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
-	(void)arg;
-	/* No role has anything to tell the supervisor (table enforces it). */
-	log_event("ipc_reject", "peer=%s type=%s reason=unexpected",
-	    role_name(ipc_link_peer(l)), ipc_msg_name(f->type));
-	if (f->fd != -1)
-		close(f->fd);
+	struct child *reporter = arg;
+	uint8_t peer;
+
+	if (f->type != MSG_ROLE_PEER_BAD || f->len != 1) {
+		ipc_link_reject(l, f->type, "unexpected");
+		return;
+	}
+	peer = f->payload[0];
+	if (peer >= ROLE_COUNT || peer == ROLE_SUPERVISOR ||
+	    !roles_linked(reporter->spec->role, (enum role)peer)) {
+		ipc_link_reject(l, f->type, "bad peer role");
+		return;
+	}
+	struct child *c = child_for_role((enum role)peer);
+	log_event("peer_bad", "reporter=%s role=%s action=%s",
+	    role_name(reporter->spec->role), role_name(c->spec->role),
+	    c->state == CHILD_RUNNING ? "restart" : "none");
+	if (c->state == CHILD_RUNNING)
+		kill(c->pid, SIGKILL);
 }
 
 static void
