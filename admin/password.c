@@ -70,14 +70,17 @@ prompt_once(const char *prompt, char *buf, size_t size, char *err, size_t errlen
 	quiet = old;
 	quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	fputs(prompt, stderr);
-	fflush(stderr);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == -1) {
+	/* Echo goes off before the prompt appears, and without TCSAFLUSH: a
+	 * fast typist (or a script) may answer as soon as the prompt shows,
+	 * and flushing would throw that answer away. */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == -1) {
 		snprintf(err, errlen, "cannot turn echo off: %s", strerror(errno));
 		return -1;
 	}
+	fputs(prompt, stderr);
+	fflush(stderr);
 	r = read_line(STDIN_FILENO, buf, size, &eof, err, errlen);
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	fputc('\n', stderr);
 	return r;
 }

@@ -19,8 +19,11 @@
 
 enum envelope_field {
 	F_ID, F_ARRIVAL, F_SOURCE, F_CLIENT_IP, F_HELO, F_SENDER,
-	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_COUNT
+	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_COUNT
 };
+
+/* Fields every envelope has; the others are optional. */
+#define REQUIRED_FIELDS	((1u << F_HOLD) - 1)
 
 static const char *const field_names[F_COUNT] = {
 	[F_ID] = "id",
@@ -32,6 +35,17 @@ static const char *const field_names[F_COUNT] = {
 	[F_ATTEMPTS] = "attempts",
 	[F_NEXT_ATTEMPT] = "next_attempt",
 	[F_RCPT] = "rcpt",
+	[F_HOLD] = "hold",
+};
+
+/* The first version that has each field (the others: 1). */
+static const unsigned field_version[F_COUNT] = {
+	[F_HOLD] = 2,
+};
+
+static const char *const hold_names[] = {
+	[ENVELOPE_HOLD_NONE] = "",
+	[ENVELOPE_HOLD_DKIM] = "dkim",
 };
 
 static const char *const source_names[SOURCE_MAX + 1] = {
@@ -141,6 +155,7 @@ parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 
 struct parse_state {
 	struct envelope	*e;
+	unsigned	 version;	/* of the file, from its first line */
 	unsigned	 seen;		/* bit per once-only field */
 	unsigned	 rcpt_cap;
 };
@@ -240,6 +255,13 @@ parse_value(struct parse_state *ps, enum envelope_field f, const char *v,
 		return parse_path(e->sender, v, vlen, true);
 	case F_RCPT:
 		return add_rcpt(ps, v, vlen);
+	case F_HOLD:
+		/* Only "dkim" exists; "hold" without a value is not written. */
+		if (vlen != strlen(hold_names[ENVELOPE_HOLD_DKIM]) ||
+		    memcmp(v, hold_names[ENVELOPE_HOLD_DKIM], vlen) != 0)
+			return ENVELOPE_BAD_VALUE;
+		e->hold = ENVELOPE_HOLD_DKIM;
+		return ENVELOPE_OK;
 	case F_COUNT:
 		break;
 	}
@@ -265,6 +287,8 @@ parse_record(struct parse_state *ps, const char *line, size_t len)
 		if (strlen(field_names[f]) != klen ||
 		    memcmp(field_names[f], line, klen) != 0)
 			continue;
+		if (field_version[f] > ps->version)
+			return ENVELOPE_UNKNOWN_KEY;	/* not in this version */
 		if (f != F_RCPT && (ps->seen & (1u << f)))
 			return ENVELOPE_DUPLICATE;
 		ps->seen |= 1u << f;
@@ -279,15 +303,29 @@ is_line(const char *line, size_t len, const char *want)
 	return strlen(want) == len && memcmp(line, want, len) == 0;
 }
 
+/* "homemx-envelope N" for a version we read; sets ps->version. */
+static bool
+parse_version_line(struct parse_state *ps, const char *line, size_t len)
+{
+	char want[32];
+
+	for (unsigned v = 1; v <= ENVELOPE_VERSION; v++) {
+		snprintf(want, sizeof(want), "%s %u", ENVELOPE_MAGIC, v);
+		if (is_line(line, len, want)) {
+			ps->version = v;
+			return true;
+		}
+	}
+	return false;
+}
+
 static enum envelope_status
 parse_lines(struct parse_state *ps, const char *buf, size_t len,
     unsigned *errline)
 {
-	char version[32];
 	size_t pos = 0;
 	unsigned lineno = 0;
 
-	snprintf(version, sizeof(version), "%s %d", ENVELOPE_MAGIC, ENVELOPE_VERSION);
 	while (pos < len) {
 		const char *line = buf + pos;
 		const char *nl = memchr(line, '\n', len - pos);
@@ -297,15 +335,15 @@ parse_lines(struct parse_state *ps, const char *buf, size_t len,
 		size_t llen = (size_t)(nl - line);
 		pos += llen + 1;
 		if (lineno == 1) {
-			if (!is_line(line, llen, version))
+			if (!parse_version_line(ps, line, llen))
 				return ENVELOPE_BAD_VERSION;
 			continue;
 		}
 		if (is_line(line, llen, "end")) {
 			if (pos != len)
 				return ENVELOPE_TRAILING;
-			/* Every field is required; rcpt at least once. */
-			return ps->seen == (1u << F_COUNT) - 1 ?
+			/* Every version-1 field is required; rcpt at least once. */
+			return (ps->seen & REQUIRED_FIELDS) == REQUIRED_FIELDS ?
 			    ENVELOPE_OK : ENVELOPE_MISSING;
 		}
 		enum envelope_status st = parse_record(ps, line, llen);
@@ -321,7 +359,7 @@ enum envelope_status
 envelope_parse(const char *buf, size_t len, struct envelope *out,
     unsigned *errline)
 {
-	struct parse_state ps = { out, 0, 0 };
+	struct parse_state ps = { out, 0, 0, 0 };
 
 	memset(out, 0, sizeof(*out));
 	*errline = 0;
@@ -376,6 +414,7 @@ envelope_is_writable(const struct envelope *e)
 	    e->next_attempt > ENVELOPE_TIME_MAX ||
 	    e->attempts > ENVELOPE_ATTEMPTS_MAX ||
 	    e->source < SOURCE_SMTP || e->source > SOURCE_MAX ||
+	    (e->hold != ENVELOPE_HOLD_NONE && e->hold != ENVELOPE_HOLD_DKIM) ||
 	    !client_ip_is_valid(e->client_ip, strnlen(e->client_ip, IP_TEXT_MAX)) ||
 	    !helo_is_valid(e->helo, strnlen(e->helo, sizeof(e->helo))) ||
 	    !mailbox_is_valid(e->sender, strnlen(e->sender, ADDR_MAX + 1), true))
@@ -398,7 +437,8 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 
 	if (!envelope_is_writable(e) || size == 0)
 		return -1;
-	snprintf(version, sizeof(version), "%d", ENVELOPE_VERSION);
+	/* The oldest version that can say everything: see envelope.h. */
+	snprintf(version, sizeof(version), "%d", e->hold != ENVELOPE_HOLD_NONE ? 2 : 1);
 	out_line(&o, ENVELOPE_MAGIC, version, "", "");
 	out_line(&o, "id", e->id, "", "");
 	out_u64(&o, "arrival", e->arrival);
@@ -410,6 +450,8 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 		out_line(&o, "rcpt", "<", e->rcpt[i], ">");
 	out_u64(&o, "attempts", e->attempts);
 	out_u64(&o, "next_attempt", e->next_attempt);
+	if (e->hold != ENVELOPE_HOLD_NONE)
+		out_line(&o, "hold", hold_names[e->hold], "", "");
 	out_line(&o, "end", "", "", "");
 	if (o.overflow)
 		return -1;

@@ -23,6 +23,13 @@
  * the version line is first and "end" is last, followed by nothing. A file
  * that breaks any of these rules is corrupt, never half-read: see STYLE.md
  * section 9.
+ *
+ * Version 2 adds one optional record, before "end":
+ *	hold dkim		not to be delivered until it is DKIM-signed
+ *				(a DSN the queue wrote itself: queue/sign.c)
+ * The writer writes version 1 whenever no version-2 record is needed, so
+ * ordinary envelopes stay readable by an older queue; the parser reads
+ * both and refuses a version-2 record in a version-1 file.
  */
 #ifndef HMX_QUEUE_ENVELOPE_H
 #define HMX_QUEUE_ENVELOPE_H
@@ -33,12 +40,17 @@
 #include "ipc_decode.h"
 
 #define ENVELOPE_MAGIC		"homemx-envelope"
-#define ENVELOPE_VERSION	1
+#define ENVELOPE_VERSION	2	/* newest; 1 is still read and written */
 /* 10 fixed lines plus IPC_MAX_RCPTS lines of "rcpt <" ADDR_MAX ">". */
 #define ENVELOPE_TEXT_MAX	65536
 #define ENVELOPE_LINE_MAX	(ADDR_MAX + 16)	/* longest legal record */
 #define ENVELOPE_TIME_MAX	UINT64_C(253402300799)	/* 9999-12-31 */
 #define ENVELOPE_ATTEMPTS_MAX	1000000
+
+enum envelope_hold {
+	ENVELOPE_HOLD_NONE = 0,
+	ENVELOPE_HOLD_DKIM,	/* sign first (queue/sign.c), then deliver */
+};
 
 struct envelope {
 	char		 id[QUEUE_ID_SIZE];
@@ -51,12 +63,13 @@ struct envelope {
 	char		(*rcpt)[ADDR_MAX + 1];	/* malloc'd, nrcpt entries */
 	uint32_t	 attempts;
 	uint64_t	 next_attempt;		/* unix seconds */
+	enum envelope_hold hold;		/* version 2 */
 };
 
 enum envelope_status {
 	ENVELOPE_OK = 0,
 	ENVELOPE_TOO_LONG,	/* file larger than ENVELOPE_TEXT_MAX */
-	ENVELOPE_BAD_VERSION,	/* first line is not "homemx-envelope 1" */
+	ENVELOPE_BAD_VERSION,	/* first line is not "homemx-envelope 1|2" */
 	ENVELOPE_NO_END,	/* truncated: no final "end" record */
 	ENVELOPE_TRAILING,	/* bytes after "end" */
 	ENVELOPE_BAD_LINE,	/* control byte, CR, empty line, "key " */

@@ -8,21 +8,33 @@
  * A message is worked on in rounds. A round starts when its retry time
  * comes (at once after commit or start-up): every pending recipient
  * becomes ready and is handed to delivery as MSG_QUEUE_DELIVER with the
- * body as a read-only fd. When every result of the round is in, the
- * recipients that were delivered, bounced or expired are dropped; if none
- * is left the message is removed from the spool, else the envelope is
- * rewritten (through the group flush) with the attempt count and the next
- * retry time: retry_min doubled per failed round, at most retry_max,
+ * body as a read-only fd. Delivery writes local recipients into their
+ * Maildir and answers DELIVERY_REMOTE for the others. Mail from submission
+ * (or the queue's own DSNs) then goes to the relay role, one request per
+ * recipient domain (relay.c); for port 25 mail a non-local recipient can
+ * not exist (smtpd refused it at RCPT), so it fails, logged, never with a
+ * DSN. Delivery is asked again every round, so a domain that became local
+ * meanwhile is delivered locally.
+ *
+ * When every result of the round is in, a message from submission whose
+ * recipients failed for good (permanent error or expiry) gets one DSN for
+ * all of them (bounce.c), queued durably before the original forgets them.
+ * Then the recipients that were delivered, bounced or expired are dropped;
+ * if none is left the message is removed from the spool, else the envelope
+ * is rewritten (through the group flush) with the attempt count and the
+ * next retry time: retry_min doubled per failed round, at most retry_max,
  * never after the expiry (arrival + queue_lifetime). A temporary failure
- * after expiry drops the recipient (event=expired). If the delivery
- * process goes away, its deliveries in flight count as deferred for
+ * after expiry drops the recipient (event=expired). If the delivery or
+ * relay process goes away, its work in flight counts as deferred for
  * SCHED_LINKDOWN_RETRY seconds only, so a crash does not delay mail by a
  * full backoff, unless the same message was caught in SCHED_LINKDOWN_MAX
- * crashes (a message that kills delivery must not loop fast forever).
+ * crashes (a message that kills a role must not loop fast forever).
+ * A message with "hold dkim" (a DSN not yet signed) has no rounds: when it
+ * is due, sign.c gets it instead.
  *
  * The queue logs the fate of each recipient once per round: delivered,
- * deferred, bounce (permanent failure; DSNs come later) or expired; and
- * event=removed when the message leaves the spool.
+ * deferred, bounce (permanent failure) or expired; event=dsn when a DSN is
+ * queued, and event=removed when the message leaves the spool.
  *
  * Delivery is at least once: a crash between a successful delivery and the
  * envelope rewrite delivers that recipient again after restart.
@@ -40,6 +52,7 @@
 #include "batch.h"
 #include "ipc_decode.h"
 #include "log.h"
+#include "qmsg.h"
 #include "role.h"
 #include "sched.h"
 #include "spool.h"
@@ -48,29 +61,6 @@
 #define SLOT_BITS	9		/* low bits of a request id: the slot */
 _Static_assert((1 << SLOT_BITS) == SCHED_MAX_SLOTS, "slot bits and slot count");
 #define SWEEP_INTERVAL	30		/* s between checks for lost results */
-
-enum rcpt_state {
-	RCPT_WAITING = 0,	/* until the next round */
-	RCPT_READY,		/* waiting for a delivery slot */
-	RCPT_INFLIGHT,
-	RCPT_DEFERRED,		/* tempfail in this round: keep */
-	RCPT_FINISHED,		/* delivered, bounced or expired: drop */
-};
-
-struct qmsg {
-	TAILQ_ENTRY(qmsg)	 all_entry;
-	TAILQ_ENTRY(qmsg)	 ready_entry;
-	bool			 on_ready;
-	struct envelope		 env;
-	uint8_t			*state;		/* enum rcpt_state per env.rcpt */
-	unsigned		 nready;
-	unsigned		 ninflight;
-	bool			 round_deferred;	/* a real tempfail */
-	bool			 round_linkdown;	/* delivery went away */
-	bool			 bodyless;	/* moved aside: no spool I/O */
-	unsigned		 linkdown_count;
-	struct event		*timer;
-};
 
 struct slot {
 	struct qmsg	*m;		/* NULL: free */
@@ -135,10 +125,22 @@ sched_next_attempt(struct envelope *e, uint64_t now, bool linkdown_only,
 
 /* ---- messages ----------------------------------------------------------- */
 
-static uint64_t
-wall_now(void)
+uint64_t
+sched_wall_now(void)
 {
 	return (uint64_t)time(NULL);
+}
+
+const struct config *
+sched_config(void)
+{
+	return cfg;
+}
+
+bool
+sched_is_stopped(void)
+{
+	return stopped;
 }
 
 static void
@@ -151,15 +153,31 @@ ready_remove(struct qmsg *m)
 }
 
 static void
+note_clear(struct rcpt_note *n)
+{
+	free(n->reply);
+	memset(n, 0, sizeof(*n));
+}
+
+static void
 qmsg_free(struct qmsg *m)
 {
 	ready_remove(m);
 	TAILQ_REMOVE(&all_msgs, m, all_entry);
 	nmsgs--;
 	event_free(m->timer);
+	for (unsigned i = 0; i < m->env.nrcpt; i++)
+		note_clear(&m->note[i]);
 	envelope_free(&m->env);
 	free(m->state);
+	free(m->note);
 	free(m);
+}
+
+void
+sched_forget(struct qmsg *m)
+{
+	qmsg_free(m);
 }
 
 static void
@@ -168,8 +186,10 @@ start_round(struct qmsg *m)
 	m->round_deferred = false;
 	m->round_linkdown = false;
 	m->nready = m->env.nrcpt;
-	for (unsigned i = 0; i < m->env.nrcpt; i++)
+	for (unsigned i = 0; i < m->env.nrcpt; i++) {
 		m->state[i] = RCPT_READY;
+		note_clear(&m->note[i]);
+	}
 	if (!m->on_ready) {
 		TAILQ_INSERT_TAIL(&ready_msgs, m, ready_entry);
 		m->on_ready = true;
@@ -179,16 +199,24 @@ start_round(struct qmsg *m)
 static void
 on_retry_timer(evutil_socket_t fd, short what, void *arg)
 {
+	struct qmsg *m = arg;
+
 	(void)fd;
 	(void)what;
-	start_round(arg);
+	if (stopped)
+		return;
+	if (m->env.hold != ENVELOPE_HOLD_NONE) {
+		sign_start(m);
+		return;
+	}
+	start_round(m);
 	sched_pump();
 }
 
-static void
-schedule_at(struct qmsg *m, uint64_t when)
+void
+sched_retry_at(struct qmsg *m, uint64_t when)
 {
-	uint64_t now = wall_now();
+	uint64_t now = sched_wall_now();
 	struct timeval tv = { 0, 0 };
 
 	if (when > now)
@@ -205,11 +233,27 @@ sched_add(struct envelope *e)
 	e->rcpt = NULL;
 	e->nrcpt = 0;
 	m->state = xcalloc(m->env.nrcpt, sizeof(*m->state));
+	m->note = xcalloc(m->env.nrcpt, sizeof(*m->note));
 	if ((m->timer = evtimer_new(base, on_retry_timer, m)) == NULL)
 		fatalx("sched_add: evtimer_new");
 	TAILQ_INSERT_TAIL(&all_msgs, m, all_entry);
 	nmsgs++;
-	schedule_at(m, m->env.next_attempt);
+	sched_retry_at(m, m->env.next_attempt);
+}
+
+void
+sched_kick_held(void)
+{
+	struct qmsg *m, *next;
+
+	/* sign_start may free m (expired): walk with a saved next. */
+	for (m = TAILQ_FIRST(&all_msgs); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, all_entry);
+		if (m->env.hold != ENVELOPE_HOLD_NONE && !m->busy && !stopped) {
+			evtimer_del(m->timer);
+			sign_start(m);
+		}
+	}
 }
 
 static void
@@ -242,23 +286,38 @@ remove_message(struct qmsg *m)
 	qmsg_free(m);
 }
 
-/* Every result of the round is in: drop finished recipients, then either
- * remove the message or persist the next retry. */
+/* Removes recipient i with its state and note. */
 static void
-end_round(struct qmsg *m)
+drop_rcpt(struct qmsg *m, unsigned i)
 {
-	uint64_t now = wall_now();
+	note_clear(&m->note[i]);
+	envelope_remove_rcpt(&m->env, i);
+	memmove(&m->state[i], &m->state[i + 1], m->env.nrcpt - i);
+	memmove(&m->note[i], &m->note[i + 1], (m->env.nrcpt - i) * sizeof(*m->note));
+	memset(&m->note[m->env.nrcpt], 0, sizeof(*m->note));
+}
 
-	for (unsigned i = m->env.nrcpt; i-- > 0;) {
-		if (m->state[i] == RCPT_DEFERRED)
-			continue;
-		envelope_remove_rcpt(&m->env, i);
-		memmove(&m->state[i], &m->state[i + 1], m->env.nrcpt - i);
-	}
-	if (m->bodyless) {
-		qmsg_free(m);
-		return;
-	}
+void
+sched_keep_failed(struct qmsg *m)
+{
+	for (unsigned i = 0; i < m->env.nrcpt; i++)
+		if (m->state[i] == RCPT_FAILED) {
+			m->state[i] = RCPT_DEFERRED;
+			m->round_deferred = true;
+		}
+}
+
+/* Drop finished recipients, then either remove the message or persist
+ * the next retry. */
+void
+sched_finish_round(struct qmsg *m)
+{
+	uint64_t now = sched_wall_now();
+
+	m->busy = false;
+	for (unsigned i = m->env.nrcpt; i-- > 0;)
+		if (m->state[i] != RCPT_DEFERRED)
+			drop_rcpt(m, i);
 	if (m->env.nrcpt == 0) {
 		remove_message(m);
 		return;
@@ -266,12 +325,69 @@ end_round(struct qmsg *m)
 	bool linkdown_only = m->round_linkdown && !m->round_deferred;
 	m->env.next_attempt = sched_next_attempt(&m->env, now, linkdown_only,
 	    &m->linkdown_count, cfg);
-	memset(m->state, RCPT_WAITING, m->env.nrcpt);
+	for (unsigned i = 0; i < m->env.nrcpt; i++) {
+		m->state[i] = RCPT_WAITING;
+		note_clear(&m->note[i]);
+	}
 	log_debug("qid=%s retry in %llus attempts=%u nrcpt=%u", m->env.id,
 	    (unsigned long long)(m->env.next_attempt - now), m->env.attempts,
 	    m->env.nrcpt);
 	persist_envelope(m);
-	schedule_at(m, m->env.next_attempt);
+	sched_retry_at(m, m->env.next_attempt);
+}
+
+/* Every result of the round is in: report failures, then finish. */
+static void
+end_round(struct qmsg *m)
+{
+	if (m->bodyless) {
+		qmsg_free(m);
+		return;
+	}
+	switch (bounce_wanted(m) ? bounce_enqueue(m) : BOUNCE_NONE) {
+	case BOUNCE_PENDING:
+		m->busy = true;		/* bounce.c calls sched_finish_round */
+		return;
+	case BOUNCE_ERROR:
+		sched_keep_failed(m);
+		break;
+	case BOUNCE_NONE:
+		break;
+	}
+	sched_finish_round(m);
+}
+
+static bool
+has_state(const struct qmsg *m, enum rcpt_state st)
+{
+	for (unsigned i = 0; i < m->env.nrcpt; i++)
+		if (m->state[i] == st)
+			return true;
+	return false;
+}
+
+/* Called whenever work of m's round completes: the local part is over
+ * when nothing is ready or at delivery; then the remote part; then the end. */
+static void
+round_step(struct qmsg *m)
+{
+	if (m->ninflight > 0 || m->nready > 0 || m->nrelay > 0)
+		return;
+	if (!m->bodyless && has_state(m, RCPT_REMOTE)) {
+		relay_submit(m);
+		if (m->nrelay > 0)
+			return;
+	}
+	end_round(m);
+}
+
+void
+sched_relay_done(struct qmsg *m)
+{
+	if (m->nrelay == 0)
+		fatalx("sched: relay result for %s without a request", m->env.id);
+	m->nrelay--;
+	round_step(m);
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -288,8 +404,35 @@ log_rcpt(const char *event, const struct qmsg *m, unsigned i,
 }
 
 static void
-apply_result(struct qmsg *m, unsigned i, enum delivery_result r,
-    const char *reason, bool linkdown)
+fail_rcpt(struct qmsg *m, unsigned i, enum dsn_reason reason,
+    const char *reply, bool remote)
+{
+	m->state[i] = RCPT_FAILED;
+	note_clear(&m->note[i]);
+	m->note[i].reason = reason;
+	m->note[i].remote = remote;
+	m->note[i].reply = xstrdup(reply);
+	log_rcpt(reason == DSN_EXPIRED ? "expired" : "bounce", m, i, reply);
+}
+
+/* DELIVERY_REMOTE from delivery: relay it, or refuse for port 25 mail. */
+static void
+remote_rcpt(struct qmsg *m, unsigned i, const char *reason)
+{
+	if (m->env.source == SOURCE_SMTP) {
+		/* RCPT accepted it as local; relaying it now would make us an
+		 * open relay, and bouncing it would be backscatter. */
+		fail_rcpt(m, i, DSN_PERMANENT,
+		    "not a local recipient (port 25 mail is never relayed)", false);
+		return;
+	}
+	m->state[i] = RCPT_REMOTE;
+	log_debug("qid=%s rcpt %u remote: %s", m->env.id, i, reason);
+}
+
+void
+sched_rcpt_result(struct qmsg *m, unsigned i, enum delivery_result r,
+    const char *reason, bool linkdown, bool remote)
 {
 	switch (r) {
 	case DELIVERY_OK:
@@ -297,19 +440,25 @@ apply_result(struct qmsg *m, unsigned i, enum delivery_result r,
 		log_rcpt("delivered", m, i, reason);
 		return;
 	case DELIVERY_PERMFAIL:
-	case DELIVERY_REMOTE:	/* no relay role yet: cannot happen for port 25 mail */
-		m->state[i] = RCPT_FINISHED;
-		log_rcpt("bounce", m, i, reason);	/* DSN: next issue */
+		fail_rcpt(m, i, DSN_PERMANENT, reason, remote);
 		return;
+	case DELIVERY_REMOTE:
+		if (!remote) {
+			remote_rcpt(m, i, reason);
+			return;
+		}
+		/* From relay itself this means nothing: a temporary failure. */
+		reason = "relay answered with an invalid result";
+		break;
 	case DELIVERY_TEMPFAIL:
 		break;
 	}
-	if (sched_is_expired(&m->env, wall_now(), cfg)) {
-		m->state[i] = RCPT_FINISHED;
-		log_rcpt("expired", m, i, reason);
+	if (sched_is_expired(&m->env, sched_wall_now(), cfg)) {
+		fail_rcpt(m, i, DSN_EXPIRED, reason, remote);
 		return;
 	}
 	m->state[i] = RCPT_DEFERRED;
+	note_clear(&m->note[i]);
 	if (linkdown)
 		m->round_linkdown = true;
 	else
@@ -326,9 +475,8 @@ finish_slot(struct slot *s, enum delivery_result r, const char *reason,
 	s->m = NULL;
 	ninflight--;
 	m->ninflight--;
-	apply_result(m, s->rcpt, r, reason, linkdown);
-	if (m->ninflight == 0 && m->nready == 0)
-		end_round(m);
+	sched_rcpt_result(m, s->rcpt, r, reason, linkdown, false);
+	round_step(m);
 }
 
 static void

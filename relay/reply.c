@@ -42,29 +42,35 @@ is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-/* Appends len bytes to r->text as printable ASCII; marks truncation once. */
+static void
+copy_printable(char *dst, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dst[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+}
+
+/* Appends len bytes to r->text as printable ASCII; once the text is full
+ * it ends in "..." and nothing more is added. */
 static void
 text_append(struct smtp_reply *r, const uint8_t *p, size_t len)
 {
+	const size_t cap = sizeof(r->text) - 1;
+	const size_t mark = sizeof(TRUNCATION_MARK) - 1;
 	size_t used = strlen(r->text);
-	size_t room = sizeof(r->text) - 1 - used;
-	size_t mark = sizeof(TRUNCATION_MARK) - 1;
 
-	if (room == 0)
+	if (r->truncated)
 		return;
-	if (len > room) {
-		len = room > mark ? room - mark : 0;
-		for (size_t i = 0; i < len; i++)
-			r->text[used + i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
-		used += len;
-		memcpy(r->text + used, TRUNCATION_MARK, room - len < mark ? room - len : mark);
-		used += room - len < mark ? room - len : mark;
-		r->text[used] = '\0';
+	if (used + len <= cap) {
+		copy_printable(r->text + used, p, len);
+		r->text[used + len] = '\0';
 		return;
 	}
-	for (size_t i = 0; i < len; i++)
-		r->text[used + i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
-	r->text[used + len] = '\0';
+	size_t keep = used < cap - mark ? cap - mark - used : 0;
+	copy_printable(r->text + used, p, keep);
+	size_t pos = used + keep > cap - mark ? cap - mark : used + keep;
+	memcpy(r->text + pos, TRUNCATION_MARK, mark);
+	r->text[pos + mark] = '\0';
+	r->truncated = true;
 }
 
 /*
@@ -98,18 +104,19 @@ esc_length(const uint8_t *p, size_t len, int code)
 	return i;
 }
 
-/* Strips the enhanced code from a line's text; on the first line keeps it. */
+/* Appends a line's text; the enhanced code is kept from the first line
+ * only, and dropped where a continuation line repeats it. */
 static void
 take_text(struct smtp_reply *r, const uint8_t *p, size_t len)
 {
 	size_t el = esc_length(p, len, r->code);
 
-	if (r->nlines == 0 && el > 0 && el < sizeof(r->esc)) {
-		memcpy(r->esc, p, el);
-		r->esc[el] = '\0';
-	}
-	if (el > 0 && r->esc[0] != '\0' && el == strlen(r->esc) &&
-	    memcmp(p, r->esc, el) == 0) {
+	if (r->nlines == 0) {
+		if (el > 0 && el < sizeof(r->esc)) {
+			memcpy(r->esc, p, el);
+			r->esc[el] = '\0';
+		}
+	} else if (el > 0 && el == strlen(r->esc) && memcmp(p, r->esc, el) == 0) {
 		p += el;
 		len -= el;
 		while (len > 0 && *p == ' ') {
@@ -147,20 +154,9 @@ smtp_reply_feed(struct smtp_reply *r, const uint8_t *line, size_t len)
 	if (r->nlines == 0) {
 		r->code = code;
 		text_append(r, line, 3);
-		if (len > 4 && esc_length(line + 4, len - 4, code) > 0) {
-			/* "550 5.7.1 text": keep the code in front of the text */
-			size_t el = esc_length(line + 4, len - 4, code);
-			if (el < sizeof(r->esc)) {
-				memcpy(r->esc, line + 4, el);
-				r->esc[el] = '\0';
-			}
-		}
 	}
 	if (len > 4)
 		take_text(r, line + 4, len - 4);
-	if (r->nlines == 0 && r->esc[0] != '\0' && strstr(r->text, r->esc) == NULL) {
-		/* unreachable: take_text keeps the first line's code */
-	}
 	r->nlines++;
 	if (last)
 		r->complete = true;

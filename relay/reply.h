@@ -29,6 +29,7 @@ struct smtp_reply {
 	char		text[REPLY_TEXT_MAX + 1];	/* printable, one line */
 	size_t		nlines;
 	bool		complete;
+	bool		truncated;	/* text ends in "..." */
 };
 
 enum reply_parse {

@@ -6,10 +6,12 @@
  * bytes in small runs; one write() per run would cost a system call per
  * line. The file is a local regular file opened by the queue, so a write
  * may wait for the disk but never for the network. Durability (fsync,
- * rename) is the queue's job, not ours.
+ * rename) is the queue's job, not ours. Submission also copies its signed
+ * message from a memfd into the spool through it (body_writer_copy_fd).
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bodywriter.h"
 #include "util.h"
@@ -55,4 +57,26 @@ body_writer_put(struct body_writer *w, const void *p, size_t n)
 		if (w->len == sizeof(w->buf))
 			(void)body_writer_flush(w);
 	}
+}
+
+int
+body_writer_copy_fd(struct body_writer *w, int fd)
+{
+	uint8_t buf[BODY_WRITE_BUF];
+	off_t off = 0;
+
+	while (w->error == 0) {
+		ssize_t n = pread(fd, buf, sizeof(buf), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			w->error = errno;
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		body_writer_put(w, buf, (size_t)n);
+		off += n;
+	}
+	return -1;
 }

@@ -23,5 +23,9 @@ void	body_writer_init(struct body_writer *, int fd);
 void	body_writer_put(struct body_writer *, const void *, size_t n);
 /* Writes what is buffered. 0, or -1 with w->error set. */
 int	body_writer_flush(struct body_writer *);
+/* Appends the whole content of fd (read with pread from offset 0, so a
+ * shared file offset does not matter). 0, or -1 with w->error set (a read
+ * error counts as a write error: the message is incomplete either way). */
+int	body_writer_copy_fd(struct body_writer *, int fd);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * smtpd/bodywriter_test.c - buffered spool writes: bytes arrive intact
  * across the 64 KiB boundary, and a failing disk (ENOSPC from /dev/full,
- * EBADF) is remembered, not lost.
+ * EBADF) is remembered, not lost; copying a memfd into the spool.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +81,47 @@ test_failures(void **state)
 	}
 }
 
+/* Submission: signature fields, then the whole memfd, from offset 0 even
+ * if someone moved the shared file offset. */
+static void
+test_copy_fd(void **state)
+{
+	static struct body_writer w;
+	char path[] = "/tmp/bodywriter_test.XXXXXX";
+	size_t total = 2 * BODY_WRITE_BUF + 77;
+	uint8_t *want = malloc(total), *got = malloc(total + 16);
+	int src = memfd_create("test", 0), dst = mkstemp(path);
+
+	(void)state;
+	assert_true(src >= 0 && dst >= 0 && want != NULL && got != NULL);
+	unlink(path);
+	for (size_t i = 0; i < total; i++)
+		want[i] = (uint8_t)(i % 253);
+	assert_int_equal(write(src, want, total), (ssize_t)total);	/* offset now at end */
+	body_writer_init(&w, dst);
+	body_writer_put(&w, "SIG: x\r\n", 8);
+	assert_int_equal(body_writer_copy_fd(&w, src), 0);
+	assert_int_equal(body_writer_flush(&w), 0);
+	assert_int_equal(pread(dst, got, total + 16, 0), (ssize_t)(total + 8));
+	assert_memory_equal(got, "SIG: x\r\n", 8);
+	assert_memory_equal(got + 8, want, total);
+	/* an unreadable source is an error, not a short message */
+	body_writer_init(&w, dst);
+	assert_int_equal(body_writer_copy_fd(&w, 9999), -1);
+	assert_int_equal(w.error, EBADF);
+	close(src);
+	close(dst);
+	free(want);
+	free(got);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_copy_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

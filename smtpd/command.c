@@ -36,6 +36,7 @@ static const struct verb_row verb_table[] = {
 	{ "EXPN",	VERB_EXPN,	ARG_REQUIRED },
 	{ "HELP",	VERB_HELP,	ARG_OPTIONAL },
 	{ "STARTTLS",	VERB_STARTTLS,	ARG_NONE },
+	{ "AUTH",	VERB_AUTH,	ARG_REQUIRED },
 };
 
 #define NVERBS	(sizeof(verb_table) / sizeof(verb_table[0]))
@@ -211,9 +212,33 @@ parse_size_value(const struct param *p, uint64_t *out)
 	return CMD_OK;
 }
 
-static enum cmd_status
-apply_mail_param(const struct param *p, struct mail_cmd *m)
+/* RFC 3461 4: xtext = *( xchar / "+" 2HEXUPPER ), xchar = 33-126 but "+" "=" */
+static bool
+is_xtext(const char *s, size_t len)
 {
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '+')
+			continue;
+		if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+		    !isxdigit((unsigned char)s[i + 2]) ||
+		    islower((unsigned char)s[i + 1]) || islower((unsigned char)s[i + 2]))
+			return false;
+		i += 2;
+	}
+	return true;
+}
+
+static enum cmd_status
+apply_mail_param(const struct param *p, unsigned opts, struct mail_cmd *m)
+{
+	if ((opts & MAIL_OPT_AUTH_PARAM) && key_is(p, "AUTH")) {
+		/* RFC 4954 section 5: AUTH=<> or AUTH=xtext; we trust our own
+		 * login, not the client's claim, so the value is only checked. */
+		if (m->has_auth || p->value == NULL || !is_xtext(p->value, p->valuelen))
+			return CMD_PARAM_BAD;
+		m->has_auth = true;
+		return CMD_OK;
+	}
 	if (key_is(p, "SIZE")) {
 		if (m->has_size)
 			return CMD_PARAM_BAD;
@@ -256,6 +281,13 @@ take_path(const char **s, size_t *len, bool allow_null, struct mailaddr *a,
 enum cmd_status
 command_parse_mail(const char *arg, size_t len, struct mail_cmd *m)
 {
+	return command_parse_mail_opts(arg, len, 0, m);
+}
+
+enum cmd_status
+command_parse_mail_opts(const char *arg, size_t len, unsigned opts,
+    struct mail_cmd *m)
+{
 	struct param params[SMTP_PARAMS_MAX];
 	size_t np;
 	enum cmd_status st;
@@ -273,7 +305,7 @@ command_parse_mail(const char *arg, size_t len, struct mail_cmd *m)
 	/* Report a malformed parameter before an unsupported one. */
 	enum cmd_status worst = CMD_OK;
 	for (size_t i = 0; i < np; i++) {
-		st = apply_mail_param(&params[i], m);
+		st = apply_mail_param(&params[i], opts, m);
 		if (st == CMD_PARAM_BAD)
 			return st;
 		if (st != CMD_OK)

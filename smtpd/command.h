@@ -35,6 +35,7 @@ enum smtp_verb {
 	VERB_EXPN,
 	VERB_HELP,
 	VERB_STARTTLS,
+	VERB_AUTH,		/* RFC 4954; only the submission ports accept it */
 	VERB_COUNT
 };
 
@@ -69,7 +70,11 @@ struct mail_cmd {
 	bool			has_size;
 	uint64_t		size;		/* SIZE=, RFC 1870 */
 	enum body_type		body;		/* BODY=, RFC 6152 */
+	bool			has_auth;	/* AUTH=, RFC 4954 section 5 (ignored) */
 };
+
+/* command_parse_mail_opts() options */
+#define MAIL_OPT_AUTH_PARAM	0x01u	/* accept AUTH= (we advertised AUTH) */
 
 struct rcpt_cmd {
 	struct mailaddr		to;
@@ -86,6 +91,9 @@ enum cmd_status	command_parse(const char *line, size_t len, struct smtp_command 
 
 /* "FROM:<path> [params]" of MAIL. */
 enum cmd_status	command_parse_mail(const char *arg, size_t len, struct mail_cmd *);
+/* The same with MAIL_OPT_* options. */
+enum cmd_status	command_parse_mail_opts(const char *arg, size_t len, unsigned opts,
+		    struct mail_cmd *);
 
 /* "TO:<path> [params]" of RCPT. No RCPT parameter is supported. */
 enum cmd_status	command_parse_rcpt(const char *arg, size_t len, struct rcpt_cmd *);

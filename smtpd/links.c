@@ -1,8 +1,10 @@
 /*
- * smtpd/links.c - requests to lookup and queue, and their answers.
+ * smtpd/links.c - requests to lookup, queue and (submission) dkimsign, and
+ * their answers.
  *
- * Owns: the two ipc_links and the table of pending requests (request id ->
- * session, expected answer type, link generation). Why a table and not a
+ * Owns: the ipc_links of this process (smtpd: lookup and queue;
+ * submission: lookup, queue and dkimsign) and the table of pending
+ * requests (request id -> session, expected answer type, link generation). Why a table and not a
  * pointer in the frame: a session can vanish (client gone, timeout) while
  * its question is in flight. A late answer then finds no row and is
  * dropped; a late MSG_QUEUE_MSG_OPENED also gets its file descriptor closed
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "ipc.h"
 #include "links.h"
@@ -36,22 +39,37 @@ struct pending {
 };
 
 static TAILQ_HEAD(, pending)	pendings = TAILQ_HEAD_INITIALIZER(pendings);
-static struct ipc_link		*link_lookup;
-static struct ipc_link		*link_queue;
-static unsigned			 gen_lookup, gen_queue;
+static struct ipc_link		*links[ROLE_COUNT];
+static unsigned			 gens[ROLE_COUNT];
+static enum role		 links_self = ROLE_SMTPD;
 static uint64_t			 next_req_id = 1;
 static struct event		*ev_sweep;
 
 static struct ipc_link **
 link_slot(enum role peer)
 {
-	return peer == ROLE_LOOKUP ? &link_lookup : &link_queue;
+	return &links[peer];
 }
 
 static unsigned *
 gen_slot(enum role peer)
 {
-	return peer == ROLE_LOOKUP ? &gen_lookup : &gen_queue;
+	return &gens[peer];
+}
+
+void
+links_set_self(enum role self)
+{
+	links_self = self;
+}
+
+/* The peers this process talks to; the message table says the same. */
+static bool
+links_accepts_peer(enum role peer)
+{
+	if (peer == ROLE_LOOKUP || peer == ROLE_QUEUE)
+		return true;
+	return links_self == ROLE_SUBMISSION && peer == ROLE_DKIMSIGN;
 }
 
 /* ---- pending table ----------------------------------------------------- */
@@ -113,8 +131,18 @@ static void
 pending_fail(uint32_t answer_type, struct smtp_session *s)
 {
 	struct msg_resolve_answer tempfail = { .verdict = RESOLVE_TEMPFAIL };
+	static struct msg_sign_answer sign_failed = { .status = SIGN_FAILED };
 
 	switch (answer_type) {
+	case MSG_AUTH_ANSWER:
+		session_on_auth(s, AUTH_TEMPFAIL);
+		break;
+	case MSG_SENDER_ANSWER:
+		session_on_sender(s, SENDER_TEMPFAIL);
+		break;
+	case MSG_SIGN_ANSWER:
+		session_on_signed(s, &sign_failed);
+		break;
 	case MSG_RESOLVE_ANSWER:
 		session_on_resolve(s, &tempfail);
 		break;
@@ -244,10 +272,68 @@ on_queue_committed(struct ipc_link *l, struct ipc_frame *f)
 }
 
 static void
+on_auth_answer(struct ipc_link *l, struct ipc_frame *f)
+{
+	struct smtp_session *s;
+	enum auth_result r;
+	const char *why;
+
+	s = pending_take(f->req_id, MSG_AUTH_ANSWER, ROLE_LOOKUP);
+	if (ipc_decode_auth_answer(f, &r, &why) == -1) {
+		links_bad_frame(l, f, why);
+		r = AUTH_TEMPFAIL;
+	}
+	if (s != NULL)
+		session_on_auth(s, r);
+}
+
+static void
+on_sender_answer(struct ipc_link *l, struct ipc_frame *f)
+{
+	struct smtp_session *s;
+	enum sender_result r;
+	const char *why;
+
+	s = pending_take(f->req_id, MSG_SENDER_ANSWER, ROLE_LOOKUP);
+	if (ipc_decode_sender_answer(f, &r, &why) == -1) {
+		links_bad_frame(l, f, why);
+		r = SENDER_TEMPFAIL;
+	}
+	if (s != NULL)
+		session_on_sender(s, r);
+}
+
+static void
+on_sign_answer(struct ipc_link *l, struct ipc_frame *f)
+{
+	static struct msg_sign_answer m;	/* 15 KiB: keep it off the stack */
+	struct smtp_session *s;
+	const char *why;
+
+	s = pending_take(f->req_id, MSG_SIGN_ANSWER, ROLE_DKIMSIGN);
+	if (ipc_decode_sign_answer(f, &m, &why) == -1) {
+		links_bad_frame(l, f, why);
+		m.status = SIGN_FAILED;
+		m.headers[0] = '\0';
+	}
+	if (s != NULL)
+		session_on_signed(s, &m);
+}
+
+static void
 links_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	(void)arg;
 	switch (f->type) {
+	case MSG_AUTH_ANSWER:
+		on_auth_answer(l, f);
+		return;
+	case MSG_SENDER_ANSWER:
+		on_sender_answer(l, f);
+		return;
+	case MSG_SIGN_ANSWER:
+		on_sign_answer(l, f);
+		return;
 	case MSG_RESOLVE_ANSWER:
 		on_resolve_answer(l, f);
 		return;
@@ -258,7 +344,7 @@ links_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		on_queue_committed(l, f);
 		return;
 	}
-	/* The table in ipc_msgs.h lets nothing else through to smtpd. */
+	/* The table in ipc_msgs.h lets nothing else through to us. */
 	if (f->fd != -1)
 		close(f->fd);
 	links_bad_frame(l, f, "unexpected type");
@@ -281,8 +367,9 @@ links_on_close(struct ipc_link *l, void *arg)
 void
 links_on_link(enum role peer, int fd)
 {
-	if (peer != ROLE_LOOKUP && peer != ROLE_QUEUE) {
-		log_warnx("smtpd: ignoring a link to %s", role_name(peer));
+	if (!links_accepts_peer(peer)) {
+		log_warnx("%s: ignoring a link to %s", role_name(links_self),
+		    role_name(peer));
 		close(fd);
 		return;
 	}
@@ -294,7 +381,7 @@ links_on_link(enum role peer, int fd)
 	}
 	(*gen_slot(peer))++;
 	links_schedule_sweep();
-	*slot = ipc_link_new(role_base(), fd, ROLE_SMTPD, peer, links_on_frame,
+	*slot = ipc_link_new(role_base(), fd, links_self, peer, links_on_frame,
 	    links_on_close, (void *)(intptr_t)peer);
 	log_event("link_up", "peer=%s", role_name(peer));
 }
@@ -305,8 +392,8 @@ links_on_link(enum role peer, int fd)
 static struct ipc_builder	request_builder;
 
 static uint64_t
-links_request(struct smtp_session *s, enum role peer, uint32_t type,
-    uint32_t answer_type)
+links_request_fd(struct smtp_session *s, enum role peer, uint32_t type,
+    uint32_t answer_type, int fd)
 {
 	struct ipc_link *l = *link_slot(peer);
 	struct pending *p;
@@ -314,11 +401,18 @@ links_request(struct smtp_session *s, enum role peer, uint32_t type,
 	if (l == NULL)
 		return 0;
 	p = pending_add(s, peer, answer_type);
-	if (ipc_send(l, type, p->req_id, &request_builder, -1) == -1) {
+	if (ipc_send(l, type, p->req_id, &request_builder, fd) == -1) {
 		pending_remove(p);
 		return 0;
 	}
 	return p->req_id;
+}
+
+static uint64_t
+links_request(struct smtp_session *s, enum role peer, uint32_t type,
+    uint32_t answer_type)
+{
+	return links_request_fd(s, peer, type, answer_type, -1);
 }
 
 uint64_t
@@ -347,7 +441,33 @@ void
 links_msg_abort(const char *msgid)
 {
 	ipc_encode_abort(&request_builder, msgid);
-	if (link_queue == NULL ||
-	    ipc_send(link_queue, MSG_SMTPD_MSG_ABORT, 0, &request_builder, -1) == -1)
+	if (links[ROLE_QUEUE] == NULL ||
+	    ipc_send(links[ROLE_QUEUE], MSG_SMTPD_MSG_ABORT, 0, &request_builder, -1) == -1)
 		log_debug("cannot send abort for %s: queue link down", msgid);
+}
+
+uint64_t
+links_auth_ask(struct smtp_session *s, const struct msg_auth_ask *m)
+{
+	uint64_t id;
+
+	ipc_encode_auth_ask(&request_builder, m);
+	id = links_request(s, ROLE_LOOKUP, MSG_AUTH_ASK, MSG_AUTH_ANSWER);
+	/* the password was in the builder; ipc_send copied what it needs */
+	sodium_memzero(request_builder.buf, request_builder.len);
+	return id;
+}
+
+uint64_t
+links_sender_ask(struct smtp_session *s, const char *user, const char *address)
+{
+	ipc_encode_sender_ask(&request_builder, user, address);
+	return links_request(s, ROLE_LOOKUP, MSG_SENDER_ASK, MSG_SENDER_ANSWER);
+}
+
+uint64_t
+links_sign_ask(struct smtp_session *s, const char *domain, int fd)
+{
+	ipc_encode_sign_ask(&request_builder, domain);
+	return links_request_fd(s, ROLE_DKIMSIGN, MSG_SIGN_ASK, MSG_SIGN_ANSWER, fd);
 }

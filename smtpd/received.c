@@ -11,6 +11,8 @@
 
 #include "received.h"
 
+#define SMTP_FROM_TEXT_MAX	(255 + 80 + 8)	/* helo + " ([IPv6:...])" */
+
 void
 rfc5322_date(time_t t, char *buf, size_t size)
 {
@@ -29,34 +31,60 @@ rfc5322_date(time_t t, char *buf, size_t size)
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-size_t
-received_render(const struct received_info *r, char *buf, size_t size)
+/* RFC 3848: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both). */
+static const char *
+received_protocol(const struct received_info *r)
 {
-	char date[RFC5322_DATE_MAX], tls[160] = "", ip[80];
-	int n;
+	if (r->authenticated)
+		return r->tls_version != NULL ? "ESMTPSA" : "ESMTPA";
+	return r->tls_version != NULL ? "ESMTPS" : "ESMTP";
+}
 
-	rfc5322_date(r->when, date, sizeof(date));
+/*
+ * "helo ([ip])", or with hide_client just the HELO name: RFC 6409 lets a
+ * submission server keep the client's address private, and a HELO that is
+ * an address literal would tell it too, so that becomes "unknown".
+ */
+static void
+received_from(const struct received_info *r, char *buf, size_t size)
+{
+	char ip[80];
+
+	if (r->hide_client) {
+		snprintf(buf, size, "%s", r->helo[0] == '[' ? "unknown" : r->helo);
+		return;
+	}
 	if (strchr(r->client_ip, ':') != NULL)
 		snprintf(ip, sizeof(ip), "IPv6:%s", r->client_ip);
 	else
 		snprintf(ip, sizeof(ip), "%s", r->client_ip);
+	snprintf(buf, size, "%s ([%s])", r->helo, ip);
+}
+
+size_t
+received_render(const struct received_info *r, char *buf, size_t size)
+{
+	char date[RFC5322_DATE_MAX], tls[160] = "", from[SMTP_FROM_TEXT_MAX];
+	int n;
+
+	rfc5322_date(r->when, date, sizeof(date));
+	received_from(r, from, sizeof(from));
 	if (r->tls_version != NULL)
 		snprintf(tls, sizeof(tls), " (%s:%s)", r->tls_version,
 		    r->tls_cipher != NULL ? r->tls_cipher : "unknown");
 	if (r->rcpt != NULL)
 		n = snprintf(buf, size,
-		    "Received: from %s ([%s])\r\n"
+		    "Received: from %s\r\n"
 		    "\tby %s with %s%s id %s\r\n"
 		    "\tfor <%s>; %s\r\n",
-		    r->helo, ip, r->hostname, r->tls_version ? "ESMTPS" : "ESMTP",
-		    tls, r->queue_id, r->rcpt, date);
+		    from, r->hostname, received_protocol(r), tls, r->queue_id,
+		    r->rcpt, date);
 	else
 		n = snprintf(buf, size,
-		    "Received: from %s ([%s])\r\n"
+		    "Received: from %s\r\n"
 		    "\tby %s with %s%s id %s;\r\n"
 		    "\t%s\r\n",
-		    r->helo, ip, r->hostname, r->tls_version ? "ESMTPS" : "ESMTP",
-		    tls, r->queue_id, date);
+		    from, r->hostname, received_protocol(r), tls, r->queue_id, date);
 	if (n < 0 || (size_t)n >= size)
 		return 0;
 	return (size_t)n;

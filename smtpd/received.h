@@ -5,6 +5,7 @@
 #ifndef SMTPD_RECEIVED_H
 #define SMTPD_RECEIVED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -20,6 +21,8 @@ struct received_info {
 	const char	*queue_id;
 	const char	*rcpt;		/* the one recipient, or NULL */
 	time_t		 when;
+	bool		 authenticated;	/* AUTH succeeded: "ESMTPSA" (RFC 3848) */
+	bool		 hide_client;	/* submission_hide_client_ip: no IP, no literal */
 };
 
 /* Writes the whole header, CRLF line ends, into buf. Returns the length, or

@@ -1,6 +1,7 @@
 /*
  * smtpd/received_test.c - the Received: header, with and without TLS, with
- * one and with several recipients, IPv6, and the RFC 5322 date.
+ * one and with several recipients, IPv6, authenticated (ESMTPSA) with the
+ * client address hidden or not, and the RFC 5322 date.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,30 @@ static const struct received_case cases[] = {
 	  "Received: from [IPv6:::1] ([IPv6:::1])\r\n"
 	  "\tby mx.example.test with ESMTP id 0123456789abcdef\r\n"
 	  "\tfor <a@example.test>; Thu, 01 Jan 1970 00:00:00 +0000\r\n" },
+	/* submission: authenticated over TLS, client address hidden */
+	{ { "laptop.home", "192.0.2.7", "mx.example.test", "TLSv1.3",
+	    "TLS_AES_256_GCM_SHA384", "0123456789abcdef", "kim@example.test", T0,
+	    true, true },
+	  "Received: from laptop.home\r\n"
+	  "\tby mx.example.test with ESMTPSA (TLSv1.3:TLS_AES_256_GCM_SHA384) id 0123456789abcdef\r\n"
+	  "\tfor <kim@example.test>; Sun, 23 Nov 2025 13:34:00 +0000\r\n" },
+	/* a HELO address literal would tell the address: it is hidden too */
+	{ { "[192.0.2.7]", "192.0.2.7", "mx.example.test", "TLSv1.2",
+	    "ECDHE-RSA-AES256-GCM-SHA384", "0123456789abcdef", NULL, T0, true, true },
+	  "Received: from unknown\r\n"
+	  "\tby mx.example.test with ESMTPSA (TLSv1.2:ECDHE-RSA-AES256-GCM-SHA384) id 0123456789abcdef;\r\n"
+	  "\tSun, 23 Nov 2025 13:34:00 +0000\r\n" },
+	/* submission_hide_client_ip no */
+	{ { "[192.0.2.7]", "192.0.2.7", "mx.example.test", "TLSv1.3",
+	    "TLS_AES_256_GCM_SHA384", "0123456789abcdef", NULL, T0, true, false },
+	  "Received: from [192.0.2.7] ([192.0.2.7])\r\n"
+	  "\tby mx.example.test with ESMTPSA (TLSv1.3:TLS_AES_256_GCM_SHA384) id 0123456789abcdef;\r\n"
+	  "\tSun, 23 Nov 2025 13:34:00 +0000\r\n" },
+	{ { "c.example", "192.0.2.7", "mx.example.test", NULL, NULL,
+	    "0123456789abcdef", NULL, T0, true, false },
+	  "Received: from c.example ([192.0.2.7])\r\n"
+	  "\tby mx.example.test with ESMTPA id 0123456789abcdef;\r\n"
+	  "\tSun, 23 Nov 2025 13:34:00 +0000\r\n" },
 };
 
 static void

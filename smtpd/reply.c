@@ -68,6 +68,24 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_DATA_NUL] =		{ 554, "5.6.0",	"Message contains NUL octets" },
 	[REPLY_NON_ASCII] =		{ 553, "5.6.7",	"Non-ASCII addresses need SMTPUTF8, which is not supported" },
 	[REPLY_EARLY_TALKER] =		{ 554, "5.5.0",	"Protocol error: client sent data before the greeting" },
+	/* RFC 4954 section 4: a 334 carries the challenge and nothing else. */
+	[REPLY_AUTH_CHALLENGE] =	{ 334, NULL,	"%s" },
+	[REPLY_AUTH_OK] =		{ 235, "2.7.0",	"Authentication successful" },
+	[REPLY_AUTH_BAD] =		{ 535, "5.7.8",	"Authentication credentials invalid" },
+	[REPLY_AUTH_NEED_TLS] =		{ 538, "5.7.11", "Encryption required for requested authentication mechanism" },
+	[REPLY_AUTH_REQUIRED] =		{ 530, "5.7.0",	"Authentication required" },
+	[REPLY_AUTH_RATELIMITED] =	{ 454, "4.7.0",	"Too many failed authentications, try again later" },
+	[REPLY_AUTH_TEMPFAIL] =		{ 454, "4.7.0",	"Temporary authentication failure" },
+	[REPLY_AUTH_TOO_MANY] =		{ 421, "4.7.0",	"Too many failed authentications" },
+	[REPLY_AUTH_CANCELLED] =	{ 501, "5.0.0",	"Authentication cancelled" },
+	[REPLY_AUTH_BAD_BASE64] =	{ 501, "5.5.2",	"Cannot decode response" },
+	[REPLY_AUTH_MECH] =		{ 504, "5.5.4",	"Unrecognized authentication type" },
+	[REPLY_AUTH_ALREADY] =		{ 503, "5.5.1",	"Already authenticated" },
+	[REPLY_SENDER_NOT_OWNED] =	{ 553, "5.7.1",	"Sender address not owned by the authenticated user" },
+	[REPLY_NULL_SENDER] =		{ 553, "5.7.1",	"Null sender not allowed for submission" },
+	[REPLY_FROM_NOT_OWNED] =	{ 550, "5.7.1",	"From: header address not owned by the authenticated user" },
+	[REPLY_FROM_INVALID] =		{ 550, "5.6.0",	"Message needs exactly one From: header with valid addresses" },
+	[REPLY_SIGN_TEMPFAIL] =		{ 451, "4.7.0",	"Message could not be signed, try again later" },
 };
 
 static const struct reply_row *
@@ -142,19 +160,29 @@ reply_render(enum reply_id id, const char *arg, char *buf, size_t size)
 }
 
 size_t
-reply_render_ehlo(const char *hostname, uint64_t max_size, bool offer_starttls,
-    char *buf, size_t size)
+reply_render_ehlo_offer(const char *hostname, uint64_t max_size,
+    const struct ehlo_offer *o, char *buf, size_t size)
 {
 	int n = snprintf(buf, size,
 	    "250-%s\r\n"
 	    "250-PIPELINING\r\n"
 	    "250-8BITMIME\r\n"
 	    "250-SIZE %llu\r\n"
-	    "%s"
+	    "%s%s"
 	    "250 ENHANCEDSTATUSCODES\r\n",
 	    hostname, (unsigned long long)max_size,
-	    offer_starttls ? "250-STARTTLS\r\n" : "");
+	    o->starttls ? "250-STARTTLS\r\n" : "",
+	    o->auth ? "250-AUTH PLAIN LOGIN\r\n" : "");
 	if (n < 0 || (size_t)n >= size)
 		return 0;
 	return (size_t)n;
+}
+
+size_t
+reply_render_ehlo(const char *hostname, uint64_t max_size, bool offer_starttls,
+    char *buf, size_t size)
+{
+	struct ehlo_offer o = { .starttls = offer_starttls, .auth = false };
+
+	return reply_render_ehlo_offer(hostname, max_size, &o, buf, size);
 }

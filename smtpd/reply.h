@@ -64,6 +64,24 @@ enum reply_id {
 	REPLY_DATA_NUL,
 	REPLY_NON_ASCII,
 	REPLY_EARLY_TALKER,
+	/* submission (587/465): AUTH, sender ownership, signing */
+	REPLY_AUTH_CHALLENGE,	/* 334 arg: base64 challenge ("" for PLAIN) */
+	REPLY_AUTH_OK,
+	REPLY_AUTH_BAD,
+	REPLY_AUTH_NEED_TLS,
+	REPLY_AUTH_REQUIRED,
+	REPLY_AUTH_RATELIMITED,
+	REPLY_AUTH_TEMPFAIL,
+	REPLY_AUTH_TOO_MANY,	/* then close */
+	REPLY_AUTH_CANCELLED,
+	REPLY_AUTH_BAD_BASE64,
+	REPLY_AUTH_MECH,
+	REPLY_AUTH_ALREADY,
+	REPLY_SENDER_NOT_OWNED,
+	REPLY_NULL_SENDER,
+	REPLY_FROM_NOT_OWNED,
+	REPLY_FROM_INVALID,
+	REPLY_SIGN_TEMPFAIL,
 	REPLY_COUNT
 };
 
@@ -86,5 +104,13 @@ bool		 reply_is_error(enum reply_id);
  */
 size_t		 reply_render_ehlo(const char *hostname, uint64_t max_size,
 		    bool offer_starttls, char *buf, size_t size);
+
+/* What an EHLO answer offers beyond the fixed keywords. */
+struct ehlo_offer {
+	bool	starttls;
+	bool	auth;		/* "AUTH PLAIN LOGIN": submission, under TLS only */
+};
+size_t		 reply_render_ehlo_offer(const char *hostname, uint64_t max_size,
+		    const struct ehlo_offer *, char *buf, size_t size);
 
 #endif

@@ -62,7 +62,9 @@ test_every_row_consistent(void **state)
 		uint16_t code = reply_code((enum reply_id)id);
 		assert_true(code >= 200 && code <= 599);
 		reply_status((enum reply_id)id, st, sizeof(st));
-		bool exempt = id == REPLY_GREETING || id == REPLY_HELO || id == REPLY_DATA_GO;
+		/* RFC 4954 section 4: a 334 line is the challenge and nothing else */
+		bool exempt = id == REPLY_GREETING || id == REPLY_HELO || id == REPLY_DATA_GO ||
+		    id == REPLY_AUTH_CHALLENGE;
 		if (exempt) {
 			assert_int_equal(strlen(st), 3);
 			continue;
@@ -109,6 +111,62 @@ test_ehlo(void **state)
 	assert_int_equal(reply_render_ehlo("mx.example.test", 1, true, buf, 20), 0);
 }
 
+/* Submission: AUTH only when the session says so (under TLS), never with
+ * STARTTLS in the same answer in practice, but both render in order. */
+static void
+test_ehlo_offer(void **state)
+{
+	static const struct {
+		struct ehlo_offer	 offer;
+		const char		*want_extra;
+	} offers[] = {
+		{ { false, false },	"" },
+		{ { true, false },	"250-STARTTLS\r\n" },
+		{ { false, true },	"250-AUTH PLAIN LOGIN\r\n" },
+		{ { true, true },	"250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n" },
+	};
+	char buf[REPLY_EHLO_MAX], want[REPLY_EHLO_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
+		snprintf(want, sizeof(want), "250-h.test\r\n250-PIPELINING\r\n"
+		    "250-8BITMIME\r\n250-SIZE 10\r\n%s250 ENHANCEDSTATUSCODES\r\n",
+		    offers[i].want_extra);
+		size_t n = reply_render_ehlo_offer("h.test", 10, &offers[i].offer, buf,
+		    sizeof(buf));
+		if (n != strlen(want) || strcmp(buf, want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, buf, want);
+	}
+}
+
+static void
+test_auth_replies(void **state)
+{
+	static const struct {
+		enum reply_id	 id;
+		const char	*arg;
+		const char	*want;
+	} auth_cases[] = {
+		{ REPLY_AUTH_CHALLENGE,	"",		"334 \r\n" },
+		{ REPLY_AUTH_CHALLENGE,	"VXNlcm5hbWU6",	"334 VXNlcm5hbWU6\r\n" },
+		{ REPLY_AUTH_OK,	NULL,		"235 2.7.0 Authentication successful\r\n" },
+		{ REPLY_AUTH_BAD,	NULL,		"535 5.7.8 Authentication credentials invalid\r\n" },
+		{ REPLY_AUTH_NEED_TLS,	NULL,		"538 5.7.11 Encryption required for requested authentication mechanism\r\n" },
+		{ REPLY_AUTH_REQUIRED,	NULL,		"530 5.7.0 Authentication required\r\n" },
+		{ REPLY_SENDER_NOT_OWNED, NULL,		"553 5.7.1 Sender address not owned by the authenticated user\r\n" },
+		{ REPLY_FROM_NOT_OWNED,	NULL,		"550 5.7.1 From: header address not owned by the authenticated user\r\n" },
+		{ REPLY_SIGN_TEMPFAIL,	NULL,		"451 4.7.0 Message could not be signed, try again later\r\n" },
+	};
+	char buf[REPLY_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(auth_cases) / sizeof(auth_cases[0]); i++) {
+		reply_render(auth_cases[i].id, auth_cases[i].arg, buf, sizeof(buf));
+		if (strcmp(buf, auth_cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, buf, auth_cases[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -117,6 +175,8 @@ main(void)
 		cmocka_unit_test(test_every_row_consistent),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_ehlo),
+		cmocka_unit_test(test_ehlo_offer),
+		cmocka_unit_test(test_auth_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

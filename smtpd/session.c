@@ -1,6 +1,7 @@
 /*
- * smtpd/session.c - THE inbound SMTP state machine (RFC 5321, RFC 2920
- * pipelining, RFC 3207 STARTTLS).
+ * smtpd/session.c - THE SMTP state machine (RFC 5321, RFC 2920
+ * pipelining, RFC 3207 STARTTLS), for port 25 and for submission (RFC
+ * 6409: 587 with STARTTLS, 465 with TLS from the first byte, RFC 8314).
  *
  * Owns: every smtp_session, its explicit enum session_state (changed only
  * through session_set_state(), which traces the transition and arms the
@@ -14,7 +15,18 @@
  * stay buffered (bounded by a read watermark), so one transaction written
  * in a single write() works and a slow client never blocks another. The
  * client's own timeouts never run while *we* are the ones being waited on.
+ *
+ * Submission is the same engine with a few clearly named differences, all
+ * behind s->submission (see "submission" below): AUTH PLAIN/LOGIN (RFC
+ * 4954) only under TLS and checked by lookup; MAIL only after AUTH and only
+ * from an address the user owns (lookup again), never <>; recipients need
+ * not be local; the message goes to a memfd instead of the spool, gets a
+ * Message-ID:/Date: if missing, its From: addresses must be owned too, and
+ * only a message dkimsign signed is copied into the spool and committed.
+ * Why one engine: limits, smuggling defences, pipelining and timeouts must
+ * be exactly those of port 25, and one copy cannot drift.
  */
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -22,24 +34,29 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "bodywriter.h"
 #include "command.h"
 #include "data.h"
+#include "headers.h"
 #include "links.h"
 #include "log.h"
 #include "received.h"
 #include "reply.h"
 #include "role.h"
+#include "sasl.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -51,6 +68,7 @@
 #define ANSWER_TIMEOUT		120	/* seconds we wait for lookup or queue */
 #define CLOSE_LINGER		5	/* seconds to flush the last reply */
 #define LOG_ARG_MAX		200	/* client text quoted in one log field */
+#define AUTH_FAILURES_MAX	3	/* per session, then 421 4.7.0 and close */
 
 enum session_state {
 	SESSION_GREETING = 0,	/* greeting_delay runs; the client must stay silent */
@@ -65,6 +83,12 @@ enum session_state {
 	SESSION_TLS_WAIT,	/* "220 Ready to start TLS" is draining */
 	SESSION_TLS_HANDSHAKE,
 	SESSION_CLOSING,	/* last reply queued; freed once flushed */
+	/* submission only */
+	SESSION_AUTH_INPUT,	/* 334 sent: the next line is a SASL response */
+	SESSION_AUTH_WAIT,	/* lookup is checking the password */
+	SESSION_MAIL_WAIT,	/* lookup: does the user own MAIL FROM? */
+	SESSION_FROM_WAIT,	/* lookup: does the user own a From: address? */
+	SESSION_SIGN_WAIT,	/* dkimsign is signing the message */
 	SESSION_STATE_COUNT
 };
 
@@ -88,6 +112,11 @@ static const struct {
 	[SESSION_TLS_WAIT] =		{ "tls_wait",		TIMER_COMMAND,	false },
 	[SESSION_TLS_HANDSHAKE] =	{ "tls_handshake",	TIMER_COMMAND,	false },
 	[SESSION_CLOSING] =		{ "closing",		TIMER_LINGER,	false },
+	[SESSION_AUTH_INPUT] =		{ "auth_input",		TIMER_COMMAND,	false },
+	[SESSION_AUTH_WAIT] =		{ "auth_wait",		TIMER_ANSWER,	false },
+	[SESSION_MAIL_WAIT] =		{ "mail_wait",		TIMER_ANSWER,	false },
+	[SESSION_FROM_WAIT] =		{ "from_wait",		TIMER_ANSWER,	false },
+	[SESSION_SIGN_WAIT] =		{ "sign_wait",		TIMER_ANSWER,	false },
 };
 
 struct transaction {
@@ -101,6 +130,20 @@ struct transaction {
 	int			 fd;
 	struct body_writer	*writer;
 	struct data_scanner	 scan;
+	/* submission: the message waits in a memfd until it is signed */
+	int			 body_fd;
+	struct header_scan	*headers;
+	char			(*from_addrs)[ADDR_MAX + 1];	/* From: addresses */
+	size_t			 nfrom_addrs;
+	size_t			 from_checked;	/* owned so far */
+};
+
+/* An AUTH exchange in progress (submission); wiped and freed at its end. */
+struct auth_exchange {
+	enum sasl_mech		 mech;
+	bool			 want_password;	/* LOGIN: the user name came */
+	struct sasl_credentials	 cred;
+	char			 user[AUTH_USER_MAX + 1];	/* normalized, for the answer */
 };
 
 struct smtp_session {
@@ -124,6 +167,12 @@ struct smtp_session {
 	bool			 processing;	/* session_process() is on the stack */
 	bool			 drain_after_answer;	/* shutdown: 421 after the commit answer */
 	struct transaction	*tx;
+	/* submission */
+	enum listen_kind	 kind;
+	bool			 submission;	/* 587 or 465: the differences below */
+	char			 auth_user[AUTH_USER_MAX + 1];	/* "" until AUTH succeeded */
+	unsigned		 auth_failures;
+	struct auth_exchange	*auth;
 };
 
 static TAILQ_HEAD(, smtp_session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
@@ -187,12 +236,14 @@ log_session_rcpt(struct smtp_session *s, const char *to, size_t tolen,
 {
 	char esc_from[LOG_ESCAPE_MAX], esc_to[LOG_ESCAPE_MAX], st[16];
 
-	log_event("rcpt", "sess=%s from=<%s> to=<%s> verdict=%s reply=\"%s\" reason=%s",
+	/* ip= last: fail2ban anchors on it at the end of the line, where no
+	 * client text can come after it. */
+	log_event("rcpt", "sess=%s from=<%s> to=<%s> verdict=%s reply=\"%s\" reason=%s ip=%s",
 	    s->id, log_escape(esc_from, sizeof(esc_from), s->tx ? s->tx->from : "",
 	    s->tx ? strlen(s->tx->from) : 0),
 	    log_escape(esc_to, sizeof(esc_to), to, tolen),
 	    reply_is_error(r) ? "reject" : "accept",
-	    reply_status(r, st, sizeof(st)), reason);
+	    reply_status(r, st, sizeof(st)), reason, s->ip);
 }
 
 static void
@@ -200,6 +251,11 @@ log_command_reject(struct smtp_session *s, enum smtp_verb verb, enum reply_id r,
     const char *arg, size_t arglen)
 {
 	char esc[LOG_ARG_MAX], st[16];
+	const char *sp;
+
+	/* An AUTH line carries credentials: log the mechanism only. */
+	if (verb == VERB_AUTH && (sp = memchr(arg, ' ', arglen)) != NULL)
+		arglen = (size_t)(sp - arg);
 
 	log_event("command_reject", "sess=%s ip=%s verb=%s reply=\"%s\" arg=\"%s\"",
 	    s->id, s->ip, command_verb_name(verb), reply_status(r, st, sizeof(st)),
@@ -215,6 +271,34 @@ log_message_reject(struct smtp_session *s, enum reply_id r, const char *reason)
 	    s->id, s->ip, s->tx != NULL && s->tx->qid[0] ? s->tx->qid : "-",
 	    reply_status(r, st, sizeof(st)), reason,
 	    s->tx != NULL ? (unsigned long long)s->tx->scan.size : 0ULL);
+}
+
+/*
+ * The fail2ban line (conf/fail2ban/homemx.conf): user= is quoted and
+ * escaped client text, so nothing it contains can look like the ip= that
+ * comes before it or the result= that ends the line.
+ */
+static void
+log_auth(struct smtp_session *s, const char *user, enum sasl_mech mech,
+    const char *result, const char *reason)
+{
+	char esc[LOG_ARG_MAX];
+
+	log_event("auth", "sess=%s ip=%s user=\"%s\" mech=%s reason=%s result=%s",
+	    s->id, s->ip, log_escape(esc, sizeof(esc), user, strlen(user)),
+	    sasl_mech_name(mech), reason, result);
+}
+
+/* Sender ownership: where is "mail" (MAIL FROM) or "header" (From:). */
+static void
+log_sender(struct smtp_session *s, const char *where, const char *address,
+    const char *verdict)
+{
+	char esc[LOG_ESCAPE_MAX];
+
+	log_event("sender", "sess=%s user=%s where=%s address=<%s> verdict=%s",
+	    s->id, s->auth_user, where,
+	    log_escape(esc, sizeof(esc), address, strlen(address)), verdict);
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -301,6 +385,7 @@ tx_new(void)
 	struct transaction *tx = xcalloc(1, sizeof(*tx));
 
 	tx->fd = -1;
+	tx->body_fd = -1;
 	return tx;
 }
 
@@ -314,10 +399,14 @@ tx_free(struct smtp_session *s)
 		return;
 	if (tx->fd != -1)
 		close(tx->fd);
+	if (tx->body_fd != -1)
+		close(tx->body_fd);
 	if (tx->spool_open)
 		links_msg_abort(tx->qid);
 	free(tx->writer);
 	free(tx->rcpt);
+	free(tx->headers);
+	free(tx->from_addrs);
 	free(tx);
 	s->tx = NULL;
 }
@@ -403,8 +492,13 @@ act_helo(struct smtp_session *s, struct command_ctx *c)
 		session_reply(s, REPLY_HELO);
 		return;
 	}
-	size_t n = reply_render_ehlo(cfg()->hostname, cfg()->max_message_size,
-	    tls_available() && !s->tls_active, buf, sizeof(buf));
+	struct ehlo_offer offer = {
+		.starttls = tls_available() && !s->tls_active,
+		/* submission: AUTH is not even advertised before TLS */
+		.auth = s->submission && s->tls_active,
+	};
+	size_t n = reply_render_ehlo_offer(cfg()->hostname, cfg()->max_message_size,
+	    &offer, buf, sizeof(buf));
 	bufferevent_write(s->bev, buf, n);
 }
 
@@ -421,11 +515,14 @@ check_mail(struct smtp_session *s, struct command_ctx *c)
 
 	if (s->state == SESSION_INIT)
 		return refuse(s, c, REPLY_NEED_HELO);
+	if (submission_needs_auth(s))
+		return refuse(s, c, REPLY_AUTH_REQUIRED);
 	if (s->state != SESSION_READY)
 		return refuse(s, c, REPLY_NESTED_MAIL);
 	if (c->status == CMD_SYNTAX)
 		return refuse(s, c, REPLY_SYNTAX);
-	switch (command_parse_mail(c->cmd->arg, c->cmd->arglen, m)) {
+	switch (command_parse_mail_opts(c->cmd->arg, c->cmd->arglen,
+	    s->submission ? MAIL_OPT_AUTH_PARAM : 0, m)) {
 	case CMD_OK:
 		break;
 	case CMD_ADDR:
@@ -443,6 +540,9 @@ check_mail(struct smtp_session *s, struct command_ctx *c)
 		session_reply(s, REPLY_SIZE_EXCEEDED);
 		return false;
 	}
+	/* RFC 6409 has no use for bounces coming in on submission */
+	if (s->submission && m->is_null)
+		return refuse(s, c, REPLY_NULL_SENDER);
 	return true;
 }
 
@@ -459,6 +559,10 @@ act_mail(struct smtp_session *s, struct command_ctx *c)
 	log_event("mail", "sess=%s from=<%s> size=%llu", s->id,
 	    log_escape(esc, sizeof(esc), s->tx->from, strlen(s->tx->from)),
 	    m->has_size ? (unsigned long long)m->size : 0ULL);
+	if (s->submission) {
+		submission_ask_mail_sender(s);
+		return;
+	}
 	session_set_state(s, SESSION_MAIL);
 	session_reply(s, REPLY_MAIL_OK);
 }
@@ -674,6 +778,7 @@ static const struct command_row command_table[] = {
 	{ VERB_EXPN,	 check_syntax_only,	act_expn },
 	{ VERB_HELP,	 check_syntax_only,	act_help },
 	{ VERB_STARTTLS, check_starttls,	act_starttls },
+	{ VERB_AUTH,	 check_auth,		act_auth },
 };
 
 static void
@@ -1010,6 +1115,10 @@ session_on_resolve(struct smtp_session *s, const struct msg_resolve_answer *a)
 	if (s->state != SESSION_RCPT_WAIT || tx == NULL)
 		return;
 	const char *reason = resolve_reason(a->verdict, &r);
+	if (s->submission && a->verdict == RESOLVE_NOT_LOCAL) {
+		r = REPLY_RCPT_OK;	/* authenticated: we relay it */
+		reason = "relay";
+	}
 	log_session_rcpt(s, tx->asking, strlen(tx->asking), r, reason);
 	if (r == REPLY_RCPT_OK)
 		tx_add_rcpt(tx, tx->asking);

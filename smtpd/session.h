@@ -12,8 +12,14 @@
 
 struct smtp_session;
 
-/* Takes ownership of fd (a non-blocking accepted socket). */
-void	session_new(int fd, const struct sockaddr *sa, socklen_t salen);
+#include "config.h"
+
+/* Takes ownership of fd (a non-blocking accepted socket) accepted on a
+ * listener of this kind: LISTEN_SMTP is port 25; LISTEN_SUBMISSION (587,
+ * STARTTLS) and LISTEN_SUBMISSIONS (465, TLS from the first byte) are
+ * submission sessions: AUTH, sender ownership, RFC 6409 completion, DKIM. */
+void	session_new(int fd, const struct sockaddr *sa, socklen_t salen,
+	    enum listen_kind kind);
 
 /* Answers from the other roles (or their failure, as a tempfail). */
 void	session_on_resolve(struct smtp_session *, const struct msg_resolve_answer *);
@@ -21,6 +27,11 @@ void	session_on_resolve(struct smtp_session *, const struct msg_resolve_answer *
 void	session_on_opened(struct smtp_session *, enum queue_status,
 	    const char *msgid, int fd);
 void	session_on_committed(struct smtp_session *, enum queue_status);
+/* Submission: lookup's answers to AUTH and sender ownership, dkimsign's
+ * signature. */
+void	session_on_auth(struct smtp_session *, enum auth_result);
+void	session_on_sender(struct smtp_session *, enum sender_result);
+void	session_on_signed(struct smtp_session *, const struct msg_sign_answer *);
 
 /* Connection accounting for the listener. */
 size_t	session_count(void);

@@ -13,6 +13,7 @@ while lookup answers, and a kill -9 of mxctl in the middle of an import.
 
 import os
 import pty
+import select
 import pwd
 import shutil
 import signal
@@ -174,14 +175,24 @@ class MxctlAlone(unittest.TestCase):
         if pid == 0:
             os.execv(MXCTL, [MXCTL, "-f", self.conf, *args])
         seen = b""
+        deadline = time.time() + 30
         for answer in answers:
             while not seen.rstrip().endswith(b"password:"):
+                ready, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+                if not ready:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    self.fail(f"no password prompt within 30s: {seen!r}")
                 chunk = os.read(fd, 1024)
                 self.assertTrue(chunk, seen)
                 seen += chunk
             os.write(fd, answer.encode() + b"\n")
             seen += b"<typed>"
         while True:
+            ready, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                break
             try:
                 chunk = os.read(fd, 1024)
             except OSError:

@@ -73,6 +73,9 @@ class Supervisor(unittest.TestCase):
     def test_roles_run_as_their_own_users_and_smtpd_is_chrooted(self):
         want = {"smtpd": "_hmx-smtpd", "lookup": "_hmx-lookup",
                 "queue": "_hmx-queue", "delivery": "_hmx-mail"}
+        for role, user in (("dkimsign", "_hmx-dkim"), ("relay", "_hmx-relay")):
+            if os.path.exists(os.path.join(BUILD, f"homemx-{role}")):
+                want[role] = user
         pids = self.h.role_pids()
         self.assertEqual(set(pids), set(want))
         uids = set()
@@ -83,22 +86,28 @@ class Supervisor(unittest.TestCase):
             self.assertEqual(st["Gid"].split()[0], str(pwd.getpwnam(user).pw_gid), role)
             self.assertNotEqual(uid, 0)
             uids.add(uid)
-        self.assertEqual(len(uids), 4, "each role has its own uid")
+        self.assertEqual(len(uids), len(want), "each role has its own uid")
         # smtpd's root directory is the empty chroot, the others are not chrooted
         self.assertEqual(os.readlink(f"/proc/{pids['smtpd']}/root"),
                          os.path.join(self.h.dir, "empty"))
         self.assertEqual(os.listdir(os.path.join(self.h.dir, "empty")), [])
         self.assertEqual(os.readlink(f"/proc/{pids['queue']}/root"), "/")
+        if "relay" in pids:
+            self.assertEqual(os.readlink(f"/proc/{pids['relay']}/root"),
+                             os.path.join(self.h.dir, "empty"))
+        if "dkimsign" in pids:   # jailed in its key directory
+            self.assertEqual(os.readlink(f"/proc/{pids['dkimsign']}/root"),
+                             os.path.join(self.h.dir, "dkim"))
         # the supervisor stays root; the state directories belong to their roles
         self.assertEqual(proc_status(self.h.proc.pid)["Uid"].split()[0], "0")
         for sub, user in (("spool", "_hmx-queue"), ("store", "_hmx-lookup"),
-                          ("maildirs", "_hmx-mail")):
+                          ("maildirs", "_hmx-mail"), ("dkim", "_hmx-dkim")):
             st = os.stat(os.path.join(self.h.dir, sub))
             self.assertEqual(st.st_uid, pwd.getpwnam(user).pw_uid, sub)
             self.assertEqual(st.st_mode & 0o007, 0, f"{sub} is not world-accessible")
 
     def test_crashed_role_is_restarted_and_mail_flows_again(self):
-        for role in ("smtpd", "lookup", "queue", "delivery"):
+        for role in sorted(self.h.role_pids()):
             with self.subTest(role=role):
                 before = self.h.role_pids()[role]
                 os.kill(before, signal.SIGKILL)

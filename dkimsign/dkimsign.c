@@ -1,0 +1,301 @@
+/*
+ * dkimsign/dkimsign.c - the dkimsign role: MSG_SIGN_ASK in, MSG_SIGN_ANSWER
+ * out, for submission and queue.
+ *
+ * Owns: the links to submission and queue and the answer to each request.
+ * This process is the only holder of the DKIM private keys (keys.c). It
+ * runs as _hmx-dkim, chrooted into dkim_key_dir, so "/" is the key
+ * directory; in demo mode (no privilege drop) it opens dkim_key_dir
+ * itself. A request names the d= domain and hands over the whole message
+ * as a read-only fd; the answer is SIGN_OK with the DKIM-Signature fields
+ * to prepend, SIGN_NO_KEY when the domain has no key for dkim_selector, or
+ * SIGN_FAILED. The sender answers 451 to both failures: mail never leaves
+ * unsigned by accident.
+ * Why signing is synchronous inside the frame handler: a request is one
+ * pass over the message with two hashes and two signatures, about a
+ * millisecond for RSA-2048 plus the hashing (see the bench note in the
+ * report; ~1 ms per MB); nothing here waits on the network or on a peer,
+ * and the size is capped by SIGN_MESSAGE_MAX. A slow big message delays
+ * the next request by that much and no more.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "dkimsign.h"
+#include "ipc_decode.h"
+#include "keys.h"
+#include "log.h"
+#include "role.h"
+#include "signer.h"
+#include "util.h"
+
+#define SHUTDOWN_GRACE		2.0	/* s to flush the last answers */
+#define SHUTDOWN_POLL_USEC	50000
+
+static struct event_base	*base;
+static const struct config	*cfg;
+static struct signer		*signer;
+static struct keyring		*keyring;
+static struct ipc_link		*links[ROLE_COUNT];	/* submission, queue */
+static struct stat		 keydir_st;	/* dkim_key_dir, seen before the chroot */
+static char			 selector[DKIM_DNS_SELECTOR_MAX + 1];
+static bool			 selector_ok;	/* short enough for "-ed25519" */
+static struct event		*ev_shutdown;
+static double			 shutdown_deadline;
+
+/* The outcome of one request, for the answer and the log line. */
+struct sign_job {
+	enum role		 peer;
+	char			 domain[ADDR_DOMAIN_MAX + 1];
+	enum sign_status	 status;
+	struct sign_result	 res;
+	char			 why[SIGN_WHY_MAX + KEY_WHY_MAX];
+	double			 started;
+};
+
+static void
+set_selector(const struct config *c)
+{
+	snprintf(selector, sizeof(selector), "%s", c->dkim_selector);
+	str_lower(selector);
+	selector_ok = dkim_selector_is_valid(selector);
+	if (!selector_ok)
+		log_warnx("dkimsign: dkim_selector %s is longer than %d octets: "
+		    "nothing can be signed", selector, DKIM_SELECTOR_MAX);
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+static void
+log_sign(const struct sign_job *j)
+{
+	static const char *const result[] = {
+		[SIGN_OK] = "ok", [SIGN_NO_KEY] = "no_key", [SIGN_FAILED] = "failed",
+	};
+	char esc[LOG_ESCAPE_MAX];
+
+	log_event("dkim_sign", "peer=%s domain=%s selector=%s algs=%s result=%s "
+	    "bytes=%zu ms=%.2f%s%s%s", role_name(j->peer), j->domain, selector,
+	    j->res.algs[0] != '\0' ? j->res.algs : "none", result[j->status],
+	    j->res.message_bytes, (mono_now() - j->started) * 1000.0,
+	    j->why[0] != '\0' ? " reason=\"" : "",
+	    j->why[0] != '\0' ? log_escape(esc, sizeof(esc), j->why, strlen(j->why)) : "",
+	    j->why[0] != '\0' ? "\"" : "");
+}
+
+/* Fills out (the fields to prepend) and j->status. */
+static void
+sign_message(struct sign_job *j, int fd, char *out, size_t outsize)
+{
+	struct sign_input in = { fd, NULL, 0 };
+	struct sign_keys k;
+
+	if (keyring == NULL || !selector_ok) {	/* after the shutdown wiped the keys */
+		j->status = SIGN_FAILED;
+		snprintf(j->why, sizeof(j->why), "%s", keyring == NULL ?
+		    "dkimsign is shutting down" : "dkim_selector too long");
+		return;
+	}
+	switch (keyring_get(keyring, j->domain, selector, &k, j->why, sizeof(j->why))) {
+	case KEYS_NONE:
+		j->status = SIGN_NO_KEY;
+		snprintf(j->why, sizeof(j->why), "no key for selector %s: "
+		    "mxctl dkim keygen %s", selector, j->domain);
+		return;
+	case KEYS_BROKEN:
+		j->status = SIGN_FAILED;
+		return;
+	case KEYS_FOUND:
+		break;
+	}
+	if (signer_sign(signer, &k, &in, out, outsize, &j->res) == -1) {
+		j->status = SIGN_FAILED;
+		snprintf(j->why, sizeof(j->why), "%s", j->res.why);
+		return;
+	}
+	j->status = SIGN_OK;
+}
+
+static void
+drop_link(enum role peer)
+{
+	if (links[peer] == NULL)
+		return;
+	ipc_link_free(links[peer]);	/* safe inside its own callback */
+	links[peer] = NULL;
+	log_event("link_down", "peer=%s reason=rejected", role_name(peer));
+}
+
+static void
+on_sign_ask(struct ipc_link *l, enum role peer, struct ipc_frame *f)
+{
+	static char fields[SIGN_HEADERS_MAX + 1];	/* not on the stack */
+	struct sign_job j;
+	struct msg_sign_ask m;
+	struct ipc_builder b;
+	const char *why;
+
+	if (ipc_decode_sign_ask(f, &m, &why) == -1) {
+		log_event("ipc_reject", "peer=%s type=%s reason=\"%s\"",
+		    role_name(peer), ipc_msg_name(f->type), why);
+		drop_link(peer);
+		return;
+	}
+	memset(&j, 0, sizeof(j));
+	j.peer = peer;
+	j.started = mono_now();
+	snprintf(j.domain, sizeof(j.domain), "%s", m.domain);
+	str_lower(j.domain);
+	fields[0] = '\0';
+	sign_message(&j, f->fd, fields, sizeof(fields));
+	ipc_encode_sign_answer(&b, j.status, j.status == SIGN_OK ? fields : "");
+	(void)ipc_send(l, MSG_SIGN_ANSWER, f->req_id, &b, -1);
+	log_sign(&j);
+}
+
+static void
+on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+{
+	enum role peer = (enum role)(intptr_t)arg;
+
+	if (f->type == MSG_SIGN_ASK)
+		on_sign_ask(l, peer, f);
+	else
+		log_event("ipc_reject", "peer=%s type=%s reason=\"unexpected\"",
+		    role_name(peer), ipc_msg_name(f->type));
+	if (f->fd != -1)
+		close(f->fd);
+}
+
+static void
+on_close(struct ipc_link *l, void *arg)
+{
+	enum role peer = (enum role)(intptr_t)arg;
+
+	if (links[peer] != l)
+		return;
+	links[peer] = NULL;
+	log_event("link_down", "peer=%s", role_name(peer));
+}
+
+/* ---- role ------------------------------------------------------------------ */
+
+void
+dkimsign_preinit(struct event_base *b, const struct config *c)
+{
+	const char *why;
+
+	(void)b;
+	/* Before the chroot: dkim_init() initializes OpenSSL, and this is
+	 * the last chance to see dkim_key_dir from outside. */
+	if ((signer = signer_new(&why)) == NULL)
+		fatalx("dkimsign: %s", why);
+	if (stat(c->dkim_key_dir, &keydir_st) == -1)
+		fatal("dkim_key_dir %s", c->dkim_key_dir);
+}
+
+/* The key directory: "/" when we were chrooted into it, else its path. */
+static int
+open_key_dir(const struct config *c, bool *chrooted)
+{
+	struct stat root;
+
+	*chrooted = stat("/", &root) == 0 && root.st_dev == keydir_st.st_dev &&
+	    root.st_ino == keydir_st.st_ino;
+	return open(*chrooted ? "/" : c->dkim_key_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+void
+dkimsign_init(struct event_base *b, const struct config *c,
+    const int *listen_fds, size_t nlisten)
+{
+	bool chrooted;
+	int dirfd;
+
+	(void)listen_fds;
+	(void)nlisten;
+	base = b;
+	cfg = c;
+	set_selector(c);
+	if ((dirfd = open_key_dir(c, &chrooted)) == -1)
+		fatal("dkimsign: cannot open the key directory %s", c->dkim_key_dir);
+	if ((keyring = keyring_new(dirfd, signer)) == NULL)
+		fatalx("dkimsign: out of memory");
+	log_event("dkim_ready", "keydir=%s chroot=%s selector=%s", c->dkim_key_dir,
+	    chrooted ? "yes" : "no", selector);
+}
+
+void
+dkimsign_on_link(enum role peer, int fd)
+{
+	if (peer != ROLE_SUBMISSION && peer != ROLE_QUEUE) {
+		log_warnx("dkimsign: no link expected to %s", role_name(peer));
+		close(fd);
+		return;
+	}
+	if (links[peer] != NULL)
+		ipc_link_free(links[peer]);
+	links[peer] = ipc_link_new(base, fd, ROLE_DKIMSIGN, peer, on_frame, on_close,
+	    (void *)(intptr_t)peer);
+}
+
+void
+dkimsign_on_reload(const struct config *c)
+{
+	if (strcmp(c->dkim_key_dir, cfg->dkim_key_dir) != 0)
+		log_warnx("dkimsign: dkim_key_dir changed to %s: takes effect when "
+		    "homemxd restarts", c->dkim_key_dir);
+	cfg = c;
+	set_selector(c);
+	/* Every key is read, checked and test-signed again on its next use. */
+	keyring_flush(keyring);
+}
+
+static bool
+answers_pending(void)
+{
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (links[r] != NULL && ipc_link_pending(links[r]) > 0)
+			return true;
+	return false;
+}
+
+static void
+on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, SHUTDOWN_POLL_USEC };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!answers_pending() || mono_now() > shutdown_deadline) {
+		keyring_free(keyring);
+		keyring = NULL;
+		signer_free(signer);
+		signer = NULL;
+		role_exit(0);
+		return;
+	}
+	evtimer_add(ev_shutdown, &tv);
+}
+
+/* Requests are answered as they come, so only sends can be pending. */
+void
+dkimsign_on_shutdown(void)
+{
+	if (ev_shutdown != NULL)
+		return;
+	shutdown_deadline = mono_now() + SHUTDOWN_GRACE;
+	if ((ev_shutdown = evtimer_new(base, on_shutdown_poll, NULL)) == NULL)
+		fatalx("dkimsign: evtimer_new");
+	on_shutdown_poll(-1, 0, NULL);
+}

@@ -1,0 +1,99 @@
+/*
+ * relay/client.h - one outbound SMTP session (RFC 5321 client side).
+ *
+ * Owns: a TCP connection to one address of one MX (or smarthost), its
+ * greeting, EHLO, STARTTLS, AUTH PLAIN, and the transactions run over it.
+ * It knows nothing about jobs, DNS or pools: the owner gives it a
+ * transaction and is told, through one callback, when the session is ready,
+ * when a transaction ended (with every reply) and when it failed.
+ */
+#ifndef RELAY_CLIENT_H
+#define RELAY_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "auth.h"
+#include "reply.h"
+
+struct event_base;
+struct client;
+
+enum client_tls {
+	CLIENT_TLS_OPPORTUNISTIC = 0,	/* STARTTLS when offered */
+	CLIENT_TLS_REQUIRE,		/* STARTTLS must succeed, or fail 4xx */
+	CLIENT_TLS_OFF,			/* a retry after a failed handshake */
+};
+
+struct client_params {
+	char				host[ADDR_DOMAIN_MAX + 1];	/* MX name: SNI, logs */
+	struct sockaddr_storage		addr;		/* with port */
+	char				helo[ADDR_DOMAIN_MAX + 1];
+	struct sockaddr_storage		source;		/* ss_family 0: none */
+	enum client_tls			tls;
+	const struct relay_cred		*cred;		/* AUTH PLAIN, or NULL */
+};
+
+enum client_event {
+	CLIENT_READY,		/* open (or RSET) and idle: start a transaction */
+	CLIENT_TXN_DONE,	/* the transaction ended, see its outcome */
+	CLIENT_FAILED,		/* could not open, or died: see client_error() */
+	CLIENT_CLOSED,		/* after client_quit(): the connection is gone */
+};
+
+/* After CLIENT_FAILED and CLIENT_CLOSED the owner must client_free(). */
+typedef void (*client_cb)(struct client *, enum client_event, void *arg);
+
+enum txn_outcome {
+	TXN_COMPLETE,		/* MAIL ok, >= 1 RCPT ok, DATA answered: see data */
+	TXN_MAIL_REJECTED,	/* see mail */
+	TXN_NO_RCPT,		/* every RCPT refused: see rcpt_reply[] */
+	TXN_BROKEN,		/* session lost before the final dot: nothing done */
+	TXN_UNKNOWN,		/* session lost after the final dot: maybe delivered */
+};
+
+struct client_txn {
+	/* in */
+	const char		*sender;	/* "" = null sender */
+	size_t			 nrcpt;
+	const char *const	*rcpt;
+	int			 body_fd;	/* read with pread from 0 */
+	uint64_t		 body_size;
+	/* out */
+	enum txn_outcome	 outcome;
+	struct smtp_reply	 mail;
+	struct smtp_reply	*rcpt_reply;	/* nrcpt, the caller's memory */
+	struct smtp_reply	 data;		/* DATA refused, or the final reply */
+	size_t			 naccepted;
+};
+
+struct client	*client_connect(struct event_base *, const struct client_params *,
+		    client_cb, void *arg);
+void		 client_set_owner(struct client *, client_cb, void *arg);
+/* Only in the ready state. */
+void		 client_start_txn(struct client *, struct client_txn *);
+/* RSET, then CLIENT_READY (or CLIENT_FAILED). Only in the ready state. */
+void		 client_reset(struct client *);
+/* QUIT if idle, else just close; then CLIENT_CLOSED. */
+void		 client_quit(struct client *);
+/* Safe inside the callback. */
+void		 client_free(struct client *);
+
+/* Why the session failed or the transaction broke. remote: the server
+ * said it (as opposed to a refused connection, a timeout, TLS trouble). */
+const struct smtp_reply	*client_error(const struct client *, bool *remote);
+/* "connect", "greeting", "ehlo", "starttls", "tls", "auth", "rset",
+ * "mail", "rcpt", "data", "dot", "quit": where it failed. */
+const char	*client_error_stage(const struct client *);
+bool		 client_is_ready(const struct client *);
+int		 client_family(const struct client *);
+const char	*client_ip(const struct client *);
+const char	*client_host(const struct client *);
+bool		 client_tls_active(const struct client *);
+unsigned	 client_ntxn(const struct client *);
+bool		 client_tls_handshake_failed(const struct client *);
+
+#endif

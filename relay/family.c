@@ -1,0 +1,72 @@
+/*
+ * relay/family.c - see family.h.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "family.h"
+
+struct pin {
+	char	name[ADDR_DOMAIN_MAX + 1];
+	time_t	until;
+};
+
+static struct pin	pins[FAMILY_MEMORY_MAX];
+static size_t		npins;
+
+static struct pin *
+pin_find(const char *name)
+{
+	for (size_t i = 0; i < npins; i++)
+		if (strcasecmp(pins[i].name, name) == 0)
+			return &pins[i];
+	return NULL;
+}
+
+/* A free slot: an expired entry, a new one, or the one expiring first. */
+static struct pin *
+pin_slot(time_t now)
+{
+	size_t victim = 0;
+
+	for (size_t i = 0; i < npins; i++)
+		if (pins[i].until <= now)
+			return &pins[i];
+	if (npins < FAMILY_MEMORY_MAX)
+		return &pins[npins++];
+	for (size_t i = 1; i < npins; i++)
+		if (pins[i].until < pins[victim].until)
+			victim = i;
+	return &pins[victim];
+}
+
+void
+family_remember(const char *name, time_t now, uint32_t seconds)
+{
+	struct pin *p;
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= sizeof(p->name) || seconds == 0)
+		return;
+	if ((p = pin_find(name)) == NULL) {
+		p = pin_slot(now);
+		memcpy(p->name, name, len + 1);
+	}
+	p->until = now + (time_t)seconds;
+}
+
+bool
+family_is_pinned(const char *name, time_t now)
+{
+	const struct pin *p = pin_find(name);
+
+	return p != NULL && p->until > now;
+}
+
+void
+family_forget_all(void)
+{
+	memset(pins, 0, sizeof(pins));
+	npins = 0;
+}
