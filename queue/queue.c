@@ -7,7 +7,11 @@
  * commit_done(), after the group flush made the envelope durable (spool.c
  * has the ordering). Everything a client sends is checked against what
  * this process handed out: a COMMIT or ABORT must name a body this queue
- * opened for the same link and did not commit yet. A frame that does not
+ * opened for the same link and did not commit yet, and its source must be
+ * the one of the link it came in on (smtpd: SOURCE_SMTP, submission:
+ * SOURCE_SUBMISSION), because the source decides whether mail may be
+ * relayed and bounced: a compromised smtpd can not pass port 25 mail off
+ * as submitted mail. SOURCE_LOCAL is the queue's own (DSNs). A frame that does not
  * decode means a broken or hostile peer: event=ipc_reject and the link is
  * dropped. A frame that decodes but breaks a rule (unknown id, too many
  * recipients, body too large) gets QUEUE_REJECT and its files are deleted.
@@ -26,6 +30,7 @@
 #include "batch.h"
 #include "ipc_decode.h"
 #include "log.h"
+#include "qmsg.h"
 #include "queue.h"
 #include "role.h"
 #include "sched.h"
@@ -231,6 +236,13 @@ envelope_from_commit(struct envelope *e, struct msg_commit *m)
 	m->nrcpt = 0;
 }
 
+/* The only source a client on this link may claim. */
+static enum msg_source
+source_of_peer(enum role peer)
+{
+	return peer == ROLE_SUBMISSION ? SOURCE_SUBMISSION : SOURCE_SMTP;
+}
+
 /* Semantic checks of a decoded commit; NULL if it may go on. */
 static const char *
 commit_refusal(struct client *c, const struct msg_commit *m, struct txn **tp)
@@ -244,6 +256,8 @@ commit_refusal(struct client *c, const struct msg_commit *m, struct txn **tp)
 		return "second commit of the same id";
 	if (m->nrcpt > cfg->max_recipients)
 		return "more recipients than max_recipients";
+	if (m->source != source_of_peer(c->peer))
+		return "source does not match the link it came in on";
 	return NULL;
 }
 
@@ -258,9 +272,9 @@ commit_check_size(struct txn *t)
 		return status_for_errno(err);
 	}
 	if ((uint64_t)t->size > cfg->max_message_size + QUEUE_HEADER_SLACK) {
-		log_event("ipc_reject", "peer=smtpd type=MSG_SMTPD_MSG_COMMIT qid=%s "
-		    "reason=\"body of %lld bytes over max_message_size\"", t->id,
-		    (long long)t->size);
+		log_event("ipc_reject", "peer=%s type=MSG_SMTPD_MSG_COMMIT qid=%s "
+		    "reason=\"body of %lld bytes over max_message_size\"",
+		    role_name(t->client->peer), t->id, (long long)t->size);
 		return QUEUE_REJECT;
 	}
 	return QUEUE_OK;
@@ -424,6 +438,8 @@ queue_init(struct event_base *b, const struct config *c,
 	raise_fd_limit();
 	batch_init(base);
 	sched_init(base, cfg);
+	relay_init(base);
+	sign_init(base);
 	spool_init(cfg->spool_dir);
 	spool_scan(load_message, NULL, &st);
 	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u",
@@ -437,7 +453,14 @@ queue_on_link(enum role peer, int fd)
 	case ROLE_DELIVERY:
 		sched_set_link(fd);
 		break;
+	case ROLE_RELAY:
+		relay_set_link(fd);
+		break;
+	case ROLE_DKIMSIGN:
+		sign_set_link(fd);
+		break;
 	case ROLE_SMTPD:
+	case ROLE_SUBMISSION:
 		client_set_link(peer, fd);
 		break;
 	default:
@@ -485,7 +508,7 @@ on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	batch_run_now();
 	bool idle = !commits_in_progress() && !replies_pending() &&
-	    sched_inflight() == 0;
+	    sched_inflight() == 0 && relay_inflight() == 0;
 	if (idle || mono_now() > shutdown_deadline) {
 		log_event("queue_stop", "inflight=%u queued=%u", sched_inflight(),
 		    sched_queued());

@@ -180,6 +180,8 @@ static size_t nsessions;
 
 static void	session_process(struct smtp_session *);
 static void	session_close(struct smtp_session *, int reply, const char *reason);
+static bool	submission_needs_auth(const struct smtp_session *);
+static void	submission_ask_mail_sender(struct smtp_session *);
 
 #define NO_REPLY	(-1)
 
@@ -757,6 +759,229 @@ act_starttls(struct smtp_session *s, struct command_ctx *c)
 	bufferevent_disable(s->bev, EV_READ);
 	session_reply(s, REPLY_TLS_GO);
 	session_set_state(s, SESSION_TLS_WAIT);
+}
+
+/* ---- submission: AUTH (RFC 4954, RFC 4616) -------------------------------- */
+
+/* Submission refuses MAIL until the client has authenticated. */
+static bool
+submission_needs_auth(const struct smtp_session *s)
+{
+	return s->submission && s->auth_user[0] == '\0';
+}
+
+/* Ends the exchange; the password never outlives it. */
+static void
+auth_end(struct smtp_session *s)
+{
+	if (s->auth != NULL) {
+		sodium_memzero(s->auth, sizeof(*s->auth));
+		free(s->auth);
+		s->auth = NULL;
+	}
+	if (s->state == SESSION_AUTH_INPUT || s->state == SESSION_AUTH_WAIT)
+		session_set_state(s, SESSION_READY);
+}
+
+/* A login that failed: 535, or 421 and close once a session had enough. */
+static void
+auth_failed(struct smtp_session *s, enum reply_id r)
+{
+	auth_end(s);
+	if (++s->auth_failures >= AUTH_FAILURES_MAX) {
+		session_close(s, REPLY_AUTH_TOO_MANY, "auth_failures");
+		return;
+	}
+	session_reply_error(s, r);
+}
+
+/* Refused before lookup is asked (over-long field, authzid, bad name). */
+static void
+auth_refuse_locally(struct smtp_session *s, const char *reason)
+{
+	log_auth(s, s->auth->cred.user, s->auth->mech, "bad", reason);
+	auth_failed(s, REPLY_AUTH_BAD);
+}
+
+static bool
+check_auth(struct smtp_session *s, struct command_ctx *c)
+{
+	const char *mech, *ir;
+	size_t mechlen, irlen;
+
+	if (!s->submission)
+		return refuse(s, c, REPLY_UNKNOWN_COMMAND);	/* port 25: no AUTH */
+	if (c->status == CMD_SYNTAX)
+		return refuse(s, c, REPLY_SYNTAX);
+	if (s->state == SESSION_INIT)
+		return refuse(s, c, REPLY_NEED_HELO);
+	if (!s->tls_active)
+		return refuse(s, c, REPLY_AUTH_NEED_TLS);
+	if (s->auth_user[0] != '\0')
+		return refuse(s, c, REPLY_AUTH_ALREADY);
+	if (s->state != SESSION_READY)
+		return refuse(s, c, REPLY_BAD_SEQUENCE);
+	if (!sasl_split_auth_arg(c->cmd->arg, c->cmd->arglen, &mech, &mechlen, &ir, &irlen))
+		return refuse(s, c, REPLY_SYNTAX);
+	if (sasl_mech_parse(mech, mechlen) == SASL_MECH_UNKNOWN)
+		return refuse(s, c, REPLY_AUTH_MECH);
+	return true;
+}
+
+/* Sends the credentials to lookup; the session only learns yes or no. */
+static void
+auth_ask_lookup(struct smtp_session *s)
+{
+	struct auth_exchange *a = s->auth;
+	struct msg_auth_ask m;
+	const char *why;
+
+	if (addr_normalize_input(a->cred.user, a->user, sizeof(a->user), &why) != ADDR_OK) {
+		auth_refuse_locally(s, "bad_user");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.user, a->user, sizeof(m.user));
+	memcpy(m.password, a->cred.password, a->cred.password_len + 1);
+	snprintf(m.client_ip, sizeof(m.client_ip), "%s", s->ip);
+	uint64_t id = links_auth_ask(s, &m);
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&a->cred.password, sizeof(a->cred.password));
+	if (id == 0) {
+		log_auth(s, a->user, a->mech, "tempfail", "lookup_unavailable");
+		auth_end(s);
+		session_reply(s, REPLY_AUTH_TEMPFAIL);
+		return;
+	}
+	session_set_state(s, SESSION_AUTH_WAIT);
+}
+
+/* One client response: the initial one or a line after a 334. */
+static void
+auth_take_response(struct smtp_session *s, const char *text, size_t len,
+    bool is_initial)
+{
+	struct auth_exchange *a = s->auth;
+	uint8_t buf[SASL_DECODED_MAX];
+	size_t n;
+	enum sasl_status st;
+
+	st = sasl_decode_response(text, len, is_initial, buf, sizeof(buf), &n);
+	if (st == SASL_OK && a->mech == SASL_MECH_PLAIN)
+		st = sasl_parse_plain(buf, n, &a->cred);
+	else if (st == SASL_OK && !a->want_password)
+		st = sasl_login_user(buf, n, &a->cred);
+	else if (st == SASL_OK)
+		st = sasl_login_password(buf, n, &a->cred);
+	sodium_memzero(buf, sizeof(buf));
+	switch (st) {
+	case SASL_OK:
+		if (a->mech == SASL_MECH_LOGIN && !a->want_password) {
+			a->want_password = true;
+			session_set_state(s, SESSION_AUTH_INPUT);
+			session_reply_arg(s, REPLY_AUTH_CHALLENGE, SASL_LOGIN_PASS_PROMPT);
+			return;
+		}
+		auth_ask_lookup(s);
+		return;
+	case SASL_TOO_LONG:
+		auth_refuse_locally(s, "too_long");
+		return;
+	case SASL_AUTHZID:
+		auth_refuse_locally(s, "authzid");
+		return;
+	case SASL_CANCELLED:
+		auth_end(s);
+		session_reply_error(s, REPLY_AUTH_CANCELLED);
+		return;
+	case SASL_BAD_BASE64:
+	case SASL_MALFORMED:
+		break;
+	}
+	auth_end(s);
+	session_reply_error(s, REPLY_AUTH_BAD_BASE64);
+}
+
+static void
+act_auth(struct smtp_session *s, struct command_ctx *c)
+{
+	const char *mech, *ir;
+	size_t mechlen, irlen;
+
+	(void)sasl_split_auth_arg(c->cmd->arg, c->cmd->arglen, &mech, &mechlen, &ir, &irlen);
+	s->auth = xcalloc(1, sizeof(*s->auth));
+	s->auth->mech = sasl_mech_parse(mech, mechlen);
+	if (ir != NULL) {
+		auth_take_response(s, ir, irlen, true);
+		return;
+	}
+	session_set_state(s, SESSION_AUTH_INPUT);
+	session_reply_arg(s, REPLY_AUTH_CHALLENGE,
+	    s->auth->mech == SASL_MECH_PLAIN ? "" : SASL_LOGIN_USER_PROMPT);
+}
+
+void
+session_on_auth(struct smtp_session *s, enum auth_result r)
+{
+	struct auth_exchange *a = s->auth;
+
+	if (s->state != SESSION_AUTH_WAIT || a == NULL)
+		return;
+	switch (r) {
+	case AUTH_OK:
+		log_auth(s, a->user, a->mech, "ok", "-");
+		memcpy(s->auth_user, a->user, sizeof(s->auth_user));
+		auth_end(s);
+		session_reply(s, REPLY_AUTH_OK);
+		break;
+	case AUTH_BAD:
+		log_auth(s, a->user, a->mech, "bad", "credentials");
+		auth_failed(s, REPLY_AUTH_BAD);
+		break;
+	case AUTH_RATELIMITED:
+		log_auth(s, a->user, a->mech, "ratelimited", "lookup");
+		auth_failed(s, REPLY_AUTH_RATELIMITED);
+		break;
+	case AUTH_TEMPFAIL:
+	default:
+		log_auth(s, a->user, a->mech, "tempfail", "lookup");
+		auth_end(s);
+		session_reply(s, REPLY_AUTH_TEMPFAIL);
+		break;
+	}
+	session_process(s);
+}
+
+/* ---- submission: sender ownership ----------------------------------------- */
+
+static void
+submission_ask_mail_sender(struct smtp_session *s)
+{
+	if (links_sender_ask(s, s->auth_user, s->tx->from) == 0) {
+		log_sender(s, "mail", s->tx->from, "tempfail");
+		tx_free(s);
+		session_reply(s, REPLY_TEMPFAIL);
+		return;
+	}
+	session_set_state(s, SESSION_MAIL_WAIT);
+}
+
+static void
+submission_on_mail_sender(struct smtp_session *s, enum sender_result r)
+{
+	log_sender(s, "mail", s->tx->from, r == SENDER_OWNED ? "owned" :
+	    r == SENDER_NOT_OWNED ? "not_owned" : "tempfail");
+	if (r == SENDER_OWNED) {
+		session_set_state(s, SESSION_MAIL);
+		session_reply(s, REPLY_MAIL_OK);
+		return;
+	}
+	tx_free(s);
+	session_resume_state(s);
+	if (r == SENDER_NOT_OWNED)
+		session_reply_error(s, REPLY_SENDER_NOT_OWNED);
+	else
+		session_reply(s, REPLY_TEMPFAIL);
 }
 
 struct command_row {
