@@ -467,7 +467,10 @@ dkim_show(struct mxctl *m, const struct dkim_args *a)
 	unsigned printed = 0;
 	int keyfd = -1, domfd = -1, r = -1;
 
-	if (open_key_dir(m, false, &keyfd) == -1)
+	if ((keyfd = open(m->cfg.dkim_key_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
+	    errno == ENOENT)
+		goto none;
+	if (keyfd == -1 && open_key_dir(m, false, &keyfd) == -1)
 		return MX_FAIL;
 	domfd = openat(keyfd, a->domain, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (domfd == -1 && errno == ENOENT)
@@ -494,7 +497,8 @@ none:
 fail:
 	if (domfd != -1)
 		close(domfd);
-	close(keyfd);
+	if (keyfd != -1)
+		close(keyfd);
 	return r == 0 ? MX_OK : MX_FAIL;
 }
 

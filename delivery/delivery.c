@@ -6,8 +6,10 @@
  * group flush of Maildir files. For each (message, recipient) the queue
  * hands over: ask lookup who gets the recipient now (a user may have been
  * deleted since RCPT); RESOLVE_LOCAL -> write the message into each listed
- * mailbox (maildir.c); unknown user, not local or blocked -> PERMFAIL;
- * lookup trouble, no lookup, or no answer in LOOKUP_TIMEOUT -> TEMPFAIL.
+ * mailbox (maildir.c); unknown user or blocked -> PERMFAIL; not one of our
+ * domains -> REMOTE (the queue hands it to the relay role, or refuses it
+ * for port 25 mail); lookup trouble, no lookup, or no answer in
+ * LOOKUP_TIMEOUT -> TEMPFAIL. delivery_result_for() is that table.
  *
  * Files written during one turn of the event loop are flushed together:
  * one syncfs() per file system, then every rename into new/, then one
@@ -100,7 +102,8 @@ wall_now(void)
 static const char *
 result_word(enum delivery_result r)
 {
-	return r == DELIVERY_OK ? "ok" : r == DELIVERY_TEMPFAIL ? "deferred" : "failed";
+	return r == DELIVERY_OK ? "ok" : r == DELIVERY_TEMPFAIL ? "deferred" :
+	    r == DELIVERY_REMOTE ? "remote" : "failed";
 }
 
 static void
@@ -110,11 +113,11 @@ log_delivery(const struct task *t, const char *mailbox, enum delivery_result r,
 	char to[LOG_ESCAPE_MAX], mb[LOG_ESCAPE_MAX], why[LOG_ESCAPE_MAX];
 	double delay = wall_now() - t->queued_at;
 
-	log_event("delivery", "qid=%s to=<%s>%s%s via=maildir result=%s delay=%.2fs%s%s%s",
+	log_event("delivery", "qid=%s to=<%s>%s%s via=%s result=%s delay=%.2fs%s%s%s",
 	    t->m.msgid, log_escape(to, sizeof(to), t->m.rcpt, strlen(t->m.rcpt)),
 	    mailbox != NULL ? " mailbox=" : "",
 	    mailbox != NULL ? log_escape(mb, sizeof(mb), mailbox, strlen(mailbox)) : "",
-	    result_word(r), delay < 0 ? 0.0 : delay,
+	    r == DELIVERY_REMOTE ? "none" : "maildir", result_word(r), delay < 0 ? 0.0 : delay,
 	    reason != NULL ? " reason=\"" : "",
 	    reason != NULL ? log_escape(why, sizeof(why), reason, strlen(reason)) : "",
 	    reason != NULL ? "\"" : "");
@@ -354,12 +357,25 @@ verdict_reason(enum resolve_verdict v)
 {
 	switch (v) {
 	case RESOLVE_UNKNOWN_USER:	return "unknown user";
-	case RESOLVE_NOT_LOCAL:		return "not a local domain (remote delivery not supported)";
+	case RESOLVE_NOT_LOCAL:		return "not a local domain";
 	case RESOLVE_BLOCKED:		return "blocked subaddress";
 	case RESOLVE_TEMPFAIL:		return "lookup temporary failure";
 	case RESOLVE_LOCAL:		break;
 	}
 	return "local";
+}
+
+enum delivery_result
+delivery_result_for(enum resolve_verdict v)
+{
+	switch (v) {
+	case RESOLVE_LOCAL:		return DELIVERY_OK;	/* after the writes */
+	case RESOLVE_NOT_LOCAL:		return DELIVERY_REMOTE;
+	case RESOLVE_TEMPFAIL:		return DELIVERY_TEMPFAIL;
+	case RESOLVE_UNKNOWN_USER:
+	case RESOLVE_BLOCKED:		break;
+	}
+	return DELIVERY_PERMFAIL;
 }
 
 static struct task *
@@ -381,26 +397,19 @@ on_resolve_answer(struct ipc_frame *f)
 	const char *why;
 
 	if (ipc_decode_resolve_answer(f, &a, &why) == -1) {
-		log_event("ipc_reject", "peer=lookup type=%s reason=\"%s\"",
-		    ipc_msg_name(f->type), why);
-		return;		/* the task times out */
+		/* on_lookup_close defers everything that waits for lookup. */
+		ipc_link_reject(llink, f->type, why);
+		return;
 	}
 	if ((t = resolving_find(f->req_id)) == NULL) {
 		log_debug("late resolve answer %llu", (unsigned long long)f->req_id);
 		return;
 	}
 	TAILQ_REMOVE(&resolving, t, entry);
-	switch (a.verdict) {
-	case RESOLVE_LOCAL:
+	if (a.verdict == RESOLVE_LOCAL)
 		task_write_all(t, &a);
-		break;
-	case RESOLVE_TEMPFAIL:
-		task_fail(t, DELIVERY_TEMPFAIL, verdict_reason(a.verdict));
-		break;
-	default:
-		task_fail(t, DELIVERY_PERMFAIL, verdict_reason(a.verdict));
-		break;
-	}
+	else
+		task_fail(t, delivery_result_for(a.verdict), verdict_reason(a.verdict));
 }
 
 static void
@@ -490,15 +499,13 @@ on_queue_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 static void
 on_lookup_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
-	(void)l;
 	(void)arg;
 	if (f->fd != -1)
 		close(f->fd);
 	if (f->type == MSG_RESOLVE_ANSWER)
 		on_resolve_answer(f);
 	else
-		log_event("ipc_reject", "peer=lookup type=%s reason=\"unexpected\"",
-		    ipc_msg_name(f->type));
+		ipc_link_reject(l, f->type, "unexpected");
 }
 
 /* Tasks of the old queue can no longer be answered. */

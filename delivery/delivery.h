@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "ipc.h"
+#include "ipc_decode.h"
 
 struct event_base;
 
@@ -17,5 +17,9 @@ void	delivery_init(struct event_base *, const struct config *,
 void	delivery_on_link(enum role peer, int fd);
 void	delivery_on_reload(const struct config *);
 void	delivery_on_shutdown(void);
+
+/* What the queue hears for a lookup verdict (RESOLVE_LOCAL: DELIVERY_OK,
+ * once the Maildir writes succeed). Pure, for the unit test. */
+enum delivery_result	delivery_result_for(enum resolve_verdict);
 
 #endif

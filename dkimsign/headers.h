@@ -23,7 +23,8 @@ enum hdr_status {
 	HDR_BAD_EOL,		/* bare CR or bare LF in the header section */
 	HDR_NUL,		/* NUL byte in the header section */
 	HDR_NO_COLON,		/* a line that is neither a field nor a fold */
-	HDR_BAD_NAME,		/* empty name or a byte outside 33..126 (RFC 5322 3.6.8) */
+	HDR_BAD_NAME,		/* empty, or a byte outside 33..126 (RFC 5322 3.6.8),
+				 * such as the obsolete space before the colon */
 	HDR_LEADING_FOLD,	/* continuation line before the first field */
 	HDR_FIELD_TOO_LONG,	/* > HDR_FIELD_MAX */
 	HDR_TOO_MANY,		/* > HDR_FIELDS_MAX */

@@ -69,6 +69,8 @@ struct feed {
 	DKIM_STAT	 st;
 	unsigned	 failed;	/* index into h of the first failure */
 	const char	*step;
+	size_t		 body_bytes;
+	uint8_t		 tail[2];	/* the last two body bytes fed */
 };
 
 static void *
@@ -216,6 +218,13 @@ feed_body(struct feed *f, const uint8_t *p, size_t n)
 {
 	if (n == 0)
 		return 0;
+	if (n >= 2)
+		memcpy(f->tail, p + n - 2, 2);
+	else {
+		f->tail[0] = f->tail[1];
+		f->tail[1] = p[0];
+	}
+	f->body_bytes += n;
 	for (unsigned i = 0; i < f->n; i++) {
 		DKIM_STAT st = dkim_body(f->h[i], (u_char *)(uintptr_t)p, n);
 		if (st != DKIM_STAT_OK) {
@@ -239,9 +248,24 @@ feed_eoh(struct feed *f)
 	return 0;
 }
 
+/* RFC 5321 4.1.1.4: a message goes out ending with CRLF, whatever the
+ * file holds; sign it the way it will be sent (libopendkim refuses a
+ * body without a final CRLF). */
+static int
+feed_final_crlf(struct feed *f)
+{
+	static const uint8_t crlf[2] = { '\r', '\n' };
+
+	if (f->body_bytes == 0 || memcmp(f->tail, crlf, 2) == 0)
+		return 0;
+	return feed_body(f, crlf, 2);
+}
+
 static int
 feed_eom(struct feed *f)
 {
+	if (feed_final_crlf(f) == -1)
+		return -1;
 	for (unsigned i = 0; i < f->n; i++) {
 		DKIM_STAT st = dkim_eom(f->h[i], NULL);
 		if (st != DKIM_STAT_OK) {

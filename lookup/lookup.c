@@ -11,8 +11,9 @@
  * Each MSG_RESOLVE_ASK is decoded with the validating decoder (the asker
  * may be a compromised smtpd), answered from one snapshot transaction by
  * resolve_address(), and logged at debug level only: smtpd logs the
- * verdict with its session id. Passwords (AUTH, next issue) go through
- * auth.h, off the event loop.
+ * verdict with its session id. Passwords (AUTH from submission) go
+ * through auth.h, off the event loop; sender-ownership questions are
+ * answered like resolve questions, from one snapshot.
  *
  * Crashes of mxctl: a writer killed between transactions or holding only
  * locks is harmless (snapshot reads never wait for locks; failchk aborts
@@ -29,6 +30,9 @@
 
 #include <event2/event.h>
 
+#include <sodium.h>
+
+#include "auth.h"
 #include "ipc_decode.h"
 #include "log.h"
 #include "lookup.h"
@@ -90,7 +94,7 @@ lookup_watchdog_disarm(void)
 static bool
 lookup_accepts_peer(enum role peer)
 {
-	return peer == ROLE_SMTPD || peer == ROLE_DELIVERY;
+	return peer == ROLE_SMTPD || peer == ROLE_DELIVERY || peer == ROLE_SUBMISSION;
 }
 
 static void
@@ -136,6 +140,7 @@ lookup_drop_peer(struct ipc_link *l)
 
 	if (peers[peer] == l)
 		peers[peer] = NULL;
+	auth_forget_link(l);
 	ipc_link_free(l);
 }
 
@@ -191,6 +196,57 @@ lookup_answer_resolve(struct ipc_link *l, const struct ipc_frame *f)
 		log_warnx("resolve answer to %s not sent", role_name(ipc_link_peer(l)));
 }
 
+/* Submission: a login. The verify runs in auth.c's pool; the answer
+ * comes from there, maybe later. */
+static void
+lookup_answer_auth(struct ipc_link *l, const struct ipc_frame *f)
+{
+	struct msg_auth_ask ask;
+	const char *why;
+
+	if (ipc_decode_auth_ask(f, &ask, &why) == -1) {
+		sodium_memzero(&ask, sizeof(ask));
+		ipc_link_reject(l, f->type, why);
+		return;
+	}
+	lookup_watchdog_arm();
+	auth_start(store, lookup_cfg->auth_failures_per_ip, &ask, l, f->req_id);
+	lookup_watchdog_disarm();
+	sodium_memzero(&ask, sizeof(ask));
+}
+
+/* Submission: may the logged-in user send as this address? */
+static void
+lookup_answer_sender(struct ipc_link *l, const struct ipc_frame *f)
+{
+	struct msg_sender_ask ask;
+	struct ipc_builder b;
+	enum sender_result r = SENDER_TEMPFAIL;
+	enum store_status s = STORE_OK;
+	const char *why;
+
+	if (ipc_decode_sender_ask(f, &ask, &why) == -1) {
+		ipc_link_reject(l, f->type, why);
+		return;
+	}
+	lookup_watchdog_arm();
+	for (int attempt = 0; attempt < 2 && store != NULL; attempt++) {
+		if ((r = sender_check(store, lookup_cfg, ask.user, ask.address, &s)) !=
+		    SENDER_TEMPFAIL)
+			break;
+		if (s == STORE_PANIC)
+			lookup_store_reopen();
+		else if (s != STORE_BUSY)
+			break;
+	}
+	lookup_watchdog_disarm();
+	if (r == SENDER_TEMPFAIL)
+		log_warnx("sender check tempfail: %s", store_status_text(s));
+	ipc_encode_u8_answer(&b, (uint8_t)r);
+	if (ipc_send(l, MSG_SENDER_ANSWER, f->req_id, &b, -1) == -1)
+		log_warnx("sender answer to %s not sent", role_name(ipc_link_peer(l)));
+}
+
 static void
 lookup_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
@@ -200,6 +256,12 @@ lookup_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 	switch (f->type) {
 	case MSG_RESOLVE_ASK:
 		lookup_answer_resolve(l, f);
+		return;
+	case MSG_AUTH_ASK:
+		lookup_answer_auth(l, f);
+		return;
+	case MSG_SENDER_ASK:
+		lookup_answer_sender(l, f);
 		return;
 	default:
 		log_event("ipc_reject", "peer=%s type=%s reason=\"unexpected\"",
@@ -216,6 +278,7 @@ lookup_on_close(struct ipc_link *l, void *arg)
 	(void)arg;
 	if (peers[peer] == l)
 		peers[peer] = NULL;
+	auth_forget_link(l);
 }
 
 static void
@@ -227,8 +290,10 @@ lookup_on_link(enum role peer, int fd)
 		return;
 	}
 	/* A restarted peer: the old link is dead, replace it. */
-	if (peers[peer] != NULL)
+	if (peers[peer] != NULL) {
+		auth_forget_link(peers[peer]);
 		ipc_link_free(peers[peer]);
+	}
 	peers[peer] = ipc_link_new(lookup_base, fd, ROLE_LOOKUP, peer,
 	    lookup_on_frame, lookup_on_close, NULL);
 }
@@ -250,6 +315,7 @@ lookup_init(struct event_base *base, const struct config *cfg,
 	if ((store = store_open(store_dir, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	lookup_watchdog_disarm();
+	auth_init(base);
 	ev_chores = event_new(base, -1, EV_PERSIST, lookup_chores, NULL);
 	if (ev_chores == NULL || event_add(ev_chores, &every) == -1)
 		fatalx("lookup: cannot arm the store timer");
@@ -268,6 +334,7 @@ lookup_on_reload(const struct config *cfg)
 static void
 lookup_on_shutdown(void)
 {
+	auth_shutdown();
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		ipc_link_free(peers[r]);
 		peers[r] = NULL;

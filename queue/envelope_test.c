@@ -2,11 +2,14 @@
  * queue/envelope_test.c - the envelope parser and writer, table-driven.
  *
  * Owns: the proof that a round trip is exact, that every truncation of a
- * valid file is refused (a crash can cut a file anywhere), and that hostile
- * or sloppy files are refused with the right status and line number.
+ * valid file is refused (a crash can cut a file anywhere), that hostile
+ * or sloppy files are refused with the right status and line number, and
+ * that versions 1 and 2 are both read while the writer picks the oldest
+ * version that can hold the envelope.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +34,16 @@
 #define GOOD_SENDER	"sender <a@example.net>\n"
 #define GOOD_RCPT	"rcpt <kim+tag@example.test>\n"
 #define GOOD		GOOD_HEAD GOOD_SENDER GOOD_RCPT GOOD_TAIL
+#define V2_HEAD \
+	"homemx-envelope 2\n" \
+	"id 6561f0c2a1b2c3d4\n" \
+	"arrival 1700000000\n" \
+	"source local\n" \
+	"client_ip\n" \
+	"helo mx.example.test\n" \
+	"sender <>\n" GOOD_RCPT \
+	"attempts 0\n" \
+	"next_attempt 1700000000\n"
 
 struct parse_case {
 	const char		*name;
@@ -53,7 +66,18 @@ static const struct parse_case parse_cases[] = {
 	  GOOD_HEAD "sender <\"john doe\"@example.net>\n" GOOD_RCPT GOOD_TAIL,
 	  ENVELOPE_OK, 0 },
 	{ "empty file", "", ENVELOPE_BAD_VERSION, 1 },
-	{ "version 2", "homemx-envelope 2\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 3", "homemx-envelope 3\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 0", "homemx-envelope 0\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 2 plain", V2_HEAD "end\n", ENVELOPE_OK, 0 },
+	{ "version 2 hold dkim", V2_HEAD "hold dkim\nend\n", ENVELOPE_OK, 0 },
+	{ "hold in version 1", GOOD_HEAD GOOD_SENDER GOOD_RCPT "hold dkim\n" GOOD_TAIL,
+	  ENVELOPE_UNKNOWN_KEY, 9 },
+	{ "hold twice", V2_HEAD "hold dkim\nhold dkim\nend\n", ENVELOPE_DUPLICATE, 12 },
+	{ "hold other", V2_HEAD "hold spam\nend\n", ENVELOPE_BAD_VALUE, 11 },
+	{ "hold without value", V2_HEAD "hold\nend\n", ENVELOPE_BAD_VALUE, 11 },
+	{ "hold DKIM uppercase", V2_HEAD "hold DKIM\nend\n", ENVELOPE_BAD_VALUE, 11 },
+	{ "version 2 missing rcpt", "homemx-envelope 2\nhold dkim\nend\n",
+	  ENVELOPE_MISSING, 3 },
 	{ "version without LF", "homemx-envelope 1", ENVELOPE_BAD_VERSION, 1 },
 	{ "no end", GOOD_HEAD GOOD_SENDER GOOD_RCPT "attempts 0\nnext_attempt 1\n",
 	  ENVELOPE_NO_END, 11 },
@@ -150,6 +174,13 @@ test_parse_fields(void **state)
 	assert_int_equal(e.nrcpt, 1);
 	assert_string_equal(e.rcpt[0], "kim+tag@example.test");
 	assert_int_equal(e.attempts, 0);
+	assert_int_equal(e.hold, ENVELOPE_HOLD_NONE);
+	envelope_free(&e);
+	const char *v2 = V2_HEAD "hold dkim\nend\n";
+	assert_int_equal(envelope_parse(v2, strlen(v2), &e, &line), ENVELOPE_OK);
+	assert_int_equal(e.hold, ENVELOPE_HOLD_DKIM);
+	assert_int_equal(e.source, SOURCE_LOCAL);
+	assert_string_equal(e.sender, "");
 	envelope_free(&e);
 }
 
@@ -186,6 +217,7 @@ assert_envelope_equal(const struct envelope *a, const struct envelope *b)
 		assert_string_equal(a->rcpt[i], b->rcpt[i]);
 	assert_int_equal(a->attempts, b->attempts);
 	assert_true(a->next_attempt == b->next_attempt);
+	assert_int_equal(a->hold, b->hold);
 }
 
 /* Writer then parser gives the same envelope, for 1 and IPC_MAX_RCPTS. */
@@ -208,6 +240,53 @@ test_round_trip(void **state)
 		envelope_free(&back);
 		envelope_free(&e);
 	}
+}
+
+/* Version 1 unless a version-2 record is needed; both round-trip. */
+static void
+test_writer_version(void **state)
+{
+	static char buf[ENVELOPE_TEXT_MAX];
+	const struct {
+		enum envelope_hold	hold;
+		const char		*want_first_line;
+	} cases[] = {
+		{ ENVELOPE_HOLD_NONE, "homemx-envelope 1\n" },
+		{ ENVELOPE_HOLD_DKIM, "homemx-envelope 2\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct envelope e, back;
+		size_t len;
+		unsigned line;
+
+		fill_sample(&e, 2);
+		e.hold = cases[i].hold;
+		assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+		size_t want = strlen(cases[i].want_first_line);
+		if (len < want || memcmp(buf, cases[i].want_first_line, want) != 0)
+			fail_msg("hold %d: got %.18s, want %s", cases[i].hold, buf,
+			    cases[i].want_first_line);
+		bool has_hold = memmem(buf, len, "\nhold dkim\n", 11) != NULL;
+		assert_int_equal(has_hold, cases[i].hold == ENVELOPE_HOLD_DKIM);
+		assert_int_equal(envelope_parse(buf, len, &back, &line), ENVELOPE_OK);
+		assert_envelope_equal(&e, &back);
+		envelope_free(&back);
+		/* Every strict prefix of a version-2 file is refused too. */
+		for (size_t cut = 0; cut < len; cut++)
+			if (envelope_parse(buf, cut, &back, &line) == ENVELOPE_OK)
+				fail_msg("hold %d: prefix of %zu/%zu parsed",
+				    cases[i].hold, cut, len);
+		envelope_free(&e);
+	}
+	/* A hold value the writer does not know is refused. */
+	struct envelope e;
+	size_t len;
+	fill_sample(&e, 1);
+	e.hold = (enum envelope_hold)7;
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), -1);
+	envelope_free(&e);
 }
 
 /* The longest legal envelope fits ENVELOPE_TEXT_MAX. */
@@ -356,6 +435,7 @@ main(void)
 		cmocka_unit_test(test_parse_table),
 		cmocka_unit_test(test_parse_fields),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_writer_version),
 		cmocka_unit_test(test_largest_fits),
 		cmocka_unit_test(test_every_truncation_refused),
 		cmocka_unit_test(test_format_refuses),

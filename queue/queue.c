@@ -289,8 +289,7 @@ on_msg_commit(struct client *c, struct ipc_frame *f)
 	enum queue_status st;
 
 	if (ipc_decode_commit(f, &m, &why) == -1) {
-		log_reject(c, f->type, why);
-		queue_drop_client(c->peer);
+		ipc_link_reject(c->link, f->type, why);	/* on_close detaches */
 		return;
 	}
 	if ((why = commit_refusal(c, &m, &t)) != NULL) {
@@ -329,8 +328,7 @@ on_msg_abort(struct client *c, struct ipc_frame *f)
 	const char *why;
 
 	if (ipc_decode_abort(f, &m, &why) == -1) {
-		log_reject(c, f->type, why);
-		queue_drop_client(c->peer);
+		ipc_link_reject(c->link, f->type, why);
 		return;
 	}
 	if ((t = txn_find(c, m.msgid)) == NULL || t->committing) {
@@ -347,7 +345,6 @@ on_client_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	struct client *c = arg;
 
-	(void)l;
 	if (f->fd != -1)
 		close(f->fd);	/* the table allows none; be safe */
 	switch (f->type) {
@@ -361,7 +358,7 @@ on_client_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		on_msg_abort(c, f);
 		break;
 	default:
-		log_reject(c, f->type, "unexpected message");
+		ipc_link_reject(l, f->type, "unexpected message");
 		break;
 	}
 }

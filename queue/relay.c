@@ -16,8 +16,9 @@
  * away (or is replaced after a restart) turns its requests into short
  * "link down" deferrals, like the delivery link; one that sends a frame
  * that does not decode, or a result that does not match its request, is
- * dropped (event=ipc_reject) and the supervisor restarts it. A request
- * without an answer for RELAY_TIMEOUT is written off as deferred.
+ * rejected (ipc_link_reject: event=ipc_reject, link closed, and the
+ * supervisor restarts it). A request without an answer for RELAY_TIMEOUT
+ * is written off as deferred.
  */
 #include <sys/queue.h>
 
@@ -272,17 +273,6 @@ relay_inflight(void)
 /* ---- the relay link ------------------------------------------------------- */
 
 static void
-drop_link(const char *why)
-{
-	struct ipc_link *old = rlink;
-
-	log_event("link_down", "peer=relay inflight=%u reason=\"%s\"", ninflight, why);
-	rlink = NULL;
-	ipc_link_free(old);	/* deferred if inside its callback; no on_close */
-	fail_everything(why);
-}
-
-static void
 on_relay_result(struct ipc_frame *f)
 {
 	struct msg_relay_result res;
@@ -290,9 +280,7 @@ on_relay_result(struct ipc_frame *f)
 	const char *why;
 
 	if (ipc_decode_relay_result(f, &res, &why) == -1) {
-		log_event("ipc_reject", "peer=relay type=%s reason=\"%s\"",
-		    ipc_msg_name(f->type), why);
-		drop_link("malformed frame");
+		ipc_link_reject(rlink, f->type, why);	/* on_close defers all */
 		return;
 	}
 	if ((r = inflight_find(f->req_id)) == NULL) {
@@ -304,11 +292,9 @@ on_relay_result(struct ipc_frame *f)
 	}
 	inflight_remove(r);
 	if (res.n != r->n) {
-		log_event("ipc_reject", "peer=relay type=%s reason=\"%u results for %u "
-		    "recipients\"", ipc_msg_name(f->type), res.n, r->n);
 		req_finish_all(r, DELIVERY_TEMPFAIL, "bad result from relay", false);
 		msg_relay_result_free(&res);
-		drop_link("result does not match its request");
+		ipc_link_reject(rlink, f->type, "result count does not match the request");
 		return;
 	}
 	req_finish_each(r, &res);
@@ -319,15 +305,13 @@ on_relay_result(struct ipc_frame *f)
 static void
 on_relay_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
-	(void)l;
 	(void)arg;
 	if (f->fd != -1)
 		close(f->fd);	/* the table allows none; be safe */
 	if (f->type == MSG_RELAY_RESULT)
 		on_relay_result(f);
 	else
-		log_event("ipc_reject", "peer=relay type=%s reason=\"unexpected\"",
-		    ipc_msg_name(f->type));
+		ipc_link_reject(l, f->type, "unexpected");
 }
 
 static void
@@ -344,8 +328,13 @@ on_relay_close(struct ipc_link *l, void *arg)
 void
 relay_set_link(int fd)
 {
-	if (rlink != NULL)
-		drop_link("relay process replaced");
+	if (rlink != NULL) {
+		struct ipc_link *old = rlink;
+		rlink = NULL;
+		ipc_link_free(old);	/* no on_close: do its work here */
+		log_event("link_down", "peer=relay inflight=%u reason=replaced", ninflight);
+		fail_everything("relay process replaced");
+	}
 	rlink = ipc_link_new(base, fd, ROLE_QUEUE, ROLE_RELAY, on_relay_frame,
 	    on_relay_close, NULL);
 	pump_soon();

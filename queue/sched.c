@@ -487,8 +487,7 @@ on_delivery_result(struct ipc_frame *f)
 	struct slot *s = &slots[f->req_id & (SCHED_MAX_SLOTS - 1)];
 
 	if (ipc_decode_delivery_result(f, &res, &why) == -1) {
-		log_event("ipc_reject", "peer=delivery type=%s reason=\"%s\"",
-		    ipc_msg_name(f->type), why);
+		ipc_link_reject(dlink, f->type, why);	/* on_close defers all */
 		return;
 	}
 	if (s->m == NULL || s->req_id != f->req_id) {
@@ -613,15 +612,13 @@ fail_all_inflight(const char *reason)
 static void
 on_delivery_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
-	(void)l;
 	(void)arg;
 	if (f->fd != -1)
 		close(f->fd);	/* the table allows none; be safe */
 	if (f->type == MSG_DELIVERY_RESULT)
 		on_delivery_result(f);
 	else
-		log_event("ipc_reject", "peer=delivery type=%s reason=\"unexpected\"",
-		    ipc_msg_name(f->type));
+		ipc_link_reject(l, f->type, "unexpected");
 }
 
 static void

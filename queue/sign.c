@@ -309,15 +309,12 @@ fail:
 
 /* ---- answers ------------------------------------------------------------------- */
 
+/* Every question in flight is retried later. */
 static void
-drop_link(const char *why)
+retry_all_asking(const char *why)
 {
-	struct ipc_link *old = slink;
 	struct qmsg *m;
 
-	log_event("link_down", "peer=dkimsign reason=\"%s\"", why);
-	slink = NULL;
-	ipc_link_free(old);	/* deferred if inside its callback; no on_close */
 	while ((m = TAILQ_FIRST(&asking)) != NULL) {
 		asking_remove(m);
 		retry_later(m, why);
@@ -328,10 +325,9 @@ static void
 on_signed(struct qmsg *m, const struct msg_sign_answer *a, const char *domain)
 {
 	if (!dsn_prepend_headers_are_valid(a->headers, strlen(a->headers))) {
-		log_event("ipc_reject", "peer=dkimsign type=MSG_SIGN_ANSWER qid=%s "
-		    "reason=\"signature fields are not clean CRLF header lines\"", m->env.id);
 		retry_later(m, "bad signature from dkimsign");
-		drop_link("malformed signature");
+		ipc_link_reject(slink, MSG_SIGN_ANSWER,
+		    "signature fields are not clean CRLF header lines");
 		return;
 	}
 	if (commit_signed_copy(m, a->headers, domain) == -1) {
@@ -376,9 +372,7 @@ on_sign_answer(struct ipc_frame *f)
 	const char *why;
 
 	if (ipc_decode_sign_answer(f, &a, &why) == -1) {
-		log_event("ipc_reject", "peer=dkimsign type=%s reason=\"%s\"",
-		    ipc_msg_name(f->type), why);
-		drop_link("malformed frame");
+		ipc_link_reject(slink, f->type, why);	/* on_close retries all */
 		return;
 	}
 	if ((m = asking_find(f->req_id)) == NULL) {
@@ -393,38 +387,36 @@ on_sign_answer(struct ipc_frame *f)
 static void
 on_sign_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
-	(void)l;
 	(void)arg;
 	if (f->fd != -1)
 		close(f->fd);
 	if (f->type == MSG_SIGN_ANSWER)
 		on_sign_answer(f);
 	else
-		log_event("ipc_reject", "peer=dkimsign type=%s reason=\"unexpected\"",
-		    ipc_msg_name(f->type));
+		ipc_link_reject(l, f->type, "unexpected");
 }
 
 static void
 on_sign_close(struct ipc_link *l, void *arg)
 {
-	struct qmsg *m;
-
 	(void)arg;
 	if (l != slink)
 		return;
 	slink = NULL;
 	log_event("link_down", "peer=dkimsign");
-	while ((m = TAILQ_FIRST(&asking)) != NULL) {
-		asking_remove(m);
-		retry_later(m, "dkimsign went away");
-	}
+	retry_all_asking("dkimsign went away");
 }
 
 void
 sign_set_link(int fd)
 {
-	if (slink != NULL)
-		drop_link("dkimsign replaced");
+	if (slink != NULL) {
+		struct ipc_link *old = slink;
+		slink = NULL;
+		ipc_link_free(old);	/* no on_close: do its work here */
+		log_event("link_down", "peer=dkimsign reason=replaced");
+		retry_all_asking("dkimsign replaced");
+	}
 	slink = ipc_link_new(base, fd, ROLE_QUEUE, ROLE_DKIMSIGN, on_sign_frame,
 	    on_sign_close, NULL);
 	sched_kick_held();	/* whatever waited for a signer: now */

@@ -216,8 +216,9 @@ client_set_state(struct client *c, enum client_state st)
 	struct timeval tv = { state_table[st].timeout, 0 };
 	const struct timeval *t = state_table[st].timeout > 0 ? &tv : NULL;
 
-	log_debug("relay %s[%s]: %s -> %s", c->p.host, c->ip,
-	    state_table[c->state].name, state_table[st].name);
+	if (st != c->state)
+		log_debug("relay %s[%s]: %s -> %s", c->p.host, c->ip,
+		    state_table[c->state].name, state_table[st].name);
 	c->state = st;
 	if (c->bev == NULL)
 		return;

@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ static size_t			 nlisteners;
 static struct event		*ev_resume_accept;
 static struct event		*ev_drain_cap;
 static bool			 draining;
+static enum role		 server_role = ROLE_SMTPD;	/* or ROLE_SUBMISSION */
 
 static void
 server_refuse_connection(int fd, const char *ip, unsigned port, const char *reason)
@@ -67,16 +69,17 @@ server_tune_socket(int fd)
 		log_debug("TCP_NODELAY: %s", strerror(errno));
 }
 
+/* arg: the listener's enum listen_kind. */
 static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	const struct config *c = role_config();
+	enum listen_kind kind = (enum listen_kind)(intptr_t)arg;
 	char ip[IP_TEXT_MAX];
 	unsigned port;
 
 	(void)l;
-	(void)arg;
 	if (draining) {
 		close(fd);
 		return;
@@ -88,7 +91,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		server_refuse_connection(fd, ip, port, "max_connections_per_ip");
 	else {
 		server_tune_socket(fd);
-		session_new(fd, sa, (socklen_t)salen);
+		session_new(fd, sa, (socklen_t)salen, kind);
 	}
 }
 
@@ -119,10 +122,12 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 }
 
 void
-server_start(struct event_base *base, const int *listen_fds, size_t n)
+server_start(struct event_base *base, const int *listen_fds, size_t n,
+    enum role self)
 {
+	server_role = self;
 	if (n == 0)
-		log_warnx("smtpd: no listening socket was handed over");
+		log_warnx("%s: no listening socket was handed over", role_name(self));
 	if ((ev_resume_accept = evtimer_new(base, server_resume_accept, NULL)) == NULL)
 		fatalx("server_start: evtimer_new");
 	for (size_t i = 0; i < n && i < CONFIG_MAX_LISTEN; i++) {
@@ -130,8 +135,9 @@ server_start(struct event_base *base, const int *listen_fds, size_t n)
 		    evutil_make_socket_closeonexec(listen_fds[i]) == -1)
 			fatal("listener %d", listen_fds[i]);
 		/* backlog 0: homemxd already called listen(). */
-		listeners[i] = evconnlistener_new(base, server_accept_cb, NULL,
-		    LEV_OPT_CLOSE_ON_FREE, 0, listen_fds[i]);
+		listeners[i] = evconnlistener_new(base, server_accept_cb,
+		    (void *)(intptr_t)role_listen_kind(i), LEV_OPT_CLOSE_ON_FREE, 0,
+		    listen_fds[i]);
 		if (listeners[i] == NULL)
 			fatalx("evconnlistener_new on fd %d", listen_fds[i]);
 		evconnlistener_set_error_cb(listeners[i], server_accept_error_cb);
@@ -145,7 +151,8 @@ server_drain_cap(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	log_event("drain_timeout", "role=smtpd sessions=%zu", session_count());
+	log_event("drain_timeout", "role=%s sessions=%zu", role_name(server_role),
+	    session_count());
 	role_exit(0);
 }
 
@@ -167,7 +174,8 @@ server_shutdown(void)
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_free(listeners[i]);
 	nlisteners = 0;
-	log_event("drain", "role=smtpd sessions=%zu", session_count());
+	log_event("drain", "role=%s sessions=%zu", role_name(server_role),
+	    session_count());
 	if (session_count() == 0) {
 		role_exit(0);
 		return;

@@ -770,15 +770,21 @@ submission_needs_auth(const struct smtp_session *s)
 	return s->submission && s->auth_user[0] == '\0';
 }
 
-/* Ends the exchange; the password never outlives it. */
 static void
-auth_end(struct smtp_session *s)
+auth_wipe(struct smtp_session *s)
 {
 	if (s->auth != NULL) {
 		sodium_memzero(s->auth, sizeof(*s->auth));
 		free(s->auth);
 		s->auth = NULL;
 	}
+}
+
+/* Ends the exchange; the password never outlives it. */
+static void
+auth_end(struct smtp_session *s)
+{
+	auth_wipe(s);
 	if (s->state == SESSION_AUTH_INPUT || s->state == SESSION_AUTH_WAIT)
 		session_set_state(s, SESSION_READY);
 }
@@ -1038,16 +1044,36 @@ session_dispatch(struct smtp_session *s, const char *line, size_t len)
  * consumed (a command ran, or an over-long line was answered), false if a
  * complete line has not arrived yet.
  */
+/*
+ * RFC 4954 section 4: AUTH lines (the command and the responses after a
+ * 334) may be up to 12288 octets, since base64 credentials are long. Every
+ * other line keeps the RFC 5321 limit, on submission too.
+ */
+static size_t
+session_line_max(const struct smtp_session *s, struct evbuffer *in)
+{
+	char head[5];
+
+	if (!s->submission)
+		return SMTP_LINE_MAX;
+	if (s->state == SESSION_AUTH_INPUT)
+		return SASL_LINE_MAX;
+	if (evbuffer_copyout(in, head, sizeof(head)) == (ev_ssize_t)sizeof(head) &&
+	    strncasecmp(head, "AUTH ", sizeof(head)) == 0)
+		return SASL_LINE_MAX;
+	return SMTP_LINE_MAX;
+}
+
 static bool
 session_take_command(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-	size_t avail = evbuffer_get_length(in);
-	char line[SMTP_LINE_MAX];
+	size_t avail = evbuffer_get_length(in), max = session_line_max(s, in);
+	char line[SASL_LINE_MAX];
 
 	if (eol.pos == -1) {
-		if (s->discard_line || avail >= SMTP_LINE_MAX) {
+		if (s->discard_line || avail >= max) {
 			evbuffer_drain(in, avail);
 			if (!s->discard_line) {
 				s->discard_line = true;
@@ -1059,20 +1085,28 @@ session_take_command(struct smtp_session *s)
 		return false;
 	}
 	size_t linelen = (size_t)eol.pos + 1;	/* incl. LF */
-	if (s->discard_line || linelen > SMTP_LINE_MAX) {
+	if (s->discard_line || linelen > max) {
 		evbuffer_drain(in, linelen);
 		if (!s->discard_line) {
 			log_command_reject(s, VERB_NONE, REPLY_LINE_TOO_LONG, "", 0);
 			session_reply_error(s, REPLY_LINE_TOO_LONG);
 		}
 		s->discard_line = false;
+		if (s->state == SESSION_AUTH_INPUT) {
+			auth_end(s);	/* the 500 ended the exchange */
+		}
 		return true;
 	}
 	evbuffer_remove(in, line, linelen);
 	linelen--;
 	if (linelen > 0 && line[linelen - 1] == '\r')
 		linelen--;
-	session_dispatch(s, line, linelen);
+	if (s->state == SESSION_AUTH_INPUT)
+		auth_take_response(s, line, linelen, false);
+	else
+		session_dispatch(s, line, linelen);
+	if (max == SASL_LINE_MAX)
+		sodium_memzero(line, linelen);	/* it may have held a password */
 	return true;
 }
 
@@ -1082,7 +1116,11 @@ session_data_sink(void *arg, const uint8_t *p, size_t n)
 	struct transaction *tx = arg;
 
 	/* A message already refused is not worth the disk. */
-	if (tx->scan.flags == 0)
+	if (tx->scan.flags != 0)
+		return;
+	if (tx->headers != NULL)
+		header_scan_feed(tx->headers, p, n);	/* submission */
+	else
 		body_writer_put(tx->writer, p, n);
 }
 
@@ -1125,7 +1163,8 @@ session_check_eof(struct smtp_session *s)
 	if (!s->client_eof)
 		return;
 	if (state_table[s->state].reads_commands || s->state == SESSION_DATA ||
-	    s->state == SESSION_GREETING || s->state == SESSION_TLS_HANDSHAKE)
+	    s->state == SESSION_GREETING || s->state == SESSION_TLS_HANDSHAKE ||
+	    s->state == SESSION_AUTH_INPUT)
 		session_close(s, NO_REPLY, s->state == SESSION_DATA ? "eof_in_data" : "eof");
 }
 
@@ -1139,7 +1178,8 @@ session_process(struct smtp_session *s)
 		return;
 	s->processing = true;
 	while (progressed && !session_output_full(s)) {
-		if (state_table[s->state].reads_commands)
+		if (state_table[s->state].reads_commands ||
+		    s->state == SESSION_AUTH_INPUT)
 			progressed = session_take_command(s);
 		else if (s->state == SESSION_DATA)
 			progressed = session_take_data(s);
@@ -1193,7 +1233,7 @@ session_commit(struct smtp_session *s)
 	memcpy(m.sender, tx->from, sizeof(m.sender));
 	memcpy(m.helo, s->helo, sizeof(m.helo));
 	snprintf(m.client_ip, sizeof(m.client_ip), "%s", s->ip);
-	m.source = SOURCE_SMTP;
+	m.source = s->submission ? SOURCE_SUBMISSION : SOURCE_SMTP;
 	m.nrcpt = tx->nrcpt;
 	m.rcpt = tx->rcpt;
 	if (links_msg_commit(s, &m) == 0) {
@@ -1203,6 +1243,30 @@ session_commit(struct smtp_session *s)
 	tx->spool_open = false;	/* the queue decides its fate now */
 	session_set_state(s, SESSION_COMMIT_WAIT);
 }
+
+/* Flushes and closes the spool file. False (message refused) on error. */
+static bool
+session_finish_spool(struct smtp_session *s)
+{
+	struct transaction *tx = s->tx;
+	int r = body_writer_flush(tx->writer), err = tx->writer->error;
+
+	if (close(tx->fd) == -1 && r == 0) {
+		r = -1;
+		err = errno;
+	}
+	tx->fd = -1;
+	if (r == -1) {
+		log_warnx("sess=%s qid=%s: spool write failed: %s", s->id, tx->qid,
+		    strerror(err));
+		session_refuse_message(s, err == ENOSPC || err == EDQUOT ?
+		    REPLY_NOSPACE : REPLY_TEMPFAIL, "spool_write");
+		return false;
+	}
+	return true;
+}
+
+static void	submission_end_data(struct smtp_session *);
 
 static void
 session_end_data(struct smtp_session *s)
@@ -1215,21 +1279,12 @@ session_end_data(struct smtp_session *s)
 		session_refuse_message(s, r, reason);
 		return;
 	}
-	int r = body_writer_flush(tx->writer), err = tx->writer->error;
-	if (close(tx->fd) == -1 && r == 0) {
-		r = -1;
-		err = errno;
-	}
-	tx->fd = -1;
-	if (r == -1) {
-		log_warnx("sess=%s qid=%s: spool write failed: %s", s->id, tx->qid,
-		    strerror(err));
-		session_refuse_message(s, err == ENOSPC || err == EDQUOT ?
-		    REPLY_NOSPACE : REPLY_TEMPFAIL, "spool_write");
+	if (s->submission) {
+		submission_end_data(s);
 		return;
 	}
-	tx->fd = -1;
-	session_commit(s);
+	if (session_finish_spool(s))
+		session_commit(s);
 }
 
 void
@@ -1256,8 +1311,16 @@ session_on_committed(struct smtp_session *s, enum queue_status st)
 	session_process(s);
 }
 
-/* Starts the body file: our Received: line comes first. */
-static void
+static void	submission_emit(void *, const uint8_t *, size_t);
+static void	submission_headers_end(void *, bool);
+
+/*
+ * Starts the body file: our Received: line comes first. Port 25 writes
+ * straight into the spool file; submission writes into a memfd (sealed at
+ * the end, read by dkimsign) and its header scanner sits in between.
+ * Returns -1 if the memfd cannot be made.
+ */
+static int
 session_start_body(struct smtp_session *s)
 {
 	struct transaction *tx = s->tx;
@@ -1267,14 +1330,28 @@ session_start_body(struct smtp_session *s)
 		.tls_cipher = s->tls_active ? s->tls_cipher : NULL,
 		.queue_id = tx->qid, .rcpt = tx->nrcpt == 1 ? tx->rcpt[0] : NULL,
 		.when = time(NULL),
+		.authenticated = s->auth_user[0] != '\0',
+		.hide_client = s->submission && cfg()->submission_hide_client_ip,
 	};
 	char hdr[RECEIVED_MAX];
 	size_t n = received_render(&ri, hdr, sizeof(hdr));
+	int out = tx->fd;
 
+	if (s->submission) {
+		tx->body_fd = memfd_create("submission", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (tx->body_fd == -1) {
+			log_warn("sess=%s: memfd_create", s->id);
+			return -1;
+		}
+		out = tx->body_fd;
+		tx->headers = xmalloc(sizeof(*tx->headers));
+		header_scan_init(tx->headers, submission_emit, submission_headers_end, tx);
+	}
 	tx->writer = xmalloc(sizeof(*tx->writer));
-	body_writer_init(tx->writer, tx->fd);
+	body_writer_init(tx->writer, out);
 	body_writer_put(tx->writer, hdr, n);
 	data_scanner_init(&tx->scan, cfg()->max_message_size, session_data_sink, tx);
+	return 0;
 }
 
 void
@@ -1301,10 +1378,167 @@ session_on_opened(struct smtp_session *s, enum queue_status st,
 	tx->fd = fd;
 	tx->spool_open = true;
 	snprintf(tx->qid, sizeof(tx->qid), "%s", msgid);
-	session_start_body(s);
+	if (session_start_body(s) == -1) {
+		log_message_reject(s, REPLY_TEMPFAIL, "memfd");
+		tx_free(s);	/* closes the spool file and sends the ABORT */
+		session_resume_state(s);
+		session_reply(s, REPLY_TEMPFAIL);
+		session_process(s);
+		return;
+	}
 	log_event("data", "sess=%s qid=%s nrcpt=%u", s->id, tx->qid, tx->nrcpt);
 	session_set_state(s, SESSION_DATA);
 	session_reply(s, REPLY_DATA_GO);
+	session_process(s);
+}
+
+/* ---- submission: the message (RFC 6409 completion, From:, DKIM) ----------- */
+
+static void
+submission_emit(void *arg, const uint8_t *p, size_t n)
+{
+	struct transaction *tx = arg;
+
+	body_writer_put(tx->writer, p, n);
+}
+
+/* RFC 6409 8.2/8.3: a missing Message-ID:/Date: is added where the header
+ * section ends, so that dkimsign signs them too. */
+static void
+submission_headers_end(void *arg, bool body_without_blank)
+{
+	struct transaction *tx = arg;
+	char fields[ADDED_HEADERS_MAX], id_left[QUEUE_ID_SIZE + 20];
+	uint32_t rnd;
+
+	random_bytes(&rnd, sizeof(rnd));
+	snprintf(id_left, sizeof(id_left), "%s.%08x", tx->qid, rnd);
+	size_t n = header_render_missing(tx->headers, id_left, cfg()->hostname,
+	    time(NULL), fields, sizeof(fields));
+	body_writer_put(tx->writer, fields, n);
+	if (body_without_blank)
+		body_writer_put(tx->writer, "\r\n", 2);
+}
+
+static void	submission_check_next_from(struct smtp_session *);
+
+/* The whole message is in the memfd: freeze it, then check From:. */
+static void
+submission_end_data(struct smtp_session *s)
+{
+	struct transaction *tx = s->tx;
+	char reason[32];
+
+	header_scan_finish(tx->headers);
+	if (body_writer_flush(tx->writer) == -1 ||
+	    fcntl(tx->body_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		log_warnx("sess=%s qid=%s: memfd write failed: %s", s->id, tx->qid,
+		    strerror(tx->writer->error != 0 ? tx->writer->error : errno));
+		session_refuse_message(s, REPLY_TEMPFAIL, "memfd_write");
+		return;
+	}
+	tx->from_addrs = xcalloc(FROM_ADDRS_MAX, sizeof(*tx->from_addrs));
+	enum from_status fs = header_scan_from(tx->headers, tx->from_addrs,
+	    FROM_ADDRS_MAX, &tx->nfrom_addrs);
+	if (fs != FROM_OK) {
+		snprintf(reason, sizeof(reason), "from_%s", from_status_text(fs));
+		session_refuse_message(s, REPLY_FROM_INVALID, reason);
+		return;
+	}
+	tx->from_checked = 0;
+	submission_check_next_from(s);
+}
+
+/* The domain of the first From: address signs (DMARC aligns on it). */
+static void
+submission_sign(struct smtp_session *s)
+{
+	struct transaction *tx = s->tx;
+	const char *at = strrchr(tx->from_addrs[0], '@');
+	const char *domain = at != NULL ? at + 1 : "";
+
+	if (!domain_is_valid(domain, strlen(domain))) {
+		session_refuse_message(s, REPLY_SIGN_TEMPFAIL, "sign_bad_domain");
+		return;
+	}
+	if (links_sign_ask(s, domain, tx->body_fd) == 0) {
+		/* never queued unsigned by accident */
+		session_refuse_message(s, REPLY_SIGN_TEMPFAIL, "dkimsign_unavailable");
+		return;
+	}
+	session_set_state(s, SESSION_SIGN_WAIT);
+}
+
+static void
+submission_check_next_from(struct smtp_session *s)
+{
+	struct transaction *tx = s->tx;
+
+	if (tx->from_checked == tx->nfrom_addrs) {
+		submission_sign(s);
+		return;
+	}
+	if (links_sender_ask(s, s->auth_user, tx->from_addrs[tx->from_checked]) == 0) {
+		session_refuse_message(s, REPLY_TEMPFAIL, "lookup_unavailable");
+		return;
+	}
+	session_set_state(s, SESSION_FROM_WAIT);
+}
+
+static void
+submission_on_from_sender(struct smtp_session *s, enum sender_result r)
+{
+	struct transaction *tx = s->tx;
+
+	log_sender(s, "header", tx->from_addrs[tx->from_checked],
+	    r == SENDER_OWNED ? "owned" : r == SENDER_NOT_OWNED ? "not_owned" : "tempfail");
+	if (r == SENDER_OWNED) {
+		tx->from_checked++;
+		submission_check_next_from(s);
+	} else if (r == SENDER_NOT_OWNED)
+		session_refuse_message(s, REPLY_FROM_NOT_OWNED, "from_not_owned");
+	else
+		session_refuse_message(s, REPLY_TEMPFAIL, "lookup_tempfail");
+}
+
+void
+session_on_sender(struct smtp_session *s, enum sender_result r)
+{
+	if (s->tx == NULL)
+		return;
+	if (s->state == SESSION_MAIL_WAIT)
+		submission_on_mail_sender(s, r);
+	else if (s->state == SESSION_FROM_WAIT)
+		submission_on_from_sender(s, r);
+	else
+		return;
+	session_process(s);
+}
+
+/* Signed: the signature fields, then the sealed memfd, into the spool. */
+void
+session_on_signed(struct smtp_session *s, const struct msg_sign_answer *a)
+{
+	struct transaction *tx = s->tx;
+	size_t n = strlen(a->headers);
+
+	if (s->state != SESSION_SIGN_WAIT || tx == NULL)
+		return;
+	if (a->status != SIGN_OK) {
+		session_refuse_message(s, REPLY_SIGN_TEMPFAIL,
+		    a->status == SIGN_NO_KEY ? "sign_no_key" : "sign_failed");
+	} else if (!header_fields_are_valid(a->headers, n)) {
+		log_warnx("sess=%s qid=%s: dkimsign returned malformed fields", s->id, tx->qid);
+		session_refuse_message(s, REPLY_SIGN_TEMPFAIL, "sign_bad_fields");
+	} else {
+		body_writer_init(tx->writer, tx->fd);
+		body_writer_put(tx->writer, a->headers, n);
+		(void)body_writer_copy_fd(tx->writer, tx->body_fd);
+		log_event("signed", "sess=%s qid=%s", s->id, tx->qid);
+		if (session_finish_spool(s))
+			session_commit(s);
+	}
 	session_process(s);
 }
 
@@ -1401,6 +1635,9 @@ session_tls_established(struct smtp_session *s)
 	log_event("tls", "sess=%s version=%s cipher=%s", s->id, s->tls_version,
 	    s->tls_cipher);
 	session_set_state(s, SESSION_INIT);
+	/* RFC 8314 (465): the greeting is the first thing inside TLS */
+	if (s->kind == LISTEN_SUBMISSIONS)
+		session_reply(s, REPLY_GREETING);
 }
 
 /* ---- libevent callbacks --------------------------------------------------- */
@@ -1496,6 +1733,21 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		links_forget_session(s);
 		session_on_committed(s, QUEUE_TEMPFAIL);
 		return;
+	case SESSION_AUTH_WAIT:
+		links_forget_session(s);
+		session_on_auth(s, AUTH_TEMPFAIL);
+		return;
+	case SESSION_MAIL_WAIT:
+	case SESSION_FROM_WAIT:
+		links_forget_session(s);
+		session_on_sender(s, SENDER_TEMPFAIL);
+		return;
+	case SESSION_SIGN_WAIT: {
+		static const struct msg_sign_answer failed = { .status = SIGN_FAILED };
+		links_forget_session(s);
+		session_on_signed(s, &failed);
+		return;
+	}
 	default:
 		log_event("timeout", "sess=%s ip=%s state=%s", s->id, s->ip,
 		    state_table[s->state].name);
@@ -1531,6 +1783,7 @@ session_free(struct smtp_session *s)
 	nsessions--;
 	links_forget_session(s);
 	tx_free(s);
+	auth_wipe(s);
 	event_free(s->timer);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
@@ -1540,8 +1793,25 @@ session_free(struct smtp_session *s)
 	server_on_session_closed();
 }
 
+/* 465: TLS from the first byte (RFC 8314 3.3); the greeting follows it. */
+static void
+session_start_implicit_tls(struct smtp_session *s)
+{
+	if ((s->bev = tls_accept_bev(role_base(), s->fd)) == NULL) {
+		log_warnx("sess=%s: cannot start TLS", s->id);
+		log_event("disconnect", "sess=%s ip=%s reason=tls_setup messages=0 errors=0",
+		    s->id, s->ip);
+		session_free(s);
+		return;
+	}
+	s->bev_owns_fd = true;
+	session_setup_bev(s);
+	session_set_state(s, SESSION_TLS_HANDSHAKE);
+}
+
 void
-session_new(int fd, const struct sockaddr *sa, socklen_t salen)
+session_new(int fd, const struct sockaddr *sa, socklen_t salen,
+    enum listen_kind kind)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 	uint32_t rnd;
@@ -1550,16 +1820,26 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen)
 	random_bytes(&rnd, sizeof(rnd));
 	snprintf(s->id, sizeof(s->id), "%08x", rnd);
 	s->fd = fd;
+	s->kind = kind;
+	s->submission = kind == LISTEN_SUBMISSION || kind == LISTEN_SUBMISSIONS;
 	sockaddr_to_text(sa, s->ip, sizeof(s->ip), &s->port);
-	/* No BEV_OPT_CLOSE_ON_FREE: STARTTLS must free it and keep the fd. */
-	if ((s->bev = bufferevent_socket_new(role_base(), fd, 0)) == NULL ||
-	    (s->timer = evtimer_new(role_base(), session_timer_cb, s)) == NULL)
+	if ((s->timer = evtimer_new(role_base(), session_timer_cb, s)) == NULL)
 		fatalx("session_new: out of memory");
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	nsessions++;
+	log_event("connect", "sess=%s ip=%s port=%u kind=%s", s->id, s->ip, s->port,
+	    kind == LISTEN_SMTP ? "smtp" : kind == LISTEN_SUBMISSION ?
+	    "submission" : "submissions");
+	if (kind == LISTEN_SUBMISSIONS) {
+		session_start_implicit_tls(s);
+		return;
+	}
+	/* No BEV_OPT_CLOSE_ON_FREE: STARTTLS must free it and keep the fd. */
+	if ((s->bev = bufferevent_socket_new(role_base(), fd, 0)) == NULL)
+		fatalx("session_new: out of memory");
 	session_setup_bev(s);
-	log_event("connect", "sess=%s ip=%s port=%u", s->id, s->ip, s->port);
-	if (cfg()->greeting_delay > 0) {
+	/* An authenticated client is no spammer to slow down. */
+	if (cfg()->greeting_delay > 0 && !s->submission) {
 		s->state = SESSION_GREETING;
 		session_arm_timer(s);
 		return;

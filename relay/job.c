@@ -1,0 +1,846 @@
+/*
+ * relay/job.c - the delivery of one message to one domain (see job.h).
+ *
+ * Owns: every job in the relay, its state (enum job_state, traced by
+ * job_set_state) and its recipients' results.
+ * The walk: MX lookup (RFC 5321 5.1: by preference, equal ones shuffled;
+ * no MX: the domain itself; null MX: RFC 7505, bounce now) -> A/AAAA of
+ * each host (per its destination rule's family) -> for each host in order,
+ * a slot in its pool (pool.c), then each address in order until one
+ * session carries the transaction.
+ * What moves the walk on: a refused connection, a timeout or a 4xx before
+ * any recipient was answered -> the next address; a 5xx greeting or EHLO
+ * -> the next host (like Postfix's smtp_skip_5xx_greeting). A 5.7.x refusal
+ * over IPv6 while the destination has IPv4 -> the IPv6-to-IPv4 fallback:
+ * remembered for the MX host and the recipient domain (family.c), logged
+ * as event=family_fallback, and the walk restarts over IPv4 at once.
+ * What ends it: every recipient has a result. One that the walk could not
+ * place gets the last error, TEMPFAIL unless every failure was permanent.
+ */
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "auth.h"
+#include "family.h"
+#include "job.h"
+#include "log.h"
+#include "util.h"
+
+static struct event_base	*base;
+static const struct config	*cfg;
+static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
+static size_t			 njobs;
+static uint64_t			 next_id;
+
+static const char *job_state_names[] = {
+	[JOB_MX] = "mx", [JOB_ADDRS] = "addrs", [JOB_WAIT_POOL] = "wait_pool",
+	[JOB_CONNECT] = "connect", [JOB_RESET] = "reset", [JOB_TXN] = "txn",
+	[JOB_DONE] = "done",
+};
+
+static void	job_walk(struct job *);
+static void	on_client_event(struct client *, enum client_event, void *);
+
+void
+job_setup(struct event_base *b, const struct config *c)
+{
+	base = b;
+	cfg = c;
+}
+
+size_t
+job_count(void)
+{
+	return njobs;
+}
+
+void
+job_foreach(void (*fn)(struct job *))
+{
+	struct job *j, *next;
+
+	for (j = TAILQ_FIRST(&jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		fn(j);
+	}
+}
+
+static struct job *
+job_find(uint64_t id)
+{
+	struct job *j;
+
+	TAILQ_FOREACH(j, &jobs, entry)
+		if (j->id == id)
+			return j;
+	return NULL;
+}
+
+static void
+job_set_state(struct job *j, enum job_state st)
+{
+	log_debug("relay job %s: %s -> %s", j->m.msgid, job_state_names[j->state],
+	    job_state_names[st]);
+	j->state = st;
+}
+
+static double
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- results ------------------------------------------------------------------- */
+
+static enum delivery_result
+result_of(const struct smtp_reply *r)
+{
+	if (smtp_reply_is_positive(r))
+		return DELIVERY_OK;
+	return smtp_reply_is_permanent(r) ? DELIVERY_PERMFAIL : DELIVERY_TEMPFAIL;
+}
+
+/* Recipient i is decided; c (may be NULL) is the session that decided it. */
+static void
+rcpt_set(struct job *j, size_t i, enum delivery_result res, const char *reply,
+    const struct client *c)
+{
+	struct job_rcpt *r = &j->rcpt[i];
+
+	if (r->final)
+		return;
+	r->final = true;
+	r->result = res;
+	snprintf(r->reply, sizeof(r->reply), "%s", reply);
+	if (c != NULL) {
+		snprintf(r->mx, sizeof(r->mx), "%s", client_host(c));
+		snprintf(r->ip, sizeof(r->ip), "%s", client_ip(c));
+		r->family = client_family(c);
+		r->tls = client_tls_active(c);
+	}
+	j->npending--;
+}
+
+static void
+pending_set(struct job *j, enum delivery_result res, const char *reply,
+    const struct client *c)
+{
+	for (size_t i = 0; i < j->m.nrcpt; i++)
+		rcpt_set(j, i, res, reply, c);
+}
+
+static void
+job_finish(struct job *j)
+{
+	job_set_state(j, JOB_DONE);
+	j->done(j);	/* sends, logs and frees */
+}
+
+/* The walk found no session that took the message. */
+static void
+job_give_up(struct job *j)
+{
+	struct smtp_reply r;
+
+	if (!j->have_err)
+		smtp_reply_set(&r, 451, "4.4.1", "no MX host of %s could be reached", j->domain);
+	else
+		r = j->last_err;
+	pending_set(j, (j->any_temp || !smtp_reply_is_permanent(&r)) ?
+	    DELIVERY_TEMPFAIL : DELIVERY_PERMFAIL, r.text, NULL);
+	job_finish(j);
+}
+
+static void
+job_note_error(struct job *j, const struct smtp_reply *r)
+{
+	j->last_err = *r;
+	j->have_err = true;
+	if (!smtp_reply_is_permanent(r))
+		j->any_temp = true;
+}
+
+/* ---- slots and sessions ---------------------------------------------------------- */
+
+static void
+job_drop_slot(struct job *j)
+{
+	if (j->has_slot)
+		pool_release(j->pool);
+	j->has_slot = false;
+	j->pool = NULL;
+}
+
+/* The session goes back to the pool with the slot (or is closed). */
+static void
+job_return_client(struct job *j, bool keep)
+{
+	struct client *c = j->client;
+
+	j->client = NULL;
+	if (c == NULL)
+		return;
+	if (client_is_ready(c)) {
+		pool_put(j->pool, c, keep);
+		j->has_slot = false;
+		j->pool = NULL;
+		return;
+	}
+	client_free(c);
+	job_drop_slot(j);
+}
+
+static void
+job_on_wake(struct pool_waiter *w)
+{
+	struct job *j = (struct job *)((char *)w - offsetof(struct job, waiter));
+
+	j->pool = NULL;
+	job_walk(j);
+}
+
+static bool
+job_ipv4_pinned(const struct job *j, const struct job_host *h)
+{
+	time_t now = time(NULL);
+
+	return family_is_pinned(h->name, now) || family_is_pinned(j->domain, now);
+}
+
+static int
+source_family(const struct job_host *h, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (h->rule.source_ip[0] == '\0')
+		return AF_UNSPEC;
+	if (inet_pton(AF_INET, h->rule.source_ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, h->rule.source_ip, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		return AF_INET6;
+	}
+	return AF_UNSPEC;
+}
+
+/* "[192.0.2.1]", "[IPv6:2001:db8::1]", or a bare address as a relay= host. */
+static int
+host_literal(const char *name, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	if (address_literal_parse(name, ss) == 0)
+		return 0;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, name, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+job_order_host(struct job *j, struct job_host *h)
+{
+	struct sockaddr_storage src;
+	enum dest_family fam = j->ipv4_mode ? DEST_FAMILY_IPV4_ONLY : h->rule.family;
+
+	j->norder = targets_order(&h->addrs, fam, job_ipv4_pinned(j, h),
+	    source_family(h, &src), j->order, JOB_ORDER_MAX);
+	j->aidx = 0;
+	j->order_ready = true;
+}
+
+static unsigned
+order_families(const struct job *j)
+{
+	unsigned f = 0;
+
+	for (size_t i = j->aidx; i < j->norder; i++)
+		f |= j->order[i].ss_family == AF_INET ? POOL_FAMILY_V4 : POOL_FAMILY_V6;
+	return f;
+}
+
+static void
+pool_key(const struct job_host *h, char *key, size_t size)
+{
+	snprintf(key, size, "%s:%u helo=%s source=%s tls=%s auth=%s", h->name,
+	    (unsigned)h->port, h->rule.helo, h->rule.source_ip,
+	    h->rule.tls_require ? "require" : "opportunistic", h->rule.auth_file);
+}
+
+static void
+job_connect(struct job *j, struct job_host *h)
+{
+	struct client_params p;
+	struct sockaddr_storage *a = &j->order[j->aidx];
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.host, sizeof(p.host), "%s", h->name);
+	p.addr = *a;
+	if (a->ss_family == AF_INET)
+		((struct sockaddr_in *)&p.addr)->sin_port = htons(h->port);
+	else
+		((struct sockaddr_in6 *)&p.addr)->sin6_port = htons(h->port);
+	snprintf(p.helo, sizeof(p.helo), "%s", h->rule.helo);
+	(void)source_family(h, &p.source);
+	p.tls = j->tls_off ? CLIENT_TLS_OFF :
+	    h->rule.tls_require ? CLIENT_TLS_REQUIRE : CLIENT_TLS_OPPORTUNISTIC;
+	if (h->rule.auth_file[0] != '\0' &&
+	    (p.cred = relay_auth_find(h->rule.auth_file)) == NULL) {
+		char text[REPLY_TEXT_MAX];
+		snprintf(text, sizeof(text), "451 4.7.0 credentials %s are not loaded "
+		    "(restart homemx to read a new auth file)", h->rule.auth_file);
+		job_drop_slot(j);
+		pending_set(j, DELIVERY_TEMPFAIL, text, NULL);
+		job_finish(j);
+		return;
+	}
+	job_set_state(j, JOB_CONNECT);
+	j->client = client_connect(base, &p, on_client_event, j);
+}
+
+static void
+job_next_host(struct job *j)
+{
+	job_drop_slot(j);
+	j->hidx++;
+	j->order_ready = false;
+	j->tls_off = false;
+}
+
+/* One step of the walk: a session for the current host and address. */
+static void
+job_walk(struct job *j)
+{
+	for (;;) {
+		if (j->npending == 0) {
+			job_drop_slot(j);
+			job_finish(j);
+			return;
+		}
+		if (j->hidx >= j->nhosts) {
+			job_give_up(j);
+			return;
+		}
+		struct job_host *h = &j->hosts[j->hidx];
+		if (!j->order_ready)
+			job_order_host(j, h);
+		if (j->aidx >= j->norder) {
+			job_next_host(j);
+			continue;
+		}
+		if (!j->has_slot) {
+			char key[POOL_KEY_MAX];
+			struct client *idle = NULL;
+			pool_key(h, key, sizeof(key));
+			j->pool = pool_get(key, h->rule.max_connections);
+			switch (pool_acquire(j->pool, &j->waiter, order_families(j), &idle)) {
+			case POOL_WAIT:
+				job_set_state(j, JOB_WAIT_POOL);
+				return;
+			case POOL_IDLE:
+				j->has_slot = true;
+				j->client = idle;
+				client_set_owner(idle, on_client_event, j);
+				job_set_state(j, JOB_RESET);
+				client_reset(idle);
+				return;
+			case POOL_SLOT:
+				j->has_slot = true;
+				break;
+			}
+		}
+		job_connect(j, h);
+		return;
+	}
+}
+
+/* ---- the IPv6 -> IPv4 fallback ------------------------------------------------------ */
+
+static bool
+job_can_fall_back(const struct job *j)
+{
+	if (j->ipv4_mode)
+		return false;
+	for (size_t i = 0; i < j->nhosts; i++) {
+		const struct job_host *h = &j->hosts[i];
+		struct sockaddr_storage src;
+		if (h->addrs.n4 > 0 && h->rule.family != DEST_FAMILY_IPV6_ONLY &&
+		    source_family(h, &src) != AF_INET6)
+			return true;
+	}
+	return false;
+}
+
+static bool
+is_v6_policy_reject(const struct client *c, const struct smtp_reply *r)
+{
+	return client_family(c) == AF_INET6 && smtp_reply_is_policy_reject(r);
+}
+
+/* Logs, remembers and restarts the walk over IPv4. The session is gone. */
+static void
+job_fall_back(struct job *j, const char *host, const char *ip,
+    const struct smtp_reply *r)
+{
+	char esc[LOG_ESCAPE_MAX];
+	time_t now = time(NULL);
+
+	family_remember(host, now, cfg->family_fallback_memory);
+	family_remember(j->domain, now, cfg->family_fallback_memory);
+	log_event("family_fallback", "qid=%s domain=%s mx=%s ip=%s from=ipv6 to=ipv4 "
+	    "reply=\"%s\" remember=%us", j->m.msgid, j->domain, host, ip,
+	    log_escape(esc, sizeof(esc), r->text, strlen(r->text)),
+	    (unsigned)cfg->family_fallback_memory);
+	job_drop_slot(j);
+	j->ipv4_mode = true;
+	j->hidx = 0;
+	j->order_ready = false;
+	j->tls_off = false;
+	job_walk(j);
+}
+
+/* ---- session events ------------------------------------------------------------------ */
+
+static void
+job_start_txn(struct job *j)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < j->m.nrcpt; i++)
+		if (!j->rcpt[i].final) {
+			j->txn_rcpt[k] = j->m.rcpt[i];
+			j->txn_map[k] = i;
+			k++;
+		}
+	memset(&j->txn, 0, sizeof(j->txn));
+	j->txn.sender = j->m.sender;
+	j->txn.nrcpt = k;
+	j->txn.rcpt = j->txn_rcpt;
+	j->txn.body_fd = j->body_fd;
+	j->txn.body_size = j->body_size;
+	j->txn.rcpt_reply = j->txn_replies;
+	job_set_state(j, JOB_TXN);
+	client_start_txn(j->client, &j->txn);
+}
+
+static void
+job_session_failed(struct job *j, struct client *c)
+{
+	bool remote, was_reset = j->state == JOB_RESET;
+	struct smtp_reply err = *client_error(c, &remote);
+	char host[ADDR_DOMAIN_MAX + 1], ip[INET6_ADDRSTRLEN];
+	bool tls_failed = client_tls_handshake_failed(c);
+	bool v6_policy = remote && is_v6_policy_reject(c, &err);
+	const char *stage = client_error_stage(c);
+
+	snprintf(host, sizeof(host), "%s", client_host(c));
+	snprintf(ip, sizeof(ip), "%s", client_ip(c));
+	client_free(c);
+	j->client = NULL;
+	if (was_reset) {
+		/* An idle session died under us: open a fresh one in its slot. */
+		job_walk(j);
+		return;
+	}
+	if (v6_policy && job_can_fall_back(j)) {
+		job_fall_back(j, host, ip, &err);
+		return;
+	}
+	if (tls_failed && !j->tls_off && !j->hosts[j->hidx].rule.tls_require) {
+		/* Opportunistic TLS that does not work: the same address in
+		 * plaintext, as RFC 3207 4.1 leaves to the client. */
+		log_event("relay_tls_fallback", "qid=%s mx=%s ip=%s reason=\"%s\"",
+		    j->m.msgid, host, ip, err.text);
+		j->tls_off = true;
+		job_walk(j);
+		return;
+	}
+	job_note_error(j, &err);
+	/* A refused login is our configuration, not the message's fault. */
+	if (strcmp(stage, "auth") == 0)
+		j->any_temp = true;
+	j->tls_off = false;
+	if (remote && smtp_reply_is_permanent(&err))
+		j->aidx = j->norder;	/* 5xx greeting/EHLO: next MX */
+	else
+		j->aidx++;
+	job_walk(j);
+}
+
+/* Per recipient: the RCPT reply, then the reply to the message. Returns
+ * true if some recipient was refused over IPv6 with 5.7.x and the job can
+ * fall back (that recipient stays pending). */
+static bool
+job_rcpt_results(struct job *j, struct client *c, bool can_fall_back)
+{
+	struct client_txn *t = &j->txn;
+	bool fall_back = false;
+
+	for (size_t k = 0; k < t->nrcpt; k++) {
+		size_t i = j->txn_map[k];
+		const struct smtp_reply *r = &t->rcpt_reply[k];
+		if (!smtp_reply_is_positive(r)) {
+			if (r->code == 0)
+				continue;	/* never answered: stays pending */
+			if (can_fall_back && is_v6_policy_reject(c, r))
+				fall_back = true;
+			else
+				rcpt_set(j, i, result_of(r), r->text, c);
+			continue;
+		}
+		if (t->outcome == TXN_UNKNOWN) {
+			/* The reply to the dot never came: maybe delivered,
+			 * so a retry may duplicate (RFC 5321 6.1 prefers that). */
+			rcpt_set(j, i, DELIVERY_TEMPFAIL, client_error(c, NULL)->text, c);
+		} else if (can_fall_back && is_v6_policy_reject(c, &t->data))
+			fall_back = true;
+		else
+			rcpt_set(j, i, result_of(&t->data), t->data.text, c);
+	}
+	return fall_back;
+}
+
+static void
+job_txn_done(struct job *j, struct client *c)
+{
+	struct client_txn *t = &j->txn;
+	bool can_fall_back = job_can_fall_back(j);
+	char host[ADDR_DOMAIN_MAX + 1], ip[INET6_ADDRSTRLEN];
+	struct smtp_reply why;
+
+	snprintf(host, sizeof(host), "%s", client_host(c));
+	snprintf(ip, sizeof(ip), "%s", client_ip(c));
+	switch (t->outcome) {
+	case TXN_BROKEN:
+		job_note_error(j, client_error(c, NULL));
+		job_return_client(j, false);
+		j->aidx++;
+		job_walk(j);
+		return;
+	case TXN_MAIL_REJECTED:
+		if (can_fall_back && is_v6_policy_reject(c, &t->mail)) {
+			why = t->mail;
+			job_return_client(j, false);
+			job_fall_back(j, host, ip, &why);
+			return;
+		}
+		if (!smtp_reply_is_permanent(&t->mail)) {
+			/* A 4xx for the whole session: another address may do. */
+			job_note_error(j, &t->mail);
+			job_return_client(j, false);
+			j->aidx++;
+			job_walk(j);
+			return;
+		}
+		pending_set(j, DELIVERY_PERMFAIL, t->mail.text, c);
+		job_return_client(j, true);
+		job_walk(j);
+		return;
+	case TXN_NO_RCPT:
+	case TXN_COMPLETE:
+	case TXN_UNKNOWN:
+		break;
+	}
+	why = t->data;
+	for (size_t k = 0; k < t->nrcpt; k++)
+		if (is_v6_policy_reject(c, &t->rcpt_reply[k]))
+			why = t->rcpt_reply[k];
+	if (job_rcpt_results(j, c, can_fall_back)) {
+		job_return_client(j, false);
+		job_fall_back(j, host, ip, &why);
+		return;
+	}
+	job_return_client(j, t->outcome != TXN_UNKNOWN);
+	job_walk(j);
+}
+
+static void
+on_client_event(struct client *c, enum client_event ev, void *arg)
+{
+	struct job *j = arg;
+
+	switch (ev) {
+	case CLIENT_READY:
+		job_start_txn(j);
+		break;
+	case CLIENT_FAILED:
+		job_session_failed(j, c);
+		break;
+	case CLIENT_TXN_DONE:
+		job_txn_done(j, c);
+		break;
+	case CLIENT_CLOSED:
+		client_free(c);
+		j->client = NULL;
+		job_drop_slot(j);
+		job_walk(j);
+		break;
+	}
+}
+
+/* ---- DNS --------------------------------------------------------------------------- */
+
+static void
+job_dns_done(struct job *j)
+{
+	bool any = false, tempfail = false;
+	const char *err = NULL, *who = NULL;
+	struct smtp_reply r;
+
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct job_host *h = &j->hosts[i];
+		any = any || h->addrs.n4 > 0 || h->addrs.n6 > 0;
+		if (h->dns_tempfail) {
+			tempfail = true;
+			err = h->dns_err;
+			who = h->name;
+		}
+	}
+	if (any) {
+		job_walk(j);
+		return;
+	}
+	if (tempfail)
+		smtp_reply_set(&r, 451, "4.4.3", "DNS lookup of the address of %s failed: %s",
+		    who, err);
+	else if (j->implicit_mx)
+		smtp_reply_set(&r, 550, "5.1.2", "%s has no MX and no address record", j->domain);
+	else
+		smtp_reply_set(&r, 451, "4.4.4", "no MX host of %s has an address", j->domain);
+	pending_set(j, result_of(&r), r.text, NULL);
+	job_finish(j);
+}
+
+static void
+on_addr(uint64_t id, uint32_t tag, int family, enum dns_status st,
+    const struct sockaddr_storage *addrs, size_t n, const char *err)
+{
+	struct job *j = job_find(id);
+	struct job_host *h;
+
+	if (j == NULL || j->state != JOB_ADDRS || tag >= j->nhosts)
+		return;
+	h = &j->hosts[tag];
+	if (st == DNS_OK && family == AF_INET) {
+		memcpy(h->addrs.v4, addrs, n * sizeof(*addrs));
+		h->addrs.n4 = n;
+	} else if (st == DNS_OK) {
+		memcpy(h->addrs.v6, addrs, n * sizeof(*addrs));
+		h->addrs.n6 = n;
+	} else if (st == DNS_TEMPFAIL) {
+		h->dns_tempfail = true;
+		snprintf(h->dns_err, sizeof(h->dns_err), "%s", err != NULL ? err : "error");
+	}
+	log_debug("relay job %s: %s %s: %zu (%s)", j->m.msgid, h->name,
+	    family == AF_INET ? "A" : "AAAA", n, err != NULL ? err : "ok");
+	h->dns_pending--;
+	if (--j->dns_pending == 0)
+		job_dns_done(j);
+}
+
+/* A/AAAA for every host, as its rule allows; literal addresses need none. */
+static void
+job_resolve_hosts(struct job *j)
+{
+	job_set_state(j, JOB_ADDRS);
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct job_host *h = &j->hosts[i];
+		struct sockaddr_storage lit, src;
+		int sf = source_family(h, &src);
+		config_destination_for(cfg, j->domain, h->name, &h->rule);
+		if (host_literal(h->name, &lit) == 0) {
+			if (lit.ss_family == AF_INET)
+				h->addrs.v4[h->addrs.n4++] = lit;
+			else
+				h->addrs.v6[h->addrs.n6++] = lit;
+			continue;
+		}
+		bool want4 = h->rule.family != DEST_FAMILY_IPV6_ONLY && sf != AF_INET6;
+		bool want6 = h->rule.family != DEST_FAMILY_IPV4_ONLY && sf != AF_INET;
+		if (want4) {
+			h->dns_pending++;
+			j->dns_pending++;
+			dns_lookup_addr(h->name, AF_INET, on_addr, j->id, (uint32_t)i);
+		}
+		if (want6) {
+			h->dns_pending++;
+			j->dns_pending++;
+			dns_lookup_addr(h->name, AF_INET6, on_addr, j->id, (uint32_t)i);
+		}
+	}
+	if (j->dns_pending == 0)
+		job_dns_done(j);
+}
+
+static void
+job_add_host(struct job *j, const char *name, uint16_t port)
+{
+	struct job_host *h = &j->hosts[j->nhosts++];
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->port = port;
+}
+
+static void
+on_mx(uint64_t id, enum dns_status st, const struct dns_mx *mx, size_t n,
+    const char *err)
+{
+	struct job *j = job_find(id);
+	struct smtp_reply r;
+
+	if (j == NULL || j->state != JOB_MX)
+		return;
+	switch (st) {
+	case DNS_OK:
+		for (size_t i = 0; i < n && j->nhosts < JOB_HOSTS_MAX; i++)
+			job_add_host(j, mx[i].host, 25);
+		log_debug("relay job %s: %zu MX for %s, first %s", j->m.msgid, n,
+		    j->domain, j->hosts[0].name);
+		job_resolve_hosts(j);
+		return;
+	case DNS_NODATA:
+		/* RFC 5321 5.1: no MX, the domain is its own implicit MX. */
+		j->implicit_mx = true;
+		job_add_host(j, j->domain, 25);
+		job_resolve_hosts(j);
+		return;
+	case DNS_NULL_MX:
+		smtp_reply_set(&r, 556, "5.1.10", "%s does not accept mail (null MX, RFC 7505)",
+		    j->domain);
+		break;
+	case DNS_NXDOMAIN:
+		smtp_reply_set(&r, 550, "5.1.2", "domain %s does not exist", j->domain);
+		break;
+	case DNS_TEMPFAIL:
+		smtp_reply_set(&r, 451, "4.4.3", "DNS lookup of the MX of %s failed: %s",
+		    j->domain, err != NULL ? err : "error");
+		break;
+	}
+	pending_set(j, result_of(&r), r.text, NULL);
+	job_finish(j);
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+struct job *
+job_new(struct msg_relay *m, int body_fd, uint64_t queue_req, unsigned queue_gen,
+    job_done_cb done)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	struct stat st;
+	const char *at;
+
+	j->id = ++next_id;
+	j->m = *m;
+	memset(m, 0, sizeof(*m));	/* the rcpt array is ours now */
+	j->body_fd = body_fd;
+	j->queue_req = queue_req;
+	j->queue_gen = queue_gen;
+	j->done = done;
+	j->waiter.wake = job_on_wake;
+	j->queued_at = wall_now();
+	if (fstat(body_fd, &st) == 0) {
+		j->body_size = (uint64_t)st.st_size;
+		j->queued_at = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+	}
+	j->rcpt = xcalloc(j->m.nrcpt, sizeof(*j->rcpt));
+	j->txn_rcpt = xcalloc(j->m.nrcpt, sizeof(*j->txn_rcpt));
+	j->txn_map = xcalloc(j->m.nrcpt, sizeof(*j->txn_map));
+	j->txn_replies = xcalloc(j->m.nrcpt, sizeof(*j->txn_replies));
+	j->npending = j->m.nrcpt;
+	at = strrchr(j->m.rcpt[0], '@');
+	snprintf(j->domain, sizeof(j->domain), "%s", at != NULL ? at + 1 : "");
+	str_lower(j->domain);
+	TAILQ_INSERT_TAIL(&jobs, j, entry);
+	njobs++;
+	return j;
+}
+
+/* The queue sends one domain per job; anything else is its bug, and the
+ * odd recipients are deferred rather than sent to the wrong MX. */
+static void
+job_check_domains(struct job *j)
+{
+	for (size_t i = 1; i < j->m.nrcpt; i++) {
+		const char *at = strrchr(j->m.rcpt[i], '@');
+		if (at == NULL || strcasecmp(at + 1, j->domain) != 0)
+			rcpt_set(j, i, DELIVERY_TEMPFAIL,
+			    "451 4.3.0 recipient not in the domain of this job", NULL);
+	}
+}
+
+void
+job_start(struct job *j)
+{
+	struct dest_rule drule;
+	struct sockaddr_storage lit;
+
+	job_check_domains(j);
+	config_destination_for(cfg, j->domain, NULL, &drule);
+	if (drule.relay_host[0] != '\0') {
+		job_add_host(j, drule.relay_host, drule.relay_port);
+		job_resolve_hosts(j);
+		return;
+	}
+	if (address_literal_parse(j->domain, &lit) == 0) {
+		job_add_host(j, j->domain, 25);
+		job_resolve_hosts(j);
+		return;
+	}
+	job_set_state(j, JOB_MX);
+	dns_lookup_mx(j->domain, on_mx, j->id);
+}
+
+void
+job_free(struct job *j)
+{
+	if (j->waiter.queued)
+		pool_cancel(j->pool, &j->waiter);
+	if (j->client != NULL) {
+		client_free(j->client);
+		j->client = NULL;
+	}
+	job_drop_slot(j);
+	TAILQ_REMOVE(&jobs, j, entry);
+	njobs--;
+	if (j->body_fd != -1)
+		close(j->body_fd);
+	msg_relay_free(&j->m);
+	free(j->rcpt);
+	free(j->txn_rcpt);
+	free(j->txn_map);
+	free(j->txn_replies);
+	free(j);
+}
+
+void
+job_cancel(struct job *j, enum delivery_result res, const char *reply)
+{
+	if (j->waiter.queued)
+		pool_cancel(j->pool, &j->waiter);
+	if (j->client != NULL) {
+		client_free(j->client);
+		j->client = NULL;
+	}
+	job_drop_slot(j);
+	pending_set(j, res, reply, NULL);
+	job_finish(j);
+}

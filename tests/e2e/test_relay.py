@@ -1,0 +1,648 @@
+"""tests/e2e/test_relay.py - homemx-relay, the outbound SMTP client, against
+real DNS (unbound) and real SMTP servers in network namespaces.
+
+The test plays the supervisor and the queue: it execs the real relay
+binary inside the topology's mta namespace the way homemxd does (fd 3
+control link, fd 4 config memfd, MSG_SUP_LINK), dropped to an unprivileged
+user and chrooted into an empty directory as in production, and sends
+MSG_QUEUE_RELAY frames with a body fd; it checks the MSG_RELAY_RESULT
+answers, what the receivers saw (address family, TLS, transcript, bytes)
+and the log lines. Frame layouts: lib/ipc_msgs.h.
+
+Needs root (ip netns); skipped otherwise.
+"""
+import fcntl
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from netns import NetnsHomemx, Topology, Unbound, can_use_netns, in_netns
+from smtp_receiver import SmtpReceiver
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+OK, TEMPFAIL, PERMFAIL, REMOTE = 1, 2, 3, 4
+ROLE_QUEUE = 3
+V4, V6 = socket.AF_INET, socket.AF_INET6
+
+NETNS_OK, NETNS_WHY = can_use_netns()
+HAVE_RELAY = os.path.exists(os.path.join(BUILD, "homemx-relay"))
+
+
+def _message_types():
+    with open(os.path.join(REPO, "lib", "ipc_msgs.h")) as f:
+        names = re.findall(r"^X\((MSG_[A-Z_]+),", f.read(), re.M)
+    return {n: i + 1 for i, n in enumerate(names)}
+
+
+MSG = _message_types()
+MSG_NAMES = {v: k for k, v in MSG.items()}
+
+
+def s(text):
+    b = text.encode() if isinstance(text, str) else text
+    return struct.pack(">H", len(b)) + b
+
+
+def dup_high(fd):
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+
+
+class Link:
+    """One end of a SOCK_SEQPACKET pair speaking homemx frames."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def send(self, mtype, payload=b"", req=0, fd=None):
+        data = struct.pack(">IIQ", MSG[mtype], len(payload), req) + payload
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))] if fd is not None else []
+        self.sock.sendmsg([data], anc)
+
+    def recv(self, timeout=30):
+        self.sock.settimeout(timeout)
+        data, anc, _, _ = self.sock.recvmsg(70000, socket.CMSG_SPACE(16))
+        if not data:
+            return None
+        mtype, length, req = struct.unpack(">IIQ", data[:16])
+        return MSG_NAMES[mtype], req, data[16:16 + length]
+
+
+def parse_result(p):
+    n = struct.unpack(">H", p[:2])[0]
+    off, out = 2, []
+    for _ in range(n):
+        r = p[off]
+        ln = struct.unpack(">H", p[off + 1:off + 3])[0]
+        out.append((r, p[off + 3:off + 3 + ln].decode()))
+        off += 3 + ln
+    assert off == len(p), "trailing bytes in MSG_RELAY_RESULT"
+    return out
+
+
+BODY = (b"From: a@example.test\r\nTo: kim@example.net\r\nSubject: relay test\r\n"
+        b"Message-ID: <1@example.test>\r\n\r\nHello.\r\n.leading dot\r\n..two dots\r\n"
+        b"8-bit: caf\xc3\xa9\r\n")
+
+
+class RelayRig:
+    """One homemx-relay process in the topology's mta namespace; the test
+    is its supervisor and its queue."""
+
+    def __init__(self, topo, dns, extra_conf="", privdrop=True):
+        self.topo = topo
+        self.dir = tempfile.mkdtemp(prefix="hmx-relay-")
+        os.chmod(self.dir, 0o755)
+        self.empty = os.path.join(self.dir, "empty")
+        os.makedirs(self.empty)
+        self.conf = "\n".join([
+            "hostname mx.example.test",
+            "listen smtp 127.0.0.1:1",
+            "domain example.test",
+            f"spool_dir {self.dir}/spool",
+            f"store_dir {self.dir}/store",
+            f"maildir_root {self.dir}/maildirs",
+            f"chroot_dir {self.empty}",
+            f"dns_server {dns.address}",
+        ]) + "\n" + extra_conf
+        self.log_path = os.path.join(self.dir, "relay.log")
+        self.logf = open(self.log_path, "ab")
+        self.req = 100
+        self.results = {}
+        self.exit_code = None
+        self._spawn(privdrop)
+
+    def _spawn(self, privdrop):
+        ctl_parent, ctl_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cfg = os.memfd_create("homemx.conf")
+        os.write(cfg, self.conf.encode())
+        hi_ctl, hi_cfg, hi_log = dup_high(ctl_child.fileno()), dup_high(cfg), dup_high(self.logf.fileno())
+        os.close(cfg)
+        actions = [(os.POSIX_SPAWN_DUP2, hi_log, 1), (os.POSIX_SPAWN_DUP2, hi_log, 2),
+                   (os.POSIX_SPAWN_DUP2, hi_ctl, 3), (os.POSIX_SPAWN_DUP2, hi_cfg, 4)]
+        argv = ["homemx-relay", "-D"]
+        if privdrop:
+            argv += ["-u", "nobody", "-r", self.empty]
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+        with in_netns(self.topo.mta):
+            self.pid = os.posix_spawn(os.path.join(BUILD, "homemx-relay"), argv, env,
+                                      file_actions=actions)
+        for fd in (hi_ctl, hi_cfg, hi_log):
+            os.close(fd)
+        ctl_child.close()
+        self.control = Link(ctl_parent)
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control.send("MSG_SUP_LINK", bytes([ROLE_QUEUE]), fd=a.fileno())
+        a.close()
+        self.queue = Link(b)
+        self.wait_log("event=start role=relay")
+
+    # -- playing the queue -------------------------------------------------
+    def send(self, rcpts, body=BODY, sender="a@example.test", msgid=None):
+        """Sends one MSG_QUEUE_RELAY; returns its req id."""
+        self.req += 1
+        msgid = msgid or os.urandom(8).hex()
+        path = os.path.join(self.dir, f"{msgid}.msg")
+        with open(path, "wb") as f:
+            f.write(body)
+        fd = os.open(path, os.O_RDONLY)
+        p = s(msgid) + s(sender) + struct.pack(">H", len(rcpts)) + b"".join(s(r) for r in rcpts)
+        self.queue.send("MSG_QUEUE_RELAY", p, req=self.req, fd=fd)
+        os.close(fd)
+        return self.req
+
+    def result(self, req, timeout=40):
+        deadline = time.time() + timeout
+        while req not in self.results:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"no result for {req}\n{self.log()[-5000:]}")
+            try:
+                got = self.queue.recv(left)
+            except socket.timeout:
+                continue
+            if got is None:
+                raise AssertionError(f"relay closed the queue link\n{self.log()[-5000:]}")
+            name, rreq, p = got
+            assert name == "MSG_RELAY_RESULT", name
+            self.results[rreq] = parse_result(p)
+        return self.results.pop(req)
+
+    def relay(self, rcpts, **kw):
+        return self.result(self.send(rcpts, **kw))
+
+    # -- process -----------------------------------------------------------
+    def stop(self):
+        if self.exit_code is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid == self.pid:
+                    self.exit_code = os.waitstatus_to_exitcode(status)
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                raise AssertionError("relay did not exit on SIGTERM")
+        self.control.sock.close()
+        self.queue.sock.close()
+        self.logf.close()
+        text = self.log()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                raise AssertionError(f"sanitizer report:\n{text[-5000:]}")
+
+    def cleanup(self):
+        if not os.environ.get("HOMEMX_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, needle, n=1, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.log().count(needle) >= n:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"no {n} x {needle!r} in log:\n{self.log()[-4000:]}")
+
+
+def make_cert(directory, cn):
+    cert, key = os.path.join(directory, f"{cn}.crt"), os.path.join(directory, f"{cn}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", f"/CN={cn}"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@unittest.skipUnless(NETNS_OK, NETNS_WHY)
+@unittest.skipUnless(HAVE_RELAY, "homemx-relay not built")
+class RelayTest(unittest.TestCase):
+    """One topology, DNS and set of receivers for the class; a fresh relay
+    per test (the IPv4 memory lives in the relay process)."""
+
+    extra_conf = ""
+
+    @classmethod
+    def setUpClass(cls):
+        topo = cls.topo = Topology()
+        try:
+            cls.h = {name: topo.add_host(name) for name in
+                     ("mx1", "mx2", "gmail", "strict", "busy", "tls", "smart", "v4only")}
+            cls.h["v4only"].ipv6 = None
+            topo.add_mta_address("192.0.2.2")
+            topo.start()
+            dns = cls.dns = Unbound(topo)
+            # MX preference: pref.test prefers mx1, falls back to mx2
+            dns.add("pref.test", "MX", "10 mx1.pref.test.")
+            dns.add("pref.test", "MX", "20 mx2.pref.test.")
+            dns.add_host_records("mx1.pref.test", cls.h["mx1"])
+            dns.add_host_records("mx2.pref.test", cls.h["mx2"])
+            # plain domains on mx1
+            for d in ("example.net", "reply.test", "reuse.test", "dots.test", "multi.test",
+                      "src.test"):
+                dns.add(d, "MX", "10 mx1.pref.test.")
+            dns.add("nullmx.test", "MX", "0 .")
+            dns.refuse("broken.test")
+            dns.add_host_records("implicit.test", cls.h["mx2"])     # no MX
+            dns.add("nomx-noaddr.test", "TXT", '"v=spf1 -all"')
+            # the fake Gmail: A and AAAA, the rule says IPv4 only
+            dns.add("gmail.com", "MX", "5 gmail-smtp-in.l.google.com.")
+            dns.add_host_records("gmail-smtp-in.l.google.com", cls.h["gmail"])
+            dns.add("googlemail.com", "MX", "5 gmail-smtp-in.l.google.com.")
+            # IPv6 refused with 5.7.1, IPv4 fine
+            for d, mx in (("strict.test", "mx.strict.test"), ("strict2.test", "mx.strict.test"),
+                          ("strict3.test", "mx.strict3.test"), ("strict4.test", "mx.strict4.test")):
+                dns.add(d, "MX", f"10 {mx}.")
+                dns.add_host_records(mx, cls.h["strict"])
+            dns.add("busy.test", "MX", "10 mx.busy.test.")
+            dns.add_host_records("mx.busy.test", cls.h["busy"])
+            dns.add("limit1.test", "MX", "10 mx.busy.test.")
+            dns.add("tls.test", "MX", "10 mx.tls.test.")
+            dns.add_host_records("mx.tls.test", cls.h["tls"])
+            dns.add("notls.test", "MX", "10 mx1.pref.test.")
+            dns.add_host_records("smarthost.test", cls.h["smart"])
+            dns.add("v4only.test", "MX", "10 mx.v4only.test.")
+            dns.add_host_records("mx.v4only.test", cls.h["v4only"])
+            dns.start()
+            cls.rx = {}
+            names = {"mx1": "mx1.pref.test", "mx2": "mx2.pref.test",
+                     "gmail": "mx.google.com", "strict": "mx.strict.test",
+                     "busy": "mx.busy.test", "tls": "mx.tls.test", "smart": "smarthost.test",
+                     "v4only": "mx.v4only.test"}
+            for label, host in cls.h.items():
+                rx = SmtpReceiver(host, name=names[label], port=587 if label == "smart" else 25)
+                if label in ("tls", "smart"):
+                    rx.tls = make_cert(topo.dir, names[label])
+                if label == "smart":
+                    rx.auth_users = {"relayuser": "s3cret pass"}
+                cls.rx[label] = rx.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for rx in getattr(cls, "rx", {}).values():
+            rx.stop()
+        if getattr(cls, "dns", None) is not None:
+            cls.dns.stop()
+        cls.topo.stop()
+
+    def setUp(self):
+        for rx in self.rx.values():
+            rx.reset()
+            rx.up()
+        self.rig = RelayRig(self.topo, self.dns, self.extra_conf)
+
+    def tearDown(self):
+        self.rig.stop()
+        self.rig.cleanup()
+
+    def relay_log(self, qid=None):
+        lines = [l for l in self.rig.log().splitlines() if "event=relay " in l]
+        return [l for l in lines if qid is None or f"qid={qid}" in l]
+
+
+class Routing(RelayTest):
+    def test_delivers_byte_exact_with_envelope(self):
+        res = self.rig.relay(["kim@example.net"], sender="a@example.test")
+        self.assertEqual(res, [(OK, "250 2.0.0 Ok: queued")])
+        (m,) = self.rx["mx1"].messages()
+        self.assertEqual(m.data, BODY)
+        self.assertEqual((m.mail_from, m.rcpts), ("a@example.test", ["kim@example.net"]))
+        conn = m.conn
+        self.assertEqual(conn.helo, "mx.example.test")
+        self.assertIn("BODY=8BITMIME", conn.mail_params[0])
+        self.assertIn(f"SIZE={len(BODY)}", conn.mail_params[0])
+        (line,) = self.relay_log()
+        self.assertRegex(line, r"event=relay qid=[0-9a-f]{16} to=<kim@example.net> "
+                               r"mx=mx1.pref.test ip=2001:db8::a family=ipv6 tls=no "
+                               r'reply="250 2.0.0 Ok: queued" result=ok delay=[0-9.]+s')
+
+    def test_null_sender_and_dot_only_lines(self):
+        body = b"Subject: dots\r\n\r\n.\r\n..\r\n.x\r\nend without newline"
+        res = self.rig.relay(["kim@dots.test"], body=body, sender="")
+        self.assertEqual(res[0][0], OK)
+        (m,) = self.rx["mx1"].messages()
+        self.assertEqual(m.mail_from, "")
+        self.assertEqual(m.data, body + b"\r\n")
+        self.assertIn("MAIL FROM:<> SIZE=", m.conn.commands()[1])
+
+    def test_mx_preference_then_next_mx_when_first_is_down(self):
+        self.assertEqual(self.rig.relay(["a@pref.test"])[0][0], OK)
+        self.assertEqual(len(self.rx["mx1"].messages()), 1)
+        self.assertEqual(self.rx["mx2"].messages(), [])
+        self.rx["mx1"].down()
+        res = self.rig.relay(["b@pref.test"])
+        self.assertEqual(res[0][0], OK)
+        (m,) = self.rx["mx2"].messages()
+        self.assertEqual(m.rcpts, ["b@pref.test"])
+        line = self.relay_log()[-1]
+        self.assertIn("mx=mx2.pref.test", line)
+
+    def test_all_mx_down_is_tempfail_with_last_error(self):
+        self.rx["mx1"].down()
+        self.rx["mx2"].down()
+        ((r, reply),) = self.rig.relay(["c@pref.test"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertRegex(reply, r"^451 4\.4\.1 connect to mx2.pref.test\[192.0.2.11\]: "
+                                r"Connection refused")
+
+    def test_null_mx_is_permanent_at_once(self):
+        ((r, reply),) = self.rig.relay(["x@nullmx.test"])
+        self.assertEqual((r, reply), (PERMFAIL, "556 5.1.10 nullmx.test does not accept mail "
+                                                "(null MX, RFC 7505)"))
+
+    def test_dns_failure_is_tempfail(self):
+        ((r, reply),) = self.rig.relay(["x@broken.test"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertTrue(reply.startswith("451 4.4.3 DNS lookup of the MX of broken.test failed"),
+                        reply)
+
+    def test_nxdomain_is_permanent(self):
+        ((r, reply),) = self.rig.relay(["x@nosuchdomain.test"])
+        self.assertEqual((r, reply), (PERMFAIL, "550 5.1.2 domain nosuchdomain.test does not exist"))
+
+    def test_implicit_mx_and_no_address(self):
+        self.assertEqual(self.rig.relay(["x@implicit.test"])[0][0], OK)
+        (m,) = self.rx["mx2"].messages()
+        self.assertEqual(m.rcpts, ["x@implicit.test"])
+        ((r, reply),) = self.rig.relay(["x@nomx-noaddr.test"])
+        self.assertEqual((r, reply), (PERMFAIL, "550 5.1.2 nomx-noaddr.test has no MX "
+                                                "and no address record"))
+
+    def test_address_literal(self):
+        self.assertEqual(self.rig.relay(["x@[192.0.2.11]"])[0][0], OK)
+        (m,) = self.rx["mx2"].messages()
+        self.assertEqual(m.family, V4)
+
+
+class Replies(RelayTest):
+    def test_4xx_is_tempfail_with_remote_text(self):
+        self.rx["mx1"].rule("RCPT", "451 4.7.1 Greylisted, come back later")
+        ((r, reply),) = self.rig.relay(["kim@reply.test"])
+        self.assertEqual((r, reply), (TEMPFAIL, "451 4.7.1 Greylisted, come back later"))
+        self.assertRegex(self.relay_log()[-1], r'reply="451 4.7.1 Greylisted, come back later" '
+                                               r"result=deferred")
+
+    def test_5xx_is_permfail_with_remote_text(self):
+        self.rx["mx1"].rule("RCPT", "550-5.1.1 <nobody@reply.test>: Recipient address\n"
+                                    "550 5.1.1 rejected: User unknown", match="nobody@")
+        res = self.rig.relay(["nobody@reply.test", "kim@reply.test"])
+        self.assertEqual(res, [(PERMFAIL, "550 5.1.1 <nobody@reply.test>: Recipient address "
+                                          "rejected: User unknown"),
+                               (OK, "250 2.0.0 Ok: queued")])
+        (m,) = self.rx["mx1"].messages()
+        self.assertEqual(m.rcpts, ["kim@reply.test"])      # one transaction
+
+    def test_data_end_5xx_for_every_accepted_recipient(self):
+        self.rx["mx1"].rule("DATA_END", "554 5.7.1 Message rejected as spam")
+        res = self.rig.relay(["a@reply.test", "b@reply.test"])
+        self.assertEqual(res, [(PERMFAIL, "554 5.7.1 Message rejected as spam")] * 2)
+
+    def test_mail_from_4xx_tries_next_address_then_defers(self):
+        self.rx["mx1"].rule("MAIL", "421 4.3.2 try later")
+        self.rx["mx2"].rule("MAIL", "451 4.3.0 try later too")
+        ((r, reply),) = self.rig.relay(["x@pref.test"])
+        self.assertEqual((r, reply), (TEMPFAIL, "451 4.3.0 try later too"))
+        # both addresses of both MX hosts were tried
+        self.assertEqual(len(self.rx["mx1"].connections), 2)
+        self.assertEqual(len(self.rx["mx2"].connections), 2)
+
+    def test_greeting_5xx_skips_to_next_mx(self):
+        self.rx["mx1"].rule("GREETING", "554 5.3.2 not accepting mail")
+        self.assertEqual(self.rig.relay(["x@pref.test"])[0][0], OK)
+        self.assertEqual(len(self.rx["mx1"].connections), 1)    # not its IPv4 too
+        self.assertEqual(len(self.rx["mx2"].messages()), 1)
+
+    def test_remote_size_limit_is_permanent_without_sending(self):
+        self.rx["mx1"].extensions = ["PIPELINING", "SIZE 100"]
+        try:
+            ((r, reply),) = self.rig.relay(["kim@reply.test"])
+        finally:
+            self.rx["mx1"].extensions = ["PIPELINING", "8BITMIME", "SIZE 52428800",
+                                         "ENHANCEDSTATUSCODES"]
+        self.assertEqual(r, PERMFAIL)
+        self.assertRegex(reply, r"^552 5\.3\.4 message of \d+ bytes exceeds the limit of 100 bytes")
+        self.assertEqual(self.rx["mx1"].messages(), [])
+
+    def test_without_pipelining_one_command_at_a_time(self):
+        self.rx["mx1"].extensions = ["8BITMIME"]
+        try:
+            res = self.rig.relay(["a@reply.test", "b@reply.test"])
+        finally:
+            self.rx["mx1"].extensions = ["PIPELINING", "8BITMIME", "SIZE 52428800",
+                                         "ENHANCEDSTATUSCODES"]
+        self.assertEqual([r for r, _ in res], [OK, OK])
+        (m,) = self.rx["mx1"].messages()
+        self.assertEqual(m.data, BODY)
+        self.assertNotIn("SIZE=", m.conn.mail_params[0])
+
+
+class Families(RelayTest):
+    extra_conf = ("family_fallback_memory 1h\n"
+                  "destination domain gmail.com family=ipv4-only\n"
+                  "destination domain googlemail.com family=ipv4-only\n"
+                  "destination mx *.google.com family=ipv4-only\n"
+                  "destination mx *.googlemail.com family=ipv4-only\n"
+                  "destination domain src.test source=192.0.2.2 helo=out.example.test\n")
+
+    def test_default_prefers_ipv6(self):
+        self.assertEqual(self.rig.relay(["x@example.net"])[0][0], OK)
+        self.assertEqual(self.rx["mx1"].families(), [V6])
+
+    def test_gmail_goes_over_ipv4_only(self):
+        for rcpt in ("someone@gmail.com", "other@googlemail.com"):
+            self.assertEqual(self.rig.relay([rcpt])[0][0], OK)
+        self.assertEqual(self.rx["gmail"].families(), [V4])     # one reused session
+        self.assertEqual(len(self.rx["gmail"].messages()), 2)
+        for line in self.relay_log():
+            self.assertIn("family=ipv4", line)
+
+    def test_ipv6_5_7_1_falls_back_to_ipv4_and_is_remembered(self):
+        rx = self.rx["strict"]
+        rx.rule("MAIL", "550-5.7.1 [2001:db8::1] Our system has detected that this message\n"
+                        "550 5.7.1 does not meet IPv6 sending guidelines", family=V6)
+        res = self.rig.relay(["kim@strict.test"])
+        self.assertEqual(res[0][0], OK)
+        self.assertEqual(rx.families(), [V6, V4])
+        self.assertEqual(rx.messages()[0].family, V4)
+        log = self.rig.log()
+        self.assertRegex(log, r"event=family_fallback qid=[0-9a-f]+ domain=strict.test "
+                              r"mx=mx.strict.test ip=2001:db8::d from=ipv6 to=ipv4 "
+                              r'reply="550 5.7.1 \[2001:db8::1\] Our system .*" remember=3600s')
+        self.assertRegex(self.relay_log()[-1], r"to=<kim@strict.test> mx=mx.strict.test "
+                                               r"ip=192.0.2.13 family=ipv4 .* result=ok")
+        # Remembered for the MX host: another domain on it goes straight to
+        # IPv4, on a new connection (the idle one is cut first).
+        rx.down()
+        rx.up()
+        self.assertEqual(self.rig.relay(["kim@strict2.test"])[0][0], OK)
+        self.assertEqual(rx.families(), [V6, V4, V4])
+        self.assertEqual(self.rig.log().count("event=family_fallback"), 1)
+        self.assertIn("family=ipv4", self.relay_log()[-1])
+
+    def test_fallback_remembered_for_the_next_message(self):
+        rx = self.rx["strict"]
+        rx.rule("RCPT", "550 5.7.1 IPv6 PTR missing", family=V6)
+        self.assertEqual(self.rig.relay(["a@strict4.test"])[0][0], OK)
+        self.assertEqual(rx.families(), [V6, V4])
+        rx.down()
+        rx.up()
+        self.assertEqual(self.rig.relay(["b@strict4.test"])[0][0], OK)
+        self.assertEqual(rx.families(), [V6, V4, V4])
+        self.assertEqual(self.rig.log().count("event=family_fallback"), 1)
+
+    def test_fallback_at_greeting_rcpt_and_end_of_data(self):
+        rx = self.rx["strict"]
+        for stage in ("GREETING", "RCPT", "DATA_END"):
+            rx.reset()
+            rx.rule(stage, "554 5.7.1 IPv6 not welcome here", family=V6)
+            # a fresh relay: nothing remembered
+            self.rig.stop()
+            self.rig.cleanup()
+            self.rig = RelayRig(self.topo, self.dns, self.extra_conf)
+            res = self.rig.relay(["kim@strict3.test"])
+            self.assertEqual(res[0][0], OK, f"{stage}: {res}")
+            self.assertEqual(rx.families()[:2], [V6, V4], stage)
+            self.assertEqual(len(rx.messages()), 1, stage)
+            self.assertEqual(rx.messages()[0].family, V4, stage)
+
+    def test_no_fallback_without_ipv4(self):
+        # v4only has no AAAA... so use the opposite: IPv6 5.7.1 and no A.
+        self.rx["mx1"].rule("RCPT", "550 5.7.1 go away", family=V6)
+        # mx1 has A too, so fall back works there; a 5.7.1 over IPv4 is final.
+        self.rx["v4only"].rule("RCPT", "550 5.7.1 go away")
+        ((r, reply),) = self.rig.relay(["x@v4only.test"])
+        self.assertEqual((r, reply), (PERMFAIL, "550 5.7.1 go away"))
+        self.assertNotIn("event=family_fallback", self.rig.log())
+
+    def test_source_address_and_helo(self):
+        self.assertEqual(self.rig.relay(["x@src.test"])[0][0], OK)
+        (c,) = self.rx["mx1"].connections
+        self.assertEqual((c.family, c.peer, c.helo), (V4, "192.0.2.2", "out.example.test"))
+
+
+class Reuse(RelayTest):
+    extra_conf = "destination domain limit1.test max_connections=1\n"
+
+    def test_two_messages_one_connection_with_rset(self):
+        for i in range(2):
+            self.assertEqual(self.rig.relay([f"u{i}@reuse.test"])[0][0], OK)
+        (c,) = self.rx["mx1"].connections
+        self.assertEqual(len(c.messages), 2)
+        cmds = [x.split(" ")[0].split(":")[0] for x in c.commands()]
+        self.assertEqual(cmds, ["EHLO", "MAIL", "RCPT", "DATA", "RSET", "MAIL", "RCPT", "DATA"])
+
+    def test_idle_session_is_closed_with_quit(self):
+        self.assertEqual(self.rig.relay(["u@reuse.test"])[0][0], OK)
+        (c,) = self.rx["mx1"].connections
+        deadline = time.time() + 10
+        while not c.closed and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(c.closed)
+        self.assertEqual(c.commands()[-1], "QUIT")
+
+    def test_connection_limit_under_parallel_jobs(self):
+        rx = self.rx["busy"]
+        rx.data_delay = 0.4
+        reqs = [self.rig.send([f"u{i}@busy.test"]) for i in range(6)]
+        results = [self.rig.result(r) for r in reqs]
+        self.assertEqual([r[0][0] for r in results], [OK] * 6)
+        self.assertEqual(len(rx.messages()), 6)
+        self.assertEqual(rx.max_concurrent, 2)          # the default limit, reached
+        self.assertLessEqual(len(rx.connections), 6)
+
+    def test_rule_limit_of_one(self):
+        rx = self.rx["busy"]
+        rx.data_delay = 0.2
+        reqs = [self.rig.send([f"u{i}@limit1.test"]) for i in range(4)]
+        self.assertEqual([self.rig.result(r)[0][0] for r in reqs], [OK] * 4)
+        self.assertEqual(rx.max_concurrent, 1)
+        self.assertEqual(len(rx.connections), 1)        # all four reused it
+
+
+class Tls(RelayTest):
+    extra_conf = ("destination domain notls.test tls=require\n"
+                  "destination domain smart.test relay=smarthost.test:587 "
+                  "auth=AUTHFILE\n")
+
+    def setUp(self):
+        self.authfile = os.path.join(self.topo.dir, "relay.secret")
+        with open(self.authfile, "w") as f:
+            f.write("relayuser s3cret pass\n")
+        os.chmod(self.authfile, 0o600)
+        self.extra_conf = self.extra_conf.replace("AUTHFILE", self.authfile)
+        super().setUp()
+
+    def test_starttls_used_when_offered(self):
+        self.assertEqual(self.rig.relay(["x@tls.test"])[0][0], OK)
+        (m,) = self.rx["tls"].messages()
+        self.assertTrue(m.tls)
+        cmds = m.conn.commands()
+        self.assertEqual(cmds[:3], ["EHLO mx.example.test", "STARTTLS", "EHLO mx.example.test"])
+        self.assertIn("tls=yes", self.relay_log()[-1])
+
+    def test_tls_required_but_not_offered_defers(self):
+        ((r, reply),) = self.rig.relay(["x@notls.test"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertRegex(reply, r"^451 4\.7\.4 mx1.pref.test\[192.0.2.10\] does not offer "
+                                r"STARTTLS \(tls=require\)")
+        self.assertEqual(self.rx["mx1"].messages(), [])
+
+    def test_smarthost_with_auth_plain_under_tls(self):
+        self.assertEqual(self.rig.relay(["someone@smart.test"])[0][0], OK)
+        (m,) = self.rx["smart"].messages()
+        self.assertEqual((m.tls, m.conn.auth_user), (True, "relayuser"))
+        self.assertNotIn("s3cret", self.rig.log())
+
+    def test_smarthost_wrong_password_defers(self):
+        self.rx["smart"].rule("AUTH", "535 5.7.8 Authentication credentials invalid")
+        ((r, reply),) = self.rig.relay(["someone@smart.test"])
+        self.assertEqual((r, reply), (TEMPFAIL, "535 5.7.8 Authentication credentials invalid"))
+
+
+class Lifecycle(RelayTest):
+    def test_sigterm_quits_idle_sessions_and_exits_zero(self):
+        self.assertEqual(self.rig.relay(["u@reuse.test"])[0][0], OK)
+        (c,) = self.rx["mx1"].connections
+        self.rig.stop()
+        self.assertEqual(self.rig.exit_code, 0)
+        self.assertTrue(c.closed or c.commands()[-1] == "QUIT")
+
+    def test_queue_gone_drops_jobs_and_new_link_works(self):
+        self.rx["busy"].data_delay = 3
+        self.rig.send(["u@busy.test"])
+        self.rx["busy"].wait_connections(1)
+        self.rig.queue.sock.close()
+        self.rig.wait_log("event=link_down peer=queue")
+        self.rig.wait_log("event=relay_dropped jobs=1")
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.rig.control.send("MSG_SUP_LINK", bytes([ROLE_QUEUE]), fd=a.fileno())
+        a.close()
+        self.rig.queue = Link(b)
+        self.rx["busy"].data_delay = 0
+        self.assertEqual(self.rig.relay(["v@example.net"])[0][0], OK)
+
+
+if __name__ == "__main__":
+    unittest.main()
