@@ -53,6 +53,7 @@ static const struct mx_command commands[] = {
 	{ "tag",    "unblock", 1, 1, cmd_tag_unblock,     "tag unblock ADDRESS+TAG" },
 	{ "tag",    "list",    0, 1, cmd_tag_list,        "tag list [DOMAIN]" },
 	{ "import", NULL,      1, 1, cmd_import,          "import FILE|-" },
+	{ "dkim",   NULL,      1, 5, cmd_dkim,            "dkim keygen DOMAIN [--selector S] [--force] | show DOMAIN [--selector S] | list", true },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -484,7 +485,7 @@ noun_exists(const char *noun)
 }
 
 static int
-open_everything(struct mxctl *m)
+open_config(struct mxctl *m)
 {
 	char err[CONFIG_ERR_MAX + CONFIG_PATH_MAX], *text;
 	size_t len;
@@ -494,6 +495,16 @@ open_everything(struct mxctl *m)
 	if (config_load(m->config_path, &m->cfg, &text, &len, err, sizeof(err)) == -1)
 		return mx_fail(m, "%s", err);
 	free(text);
+	return 0;
+}
+
+static int
+open_everything(struct mxctl *m)
+{
+	char err[CONFIG_ERR_MAX + CONFIG_PATH_MAX];
+
+	if (open_config(m) == -1)
+		return -1;
 	if (become_store_owner(m) == -1)
 		return -1;
 	if ((m->st = store_open(m->cfg.store_dir, err, sizeof(err))) == NULL)
@@ -542,7 +553,7 @@ mxctl_main(int argc, char **argv)
 		usage(c->noun);
 		return MX_USAGE;
 	}
-	if (open_everything(&m) == -1) {
+	if ((c->own_privileges ? open_config(&m) : open_everything(&m)) == -1) {
 		fprintf(stderr, "mxctl: %s\n", m.err);
 		store_close(m.st);
 		return MX_FAIL;

@@ -44,6 +44,10 @@ struct mx_command {
 	int		 max_args;
 	int		(*run)(struct mxctl *, int argc, char **argv);
 	const char	*usage;
+	/* Runs with only the config loaded: no store, no drop to the store
+	 * owner. For commands that need root for something else (dkim: the
+	 * key directory belongs to _hmx-dkim); they open the store themselves. */
+	bool		 own_privileges;
 };
 
 /* Sets m->err; returns -1 so that callers can `return mx_fail(...)`. */
@@ -95,6 +99,7 @@ int	cmd_tag_block(struct mxctl *, int, char **);
 int	cmd_tag_unblock(struct mxctl *, int, char **);
 int	cmd_tag_list(struct mxctl *, int, char **);
 int	cmd_import(struct mxctl *, int, char **);
+int	cmd_dkim(struct mxctl *, int, char **);
 
 int	mxctl_main(int argc, char **argv);
 

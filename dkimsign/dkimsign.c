@@ -16,8 +16,9 @@
  * small message with both keys, plus a few ms per MB of body (measured,
  * see signer_test.c); nothing here waits on the network or on a peer, and
  * the size is capped by SIGN_MESSAGE_MAX. A big message delays the next
- * request by that much and no more. Each signature is made in a forked
- * child (isolate.c), which contains a libopendkim leak and any crash.
+ * request by that much and no more. Signatures are made by a recycled
+ * worker process (isolate.c), which contains a libopendkim leak and any
+ * crash.
  */
 #include <sys/stat.h>
 
@@ -101,7 +102,8 @@ sign_message(struct sign_job *j, int fd, char *out, size_t outsize)
 	struct sign_input in = { fd, NULL, 0 };
 	struct sign_keys k;
 
-	if (keyring == NULL || !selector_ok) {	/* after the shutdown wiped the keys */
+	/* keyring is NULL once the shutdown wiped the keys. */
+	if (keyring == NULL || !selector_ok) {
 		j->status = SIGN_FAILED;
 		snprintf(j->why, sizeof(j->why), "%s", keyring == NULL ?
 		    "dkimsign is shutting down" : "dkim_selector too long");
@@ -131,9 +133,9 @@ static void
 on_sign_ask(struct ipc_link *l, enum role peer, struct ipc_frame *f)
 {
 	static char fields[SIGN_HEADERS_MAX + 1];	/* not on the stack */
+	static struct ipc_builder b;			/* 65 KB: neither */
 	struct sign_job j;
 	struct msg_sign_ask m;
-	struct ipc_builder b;
 	const char *why;
 
 	/* A lying peer: logged, its link closed, the supervisor told. */
@@ -270,6 +272,7 @@ on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (!answers_pending() || mono_now() > shutdown_deadline) {
+		isolate_shutdown();
 		keyring_free(keyring);
 		keyring = NULL;
 		signer_free(signer);

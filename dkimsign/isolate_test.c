@@ -1,8 +1,12 @@
 /*
- * dkimsign/isolate_test.c - signing in a child: the answer comes back
- * whole, the parent does not grow with libopendkim's Ed25519 leak, and a
- * child that dies only fails its own message.
+ * dkimsign/isolate_test.c - signing in the worker: the answer comes back
+ * whole, the parent does not grow with libopendkim's Ed25519 leak, the
+ * worker is replaced after ISOLATE_RECYCLE messages, and a worker that
+ * dies or hangs costs at most the message it was on.
  */
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -44,6 +48,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
+	isolate_shutdown();
 	signer_free(signer);
 	free(rsa_pem);
 	free(ed_pem);
@@ -110,20 +115,65 @@ test_parent_does_not_grow(void **state)
 		fail_msg("parent grew by %ld KB over 1000 signatures", rss_kb() - before);
 }
 
-static void
-test_a_dying_child_fails_one_message(void **state)
+static int
+sign_once(const char *rsa, const char *ed, struct sign_result *res)
 {
 	static char out[ISOLATE_OUT_MAX];
-	/* libopendkim asserts on a NULL domain: the child aborts. */
-	struct sign_keys k = { NULL, "t1", { NULL, ed_pem } };
+	struct sign_keys k = { "example.test", "t1", { rsa, ed } };
 	struct sign_input in = { -1, (const uint8_t *)message, sizeof(message) - 1 };
+
+	return isolate_sign(signer, &k, &in, out, sizeof(out), res);
+}
+
+static void
+test_worker_is_recycled(void **state)
+{
 	struct sign_result res;
+	pid_t first;
 
 	(void)state;
+	assert_int_equal(sign_once(NULL, ed_pem, &res), 0);
+	first = isolate_worker_pid();
+	assert_true(first > 0);
+	for (int i = 0; i < ISOLATE_RECYCLE; i++)
+		assert_int_equal(sign_once(NULL, ed_pem, &res), 0);
+	assert_true(isolate_worker_pid() != first);
+	/* The retired one was reaped, not left a zombie. */
+	assert_int_equal(waitpid(first, NULL, WNOHANG), -1);
+}
+
+static void
+test_dead_or_stuck_worker(void **state)
+{
+	struct sign_result res;
+	pid_t w;
+
+	(void)state;
+	assert_int_equal(sign_once(rsa_pem, ed_pem, &res), 0);
+	/* Killed between messages: replaced, the next message is signed. */
+	w = isolate_worker_pid();
+	assert_int_equal(kill(w, SIGKILL), 0);
+	usleep(20000);
+	assert_int_equal(sign_once(rsa_pem, ed_pem, &res), 0);
+	assert_true(isolate_worker_pid() != w);
+	/* Stuck on a message: that message fails, the next one does not. */
+	isolate_set_timeout_ms(300);
+	w = isolate_worker_pid();
+	assert_int_equal(kill(w, SIGSTOP), 0);
+	assert_int_equal(sign_once(rsa_pem, ed_pem, &res), -1);
+	assert_non_null(strstr(res.why, "worker killed"));
+	isolate_set_timeout_ms(ISOLATE_TIMEOUT * 1000);
+	assert_int_equal(sign_once(rsa_pem, ed_pem, &res), 0);
+	/* A request that can not be built never reaches the worker. */
+	struct sign_keys k = { NULL, "t1", { NULL, ed_pem } };
+	struct sign_input in = { -1, (const uint8_t *)message, sizeof(message) - 1 };
+	static char out[ISOLATE_OUT_MAX];
+	w = isolate_worker_pid();
 	assert_int_equal(isolate_sign(signer, &k, &in, out, sizeof(out), &res), -1);
-	assert_non_null(strstr(res.why, "signing process killed by signal"));
-	k.domain = "example.test";
-	assert_int_equal(isolate_sign(signer, &k, &in, out, sizeof(out), &res), 0);
+	assert_string_equal(res.why, "bad signing request");
+	assert_int_equal(isolate_worker_pid(), w);
+	isolate_shutdown();
+	assert_int_equal(isolate_worker_pid(), -1);
 }
 
 int
@@ -132,7 +182,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_answer_as_in_process),
 		cmocka_unit_test(test_parent_does_not_grow),
-		cmocka_unit_test(test_a_dying_child_fails_one_message),
+		cmocka_unit_test(test_worker_is_recycled),
+		cmocka_unit_test(test_dead_or_stuck_worker),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,7 +12,10 @@
  * changed, so a broken key is logged once, not once per message. A key
  * file readable by group or others is refused, as ssh refuses one: the
  * point of this process is that nobody else can read the keys. Key text
- * is wiped (explicit_bzero) before its memory is freed.
+ * is wiped (explicit_bzero) before its memory is freed. The test-sign
+ * runs in this process, not in the signing worker (isolate.c): it happens
+ * once per key file version, so libopendkim's Ed25519 leak stays a few
+ * hundred bytes per key change.
  */
 #include <sys/stat.h>
 

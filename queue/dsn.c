@@ -271,7 +271,9 @@ dsn_parse_reply(const char *reply, size_t len, struct dsn_reply *out)
 		return;
 	out->code = (unsigned)(out->text[0] - '0') * 100 +
 	    (unsigned)(out->text[1] - '0') * 10 + (unsigned)(out->text[2] - '0');
-	if (out->text[3] == ' ' && !parse_status(out->text + 4, out->status))
+	/* "550 5.1.1 text" or the first line of a joined multi-line reply,
+	 * "550-5.1.1 text 550 5.1.1 more" (RFC 2034 3: every line has it). */
+	if (out->text[3] != '\0' && !parse_status(out->text + 4, out->status))
 		out->status[0] = '\0';
 }
 

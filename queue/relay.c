@@ -257,7 +257,8 @@ relay_submit(struct qmsg *m)
 	unsigned ngroups = relay_group_by_domain(
 	    (const char (*)[ADDR_MAX + 1])m->env.rcpt, m->env.nrcpt, want, group);
 	for (unsigned g = 0; g < ngroups; g++) {
-		TAILQ_INSERT_TAIL(&waiting, req_new(m, group, g), entry);
+		struct relay_req *r = req_new(m, group, g);	/* not in the macro */
+		TAILQ_INSERT_TAIL(&waiting, r, entry);
 		m->nrelay++;
 	}
 	/* Not now: a failed send would finish m under our caller's feet. */

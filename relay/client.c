@@ -789,8 +789,11 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		client_read_replies(c);
 		if (!client_gone(c))
 			client_lost(c, "connection closed");
-	} else
-		client_lost(c, "connection error");
+	} else {
+		snprintf(err, sizeof(err), "connection error (%s)",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		client_lost(c, err);
+	}
 	client_unref(c);
 }
 

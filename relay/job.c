@@ -757,6 +757,7 @@ job_new(struct msg_relay *m, int body_fd, uint64_t queue_req, unsigned queue_gen
 	j->done = done;
 	j->waiter.wake = job_on_wake;
 	j->queued_at = wall_now();
+	j->started = mono_now();
 	if (fstat(body_fd, &st) == 0) {
 		j->body_size = (uint64_t)st.st_size;
 		j->queued_at = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;

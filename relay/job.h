@@ -70,6 +70,7 @@ struct job {
 	int			 body_fd;
 	uint64_t		 body_size;
 	double			 queued_at;	/* wall clock: the body's mtime */
+	double			 started;	/* mono_now() when it arrived */
 	char			 domain[ADDR_DOMAIN_MAX + 1];
 	bool			 implicit_mx;
 

@@ -32,6 +32,12 @@
 #define SHUTDOWN_GRACE		10.0	/* s for sessions in flight (homemxd waits 15) */
 #define SHUTDOWN_POLL_USEC	100000
 #define RESULT_FIXED		3	/* per recipient: u8 result + u16 length */
+/* A job that walked this long gives up (temporarily): well below the
+ * queue's own RELAY_TIMEOUT (queue/relay.c, 1 h), so the queue always
+ * hears an answer. Each wait is bounded (client.c), but 10 MX hosts with
+ * 16 addresses that all time out would add up to more. */
+#define JOB_DEADLINE		1500.0	/* s */
+#define SWEEP_INTERVAL		30	/* s between deadline checks */
 
 static struct event_base	*base;
 static const struct config	*cfg;
@@ -41,6 +47,7 @@ static bool			 shutting_down;
 static double			 shutdown_deadline;
 static bool			 shutdown_cancelled;
 static struct event		*ev_shutdown;
+static struct event		*ev_sweep;
 
 static double
 wall_now(void)
@@ -138,8 +145,7 @@ on_queue_relay(struct ipc_frame *f)
 	struct job *j;
 
 	if (ipc_decode_relay(f, &m, &why) == -1) {
-		log_event("ipc_reject", "peer=queue type=%s reason=\"%s\"",
-		    ipc_msg_name(f->type), why);
+		ipc_link_reject(qlink, f->type, why);
 		return;
 	}
 	if (shutting_down || job_count() >= RELAY_JOBS_MAX) {
@@ -156,13 +162,11 @@ on_queue_relay(struct ipc_frame *f)
 static void
 on_queue_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
-	(void)l;
 	(void)arg;
 	if (f->type == MSG_QUEUE_RELAY)
 		on_queue_relay(f);
 	else
-		log_event("ipc_reject", "peer=queue type=%s reason=\"unexpected\"",
-		    ipc_msg_name(f->type));
+		ipc_link_reject(l, f->type, "unexpected message");
 	if (f->fd != -1)
 		close(f->fd);
 }
@@ -222,16 +226,37 @@ relay_preinit(struct event_base *b, const struct config *c)
 	relay_auth_load(c, 1);
 }
 
+static void
+expire_job(struct job *j)
+{
+	if (j->state != JOB_DONE && mono_now() - j->started > JOB_DEADLINE)
+		job_cancel(j, DELIVERY_TEMPFAIL, "451 4.4.7 delivery attempt took too long");
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	job_foreach(expire_job);
+}
+
 void
 relay_init(struct event_base *b, const struct config *c, const int *listen_fds,
     size_t nlisten)
 {
+	struct timeval tv = { SWEEP_INTERVAL, 0 };
+
 	(void)listen_fds;
 	(void)nlisten;
 	base = b;
 	cfg = c;
 	pool_init(b);
 	job_setup(b, c);
+	if ((ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL)) == NULL ||
+	    event_add(ev_sweep, &tv) == -1)
+		fatalx("relay: event_new");
 }
 
 void

@@ -1092,9 +1092,8 @@ session_take_command(struct smtp_session *s)
 			session_reply_error(s, REPLY_LINE_TOO_LONG);
 		}
 		s->discard_line = false;
-		if (s->state == SESSION_AUTH_INPUT) {
+		if (s->state == SESSION_AUTH_INPUT)
 			auth_end(s);	/* the 500 ended the exchange */
-		}
 		return true;
 	}
 	evbuffer_remove(in, line, linelen);
@@ -1741,6 +1740,12 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SESSION_FROM_WAIT:
 		links_forget_session(s);
 		session_on_sender(s, SENDER_TEMPFAIL);
+		return;
+	case SESSION_TLS_HANDSHAKE:
+		/* no reply: a plaintext 421 cannot go into a half-made TLS */
+		log_event("timeout", "sess=%s ip=%s state=%s", s->id, s->ip,
+		    state_table[s->state].name);
+		session_close(s, NO_REPLY, "timeout");
 		return;
 	case SESSION_SIGN_WAIT: {
 		static const struct msg_sign_answer failed = { .status = SIGN_FAILED };

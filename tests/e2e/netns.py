@@ -424,19 +424,17 @@ class NetnsHomemx(Homemx):
     namespace and dns_server pointing at the test's unbound.
 
     Everything of Homemx works as before (h.log(), h.mxctl(), h.maildir(),
-    h.wait_messages(), h.role_pids()); h.smtp_port and h.submission_ports
-    are reachable only from inside the namespace: use h.connect(port) or
-    h.smtp() (an smtplib.SMTP made inside it).
+    h.wait_messages(), h.role_pids(), readiness of the optional roles);
+    h.smtp_port and any submission port are reachable only from inside the
+    namespace: use h.connect(port) for a raw socket or h.smtp(port) for an
+    smtplib.SMTP made inside it (STARTTLS on it works as usual).
     """
 
-    # Roles that must be running before the daemon counts as ready.
-    READY_ROLES = ("smtpd", "lookup", "queue", "delivery", "relay")
-
-    def __init__(self, topo, dns, extra_conf="", ready_roles=None, **kw):
-        conf = f"dns_server {dns.address}\n" if dns is not None else ""
-        super().__init__(extra_conf=conf + extra_conf, **kw)
+    def __init__(self, topo, dns, **kw):
+        if dns is not None:
+            kw.setdefault("dns_server", dns.address)
+        super().__init__(**kw)
         self.topo = topo
-        self.ready_roles = tuple(ready_roles or self.READY_ROLES)
 
     def start(self, provision=True):
         # The fork inside start() inherits this thread's namespace, and
@@ -444,28 +442,19 @@ class NetnsHomemx(Homemx):
         with in_netns(self.topo.mta):
             super().start(provision=provision)
 
-    def wait_ready(self, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"homemxd exited with {self.proc.returncode}:\n{self.log()}")
-            if set(self.ready_roles) <= set(self.role_pids()):
-                try:
-                    with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=2) as s:
-                        s.settimeout(5)
-                        if s.recv(512).startswith(b"220"):
-                            s.sendall(b"QUIT\r\n")
-                            return
-                except OSError:
-                    pass
-            time.sleep(0.05)
-        raise RuntimeError(f"homemxd not ready after {timeout}s:\n{self.log()}")
+    def role_pids(self):
+        # /proc/PID/comm is cut at 15 bytes: "homemx-submission" -> "submissi"
+        pids = super().role_pids()
+        if "submissi" in pids:
+            pids["submission"] = pids.pop("submissi")
+        return pids
 
     def connect(self, port=None, timeout=10):
         """A socket to 127.0.0.1:port (default: the smtp port) in the mta."""
         return connect_in(self.topo.mta, "127.0.0.1", port or self.smtp_port, timeout)
 
     def smtp(self, port=None, timeout=10):
+        """smtplib.SMTP to 127.0.0.1:port, connected from inside the mta."""
         import smtplib
         with in_netns(self.topo.mta):
             return smtplib.SMTP("127.0.0.1", port or self.smtp_port, timeout=timeout)

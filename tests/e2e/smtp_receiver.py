@@ -20,6 +20,7 @@ RSET, NOOP, QUIT. The first matching rule with uses left wins.
     rx.up()
     rx.data_delay = 0.5      # hold each message this long (concurrency tests)
     rx.tls = (certfile, keyfile)   # offer STARTTLS (before start())
+    rx.starttls_broken = True      # answer 220 to STARTTLS, then no TLS
     rx.auth_users = {"user": "password"}   # offer AUTH PLAIN after TLS
 
 Counters: rx.connections (list of Conn), rx.messages(), rx.max_concurrent,
@@ -87,6 +88,7 @@ class SmtpReceiver:
         self.port = port
         self.listen_families = families
         self.tls = None
+        self.starttls_broken = False
         self.auth_users = {}
         self.extensions = ["PIPELINING", "8BITMIME", "SIZE 52428800", "ENHANCEDSTATUSCODES"]
         self.data_delay = 0.0
@@ -113,12 +115,16 @@ class SmtpReceiver:
             self._rules = []
 
     def reset(self):
-        """Forget rules and recordings (between tests sharing a receiver)."""
+        """Forget rules and recordings (between tests sharing a receiver).
+        Open connections are cut first: a session a client kept open from
+        an earlier test would otherwise deliver into a forgotten record."""
+        self._cut_connections()
         with self._lock:
             self._rules = []
             self.connections = []
             self.max_concurrent = 0
             self.data_delay = 0.0
+            self.starttls_broken = False
 
     def start(self):
         self._stopping = False
@@ -150,6 +156,10 @@ class SmtpReceiver:
         ls, self._listeners = self._listeners, []
         for s in ls:
             s.close()
+        self._cut_connections()
+        time.sleep(0.25)        # let the accept loops notice
+
+    def _cut_connections(self, timeout=5):
         with self._lock:
             socks = [c.sock for c in self.connections if not c.closed and c.sock is not None]
         for sock in socks:
@@ -157,7 +167,10 @@ class SmtpReceiver:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        time.sleep(0.25)        # let the accept loops notice
+        deadline = time.time() + timeout
+        with self._lock:
+            while self.current > 0 and time.time() < deadline:
+                self._changed.wait(0.1)
 
     def stop(self):
         self._stopping = True
@@ -236,15 +249,17 @@ class SmtpReceiver:
         return None
 
     def _serve(self, sock, conn):
+        session = _Session(self, sock, conn)
         try:
-            _Session(self, sock, conn).run()
+            session.run()
         except (OSError, ssl.SSLError, EOFError, ValueError):
             pass
         finally:
-            try:
-                sock.close()
-            except OSError:
-                pass
+            for s in {id(sock): sock, id(session.sock): session.sock}.values():
+                try:
+                    s.close()
+                except OSError:
+                    pass
             with self._lock:
                 conn.closed = True
                 self.current -= 1
@@ -361,6 +376,9 @@ class _Session:
             return True
         if self.buf:
             raise ValueError("plaintext after STARTTLS")
+        if self.rx.starttls_broken:
+            self.sock.sendall(b"this is not a TLS server hello\r\n")
+            raise EOFError("broken TLS on purpose")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*self.rx.tls)
         self.sock = ctx.wrap_socket(self.sock, server_side=True)

@@ -148,6 +148,14 @@ class RelayRig:
         self.queue = Link(b)
         self.wait_log("event=start role=relay")
 
+    def relink(self):
+        """A new queue link, as after a queue restart."""
+        self.queue.sock.close()
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control.send("MSG_SUP_LINK", bytes([ROLE_QUEUE]), fd=a.fileno())
+        a.close()
+        self.queue = Link(b)
+
     # -- playing the queue -------------------------------------------------
     def send(self, rcpts, body=BODY, sender="a@example.test", msgid=None):
         """Sends one MSG_QUEUE_RELAY; returns its req id."""
@@ -602,6 +610,33 @@ class Tls(RelayTest):
         self.assertEqual(cmds[:3], ["EHLO mx.example.test", "STARTTLS", "EHLO mx.example.test"])
         self.assertIn("tls=yes", self.relay_log()[-1])
 
+    def test_starttls_refused_goes_on_in_plaintext(self):
+        self.rx["tls"].rule("STARTTLS", "454 4.7.0 TLS not available due to temporary reason")
+        self.assertEqual(self.rig.relay(["x@tls.test"])[0][0], OK)
+        (m,) = self.rx["tls"].messages()
+        self.assertFalse(m.tls)
+        self.assertEqual(len(self.rx["tls"].connections), 1)
+        self.assertIn("tls=no", self.relay_log()[-1])
+
+    def test_broken_tls_handshake_retries_same_address_in_plaintext(self):
+        self.rx["tls"].starttls_broken = True
+        self.assertEqual(self.rig.relay(["x@tls.test"])[0][0], OK)
+        rx = self.rx["tls"]
+        self.assertEqual(rx.families(), [V6, V6])
+        self.assertEqual(rx.connections[1].commands()[:2], ["EHLO mx.example.test",
+                                                            "MAIL FROM:<a@example.test> SIZE=%d "
+                                                            "BODY=8BITMIME" % len(BODY)])
+        self.assertRegex(self.rig.log(), r"event=relay_tls_fallback qid=\S+ mx=mx.tls.test "
+                                         r'ip=2001:db8::f reason="451 4.7.5 TLS handshake')
+
+    def test_plaintext_injected_after_starttls_reply_is_refused(self):
+        self.rx["tls"].rule("STARTTLS", "220 2.0.0 go ahead\n250 injected before TLS")
+        ((r, reply),) = self.rig.relay(["x@tls.test"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertRegex(reply, r"^451 4\.7\.5 mx.tls.test\[192.0.2.15\] sent data after its "
+                                r"STARTTLS reply")
+        self.assertEqual(self.rx["tls"].messages(), [])
+
     def test_tls_required_but_not_offered_defers(self):
         ((r, reply),) = self.rig.relay(["x@notls.test"])
         self.assertEqual(r, TEMPFAIL)
@@ -622,6 +657,30 @@ class Tls(RelayTest):
 
 
 class Lifecycle(RelayTest):
+    def test_malformed_request_drops_the_queue_link(self):
+        fd = os.open(os.path.join(self.rig.dir, "x.msg"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # "kim€example.test" is no address: the decoder refuses it.
+            p = s("0123456789abcdef") + s("a@example.test") + struct.pack(">H", 1) + \
+                s("kim\u20acexample.test")
+            self.rig.queue.send("MSG_QUEUE_RELAY", p, req=7, fd=fd)
+        finally:
+            os.close(fd)
+        self.assertIsNone(self.rig.queue.recv(10))          # link closed
+        self.rig.wait_log("event=ipc_reject peer=queue type=MSG_QUEUE_RELAY")
+        name, _, payload = self.rig.control.recv(10)
+        self.assertEqual((name, payload), ("MSG_ROLE_PEER_BAD", bytes([ROLE_QUEUE])))
+        # A new link (the supervisor restarted the queue) works.
+        self.rig.relink()
+        self.assertEqual(self.rig.relay(["v@example.net"])[0][0], OK)
+
+    def test_recipient_of_another_domain_is_deferred_not_misrouted(self):
+        res = self.rig.relay(["a@example.net", "b@reuse.test"])
+        self.assertEqual(res[0][0], OK)
+        self.assertEqual(res[1], (TEMPFAIL, "451 4.3.0 recipient not in the domain of this job"))
+        (m,) = self.rx["mx1"].messages()
+        self.assertEqual(m.rcpts, ["a@example.net"])
+
     def test_sigterm_quits_idle_sessions_and_exits_zero(self):
         self.assertEqual(self.rig.relay(["u@reuse.test"])[0][0], OK)
         (c,) = self.rx["mx1"].connections
@@ -633,13 +692,10 @@ class Lifecycle(RelayTest):
         self.rx["busy"].data_delay = 3
         self.rig.send(["u@busy.test"])
         self.rx["busy"].wait_connections(1)
-        self.rig.queue.sock.close()
+        self.rig.queue.sock.shutdown(socket.SHUT_RDWR)
         self.rig.wait_log("event=link_down peer=queue")
         self.rig.wait_log("event=relay_dropped jobs=1")
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.rig.control.send("MSG_SUP_LINK", bytes([ROLE_QUEUE]), fd=a.fileno())
-        a.close()
-        self.rig.queue = Link(b)
+        self.rig.relink()
         self.rx["busy"].data_delay = 0
         self.assertEqual(self.rig.relay(["v@example.net"])[0][0], OK)
 

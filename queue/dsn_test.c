@@ -1,0 +1,721 @@
+/*
+ * queue/dsn_test.c - the DSN builder and the readers of hostile text it
+ * uses (queue/dsn.c), table-driven.
+ *
+ * Owns: the proof that remote replies are parsed into code, enhanced
+ * status and remote MTA and are cleaned into one line whatever they hold
+ * (CR/LF injection, NUL, 8-bit, overlong); that the Status of each
+ * recipient follows RFC 3463; that automatic messages are recognised; that
+ * the original Subject is decoded (RFC 2047) and re-encoded exactly; and
+ * that every DSN built, hostile input included, is 7-bit, CRLF only, with
+ * no line over 998 octets and every required field in place.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dsn.h"
+
+/* ---- a well-formedness checker, shared by every build test ---------------- */
+
+/* NULL if text is a well-formed 7-bit message, else why not. */
+static const char *
+dsn_check(const char *p, size_t len)
+{
+	size_t line_start = 0;
+	bool in_header = true;
+
+	if (len < 2 || p[len - 2] != '\r' || p[len - 1] != '\n')
+		return "does not end in CRLF";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\0' || c >= 0x80)
+			return "NUL or 8-bit byte";
+		if (c == '\r' && (i + 1 == len || p[i + 1] != '\n'))
+			return "bare CR";
+		if (c == '\n' && (i == 0 || p[i - 1] != '\r'))
+			return "bare LF";
+		if (c != '\n')
+			continue;
+		size_t n = i - 1 - line_start;	/* without CRLF */
+		if (n > DSN_LINE_MAX)
+			return "line over 998 octets";
+		if (in_header && n == 0)
+			in_header = false;
+		else if (in_header && p[line_start] != ' ' && p[line_start] != '\t') {
+			const char *colon = memchr(p + line_start, ':', n);
+			if (colon == NULL || colon == p + line_start ||
+			    memchr(p + line_start, ' ', (size_t)(colon - p - line_start)))
+				return "header line is not a field";
+		}
+		line_start = i + 1;
+	}
+	return in_header ? "no body" : NULL;
+}
+
+/* The header section of a built DSN, unfolded field by field. */
+static bool
+has_line(const char *p, size_t len, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *q = p; (q = memmem(q, len - (size_t)(q - p), line, n)) != NULL; q++)
+		if ((q == p || q[-1] == '\n') && q + n + 1 < p + len && q[n] == '\r')
+			return true;
+	return false;
+}
+
+static bool
+contains(const char *p, size_t len, const char *needle)
+{
+	return memmem(p, len, needle, strlen(needle)) != NULL;
+}
+
+/* ---- replies ---------------------------------------------------------------- */
+
+struct reply_case {
+	const char	*name;
+	const char	*in;
+	size_t		 len;		/* 0: strlen(in) */
+	unsigned	 code;
+	const char	*status;
+	const char	*mta;
+	const char	*text;		/* NULL: same as in */
+};
+
+static char long_reply[2000];
+
+static const struct reply_case reply_cases[] = {
+	{ "plain", "550 5.1.1 <bob@remote.test>: User unknown", 0, 550, "5.1.1", "", NULL },
+	{ "host prefix", "mx.remote.test[192.0.2.1]: 550 5.7.1 rejected", 0, 550,
+	  "5.7.1", "mx.remote.test", "550 5.7.1 rejected" },
+	{ "host prefix v6", "MX.Remote.TEST[IPv6:2001:db8::1]: 554 no", 0, 554, "",
+	  "mx.remote.test", "554 no" },
+	{ "host without address", "mx1.remote.test: 421 4.3.2 busy", 0, 421, "4.3.2",
+	  "mx1.remote.test", "421 4.3.2 busy" },
+	{ "multi-line joined", "550-5.1.1 first\r\n550 5.1.1 second", 0, 550, "5.1.1",
+	  "", "550-5.1.1 first 550 5.1.1 second" },
+	{ "tempfail", "451 4.7.1 Try again later", 0, 451, "4.7.1", "", NULL },
+	{ "code only", "550", 0, 550, "", "", NULL },
+	{ "not a reply", "Host or domain name not found", 0, 0, "", "", NULL },
+	{ "word before colon", "error: connection refused", 0, 0, "", "", NULL },
+	{ "address only", "[192.0.2.1]: 550 x", 0, 0, "", "", NULL },
+	{ "unclosed address", "mx.example[1.2.3.4 550 x", 0, 0, "", "", NULL },
+	{ "prefix without space", "mx.example:550 x", 0, 0, "", "", NULL },
+	{ "CRLF injection", "550 5.1.1 no\r\nBcc: victim@example.org\r\n\r\nbody", 0,
+	  550, "5.1.1", "", "550 5.1.1 no Bcc: victim@example.org body" },
+	{ "NUL, control, 8-bit", "550 caf\xc3\xa9\0x\x1b[31m\x7f", 17, 550, "", "",
+	  "550 caf?? x [31m" },
+	{ "leading space and tabs", "  \t550\t\t5.2.2   full  ", 0, 550, "5.2.2", "",
+	  "550 5.2.2 full" },
+	{ "bad class", "550 6.1.1 x", 0, 550, "", "", NULL },
+	{ "long detail", "550 5.1.1234 x", 0, 550, "", "", NULL },
+	{ "status without detail", "550 5.1 x", 0, 550, "", "", NULL },
+	{ "code 600", "600 nope", 0, 0, "", "", NULL },
+	{ "code 199", "199 nope", 0, 0, "", "", NULL },
+	{ "two digits", "55 short", 0, 0, "", "", NULL },
+	{ "code glued", "550x", 0, 0, "", "", NULL },
+	{ "empty", "", 0, 0, "", "", "" },
+	{ "host of 256 chars", NULL, 0, 0, "", "", NULL },	/* filled below */
+};
+
+static void
+check_reply_case(const struct reply_case *c, const char *in, size_t len)
+{
+	struct dsn_reply r;
+
+	dsn_parse_reply(in, len, &r);
+	const char *want_text = c->text != NULL ? c->text : in;
+	if (r.code != c->code || strcmp(r.status, c->status) != 0 ||
+	    strcmp(r.remote_mta, c->mta) != 0 || strcmp(r.text, want_text) != 0)
+		fail_msg("%s: got %u '%s' '%s' '%s', want %u '%s' '%s' '%s'", c->name,
+		    r.code, r.status, r.remote_mta, r.text, c->code, c->status,
+		    c->mta, want_text);
+	for (const char *t = r.text; *t != '\0'; t++)
+		if ((unsigned char)*t < 0x20 || (unsigned char)*t > 0x7e)
+			fail_msg("%s: byte 0x%02x in text", c->name, (unsigned char)*t);
+}
+
+static void
+test_parse_reply(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(reply_cases) / sizeof(reply_cases[0]); i++) {
+		const struct reply_case *c = &reply_cases[i];
+		if (c->in == NULL)
+			continue;
+		check_reply_case(c, c->in, c->len != 0 ? c->len : strlen(c->in));
+	}
+	/* Overlong: cut at DSN_DIAG_MAX, still one clean line. */
+	struct dsn_reply r;
+	memset(long_reply, 'x', sizeof(long_reply));
+	memcpy(long_reply, "552 5.3.4 ", 10);
+	dsn_parse_reply(long_reply, sizeof(long_reply), &r);
+	assert_int_equal(strlen(r.text), DSN_DIAG_MAX);
+	assert_int_equal(r.code, 552);
+	assert_string_equal(r.status, "5.3.4");
+	/* A host name over 255 octets is no host prefix. */
+	char big[400];
+	memset(big, 'a', 300);
+	big[10] = '.';
+	memcpy(big + 300, ": 550 x", 8);
+	dsn_parse_reply(big, strlen(big), &r);
+	assert_string_equal(r.remote_mta, "");
+	assert_int_equal(r.code, 0);
+	/* NULL reply is an empty one. */
+	dsn_parse_reply(NULL, 5, &r);
+	assert_string_equal(r.text, "");
+}
+
+struct status_case {
+	const char	*reply;
+	enum dsn_reason	 reason;
+	const char	*want;
+};
+
+static const struct status_case status_cases[] = {
+	{ "550 5.1.1 unknown", DSN_PERMANENT, "5.1.1" },
+	{ "mx.r.test: 554 5.7.1 spam", DSN_PERMANENT, "5.7.1" },
+	{ "550 no code", DSN_PERMANENT, "5.0.0" },
+	{ "452 4.2.2 full", DSN_PERMANENT, "5.2.2" },	/* relay decided: permanent */
+	{ "250 2.0.0 ok?", DSN_PERMANENT, "5.0.0" },
+	{ "unknown user", DSN_PERMANENT, "5.1.1" },	/* delivery's reasons */
+	{ "blocked subaddress", DSN_PERMANENT, "5.1.1" },
+	{ "not a local domain", DSN_PERMANENT, "5.1.2" },
+	{ "no mailbox", DSN_PERMANENT, "5.2.0" },
+	{ "Unknown User", DSN_PERMANENT, "5.1.1" },
+	{ "", DSN_PERMANENT, "5.0.0" },
+	{ "451 4.7.1 greylisted", DSN_EXPIRED, "4.4.7" },
+	{ "", DSN_EXPIRED, "4.4.7" },
+};
+
+static void
+test_status_for(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(status_cases) / sizeof(status_cases[0]); i++) {
+		const struct status_case *c = &status_cases[i];
+		struct dsn_reply r;
+		char got[DSN_STATUS_MAX];
+
+		dsn_parse_reply(c->reply, strlen(c->reply), &r);
+		dsn_status_for(&r, c->reason, got);
+		if (strcmp(got, c->want) != 0)
+			fail_msg("'%s' (%d): got %s, want %s", c->reply, c->reason, got,
+			    c->want);
+	}
+}
+
+/* ---- the original header block ----------------------------------------------- */
+
+struct auto_case {
+	const char	*headers;
+	bool		 want;
+};
+
+static const struct auto_case auto_cases[] = {
+	{ "Subject: hi\r\n\r\n", false },
+	{ "Auto-Submitted: auto-replied\r\n\r\n", true },
+	{ "Auto-Submitted: auto-generated\r\n\r\n", true },
+	{ "auto-submitted:   No (a person wrote this)\r\n\r\n", false },
+	{ "Auto-Submitted: no\r\n\r\n", false },
+	{ "Auto-Submitted: nobody\r\n\r\n", true },
+	{ "Auto-Submitted:\r\n\r\n", false },
+	{ "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	  " boundary=x\r\n\r\n", true },
+	{ "Content-Type: Multipart/Report;\r\n\treport-type = \"Delivery-Status\"\r\n\r\n",
+	  true },
+	{ "Content-Type: multipart/report; report-type=disposition-notification\r\n\r\n",
+	  false },
+	{ "Content-Type: multipart/mixed; report-type=delivery-status\r\n\r\n", false },
+	{ "Content-Type: text/plain\r\n\r\nAuto-Submitted: auto-replied\r\n", false },
+	{ "X: y\n\nAuto-Submitted: yes\n", false },	/* after LF LF: body */
+	{ "X-Auto-Submitted: auto-replied\r\n\r\n", false },
+	{ " Auto-Submitted: auto-replied\r\n\r\n", false },	/* continuation */
+};
+
+static void
+test_automatic(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(auto_cases) / sizeof(auto_cases[0]); i++) {
+		const struct auto_case *c = &auto_cases[i];
+		bool got = dsn_headers_are_automatic((const uint8_t *)c->headers,
+		    strlen(c->headers));
+		if (got != c->want)
+			fail_msg("%s: got %d, want %d", c->headers, got, c->want);
+	}
+}
+
+static void
+test_header_value(void **state)
+{
+	const char *h = "Received: from a\r\n\tby b\r\nSubject:  Hello\r\n  world \r\n"
+	    "subject: second\r\nX-Nul: a\0b\r\n\r\nSubject: body\r\n";
+	size_t len = 90;
+	char out[64];
+
+	(void)state;
+	assert_true(dsn_header_value((const uint8_t *)h, len, "SUBJECT", out, sizeof(out)));
+	assert_string_equal(out, "Hello  world");	/* first one, unfolded */
+	assert_true(dsn_header_value((const uint8_t *)h, len, "x-nul", out, sizeof(out)));
+	assert_string_equal(out, "a b");
+	assert_false(dsn_header_value((const uint8_t *)h, len, "Date", out, sizeof(out)));
+	assert_true(dsn_header_value((const uint8_t *)h, len, "Received", out, 6));
+	assert_string_equal(out, "from");	/* cut to outsize - 1, trimmed */
+}
+
+struct block_case {
+	const char	*msg;
+	size_t		 want;
+};
+
+static const struct block_case block_cases[] = {
+	{ "A: b\r\nC: d\r\n\r\nbody\r\n", 14 },
+	{ "A: b\nC: d\n\nbody\n", 11 },
+	{ "A: b\r\nC: d", 10 },		/* no body, no end: everything */
+	{ "\r\nbody", 2 },
+	{ "", 0 },
+};
+
+static void
+test_header_block_len(void **state)
+{
+	static uint8_t big[DSN_HEADERS_MAX + 4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(block_cases) / sizeof(block_cases[0]); i++) {
+		size_t got = dsn_header_block_len((const uint8_t *)block_cases[i].msg,
+		    strlen(block_cases[i].msg));
+		if (got != block_cases[i].want)
+			fail_msg("case %zu: got %zu, want %zu", i, got, block_cases[i].want);
+	}
+	/* Longer than the maximum: cut after the last whole line. */
+	for (size_t i = 0; i + 100 <= sizeof(big); i += 100) {
+		memset(big + i, 'h', 98);
+		big[i + 98] = '\r';
+		big[i + 99] = '\n';
+	}
+	size_t got = dsn_header_block_len(big, sizeof(big));
+	assert_true(got <= DSN_HEADERS_MAX && got > DSN_HEADERS_MAX - 100);
+	assert_int_equal(got % 100, 0);
+	/* One line longer than the maximum: cut at the maximum. */
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(dsn_header_block_len(big, sizeof(big)), DSN_HEADERS_MAX);
+}
+
+/* ---- whole DSNs -------------------------------------------------------------- */
+
+static const struct dsn_rcpt two_rcpts[] = {
+	{ "bob@remote.test", DSN_PERMANENT,
+	  "mx.remote.test[192.0.2.1]: 550 5.1.1 <bob@remote.test>: User unknown", true },
+	{ "carl@other.test", DSN_EXPIRED, "451 4.7.1 greylisted", true },
+};
+
+static struct dsn_input
+sample_input(const char *headers)
+{
+	struct dsn_input in = {
+		.hostname = "mx.example.test",
+		.orig_id = "0123456789abcdef",
+		.orig_sender = "kim@example.test",
+		.arrival = 1700000000,
+		.now = 1700003600,
+		.lifetime = 2 * 86400,
+		.token = "deadbeef01234567",
+		.headers = (const uint8_t *)headers,
+		.headers_len = strlen(headers),
+		.rcpts = two_rcpts,
+		.nrcpt = 2,
+	};
+	return in;
+}
+
+static void
+build_ok(const struct dsn_input *in, struct dsn_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	assert_int_equal(dsn_build(in, b), 0);
+	const char *why = dsn_check(b->p, b->len);
+	if (why != NULL)
+		fail_msg("not well-formed: %s\n%.*s", why, (int)b->len, b->p);
+}
+
+static void
+test_build_fields(void **state)
+{
+	struct dsn_input in = sample_input("Received: from x\r\nSubject: Hello\r\n"
+	    "Message-ID: <1@example.test>\r\n\r\nbody\r\n");
+	struct dsn_buf b;
+	const char *want_lines[] = {
+		"From: \"Mail Delivery System\" <MAILER-DAEMON@mx.example.test>",
+		"To: <kim@example.test>",
+		"Subject: Undelivered Mail Returned to Sender: Hello",
+		"Date: Tue, 14 Nov 2023 23:13:20 +0000",
+		"Message-ID: <dsn.deadbeef01234567.0123456789abcdef@mx.example.test>",
+		"Auto-Submitted: auto-replied",
+		"MIME-Version: 1.0",
+		"Content-Type: multipart/report; report-type=delivery-status;",
+		"\tboundary=\"=_hmx_deadbeef01234567\"",
+		"Content-Type: text/plain; charset=utf-8",
+		"Content-Type: message/delivery-status",
+		"Content-Type: text/rfc822-headers",
+		"Content-Transfer-Encoding: 7bit",
+		"Reporting-MTA: dns; mx.example.test",
+		"Arrival-Date: Tue, 14 Nov 2023 22:13:20 +0000",
+		"Final-Recipient: rfc822; bob@remote.test",
+		"Action: failed",
+		"Status: 5.1.1",
+		"Remote-MTA: dns; mx.remote.test",
+		"Diagnostic-Code: smtp; 550 5.1.1 <bob@remote.test>: User unknown",
+		"Final-Recipient: rfc822; carl@other.test",
+		"Status: 4.4.7",
+		"Diagnostic-Code: smtp; 451 4.7.1 greylisted",
+		"Subject: Hello",			/* returned headers */
+		"Message-ID: <1@example.test>",
+		"--=_hmx_deadbeef01234567--",
+	};
+
+	(void)state;
+	build_ok(&in, &b);
+	for (size_t i = 0; i < sizeof(want_lines) / sizeof(want_lines[0]); i++)
+		if (!has_line(b.p, b.len, want_lines[i]))
+			fail_msg("line missing: %s\n%.*s", want_lines[i], (int)b.len, b.p);
+	/* The body of the original never comes back, only its headers. */
+	assert_false(contains(b.p, b.len, "\r\nbody\r\n"));
+	/* The human part names both recipients and the remote server. */
+	assert_true(contains(b.p, b.len, "<bob@remote.test>\r\n"));
+	assert_true(contains(b.p, b.len, "mx.remote.test refused it permanently"));
+	assert_true(contains(b.p, b.len, "tried for 2 days"));
+	dsn_buf_free(&b);
+}
+
+struct subject_case {
+	const char	*name;
+	const char	*headers;
+	const char	*want;		/* the exact Subject field, CRLF-ended */
+};
+
+static const struct subject_case subject_cases[] = {
+	{ "none", "From: a@b.test\r\n\r\n",
+	  "Subject: Undelivered Mail Returned to Sender\r\n" },
+	{ "raw UTF-8", "Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\n",
+	  "Subject: =?utf-8?B?VW5kZWxpdmVyZWQgTWFpbCBSZXR1cm5lZCB0byBTZW5kZXI6?=\r\n"
+	  " =?utf-8?B?IEdyw7zDn2U=?=\r\n" },
+	{ "RFC 2047 Q and B, adjacent words joined",
+	  "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= \r\n =?UTF-8?B?IFdlbHQ=?=\r\n\r\n",
+	  "Subject: =?utf-8?B?VW5kZWxpdmVyZWQgTWFpbCBSZXR1cm5lZCB0byBTZW5kZXI6?=\r\n"
+	  " =?utf-8?B?IEdyw7zDn2UgV2VsdA==?=\r\n" },
+	{ "latin1 word", "Subject: =?iso-8859-1?q?Gr=FC=DFe?=\r\n\r\n",
+	  "Subject: =?utf-8?B?VW5kZWxpdmVyZWQgTWFpbCBSZXR1cm5lZCB0byBTZW5kZXI6?=\r\n"
+	  " =?utf-8?B?IEdyw7zDn2U=?=\r\n" },
+	{ "unknown charset kept as text", "Subject: =?koi8-r?b?8NLJ18XU?=\r\n\r\n",
+	  "Subject: Undelivered Mail Returned to Sender: =?koi8-r?b?8NLJ18XU?=\r\n" },
+	{ "broken encoded-word kept", "Subject: =?utf-8?q?=ZZ?= x\r\n\r\n",
+	  "Subject: Undelivered Mail Returned to Sender: =?utf-8?q?=ZZ?= x\r\n" },
+	{ "CRLF injection via encoded-word", "Subject: =?utf-8?q?a=0D=0ABcc:_x@y?=\r\n\r\n",
+	  "Subject: Undelivered Mail Returned to Sender: a Bcc: x@y\r\n" },
+	{ "invalid UTF-8 and controls", "Subject: a\xff\xfe" "b\x01\tc\r\n\r\n",
+	  "Subject: Undelivered Mail Returned to Sender: a??b c\r\n" },
+	{ "long ASCII folds", "Subject: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj "
+	  "kkkk\r\n\r\n",
+	  "Subject: Undelivered Mail Returned to Sender: aaaa bbbb cccc dddd eeee ffff\r\n"
+	  " gggg hhhh iiii jjjj kkkk\r\n" },
+};
+
+/* The Subject field of a built DSN, with its continuation lines. */
+static void
+subject_field(const struct dsn_buf *b, char *out, size_t outsize)
+{
+	const char *s = memmem(b->p, b->len, "\r\nSubject:", 10);
+	assert_non_null(s);
+	s += 2;
+	const char *e = s;
+	do {
+		e = memmem(e, b->len - (size_t)(e - b->p), "\r\n", 2);
+		assert_non_null(e);
+		e += 2;
+	} while (*e == ' ' || *e == '\t');
+	assert_true((size_t)(e - s) < outsize);
+	memcpy(out, s, (size_t)(e - s));
+	out[e - s] = '\0';
+}
+
+static void
+test_subject(void **state)
+{
+	char got[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(subject_cases) / sizeof(subject_cases[0]); i++) {
+		const struct subject_case *c = &subject_cases[i];
+		struct dsn_input in = sample_input(c->headers);
+		struct dsn_buf b;
+		build_ok(&in, &b);
+		subject_field(&b, got, sizeof(got));
+		if (strcmp(got, c->want) != 0)
+			fail_msg("%s: got\n%s\nwant\n%s", c->name, got, c->want);
+		dsn_buf_free(&b);
+	}
+}
+
+/* A long non-ASCII subject: words of at most 75 chars, lines of at most 76. */
+static void
+test_subject_encoded_words_bounded(void **state)
+{
+	char headers[1200], got[4096];
+	size_t n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(headers, sizeof(headers), "Subject: ");
+	for (int i = 0; i < 150; i++) {		/* 600 bytes: cut at DSN_SUBJECT_MAX */
+		memcpy(headers + n, "\xe2\x82\xac", 3);	/* EURO SIGN */
+		headers[n + 3] = 'x';
+		n += 4;
+	}
+	memcpy(headers + n, "\r\n\r\n", 5);
+	struct dsn_input in = sample_input(headers);
+	struct dsn_buf b;
+	build_ok(&in, &b);
+	subject_field(&b, got, sizeof(got));
+	for (char *line = got, *next; *line != '\0'; line = next + 2) {
+		next = strstr(line, "\r\n");
+		assert_non_null(next);
+		if (next - line > 76)
+			fail_msg("subject line of %d chars: %.*s", (int)(next - line),
+			    (int)(next - line), line);
+		const char *w = strstr(line, "=?utf-8?B?");
+		assert_non_null(w);
+		if (next - w > DSN_EW_MAX)
+			fail_msg("encoded-word of %d chars", (int)(next - w));
+	}
+	dsn_buf_free(&b);
+}
+
+struct hostile_case {
+	const char	*name;
+	const char	*reply;
+	const char	*rcpt;
+	const char	*headers;
+	const char	*forbidden;	/* must not appear at a line start */
+};
+
+static const struct hostile_case hostile_cases[] = {
+	{ "header injection in reply", "550 no\r\nBcc: victim@example.org",
+	  "bob@remote.test", "Subject: x\r\n\r\n", "Bcc:" },
+	{ "boundary in reply", "550 \r\n--=_hmx_deadbeef01234567--\r\n",
+	  "bob@remote.test", "Subject: x\r\n\r\n", "--=_hmx_deadbeef01234567--" },
+	{ "boundary in headers", "550 x", "bob@remote.test",
+	  "X: y\r\n--=_hmx_deadbeef01234567--\r\n\r\n", "--=_hmx_deadbeef01234567--" },
+	{ "8-bit headers", "550 x", "bob@remote.test",
+	  "Subject: caf\xc3\xa9\r\nX-Bin: \x01\x02\xff\r\n\r\n", NULL },
+	{ "bare LF and CR in headers", "550 x", "bob@remote.test",
+	  "A: 1\nB: 2\rC: 3\r\n\r\n", NULL },
+	{ "empty headers", "550 x", "bob@remote.test", "", NULL },
+	{ "no reply", NULL, "bob@remote.test", "Subject: x\r\n\r\n", NULL },
+	{ "quoted local part", "550 x", "\"john doe\"@remote.test",
+	  "Subject: x\r\n\r\n", NULL },
+};
+
+static bool
+at_line_start(const struct dsn_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (const char *q = b->p; (q = memmem(q, b->len - (size_t)(q - b->p), s, n)) != NULL;
+	    q++)
+		if (q != b->p && q[-1] == '\n')
+			return true;
+	return false;
+}
+
+static void
+test_hostile(void **state)
+{
+	static char longline[3000];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hostile_cases) / sizeof(hostile_cases[0]); i++) {
+		const struct hostile_case *c = &hostile_cases[i];
+		struct dsn_rcpt r = { c->rcpt, DSN_PERMANENT, c->reply, true };
+		struct dsn_input in = sample_input(c->headers);
+		struct dsn_buf b;
+		in.rcpts = &r;
+		in.nrcpt = 1;
+		build_ok(&in, &b);
+		/* The last boundary is ours, once, at the very end. */
+		size_t tail = strlen("--=_hmx_deadbeef01234567--\r\n");
+		if (c->forbidden != NULL) {
+			struct dsn_buf head = { b.p, b.len - tail, 0, false };
+			if (at_line_start(&head, c->forbidden))
+				fail_msg("%s: '%s' at a line start\n%.*s", c->name,
+				    c->forbidden, (int)b.len, b.p);
+		}
+		dsn_buf_free(&b);
+	}
+	/* A header line of 3000 octets comes back quoted-printable. */
+	memset(longline, 'a', sizeof(longline) - 1);
+	memcpy(longline, "X: ", 3);
+	char headers[3100];
+	snprintf(headers, sizeof(headers), "%s\r\n\r\n", longline);
+	struct dsn_input in = sample_input(headers);
+	struct dsn_buf b;
+	build_ok(&in, &b);
+	assert_true(contains(b.p, b.len, "Content-Transfer-Encoding: quoted-printable\r\n\r\nX: aaa"));
+	dsn_buf_free(&b);
+}
+
+/* 200 recipients with 512-octet replies and 32 KB of headers still fit. */
+static void
+test_largest(void **state)
+{
+	static struct dsn_rcpt rcpts[200];
+	static char addrs[200][80], reply[DSN_DIAG_MAX + 1];
+	static char headers[DSN_HEADERS_MAX + 1];
+
+	(void)state;
+	memset(reply, 'r', DSN_DIAG_MAX);
+	memcpy(reply, "550 5.1.1 ", 10);
+	for (int i = 0; i < 200; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "user%d@remote%d.test", i, i);
+		rcpts[i] = (struct dsn_rcpt){ addrs[i], DSN_PERMANENT, reply, true };
+	}
+	for (size_t i = 0; i + 100 <= DSN_HEADERS_MAX; i += 100) {
+		memset(headers + i, '\xc3', 98);	/* 8-bit: quoted-printable, x3 */
+		memcpy(headers + i, "X: ", 3);
+		headers[i + 98] = '\r';
+		headers[i + 99] = '\n';
+	}
+	struct dsn_input in = sample_input(headers);
+	in.rcpts = rcpts;
+	in.nrcpt = 200;
+	struct dsn_buf b;
+	build_ok(&in, &b);
+	assert_true(b.len < DSN_TEXT_MAX);
+	dsn_buf_free(&b);
+}
+
+static void
+test_refused_inputs(void **state)
+{
+	struct dsn_rcpt bad_rcpt = { "bob\r\n@remote.test", DSN_PERMANENT, "550", true };
+	struct dsn_rcpt bad_reason = { "bob@remote.test", (enum dsn_reason)9, "550", true };
+	struct dsn_buf b = { 0 };
+
+	(void)state;
+	struct dsn_input in = sample_input("");
+	in.nrcpt = 0;
+	assert_int_equal(dsn_build(&in, &b), -1);
+	in = sample_input("");
+	in.token = "DEADBEEF";		/* uppercase: not our token */
+	assert_int_equal(dsn_build(&in, &b), -1);
+	in.token = "";
+	assert_int_equal(dsn_build(&in, &b), -1);
+	in = sample_input("");
+	in.orig_sender = "";
+	assert_int_equal(dsn_build(&in, &b), -1);
+	in.orig_sender = "kim@example.test\r\nBcc: x@y";
+	assert_int_equal(dsn_build(&in, &b), -1);
+	in = sample_input("");
+	in.hostname = "mx example";
+	assert_int_equal(dsn_build(&in, &b), -1);
+	in = sample_input("");
+	in.rcpts = &bad_rcpt;
+	in.nrcpt = 1;
+	assert_int_equal(dsn_build(&in, &b), -1);
+	in.rcpts = &bad_reason;
+	assert_int_equal(dsn_build(&in, &b), -1);
+	assert_null(b.p);
+}
+
+/* ---- signature fields from dkimsign --------------------------------------------- */
+
+struct prepend_case {
+	const char	*h;
+	bool		 want;
+};
+
+static const struct prepend_case prepend_cases[] = {
+	{ "DKIM-Signature: v=1; a=rsa-sha256;\r\n\tb=abc\r\n", true },
+	{ "DKIM-Signature: a\r\nDKIM-Signature: b\r\n", true },
+	{ "", false },
+	{ "DKIM-Signature: a", false },			/* no CRLF */
+	{ "DKIM-Signature: a\n", false },		/* bare LF */
+	{ "DKIM-Signature: a\r\n\r\n", false },		/* empty line: ends headers */
+	{ " folded: first\r\n", false },
+	{ "no colon here\r\n", false },
+	{ ": no name\r\n", false },
+	{ "X: a\rb\r\n", false },
+	{ "X: caf\xc3\xa9\r\n", false },
+	{ "X: a\r\nnot a field\r\n", false },
+};
+
+static void
+test_prepend_headers(void **state)
+{
+	static char big[1100];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(prepend_cases) / sizeof(prepend_cases[0]); i++) {
+		const struct prepend_case *c = &prepend_cases[i];
+		if (dsn_prepend_headers_are_valid(c->h, strlen(c->h)) != c->want)
+			fail_msg("'%s': got %d, want %d", c->h, !c->want, c->want);
+	}
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "X: ", 3);
+	memcpy(big + 999, "\r\n", 2);	/* 999 octets before CRLF */
+	assert_false(dsn_prepend_headers_are_valid(big, 1001));
+	memcpy(big + 998, "\r\n", 2);
+	assert_true(dsn_prepend_headers_are_valid(big, 1000));
+}
+
+static void
+test_format_date(void **state)
+{
+	const struct {
+		uint64_t	 t;
+		const char	*want;
+	} cases[] = {
+		{ 0, "Thu, 01 Jan 1970 00:00:00 +0000" },
+		{ 1700000000, "Tue, 14 Nov 2023 22:13:20 +0000" },
+		{ 951782400, "Tue, 29 Feb 2000 00:00:00 +0000" },
+		{ UINT64_MAX, "Fri, 31 Dec 9999 23:59:59 +0000" },
+	};
+	char got[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dsn_format_date(cases[i].t, got, sizeof(got));
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("%llu: got %s, want %s", (unsigned long long)cases[i].t,
+			    got, cases[i].want);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_reply),
+		cmocka_unit_test(test_status_for),
+		cmocka_unit_test(test_automatic),
+		cmocka_unit_test(test_header_value),
+		cmocka_unit_test(test_header_block_len),
+		cmocka_unit_test(test_build_fields),
+		cmocka_unit_test(test_subject),
+		cmocka_unit_test(test_subject_encoded_words_bounded),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_largest),
+		cmocka_unit_test(test_refused_inputs),
+		cmocka_unit_test(test_prepend_headers),
+		cmocka_unit_test(test_format_date),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

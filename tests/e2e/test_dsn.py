@@ -1,0 +1,831 @@
+"""tests/e2e/test_dsn.py - routing to relay, retries and DSNs (issue 4
+sections 3 and 4), with the real homemx-queue and homemx-delivery.
+
+The test plays the supervisor (fd 3 control link, fd 4 config memfd,
+MSG_SUP_LINK frames, as in test_queue_roles.py), submission and smtpd
+(MSG_SMTPD_MSG_OPEN/COMMIT), lookup (MSG_RESOLVE_ANSWER), and fakes of the
+relay role (MSG_QUEUE_RELAY in, MSG_RELAY_RESULT out) and of dkimsign
+(MSG_SIGN_ASK in, MSG_SIGN_ANSWER out). Frame layouts: lib/ipc_msgs.h.
+
+It checks: a 5xx from the relay gives the sender one RFC 3464 DSN
+(multipart/report, text/plain with charset, message/delivery-status with
+the fields, the original headers, an RFC 2047 Subject), parseable by
+Python's email package, signed (the fake signature is on top), sent from
+<>; remote recipients are grouped per domain; no DSN to <>, none for a
+DSN, none for an automatic message, none for port 25 mail (which is never
+relayed); a 4xx is retried with backoff and then delivered; expiry gives a
+DSN; a DSN stays queued, unsigned and undelivered while signing is
+unavailable (also across a queue restart), and goes out once signed; a
+relay that goes away or lies is handled.
+
+RealRelay repeats the central cases with the real homemx-relay (when it
+is built) inside a network namespace, talking SMTP to a scriptable
+receiver found through a real unbound (tests/e2e/netns.py,
+smtp_receiver.py); it needs root and is skipped otherwise. RealDkimsign
+has the real homemx-dkimsign (when built) sign the DSN with keys made by
+openssl, and dkimpy verifies both signatures (rsa-sha256, ed25519-sha256)
+against the matching DNS records.
+"""
+import base64
+import email
+import email.policy
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+import unittest
+
+try:
+    import dkim          # Debian's python3-dkim (dkimpy)
+except ImportError:
+    dkim = None
+
+from test_queue_roles import (BUILD, MSG, SANITIZER_MARKERS, Link, Role, pair,
+                              parse_str, s)
+
+try:
+    from netns import Topology, Unbound, can_use_netns, in_netns
+    from smtp_receiver import SmtpReceiver
+    NETNS_OK, NETNS_WHY = can_use_netns()
+except ImportError as e:                       # helpers not there yet
+    NETNS_OK, NETNS_WHY = False, f"netns helpers missing: {e}"
+HAVE_RELAY = os.path.exists(os.path.join(BUILD, "homemx-relay"))
+HAVE_DKIMSIGN = os.path.exists(os.path.join(BUILD, "homemx-dkimsign"))
+
+ROLES = {"supervisor": 0, "smtpd": 1, "lookup": 2, "queue": 3, "delivery": 4,
+         "submission": 5, "dkimsign": 6, "relay": 7}
+QUEUE_OK, QUEUE_REJECT = 1, 4
+DELIVERY_OK, DELIVERY_TEMPFAIL, DELIVERY_PERMFAIL, DELIVERY_REMOTE = 1, 2, 3, 4
+RESOLVE_LOCAL, RESOLVE_UNKNOWN_USER, RESOLVE_NOT_LOCAL = 1, 2, 3
+SOURCE_SMTP, SOURCE_SUBMISSION = 1, 2
+SIGN_OK, SIGN_NO_KEY, SIGN_FAILED = 1, 2, 3
+FAKE_SIGNATURE = ("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
+                  "\td=example.test; s=mx1; h=from:to:subject; bh=fake; b=fake\r\n")
+
+SUBJECT = "Gr\u00fc\u00dfe aus K\u00f6ln"
+BODY = ("From: Kim <kim@example.test>\r\nTo: bob@remote.test\r\n"
+        f"Subject: {SUBJECT}\r\nMessage-ID: <orig-1@example.test>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Hallo Bob,\r\nsecret body line\r\n").encode()
+
+
+def give(role, peer, sock):
+    role.control.send("MSG_SUP_LINK", bytes([ROLES[peer]]), fd=sock.fileno())
+    sock.close()
+
+
+class DsnRig:
+    """queue + delivery; the test is submission, smtpd, lookup, relay and
+    dkimsign (each may be absent)."""
+
+    def __init__(self, extra_conf="", relay=True, dkimsign=True):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="hmx-dsn-")
+        self.spool = os.path.join(self.dir, "spool")
+        self.maildirs = os.path.join(self.dir, "maildirs")
+        os.makedirs(self.maildirs)
+        self.conf = "\n".join([
+            "hostname mx.example.test",
+            "listen smtp 127.0.0.1:1",
+            "domain example.test",
+            f"spool_dir {self.spool}",
+            f"store_dir {self.dir}/store",
+            f"maildir_root {self.maildirs}",
+            f"chroot_dir {self.dir}/empty",
+            f"dkim_key_dir {self.dir}/dkim",
+            "retry_min 1s",
+            "retry_max 2s",
+        ]) + "\n" + extra_conf
+        self.logf = open(os.path.join(self.dir, "roles.log"), "ab")
+        self.queue = self.delivery = None
+        self.sub = self.smtpd = self.relay = self.dkim = self.lookup = None
+        self.start_queue(relay, dkimsign)
+        self.start_delivery()
+
+    # -- processes -------------------------------------------------------
+    def start_queue(self, relay=True, dkimsign=True):
+        for link in ("sub", "smtpd", "relay", "dkim"):
+            if getattr(self, link, None) is not None:
+                getattr(self, link).close()
+                setattr(self, link, None)
+        before = self.count("event=spool_loaded")
+        self.queue = Role("queue", self.conf, self.logf)
+        a, b = pair()
+        give(self.queue, "submission", a)
+        self.sub = Link(b)
+        a, b = pair()
+        give(self.queue, "smtpd", a)
+        self.smtpd = Link(b)
+        if relay:
+            self.connect_relay()
+        if dkimsign:
+            self.connect_dkimsign()
+        self.wait_log("event=spool_loaded", start_count=before)
+
+    def start_delivery(self):
+        before = self.count("event=start role=delivery")
+        self.delivery = Role("delivery", self.conf, self.logf)
+        qa, qb = pair()
+        la, lb = pair()
+        give(self.queue, "delivery", qa)
+        give(self.delivery, "queue", qb)
+        give(self.delivery, "lookup", la)
+        self.lookup = Link(lb)
+        self.wait_log("event=start role=delivery", start_count=before)
+
+    def connect_relay(self):
+        a, b = pair()
+        give(self.queue, "relay", a)
+        self.relay = Link(b)
+
+    def start_real_relay(self, netns):
+        """The real homemx-relay inside namespace netns, linked to the queue."""
+        before = self.count("event=start role=relay")
+        with in_netns(netns):
+            self.real_relay = Role("relay", self.conf, self.logf)
+        a, b = pair()
+        give(self.queue, "relay", a)
+        give(self.real_relay, "queue", b)
+        self.wait_log("event=start role=relay", start_count=before)
+
+    def connect_dkimsign(self):
+        a, b = pair()
+        give(self.queue, "dkimsign", a)
+        self.dkim = Link(b)
+
+    def start_real_dkimsign(self, domain="example.test", selector="mx1"):
+        """Keys for domain made with openssl, the real homemx-dkimsign
+        (demo mode: it opens dkim_key_dir itself) linked to the queue.
+        Returns the TXT records to publish, {name: value}."""
+        keydir = os.path.join(self.dir, "dkim", domain)
+        os.makedirs(keydir, mode=0o700)
+        os.chmod(os.path.dirname(keydir), 0o700)
+        records = {}
+        for alg, genargs in (("rsa", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+                             ("ed25519", ["-algorithm", "ED25519"])):
+            path = os.path.join(keydir, f"{selector}.{alg}.pem")
+            subprocess.run(["openssl", "genpkey", *genargs, "-out", path], check=True,
+                           capture_output=True)
+            os.chmod(path, 0o600)
+            der = subprocess.run(["openssl", "pkey", "-in", path, "-pubout", "-outform", "DER"],
+                                 check=True, capture_output=True).stdout
+            pub = der if alg == "rsa" else der[-32:]     # RFC 8463 4.2: the raw key
+            records[f"{selector}-{alg}._domainkey.{domain}"] = \
+                f"v=DKIM1; k={alg}; p={base64.b64encode(pub).decode()}"
+        before = self.count("event=start role=dkimsign")
+        self.real_dkim = Role("dkimsign", self.conf, self.logf)
+        a, b = pair()
+        give(self.queue, "dkimsign", a)
+        give(self.real_dkim, "queue", b)
+        self.wait_log("event=start role=dkimsign", start_count=before)
+        return records
+
+    def stop(self):
+        for r in (self.delivery, self.queue, getattr(self, "real_relay", None),
+                  getattr(self, "real_dkim", None)):
+            if r is not None:
+                r.kill(signal.SIGTERM)
+                r.control.close()
+        for link in (self.sub, self.smtpd, self.lookup, self.relay, self.dkim):
+            if link is not None:
+                link.close()
+        self.logf.close()
+        text = self.log()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                raise AssertionError(f"sanitizer report:\n{text[-5000:]}")
+
+    def cleanup(self):
+        import shutil
+        if not os.environ.get("HOMEMX_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- log -------------------------------------------------------------
+    def log(self):
+        with open(os.path.join(self.dir, "roles.log"), errors="replace") as f:
+            return f.read()
+
+    def count(self, needle):
+        return self.log().count(needle)
+
+    def wait_log(self, needle, n=1, timeout=10, start_count=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.count(needle) >= start_count + n:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"no {n} x {needle!r} in log:\n{self.log()[-5000:]}")
+
+    # -- playing submission / smtpd ------------------------------------
+    def submit(self, body, rcpts, sender="kim@example.test", link=None,
+               source=SOURCE_SUBMISSION):
+        link = link or self.sub
+        link.send("MSG_SMTPD_MSG_OPEN", b"", req=1)
+        name, _, p, fd = link.recv()
+        assert name == "MSG_QUEUE_MSG_OPENED" and p[0] == QUEUE_OK, (name, p)
+        msgid, _ = parse_str(p, 1)
+        os.write(fd, body)
+        os.close(fd)
+        payload = s(msgid) + s(sender) + s("client.example") + s("192.0.2.9")
+        payload += bytes([source]) + struct.pack(">H", len(rcpts))
+        payload += b"".join(s(r) for r in rcpts)
+        link.send("MSG_SMTPD_MSG_COMMIT", payload, req=2)
+        name, _, p, _ = link.recv()
+        assert name == "MSG_QUEUE_MSG_COMMITTED", name
+        return p[0], msgid
+
+    # -- playing lookup ----------------------------------------------------
+    def answer_lookup(self, verdicts, timeout=10):
+        """verdicts: address -> (verdict, [mailboxes]) or verdict; answers
+        as many asks as there are entries, returns the asked addresses."""
+        asked = []
+        for _ in range(len(verdicts)):
+            name, req, p, _ = self.lookup.recv(timeout)
+            assert name == "MSG_RESOLVE_ASK", name
+            addr, _ = parse_str(p, 0)
+            asked.append(addr)
+            v = verdicts[addr]
+            verdict, boxes = v if isinstance(v, tuple) else (v, [])
+            self.lookup.send("MSG_RESOLVE_ANSWER",
+                             bytes([verdict, len(boxes)]) + b"".join(s(b) for b in boxes),
+                             req=req)
+        return sorted(asked)
+
+    # -- playing relay -----------------------------------------------------
+    def relay_request(self, timeout=10):
+        name, req, p, fd = self.relay.recv(timeout)
+        assert name == "MSG_QUEUE_RELAY", name
+        msgid, off = parse_str(p, 0)
+        sender, off = parse_str(p, off)
+        n = struct.unpack(">H", p[off:off + 2])[0]
+        off += 2
+        rcpts = []
+        for _ in range(n):
+            r, off = parse_str(p, off)
+            rcpts.append(r)
+        body = b""
+        if fd is not None:
+            with os.fdopen(fd, "rb") as f:
+                body = f.read()
+        return req, msgid, sender, rcpts, body
+
+    def relay_answer(self, req, results):
+        p = struct.pack(">H", len(results))
+        for res, reply in results:
+            b = reply.encode() if isinstance(reply, str) else reply
+            p += bytes([res]) + struct.pack(">H", len(b)) + b
+        self.relay.send("MSG_RELAY_RESULT", p, req=req)
+
+    # -- playing dkimsign ----------------------------------------------------
+    def sign_ask(self, timeout=10):
+        name, req, p, fd = self.dkim.recv(timeout)
+        assert name == "MSG_SIGN_ASK", name
+        domain, _ = parse_str(p, 0)
+        with os.fdopen(fd, "rb") as f:
+            message = f.read()
+        return req, domain, message
+
+    def sign_answer(self, req, status, headers=""):
+        self.dkim.send("MSG_SIGN_ANSWER", bytes([status]) + s(headers), req=req)
+
+    # -- inspection --------------------------------------------------------
+    def spool_files(self):
+        try:
+            return sorted(os.listdir(os.path.join(self.spool, "msg")))
+        except FileNotFoundError:
+            return []
+
+    def envelopes(self):
+        out = {}
+        for f in self.spool_files():
+            if f.endswith(".env"):
+                with open(os.path.join(self.spool, "msg", f)) as fh:
+                    out[f[:-4]] = fh.read()
+        return out
+
+    def messages(self, mailbox):
+        user, domain = mailbox.split("@")
+        new = os.path.join(self.maildirs, domain, user, "new")
+        try:
+            names = sorted(os.listdir(new))
+        except FileNotFoundError:
+            return []
+        out = []
+        for n in names:
+            with open(os.path.join(new, n), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_spool_empty(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not self.spool_files():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"spool not empty: {self.spool_files()}\n{self.log()[-4000:]}")
+
+    def assert_silent(self, link, seconds=1.0):
+        """Nothing arrives on link for a while."""
+        try:
+            got = link.recv(seconds)
+        except socket.timeout:
+            return
+        raise AssertionError(f"unexpected frame {got[:3]}")
+
+    def dsn_qid(self, orig):
+        m = re.search(rf"event=dsn qid={orig} dsn_qid=([0-9a-f]{{16}})", self.log())
+        return m.group(1) if m else None
+
+
+def parse_dsn(raw):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/report", msg.get_content_type()
+    parts = list(msg.iter_parts())
+    return msg, parts
+
+
+def status_blocks(part):
+    """Per-message and per-recipient field blocks of message/delivery-status."""
+    return [dict(b.items()) for b in part.get_payload()]
+
+
+class DsnTest(unittest.TestCase):
+    rig_args = {}
+
+    def setUp(self):
+        self.rig = DsnRig(**self.rig_args)
+
+    def tearDown(self):
+        self.rig.stop()
+        self.rig.cleanup()
+
+    def deliver_signed_dsn(self, to="kim@example.test", signature=FAKE_SIGNATURE,
+                           domain="example.test"):
+        """The held DSN is signed (checking the request), then delivered
+        locally; returns (unsigned text dkimsign saw, Maildir message)."""
+        r = self.rig
+        req, got_domain, unsigned = r.sign_ask()
+        self.assertEqual(got_domain, domain)
+        r.sign_answer(req, SIGN_OK, signature)
+        self.assertEqual(r.answer_lookup({to: (RESOLVE_LOCAL, [to])}), [to])
+        deadline = time.time() + 10
+        while not r.messages(to) and time.time() < deadline:
+            time.sleep(0.02)
+        msgs = r.messages(to)
+        self.assertEqual(len(msgs), 1, r.log()[-3000:])
+        return unsigned, msgs[0]
+
+
+class Bounce(DsnTest):
+    def test_5xx_gives_one_signed_dsn_with_charset_and_rfc2047(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, ["bob@remote.test", "carl@REMOTE.test", "dave@other.test",
+                                    "ann@example.test"])
+        self.assertEqual(st, QUEUE_OK)
+        asked = r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL,
+                                 "carl@REMOTE.test": RESOLVE_NOT_LOCAL,
+                                 "dave@other.test": RESOLVE_NOT_LOCAL,
+                                 "ann@example.test": (RESOLVE_LOCAL, ["ann@example.test"])})
+        self.assertEqual(len(asked), 4)
+        # One request per domain, recipients of a domain together, in order.
+        reqs = {}
+        for _ in range(2):
+            req, mid, sender, rcpts, body = r.relay_request()
+            self.assertEqual((mid, sender), (msgid, "kim@example.test"))
+            self.assertEqual(body, BODY)
+            reqs[rcpts[0].split("@")[1].lower()] = (req, rcpts)
+        self.assertEqual(reqs["remote.test"][1], ["bob@remote.test", "carl@REMOTE.test"])
+        self.assertEqual(reqs["other.test"][1], ["dave@other.test"])
+        r.relay_answer(reqs["remote.test"][0], [
+            (DELIVERY_PERMFAIL, "mx.remote.test[192.0.2.1]: 550 5.1.1 <bob@remote.test>: "
+                                "Recipient address rejected: User unknown"),
+            (DELIVERY_OK, "250 2.0.0 Ok: queued as 4711")])
+        r.relay_answer(reqs["other.test"][0], [
+            (DELIVERY_PERMFAIL, "mx.other.test: 554 5.7.1 Spam\r\nX-Injected: yes\r\n")])
+        r.wait_log(f"event=dsn qid={msgid}")
+        self.assertIn(f"event=bounce qid={msgid} to=<bob@remote.test>", r.log())
+        self.assertIn(f"event=delivered qid={msgid} to=<carl@REMOTE.test>", r.log())
+        self.assertRegex(r.log(), rf"event=dsn qid={msgid} dsn_qid=[0-9a-f]{{16}} "
+                                  r"to=<kim@example.test> nrcpt=2")
+        unsigned, delivered = self.deliver_signed_dsn()
+        r.wait_spool_empty()
+        self.assertEqual(r.count("event=dsn "), 1)     # one DSN for the round
+        # What dkimsign signs is the DSN itself; the signature goes on top.
+        head, _, rest = delivered.partition(b"\r\n")
+        self.assertEqual(head, b"Return-Path: <>")
+        dt, _, rest = rest.partition(b"\r\n")
+        self.assertEqual(dt, b"Delivered-To: kim@example.test")
+        self.assertEqual(rest, FAKE_SIGNATURE.encode() + unsigned)
+        self.check_dsn(unsigned, msgid)
+
+    def check_dsn(self, raw, msgid):
+        self.assertTrue(all(b < 0x80 for b in raw), "DSN is not 7-bit")
+        self.assertNotIn(b"\r\nX-Injected", raw)
+        for line in raw.split(b"\r\n"):
+            self.assertLessEqual(len(line), 998)
+            self.assertNotIn(b"\n", line)
+        msg, parts = parse_dsn(raw)
+        self.assertEqual(msg.defects, [])
+        self.assertIn(b'\r\nFrom: "Mail Delivery System" <MAILER-DAEMON@mx.example.test>\r\n',
+                      b"\r\n" + raw)
+        self.assertEqual(msg["From"].addresses[0].addr_spec, "MAILER-DAEMON@mx.example.test")
+        self.assertEqual(msg["From"].addresses[0].display_name, "Mail Delivery System")
+        self.assertEqual(msg["To"], "kim@example.test")
+        self.assertEqual(msg["Subject"], f"Undelivered Mail Returned to Sender: {SUBJECT}")
+        self.assertIn(b"Subject: =?utf-8?B?", raw)            # RFC 2047 on the wire
+        self.assertEqual(msg["Auto-Submitted"], "auto-replied")
+        self.assertEqual(msg["MIME-Version"], "1.0")
+        self.assertTrue(msg["Date"] and msg["Message-ID"])
+        self.assertEqual(msg.get_param("report-type"), "delivery-status")
+        self.assertEqual([p.get_content_type() for p in parts],
+                         ["text/plain", "message/delivery-status", "text/rfc822-headers"])
+        text = parts[0]
+        self.assertEqual(text.get_content_charset(), "utf-8")
+        human = text.get_content()
+        self.assertIn("<bob@remote.test>", human)
+        self.assertIn("mx.remote.test", human)
+        self.assertIn("550 5.1.1 <bob@remote.test>: Recipient address rejected", human)
+        self.assertIn(SUBJECT, human)
+        self.assertNotIn("carl@", human)                       # delivered: not reported
+        blocks = status_blocks(parts[1])
+        self.assertEqual(blocks[0]["Reporting-MTA"], "dns; mx.example.test")
+        self.assertIn("Arrival-Date", blocks[0])
+        rcpt = {b["Final-Recipient"]: b for b in blocks[1:]}
+        self.assertEqual(sorted(rcpt), ["rfc822; bob@remote.test", "rfc822; dave@other.test"])
+        bob = rcpt["rfc822; bob@remote.test"]
+        self.assertEqual(bob["Action"], "failed")
+        self.assertEqual(bob["Status"], "5.1.1")
+        self.assertEqual(bob["Remote-MTA"], "dns; mx.remote.test")
+        self.assertEqual(bob["Diagnostic-Code"], "smtp; 550 5.1.1 <bob@remote.test>: "
+                                                 "Recipient address rejected: User unknown")
+        dave = rcpt["rfc822; dave@other.test"]
+        self.assertEqual(dave["Status"], "5.7.1")
+        self.assertEqual(dave["Diagnostic-Code"], "smtp; 554 5.7.1 Spam X-Injected: yes")
+        headers = parts[2].get_payload(decode=True)
+        self.assertIn(b"Message-ID: <orig-1@example.test>", headers)
+        self.assertIn(SUBJECT.encode(), headers)               # 8-bit, back via QP
+        self.assertNotIn(b"secret body line", raw)             # headers only
+
+    def test_local_permfail_of_submitted_mail_gives_dsn(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, ["gone@example.test"])
+        r.answer_lookup({"gone@example.test": RESOLVE_UNKNOWN_USER})
+        r.wait_log(f"event=dsn qid={msgid}")
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Status"], "5.1.1")
+        self.assertEqual(blk["Diagnostic-Code"], "X-Homemx; unknown user")
+        self.assertNotIn("Remote-MTA", blk)
+        r.wait_spool_empty()
+
+
+class NoBackscatter(DsnTest):
+    def test_no_dsn_to_null_sender(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, ["bob@remote.test"], sender="")
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, _, sender, _, _ = r.relay_request()
+        self.assertEqual(sender, "")
+        r.relay_answer(req, [(DELIVERY_PERMFAIL, "550 5.1.1 no")])
+        r.wait_log(f"event=bounce qid={msgid}")
+        r.wait_spool_empty()
+        r.assert_silent(r.dkim)
+        self.assertNotIn("event=dsn", r.log())
+
+    def test_no_dsn_for_automatic_message(self):
+        r = self.rig
+        for extra in (b"Auto-Submitted: auto-replied\r\n",
+                      b"Content-Type: multipart/report;\r\n report-type=delivery-status; b=x\r\n"):
+            body = extra + b"Subject: out of office\r\n\r\nbody\r\n"
+            st, msgid = r.submit(body, ["bob@remote.test"])
+            r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+            req, *_ = r.relay_request()
+            r.relay_answer(req, [(DELIVERY_PERMFAIL, "550 5.1.1 no")])
+            r.wait_log(f"event=dsn_suppressed qid={msgid}")
+            r.wait_spool_empty()
+        r.assert_silent(r.dkim)
+        self.assertNotIn("event=dsn ", r.log())
+
+    def test_no_dsn_for_a_dsn_and_fallback_signing_domain(self):
+        """A DSN to a remote sender: signed with the next candidate domain
+        after SIGN_NO_KEY, relayed from <>; its own 5xx makes no DSN."""
+        r = self.rig
+        st, msgid = r.submit(BODY, ["bob@remote.test"], sender="someone@far.test")
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_PERMFAIL, "550 5.1.1 no")])
+        req, domain, _ = r.sign_ask()
+        self.assertEqual(domain, "mx.example.test")     # sender's domain is not ours
+        r.sign_answer(req, SIGN_NO_KEY)
+        req, domain, _ = r.sign_ask()
+        self.assertEqual(domain, "example.test")        # parent of the hostname
+        r.sign_answer(req, SIGN_OK, FAKE_SIGNATURE)
+        r.answer_lookup({"someone@far.test": RESOLVE_NOT_LOCAL})
+        req, dsn_id, sender, rcpts, body = r.relay_request()
+        self.assertEqual((sender, rcpts), ("", ["someone@far.test"]))
+        self.assertTrue(body.startswith(FAKE_SIGNATURE.encode()))
+        r.relay_answer(req, [(DELIVERY_PERMFAIL, "550 5.1.1 no such user")])
+        r.wait_log(f"event=bounce qid={dsn_id} to=<someone@far.test>")
+        r.wait_spool_empty()
+        r.assert_silent(r.dkim)
+        self.assertEqual(r.count("event=dsn "), 1)
+        self.assertIn("event=sign_nokey", r.log())
+
+    def test_port25_mail_is_never_relayed_nor_bounced(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, ["bob@remote.test", "gone@example.test"],
+                             link=r.smtpd, source=SOURCE_SMTP)
+        self.assertEqual(st, QUEUE_OK)
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL,
+                         "gone@example.test": RESOLVE_UNKNOWN_USER})
+        r.wait_log(f"event=bounce qid={msgid} to=<bob@remote.test> attempts=1 "
+                   "reason=\"not a local recipient (port 25 mail is never relayed)\"")
+        r.wait_log(f"event=bounce qid={msgid} to=<gone@example.test>")
+        r.wait_spool_empty()
+        r.assert_silent(r.relay)
+        r.assert_silent(r.dkim, 0.3)
+        self.assertNotIn("event=dsn", r.log())
+
+    def test_smtpd_can_not_claim_submission(self):
+        r = self.rig
+        st, _ = r.submit(BODY, ["bob@remote.test"], link=r.smtpd, source=SOURCE_SUBMISSION)
+        self.assertEqual(st, QUEUE_REJECT)
+        st, _ = r.submit(BODY, ["bob@remote.test"], link=r.sub, source=SOURCE_SMTP)
+        self.assertEqual(st, QUEUE_REJECT)
+        self.assertEqual(r.count("source does not match the link"), 2)
+        r.wait_spool_empty()
+
+
+class Retries(DsnTest):
+    def test_4xx_is_retried_then_delivered(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, ["bob@remote.test"])
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_TEMPFAIL, "451 4.7.1 greylisted, try later")])
+        r.wait_log(f"event=deferred qid={msgid} to=<bob@remote.test> attempts=1")
+        deadline = time.time() + 5
+        while "attempts 1\n" not in r.envelopes().get(msgid, "") and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertIn("attempts 1\n", r.envelopes()[msgid])
+        t0 = time.time()
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})   # the retry
+        self.assertGreater(time.time() - t0, 0.5)                # retry_min later
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_TEMPFAIL, "421 4.3.2 busy")])
+        r.wait_log(f"event=deferred qid={msgid} to=<bob@remote.test> attempts=2")
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_OK, "250 2.0.0 ok")])
+        r.wait_log(f"event=delivered qid={msgid} to=<bob@remote.test>")
+        r.wait_spool_empty()
+        self.assertNotIn("event=dsn", r.log())
+
+    def test_expiry_gives_dsn(self):
+        r = self.rig
+        r.queue.kill()
+        r.delivery.kill()
+        msgid = "00000001aaaabbbb"
+        msg = os.path.join(r.spool, "msg")
+        with open(os.path.join(msg, msgid + ".msg"), "wb") as f:
+            f.write(BODY)
+        with open(os.path.join(msg, msgid + ".env"), "w") as f:
+            f.write(f"homemx-envelope 1\nid {msgid}\narrival 1000\nsource submission\n"
+                    "client_ip 192.0.2.9\nhelo client.example\nsender <kim@example.test>\n"
+                    "rcpt <bob@remote.test>\nattempts 9\nnext_attempt 1000\nend\n")
+        r.start_queue()
+        r.start_delivery()
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_TEMPFAIL, "mx.remote.test: 451 4.4.1 no answer")])
+        r.wait_log(f"event=expired qid={msgid} to=<bob@remote.test>")
+        r.wait_log(f"event=dsn qid={msgid}")
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Action"], "failed")
+        self.assertEqual(blk["Status"], "4.4.7")
+        self.assertEqual(blk["Diagnostic-Code"], "smtp; 451 4.4.1 no answer")
+        self.assertIn("gave up", parts[0].get_content())
+        r.wait_spool_empty()
+
+    def test_relay_missing_then_back(self):
+        r = self.rig
+        r.relay.close()
+        r.relay = None
+        r.wait_log("event=link_down peer=relay")
+        st, msgid = r.submit(BODY, ["bob@remote.test"])
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        r.wait_log(f"event=deferred qid={msgid} to=<bob@remote.test> attempts=1 "
+                   "reason=\"relay unavailable\"")
+        self.assertIn("attempts 0\n", r.envelopes()[msgid])      # short retry, no backoff
+        r.connect_relay()
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL}, timeout=15)
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_OK, "250 ok")])
+        r.wait_spool_empty()
+
+    def test_relay_dies_mid_request_and_lying_relay_is_dropped(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, ["bob@remote.test"])
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        r.relay_request()
+        r.relay.close()                                          # crash with it in flight
+        r.wait_log("event=link_down peer=relay inflight=1")
+        r.wait_log(f"event=deferred qid={msgid} to=<bob@remote.test>")
+        r.connect_relay()
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL}, timeout=15)
+        req, *_ = r.relay_request()
+        # Two results for one recipient: rejected, link closed, deferred.
+        r.relay_answer(req, [(DELIVERY_OK, "250 ok"), (DELIVERY_OK, "250 ok")])
+        r.wait_log("event=ipc_reject peer=relay")
+        self.assertTrue(r.relay.is_closed())
+        self.assertNotIn(f"event=delivered qid={msgid}", r.log())
+        self.assertIn(msgid + ".env", r.spool_files())
+
+
+class SigningUnavailable(DsnTest):
+    rig_args = {"dkimsign": False}
+
+    def test_dsn_stays_queued_unsigned_until_signed(self):
+        r = self.rig
+        st, msgid = r.submit(BODY, ["bob@remote.test"])
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_PERMFAIL, "550 5.1.1 unknown")])
+        r.wait_log(f"event=dsn qid={msgid}")
+        dsn = r.dsn_qid(msgid)
+        r.wait_log(f"event=sign_deferred qid={dsn}")
+        envs = r.envelopes()
+        self.assertEqual(list(envs), [dsn])                     # original gone, DSN kept
+        self.assertTrue(envs[dsn].startswith("homemx-envelope 2\n"))
+        self.assertIn("hold dkim\n", envs[dsn])
+        self.assertIn("sender <>\n", envs[dsn])
+        self.assertIn("source local\n", envs[dsn])
+        r.assert_silent(r.lookup, 2.5)                          # never delivered unsigned
+        # A queue restart keeps it held.
+        r.queue.kill()
+        r.delivery.kill()
+        r.start_queue(relay=True, dkimsign=False)
+        r.start_delivery()
+        r.wait_log("event=spool_loaded messages=1")
+        r.assert_silent(r.lookup, 1.5)
+        self.assertEqual(r.messages("kim@example.test"), [])
+        # dkimsign appears: asked at once; a failure is retried later.
+        r.connect_dkimsign()
+        req, domain, unsigned = r.sign_ask(timeout=5)
+        before = r.count(f"event=sign_deferred qid={dsn}")
+        r.sign_answer(req, SIGN_FAILED)
+        r.wait_log(f"event=sign_deferred qid={dsn}", start_count=before)
+        self.assertIn("reason=\"dkimsign failed\"", r.log())
+        self.assertIn("hold dkim\n", r.envelopes()[dsn])
+        # A signature that is not clean header lines: refused, link dropped.
+        req, *_ = r.sign_ask(timeout=10)
+        r.sign_answer(req, SIGN_OK, "DKIM-Signature: a\nBcc: x@y\n")
+        r.wait_log("event=ipc_reject peer=dkimsign")
+        self.assertTrue(r.dkim.is_closed())
+        r.connect_dkimsign()
+        _, delivered = self.deliver_signed_dsn()
+        self.assertIn(b"\r\nDelivered-To: kim@example.test\r\n" + FAKE_SIGNATURE.encode(),
+                      delivered)
+        self.assertNotIn(b"Bcc: x@y", delivered)
+        r.wait_log(f"event=dsn_signed qid={dsn}")
+        r.wait_spool_empty()
+
+
+@unittest.skipUnless(NETNS_OK, NETNS_WHY)
+@unittest.skipUnless(HAVE_RELAY, "homemx-relay not built")
+class RealRelay(DsnTest):
+    """queue + delivery + the real relay; remote.test and far.test have
+    their MX on one receiver in a namespace; dkimsign is still a fake."""
+
+    @classmethod
+    def setUpClass(cls):
+        topo = cls.topo = Topology()
+        try:
+            host = topo.add_host("mx")
+            topo.start()
+            dns = cls.dns = Unbound(topo)
+            for d in ("remote.test", "far.test"):
+                dns.add(d, "MX", "10 mx.remote.test.")
+            dns.add_host_records("mx.remote.test", host)
+            dns.start()
+            cls.rx = SmtpReceiver(host, name="mx.remote.test").start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "rx", None) is not None:
+            cls.rx.stop()
+        if getattr(cls, "dns", None) is not None:
+            cls.dns.stop()
+        cls.topo.stop()
+
+    def setUp(self):
+        self.rx.reset()
+        self.rx.up()
+        self.rig = DsnRig(extra_conf=f"dns_server {self.dns.address}\n", relay=False)
+        self.rig.start_real_relay(self.topo.mta)
+
+    def test_remote_5xx_gives_dsn_with_the_remote_reply(self):
+        r, rx = self.rig, self.rx
+        rx.rule("RCPT", "550 5.1.1 <bob@remote.test>: Recipient address rejected: "
+                        "User unknown", match="bob@")
+        st, msgid = r.submit(BODY, ["bob@remote.test", "carl@remote.test"])
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL,
+                         "carl@remote.test": RESOLVE_NOT_LOCAL})
+        (m,) = rx.wait_messages(1)
+        self.assertEqual((m.mail_from, m.rcpts), ("kim@example.test", ["carl@remote.test"]))
+        self.assertEqual(m.data, BODY)
+        self.assertEqual(len(rx.connections), 1)        # one transaction per domain
+        r.wait_log(f"event=dsn qid={msgid}", timeout=20)
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blocks = status_blocks(parts[1])
+        self.assertEqual([b["Final-Recipient"] for b in blocks[1:]], ["rfc822; bob@remote.test"])
+        self.assertEqual(blocks[1]["Status"], "5.1.1")
+        self.assertIn("550 5.1.1 <bob@remote.test>: Recipient address rejected: User unknown",
+                      blocks[1]["Diagnostic-Code"])
+        self.assertTrue(blocks[1]["Diagnostic-Code"].startswith("smtp; "))
+        self.assertIn("Recipient address rejected", parts[0].get_content())
+        r.wait_spool_empty()
+
+    def test_4xx_retried_then_delivered(self):
+        r, rx = self.rig, self.rx
+        rx.rule("RCPT", "451 4.7.1 greylisted, come back later", times=1)
+        st, msgid = r.submit(BODY, ["dave@remote.test"])
+        r.answer_lookup({"dave@remote.test": RESOLVE_NOT_LOCAL})
+        r.wait_log(f"event=deferred qid={msgid} to=<dave@remote.test> attempts=1", timeout=20)
+        r.answer_lookup({"dave@remote.test": RESOLVE_NOT_LOCAL})      # the retry
+        (m,) = rx.wait_messages(1)
+        self.assertEqual(m.rcpts, ["dave@remote.test"])
+        r.wait_log(f"event=delivered qid={msgid} to=<dave@remote.test>", timeout=20)
+        r.wait_spool_empty()
+        self.assertNotIn("event=dsn", r.log())
+
+    def test_dsn_to_remote_sender_goes_out_from_null_sender_signed(self):
+        r, rx = self.rig, self.rx
+        rx.rule("RCPT", "550 5.7.1 go away", match="bob@")
+        st, msgid = r.submit(BODY, ["bob@remote.test"], sender="someone@far.test")
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, domain, unsigned = r.sign_ask(timeout=20)
+        r.sign_answer(req, SIGN_OK, FAKE_SIGNATURE)
+        r.answer_lookup({"someone@far.test": RESOLVE_NOT_LOCAL})
+        (m,) = rx.wait_messages(1)
+        self.assertEqual((m.mail_from, m.rcpts), ("", ["someone@far.test"]))
+        self.assertEqual(m.data, FAKE_SIGNATURE.encode() + unsigned)
+        msg, parts = parse_dsn(m.data)
+        self.assertEqual(status_blocks(parts[1])[1]["Status"], "5.7.1")
+        r.wait_spool_empty(timeout=20)
+
+
+@unittest.skipUnless(HAVE_DKIMSIGN, "homemx-dkimsign not built")
+@unittest.skipUnless(dkim is not None, "python3-dkim not installed")
+@unittest.skipUnless(shutil.which("openssl"), "openssl not installed")
+class RealDkimsign(DsnTest):
+    rig_args = {"dkimsign": False}
+
+    def test_dsn_signed_by_dkimsign_verifies_with_dkimpy(self):
+        r = self.rig
+        records = r.start_real_dkimsign()
+        st, msgid = r.submit(BODY, ["bob@remote.test"])
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_PERMFAIL, "mx.remote.test[192.0.2.1]: 550 5.1.1 "
+                                                 "unknown\r\nX-Evil: 1")])
+        r.wait_log(f"event=dsn qid={msgid}")
+        r.wait_log("event=dsn_signed", timeout=15)
+        r.answer_lookup({"kim@example.test": (RESOLVE_LOCAL, ["kim@example.test"])})
+        deadline = time.time() + 10
+        while not r.messages("kim@example.test") and time.time() < deadline:
+            time.sleep(0.02)
+        (delivered,) = r.messages("kim@example.test")
+        # Return-Path and Delivered-To come after signing, on top.
+        signed = delivered.split(b"\r\n", 2)[2]
+        head = signed.split(b"\r\n\r\n", 1)[0]
+        sigs = re.findall(rb"(?im)^DKIM-Signature:.*?\ba=([a-z0-9-]+)", head)
+        self.assertEqual(sorted(sigs), [b"ed25519-sha256", b"rsa-sha256"])
+        self.assertIn(b"d=example.test", head)
+
+        def dnsfunc(name, timeout=5):
+            key = (name.decode() if isinstance(name, bytes) else name).rstrip(".")
+            value = records.get(key)
+            return value.encode() if value is not None else None
+
+        for i in range(2):
+            self.assertTrue(dkim.DKIM(signed).verify(idx=i, dnsfunc=dnsfunc),
+                            f"signature {i} does not verify")
+        msg, parts = parse_dsn(signed)
+        self.assertEqual(status_blocks(parts[1])[1]["Status"], "5.1.1")
+        r.wait_spool_empty()
+
+
+if __name__ == "__main__":
+    unittest.main()
