@@ -51,6 +51,22 @@ static const struct conf_case cases[] = {
 	{ L "retry_min 2h\nretry_max 1h\n", "t.conf: retry_min (7200s) is larger than retry_max" },
 	{ L "tls_certificate /etc/c.pem\n", "t.conf: tls_certificate and tls_key must be set together" },
 	{ L "hostname a\x01" "b\n", "t.conf:2: control character in line" },
+	{ L "listen submission 127.0.0.1:587\nlisten submissions [::1]:465\n", NULL },
+	{ L "destination domain gmail.com family=ipv4-only\n", NULL },
+	{ L "destination mx *.google.com family=ipv4-only max_connections=1 tls=require\n", NULL },
+	{ L "destination domain * relay=[smtp.example.net]:587 auth=/etc/r.secret helo=mx.example.org source=192.0.2.1\n", NULL },
+	{ L "destination domain gmail.com\n", "t.conf:2: destination: expected 'destination domain|mx PATTERN" },
+	{ L "destination host gmail.com family=ipv4-only\n", "t.conf:2: destination: expected 'domain' or 'mx'" },
+	{ L "destination domain gm@il.com family=ipv4-only\n", "t.conf:2: destination: expected a name" },
+	{ L "destination domain gmail.com family=ipv5\n", "t.conf:2: destination: family: expected" },
+	{ L "destination domain gmail.com max_connections=0\n", "t.conf:2: destination: max_connections" },
+	{ L "destination domain gmail.com colour=blue\n", "t.conf:2: destination: unknown option 'colour=blue'" },
+	{ L "destination domain * relay=host:99999\n", "t.conf:2: destination: relay: bad port" },
+	{ L "destination domain * auth=relative\n", "t.conf:2: destination: auth:" },
+	{ L "destination domain * source=not-an-ip\n", "t.conf:2: destination: source:" },
+	{ L "dns_server nowhere\n", "t.conf:2: dns_server: expected IP:PORT" },
+	{ L "dkim_selector bad_sel\n", "t.conf:2: dkim_selector: expected a DNS label" },
+	{ L "submission_hide_client_ip maybe\n", "t.conf:2: submission_hide_client_ip: expected yes or no" },
 };
 
 static void
@@ -123,6 +139,37 @@ test_demo_template_parses(void **state)
 		fail_msg("demo template: %s", err);
 }
 
+static void
+test_destination_rules(void **state)
+{
+	const char *text = L
+	    "destination domain gmail.com family=ipv4-only\n"
+	    "destination mx *.google.com family=ipv4-only max_connections=1\n"
+	    "destination domain * helo=out.example.org max_connections=3\n";
+	struct config c;
+	struct dest_rule r;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(config_parse("t", text, strlen(text), &c, err, sizeof(err)), 0);
+	config_destination_for(&c, "gmail.com", "gmail-smtp-in.l.google.com", &r);
+	assert_int_equal(r.family, DEST_FAMILY_IPV4_ONLY);
+	assert_int_equal(r.max_connections, 1);	/* first rule that sets it */
+	assert_string_equal(r.helo, "out.example.org");
+	config_destination_for(&c, "example.net", "mx.example.net", &r);
+	assert_int_equal(r.family, DEST_FAMILY_ANY);
+	assert_int_equal(r.max_connections, 3);
+	config_destination_for(&c, "corp.example", "aspmx.l.GOOGLE.com", &r);
+	assert_int_equal(r.family, DEST_FAMILY_IPV4_ONLY);	/* Google-hosted domain */
+	assert_false(dest_pattern_matches("*.google.com", "google.com"));
+	assert_true(dest_pattern_matches("*", "anything.example"));
+	/* no rules: the global default applies */
+	assert_int_equal(config_parse("t", L, strlen(L), &c, err, sizeof(err)), 0);
+	config_destination_for(&c, "x.example", "mx.x.example", &r);
+	assert_int_equal(r.max_connections, 2);
+	assert_string_equal(r.helo, "localhost");
+}
+
 int
 main(void)
 {
@@ -131,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_failure_leaves_output_alone),
 		cmocka_unit_test(test_demo_template_parses),
+		cmocka_unit_test(test_destination_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

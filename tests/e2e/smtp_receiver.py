@@ -377,6 +377,7 @@ class _Session:
         if self.buf:
             raise ValueError("plaintext after STARTTLS")
         if self.rx.starttls_broken:
+            self.sock.recv(4096)        # the ClientHello, then nonsense
             self.sock.sendall(b"this is not a TLS server hello\r\n")
             raise EOFError("broken TLS on purpose")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
