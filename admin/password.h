@@ -11,7 +11,9 @@
 
 #include <stddef.h>
 
-#define PASSWORD_MAX	1024	/* bytes; longer input is refused, not cut */
+#include "ipc_decode.h"	/* AUTH_PASSWORD_MAX */
+
+#define PASSWORD_MAX	AUTH_PASSWORD_MAX	/* 512 bytes, what AUTH can carry; longer is refused, not cut */
 
 /* Reads a password into buf (PASSWORD_MAX + 1 bytes). 0, or -1 with err. */
 int	password_read(char *buf, size_t size, char *err, size_t errlen);

@@ -599,6 +599,14 @@ config_parse(const char *name, const char *text, size_t len,
 		snprintf(err, errlen, "%s: tls_certificate and tls_key must be set together", name);
 		goto fail;
 	}
+	for (size_t k = 0; k < c->nlisten; k++)
+		if (c->listen[k].kind != LISTEN_SMTP && c->tls_certificate[0] == '\0') {
+			snprintf(err, errlen, "%s: 'listen %s %s' needs tls_certificate and tls_key "
+			    "(AUTH is only offered under TLS)", name,
+			    c->listen[k].kind == LISTEN_SUBMISSION ? "submission" : "submissions",
+			    c->listen[k].text);
+			goto fail;
+		}
 	*out = *c;
 	free(c);
 	return 0;

@@ -51,7 +51,9 @@ static const struct conf_case cases[] = {
 	{ L "retry_min 2h\nretry_max 1h\n", "t.conf: retry_min (7200s) is larger than retry_max" },
 	{ L "tls_certificate /etc/c.pem\n", "t.conf: tls_certificate and tls_key must be set together" },
 	{ L "hostname a\x01" "b\n", "t.conf:2: control character in line" },
-	{ L "listen submission 127.0.0.1:587\nlisten submissions [::1]:465\n", NULL },
+	{ L "listen submission 127.0.0.1:587\nlisten submissions [::1]:465\n"
+	    "tls_certificate /c.pem\ntls_key /k.pem\n", NULL },
+	{ L "listen submission 127.0.0.1:587\n", "t.conf: 'listen submission 127.0.0.1:587' needs tls_certificate" },
 	{ L "destination domain gmail.com family=ipv4-only\n", NULL },
 	{ L "destination mx *.google.com family=ipv4-only max_connections=1 tls=require\n", NULL },
 	{ L "destination domain * relay=[smtp.example.net]:587 auth=/etc/r.secret helo=mx.example.org source=192.0.2.1\n", NULL },

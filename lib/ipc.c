@@ -436,6 +436,7 @@ ipc_read_one(struct ipc_link *l)
 	l->in_callback = true;
 	l->on_frame(l, &f, l->arg);
 	l->in_callback = false;
+	explicit_bzero(l->rbuf, (size_t)n);	/* no password stays behind */
 	if (l->free_after_callback) {
 		ipc_link_free(l);
 		return -1;
@@ -494,6 +495,8 @@ ipc_flush(struct ipc_link *l)
 		l->npending--;
 		if (o->fd != -1)
 			close(o->fd);
+		/* Frames may carry passwords (MSG_AUTH_ASK): wipe before free. */
+		explicit_bzero(o->data, o->len);
 		free(o);
 	}
 	return 0;

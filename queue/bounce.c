@@ -44,7 +44,7 @@ struct bounce {
 	unsigned		 nfailed;
 };
 
-static uint8_t	header_buf[DSN_HEADERS_MAX];
+static uint8_t	header_buf[MIME_HEADERS_MAX];
 
 bool
 bounce_wanted(const struct qmsg *m)
@@ -81,7 +81,7 @@ read_original_headers(const char *id)
 		n += (size_t)r;
 	}
 	close(fd);
-	return (ssize_t)dsn_header_block_len(header_buf, n);
+	return (ssize_t)mime_header_block_len(header_buf, n);
 }
 
 static void
@@ -100,7 +100,7 @@ random_token(char out[2 * BOUNCE_TOKEN_BYTES + 1])
 
 /* Builds the DSN text for the failed recipients of m; -1 if impossible. */
 static int
-build_text(const struct qmsg *m, size_t headers_len, struct dsn_buf *out,
+build_text(const struct qmsg *m, size_t headers_len, struct textbuf *out,
     unsigned *nfailed)
 {
 	struct dsn_rcpt rcpts[IPC_MAX_RCPTS];
@@ -181,7 +181,7 @@ bounce_committed(struct spool_write *w)
 
 /* Writes the DSN body into a new spool file; its id goes into id. */
 static int
-write_body(const struct dsn_buf *text, char id[QUEUE_ID_SIZE])
+write_body(const struct textbuf *text, char id[QUEUE_ID_SIZE])
 {
 	int fd, err;
 
@@ -214,7 +214,7 @@ log_error(const struct qmsg *m, const char *op, int err)
 enum bounce_outcome
 bounce_enqueue(struct qmsg *m)
 {
-	struct dsn_buf text = { 0 };
+	struct textbuf text = { 0 };
 	char id[QUEUE_ID_SIZE];
 	unsigned nfailed;
 	ssize_t hlen;
@@ -232,7 +232,7 @@ bounce_enqueue(struct qmsg *m)
 		return BOUNCE_NONE;
 	}
 	int rc = write_body(&text, id);
-	dsn_buf_free(&text);
+	textbuf_free(&text);
 	if (rc == -1)
 		return log_error(m, "write", errno);
 	struct bounce *bo = xcalloc(1, sizeof(*bo));

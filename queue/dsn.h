@@ -10,19 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DSN_LINE_MAX		998	/* RFC 5322 2.1.1: hard limit, w/o CRLF */
-#define DSN_LINE_SOFT		78	/* RFC 5322 2.1.1: should not exceed */
-#define DSN_QP_LINE		76	/* RFC 2045 6.7 (5): encoded line */
-#define DSN_EW_MAX		75	/* RFC 2047 2: one encoded-word */
-#define DSN_EW_BYTES		36	/* UTF-8 bytes per B encoded-word: 48 chars
-					 * of base64, a 60-char word, a 69-char first
-					 * line (RFC 2047 2: lines <= 76) */
+#include "mime.h"
+
 #define DSN_DIAG_MAX		512	/* reply text kept (= IPC_REASON_MAX) */
 #define DSN_HOST_MAX		255	/* RFC 5321 4.5.3.1.2 domain */
 #define DSN_STATUS_MAX		12	/* RFC 3463: "5.123.123" + NUL */
 #define DSN_SUBJECT_MAX		256	/* bytes of the original subject quoted */
-#define DSN_HEADERS_MAX		32768	/* bytes of original headers returned */
-#define DSN_TEXT_MAX		(1024 * 1024)	/* the whole DSN, worst case ~600K */
 #define DSN_TOKEN_MAX		32	/* hex for Message-ID and boundary */
 
 /* Why a recipient is in the report. */
@@ -53,16 +46,6 @@ struct dsn_input {
 	unsigned		 nrcpt;
 };
 
-/* A bounded, growable output buffer. */
-struct dsn_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	bool	 overflow;	/* sticky: more than DSN_TEXT_MAX was asked for */
-};
-
-void	dsn_buf_free(struct dsn_buf *);
-
 /*
  * A remote reply after cleaning. The relay reports a remote answer as
  * "HOST: REPLY" or "HOST[IP]: REPLY" (HOST = the MX it talked to) or as
@@ -86,11 +69,11 @@ void	dsn_status_for(const struct dsn_reply *, enum dsn_reason,
 
 /*
  * Builds the whole DSN (header and body, CRLF lines, 7-bit, every line at
- * most DSN_LINE_MAX octets) into out, which must start zeroed. Returns 0,
+ * most MIME_LINE_MAX octets) into out, which must start zeroed. Returns 0,
  * or -1 if the input is unusable (no recipient, bad token, empty sender)
- * or the text would exceed DSN_TEXT_MAX; out is then freed.
+ * or the text would exceed TEXTBUF_MAX; out is then freed.
  */
-int	dsn_build(const struct dsn_input *, struct dsn_buf *out);
+int	dsn_build(const struct dsn_input *, struct textbuf *out);
 
 /*
  * True if the original must never get a DSN because it is itself an
@@ -99,27 +82,5 @@ int	dsn_build(const struct dsn_input *, struct dsn_buf *out);
  * (RFC 3462). The null sender is checked by the caller.
  */
 bool	dsn_headers_are_automatic(const uint8_t *headers, size_t len);
-
-/* The header block of a message: up to and including the empty line, at
- * most DSN_HEADERS_MAX bytes (cut after the last whole line). */
-size_t	dsn_header_block_len(const uint8_t *msg, size_t len);
-
-/*
- * The unfolded value of the first field called name (case-insensitive) in
- * a header block, without leading/trailing white space, copied into out
- * (NUL-terminated, cut at outsize - 1). Returns false if there is none.
- */
-bool	dsn_header_value(const uint8_t *headers, size_t len, const char *name,
-	    char *out, size_t outsize);
-
-/*
- * Checks header fields to be prepended (what dkimsign answers): non-empty,
- * every line CRLF-terminated and at most DSN_LINE_MAX octets, printable
- * ASCII or HTAB, the first line a "name:" field, no empty line.
- */
-bool	dsn_prepend_headers_are_valid(const char *h, size_t len);
-
-/* "Mon, 24 Nov 2025 10:00:00 +0000" (RFC 5322 3.3); out >= 32 bytes. */
-void	dsn_format_date(uint64_t t, char *out, size_t outsize);
 
 #endif

@@ -8,7 +8,8 @@
  * recipient follows RFC 3463; that automatic messages are recognised; that
  * the original Subject is decoded (RFC 2047) and re-encoded exactly; and
  * that every DSN built, hostile input included, is 7-bit, CRLF only, with
- * no line over 998 octets and every required field in place.
+ * no line over 998 octets and every required field in place. The text
+ * helpers underneath (mime.c) have their own test, mime_test.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,7 +46,7 @@ dsn_check(const char *p, size_t len)
 		if (c != '\n')
 			continue;
 		size_t n = i - 1 - line_start;	/* without CRLF */
-		if (n > DSN_LINE_MAX)
+		if (n > MIME_LINE_MAX)
 			return "line over 998 octets";
 		if (in_header && n == 0)
 			in_header = false;
@@ -254,63 +255,6 @@ test_automatic(void **state)
 	}
 }
 
-static void
-test_header_value(void **state)
-{
-	const char *h = "Received: from a\r\n\tby b\r\nSubject:  Hello\r\n  world \r\n"
-	    "subject: second\r\nX-Nul: a\0b\r\n\r\nSubject: body\r\n";
-	size_t len = 90;
-	char out[64];
-
-	(void)state;
-	assert_true(dsn_header_value((const uint8_t *)h, len, "SUBJECT", out, sizeof(out)));
-	assert_string_equal(out, "Hello  world");	/* first one, unfolded */
-	assert_true(dsn_header_value((const uint8_t *)h, len, "x-nul", out, sizeof(out)));
-	assert_string_equal(out, "a b");
-	assert_false(dsn_header_value((const uint8_t *)h, len, "Date", out, sizeof(out)));
-	assert_true(dsn_header_value((const uint8_t *)h, len, "Received", out, 6));
-	assert_string_equal(out, "from");	/* cut to outsize - 1, trimmed */
-}
-
-struct block_case {
-	const char	*msg;
-	size_t		 want;
-};
-
-static const struct block_case block_cases[] = {
-	{ "A: b\r\nC: d\r\n\r\nbody\r\n", 14 },
-	{ "A: b\nC: d\n\nbody\n", 11 },
-	{ "A: b\r\nC: d", 10 },		/* no body, no end: everything */
-	{ "\r\nbody", 2 },
-	{ "", 0 },
-};
-
-static void
-test_header_block_len(void **state)
-{
-	static uint8_t big[DSN_HEADERS_MAX + 4096];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(block_cases) / sizeof(block_cases[0]); i++) {
-		size_t got = dsn_header_block_len((const uint8_t *)block_cases[i].msg,
-		    strlen(block_cases[i].msg));
-		if (got != block_cases[i].want)
-			fail_msg("case %zu: got %zu, want %zu", i, got, block_cases[i].want);
-	}
-	/* Longer than the maximum: cut after the last whole line. */
-	for (size_t i = 0; i + 100 <= sizeof(big); i += 100) {
-		memset(big + i, 'h', 98);
-		big[i + 98] = '\r';
-		big[i + 99] = '\n';
-	}
-	size_t got = dsn_header_block_len(big, sizeof(big));
-	assert_true(got <= DSN_HEADERS_MAX && got > DSN_HEADERS_MAX - 100);
-	assert_int_equal(got % 100, 0);
-	/* One line longer than the maximum: cut at the maximum. */
-	memset(big, 'x', sizeof(big));
-	assert_int_equal(dsn_header_block_len(big, sizeof(big)), DSN_HEADERS_MAX);
-}
-
 /* ---- whole DSNs -------------------------------------------------------------- */
 
 static const struct dsn_rcpt two_rcpts[] = {
@@ -339,7 +283,7 @@ sample_input(const char *headers)
 }
 
 static void
-build_ok(const struct dsn_input *in, struct dsn_buf *b)
+build_ok(const struct dsn_input *in, struct textbuf *b)
 {
 	memset(b, 0, sizeof(*b));
 	assert_int_equal(dsn_build(in, b), 0);
@@ -353,7 +297,7 @@ test_build_fields(void **state)
 {
 	struct dsn_input in = sample_input("Received: from x\r\nSubject: Hello\r\n"
 	    "Message-ID: <1@example.test>\r\n\r\nbody\r\n");
-	struct dsn_buf b;
+	struct textbuf b;
 	const char *want_lines[] = {
 		"From: \"Mail Delivery System\" <MAILER-DAEMON@mx.example.test>",
 		"To: <kim@example.test>",
@@ -394,7 +338,7 @@ test_build_fields(void **state)
 	assert_true(contains(b.p, b.len, "<bob@remote.test>\r\n"));
 	assert_true(contains(b.p, b.len, "mx.remote.test refused it permanently"));
 	assert_true(contains(b.p, b.len, "tried for 2 days"));
-	dsn_buf_free(&b);
+	textbuf_free(&b);
 }
 
 struct subject_case {
@@ -432,7 +376,7 @@ static const struct subject_case subject_cases[] = {
 
 /* The Subject field of a built DSN, with its continuation lines. */
 static void
-subject_field(const struct dsn_buf *b, char *out, size_t outsize)
+subject_field(const struct textbuf *b, char *out, size_t outsize)
 {
 	const char *s = memmem(b->p, b->len, "\r\nSubject:", 10);
 	assert_non_null(s);
@@ -457,12 +401,12 @@ test_subject(void **state)
 	for (size_t i = 0; i < sizeof(subject_cases) / sizeof(subject_cases[0]); i++) {
 		const struct subject_case *c = &subject_cases[i];
 		struct dsn_input in = sample_input(c->headers);
-		struct dsn_buf b;
+		struct textbuf b;
 		build_ok(&in, &b);
 		subject_field(&b, got, sizeof(got));
 		if (strcmp(got, c->want) != 0)
 			fail_msg("%s: got\n%s\nwant\n%s", c->name, got, c->want);
-		dsn_buf_free(&b);
+		textbuf_free(&b);
 	}
 }
 
@@ -482,7 +426,7 @@ test_subject_encoded_words_bounded(void **state)
 	}
 	memcpy(headers + n, "\r\n\r\n", 5);
 	struct dsn_input in = sample_input(headers);
-	struct dsn_buf b;
+	struct textbuf b;
 	build_ok(&in, &b);
 	subject_field(&b, got, sizeof(got));
 	for (char *line = got, *next; *line != '\0'; line = next + 2) {
@@ -493,10 +437,10 @@ test_subject_encoded_words_bounded(void **state)
 			    (int)(next - line), line);
 		const char *w = strstr(line, "=?utf-8?B?");
 		assert_non_null(w);
-		if (next - w > DSN_EW_MAX)
+		if (next - w > MIME_EW_MAX)
 			fail_msg("encoded-word of %d chars", (int)(next - w));
 	}
-	dsn_buf_free(&b);
+	textbuf_free(&b);
 }
 
 struct hostile_case {
@@ -525,7 +469,7 @@ static const struct hostile_case hostile_cases[] = {
 };
 
 static bool
-at_line_start(const struct dsn_buf *b, const char *s)
+at_line_start(const struct textbuf *b, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -546,19 +490,19 @@ test_hostile(void **state)
 		const struct hostile_case *c = &hostile_cases[i];
 		struct dsn_rcpt r = { c->rcpt, DSN_PERMANENT, c->reply, true };
 		struct dsn_input in = sample_input(c->headers);
-		struct dsn_buf b;
+		struct textbuf b;
 		in.rcpts = &r;
 		in.nrcpt = 1;
 		build_ok(&in, &b);
 		/* The last boundary is ours, once, at the very end. */
 		size_t tail = strlen("--=_hmx_deadbeef01234567--\r\n");
 		if (c->forbidden != NULL) {
-			struct dsn_buf head = { b.p, b.len - tail, 0, false };
+			struct textbuf head = { b.p, b.len - tail, 0, false };
 			if (at_line_start(&head, c->forbidden))
 				fail_msg("%s: '%s' at a line start\n%.*s", c->name,
 				    c->forbidden, (int)b.len, b.p);
 		}
-		dsn_buf_free(&b);
+		textbuf_free(&b);
 	}
 	/* A header line of 3000 octets comes back quoted-printable. */
 	memset(longline, 'a', sizeof(longline) - 1);
@@ -566,10 +510,10 @@ test_hostile(void **state)
 	char headers[3100];
 	snprintf(headers, sizeof(headers), "%s\r\n\r\n", longline);
 	struct dsn_input in = sample_input(headers);
-	struct dsn_buf b;
+	struct textbuf b;
 	build_ok(&in, &b);
 	assert_true(contains(b.p, b.len, "Content-Transfer-Encoding: quoted-printable\r\n\r\nX: aaa"));
-	dsn_buf_free(&b);
+	textbuf_free(&b);
 }
 
 /* 200 recipients with 512-octet replies and 32 KB of headers still fit. */
@@ -578,7 +522,7 @@ test_largest(void **state)
 {
 	static struct dsn_rcpt rcpts[200];
 	static char addrs[200][80], reply[DSN_DIAG_MAX + 1];
-	static char headers[DSN_HEADERS_MAX + 1];
+	static char headers[MIME_HEADERS_MAX + 1];
 
 	(void)state;
 	memset(reply, 'r', DSN_DIAG_MAX);
@@ -587,7 +531,7 @@ test_largest(void **state)
 		snprintf(addrs[i], sizeof(addrs[i]), "user%d@remote%d.test", i, i);
 		rcpts[i] = (struct dsn_rcpt){ addrs[i], DSN_PERMANENT, reply, true };
 	}
-	for (size_t i = 0; i + 100 <= DSN_HEADERS_MAX; i += 100) {
+	for (size_t i = 0; i + 100 <= MIME_HEADERS_MAX; i += 100) {
 		memset(headers + i, '\xc3', 98);	/* 8-bit: quoted-printable, x3 */
 		memcpy(headers + i, "X: ", 3);
 		headers[i + 98] = '\r';
@@ -596,10 +540,10 @@ test_largest(void **state)
 	struct dsn_input in = sample_input(headers);
 	in.rcpts = rcpts;
 	in.nrcpt = 200;
-	struct dsn_buf b;
+	struct textbuf b;
 	build_ok(&in, &b);
-	assert_true(b.len < DSN_TEXT_MAX);
-	dsn_buf_free(&b);
+	assert_true(b.len < TEXTBUF_MAX);
+	textbuf_free(&b);
 }
 
 static void
@@ -607,7 +551,7 @@ test_refused_inputs(void **state)
 {
 	struct dsn_rcpt bad_rcpt = { "bob\r\n@remote.test", DSN_PERMANENT, "550", true };
 	struct dsn_rcpt bad_reason = { "bob@remote.test", (enum dsn_reason)9, "550", true };
-	struct dsn_buf b = { 0 };
+	struct textbuf b = { 0 };
 
 	(void)state;
 	struct dsn_input in = sample_input("");
@@ -635,70 +579,6 @@ test_refused_inputs(void **state)
 	assert_null(b.p);
 }
 
-/* ---- signature fields from dkimsign --------------------------------------------- */
-
-struct prepend_case {
-	const char	*h;
-	bool		 want;
-};
-
-static const struct prepend_case prepend_cases[] = {
-	{ "DKIM-Signature: v=1; a=rsa-sha256;\r\n\tb=abc\r\n", true },
-	{ "DKIM-Signature: a\r\nDKIM-Signature: b\r\n", true },
-	{ "", false },
-	{ "DKIM-Signature: a", false },			/* no CRLF */
-	{ "DKIM-Signature: a\n", false },		/* bare LF */
-	{ "DKIM-Signature: a\r\n\r\n", false },		/* empty line: ends headers */
-	{ " folded: first\r\n", false },
-	{ "no colon here\r\n", false },
-	{ ": no name\r\n", false },
-	{ "X: a\rb\r\n", false },
-	{ "X: caf\xc3\xa9\r\n", false },
-	{ "X: a\r\nnot a field\r\n", false },
-};
-
-static void
-test_prepend_headers(void **state)
-{
-	static char big[1100];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(prepend_cases) / sizeof(prepend_cases[0]); i++) {
-		const struct prepend_case *c = &prepend_cases[i];
-		if (dsn_prepend_headers_are_valid(c->h, strlen(c->h)) != c->want)
-			fail_msg("'%s': got %d, want %d", c->h, !c->want, c->want);
-	}
-	memset(big, 'x', sizeof(big));
-	memcpy(big, "X: ", 3);
-	memcpy(big + 999, "\r\n", 2);	/* 999 octets before CRLF */
-	assert_false(dsn_prepend_headers_are_valid(big, 1001));
-	memcpy(big + 998, "\r\n", 2);
-	assert_true(dsn_prepend_headers_are_valid(big, 1000));
-}
-
-static void
-test_format_date(void **state)
-{
-	const struct {
-		uint64_t	 t;
-		const char	*want;
-	} cases[] = {
-		{ 0, "Thu, 01 Jan 1970 00:00:00 +0000" },
-		{ 1700000000, "Tue, 14 Nov 2023 22:13:20 +0000" },
-		{ 951782400, "Tue, 29 Feb 2000 00:00:00 +0000" },
-		{ UINT64_MAX, "Fri, 31 Dec 9999 23:59:59 +0000" },
-	};
-	char got[40];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		dsn_format_date(cases[i].t, got, sizeof(got));
-		if (strcmp(got, cases[i].want) != 0)
-			fail_msg("%llu: got %s, want %s", (unsigned long long)cases[i].t,
-			    got, cases[i].want);
-	}
-}
-
 int
 main(void)
 {
@@ -706,16 +586,12 @@ main(void)
 		cmocka_unit_test(test_parse_reply),
 		cmocka_unit_test(test_status_for),
 		cmocka_unit_test(test_automatic),
-		cmocka_unit_test(test_header_value),
-		cmocka_unit_test(test_header_block_len),
 		cmocka_unit_test(test_build_fields),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_subject_encoded_words_bounded),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_largest),
 		cmocka_unit_test(test_refused_inputs),
-		cmocka_unit_test(test_prepend_headers),
-		cmocka_unit_test(test_format_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@
 #include "batch.h"
 #include "ipc_decode.h"
 #include "log.h"
+#include "mime.h"
 #include "qmsg.h"
 #include "sched.h"
 #include "spool.h"
@@ -324,7 +325,7 @@ retry_all_asking(const char *why)
 static void
 on_signed(struct qmsg *m, const struct msg_sign_answer *a, const char *domain)
 {
-	if (!dsn_prepend_headers_are_valid(a->headers, strlen(a->headers))) {
+	if (!mime_fields_are_clean(a->headers, strlen(a->headers))) {
 		retry_later(m, "bad signature from dkimsign");
 		ipc_link_reject(slink, MSG_SIGN_ANSWER,
 		    "signature fields are not clean CRLF header lines");

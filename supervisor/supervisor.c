@@ -328,11 +328,19 @@ signal_role(enum role r, int sig)
 		kill(c->pid, sig);
 }
 
-/* Draining order: smtpd first; once it is gone, everyone else. */
+/* Draining order: the session roles first (their in-flight commits get
+ * answered), then everyone else once they are gone. */
+static bool
+sessions_running(void)
+{
+	return child_for_role(ROLE_SMTPD)->state == CHILD_RUNNING ||
+	    child_for_role(ROLE_SUBMISSION)->state == CHILD_RUNNING;
+}
+
 static void
 drain_step(void)
 {
-	if (child_for_role(ROLE_SMTPD)->state == CHILD_RUNNING)
+	if (sessions_running())
 		return;
 	for (size_t i = 0; i < NROLES; i++)
 		if (children[i].state == CHILD_RUNNING)
@@ -422,6 +430,7 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 			children[i].state = CHILD_STOPPED;
 		}
 	signal_role(ROLE_SMTPD, SIGTERM);
+	signal_role(ROLE_SUBMISSION, SIGTERM);
 	struct timeval tv = { STOP_GRACE, 0 };
 	ev_drain_timeout = evtimer_new(base, drain_timeout, NULL);
 	evtimer_add(ev_drain_timeout, &tv);

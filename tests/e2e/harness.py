@@ -210,8 +210,14 @@ class Homemx:
             return {}
         out = {}
         for pid, comm in children_of(self.proc.pid).items():
-            if comm.startswith("homemx-"):
-                out[comm[len("homemx-"):]] = pid
+            # comm is cut at 15 bytes ("homemx-submissi"): use argv[0]
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    name = os.path.basename(f.read().split(b"\0")[0].decode())
+            except OSError:
+                name = comm
+            if name.startswith("homemx-"):
+                out[name[len("homemx-"):]] = pid
         return out
 
     def maildir(self, address):

@@ -155,8 +155,8 @@ class MxctlAlone(unittest.TestCase):
     def test_passwords(self):
         self.refused("user", "add", "kim@example.test", input="\n", message="empty password")
         self.refused("user", "add", "kim@example.test", input="", message="empty password")
-        self.refused("user", "add", "kim@example.test", input="x" * 1025 + "\n",
-                     message="longer than 1024 bytes")
+        self.refused("user", "add", "kim@example.test", input="x" * 513 + "\n",
+                     message="longer than 512 bytes")
         self.assertEqual(self.ok("user", "list"), "")
         self.ok("user", "add", "kim@example.test", input="first\r\nsecond line ignored\n")
         before = self.users_db()

@@ -127,6 +127,16 @@ class DaemonRelay(unittest.TestCase):
             rx.reset()
             rx.up()
 
+    def tearDown(self):
+        # Nothing of this test may reach the next one: wait until the queue
+        # has settled every message (delivered, bounced or given up).
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if not [f for f in self.h.spool_files() if f.endswith(".env")]:
+                return
+            time.sleep(0.1)
+        self.fail(f"spool not empty after the test: {self.h.spool_files()}")
+
     def submit(self, to, data=None, sender="kim@example.test", count=1):
         """count messages to the recipients `to`, over one session."""
         c = self.h.smtp(self.sub_port)

@@ -1,7 +1,8 @@
-// SOURCES: queue/dsn.c
+// SOURCES: queue/dsn.c queue/mime.c
 // LIBS:
 /*
- * tests/fuzz/fuzz_dsn.c - the DSN builder (queue/dsn.c) on hostile input:
+ * tests/fuzz/fuzz_dsn.c - the DSN builder (queue/dsn.c) and the text
+ * helpers under it (queue/mime.c) on hostile input:
  * remote SMTP replies (they come from any server on the Internet), the
  * original header block and Subject (from the submitting client), and the
  * addresses. The input is split at NUL bytes into: reply 1, reply 2,
@@ -13,7 +14,7 @@
  * status; every DSN built is 7-bit with no NUL, no bare CR or LF, no line
  * over 998 octets, header lines that are fields, and exactly one closing
  * boundary, at the very end; fields accepted by
- * dsn_prepend_headers_are_valid() are clean CRLF header lines.
+ * mime_fields_are_clean() are clean CRLF header lines.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -80,7 +81,7 @@ check_dsn(const char *p, size_t len, const char *boundary)
 		if (c != '\n')
 			continue;
 		size_t n = i - 1 - line_start;
-		if (n > DSN_LINE_MAX)
+		if (n > MIME_LINE_MAX)
 			abort();
 		if (in_header && n == 0)
 			in_header = false;
@@ -97,10 +98,45 @@ check_dsn(const char *p, size_t len, const char *boundary)
 		abort();
 }
 
+/* Valid UTF-8 (RFC 3629) without C0 controls or DEL; 0 on failure. */
+static int
+utf8_ok(const unsigned char *p)
+{
+	while (*p != '\0') {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+		    (*p & 0xf8) == 0xf0 ? 4 : 0;
+		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)))
+			return 0;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		p += n;
+	}
+	return 1;
+}
+
+static void
+check_subject(const char *h, size_t len)
+{
+	char raw[1024], clean[DSN_SUBJECT_MAX + 1];
+	uint8_t decoded[2048];
+
+	if (!mime_header_value((const uint8_t *)h, len, "Subject", raw, sizeof(raw)))
+		return;
+	if (strlen(raw) >= sizeof(raw))
+		abort();
+	size_t n = mime_decode_2047(raw, decoded, sizeof(decoded));
+	if (n > sizeof(decoded))
+		abort();
+	mime_clean_utf8(decoded, n, clean, DSN_SUBJECT_MAX);
+	if (strlen(clean) > DSN_SUBJECT_MAX || !utf8_ok((const unsigned char *)clean))
+		abort();
+}
+
 static void
 check_prepend(const char *h, size_t len)
 {
-	if (!dsn_prepend_headers_are_valid(h, len))
+	if (!mime_fields_are_clean(h, len))
 		return;
 	if (len < 2 || h[len - 2] != '\r' || h[len - 1] != '\n' || memchr(h, '\0', len))
 		abort();
@@ -133,6 +169,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_reply(part[0], plen[0]);
 	check_reply(part[1], plen[1]);
 	check_prepend(part[4], plen[4]);
+	check_subject(part[4], plen[4]);
 	(void)dsn_headers_are_automatic((const uint8_t *)part[4], plen[4]);
 
 	/* Replies reach dsn_build as C strings (IPC strings have no NUL). */
@@ -165,10 +202,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.rcpts = rcpts,
 		.nrcpt = (flags & 32) ? 2 : 1,
 	};
-	struct dsn_buf b = { 0 };
+	struct textbuf b = { 0 };
 	if (dsn_build(&in, &b) == 0) {
 		check_dsn(b.p, b.len, "--=_hmx_0f1e2d3c4b5a6978--");
-		dsn_buf_free(&b);
+		textbuf_free(&b);
 	} else if (b.p != NULL)
 		abort();
 	return 0;
