@@ -133,17 +133,6 @@ lookup_chores(evutil_socket_t fd, short what, void *arg)
 	lookup_watchdog_disarm();
 }
 
-static void
-lookup_drop_peer(struct ipc_link *l)
-{
-	enum role peer = ipc_link_peer(l);
-
-	if (peers[peer] == l)
-		peers[peer] = NULL;
-	auth_forget_link(l);
-	ipc_link_free(l);
-}
-
 static enum resolve_verdict
 lookup_resolve(const char *address, struct msg_resolve_answer *ans)
 {
@@ -179,9 +168,7 @@ lookup_answer_resolve(struct ipc_link *l, const struct ipc_frame *f)
 	const char *why;
 
 	if (ipc_decode_resolve_ask(f, &ask, &why) == -1) {
-		log_event("ipc_reject", "peer=%s type=MSG_RESOLVE_ASK reason=\"%s\"",
-		    role_name(ipc_link_peer(l)), why);
-		lookup_drop_peer(l);
+		ipc_link_reject(l, f->type, why);	/* on_close forgets it */
 		return;
 	}
 	lookup_watchdog_arm();
@@ -264,9 +251,7 @@ lookup_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		lookup_answer_sender(l, f);
 		return;
 	default:
-		log_event("ipc_reject", "peer=%s type=%s reason=\"unexpected\"",
-		    role_name(ipc_link_peer(l)), ipc_msg_name(f->type));
-		lookup_drop_peer(l);
+		ipc_link_reject(l, f->type, "unexpected");
 	}
 }
 
