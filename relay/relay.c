@@ -32,6 +32,7 @@
 #define SHUTDOWN_GRACE		10.0	/* s for sessions in flight (homemxd waits 15) */
 #define SHUTDOWN_POLL_USEC	100000
 #define RESULT_FIXED		3	/* per recipient: u8 result + u16 length */
+#define RESULT_PAYLOAD_MAX	60000	/* MSG_RELAY_RESULT's max in lib/ipc_msgs.h */
 /* A job that walked this long gives up (temporarily): well below the
  * queue's own RELAY_TIMEOUT (queue/relay.c, 1 h), so the queue always
  * hears an answer. Each wait is bounded (client.c), but 10 MX hosts with
@@ -93,7 +94,7 @@ send_result(const struct job *j)
 	static struct ipc_builder b;
 	struct msg_relay_result res;
 	size_t n = j->m.nrcpt;
-	size_t cap = (IPC_MAX_PAYLOAD - 2) / n - RESULT_FIXED;
+	size_t cap = (RESULT_PAYLOAD_MAX - 2) / n - RESULT_FIXED;
 
 	if (cap > IPC_REASON_MAX)
 		cap = IPC_REASON_MAX;

@@ -90,6 +90,7 @@ struct child {
 	pid_t			 pid;
 	struct ipc_link		*control;
 	double			 started;
+	bool			 term_sent;	/* SIGTERM once per drain: a second one means "die now" */
 	unsigned		 backoff;
 	struct event		*ev_restart;
 };
@@ -292,6 +293,7 @@ child_start(struct child *c)
 	close(conf);
 	c->pid = pid;
 	c->state = CHILD_RUNNING;
+	c->term_sent = false;
 	c->started = mono_now();
 	c->control = ipc_link_new(base, sv[0], ROLE_SUPERVISOR, c->spec->role,
 	    control_frame, control_closed, c);
@@ -324,8 +326,10 @@ signal_role(enum role r, int sig)
 {
 	struct child *c = child_for_role(r);
 
-	if (c->state == CHILD_RUNNING)
+	if (c->state == CHILD_RUNNING) {
+		c->term_sent = c->term_sent || sig == SIGTERM;
 		kill(c->pid, sig);
+	}
 }
 
 /* Draining order: the session roles first (their in-flight commits get
@@ -343,8 +347,10 @@ drain_step(void)
 	if (sessions_running())
 		return;
 	for (size_t i = 0; i < NROLES; i++)
-		if (children[i].state == CHILD_RUNNING)
+		if (children[i].state == CHILD_RUNNING && !children[i].term_sent) {
+			children[i].term_sent = true;
 			kill(children[i].pid, SIGTERM);
+		}
 	if (all_stopped()) {
 		log_event("shutdown", "role=supervisor state=done");
 		event_base_loopexit(base, NULL);

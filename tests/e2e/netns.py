@@ -23,19 +23,28 @@ The picture::
                                            |       2001:db8::<10+N>/64 |
                                            +---------------------------+
 
-Typical use (see test_relay.py)::
+Typical use (see test_relay_daemon.py; test_relay.py runs the relay role
+alone in the same topology)::
 
-    topo = Topology()                    # needs root; names carry our pid
+    ok, why = can_use_netns()            # skip the test unless ok (root)
+    topo = Topology()                    # names carry our pid
     mx1 = topo.add_host("mx1")           # Host: .ns, .ipv4, .ipv6
     topo.start()
     dns = Unbound(topo)
     dns.add("example.net", "MX", "10 mx1.example.net.")
     dns.add_host_records("mx1.example.net", mx1)      # A + AAAA
+    dns.add("nullmx.example", "MX", "0 .")
     dns.start()
     rx = SmtpReceiver(mx1, name="mx1.example.net").start()
-    with NetnsHomemx(topo, dns) as h:    # homemxd inside <prefix>-mta
-        ...
-    rx.stop(); dns.stop(); topo.stop()   # always, in finally/tearDown
+    h = NetnsHomemx(topo, dns, extra_conf="listen submission 127.0.0.1:5870 ...")
+    h.start()                            # homemxd inside <prefix>-mta,
+    c = h.smtp(5870)                     # dns_server = the unbound above
+    ...
+    rx.wait_messages(1)                  # Message: .data .family .tls .conn
+    h.stop(); rx.stop(); dns.stop(); topo.stop()   # always: tearDown/finally
+
+NetnsHomemx sets dns_server itself (the harness writes that key): do not
+put it into extra_conf.
 
 Threads and namespaces: in_netns() moves only the calling thread (setns(2)
 is per thread). A socket keeps the namespace it was created in, so the
@@ -136,16 +145,25 @@ def _pid_alive(pid):
 
 
 def remove_stale_namespaces():
-    """Deletes namespaces left behind by test processes that are gone."""
+    """Deletes namespaces (and unbound config directories) left behind by
+    test processes that are gone."""
     try:
         names = os.listdir(NETNS_DIR)
     except FileNotFoundError:
-        return
+        names = []
     for name in names:
         m = PREFIX_RE.match(name)
         if m and not _pid_alive(int(m.group(1))):
             _kill_ns_processes(name)
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    try:
+        confs = os.listdir(Unbound.CONF_BASE)
+    except OSError:
+        confs = []
+    for name in confs:
+        m = re.match(r"^hmx-hmx(\d+)x\d+$", name)
+        if m and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(os.path.join(Unbound.CONF_BASE, name), ignore_errors=True)
 
 
 def _kill_ns_processes(name):
@@ -324,13 +342,19 @@ class Unbound:
     Changing records after start() needs restart().
     """
 
+    # Debian's AppArmor profile for unbound lets it read only /etc/unbound
+    # and /var/lib/unbound: the config goes below the latter when it exists.
+    CONF_BASE = "/var/lib/unbound"
+
     def __init__(self, topo, port=53):
         self.topo = topo
         self.port = port
         self.records = []
         self.refused = []
         self.proc = None
-        self.conf_path = os.path.join(topo.dir, "unbound.conf")
+        base = self.CONF_BASE if os.path.isdir(self.CONF_BASE) else topo.dir
+        self.conf_dir = os.path.join(base, f"hmx-{topo.prefix}")
+        self.conf_path = os.path.join(self.conf_dir, "unbound.conf")
         self.log_path = os.path.join(topo.dir, "unbound.log")
 
     @property
@@ -353,6 +377,7 @@ class Unbound:
         self.refused.append(zone if zone.endswith(".") else zone + ".")
 
     def write_conf(self):
+        os.makedirs(self.conf_dir, exist_ok=True)
         lines = [
             "server:",
             "    interface: 127.0.0.1",
@@ -360,10 +385,10 @@ class Unbound:
             "    do-ip6: no",
             '    chroot: ""',
             '    username: ""',
-            f'    directory: "{self.topo.dir}"',
+            f'    directory: "{self.conf_dir}"',
             '    pidfile: ""',
             "    use-syslog: no",
-            f'    logfile: "{self.log_path}"',
+            '    logfile: ""',          # stderr, which start() sends to log_path
             "    verbosity: 1",
             "    num-threads: 1",
             "    do-not-query-localhost: no",
@@ -406,6 +431,7 @@ class Unbound:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        shutil.rmtree(self.conf_dir, ignore_errors=True)
 
     def restart(self):
         self.stop()

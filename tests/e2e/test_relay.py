@@ -268,6 +268,8 @@ class RelayTest(unittest.TestCase):
             for d in ("example.net", "reply.test", "reuse.test", "dots.test", "multi.test",
                       "src.test"):
                 dns.add(d, "MX", "10 mx1.pref.test.")
+            dns.add("equal.test", "MX", "10 mx1.pref.test.")
+            dns.add("equal.test", "MX", "10 mx2.pref.test.")
             dns.add("nullmx.test", "MX", "0 .")
             dns.refuse("broken.test")
             dns.add_host_records("implicit.test", cls.h["mx2"])     # no MX
@@ -367,6 +369,16 @@ class Routing(RelayTest):
         line = self.relay_log()[-1]
         self.assertIn("mx=mx2.pref.test", line)
 
+    def test_equal_preferences_share_the_load(self):
+        # seed 002: two MX 10s; each job shuffles them, so over 12 jobs both
+        # are used (all on one: probability 2^-11).
+        for i in range(12):
+            self.assertEqual(self.rig.relay([f"u{i}@equal.test"])[0][0], OK)
+        n1, n2 = len(self.rx["mx1"].messages()), len(self.rx["mx2"].messages())
+        self.assertEqual(n1 + n2, 12)
+        self.assertGreater(n1, 0)
+        self.assertGreater(n2, 0)
+
     def test_all_mx_down_is_tempfail_with_last_error(self):
         self.rx["mx1"].down()
         self.rx["mx2"].down()
@@ -421,6 +433,19 @@ class Replies(RelayTest):
                                (OK, "250 2.0.0 Ok: queued")])
         (m,) = self.rx["mx1"].messages()
         self.assertEqual(m.rcpts, ["kim@reply.test"])      # one transaction
+
+    def test_200_recipients_with_long_replies_fit_one_result(self):
+        long_text = "550 5.1.1 " + "no such user, " * 40
+        self.rx["mx1"].rule("RCPT", long_text.strip())
+        rcpts = [f"user{i}@reply.test" for i in range(200)]
+        res = self.rig.relay(rcpts)
+        self.assertEqual(len(res), 200)
+        for r, reply in res:
+            self.assertEqual(r, PERMFAIL)
+            self.assertTrue(reply.startswith("550 5.1.1 no such user, no such user"), reply)
+            self.assertLessEqual(len(reply), 512)
+        (c,) = self.rx["mx1"].connections
+        self.assertEqual(len([x for x in c.commands() if x.startswith("RCPT")]), 200)
 
     def test_data_end_5xx_for_every_accepted_recipient(self):
         self.rx["mx1"].rule("DATA_END", "554 5.7.1 Message rejected as spam")
@@ -673,6 +698,18 @@ class Lifecycle(RelayTest):
         # A new link (the supervisor restarted the queue) works.
         self.rig.relink()
         self.assertEqual(self.rig.relay(["v@example.net"])[0][0], OK)
+
+    def test_reload_applies_a_new_dns_server(self):
+        bad = self.rig.conf.replace(f"dns_server {self.dns.address}", "dns_server 127.0.0.1:9")
+        self.rig.control.send("MSG_SUP_RELOAD", s(bad))
+        self.rig.wait_log("event=reload role=relay")
+        ((r, reply),) = self.rig.relay(["x@example.net"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertTrue(reply.startswith("451 4.4.3 DNS lookup of the MX of example.net failed"),
+                        reply)
+        self.rig.control.send("MSG_SUP_RELOAD", s(self.rig.conf))
+        self.rig.wait_log("event=reload role=relay", n=2)
+        self.assertEqual(self.rig.relay(["x@example.net"])[0][0], OK)
 
     def test_recipient_of_another_domain_is_deferred_not_misrouted(self):
         res = self.rig.relay(["a@example.net", "b@reuse.test"])

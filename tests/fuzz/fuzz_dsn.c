@@ -13,8 +13,9 @@
  * ASCII within DSN_DIAG_MAX with a code of 0 or 200..599 and a well-formed
  * status; every DSN built is 7-bit with no NUL, no bare CR or LF, no line
  * over 998 octets, header lines that are fields, and exactly one closing
- * boundary, at the very end; fields accepted by
- * mime_fields_are_clean() are clean CRLF header lines.
+ * boundary, at the very end; fields accepted by mime_fields_are_clean()
+ * are clean CRLF header lines; an RFC 2047-decoded, cleaned Subject is
+ * valid UTF-8 without controls, within DSN_SUBJECT_MAX.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "../../queue/dsn.h"
+#include "../../queue/mime.h"
 
 #define PARTS	5
 
