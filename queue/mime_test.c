@@ -375,7 +375,8 @@ test_textbuf_bounded(void **state)
 	assert_int_equal(b.len, TEXTBUF_MAX);
 	textbuf_free(&b);
 	memset(&b, 0, sizeof(b));
-	textbuf_printf(&b, "%.2000s", chunk);	/* over 1 KB */
+	chunk[2000] = '\0';			/* %s needs a string */
+	textbuf_printf(&b, "%s", chunk);	/* 2000 bytes: over 1 KB */
 	assert_true(b.overflow);
 	textbuf_free(&b);
 }

@@ -24,7 +24,11 @@ receiver found through a real unbound (tests/e2e/netns.py,
 smtp_receiver.py); it needs root and is skipped otherwise. RealDkimsign
 has the real homemx-dkimsign (when built) sign the DSN with keys made by
 openssl, and dkimpy verifies both signatures (rsa-sha256, ed25519-sha256)
-against the matching DNS records.
+against the matching DNS records. FullDaemon runs the whole homemxd (when
+every role is built) in a namespace: a message submitted on 587 with
+STARTTLS and AUTH meets a 5xx at the remote MX, and the DSN lands in the
+sender's Maildir, signed by dkimsign with the keys of `mxctl dkim keygen`
+and verified by dkimpy against `mxctl dkim show`.
 """
 import base64
 import email
@@ -48,13 +52,16 @@ from test_queue_roles import (BUILD, MSG, SANITIZER_MARKERS, Link, Role, pair,
                               parse_str, s)
 
 try:
-    from netns import Topology, Unbound, can_use_netns, in_netns
+    import harness
+    from netns import NetnsHomemx, Topology, Unbound, can_use_netns, in_netns
     from smtp_receiver import SmtpReceiver
     NETNS_OK, NETNS_WHY = can_use_netns()
 except ImportError as e:                       # helpers not there yet
     NETNS_OK, NETNS_WHY = False, f"netns helpers missing: {e}"
 HAVE_RELAY = os.path.exists(os.path.join(BUILD, "homemx-relay"))
 HAVE_DKIMSIGN = os.path.exists(os.path.join(BUILD, "homemx-dkimsign"))
+FULL_MISSING = [b for b in ("homemxd", "mxctl", "homemx-relay", "homemx-submission",
+                            "homemx-dkimsign") if not os.path.exists(os.path.join(BUILD, b))]
 
 ROLES = {"supervisor": 0, "smtpd": 1, "lookup": 2, "queue": 3, "delivery": 4,
          "submission": 5, "dkimsign": 6, "relay": 7}
@@ -825,6 +832,113 @@ class RealDkimsign(DsnTest):
         msg, parts = parse_dsn(signed)
         self.assertEqual(status_blocks(parts[1])[1]["Status"], "5.1.1")
         r.wait_spool_empty()
+
+
+def txt_records(text):
+    """`mxctl dkim show` lines 'NAME. IN TXT "a" "b"' -> {name: "ab"}."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^(\S+)\.\s+IN\s+TXT\s+((?:"[^"]*"\s*)+)$', line)
+        if m:
+            out[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
+    return out
+
+
+@unittest.skipUnless(NETNS_OK, NETNS_WHY)
+@unittest.skipIf(FULL_MISSING, f"not built: {FULL_MISSING}")
+@unittest.skipUnless(dkim is not None, "python3-dkim not installed")
+class FullDaemon(unittest.TestCase):
+    """homemxd with every role, in the mta namespace of a topology."""
+
+    @classmethod
+    def setUpClass(cls):
+        import ssl
+        import tempfile
+        cls.topo = topo = Topology()
+        cls.h = cls.dns = cls.rx = None
+        try:
+            host = topo.add_host("mx")
+            topo.start()
+            dns = cls.dns = Unbound(topo)
+            dns.add("remote.test", "MX", "10 mx.remote.test.")
+            dns.add_host_records("mx.remote.test", host)
+            dns.start()
+            cls.rx = SmtpReceiver(host, name="mx.remote.test").start()
+            d = cls.certdir = tempfile.mkdtemp(prefix="hmx-dsn-cert-")
+            cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                            "/CN=mx.example.test"], check=True, capture_output=True)
+            cls.sub_port = harness.free_port()
+            cls.h = NetnsHomemx(topo, dns, extra_conf="\n".join([
+                f"listen submission 127.0.0.1:{cls.sub_port}",
+                f"tls_certificate {cert}", f"tls_key {key}",
+                "retry_min 1s", "retry_max 2s"]))
+            cls.h.start()
+            cls.h.mxctl("dkim", "keygen", "example.test")
+            cls.records = txt_records(cls.h.mxctl("dkim", "show", "example.test").stdout)
+            cls.ctx = ssl.create_default_context()
+            cls.ctx.check_hostname = False
+            cls.ctx.verify_mode = ssl.CERT_NONE
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.h is not None:
+            cls.h.stop()
+            cls.h.cleanup()
+        if cls.rx is not None:
+            cls.rx.stop()
+        if cls.dns is not None:
+            cls.dns.stop()
+        cls.topo.stop()
+        shutil.rmtree(getattr(cls, "certdir", "/nonexistent"), ignore_errors=True)
+
+    def submit(self, rcpts, data):
+        c = self.h.smtp(self.sub_port)
+        try:
+            c.ehlo("client.example")
+            c.starttls(context=self.ctx)
+            c.ehlo("client.example")
+            c.login("kim@example.test", "secret")
+            self.assertEqual(c.sendmail("kim@example.test", rcpts, data), {})
+        finally:
+            c.quit()
+
+    def test_remote_5xx_gives_signed_dsn_that_dkimpy_verifies(self):
+        self.rx.rule("RCPT", "550 5.1.1 <bob@remote.test>: no such user here", match="bob@")
+        before = len(self.h.messages("kim@example.test"))
+        self.submit(["bob@remote.test", "carl@remote.test"], BODY)
+        (m,) = self.rx.wait_messages(1, timeout=30)
+        self.assertEqual(m.rcpts, ["carl@remote.test"])
+        raw = self.h.wait_messages("kim@example.test", before + 1, timeout=30)[-1]
+        self.assertTrue(raw.startswith(b"Return-Path: <>\r\n"), raw[:200])
+        signed = raw.split(b"\r\n", 2)[2]       # Return-Path, Delivered-To: added later
+
+        def dnsfunc(name, timeout=5):
+            key = (name.decode() if isinstance(name, bytes) else name).rstrip(".")
+            value = self.records.get(key)
+            return value.encode() if value is not None else None
+
+        n = len(re.findall(rb"(?im)^DKIM-Signature:", signed.split(b"\r\n\r\n", 1)[0]))
+        self.assertEqual(n, 2)
+        for i in range(n):
+            self.assertTrue(dkim.DKIM(signed).verify(idx=i, dnsfunc=dnsfunc),
+                            f"DKIM signature {i} of the DSN does not verify")
+        msg, parts = parse_dsn(signed)
+        self.assertEqual(msg["Subject"], f"Undelivered Mail Returned to Sender: {SUBJECT}")
+        self.assertEqual(parts[0].get_content_charset(), "utf-8")
+        blocks = status_blocks(parts[1])
+        self.assertEqual([b["Final-Recipient"] for b in blocks[1:]], ["rfc822; bob@remote.test"])
+        self.assertEqual(blocks[1]["Status"], "5.1.1")
+        self.assertEqual(blocks[1]["Diagnostic-Code"],
+                         "smtp; 550 5.1.1 <bob@remote.test>: no such user here")
+        log = self.h.log()
+        self.assertRegex(log, r"event=dsn qid=[0-9a-f]{16} dsn_qid=[0-9a-f]{16} "
+                              r"to=<kim@example.test> nrcpt=1")
+        self.assertIn("event=dsn_signed", log)
 
 
 if __name__ == "__main__":

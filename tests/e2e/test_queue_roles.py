@@ -184,11 +184,12 @@ class Rig:
 
     # -- processes -------------------------------------------------------
     def start_queue(self):
+        before = self.count("event=spool_loaded")   # before: the line may come fast
         self.queue = Role("queue", self.conf, self.logf)
         a, b = pair()
         self.queue.give_link("smtpd", a)
         self.smtpd = Link(b)
-        self.wait_log("event=spool_loaded", start_count=self.count("event=spool_loaded"))
+        self.wait_log("event=spool_loaded", start_count=before)
 
     def start_delivery(self):
         before = self.count("event=start role=delivery")
