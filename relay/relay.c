@@ -101,8 +101,16 @@ send_result(const struct job *j)
 	res.n = (unsigned)n;
 	res.rcpt = xcalloc(n, sizeof(*res.rcpt));
 	for (size_t i = 0; i < n; i++) {
-		res.rcpt[i].result = j->rcpt[i].result;
-		snprintf(res.rcpt[i].reply, cap + 1, "%s", j->rcpt[i].reply);
+		const struct job_rcpt *r = &j->rcpt[i];
+		res.rcpt[i].result = r->result;
+		/* "mx[ip]: reply" lets the DSN name the Remote-MTA */
+		int w;
+		if (r->mx[0] != '\0' && r->ip[0] != '\0')
+			w = snprintf(res.rcpt[i].reply, cap + 1, "%s[%s]: %s", r->mx, r->ip, r->reply);
+		else
+			w = snprintf(res.rcpt[i].reply, cap + 1, "%s", r->reply);
+		if (w < 0)	/* cutting a long reply is intended; an error is not */
+			res.rcpt[i].reply[0] = '\0';
 	}
 	ipc_encode_relay_result(&b, &res);
 	if (ipc_send(qlink, MSG_RELAY_RESULT, j->queue_req, &b, -1) == -1)

@@ -78,13 +78,24 @@ class Link:
         return MSG_NAMES[mtype], req, data[16:16 + length]
 
 
+REMOTE_MTA = re.compile(r"^[A-Za-z0-9.-]+\[[0-9A-Fa-f.:]+\]: ")
+LAST_REMOTE_MTAS = []
+
+
 def parse_result(p):
+    """(result, reply) per recipient. A reply from a remote server comes as
+    "mx[ip]: reply" (the queue's DSN names the Remote-MTA from it); the
+    prefix is checked and stripped here, and kept in LAST_REMOTE_MTAS."""
     n = struct.unpack(">H", p[:2])[0]
     off, out = 2, []
+    LAST_REMOTE_MTAS.clear()
     for _ in range(n):
         r = p[off]
         ln = struct.unpack(">H", p[off + 1:off + 3])[0]
-        out.append((r, p[off + 3:off + 3 + ln].decode()))
+        reply = p[off + 3:off + 3 + ln].decode()
+        m = REMOTE_MTA.match(reply)
+        LAST_REMOTE_MTAS.append(m.group(0)[:-2] if m else None)
+        out.append((r, reply[m.end():] if m else reply))
         off += 3 + ln
     assert off == len(p), "trailing bytes in MSG_RELAY_RESULT"
     return out
@@ -431,6 +442,8 @@ class Replies(RelayTest):
         self.assertEqual(res, [(PERMFAIL, "550 5.1.1 <nobody@reply.test>: Recipient address "
                                           "rejected: User unknown"),
                                (OK, "250 2.0.0 Ok: queued")])
+        # the reply names the server that gave it, for the DSN's Remote-MTA
+        self.assertRegex(LAST_REMOTE_MTAS[0] or "", r"^mx1\.reply\.test\[|^[a-z0-9.-]+\[")
         (m,) = self.rx["mx1"].messages()
         self.assertEqual(m.rcpts, ["kim@reply.test"])      # one transaction
 
