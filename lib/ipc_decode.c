@@ -52,6 +52,26 @@ check_msgid(struct ipc_cursor *c, const char *id)
 	return 0;
 }
 
+/* u16 count then that many recipient addresses, into a malloc'd array. */
+static void
+take_rcpt_list(struct ipc_cursor *c, char (**rcpt)[ADDR_MAX + 1], unsigned *nrcpt)
+{
+	uint16_t n = 0;
+
+	*rcpt = NULL;
+	*nrcpt = 0;
+	(void)ipc_take_u16(c, &n);
+	if (c->why == NULL && (n == 0 || n > IPC_MAX_RCPTS))
+		c->why = "bad recipient count";
+	if (c->why == NULL && (*rcpt = calloc(n, sizeof(**rcpt))) == NULL)
+		c->why = "out of memory";
+	for (unsigned i = 0; c->why == NULL && i < n; i++) {
+		(void)ipc_take_str(c, (*rcpt)[i], sizeof((*rcpt)[i]));
+		(void)check_address(c, (*rcpt)[i], false);
+		*nrcpt = i + 1;
+	}
+}
+
 static int
 finish(struct ipc_cursor *c, const char **why)
 {
@@ -156,7 +176,6 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 {
 	struct ipc_cursor c;
 	uint8_t src = 0;
-	uint16_t n = 0;
 
 	memset(m, 0, sizeof(*m));
 	ipc_cursor_init(&c, f);
@@ -167,11 +186,8 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 	(void)ipc_take_str(&c, m->helo, sizeof(m->helo));
 	(void)ipc_take_str(&c, m->client_ip, sizeof(m->client_ip));
 	(void)ipc_take_u8(&c, &src);
-	(void)ipc_take_u16(&c, &n);
 	if (c.why == NULL && (src < SOURCE_SMTP || src > SOURCE_MAX))
 		c.why = "bad source";
-	if (c.why == NULL && (n == 0 || n > IPC_MAX_RCPTS))
-		c.why = "bad recipient count";
 	if (c.why == NULL) {
 		for (size_t i = 0; m->helo[i] != '\0'; i++)
 			if (m->helo[i] < 0x21 || m->helo[i] > 0x7e)
@@ -182,13 +198,7 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 				c.why = "bad client ip";
 	}
 	m->source = (enum msg_source)src;
-	if (c.why == NULL && (m->rcpt = calloc(n, sizeof(*m->rcpt))) == NULL)
-		c.why = "out of memory";
-	for (unsigned i = 0; c.why == NULL && i < n; i++) {
-		(void)ipc_take_str(&c, m->rcpt[i], sizeof(m->rcpt[i]));
-		(void)check_address(&c, m->rcpt[i], false);
-		m->nrcpt = i + 1;
-	}
+	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
 	if (finish(&c, why) == -1) {
 		msg_commit_free(m);
 		return -1;
@@ -452,7 +462,6 @@ ipc_decode_relay(const struct ipc_frame *f, struct msg_relay *m,
     const char **why)
 {
 	struct ipc_cursor c;
-	uint16_t n = 0;
 
 	memset(m, 0, sizeof(*m));
 	ipc_cursor_init(&c, f);
@@ -460,16 +469,7 @@ ipc_decode_relay(const struct ipc_frame *f, struct msg_relay *m,
 	(void)check_msgid(&c, m->msgid);
 	(void)ipc_take_str(&c, m->sender, sizeof(m->sender));
 	(void)check_address(&c, m->sender, true);
-	(void)ipc_take_u16(&c, &n);
-	if (c.why == NULL && (n == 0 || n > IPC_MAX_RCPTS))
-		c.why = "bad recipient count";
-	if (c.why == NULL && (m->rcpt = calloc(n, sizeof(*m->rcpt))) == NULL)
-		c.why = "out of memory";
-	for (unsigned i = 0; c.why == NULL && i < n; i++) {
-		(void)ipc_take_str(&c, m->rcpt[i], sizeof(m->rcpt[i]));
-		(void)check_address(&c, m->rcpt[i], false);
-		m->nrcpt = i + 1;
-	}
+	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
 	if (finish(&c, why) == -1) {
 		msg_relay_free(m);
 		return -1;
