@@ -28,7 +28,7 @@
 #include "config.h"
 
 enum param_kind { P_SIZE, P_COUNT, P_DURATION, P_PATH, P_HOSTNAME, P_DELIMS,
-	P_BOOL, P_SELECTOR, P_HOSTPORT };
+	P_BOOL, P_SELECTOR, P_HOSTPORT, P_SCORE };
 
 struct param {
 	const char	*name;
@@ -75,6 +75,18 @@ static const struct param params[] = {
 	{ "max_connections_per_destination", P_COUNT, OFF(max_connections_per_destination), 2, 1, 100, NULL },
 	{ "family_fallback_memory",  P_DURATION, OFF(family_fallback_memory), 7 * DAY,      60,     90 * DAY, NULL },
 	{ "auth_failures_per_ip",    P_COUNT,    OFF(auth_failures_per_ip),  5,             1,      1000,   NULL },
+	/* the inbound screen; its list-shaped settings are in config_screen.c */
+	{ "reject_score",            P_SCORE,    OFF(screen.reject_score),   10,            0, 0,           NULL },
+	{ "tempfail_score",          P_SCORE,    OFF(screen.tempfail_score), 10,            0, 0,           NULL },
+	{ "greylist_score",          P_SCORE,    OFF(screen.greylist_score), 4,             0, 0,           NULL },
+	{ "spf_fail_reject",         P_BOOL,     OFF(screen.spf_fail_reject), 0,            0,      1,      NULL },
+	{ "greylist_delay",          P_DURATION, OFF(screen.greylist_delay), 5 * MIN_,      1,      DAY,    NULL },
+	{ "greylist_window",         P_DURATION, OFF(screen.greylist_window), DAY,          2,      7 * DAY, NULL },
+	{ "greylist_pass_memory",    P_DURATION, OFF(screen.greylist_pass_memory), 30 * DAY, 1,     365 * DAY, NULL },
+	{ "screen_dns_timeout",      P_DURATION, OFF(screen.dns_timeout),    5,             1,      60,     NULL },
+	{ "verdict_memory",          P_DURATION, OFF(screen.verdict_memory), 7 * DAY,       60,     90 * DAY, NULL },
+	{ "screen_memory_max",       P_COUNT,    OFF(screen.memory_max_entries), 200000,    100,    10000000, NULL },
+	{ "screen_dir",              P_PATH,     OFF(screen.screen_dir),     0, 0, 0,       "/var/lib/homemx/screen" },
 };
 
 struct parse_ctx;
@@ -202,6 +214,14 @@ set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
 			return perr(p, "%s: expected IP:PORT such as 127.0.0.1:53 or [::1]:53, got '%s'", pr->name, v);
 		return set_string(p, field, 80, pr->name, v);
 	}
+	case P_SCORE: {
+		int score;
+		if (screen_parse_weight(v, &score) == -1)
+			return perr(p, "%s: expected a whole number from -%d to %d, got '%s'",
+			    pr->name, SCREEN_WEIGHT_LIMIT, SCREEN_WEIGHT_LIMIT, v);
+		*(int *)(void *)field = score;
+		return 0;
+	}
 	case P_COUNT:
 		if (parse_number(v, &n, "", NULL) == -1 || n < pr->min || n > pr->max)
 			return perr(p, "%s: expected a number from %llu to %llu, got '%s'",
@@ -231,9 +251,12 @@ config_defaults(struct config *c)
 				set_param(&p, c, pr, pr->def_str);
 		} else if (pr->kind == P_SIZE)
 			*(uint64_t *)(void *)field = pr->def;
+		else if (pr->kind == P_SCORE)
+			*(int *)(void *)field = (int)pr->def;
 		else
 			*(uint32_t *)(void *)field = (uint32_t)pr->def;
 	}
+	screen_config_defaults(&c->screen);
 }
 
 /* "127.0.0.1:25", "[::1]:25", "*:25" (all IPv4), "[::]:25" */
@@ -490,6 +513,15 @@ config_destination_for(const struct config *c, const char *rcpt_domain,
 		memcpy(out->helo, c->hostname, sizeof(out->helo));
 }
 
+static size_t
+param_index(const char *name)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (strcmp(params[i].name, name) == 0)
+			return i;
+	abort();	/* a name missing from the table is a bug */
+}
+
 /* Splits a line into words in place; returns count or -1 on bad quoting. */
 static int
 split_words(char *s, char **w, int maxw, struct parse_ctx *p)
@@ -522,11 +554,13 @@ split_words(char *s, char **w, int maxw, struct parse_ctx *p)
 	}
 }
 
+#define LINE_WORDS_MAX	32	/* suspicious_tlds and friends take lists */
+
 static int
 parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
 {
-	char *w[8];
-	int nw = split_words(line, w, 8, p);
+	char *w[LINE_WORDS_MAX], msg[CONFIG_ERR_MAX];
+	int nw = split_words(line, w, LINE_WORDS_MAX, p), rc;
 
 	if (nw <= 0)
 		return nw;
@@ -545,6 +579,8 @@ parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
 			return perr(p, "%s: set twice", w[0]);
 		return set_param(p, c, &params[i], w[1]);
 	}
+	if ((rc = screen_config_directive(&c->screen, w, nw, msg, sizeof(msg))) != 1)
+		return rc == 0 ? 0 : perr(p, "%s", msg);
 	return perr(p, "unknown directive '%s'", w[0]);
 }
 
@@ -561,6 +597,7 @@ config_parse(const char *name, const char *text, size_t len,
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return perr(&p, "out of memory");
 	config_defaults(c);
+	screen_config_parse_begin();
 	while (i < len) {
 		size_t start = i;
 		while (i < len && text[i] != '\n')
@@ -586,6 +623,12 @@ config_parse(const char *name, const char *text, size_t len,
 			goto fail;
 	}
 	p.line = 0;
+	char msg[CONFIG_ERR_MAX];
+	if (screen_config_finish(&c->screen, seen[param_index("tempfail_score")] != 0,
+	    msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "%s: %s", name, msg);
+		goto fail;
+	}
 	if (c->retry_min > c->retry_max) {
 		snprintf(err, errlen, "%s: retry_min (%us) is larger than retry_max (%us)",
 		    name, c->retry_min, c->retry_max);

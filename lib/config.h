@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "config_screen.h"
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_DOMAINS	64
@@ -100,6 +101,9 @@ struct config {
 	uint32_t		auth_failures_per_ip;	/* then 421/454 */
 	struct dest_rule	destinations[CONFIG_MAX_DESTINATIONS];
 	size_t			ndestinations;
+
+	/* the inbound screen (lib/config_screen.h) */
+	struct screen_config	screen;
 };
 
 /* The rule fields that apply to a recipient domain and an MX host name:

@@ -1,0 +1,203 @@
+/*
+ * lib/config_screen_test.c - the screen's settings: defaults a new user
+ * never touches, every line kind, and each mistake with its file:line.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+#define L "listen smtp 127.0.0.1:2525\n"
+
+static const struct {
+	const char	*text;
+	const char	*want_err;	/* NULL = must parse */
+} cases[] = {
+	{ L "reject_score 12\ngreylist_score 3\ntempfail_score 8\n", NULL },
+	{ L "weight no_ptr 5\nweight helo_matches_ptr -2\nweight spf_pass +0\n", NULL },
+	{ L "dnsbl zen.example weight=6 127.0.0.2=10 127.0.0.10=2 ipv6=yes\n", NULL },
+	{ L "dnswl wl.example match=last-octet 0=0 3=-8\n", NULL },
+	{ L "dnsbl none\n", NULL },
+	{ L "suspicious_tlds .icu top\nsuspicious_tlds xyz\n", NULL },
+	{ L "trusted_networks 192.0.2.0/24 2001:db8::/32 198.51.100.7\n", NULL },
+	{ L "trusted_networks none\n", NULL },
+	{ L "greylist_delay 1s\ngreylist_window 2s\n", NULL },
+	{ L "weight no_prt 4\n", "t.conf:2: weight: unknown check 'no_prt' (known: no_ptr," },
+	{ L "weight no_ptr\n", "t.conf:2: weight: expected NAME VALUE" },
+	{ L "weight no_ptr four\n", "t.conf:2: weight no_ptr: expected a whole number from -1000 to 1000, got 'four'" },
+	{ L "weight no_ptr 1001\n", "t.conf:2: weight no_ptr: expected a whole number" },
+	{ L "weight no_ptr 4\nweight no_ptr 5\n", "t.conf:3: weight no_ptr: set twice" },
+	{ L "reject_score ten\n", "t.conf:2: reject_score: expected a whole number" },
+	{ L "reject_score 5\ngreylist_score 6\n", "t.conf: expected greylist_score (6) <= tempfail_score (5) <= reject_score (5)" },
+	{ L "tempfail_score 11\n", "t.conf: expected greylist_score (4) <= tempfail_score (11) <= reject_score (10)" },
+	{ L "greylist_delay 2h\ngreylist_window 1h\n", "t.conf: greylist_window (3600s) must be longer than greylist_delay (7200s)" },
+	{ L "dnsbl\n", "t.conf:2: dnsbl: expected a zone" },
+	{ L "dnsbl not_a_zone!\n", "t.conf:2: dnsbl: expected a DNS zone, got 'not_a_zone!'" },
+	{ L "dnsbl a.example\ndnsbl A.example\n", "t.conf:3: dnsbl a.example: zone listed twice" },
+	{ L "dnsbl a.example weight\n", "t.conf:2: dnsbl a.example: expected KEY=VALUE" },
+	{ L "dnsbl a.example 10.0.0.2=5\n", "t.conf:2: a.example: expected weight=, ipv6=, match= or a return code such as 127.0.0.2=N" },
+	{ L "dnsbl a.example 127.0.0.2=5 127.0.0.2=6\n", "t.conf:2: a.example: return code 127.0.0.2 given twice" },
+	{ L "dnsbl a.example weight=-3\n", "t.conf:2: dnsbl a.example: weights must be zero or positive" },
+	{ L "dnswl a.example 127.0.0.2=3\n", "t.conf:2: dnswl a.example: weights must be zero or negative" },
+	{ L "dnswl a.example 2=3 match=last-octet\n", "t.conf:2: a.example: expected weight=" },
+	{ L "dnsbl a.example ipv6=maybe\n", "t.conf:2: a.example: ipv6: expected yes or no" },
+	{ L "suspicious_tlds ic_u\n", "t.conf:2: suspicious_tlds: expected top-level domains" },
+	{ L "dynamic_ptr_words dyn-amic\n", "t.conf:2: dynamic_ptr_words: expected letters and digits" },
+	{ L "trusted_networks 192.0.2.1/24\n", "t.conf:2: trusted_networks: expected ADDRESS/PREFIX with zero host bits, got '192.0.2.1/24'" },
+	{ L "trusted_networks 192.0.2.0/33\n", "t.conf:2: trusted_networks: expected ADDRESS/PREFIX" },
+	{ L "trusted_networks example.net\n", "t.conf:2: trusted_networks: expected ADDRESS/PREFIX" },
+	{ L "spf_fail_reject sometimes\n", "t.conf:2: spf_fail_reject: expected yes or no" },
+};
+
+static void
+test_cases(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static struct config c;
+		char err[CONFIG_ERR_MAX] = "";
+		int rc = config_parse("t.conf", cases[i].text, strlen(cases[i].text), &c,
+		    err, sizeof(err));
+		if (cases[i].want_err == NULL) {
+			if (rc != 0)
+				fail_msg("case %zu: got error '%s', want success", i, err);
+		} else if (rc == 0)
+			fail_msg("case %zu: parsed, want error '%s'", i, cases[i].want_err);
+		else if (strncmp(err, cases[i].want_err, strlen(cases[i].want_err)) != 0)
+			fail_msg("case %zu: got '%s', want '%s...'", i, err, cases[i].want_err);
+	}
+}
+
+static void
+parse_ok(const char *text, struct config *c)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (config_parse("t.conf", text, strlen(text), c, err, sizeof(err)) != 0)
+		fail_msg("parse: %s", err);
+}
+
+/* A new user's file has no screen line at all: the built-ins apply. */
+static void
+test_defaults(void **state)
+{
+	static struct config c;
+	const struct screen_config *sc = &c.screen;
+
+	(void)state;
+	parse_ok(L, &c);
+	assert_int_equal(sc->reject_score, 10);
+	assert_int_equal(sc->tempfail_score, 10);	/* follows reject_score */
+	assert_int_equal(sc->greylist_score, 4);
+	assert_int_equal(sc->weights[W_NO_PTR], 4);
+	assert_int_equal(sc->weights[W_HELO_FORGED], 100);
+	assert_string_equal(screen_weight_name(W_SPF_SOFTFAIL), "spf_softfail");
+	assert_true(sc->nlists >= 4);
+	assert_string_equal(sc->lists[0].zone, "zen.spamhaus.org");
+	assert_true(sc->lists[0].ipv6);
+	assert_false(sc->lists[0].allow);
+	assert_true(sc->lists[sc->nlists - 1].allow);
+	assert_int_equal(sc->lists[sc->nlists - 1].match, LIST_MATCH_LAST_OCTET);
+	assert_int_equal(sc->ntlds, 10);
+	assert_true(sc->nwords > 10);
+	assert_true(screen_ip_trusted(sc, "127.0.0.1"));
+	assert_true(screen_ip_trusted(sc, "::1"));
+	assert_true(screen_ip_trusted(sc, "::ffff:127.0.0.5"));
+	assert_false(screen_ip_trusted(sc, "192.0.2.1"));
+	assert_int_equal(sc->greylist_delay, 300);
+	assert_int_equal(sc->greylist_window, 86400);
+	assert_int_equal(sc->greylist_pass_memory, 30 * 86400);
+	assert_string_equal(sc->screen_dir, "/var/lib/homemx/screen");
+}
+
+static void
+test_lists_replace_builtins(void **state)
+{
+	static struct config c;
+	const struct screen_list *l;
+
+	(void)state;
+	parse_ok(L "dnsbl bl.example weight=5 127.0.0.2=9 127.0.0.10=2\n"
+	    "dnswl wl.example weight=-1 match=last-octet 3=-7\n", &c);
+	assert_int_equal(c.screen.nlists, 2);
+	l = &c.screen.lists[0];
+	assert_string_equal(l->zone, "bl.example");
+	assert_int_equal(l->weight, 5);
+	assert_int_equal(l->ncodes, 2);
+	assert_int_equal(l->codes[0].code, 0x7f000002);
+	assert_int_equal(l->codes[0].weight, 9);
+	assert_false(l->ipv6);
+	l = &c.screen.lists[1];
+	assert_true(l->allow);
+	assert_int_equal(l->codes[0].code, 3);
+	assert_int_equal(l->codes[0].weight, -7);
+	parse_ok(L "dnsbl none\n", &c);
+	assert_int_equal(c.screen.nlists, 0);
+}
+
+static void
+test_words_and_networks(void **state)
+{
+	static struct config c;
+
+	(void)state;
+	parse_ok(L "suspicious_tlds .ICU top\nsuspicious_tlds xyz\n"
+	    "trusted_networks 192.0.2.0/24 2001:db8::/32\n", &c);
+	assert_int_equal(c.screen.ntlds, 3);
+	assert_string_equal(c.screen.tlds[0], "icu");
+	assert_string_equal(c.screen.tlds[2], "xyz");
+	assert_true(screen_ip_trusted(&c.screen, "192.0.2.200"));
+	assert_false(screen_ip_trusted(&c.screen, "192.0.3.1"));
+	assert_true(screen_ip_trusted(&c.screen, "2001:db8:1::5"));
+	assert_false(screen_ip_trusted(&c.screen, "127.0.0.1"));	/* replaced */
+	parse_ok(L "trusted_networks none\nsuspicious_tlds none\n", &c);
+	assert_int_equal(c.screen.ntrusted, 0);
+	assert_int_equal(c.screen.ntlds, 0);
+}
+
+static void
+test_net_contains(void **state)
+{
+	struct screen_net n;
+	uint8_t a[16];
+
+	(void)state;
+	assert_int_equal(screen_net_parse("10.0.0.0/8", &n), 0);
+	inet_pton(AF_INET, "10.200.1.1", a);
+	assert_true(screen_net_contains(&n, AF_INET, a));
+	inet_pton(AF_INET, "11.0.0.1", a);
+	assert_false(screen_net_contains(&n, AF_INET, a));
+	assert_int_equal(screen_net_parse("0.0.0.0/0", &n), 0);
+	assert_true(screen_net_contains(&n, AF_INET, a));
+	assert_false(screen_net_contains(&n, AF_INET6, a));
+	assert_int_equal(screen_net_parse("2001:db8::/127", &n), 0);
+	inet_pton(AF_INET6, "2001:db8::1", a);
+	assert_true(screen_net_contains(&n, AF_INET6, a));
+	inet_pton(AF_INET6, "2001:db8::2", a);
+	assert_false(screen_net_contains(&n, AF_INET6, a));
+	assert_int_equal(screen_net_parse("2001:db8::1/64", &n), -1);
+	assert_int_equal(screen_net_parse("1.2.3.4/", &n), -1);
+	assert_int_equal(screen_net_parse("1.2.3.4/-1", &n), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_lists_replace_builtins),
+		cmocka_unit_test(test_words_and_networks),
+		cmocka_unit_test(test_net_contains),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
