@@ -61,7 +61,9 @@ $(O)/libhmx.a: $(LIB_OBJS)
 $(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/mxctl: $(call dir_objs,admin) $(O)/libhmx.a
+# mxctl reads the screen's memory (why) and runs its checks (screen test).
+MXCTL_SCREEN_OBJS = $(filter-out $(O)/obj/screen/screen.o,$(call dir_objs_nomain,screen))
+$(O)/mxctl: $(call dir_objs,admin) $(MXCTL_SCREEN_OBJS) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # submission runs the same session engine as smtpd, in submission mode.
