@@ -30,7 +30,7 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDSAN)
 LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2 \
-	-lopendkim -lcares -lresolv
+	-lopendkim -lcares -lresolv -lspf2
 
 ROLE_DIRS := smtpd lookup queue delivery
 # issue 4 roles: built once their main.c exists
@@ -81,7 +81,13 @@ $(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $(O
 endef
 $(foreach t,$(UNIT_SRCS:%.c=%),$(eval $(call UNIT_template,$(t))))
 
-unit-bins: $(UNIT_BINS)
+# The RFC 7208 suite driver (tests/tools/spf_suite.py feeds it the suite).
+TOOL_BINS := $(O)/tests/tools/spf_suite
+$(O)/tests/tools/spf_suite: tests/tools/spf_suite.c $(call dir_objs_nomain,screen) $(O)/libhmx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iscreen $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-bins: $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
 	@scripts/install-deps
