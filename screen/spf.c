@@ -92,7 +92,8 @@ static int
 fail_with(struct spf_eval *ev, enum spf_result r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Ends the evaluation with temperror or permerror; returns -1. */
+/* Ends the evaluation with temperror or permerror; returns -1. The
+ * problem may quote record text: it keeps visible ASCII only, no quote. */
 static int
 fail_with(struct spf_eval *ev, enum spf_result r, const char *fmt, ...)
 {
@@ -102,6 +103,9 @@ fail_with(struct spf_eval *ev, enum spf_result r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ev->problem, sizeof(ev->problem), fmt, ap);
 	va_end(ap);
+	for (char *p = ev->problem; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e || *p == '"')
+			*p = '?';
 	return -1;
 }
 
@@ -237,31 +241,44 @@ name_within(const char *name, const char *domain)
  * %{p} (RFC 7208 7.3): a PTR name of the client whose addresses include it,
  * preferring domain itself, then a subdomain of it; "unknown" if none.
  * Neither a term nor a void lookup of its own (RFC 7208 4.6.4 counts terms).
+ * Returns false while answers are missing (the view has the misses).
  */
-static void
+static bool
 validated_name(struct spf_eval *ev, const char *domain, char *out, size_t size)
 {
 	struct dv_answer ptr;
 	size_t best = SIZE_MAX;
 	int best_rank = 0;
+	bool complete = true;
 
 	snprintf(out, size, "unknown");
-	if (dv_lookup(ev->view, ev->reverse, DV_PTR, &ptr) == DV_MISS)
+	if (dv_lookup(ev->view, ev->reverse, DV_PTR, &ptr) == DV_MISS) {
 		ev->pending = true;
+		return false;
+	}
 	if (ptr.status != DV_OK)
-		return;
+		return true;
 	for (size_t i = 0; i < ptr.n && i < SPF_NAMES_LIMIT && best_rank < 3; i++) {
 		const char *name = ptr.rr[i].data;
 		int rank = strcasecmp(name, domain) == 0 ? 3 :
 		    name_within(name, domain) ? 2 : 1;
-		if (rank > best_rank &&
-		    addrs_match(ev, name, ev->ip.family == AF_INET ? 32 : 128) == AM_MATCH) {
+		if (rank <= best_rank)
+			continue;
+		switch (addrs_match(ev, name, ev->ip.family == AF_INET ? 32 : 128)) {
+		case AM_MATCH:
 			best = i;
 			best_rank = rank;
+			break;
+		case AM_PENDING:
+			complete = false;
+			break;
+		default:
+			break;
 		}
 	}
 	if (best != SIZE_MAX)
 		snprintf(out, size, "%s", ptr.rr[best].data);
+	return complete;
 }
 
 static void
@@ -284,23 +301,29 @@ macro_vars(const struct spf_eval *ev, const char *domain, const char *p,
 	v->now = r->now;
 }
 
-/* The name a term queries: its domain-spec expanded, or the current
- * domain. An expansion that gives no valid name gives "" (NXDOMAIN). */
-static void
+/*
+ * The name a term queries: its domain-spec expanded, or the current
+ * domain. An expansion that gives no valid name gives "" (NXDOMAIN).
+ * Returns -1 while %{p} is not known yet: there is no name to ask for.
+ */
+static int
 term_target(struct spf_eval *ev, const char *spec, size_t speclen,
     const char *domain, char out[DV_NAME_MAX + 1])
 {
 	struct spf_macro_vars v;
 	char p[DV_NAME_MAX + 1] = "unknown";
 
+	out[0] = '\0';
 	if (spec == NULL) {
 		snprintf(out, DV_NAME_MAX + 1, "%s", domain);
-		return;
+		return 0;
 	}
-	if (spf_macro_uses_p(spec, speclen))
-		validated_name(ev, domain, p, sizeof(p));
+	if (spf_macro_uses_p(spec, speclen) &&
+	    !validated_name(ev, domain, p, sizeof(p)))
+		return -1;
 	macro_vars(ev, domain, p, &v);
 	spf_macro_domain(&v, spec, speclen, out);
+	return 0;
 }
 
 /* ---- mechanisms: 1 match, 0 no match, -1 error (ev->err) ---------------------- */
@@ -328,7 +351,8 @@ mech_a(struct spf_eval *ev, const struct spf_term *t, const char *domain)
 
 	if (count_lookup(ev, t) == -1)
 		return -1;
-	term_target(ev, t->spec, t->speclen, domain, target);
+	if (term_target(ev, t->spec, t->speclen, domain, target) == -1)
+		return 0;
 	return addr_outcome(ev, t, target,
 	    addrs_match(ev, target, client_prefix(ev, t)));
 }
@@ -342,7 +366,8 @@ mech_mx(struct spf_eval *ev, const struct spf_term *t, const char *domain)
 
 	if (count_lookup(ev, t) == -1)
 		return -1;
-	term_target(ev, t->spec, t->speclen, domain, target);
+	if (term_target(ev, t->spec, t->speclen, domain, target) == -1)
+		return 0;
 	switch (dv_lookup(ev->view, target, DV_MX, &mx)) {
 	case DV_MISS:
 		ev->pending = true;
@@ -378,7 +403,8 @@ mech_ptr(struct spf_eval *ev, const struct spf_term *t, const char *domain)
 
 	if (count_lookup(ev, t) == -1)
 		return -1;
-	term_target(ev, t->spec, t->speclen, domain, target);
+	if (term_target(ev, t->spec, t->speclen, domain, target) == -1)
+		return 0;
 	switch (dv_lookup(ev->view, ev->reverse, DV_PTR, &ptr)) {
 	case DV_MISS:
 		ev->pending = true;
@@ -408,7 +434,8 @@ mech_exists(struct spf_eval *ev, const struct spf_term *t, const char *domain)
 
 	if (count_lookup(ev, t) == -1)
 		return -1;
-	term_target(ev, t->spec, t->speclen, domain, target);
+	if (term_target(ev, t->spec, t->speclen, domain, target) == -1)
+		return 0;
 	switch (dv_lookup(ev->view, target, DV_A, &a)) {	/* A even for IPv6 */
 	case DV_MISS:
 		ev->pending = true;
@@ -437,7 +464,8 @@ mech_include(struct spf_eval *ev, const struct spf_term *t, const char *domain,
 
 	if (count_lookup(ev, t) == -1)
 		return -1;
-	term_target(ev, t->spec, t->speclen, domain, target);
+	if (term_target(ev, t->spec, t->speclen, domain, target) == -1)
+		return 0;
 	ev->pending = false;
 	r = check_host(ev, target, depth + 1, &inner);
 	if (ev->pending)
@@ -580,7 +608,8 @@ follow_redirect(struct spf_eval *ev, const struct spf_term *redirect,
 
 	if (count_lookup(ev, redirect) == -1)
 		return ev->err;
-	term_target(ev, redirect->spec, redirect->speclen, domain, target);
+	if (term_target(ev, redirect->spec, redirect->speclen, domain, target) == -1)
+		return SPF_NONE;	/* pending */
 	r = check_host(ev, target, depth + 1, dec);	/* its exp=, not ours */
 	if (r == SPF_NONE && !ev->pending) {
 		fail_with(ev, SPF_PERMERROR, "redirect=%s has no SPF record", target);
@@ -639,16 +668,20 @@ explain(struct spf_eval *ev, const struct spf_decision *dec, struct spf_outcome 
 	struct spf_macro_vars v;
 	struct dv_answer txt;
 
-	term_target(ev, dec->exp, dec->explen, dec->exp_domain, name);
+	if (term_target(ev, dec->exp, dec->explen, dec->exp_domain, name) == -1)
+		return;
 	if (dv_lookup(ev->view, name, DV_TXT, &txt) == DV_MISS)
 		ev->pending = true;
 	if (txt.status != DV_OK || txt.n != 1 || txt.truncated)
 		return;
-	for (size_t i = 0; i < txt.rr[0].len; i++)
-		if (txt.rr[0].data[i] < 0x20 || txt.rr[0].data[i] > 0x7e)
+	for (size_t i = 0; i < txt.rr[0].len; i++) {
+		unsigned char ch = (unsigned char)txt.rr[0].data[i];
+		if (ch < 0x20 || ch > 0x7e)
 			return;		/* not an ASCII explain-string */
-	if (spf_macro_uses_p(txt.rr[0].data, txt.rr[0].len))
-		validated_name(ev, dec->exp_domain, p, sizeof(p));
+	}
+	if (spf_macro_uses_p(txt.rr[0].data, txt.rr[0].len) &&
+	    !validated_name(ev, dec->exp_domain, p, sizeof(p)))
+		return;
 	macro_vars(ev, dec->exp_domain, p, &v);
 	if (spf_macro_expand(&v, txt.rr[0].data, txt.rr[0].len, SPF_MACRO_EXPLAIN,
 	    out->explanation, sizeof(out->explanation)) < 0)

@@ -196,12 +196,17 @@ spf_macro_uses_p(const char *s, size_t len)
 
 /* ---- expansion -------------------------------------------------------------- */
 
+/* Appends what fits; the rest sets overflow (an explanation is cut there). */
 static void
 out_append(struct outbuf *o, const char *s, size_t len)
 {
-	if (o->overflow || len > o->size - 1 - o->len) {
-		o->overflow = true;
+	size_t room = o->size - 1 - o->len;
+
+	if (o->overflow)
 		return;
+	if (len > room) {
+		len = room;
+		o->overflow = true;
 	}
 	memcpy(o->p + o->len, s, len);
 	o->len += len;

@@ -177,7 +177,8 @@ def run_driver(driver, fixture_path, verbose):
             failed += 1
             case_id = words[1] if len(words) > 1 else "?"
             if case_id in KNOWN_IMPOSSIBLE:
-                print("%s (known: %s)" % (line, KNOWN_IMPOSSIBLE[case_id]))
+                print("KNOWN %s (%s)" % (line.split(" ", 1)[1],
+                                        KNOWN_IMPOSSIBLE[case_id]))
             else:
                 unexpected.append(case_id)
                 print(line)
