@@ -83,7 +83,13 @@ $(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $(O
 endef
 $(foreach t,$(UNIT_SRCS:%.c=%),$(eval $(call UNIT_template,$(t))))
 
-unit-bins: $(UNIT_BINS)
+# The RFC 7208 suite driver (tests/tools/spf_suite.py feeds it the suite).
+TOOL_BINS := $(O)/tests/tools/spf_suite
+$(O)/tests/tools/spf_suite: tests/tools/spf_suite.c $(call dir_objs_nomain,screen) $(O)/libhmx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iscreen $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-bins: $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
 	@scripts/install-deps
