@@ -1,8 +1,16 @@
-"""tests/e2e/harness.py - start a real homemxd on loopback for a test.
+"""tests/e2e/harness.py - start a real homemxd on loopback for a test, and
+the waiting every e2e test shares.
 
 Owns: the temporary instance (config, spool, store, Maildirs, log) of one
-test class. The daemon runs exactly as in production: when the tests run as
-root (CI does), homemxd creates the role users, chroots smtpd and drops
+test class, and the one way the tests wait (LogWatch.wait_log,
+LogWatch.wait_for, wait_until): poll for a sign - a log line, a file, a
+process state - with a generous bound (WAIT seconds), never a guessed
+sleep. The bound is generous because make check runs on a loaded 2-core
+machine, twice (the second time under AddressSanitizer, several times
+slower); a test that passes waits only as long as the sign takes.
+
+The daemon runs exactly as in production: when the tests run as root (CI
+does), homemxd creates the role users, chroots smtpd and drops
 privileges, and the tests can check that. HOMEMX_BUILD selects the build
 directory (build/ or build-asan/); with the sanitizer build, stop() fails if
 the log holds an AddressSanitizer or UndefinedBehaviorSanitizer report.
@@ -11,6 +19,7 @@ No DNS is used by anything started here.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,12 +33,80 @@ ROLES = ("smtpd", "lookup", "queue", "delivery")   # always started
 # started when built (issue 4 roles); submission only with a submission listener
 OPTIONAL_ROLES = ("dkimsign", "relay", "submission")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+WAIT = 30           # seconds: the bound of every wait for a sign
+POLL = 0.02         # seconds between two looks at a sign
+
+
+def wait_until(predicate, timeout=WAIT, what="condition", detail=lambda: ""):
+    """Returns predicate()'s first true value, looking every POLL seconds;
+    AssertionError naming `what` (and detail()) after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s\n{detail()}")
+        time.sleep(POLL)
+
+
+def assert_no_sanitizer_reports(text, where):
+    for marker in SANITIZER_MARKERS:
+        if marker in text:
+            raise AssertionError(f"sanitizer report in {where}:\n{text[-6000:]}")
+
+
+class LogWatch:
+    """log(), count() and wait_log() over the file at self.log_path; a
+    subclass may define alive() so that a wait ends at once when the
+    process that writes the log is gone."""
+
+    log_path = None
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ""
+
+    def count(self, needle):
+        return self.log().count(needle)
+
+    def alive(self):
+        return True
+
+    def wait_log(self, needle, n=1, timeout=WAIT, start_count=0, regex=False):
+        """Waits until needle occurs start_count + n times (a plain string),
+        or matches (regex=True: returns the first match)."""
+        def seen():
+            if not self.alive():
+                raise AssertionError(f"the process died before logging {needle!r}:\n"
+                                     f"{self.log()[-4000:]}")
+            if regex:
+                return re.search(needle, self.log())
+            return self.count(needle) >= start_count + n
+        return wait_until(seen, timeout, f"{n} x {needle!r} in {self.log_path}",
+                          lambda: self.log()[-4000:])
+
+    def wait_for(self, predicate, timeout=WAIT, what="condition"):
+        return wait_until(predicate, timeout, what, lambda: self.log()[-3000:])
 
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def process_gone(pid):
+    """True once pid has exited (a zombie counts: it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2:].startswith("Z")
 
 
 def children_of(pid):
@@ -50,7 +127,7 @@ def children_of(pid):
     return out
 
 
-class Homemx:
+class Homemx(LogWatch):
     def __init__(self, extra_conf="", users=(("kim@example.test", "secret"),),
                  aliases=(), domains=("example.test",), greeting_delay="0s",
                  workdir=None, dns_server="127.0.0.1:9"):
@@ -126,7 +203,7 @@ class Homemx:
         for alias, targets in self.aliases:
             self.mxctl("alias", "add", alias, targets)
 
-    def wait_ready(self, timeout=20):
+    def wait_ready(self, timeout=WAIT):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -180,10 +257,7 @@ class Homemx:
                 pass
         self.proc.wait()
         for pid in pids:   # roles are reparented; wait until they are gone
-            for _ in range(200):
-                if not os.path.exists(f"/proc/{pid}"):
-                    break
-                time.sleep(0.01)
+            wait_until(lambda pid=pid: process_gone(pid), what=f"killed role {pid} gone")
         self.proc = None
         self._logf.close()
 
@@ -192,18 +266,11 @@ class Homemx:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def assert_no_sanitizer_reports(self):
-        text = self.log()
-        for marker in SANITIZER_MARKERS:
-            if marker in text:
-                raise AssertionError(f"sanitizer report in {self.log_path}:\n{text[-6000:]}")
+        assert_no_sanitizer_reports(self.log(), self.log_path)
 
     # -- inspection ------------------------------------------------------
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+    def alive(self):
+        return self.proc is None or self.proc.poll() is None
 
     def role_pids(self):
         if self.proc is None:
@@ -236,16 +303,13 @@ class Homemx:
                 out.append(f.read())
         return out
 
-    def wait_messages(self, address, n, timeout=10):
-        deadline = time.time() + timeout
-        while True:
+    def wait_messages(self, address, n, timeout=WAIT):
+        """The messages in address's Maildir new/, once there are n or more."""
+        def enough():
             msgs = self.messages(address)
-            if len(msgs) >= n or time.time() > deadline:
-                if len(msgs) < n:
-                    raise AssertionError(
-                        f"{address}: {len(msgs)} of {n} messages after {timeout}s\n{self.log()[-4000:]}")
-                return msgs
-            time.sleep(0.05)
+            return (msgs,) if len(msgs) >= n else None
+        return wait_until(enough, timeout, f"{n} messages for {address}",
+                          lambda: f"got {len(self.messages(address))}\n{self.log()[-4000:]}")[0]
 
     def mxctl(self, *args, input=None, check=True):
         p = subprocess.run([os.path.join(BUILD, "mxctl"), "-f", self.conf_path, *args],
