@@ -89,14 +89,27 @@ class LogWatch:
         return wait_until(seen, timeout, f"{n} x {needle!r} in {self.log_path}",
                           lambda: self.log()[-4000:])
 
-    def wait_for(self, predicate, timeout=WAIT, what="condition"):
-        return wait_until(predicate, timeout, what, lambda: self.log()[-3000:])
+    def wait_for(self, predicate, timeout=WAIT, what="condition", detail=lambda: ""):
+        return wait_until(predicate, timeout, what, lambda: f"{detail()}\n{self.log()[-3000:]}")
 
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def maildir_messages(new_dir):
+    """[(file name, bytes)] of the messages in a Maildir's new/, by name."""
+    try:
+        names = sorted(os.listdir(new_dir))
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        with open(os.path.join(new_dir, name), "rb") as f:
+            out.append((name, f.read()))
+    return out
 
 
 def process_gone(pid):
@@ -292,16 +305,7 @@ class Homemx(LogWatch):
         return os.path.join(self.dir, "maildirs", domain, user)
 
     def messages(self, address):
-        new = os.path.join(self.maildir(address), "new")
-        try:
-            names = sorted(os.listdir(new))
-        except FileNotFoundError:
-            return []
-        out = []
-        for n in names:
-            with open(os.path.join(new, n), "rb") as f:
-                out.append(f.read())
-        return out
+        return [data for _, data in maildir_messages(os.path.join(self.maildir(address), "new"))]
 
     def wait_messages(self, address, n, timeout=WAIT):
         """The messages in address's Maildir new/, once there are n or more."""
