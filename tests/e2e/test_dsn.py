@@ -36,7 +36,6 @@ import email.policy
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -48,28 +47,21 @@ try:
 except ImportError:
     dkim = None
 
-from test_queue_roles import (BUILD, MSG, SANITIZER_MARKERS, Link, Role, pair,
-                              parse_str, s)
+import harness
+from harness import BUILD, WAIT, maildir_messages
+from netns import NetnsHomemx, Topology, Unbound, can_use_netns, in_netns
+from rolerig import (DELIVERY_OK, DELIVERY_PERMFAIL, DELIVERY_TEMPFAIL,
+                     QUEUE_OK, QUEUE_REJECT, RESOLVE_LOCAL, RESOLVE_NOT_LOCAL,
+                     RESOLVE_UNKNOWN_USER, SIGN_FAILED, SIGN_NO_KEY, SIGN_OK, SOURCE_SMTP,
+                     SOURCE_SUBMISSION, RoleRig, pair, parse_str, s)
+from smtp_receiver import SmtpReceiver
 
-try:
-    import harness
-    from netns import NetnsHomemx, Topology, Unbound, can_use_netns, in_netns
-    from smtp_receiver import SmtpReceiver
-    NETNS_OK, NETNS_WHY = can_use_netns()
-except ImportError as e:                       # helpers not there yet
-    NETNS_OK, NETNS_WHY = False, f"netns helpers missing: {e}"
+NETNS_OK, NETNS_WHY = can_use_netns()
 HAVE_RELAY = os.path.exists(os.path.join(BUILD, "homemx-relay"))
 HAVE_DKIMSIGN = os.path.exists(os.path.join(BUILD, "homemx-dkimsign"))
 FULL_MISSING = [b for b in ("homemxd", "mxctl", "homemx-relay", "homemx-submission",
                             "homemx-dkimsign") if not os.path.exists(os.path.join(BUILD, b))]
 
-ROLES = {"supervisor": 0, "smtpd": 1, "lookup": 2, "queue": 3, "delivery": 4,
-         "submission": 5, "dkimsign": 6, "relay": 7}
-QUEUE_OK, QUEUE_REJECT = 1, 4
-DELIVERY_OK, DELIVERY_TEMPFAIL, DELIVERY_PERMFAIL, DELIVERY_REMOTE = 1, 2, 3, 4
-RESOLVE_LOCAL, RESOLVE_UNKNOWN_USER, RESOLVE_NOT_LOCAL = 1, 2, 3
-SOURCE_SMTP, SOURCE_SUBMISSION = 1, 2
-SIGN_OK, SIGN_NO_KEY, SIGN_FAILED = 1, 2, 3
 FAKE_SIGNATURE = ("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
                   "\td=example.test; s=mx1; h=from:to:subject; bh=fake; b=fake\r\n")
 
@@ -80,34 +72,17 @@ BODY = ("From: Kim <kim@example.test>\r\nTo: bob@remote.test\r\n"
         "Hallo Bob,\r\nsecret body line\r\n").encode()
 
 
-def give(role, peer, sock):
-    role.control.send("MSG_SUP_LINK", bytes([ROLES[peer]]), fd=sock.fileno())
-    sock.close()
-
-
-class DsnRig:
+class DsnRig(RoleRig):
     """queue + delivery; the test is submission, smtpd, lookup, relay and
     dkimsign (each may be absent)."""
 
     def __init__(self, extra_conf="", relay=True, dkimsign=True):
-        import tempfile
-        self.dir = tempfile.mkdtemp(prefix="hmx-dsn-")
+        super().__init__("hmx-dsn-")
         self.spool = os.path.join(self.dir, "spool")
         self.maildirs = os.path.join(self.dir, "maildirs")
         os.makedirs(self.maildirs)
-        self.conf = "\n".join([
-            "hostname mx.example.test",
-            "listen smtp 127.0.0.1:1",
-            "domain example.test",
-            f"spool_dir {self.spool}",
-            f"store_dir {self.dir}/store",
-            f"maildir_root {self.maildirs}",
-            f"chroot_dir {self.dir}/empty",
-            f"dkim_key_dir {self.dir}/dkim",
-            "retry_min 1s",
-            "retry_max 2s",
-        ]) + "\n" + extra_conf
-        self.logf = open(os.path.join(self.dir, "roles.log"), "ab")
+        self.conf = self.config(f"dkim_key_dir {self.dir}/dkim", "retry_min 1s",
+                                "retry_max 2s") + "\n" + extra_conf
         self.queue = self.delivery = None
         self.sub = self.smtpd = self.relay = self.dkim = self.lookup = None
         self.start_queue(relay, dkimsign)
@@ -120,13 +95,9 @@ class DsnRig:
                 getattr(self, link).close()
                 setattr(self, link, None)
         before = self.count("event=spool_loaded")
-        self.queue = Role("queue", self.conf, self.logf)
-        a, b = pair()
-        give(self.queue, "submission", a)
-        self.sub = Link(b)
-        a, b = pair()
-        give(self.queue, "smtpd", a)
-        self.smtpd = Link(b)
+        self.queue = self.start_role("queue", self.conf)
+        self.sub = self.queue.new_link("submission")
+        self.smtpd = self.queue.new_link("smtpd")
         if relay:
             self.connect_relay()
         if dkimsign:
@@ -135,34 +106,28 @@ class DsnRig:
 
     def start_delivery(self):
         before = self.count("event=start role=delivery")
-        self.delivery = Role("delivery", self.conf, self.logf)
+        self.delivery = self.start_role("delivery", self.conf)
         qa, qb = pair()
-        la, lb = pair()
-        give(self.queue, "delivery", qa)
-        give(self.delivery, "queue", qb)
-        give(self.delivery, "lookup", la)
-        self.lookup = Link(lb)
+        self.queue.give_link("delivery", qa)
+        self.delivery.give_link("queue", qb)
+        self.lookup = self.delivery.new_link("lookup")
         self.wait_log("event=start role=delivery", start_count=before)
 
     def connect_relay(self):
-        a, b = pair()
-        give(self.queue, "relay", a)
-        self.relay = Link(b)
+        self.relay = self.queue.new_link("relay")
 
     def start_real_relay(self, netns):
         """The real homemx-relay inside namespace netns, linked to the queue."""
         before = self.count("event=start role=relay")
         with in_netns(netns):
-            self.real_relay = Role("relay", self.conf, self.logf)
+            self.real_relay = self.start_role("relay", self.conf)
         a, b = pair()
-        give(self.queue, "relay", a)
-        give(self.real_relay, "queue", b)
+        self.queue.give_link("relay", a)
+        self.real_relay.give_link("queue", b)
         self.wait_log("event=start role=relay", start_count=before)
 
     def connect_dkimsign(self):
-        a, b = pair()
-        give(self.queue, "dkimsign", a)
-        self.dkim = Link(b)
+        self.dkim = self.queue.new_link("dkimsign")
 
     def start_real_dkimsign(self, domain="example.test", selector="mx1"):
         """Keys for domain made with openssl, the real homemx-dkimsign
@@ -184,48 +149,15 @@ class DsnRig:
             records[f"{selector}-{alg}._domainkey.{domain}"] = \
                 f"v=DKIM1; k={alg}; p={base64.b64encode(pub).decode()}"
         before = self.count("event=start role=dkimsign")
-        self.real_dkim = Role("dkimsign", self.conf, self.logf)
+        self.real_dkim = self.start_role("dkimsign", self.conf)
         a, b = pair()
-        give(self.queue, "dkimsign", a)
-        give(self.real_dkim, "queue", b)
+        self.queue.give_link("dkimsign", a)
+        self.real_dkim.give_link("queue", b)
         self.wait_log("event=start role=dkimsign", start_count=before)
         return records
 
-    def stop(self):
-        for r in (self.delivery, self.queue, getattr(self, "real_relay", None),
-                  getattr(self, "real_dkim", None)):
-            if r is not None:
-                r.kill(signal.SIGTERM)
-                r.control.close()
-        for link in (self.sub, self.smtpd, self.lookup, self.relay, self.dkim):
-            if link is not None:
-                link.close()
-        self.logf.close()
-        text = self.log()
-        for marker in SANITIZER_MARKERS:
-            if marker in text:
-                raise AssertionError(f"sanitizer report:\n{text[-5000:]}")
-
-    def cleanup(self):
-        import shutil
-        if not os.environ.get("HOMEMX_KEEP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    # -- log -------------------------------------------------------------
-    def log(self):
-        with open(os.path.join(self.dir, "roles.log"), errors="replace") as f:
-            return f.read()
-
-    def count(self, needle):
-        return self.log().count(needle)
-
-    def wait_log(self, needle, n=1, timeout=10, start_count=0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.count(needle) >= start_count + n:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"no {n} x {needle!r} in log:\n{self.log()[-5000:]}")
+    def links(self):
+        return (self.sub, self.smtpd, self.lookup, self.relay, self.dkim)
 
     # -- playing submission / smtpd ------------------------------------
     def submit(self, body, rcpts, sender="kim@example.test", link=None,
@@ -246,7 +178,7 @@ class DsnRig:
         return p[0], msgid
 
     # -- playing lookup ----------------------------------------------------
-    def answer_lookup(self, verdicts, timeout=10):
+    def answer_lookup(self, verdicts, timeout=WAIT):
         """verdicts: address -> (verdict, [mailboxes]) or verdict; answers
         as many asks as there are entries, returns the asked addresses."""
         asked = []
@@ -263,7 +195,7 @@ class DsnRig:
         return sorted(asked)
 
     # -- playing relay -----------------------------------------------------
-    def relay_request(self, timeout=10):
+    def relay_request(self, timeout=WAIT):
         name, req, p, fd = self.relay.recv(timeout)
         assert name == "MSG_QUEUE_RELAY", name
         msgid, off = parse_str(p, 0)
@@ -288,7 +220,7 @@ class DsnRig:
         self.relay.send("MSG_RELAY_RESULT", p, req=req)
 
     # -- playing dkimsign ----------------------------------------------------
-    def sign_ask(self, timeout=10):
+    def sign_ask(self, timeout=WAIT):
         name, req, p, fd = self.dkim.recv(timeout)
         assert name == "MSG_SIGN_ASK", name
         domain, _ = parse_str(p, 0)
@@ -316,24 +248,12 @@ class DsnRig:
 
     def messages(self, mailbox):
         user, domain = mailbox.split("@")
-        new = os.path.join(self.maildirs, domain, user, "new")
-        try:
-            names = sorted(os.listdir(new))
-        except FileNotFoundError:
-            return []
-        out = []
-        for n in names:
-            with open(os.path.join(new, n), "rb") as f:
-                out.append(f.read())
-        return out
+        return [data for _, data in maildir_messages(os.path.join(self.maildirs, domain, user,
+                                                                  "new"))]
 
-    def wait_spool_empty(self, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if not self.spool_files():
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"spool not empty: {self.spool_files()}\n{self.log()[-4000:]}")
+    def wait_spool_empty(self, timeout=WAIT):
+        self.wait_for(lambda: not self.spool_files(), timeout, "empty spool",
+                      lambda: f"spool: {self.spool_files()}")
 
     def assert_silent(self, link, seconds=1.0):
         """Nothing arrives on link for a while."""
