@@ -273,8 +273,8 @@ class Role:
 class RoleRig(LogWatch):
     """A temporary directory with one log file for the roles of a rig.
 
-    Subclasses start roles with start_role() and close their own links in
-    stop() before calling this one."""
+    Subclasses start roles with start_role() and name the links they hold
+    in links(): stop() ends the roles first, then closes those links."""
 
     def __init__(self, prefix, log_name="roles.log", world_readable=False):
         self.dir = tempfile.mkdtemp(prefix=prefix)
@@ -309,9 +309,15 @@ class RoleRig(LogWatch):
                 role.kill(signal.SIGTERM)
             role.control.close()
 
+    def links(self):
+        return ()
+
     def stop(self):
         try:
             self.stop_roles()
+            for link in self.links():
+                if link is not None:
+                    link.close()
         finally:
             self.logf.close()
         assert_no_sanitizer_reports(self.log(), self.log_path)
