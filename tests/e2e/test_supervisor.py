@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BUILD, REPO, Homemx, SMTPClient
+from harness import BUILD, REPO, WAIT, Homemx, SMTPClient
 
 BAD_CONFIG_DIR = os.path.join(REPO, "tests", "bad-config")
 
@@ -167,12 +167,8 @@ class Supervisor(unittest.TestCase):
             os.kill(self.h.proc.pid, signal.SIGHUP)
             time.sleep(0.3)
 
-    def wait_log(self, needle, timeout=10):
-        deadline = time.time() + timeout
-        while needle not in self.h.log():
-            if time.time() > deadline:
-                self.fail(f"{needle!r} not in log:\n{self.h.log()[-3000:]}")
-            time.sleep(0.05)
+    def wait_log(self, needle, timeout=WAIT):
+        self.h.wait_log(needle, timeout=timeout)
 
 
 class Drain(unittest.TestCase):
