@@ -41,7 +41,7 @@ import unittest
 import dkim
 
 import harness
-from harness import Homemx, SMTPClient, free_port
+from harness import WAIT, Homemx, SMTPClient, free_port
 
 USERS = [("kim@example.test", "secret"), ("lee@example.test", "secret2")]
 ALIASES = [("team@example.test", "kim@example.test,lee@example.test"),
@@ -239,14 +239,8 @@ class SubmissionCase(unittest.TestCase):
     def count(self, address):
         return len(self.h.messages(address))
 
-    def wait_log(self, pattern, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.h.log())
-            if m:
-                return m
-            time.sleep(0.05)
-        self.fail(f"no log line matching {pattern!r}:\n{self.h.log()[-3000:]}")
+    def wait_log(self, pattern, timeout=WAIT):
+        return self.h.wait_log(pattern, timeout=timeout, regex=True)
 
 
 class TestSubmission(SubmissionCase):
