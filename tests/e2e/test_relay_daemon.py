@@ -25,6 +25,7 @@ import time
 import unittest
 
 import harness
+from harness import WAIT
 from netns import NetnsHomemx, Topology, Unbound, can_use_netns
 from smtp_receiver import SmtpReceiver
 
@@ -151,14 +152,8 @@ class DaemonRelay(unittest.TestCase):
         finally:
             c.quit()
 
-    def wait_log(self, pattern, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.h.log())
-            if m:
-                return m
-            time.sleep(0.1)
-        raise AssertionError(f"no /{pattern}/ in log:\n{self.h.log()[-5000:]}")
+    def wait_log(self, pattern, timeout=WAIT):
+        return self.h.wait_log(pattern, timeout=timeout, regex=True)
 
     def test_relay_role_runs_unprivileged_in_the_chroot(self):
         pid = self.h.role_pids()["relay"]
