@@ -18,6 +18,7 @@ the log holds an AddressSanitizer or UndefinedBehaviorSanitizer report.
 No DNS is used by anything started here.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -89,6 +90,14 @@ class LogWatch:
         return wait_until(seen, timeout, f"{n} x {needle!r} in {self.log_path}",
                           lambda: self.log()[-4000:])
 
+    @contextlib.contextmanager
+    def expect_log(self, needle, timeout=WAIT):
+        """with h.expect_log(line): <start something> - waits for one more
+        needle than the log held before the body (the line may come fast)."""
+        before = self.count(needle)
+        yield
+        self.wait_log(needle, timeout=timeout, start_count=before)
+
     def wait_for(self, predicate, timeout=WAIT, what="condition", detail=lambda: ""):
         return wait_until(predicate, timeout, what, lambda: f"{detail()}\n{self.log()[-3000:]}")
 
@@ -97,6 +106,27 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def mxctl(conf_path, *args, input=None, check=True):
+    """build/mxctl -f conf_path args...; fails the test on a non-zero exit
+    unless check=False."""
+    p = subprocess.run([os.path.join(BUILD, "mxctl"), "-f", conf_path, *args],
+                       input=input, capture_output=True, text=True, timeout=WAIT * 2)
+    if check and p.returncode != 0:
+        raise AssertionError(f"mxctl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def dkim_show_records(text):
+    """`mxctl dkim show` lines 'NAME. IN TXT "a" "b"' -> {NAME without the
+    final dot: "ab"} (RFC 6376 3.6.2.2: the strings of a TXT record join)."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^(\S+)\.\s+IN\s+TXT\s+((?:"[^"]*"\s*)+)$', line)
+        if m:
+            out[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
+    return out
 
 
 def maildir_messages(new_dir):
@@ -316,11 +346,7 @@ class Homemx(LogWatch):
                           lambda: f"got {len(self.messages(address))}\n{self.log()[-4000:]}")[0]
 
     def mxctl(self, *args, input=None, check=True):
-        p = subprocess.run([os.path.join(BUILD, "mxctl"), "-f", self.conf_path, *args],
-                           input=input, capture_output=True, text=True, timeout=60)
-        if check and p.returncode != 0:
-            raise AssertionError(f"mxctl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
-        return p
+        return mxctl(self.conf_path, *args, input=input, check=check)
 
     def spool_files(self):
         out = []

@@ -301,6 +301,12 @@ class RoleRig(LogWatch):
         self.roles.append(role)
         return role
 
+    def link_roles(self, a, b):
+        """A link between two real roles, as homemxd makes one."""
+        for_a, for_b = pair()
+        a.give_link(b.name, for_a)
+        b.give_link(a.name, for_b)
+
     def stop_roles(self):
         """SIGTERM to every role still running; each must exit (lib/role.h:
         SIGTERM asks a role to drain)."""
