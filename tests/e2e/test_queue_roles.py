@@ -44,19 +44,15 @@ class Rig(RoleRig):
 
     # -- processes -------------------------------------------------------
     def start_queue(self):
-        before = self.count("event=spool_loaded")   # before: the line may come fast
-        self.queue = self.start_role("queue", self.conf)
-        self.smtpd = self.queue.new_link("smtpd")
-        self.wait_log("event=spool_loaded", start_count=before)
+        with self.expect_log("event=spool_loaded"):
+            self.queue = self.start_role("queue", self.conf)
+            self.smtpd = self.queue.new_link("smtpd")
 
     def start_delivery(self):
-        before = self.count("event=start role=delivery")
-        self.delivery = self.start_role("delivery", self.conf)
-        qa, qb = pair()
-        self.queue.give_link("delivery", qa)
-        self.delivery.give_link("queue", qb)
-        self.lookup = self.delivery.new_link("lookup")
-        self.wait_log("event=start role=delivery", start_count=before)
+        with self.expect_log("event=start role=delivery"):
+            self.delivery = self.start_role("delivery", self.conf)
+            self.link_roles(self.queue, self.delivery)
+            self.lookup = self.delivery.new_link("lookup")
 
     def reconnect_delivery(self):
         """A new delivery process, as the supervisor does after a crash."""
