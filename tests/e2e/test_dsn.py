@@ -49,11 +49,12 @@ except ImportError:
 
 import harness
 from harness import BUILD, WAIT, maildir_messages
+from harness import dkim_show_records as txt_records
 from netns import NetnsHomemx, Topology, Unbound, can_use_netns, in_netns
 from rolerig import (DELIVERY_OK, DELIVERY_PERMFAIL, DELIVERY_TEMPFAIL,
                      QUEUE_OK, QUEUE_REJECT, RESOLVE_LOCAL, RESOLVE_NOT_LOCAL,
                      RESOLVE_UNKNOWN_USER, SIGN_FAILED, SIGN_NO_KEY, SIGN_OK, SOURCE_SMTP,
-                     SOURCE_SUBMISSION, RoleRig, pair, parse_str, s)
+                     SOURCE_SUBMISSION, RoleRig, parse_str, s)
 from smtp_receiver import SmtpReceiver
 
 NETNS_OK, NETNS_WHY = can_use_netns()
@@ -94,37 +95,30 @@ class DsnRig(RoleRig):
             if getattr(self, link, None) is not None:
                 getattr(self, link).close()
                 setattr(self, link, None)
-        before = self.count("event=spool_loaded")
-        self.queue = self.start_role("queue", self.conf)
-        self.sub = self.queue.new_link("submission")
-        self.smtpd = self.queue.new_link("smtpd")
-        if relay:
-            self.connect_relay()
-        if dkimsign:
-            self.connect_dkimsign()
-        self.wait_log("event=spool_loaded", start_count=before)
+        with self.expect_log("event=spool_loaded"):
+            self.queue = self.start_role("queue", self.conf)
+            self.sub = self.queue.new_link("submission")
+            self.smtpd = self.queue.new_link("smtpd")
+            if relay:
+                self.connect_relay()
+            if dkimsign:
+                self.connect_dkimsign()
 
     def start_delivery(self):
-        before = self.count("event=start role=delivery")
-        self.delivery = self.start_role("delivery", self.conf)
-        qa, qb = pair()
-        self.queue.give_link("delivery", qa)
-        self.delivery.give_link("queue", qb)
-        self.lookup = self.delivery.new_link("lookup")
-        self.wait_log("event=start role=delivery", start_count=before)
+        with self.expect_log("event=start role=delivery"):
+            self.delivery = self.start_role("delivery", self.conf)
+            self.link_roles(self.queue, self.delivery)
+            self.lookup = self.delivery.new_link("lookup")
 
     def connect_relay(self):
         self.relay = self.queue.new_link("relay")
 
     def start_real_relay(self, netns):
         """The real homemx-relay inside namespace netns, linked to the queue."""
-        before = self.count("event=start role=relay")
-        with in_netns(netns):
-            self.real_relay = self.start_role("relay", self.conf)
-        a, b = pair()
-        self.queue.give_link("relay", a)
-        self.real_relay.give_link("queue", b)
-        self.wait_log("event=start role=relay", start_count=before)
+        with self.expect_log("event=start role=relay"):
+            with in_netns(netns):
+                self.real_relay = self.start_role("relay", self.conf)
+            self.link_roles(self.queue, self.real_relay)
 
     def connect_dkimsign(self):
         self.dkim = self.queue.new_link("dkimsign")
@@ -148,12 +142,9 @@ class DsnRig(RoleRig):
             pub = der if alg == "rsa" else der[-32:]     # RFC 8463 4.2: the raw key
             records[f"{selector}-{alg}._domainkey.{domain}"] = \
                 f"v=DKIM1; k={alg}; p={base64.b64encode(pub).decode()}"
-        before = self.count("event=start role=dkimsign")
-        self.real_dkim = self.start_role("dkimsign", self.conf)
-        a, b = pair()
-        self.queue.give_link("dkimsign", a)
-        self.real_dkim.give_link("queue", b)
-        self.wait_log("event=start role=dkimsign", start_count=before)
+        with self.expect_log("event=start role=dkimsign"):
+            self.real_dkim = self.start_role("dkimsign", self.conf)
+            self.link_roles(self.queue, self.real_dkim)
         return records
 
     def links(self):
@@ -752,16 +743,6 @@ class RealDkimsign(DsnTest):
         msg, parts = parse_dsn(signed)
         self.assertEqual(status_blocks(parts[1])[1]["Status"], "5.1.1")
         r.wait_spool_empty()
-
-
-def txt_records(text):
-    """`mxctl dkim show` lines 'NAME. IN TXT "a" "b"' -> {name: "ab"}."""
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^(\S+)\.\s+IN\s+TXT\s+((?:"[^"]*"\s*)+)$', line)
-        if m:
-            out[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
-    return out
 
 
 @unittest.skipUnless(NETNS_OK, NETNS_WHY)
