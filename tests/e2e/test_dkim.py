@@ -20,31 +20,12 @@ import re
 import shutil
 import stat
 import struct
-import subprocess
 import unittest
 
 import dkim
 
-from harness import BUILD
+from harness import dkim_show_records as parse_records, mxctl
 from rolerig import SIGN_FAILED, SIGN_NO_KEY, SIGN_OK, RoleRig, s
-
-
-def mxctl(conf_path, *args, check=True):
-    p = subprocess.run([os.path.join(BUILD, "mxctl"), "-f", conf_path, *args],
-                       capture_output=True, text=True, timeout=60)
-    if check and p.returncode != 0:
-        raise AssertionError(f"mxctl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
-    return p
-
-
-def parse_records(text):
-    """'NAME. IN TXT "a" "b"' lines -> {name without the final dot: "ab"}."""
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^(\S+)\.\s+IN\s+TXT\s+((?:"[^"]*"\s*)+)$', line)
-        if m:
-            out[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
-    return out
 
 
 def dnsfunc_for(records):
