@@ -68,7 +68,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import Homemx
+from harness import Homemx, LogWatch
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/run/netns"
@@ -331,7 +331,7 @@ def dns_query(ns, server, port, name, qtype=15, timeout=2.0):
         s.close()
 
 
-class Unbound:
+class Unbound(LogWatch):
     """unbound inside the mta namespace, authoritative for every name it is
     given and NXDOMAIN for everything else (local-zone "." static): it
     never sends a query anywhere.
@@ -436,13 +436,6 @@ class Unbound:
     def restart(self):
         self.stop()
         self.start()
-
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
 
 class NetnsHomemx(Homemx):
