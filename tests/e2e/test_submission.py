@@ -143,6 +143,7 @@ class SubmissionCase(unittest.TestCase):
     with_keys = True
     conf = ""
     bin_dir = None                  # another build dir (TestNoDkimsign)
+    absent_roles = ()               # roles bin_dir leaves out on purpose
 
     @classmethod
     def setUpClass(cls):
@@ -159,7 +160,8 @@ class SubmissionCase(unittest.TestCase):
                  f"tls_certificate {CERT['cert']}\ntls_key {CERT['key']}\n"
                  f"auth_failures_per_ip {cls.auth_failures_per_ip}\n"
                  f"max_errors 1000\nmax_message_size 65536\n{cls.conf}")
-        cls.h = SubmissionHomemx(extra_conf=extra, users=USERS, aliases=ALIASES)
+        cls.h = SubmissionHomemx(extra_conf=extra, users=USERS, aliases=ALIASES,
+                                 absent_roles=cls.absent_roles)
         try:
             cls.h.start()
             cls.txt = dkim_keys(cls.h) if cls.with_keys else {}
@@ -593,6 +595,7 @@ class TestSigningUnavailable(SubmissionCase):
 class TestNoDkimsign(SubmissionCase):
     """homemx-dkimsign is not there at all: no link, 451 at once."""
     with_keys = False
+    absent_roles = ("dkimsign",)
 
     @staticmethod
     def bin_dir():
