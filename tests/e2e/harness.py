@@ -23,6 +23,7 @@ No DNS is used by anything started here.
 import contextlib
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -51,6 +52,23 @@ def wait_until(predicate, timeout=WAIT, what="condition", detail=lambda: ""):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout}s\n{detail()}")
         time.sleep(POLL)
+
+
+def wait_output(pipe, needle, timeout=WAIT):
+    """Reads a child's output pipe (Popen(stdout/stderr=PIPE)) until needle
+    (bytes) appears; returns the bytes read, which Popen.communicate() will
+    not return again. Fails if the pipe closes first or after timeout."""
+    got, deadline = b"", time.monotonic() + timeout
+    while needle not in got:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} not written within {timeout}s; got {got!r}")
+        if select.select([pipe], [], [], left)[0]:
+            chunk = os.read(pipe.fileno(), 4096)
+            if not chunk:
+                raise AssertionError(f"pipe closed before {needle!r}; got {got!r}")
+            got += chunk
+    return got
 
 
 def assert_no_sanitizer_reports(text, where):
