@@ -110,6 +110,14 @@ class LogWatch:
         return wait_until(seen, timeout, f"{n} x {needle!r} in {self.log_path}",
                           lambda: self.log()[-4000:])
 
+    def wait_sessions_ended(self, timeout=WAIT):
+        """For a log smtpd or submission writes: until every session logged
+        as started (event=connect) is logged as ended (a closed client is
+        still counted against max_connections_per_ip until then)."""
+        self.wait_for(lambda: self.count("event=disconnect sess=") >=
+                      self.count("event=connect sess="), timeout=timeout,
+                      what="every session ended")
+
     @contextlib.contextmanager
     def expect_log(self, needle, timeout=WAIT):
         """with h.expect_log(line): <start something> - waits for one more
@@ -372,6 +380,12 @@ class Homemx(LogWatch):
 
     def mxctl(self, *args, input=None, check=True):
         return mxctl(self.conf_path, *args, input=input, check=check)
+
+    def wait_queue_empty(self, timeout=WAIT):
+        """Until no envelope is left in the spool: every message the daemon
+        accepted has been delivered, bounced or dropped by then."""
+        self.wait_for(lambda: not [f for f in self.spool_files() if f.endswith(".env")],
+                      timeout, "empty queue", lambda: f"spool: {self.spool_files()}")
 
     def spool_files(self):
         out = []
