@@ -290,9 +290,7 @@ class DsnTest(unittest.TestCase):
         self.assertEqual(got_domain, domain)
         r.sign_answer(req, SIGN_OK, signature)
         self.assertEqual(r.answer_lookup({to: (RESOLVE_LOCAL, [to])}), [to])
-        deadline = time.time() + 10
-        while not r.messages(to) and time.time() < deadline:
-            time.sleep(0.02)
+        r.wait_for(lambda: r.messages(to), what=f"the DSN in {to}'s Maildir")
         msgs = r.messages(to)
         self.assertEqual(len(msgs), 1, r.log()[-3000:])
         return unsigned, msgs[0]
@@ -485,13 +483,12 @@ class Retries(DsnTest):
         st, msgid = r.submit(BODY, ["bob@remote.test"])
         r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
         req, *_ = r.relay_request()
+        t0 = time.time()            # before the deferral: a slow test can not shrink it
         r.relay_answer(req, [(DELIVERY_TEMPFAIL, "451 4.7.1 greylisted, try later")])
         r.wait_log(f"event=deferred qid={msgid} to=<bob@remote.test> attempts=1")
-        deadline = time.time() + 5
-        while "attempts 1\n" not in r.envelopes().get(msgid, "") and time.time() < deadline:
-            time.sleep(0.02)
+        r.wait_for(lambda: "attempts 1\n" in r.envelopes().get(msgid, ""),
+                   what="attempts 1 in the envelope")
         self.assertIn("attempts 1\n", r.envelopes()[msgid])
-        t0 = time.time()
         r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})   # the retry
         self.assertGreater(time.time() - t0, 0.5)                # retry_min later
         req, *_ = r.relay_request()
@@ -543,7 +540,7 @@ class Retries(DsnTest):
                    "reason=\"relay unavailable\"")
         self.assertIn("attempts 0\n", r.envelopes()[msgid])      # short retry, no backoff
         r.connect_relay()
-        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL}, timeout=15)
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
         req, *_ = r.relay_request()
         r.relay_answer(req, [(DELIVERY_OK, "250 ok")])
         r.wait_spool_empty()
@@ -557,7 +554,7 @@ class Retries(DsnTest):
         r.wait_log("event=link_down peer=relay inflight=1")
         r.wait_log(f"event=deferred qid={msgid} to=<bob@remote.test>")
         r.connect_relay()
-        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL}, timeout=15)
+        r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
         req, *_ = r.relay_request()
         # Two results for one recipient: rejected, link closed, deferred.
         r.relay_answer(req, [(DELIVERY_OK, "250 ok"), (DELIVERY_OK, "250 ok")])
@@ -596,14 +593,14 @@ class SigningUnavailable(DsnTest):
         self.assertEqual(r.messages("kim@example.test"), [])
         # dkimsign appears: asked at once; a failure is retried later.
         r.connect_dkimsign()
-        req, domain, unsigned = r.sign_ask(timeout=5)
+        req, domain, unsigned = r.sign_ask()
         before = r.count(f"event=sign_deferred qid={dsn}")
         r.sign_answer(req, SIGN_FAILED)
         r.wait_log(f"event=sign_deferred qid={dsn}", start_count=before)
         self.assertIn("reason=\"dkimsign failed\"", r.log())
         self.assertIn("hold dkim\n", r.envelopes()[dsn])
         # A signature that is not clean header lines: refused, link dropped.
-        req, *_ = r.sign_ask(timeout=10)
+        req, *_ = r.sign_ask()
         r.sign_answer(req, SIGN_OK, "DKIM-Signature: a\nBcc: x@y\n")
         r.wait_log("event=ipc_reject peer=dkimsign")
         self.assertTrue(r.dkim.is_closed())
@@ -663,7 +660,7 @@ class RealRelay(DsnTest):
         self.assertEqual((m.mail_from, m.rcpts), ("kim@example.test", ["carl@remote.test"]))
         self.assertEqual(m.data, BODY)
         self.assertEqual(len(rx.connections), 1)        # one transaction per domain
-        r.wait_log(f"event=dsn qid={msgid}", timeout=20)
+        r.wait_log(f"event=dsn qid={msgid}")
         unsigned, _ = self.deliver_signed_dsn()
         msg, parts = parse_dsn(unsigned)
         blocks = status_blocks(parts[1])
@@ -680,11 +677,11 @@ class RealRelay(DsnTest):
         rx.rule("RCPT", "451 4.7.1 greylisted, come back later", times=1)
         st, msgid = r.submit(BODY, ["dave@remote.test"])
         r.answer_lookup({"dave@remote.test": RESOLVE_NOT_LOCAL})
-        r.wait_log(f"event=deferred qid={msgid} to=<dave@remote.test> attempts=1", timeout=20)
+        r.wait_log(f"event=deferred qid={msgid} to=<dave@remote.test> attempts=1")
         r.answer_lookup({"dave@remote.test": RESOLVE_NOT_LOCAL})      # the retry
         (m,) = rx.wait_messages(1)
         self.assertEqual(m.rcpts, ["dave@remote.test"])
-        r.wait_log(f"event=delivered qid={msgid} to=<dave@remote.test>", timeout=20)
+        r.wait_log(f"event=delivered qid={msgid} to=<dave@remote.test>")
         r.wait_spool_empty()
         self.assertNotIn("event=dsn", r.log())
 
@@ -693,7 +690,7 @@ class RealRelay(DsnTest):
         rx.rule("RCPT", "550 5.7.1 go away", match="bob@")
         st, msgid = r.submit(BODY, ["bob@remote.test"], sender="someone@far.test")
         r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
-        req, domain, unsigned = r.sign_ask(timeout=20)
+        req, domain, unsigned = r.sign_ask()
         r.sign_answer(req, SIGN_OK, FAKE_SIGNATURE)
         r.answer_lookup({"someone@far.test": RESOLVE_NOT_LOCAL})
         (m,) = rx.wait_messages(1)
@@ -701,7 +698,7 @@ class RealRelay(DsnTest):
         self.assertEqual(m.data, FAKE_SIGNATURE.encode() + unsigned)
         msg, parts = parse_dsn(m.data)
         self.assertEqual(status_blocks(parts[1])[1]["Status"], "5.7.1")
-        r.wait_spool_empty(timeout=20)
+        r.wait_spool_empty()
 
 
 @unittest.skipUnless(HAVE_DKIMSIGN, "homemx-dkimsign not built")
@@ -719,11 +716,9 @@ class RealDkimsign(DsnTest):
         r.relay_answer(req, [(DELIVERY_PERMFAIL, "mx.remote.test[192.0.2.1]: 550 5.1.1 "
                                                  "unknown\r\nX-Evil: 1")])
         r.wait_log(f"event=dsn qid={msgid}")
-        r.wait_log("event=dsn_signed", timeout=15)
+        r.wait_log("event=dsn_signed")
         r.answer_lookup({"kim@example.test": (RESOLVE_LOCAL, ["kim@example.test"])})
-        deadline = time.time() + 10
-        while not r.messages("kim@example.test") and time.time() < deadline:
-            time.sleep(0.02)
+        r.wait_for(lambda: r.messages("kim@example.test"), what="the DSN in kim's Maildir")
         (delivered,) = r.messages("kim@example.test")
         # Return-Path and Delivered-To come after signing, on top.
         signed = delivered.split(b"\r\n", 2)[2]
