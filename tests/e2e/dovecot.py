@@ -45,7 +45,7 @@ import socket
 import subprocess
 import time
 
-from harness import LogWatch, free_port
+from harness import WAIT, LogWatch, free_port
 
 DOVECOT_BIN = "/usr/sbin/dovecot"
 IMAP_PASSWORD = "test"
@@ -58,7 +58,7 @@ class DovecotError(RuntimeError):
 class Dovecot(LogWatch):
     """A private Dovecot serving IMAP on 127.0.0.1:<self.port>."""
 
-    START_TIMEOUT = 10.0   # seconds to wait for the IMAP port
+    START_TIMEOUT = WAIT   # seconds to wait for the IMAP port
     STOP_TIMEOUT = 10.0    # seconds to wait for the master to exit
 
     def __init__(self, maildir_root, mail_uid, mail_gid, workdir):

@@ -397,7 +397,7 @@ class Homemx(LogWatch):
 class SMTPClient:
     """A raw line-level SMTP client for hostile dialogs."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10):
+    def __init__(self, port, host="127.0.0.1", timeout=WAIT):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
 
@@ -424,7 +424,7 @@ class SMTPClient:
         self.send(line + "\r\n")
         return self.reply()
 
-    def closed(self, timeout=5):
+    def closed(self, timeout=WAIT):
         """True if the server closes the connection within timeout."""
         self.sock.settimeout(timeout)
         try:
