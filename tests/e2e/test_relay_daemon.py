@@ -21,7 +21,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import unittest
 
 import harness
@@ -131,12 +130,7 @@ class DaemonRelay(unittest.TestCase):
     def tearDown(self):
         # Nothing of this test may reach the next one: wait until the queue
         # has settled every message (delivered, bounced or given up).
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if not [f for f in self.h.spool_files() if f.endswith(".env")]:
-                return
-            time.sleep(0.1)
-        self.fail(f"spool not empty after the test: {self.h.spool_files()}")
+        self.h.wait_queue_empty()
 
     def submit(self, to, data=None, sender="kim@example.test", count=1):
         """count messages to the recipients `to`, over one session."""
