@@ -655,7 +655,7 @@ class TestQueueFailures(SmtpdCase):
         c = self.client()
         self.start_data_nowait(c)
         c.close()
-        self.world.wait_for(lambda: self.world.aborted, timeout=5)
+        self.world.wait_for(lambda: self.world.aborted)
         self.assertEqual(self.world.aborted, self.world.opened)
 
     def start_data_nowait(self, c):
@@ -670,7 +670,7 @@ class TestQueueFailures(SmtpdCase):
         self.start_data(c)
         c.send(b"Subject: half\r\n\r\nhalf a message")
         c.close()
-        self.world.wait_for(lambda: self.world.aborted, timeout=5)
+        self.world.wait_for(lambda: self.world.aborted)
         self.assertEqual(self.world.aborted, self.world.opened)
         self.world.wait_log("reason=eof_in_data")
 
@@ -787,12 +787,12 @@ class TestLimits(SmtpdCase):
         for _ in range(2):
             s = SMTPClient.__new__(SMTPClient)
             s.sock = socket.create_connection(("127.0.0.1", self.world.port),
-                                              timeout=10, source_address=("127.0.0.2", 0))
+                                              timeout=WAIT, source_address=("127.0.0.2", 0))
             s.buf = b""
             self.clients.append(s)
             self.assertEqual(s.reply()[0], 220)
         s = SMTPClient.__new__(SMTPClient)
-        s.sock = socket.create_connection(("127.0.0.1", self.world.port), timeout=10,
+        s.sock = socket.create_connection(("127.0.0.1", self.world.port), timeout=WAIT,
                                           source_address=("127.0.0.3", 0))
         s.buf = b""
         self.clients.append(s)
@@ -918,7 +918,7 @@ class TestShutdown(SmtpdCase):
         self.assertEqual(idle.reply(), (421, "421 4.3.2 Service shutting down"))
         self.assertReply(busy.reply(), 250, "2.0.0")   # the promise is kept first
         self.assertEqual(busy.reply(), (421, "421 4.3.2 Service shutting down"))
-        self.assertEqual(self.world.proc.wait(timeout=10), 0)
+        self.assertEqual(self.world.proc.wait(), 0)
         self.assertEqual(len(self.world.messages), 1)
 
 
