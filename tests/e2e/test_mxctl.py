@@ -24,7 +24,7 @@ import threading
 import time
 import unittest
 
-from harness import BUILD, Homemx, SMTPClient, wait_output
+from harness import BUILD, WAIT, Homemx, SMTPClient, wait_output
 
 MXCTL = os.path.join(BUILD, "mxctl")
 HAVE_MXCTL = os.path.exists(MXCTL)
@@ -457,7 +457,7 @@ def rcpt(h, address, mail_from="sender@client.test"):
 def send(h, rcpts, subject):
     body = (f"From: sender@client.test\r\nTo: {rcpts[0]}\r\nSubject: {subject}\r\n"
             f"\r\n{subject}\r\n")
-    with smtplib.SMTP("127.0.0.1", h.smtp_port, timeout=10) as s:
+    with smtplib.SMTP("127.0.0.1", h.smtp_port, timeout=WAIT) as s:
         refused = s.sendmail("sender@client.test", rcpts, body)
     return refused
 
