@@ -274,9 +274,9 @@ class TestSubmission(SubmissionCase):
         self.assertNotIn("STARTTLS", text)
         self.assertReply(c.cmd("MAIL FROM:<kim@example.test>"), 530, "5.7.0")
         # plaintext SMTP on 465 gets no greeting, only a failed handshake
-        with socket.create_connection(("127.0.0.1", self.p465), timeout=5) as s:
+        with socket.create_connection(("127.0.0.1", self.p465), timeout=WAIT) as s:
             s.sendall(b"EHLO client.example\r\n")
-            s.settimeout(5)
+            s.settimeout(WAIT)
             try:
                 data = s.recv(100)
             except ConnectionResetError:
