@@ -309,11 +309,18 @@ class RoleRig(LogWatch):
 
     def stop_roles(self):
         """SIGTERM to every role still running; each must exit (lib/role.h:
-        SIGTERM asks a role to drain)."""
+        SIGTERM asks a role to drain). One that does not is killed and
+        fails the test, after the others were stopped too."""
+        stuck = []
         for role in reversed(self.roles):
-            if role.poll() is None:
-                role.kill(signal.SIGTERM)
+            try:
+                if role.poll() is None:
+                    role.kill(signal.SIGTERM)
+            except AssertionError as e:
+                stuck.append(str(e))
             role.control.close()
+        if stuck:
+            raise AssertionError("; ".join(stuck))
 
     def links(self):
         return ()
