@@ -4,7 +4,7 @@
 #   make run        install missing Debian packages, build, start the demo
 #   make check      install missing Debian packages, build (normal + ASan/UBSan),
 #                   run unit, end-to-end and short fuzz tests; prints
-#                   "N passed, N failed" and fails on any failure
+#                   "N passed, N failed, K skipped" and fails on any failure
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
 #
 # Each role is one binary built from its own folder; main.c in a folder holds

@@ -11,71 +11,26 @@ and the log lines. Frame layouts: lib/ipc_msgs.h.
 
 Needs root (ip netns); skipped otherwise.
 """
-import fcntl
 import os
 import re
-import shutil
-import signal
 import socket
 import struct
 import subprocess
-import tempfile
-import threading
 import time
 import unittest
 
-from netns import NetnsHomemx, Topology, Unbound, can_use_netns, in_netns
+from harness import BUILD, WAIT, wait_until
+from netns import Topology, Unbound, can_use_netns, in_netns
+from rolerig import (DELIVERY_OK, DELIVERY_PERMFAIL, DELIVERY_REMOTE, DELIVERY_TEMPFAIL, ROLE,
+                     RoleRig, s)
 from smtp_receiver import SmtpReceiver
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
-OK, TEMPFAIL, PERMFAIL, REMOTE = 1, 2, 3, 4
-ROLE_QUEUE = 3
+OK, TEMPFAIL, PERMFAIL, REMOTE = DELIVERY_OK, DELIVERY_TEMPFAIL, DELIVERY_PERMFAIL, DELIVERY_REMOTE
+ROLE_QUEUE = ROLE["queue"]
 V4, V6 = socket.AF_INET, socket.AF_INET6
 
 NETNS_OK, NETNS_WHY = can_use_netns()
 HAVE_RELAY = os.path.exists(os.path.join(BUILD, "homemx-relay"))
-
-
-def _message_types():
-    with open(os.path.join(REPO, "lib", "ipc_msgs.h")) as f:
-        names = re.findall(r"^X\((MSG_[A-Z_]+),", f.read(), re.M)
-    return {n: i + 1 for i, n in enumerate(names)}
-
-
-MSG = _message_types()
-MSG_NAMES = {v: k for k, v in MSG.items()}
-
-
-def s(text):
-    b = text.encode() if isinstance(text, str) else text
-    return struct.pack(">H", len(b)) + b
-
-
-def dup_high(fd):
-    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-
-
-class Link:
-    """One end of a SOCK_SEQPACKET pair speaking homemx frames."""
-
-    def __init__(self, sock):
-        self.sock = sock
-
-    def send(self, mtype, payload=b"", req=0, fd=None):
-        data = struct.pack(">IIQ", MSG[mtype], len(payload), req) + payload
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))] if fd is not None else []
-        self.sock.sendmsg([data], anc)
-
-    def recv(self, timeout=30):
-        self.sock.settimeout(timeout)
-        data, anc, _, _ = self.sock.recvmsg(70000, socket.CMSG_SPACE(16))
-        if not data:
-            return None
-        mtype, length, req = struct.unpack(">IIQ", data[:16])
-        return MSG_NAMES[mtype], req, data[16:16 + length]
 
 
 REMOTE_MTA = re.compile(r"^[A-Za-z0-9.-]+\[[0-9A-Fa-f.:]+\]: ")
@@ -106,66 +61,40 @@ BODY = (b"From: a@example.test\r\nTo: kim@example.net\r\nSubject: relay test\r\n
         b"8-bit: caf\xc3\xa9\r\n")
 
 
-class RelayRig:
+class RelayRig(RoleRig):
     """One homemx-relay process in the topology's mta namespace; the test
     is its supervisor and its queue."""
 
     def __init__(self, topo, dns, extra_conf="", privdrop=True):
+        super().__init__("hmx-relay-", log_name="relay.log", world_readable=True)
         self.topo = topo
-        self.dir = tempfile.mkdtemp(prefix="hmx-relay-")
-        os.chmod(self.dir, 0o755)
         self.empty = os.path.join(self.dir, "empty")
         os.makedirs(self.empty)
-        self.conf = "\n".join([
-            "hostname mx.example.test",
-            "listen smtp 127.0.0.1:1",
-            "domain example.test",
-            f"spool_dir {self.dir}/spool",
-            f"store_dir {self.dir}/store",
-            f"maildir_root {self.dir}/maildirs",
-            f"chroot_dir {self.empty}",
-            f"dns_server {dns.address}",
-        ]) + "\n" + extra_conf
-        self.log_path = os.path.join(self.dir, "relay.log")
-        self.logf = open(self.log_path, "ab")
+        self.conf = self.config(f"dns_server {dns.address}") + "\n" + extra_conf
         self.req = 100
         self.results = {}
-        self.exit_code = None
         self._spawn(privdrop)
 
     def _spawn(self, privdrop):
-        ctl_parent, ctl_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cfg = os.memfd_create("homemx.conf")
-        os.write(cfg, self.conf.encode())
-        hi_ctl, hi_cfg, hi_log = dup_high(ctl_child.fileno()), dup_high(cfg), dup_high(self.logf.fileno())
-        os.close(cfg)
-        actions = [(os.POSIX_SPAWN_DUP2, hi_log, 1), (os.POSIX_SPAWN_DUP2, hi_log, 2),
-                   (os.POSIX_SPAWN_DUP2, hi_ctl, 3), (os.POSIX_SPAWN_DUP2, hi_cfg, 4)]
-        argv = ["homemx-relay", "-D"]
-        if privdrop:
-            argv += ["-u", "nobody", "-r", self.empty]
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+        args = ["-u", "nobody", "-r", self.empty] if privdrop else []
         with in_netns(self.topo.mta):
-            self.pid = os.posix_spawn(os.path.join(BUILD, "homemx-relay"), argv, env,
-                                      file_actions=actions)
-        for fd in (hi_ctl, hi_cfg, hi_log):
-            os.close(fd)
-        ctl_child.close()
-        self.control = Link(ctl_parent)
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.control.send("MSG_SUP_LINK", bytes([ROLE_QUEUE]), fd=a.fileno())
-        a.close()
-        self.queue = Link(b)
+            self.role = self.start_role("relay", self.conf, args=args)
+        self.pid = self.role.pid
+        self.control = self.role.control
+        self.queue = self.role.new_link("queue")
         self.wait_log("event=start role=relay")
+
+    @property
+    def exit_code(self):
+        return self.role.returncode
 
     def relink(self):
         """A new queue link, as after a queue restart."""
-        self.queue.sock.close()
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.control.send("MSG_SUP_LINK", bytes([ROLE_QUEUE]), fd=a.fileno())
-        a.close()
-        self.queue = Link(b)
+        self.queue.close()
+        self.queue = self.role.new_link("queue")
+
+    def links(self):
+        return (self.queue,)
 
     # -- playing the queue -------------------------------------------------
     def send(self, rcpts, body=BODY, sender="a@example.test", msgid=None):
@@ -181,7 +110,9 @@ class RelayRig:
         os.close(fd)
         return self.req
 
-    def result(self, req, timeout=40):
+    def result(self, req, timeout=WAIT + 10):
+        """The MSG_RELAY_RESULT for req (results of other requests that come
+        first are kept for their turn)."""
         deadline = time.time() + timeout
         while req not in self.results:
             left = deadline - time.time()
@@ -193,55 +124,12 @@ class RelayRig:
                 continue
             if got is None:
                 raise AssertionError(f"relay closed the queue link\n{self.log()[-5000:]}")
-            name, rreq, p = got
-            assert name == "MSG_RELAY_RESULT", name
-            self.results[rreq] = parse_result(p)
+            assert got.name == "MSG_RELAY_RESULT", got.name
+            self.results[got.req] = parse_result(got.payload)
         return self.results.pop(req)
 
     def relay(self, rcpts, **kw):
         return self.result(self.send(rcpts, **kw))
-
-    # -- process -----------------------------------------------------------
-    def stop(self):
-        if self.exit_code is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.time() + 20
-            while time.time() < deadline:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-                if pid == self.pid:
-                    self.exit_code = os.waitstatus_to_exitcode(status)
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-                raise AssertionError("relay did not exit on SIGTERM")
-        self.control.sock.close()
-        self.queue.sock.close()
-        self.logf.close()
-        text = self.log()
-        for marker in SANITIZER_MARKERS:
-            if marker in text:
-                raise AssertionError(f"sanitizer report:\n{text[-5000:]}")
-
-    def cleanup(self):
-        if not os.environ.get("HOMEMX_KEEP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def wait_log(self, needle, n=1, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.log().count(needle) >= n:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"no {n} x {needle!r} in log:\n{self.log()[-4000:]}")
 
 
 def make_cert(directory, cn):
@@ -602,10 +490,7 @@ class Reuse(RelayTest):
     def test_idle_session_is_closed_with_quit(self):
         self.assertEqual(self.rig.relay(["u@reuse.test"])[0][0], OK)
         (c,) = self.rx["mx1"].connections
-        deadline = time.time() + 10
-        while not c.closed and time.time() < deadline:
-            time.sleep(0.1)
-        self.assertTrue(c.closed)
+        wait_until(lambda: c.closed, what="the idle session closed")
         self.assertEqual(c.commands()[-1], "QUIT")
 
     def test_connection_limit_under_parallel_jobs(self):
@@ -704,9 +589,9 @@ class Lifecycle(RelayTest):
             self.rig.queue.send("MSG_QUEUE_RELAY", p, req=7, fd=fd)
         finally:
             os.close(fd)
-        self.assertIsNone(self.rig.queue.recv(10))          # link closed
+        self.assertIsNone(self.rig.queue.recv())            # link closed
         self.rig.wait_log("event=ipc_reject peer=queue type=MSG_QUEUE_RELAY")
-        name, _, payload = self.rig.control.recv(10)
+        name, _, payload, _ = self.rig.control.recv()
         self.assertEqual((name, payload), ("MSG_ROLE_PEER_BAD", bytes([ROLE_QUEUE])))
         # A new link (the supervisor restarted the queue) works.
         self.rig.relink()

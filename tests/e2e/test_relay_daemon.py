@@ -21,10 +21,10 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import unittest
 
 import harness
+from harness import WAIT
 from netns import NetnsHomemx, Topology, Unbound, can_use_netns
 from smtp_receiver import SmtpReceiver
 
@@ -130,12 +130,7 @@ class DaemonRelay(unittest.TestCase):
     def tearDown(self):
         # Nothing of this test may reach the next one: wait until the queue
         # has settled every message (delivered, bounced or given up).
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if not [f for f in self.h.spool_files() if f.endswith(".env")]:
-                return
-            time.sleep(0.1)
-        self.fail(f"spool not empty after the test: {self.h.spool_files()}")
+        self.h.wait_queue_empty()
 
     def submit(self, to, data=None, sender="kim@example.test", count=1):
         """count messages to the recipients `to`, over one session."""
@@ -151,14 +146,8 @@ class DaemonRelay(unittest.TestCase):
         finally:
             c.quit()
 
-    def wait_log(self, pattern, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.h.log())
-            if m:
-                return m
-            time.sleep(0.1)
-        raise AssertionError(f"no /{pattern}/ in log:\n{self.h.log()[-5000:]}")
+    def wait_log(self, pattern, timeout=WAIT):
+        return self.h.wait_log(pattern, timeout=timeout, regex=True)
 
     def test_relay_role_runs_unprivileged_in_the_chroot(self):
         pid = self.h.role_pids()["relay"]

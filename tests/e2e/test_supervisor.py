@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BUILD, REPO, Homemx, SMTPClient
+from harness import BUILD, REPO, WAIT, Homemx, SMTPClient, wait_until
 
 BAD_CONFIG_DIR = os.path.join(REPO, "tests", "bad-config")
 
@@ -40,7 +40,7 @@ class ConfigCheck(unittest.TestCase):
     def test_bad_config_does_not_start_daemon(self):
         d = os.path.join(BAD_CONFIG_DIR, "01-unknown-directive")
         p = subprocess.run([os.path.join(BUILD, "homemxd"), "-f", "homemx.conf"],
-                           cwd=d, capture_output=True, text=True, timeout=10)
+                           cwd=d, capture_output=True, text=True, timeout=WAIT)
         self.assertEqual(p.returncode, 1)
         self.assertIn("unknown directive", p.stderr)
 
@@ -66,7 +66,7 @@ class Supervisor(unittest.TestCase):
         cls.h.cleanup()
 
     def send(self, rcpt="kim@example.test", body="Subject: t\r\n\r\nhello\r\n"):
-        with smtplib.SMTP("127.0.0.1", self.h.smtp_port, timeout=10) as s:
+        with smtplib.SMTP("127.0.0.1", self.h.smtp_port, timeout=WAIT) as s:
             s.sendmail("a@example.org", [rcpt], body)
 
     @unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")
@@ -111,17 +111,12 @@ class Supervisor(unittest.TestCase):
             with self.subTest(role=role):
                 before = self.h.role_pids()[role]
                 os.kill(before, signal.SIGKILL)
-                deadline = time.time() + 15
-                while time.time() < deadline:
-                    now = self.h.role_pids().get(role)
-                    if now and now != before:
-                        break
-                    time.sleep(0.05)
-                self.assertNotEqual(self.h.role_pids().get(role), before)
+                wait_until(lambda: self.h.role_pids().get(role) not in (None, before),
+                           what=f"{role} restarted", detail=lambda: self.h.log()[-3000:])
                 self.assertRegex(self.h.log(), rf"event=role_exit role={role} signal=9 restart_in=\d+s")
                 # mail flows end to end again once the peers are relinked
                 n = len(self.h.messages("kim@example.test"))
-                deadline = time.time() + 10
+                deadline = time.time() + WAIT
                 while True:
                     try:
                         self.send(body=f"Subject: after {role}\r\n\r\nx\r\n")
@@ -130,7 +125,7 @@ class Supervisor(unittest.TestCase):
                         if time.time() > deadline:
                             raise
                         time.sleep(0.2)
-                self.h.wait_messages("kim@example.test", n + 1, timeout=15)
+                self.h.wait_messages("kim@example.test", n + 1)
 
     def test_sighup_reload_good_and_bad(self):
         conf = self.h.conf_path
@@ -164,15 +159,11 @@ class Supervisor(unittest.TestCase):
         finally:
             with open(conf, "w") as f:
                 f.write(original)
-            os.kill(self.h.proc.pid, signal.SIGHUP)
-            time.sleep(0.3)
+            with self.h.expect_log("event=reload role=smtpd"):
+                os.kill(self.h.proc.pid, signal.SIGHUP)
 
-    def wait_log(self, needle, timeout=10):
-        deadline = time.time() + timeout
-        while needle not in self.h.log():
-            if time.time() > deadline:
-                self.fail(f"{needle!r} not in log:\n{self.h.log()[-3000:]}")
-            time.sleep(0.05)
+    def wait_log(self, needle, timeout=WAIT):
+        self.h.wait_log(needle, timeout=timeout)
 
 
 class Drain(unittest.TestCase):
@@ -186,7 +177,7 @@ class Drain(unittest.TestCase):
             idle.cmd("EHLO client.example")
             idle.cmd("MAIL FROM:<a@example.org>")
             # a message accepted just before the signal must be delivered
-            with smtplib.SMTP("127.0.0.1", h.smtp_port, timeout=10) as s:
+            with smtplib.SMTP("127.0.0.1", h.smtp_port, timeout=WAIT) as s:
                 s.sendmail("a@example.org", ["kim@example.test"], "Subject: last\r\n\r\nx\r\n")
             h.proc.send_signal(signal.SIGTERM)
             code, text = idle.reply()
@@ -200,7 +191,7 @@ class Drain(unittest.TestCase):
             h._logf.close()
             # restart on the same state: the message is (or gets) delivered
             h.start()
-            msgs = h.wait_messages("kim@example.test", 1, timeout=15)
+            msgs = h.wait_messages("kim@example.test", 1)
             self.assertTrue(any(b"Subject: last" in m for m in msgs))
         finally:
             h.stop()
