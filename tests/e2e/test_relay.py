@@ -285,10 +285,12 @@ class RelayTest(unittest.TestCase):
             dns.refuse("broken.test")
             dns.add_host_records("implicit.test", cls.h["mx2"])     # no MX
             dns.add("nomx-noaddr.test", "TXT", '"v=spf1 -all"')
-            # the fake Gmail: A and AAAA, the rule says IPv4 only
+            # the fake Gmail: A and AAAA; the built-in rule says IPv4 only
             dns.add("gmail.com", "MX", "5 gmail-smtp-in.l.google.com.")
             dns.add_host_records("gmail-smtp-in.l.google.com", cls.h["gmail"])
             dns.add("googlemail.com", "MX", "5 gmail-smtp-in.l.google.com.")
+            dns.add("google-hosted.test", "MX", "1 aspmx.l.google.com.")
+            dns.add_host_records("aspmx.l.google.com", cls.h["gmail"])
             # IPv6 refused with 5.7.1, IPv4 fine
             for d, mx in (("strict.test", "mx.strict.test"), ("strict2.test", "mx.strict.test"),
                           ("strict3.test", "mx.strict3.test"), ("strict4.test", "mx.strict4.test")):
@@ -505,24 +507,28 @@ class Replies(RelayTest):
 
 
 class Families(RelayTest):
+    # No destination line for Google: IPv4 toward it is built in.
     extra_conf = ("family_fallback_memory 1h\n"
-                  "destination domain gmail.com family=ipv4-only\n"
-                  "destination domain googlemail.com family=ipv4-only\n"
-                  "destination mx *.google.com family=ipv4-only\n"
-                  "destination mx *.googlemail.com family=ipv4-only\n"
                   "destination domain src.test source=192.0.2.2 helo=out.example.test\n")
 
     def test_default_prefers_ipv6(self):
         self.assertEqual(self.rig.relay(["x@example.net"])[0][0], OK)
         self.assertEqual(self.rx["mx1"].families(), [V6])
 
-    def test_gmail_goes_over_ipv4_only(self):
-        for rcpt in ("someone@gmail.com", "other@googlemail.com"):
+    def test_gmail_goes_over_ipv4_only_without_a_rule(self):
+        self.assertNotIn("google", self.rig.conf)
+        # gmail-smtp-in.l.google.com has A and AAAA; googlemail.com too, and
+        # google-hosted.test is a domain of its own whose MX is aspmx.l.google.com.
+        for rcpt in ("someone@gmail.com", "other@googlemail.com", "kim@google-hosted.test"):
             self.assertEqual(self.rig.relay([rcpt])[0][0], OK)
-        self.assertEqual(self.rx["gmail"].families(), [V4])     # one reused session
-        self.assertEqual(len(self.rx["gmail"].messages()), 2)
-        for line in self.relay_log():
+        self.assertEqual(self.rx["gmail"].families(), [V4, V4])   # two MX names, two sessions
+        self.assertEqual(len(self.rx["gmail"].messages()), 3)
+        lines = self.relay_log()
+        self.assertEqual(len(lines), 3)
+        for line in lines:
             self.assertIn("family=ipv4", line)
+        self.assertNotIn("family=ipv6", self.rig.log())
+
 
     def test_ipv6_5_7_1_falls_back_to_ipv4_and_is_remembered(self):
         rx = self.rx["strict"]
@@ -586,6 +592,16 @@ class Families(RelayTest):
         self.assertEqual(self.rig.relay(["x@src.test"])[0][0], OK)
         (c,) = self.rx["mx1"].connections
         self.assertEqual((c.family, c.peer, c.helo), (V4, "192.0.2.2", "out.example.test"))
+
+
+class FamiliesOverride(RelayTest):
+    # A rule that sets a family wins over the built-in one.
+    extra_conf = "destination mx *.google.com family=prefer-ipv6\n"
+
+    def test_config_rule_overrides_the_builtin_ipv4(self):
+        self.assertEqual(self.rig.relay(["someone@gmail.com"])[0][0], OK)
+        self.assertEqual(self.rx["gmail"].families(), [V6])
+        self.assertIn("family=ipv6", self.relay_log()[-1])
 
 
 class Reuse(RelayTest):

@@ -7,7 +7,8 @@ delivers to SMTP receivers on their own IPv4/IPv6 addresses. It checks
 that the relay runs as _hmx-relay in the chroot, the message arrives
 signed and byte-exact after the headers, the queue hears every result
 (delivered, deferred, bounced: a DSN back to the sender with the remote
-reply), the shipped Gmail rule holds (IPv4), and the queue's requests to
+reply), the built-in Gmail rule holds (IPv4, with no destination line in
+the config), and the queue's requests to
 one destination share one connection.
 
 Needs root (ip netns); skipped otherwise, and while a role it needs is
@@ -97,11 +98,7 @@ class DaemonRelay(unittest.TestCase):
                 f"tls_key {key}",
                 "retry_min 1s",
                 "retry_max 2s",
-                # the shipped default (conf/homemx.conf.example)
-                "destination domain gmail.com family=ipv4-only",
-                "destination domain googlemail.com family=ipv4-only",
-                "destination mx *.google.com family=ipv4-only",
-                "destination mx *.googlemail.com family=ipv4-only",
+                # no destination line: IPv4 toward Gmail is built in
             ])
             cls.h = NetnsHomemx(topo, dns, extra_conf=conf)
             cls.h.start()
@@ -178,7 +175,9 @@ class DaemonRelay(unittest.TestCase):
         self.wait_log(r"event=relay qid=\S+ to=<bob@example.net> mx=mx.example.net "
                       r"ip=2001:db8::a family=ipv6 tls=no .* result=ok")
 
-    def test_gmail_rule_sends_over_ipv4(self):
+    def test_builtin_gmail_rule_sends_over_ipv4(self):
+        with open(self.h.conf_path) as f:
+            self.assertNotIn("destination", f.read())
         self.submit(["someone@gmail.com"])
         (m,) = self.rx["gmail"].wait_messages(1, timeout=30)
         self.assertEqual(m.family, V4)
