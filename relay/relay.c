@@ -81,13 +81,19 @@ log_relay(const struct job *j, size_t i)
 	log_event("relay", "qid=%s to=<%s> mx=%s ip=%s family=%s tls=%s reply=\"%s\" "
 	    "result=%s delay=%.2fs", j->m.msgid,
 	    log_escape(to, sizeof(to), j->m.rcpt[i], strlen(j->m.rcpt[i])),
-	    r->mx[0] != '\0' ? r->mx : "-", r->ip[0] != '\0' ? r->ip : "-",
-	    family_word(r->family), r->tls ? "yes" : "no",
+	    r->from.mx[0] != '\0' ? r->from.mx : "-", r->from.ip[0] != '\0' ? r->from.ip : "-",
+	    family_word(r->from.family), r->from.tls ? "yes" : "no",
 	    log_escape(reply, sizeof(reply), r->reply, strlen(r->reply)),
 	    result_word(r->result), delay < 0 ? 0.0 : delay);
 }
 
-/* One frame must hold every recipient: long replies are cut to fit. */
+/*
+ * One frame must hold every recipient: long replies are cut to fit.
+ * The reply text tells the queue who said it (its DSN depends on that):
+ *	"mx.example.net[192.0.2.1]: 550 5.1.1 text"	what that server answered
+ *	"4.4.1 connect to ...: Connection refused"	our own diagnosis: an
+ *		RFC 3463 status and no reply code, because no server answered
+ */
 static void
 send_result(const struct job *j)
 {
@@ -103,10 +109,10 @@ send_result(const struct job *j)
 	for (size_t i = 0; i < n; i++) {
 		const struct job_rcpt *r = &j->rcpt[i];
 		res.rcpt[i].result = r->result;
-		/* "mx[ip]: reply" lets the DSN name the Remote-MTA */
 		int w;
-		if (r->mx[0] != '\0' && r->ip[0] != '\0')
-			w = snprintf(res.rcpt[i].reply, cap + 1, "%s[%s]: %s", r->mx, r->ip, r->reply);
+		if (r->answered && r->from.ip[0] != '\0')
+			w = snprintf(res.rcpt[i].reply, cap + 1, "%s[%s]: %s", r->from.mx,
+			    r->from.ip, r->reply);
 		else
 			w = snprintf(res.rcpt[i].reply, cap + 1, "%s", r->reply);
 		if (w < 0)	/* cutting a long reply is intended; an error is not */
@@ -128,7 +134,8 @@ on_job_done(struct job *j)
 	job_free(j);
 }
 
-/* Answers a request the relay will not work on. */
+/* Answers a request the relay will not work on; reply is a diagnosis
+ * ("4.3.2 text", see send_result). */
 static void
 refuse(uint64_t req, unsigned n, const char *reply)
 {
@@ -158,8 +165,8 @@ on_queue_relay(struct ipc_frame *f)
 		return;
 	}
 	if (shutting_down || job_count() >= RELAY_JOBS_MAX) {
-		refuse(f->req_id, m.nrcpt, shutting_down ? "451 4.3.2 relay shutting down" :
-		    "451 4.3.2 relay busy");
+		refuse(f->req_id, m.nrcpt, shutting_down ? "4.3.2 relay shutting down" :
+		    "4.3.2 relay busy");
 		msg_relay_free(&m);
 		return;
 	}
@@ -238,8 +245,12 @@ relay_preinit(struct event_base *b, const struct config *c)
 static void
 expire_job(struct job *j)
 {
-	if (j->state != JOB_DONE && mono_now() - j->started > JOB_DEADLINE)
-		job_cancel(j, DELIVERY_TEMPFAIL, "451 4.4.7 delivery attempt took too long");
+	struct smtp_reply r;
+
+	if (j->state != JOB_DONE && mono_now() - j->started > JOB_DEADLINE) {
+		smtp_reply_set(&r, 451, "4.4.7", "delivery attempt took too long");
+		job_cancel(j, &r);
+	}
 }
 
 static void
@@ -279,7 +290,10 @@ relay_on_reload(const struct config *c)
 static void
 cancel_job(struct job *j)
 {
-	job_cancel(j, DELIVERY_TEMPFAIL, "451 4.3.2 relay shutting down");
+	struct smtp_reply r;
+
+	smtp_reply_set(&r, 451, "4.3.2", "relay shutting down");
+	job_cancel(j, &r);
 }
 
 static void

@@ -154,10 +154,26 @@ class DsnRig:
         before = self.count("event=start role=relay")
         with in_netns(netns):
             self.real_relay = Role("relay", self.conf, self.logf)
+        self.relink_real_relay()
+        self.wait_log("event=start role=relay", start_count=before)
+
+    def relink_real_relay(self):
+        """A fresh link between the queue and the running real relay, as
+        the supervisor gives after a queue restart."""
         a, b = pair()
         give(self.queue, "relay", a)
         give(self.real_relay, "queue", b)
-        self.wait_log("event=start role=relay", start_count=before)
+
+    def write_expired(self, msgid, rcpt, body=BODY):
+        """A message whose queue_lifetime is over, written while the queue
+        is down: its next failure is its last."""
+        msg = os.path.join(self.spool, "msg")
+        with open(os.path.join(msg, msgid + ".msg"), "wb") as f:
+            f.write(body)
+        with open(os.path.join(msg, msgid + ".env"), "w") as f:
+            f.write(f"homemx-envelope 1\nid {msgid}\narrival 1000\nsource submission\n"
+                    "client_ip 192.0.2.9\nhelo client.example\nsender <kim@example.test>\n"
+                    f"rcpt <{rcpt}>\nattempts 9\nnext_attempt 1000\nend\n")
 
     def connect_dkimsign(self):
         a, b = pair()
@@ -598,13 +614,7 @@ class Retries(DsnTest):
         r.queue.kill()
         r.delivery.kill()
         msgid = "00000001aaaabbbb"
-        msg = os.path.join(r.spool, "msg")
-        with open(os.path.join(msg, msgid + ".msg"), "wb") as f:
-            f.write(BODY)
-        with open(os.path.join(msg, msgid + ".env"), "w") as f:
-            f.write(f"homemx-envelope 1\nid {msgid}\narrival 1000\nsource submission\n"
-                    "client_ip 192.0.2.9\nhelo client.example\nsender <kim@example.test>\n"
-                    "rcpt <bob@remote.test>\nattempts 9\nnext_attempt 1000\nend\n")
+        r.write_expired(msgid, "bob@remote.test")
         r.start_queue()
         r.start_delivery()
         r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
@@ -616,9 +626,30 @@ class Retries(DsnTest):
         msg, parts = parse_dsn(unsigned)
         blk = status_blocks(parts[1])[1]
         self.assertEqual(blk["Action"], "failed")
-        self.assertEqual(blk["Status"], "4.4.7")
+        self.assertEqual(blk["Status"], "4.4.7")     # a server answered: only time ran out
         self.assertEqual(blk["Diagnostic-Code"], "smtp; 451 4.4.1 no answer")
+        self.assertEqual(blk["Remote-MTA"], "dns; mx.remote.test")
         self.assertIn("gave up", parts[0].get_content())
+        r.wait_spool_empty()
+
+    def test_relay_diagnosis_names_no_server(self):
+        """What the relay found out itself ("5.1.10 ...": no server
+        answered) gives no Remote-MTA and no smtp diagnostic."""
+        r = self.rig
+        st, msgid = r.submit(BODY, ["x@nullmx.test"])
+        r.answer_lookup({"x@nullmx.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_PERMFAIL,
+                              "5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)")])
+        r.wait_log(f"event=dsn qid={msgid}")
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Status"], "5.1.10")
+        self.assertNotIn("Remote-MTA", blk)
+        self.assertEqual(blk["Diagnostic-Code"],
+                         "X-Homemx; nullmx.test does not accept mail (null MX, RFC 7505)")
+        self.assertNotIn("receiving mail server", parts[0].get_content())
         r.wait_spool_empty()
 
     def test_relay_missing_then_back(self):
@@ -716,11 +747,15 @@ class RealRelay(DsnTest):
         topo = cls.topo = Topology()
         try:
             host = topo.add_host("mx")
+            dead = topo.add_host("dead")        # no SMTP server: refused
             topo.start()
             dns = cls.dns = Unbound(topo)
             for d in ("remote.test", "far.test"):
                 dns.add(d, "MX", "10 mx.remote.test.")
             dns.add_host_records("mx.remote.test", host)
+            dns.add("nullmx.test", "MX", "0 .")
+            dns.add("down.test", "MX", "10 mx.down.test.")
+            dns.add_host_records("mx.down.test", dead)
             dns.start()
             cls.rx = SmtpReceiver(host, name="mx.remote.test").start()
         except BaseException:
@@ -776,6 +811,57 @@ class RealRelay(DsnTest):
         r.wait_log(f"event=delivered qid={msgid} to=<dave@remote.test>", timeout=20)
         r.wait_spool_empty()
         self.assertNotIn("event=dsn", r.log())
+
+    def test_null_mx_dsn_names_no_server(self):
+        """RFC 7505: bounced at once, Status 5.1.10, and no claim that a
+        server answered (RFC 3464 2.3.5, 2.3.6)."""
+        r = self.rig
+        st, msgid = r.submit(BODY, ["x@nullmx.test"])
+        r.answer_lookup({"x@nullmx.test": RESOLVE_NOT_LOCAL})
+        r.wait_log(f"event=bounce qid={msgid} to=<x@nullmx.test>", timeout=20)
+        r.wait_log(f"event=dsn qid={msgid}", timeout=20)
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Final-Recipient"], "rfc822; x@nullmx.test")
+        self.assertEqual(blk["Status"], "5.1.10")
+        self.assertNotIn("Remote-MTA", blk)
+        self.assertEqual(blk["Diagnostic-Code"],
+                         "X-Homemx; nullmx.test does not accept mail (null MX, RFC 7505)")
+        human = parts[0].get_content()
+        self.assertNotIn("receiving mail server", human)
+        self.assertIn("The mail system could not deliver it", human)
+        self.assertNotIn(b"smtp;", unsigned)
+        r.wait_spool_empty()
+
+    def test_unreachable_mx_dsn_names_no_server(self):
+        """Every address of the MX refuses the connection until the message
+        expires: Status 4.4.1 (no answer from host), no Remote-MTA."""
+        r = self.rig
+        r.queue.kill()
+        r.delivery.kill()
+        msgid = "00000001ccccdddd"
+        r.write_expired(msgid, "y@down.test")
+        r.start_queue(relay=False)
+        r.start_delivery()
+        r.relink_real_relay()
+        r.answer_lookup({"y@down.test": RESOLVE_NOT_LOCAL})
+        r.wait_log(f"event=expired qid={msgid} to=<y@down.test>", timeout=30)
+        r.wait_log(f"event=dsn qid={msgid}")
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Status"], "4.4.1")
+        self.assertNotIn("Remote-MTA", blk)
+        self.assertRegex(blk["Diagnostic-Code"],
+                         r"^X-Homemx; connect to mx\.down\.test\[[0-9a-f.:]+\]: "
+                         r"Connection refused$")
+        self.assertIn("gave up", parts[0].get_content())
+        self.assertNotIn(b"smtp;", unsigned)
+        # the relay tried both addresses and said so, one line each
+        self.assertEqual(len(re.findall(r"event=relay_attempt qid=\S+ mx=mx\.down\.test "
+                                        r".* outcome=refused stage=connect", r.log())), 2)
+        r.wait_spool_empty()
 
     def test_dsn_to_remote_sender_goes_out_from_null_sender_signed(self):
         r, rx = self.rig, self.rx

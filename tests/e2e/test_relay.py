@@ -85,7 +85,9 @@ LAST_REMOTE_MTAS = []
 def parse_result(p):
     """(result, reply) per recipient. A reply from a remote server comes as
     "mx[ip]: reply" (the queue's DSN names the Remote-MTA from it); the
-    prefix is checked and stripped here, and kept in LAST_REMOTE_MTAS."""
+    prefix is checked and stripped here, and kept in LAST_REMOTE_MTAS.
+    The relay's own diagnosis (no server answered) has no prefix and no
+    reply code: "4.4.1 connect to ...", and None in LAST_REMOTE_MTAS."""
     n = struct.unpack(">H", p[:2])[0]
     off, out = 2, []
     LAST_REMOTE_MTAS.clear()
@@ -344,6 +346,11 @@ class RelayTest(unittest.TestCase):
         lines = [l for l in self.rig.log().splitlines() if "event=relay " in l]
         return [l for l in lines if qid is None or f"qid={qid}" in l]
 
+    def attempt_log(self):
+        """The event=relay_attempt lines, from "qid=" on."""
+        return [l[l.index("qid="):] for l in self.rig.log().splitlines()
+                if "event=relay_attempt " in l]
+
 
 class Routing(RelayTest):
     def test_delivers_byte_exact_with_envelope(self):
@@ -382,6 +389,35 @@ class Routing(RelayTest):
         line = self.relay_log()[-1]
         self.assertIn("mx=mx2.pref.test", line)
 
+    def test_one_log_line_per_attempt_refused_mx_then_accepting_mx(self):
+        self.rx["mx1"].down()
+        self.assertEqual(self.rig.relay(["d@pref.test"])[0][0], OK)
+        (relay_line,) = self.relay_log()
+        qid = re.search(r"qid=(\S+)", relay_line).group(1)
+        lines = self.attempt_log()
+        self.assertEqual(len(lines), 3, lines)
+        self.assertEqual(lines[0], f"qid={qid} mx=mx1.pref.test ip=2001:db8::a family=ipv6 "
+                                   "tls=no conn=new outcome=refused stage=connect "
+                                   'error="4.4.1 connect to mx1.pref.test[2001:db8::a]: '
+                                   'Connection refused"')
+        self.assertEqual(lines[1], f"qid={qid} mx=mx1.pref.test ip=192.0.2.10 family=ipv4 "
+                                   "tls=no conn=new outcome=refused stage=connect "
+                                   'error="4.4.1 connect to mx1.pref.test[192.0.2.10]: '
+                                   'Connection refused"')
+        self.assertEqual(lines[2], f"qid={qid} mx=mx2.pref.test ip=2001:db8::b family=ipv6 "
+                                   "tls=no conn=new outcome=delivered stage=dot code=250 "
+                                   'accepted=1/1 reply="250 2.0.0 Ok: queued"')
+        # the next message tries mx1 again, then reuses the session to mx2
+        self.assertEqual(self.rig.relay(["e@pref.test"])[0][0], OK)
+        lines = self.attempt_log()[3:]
+        self.assertEqual(len(lines), 3, lines)
+        self.assertIn("mx=mx1.pref.test ip=2001:db8::a family=ipv6 tls=no conn=new "
+                      "outcome=refused", lines[0])
+        self.assertIn("mx=mx1.pref.test ip=192.0.2.10 family=ipv4 tls=no conn=new "
+                      "outcome=refused", lines[1])
+        self.assertRegex(lines[2], r"mx=mx2.pref.test ip=2001:db8::b .* conn=reused "
+                                   r"outcome=delivered")
+
     def test_equal_preferences_share_the_load(self):
         # seed 002: two MX 10s; each job shuffles them, so over 12 jobs both
         # are used (all on one: probability 2^-11).
@@ -397,30 +433,32 @@ class Routing(RelayTest):
         self.rx["mx2"].down()
         ((r, reply),) = self.rig.relay(["c@pref.test"])
         self.assertEqual(r, TEMPFAIL)
-        self.assertRegex(reply, r"^451 4\.4\.1 connect to mx2.pref.test\[192.0.2.11\]: "
+        self.assertEqual(LAST_REMOTE_MTAS, [None])        # no server answered
+        self.assertRegex(reply, r"^4\.4\.1 connect to mx2.pref.test\[192.0.2.11\]: "
                                 r"Connection refused")
 
     def test_null_mx_is_permanent_at_once(self):
         ((r, reply),) = self.rig.relay(["x@nullmx.test"])
-        self.assertEqual((r, reply), (PERMFAIL, "556 5.1.10 nullmx.test does not accept mail "
+        self.assertEqual(LAST_REMOTE_MTAS, [None])
+        self.assertEqual((r, reply), (PERMFAIL, "5.1.10 nullmx.test does not accept mail "
                                                 "(null MX, RFC 7505)"))
 
     def test_dns_failure_is_tempfail(self):
         ((r, reply),) = self.rig.relay(["x@broken.test"])
         self.assertEqual(r, TEMPFAIL)
-        self.assertTrue(reply.startswith("451 4.4.3 DNS lookup of the MX of broken.test failed"),
+        self.assertTrue(reply.startswith("4.4.3 DNS lookup of the MX of broken.test failed"),
                         reply)
 
     def test_nxdomain_is_permanent(self):
         ((r, reply),) = self.rig.relay(["x@nosuchdomain.test"])
-        self.assertEqual((r, reply), (PERMFAIL, "550 5.1.2 domain nosuchdomain.test does not exist"))
+        self.assertEqual((r, reply), (PERMFAIL, "5.1.2 domain nosuchdomain.test does not exist"))
 
     def test_implicit_mx_and_no_address(self):
         self.assertEqual(self.rig.relay(["x@implicit.test"])[0][0], OK)
         (m,) = self.rx["mx2"].messages()
         self.assertEqual(m.rcpts, ["x@implicit.test"])
         ((r, reply),) = self.rig.relay(["x@nomx-noaddr.test"])
-        self.assertEqual((r, reply), (PERMFAIL, "550 5.1.2 nomx-noaddr.test has no MX "
+        self.assertEqual((r, reply), (PERMFAIL, "5.4.4 nomx-noaddr.test has no MX "
                                                 "and no address record"))
 
     def test_address_literal(self):
@@ -472,6 +510,13 @@ class Replies(RelayTest):
         self.rx["mx2"].rule("MAIL", "451 4.3.0 try later too")
         ((r, reply),) = self.rig.relay(["x@pref.test"])
         self.assertEqual((r, reply), (TEMPFAIL, "451 4.3.0 try later too"))
+        self.assertEqual(LAST_REMOTE_MTAS, ["mx2.pref.test[192.0.2.11]"])   # who said it
+        outcomes = [re.search(r"ip=(\S+) .* outcome=(\S+) stage=(\S+) code=(\d+)", l).groups()
+                    for l in self.attempt_log()]
+        self.assertEqual(outcomes, [("2001:db8::a", "4xx", "mail", "421"),
+                                    ("192.0.2.10", "4xx", "mail", "421"),
+                                    ("2001:db8::b", "4xx", "mail", "451"),
+                                    ("192.0.2.11", "4xx", "mail", "451")])
         # both addresses of both MX hosts were tried
         self.assertEqual(len(self.rx["mx1"].connections), 2)
         self.assertEqual(len(self.rx["mx2"].connections), 2)
@@ -481,6 +526,11 @@ class Replies(RelayTest):
         self.assertEqual(self.rig.relay(["x@pref.test"])[0][0], OK)
         self.assertEqual(len(self.rx["mx1"].connections), 1)    # not its IPv4 too
         self.assertEqual(len(self.rx["mx2"].messages()), 1)
+        first, second = self.attempt_log()
+        self.assertRegex(first, r"mx=mx1.pref.test ip=2001:db8::a family=ipv6 .* outcome=5xx "
+                                r'stage=greeting code=554 reply="554 5.3.2 not accepting mail"$')
+        self.assertIn("mx=mx2.pref.test", second)
+        self.assertIn("outcome=delivered", second)
 
     def test_remote_size_limit_is_permanent_without_sending(self):
         self.rx["mx1"].extensions = ["PIPELINING", "SIZE 100"]
@@ -490,7 +540,9 @@ class Replies(RelayTest):
             self.rx["mx1"].extensions = ["PIPELINING", "8BITMIME", "SIZE 52428800",
                                          "ENHANCEDSTATUSCODES"]
         self.assertEqual(r, PERMFAIL)
-        self.assertRegex(reply, r"^552 5\.3\.4 message of \d+ bytes exceeds the limit of 100 bytes")
+        # our decision from the server's SIZE, not a reply of it
+        self.assertRegex(reply, r"^5\.3\.4 message of \d+ bytes exceeds the limit of 100 bytes")
+        self.assertEqual(LAST_REMOTE_MTAS, [None])
         self.assertEqual(self.rx["mx1"].messages(), [])
 
     def test_without_pipelining_one_command_at_a_time(self):
@@ -681,20 +733,24 @@ class Tls(RelayTest):
                                                             "MAIL FROM:<a@example.test> SIZE=%d "
                                                             "BODY=8BITMIME" % len(BODY)])
         self.assertRegex(self.rig.log(), r"event=relay_tls_fallback qid=\S+ mx=mx.tls.test "
-                                         r'ip=2001:db8::f reason="451 4.7.5 TLS handshake')
+                                         r'ip=2001:db8::f reason="4.7.5 TLS handshake')
+        first, second = self.attempt_log()
+        self.assertRegex(first, r"mx=mx.tls.test ip=2001:db8::f family=ipv6 tls=no conn=new "
+                                r'outcome=tls_failed stage=tls error="4.7.5 TLS handshake')
+        self.assertRegex(second, r"ip=2001:db8::f .* outcome=delivered stage=dot code=250")
 
     def test_plaintext_injected_after_starttls_reply_is_refused(self):
         self.rx["tls"].rule("STARTTLS", "220 2.0.0 go ahead\n250 injected before TLS")
         ((r, reply),) = self.rig.relay(["x@tls.test"])
         self.assertEqual(r, TEMPFAIL)
-        self.assertRegex(reply, r"^451 4\.7\.5 mx.tls.test\[192.0.2.15\] sent data after its "
+        self.assertRegex(reply, r"^4\.7\.5 mx.tls.test\[192.0.2.15\] sent data after its "
                                 r"STARTTLS reply")
         self.assertEqual(self.rx["tls"].messages(), [])
 
     def test_tls_required_but_not_offered_defers(self):
         ((r, reply),) = self.rig.relay(["x@notls.test"])
         self.assertEqual(r, TEMPFAIL)
-        self.assertRegex(reply, r"^451 4\.7\.4 mx1.pref.test\[192.0.2.10\] does not offer "
+        self.assertRegex(reply, r"^4\.7\.4 mx1.pref.test\[192.0.2.10\] does not offer "
                                 r"STARTTLS \(tls=require\)")
         self.assertEqual(self.rx["mx1"].messages(), [])
 
@@ -734,7 +790,7 @@ class Lifecycle(RelayTest):
         self.rig.wait_log("event=reload role=relay")
         ((r, reply),) = self.rig.relay(["x@example.net"])
         self.assertEqual(r, TEMPFAIL)
-        self.assertTrue(reply.startswith("451 4.4.3 DNS lookup of the MX of example.net failed"),
+        self.assertTrue(reply.startswith("4.4.3 DNS lookup of the MX of example.net failed"),
                         reply)
         self.rig.control.send("MSG_SUP_RELOAD", s(self.rig.conf))
         self.rig.wait_log("event=reload role=relay", n=2)
@@ -743,7 +799,7 @@ class Lifecycle(RelayTest):
     def test_recipient_of_another_domain_is_deferred_not_misrouted(self):
         res = self.rig.relay(["a@example.net", "b@reuse.test"])
         self.assertEqual(res[0][0], OK)
-        self.assertEqual(res[1], (TEMPFAIL, "451 4.3.0 recipient not in the domain of this job"))
+        self.assertEqual(res[1], (TEMPFAIL, "4.3.0 recipient not in the domain of this job"))
         (m,) = self.rx["mx1"].messages()
         self.assertEqual(m.rcpts, ["a@example.net"])
 

@@ -205,7 +205,7 @@ class DaemonRelay(unittest.TestCase):
         before = len(self.h.messages("kim@example.test"))
         self.submit(["x@nullmx.example"])
         self.wait_log(r"event=relay qid=\S+ to=<x@nullmx.example> .* "
-                      r'reply="556 5.1.10 nullmx.example does not accept mail')
+                      r'reply="5.1.10 nullmx.example does not accept mail')
         dsn = self.h.wait_messages("kim@example.test", before + 1, timeout=30)[-1]
         self.assertIn(b"null MX", dsn)
 
