@@ -9,6 +9,10 @@
  * If the queue link goes away, its jobs are dropped: their sessions close
  * before the final dot where possible (the remote server then discards
  * the message) and the new queue process sends the work again.
+ * The remembered IPv6->IPv4 fallbacks (family.c) live in the queue, which
+ * has a disk: each new one goes there (MSG_RELAY_FAMILY_LEARNED), and the
+ * queue sends them all back when the link comes up
+ * (MSG_QUEUE_FAMILY_MEMORY), so a restarted relay does not pay again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,7 @@
 
 #include "auth.h"
 #include "dns.h"
+#include "family.h"
 #include "job.h"
 #include "log.h"
 #include "pool.h"
@@ -175,12 +180,50 @@ on_queue_relay(struct ipc_frame *f)
 	job_start(j);
 }
 
+/* The queue's copy of the fallback memory (after a restart of either). */
+static void
+on_family_memory(struct ipc_frame *f)
+{
+	struct msg_family_memory m;
+	const char *why;
+	time_t now = time(NULL);
+
+	if (ipc_decode_family_memory(f, &m, &why) == -1) {
+		ipc_link_reject(qlink, f->type, why);
+		return;
+	}
+	for (unsigned i = 0; i < m.n; i++)
+		family_load(m.pins[i].name, (time_t)m.pins[i].until, now,
+		    cfg->family_fallback_memory);
+	log_event("family_memory", "received=%u remembered=%zu", m.n, family_count(now));
+	msg_family_memory_free(&m);
+}
+
+/* family.c learned a pin: the queue keeps it across our restarts. */
+static void
+on_family_learned(const char *name, time_t until)
+{
+	static struct ipc_builder b;
+	struct family_pin p;
+
+	if (qlink == NULL || !family_name_is_valid(name) ||
+	    strlen(name) >= sizeof(p.name) || until <= 0)
+		return;		/* an address literal: kept here only */
+	memcpy(p.name, name, strlen(name) + 1);
+	p.until = (uint64_t)until;
+	ipc_encode_family_learned(&b, &p);
+	if (ipc_send(qlink, MSG_RELAY_FAMILY_LEARNED, 0, &b, -1) == -1)
+		log_warnx("relay: fallback for %s not sent to the queue", name);
+}
+
 static void
 on_queue_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	(void)arg;
 	if (f->type == MSG_QUEUE_RELAY)
 		on_queue_relay(f);
+	else if (f->type == MSG_QUEUE_FAMILY_MEMORY)
+		on_family_memory(f);
 	else
 		ipc_link_reject(l, f->type, "unexpected message");
 	if (f->fd != -1)
@@ -274,6 +317,7 @@ relay_init(struct event_base *b, const struct config *c, const int *listen_fds,
 	cfg = c;
 	pool_init(b);
 	job_setup(b, c);
+	family_set_learn_hook(on_family_learned);
 	if ((ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL)) == NULL ||
 	    event_add(ev_sweep, &tv) == -1)
 		fatalx("relay: event_new");

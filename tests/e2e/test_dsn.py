@@ -16,7 +16,12 @@ DSN, none for an automatic message, none for port 25 mail (which is never
 relayed); a 4xx is retried with backoff and then delivered; expiry gives a
 DSN; a DSN stays queued, unsigned and undelivered while signing is
 unavailable (also across a queue restart), and goes out once signed; a
-relay that goes away or lies is handled.
+relay that goes away or lies is handled. A DSN names a Remote-MTA and an
+"smtp;" Diagnostic-Code only for what a server answered: the relay's own
+diagnoses (null MX: 5.1.10, every address refused: 4.4.1) give neither.
+FamilyMemory: the relay's IPv6->IPv4 fallbacks are kept by the queue in
+spool_dir/state/family (checked, bounded, cut to family_fallback_memory)
+and handed to every new relay link, also after a queue crash.
 
 RealRelay repeats the central cases with the real homemx-relay (when it
 is built) inside a network namespace, talking SMTP to a scriptable
@@ -685,6 +690,93 @@ class Retries(DsnTest):
         self.assertTrue(r.relay.is_closed())
         self.assertNotIn(f"event=delivered qid={msgid}", r.log())
         self.assertIn(msgid + ".env", r.spool_files())
+
+
+def family_pins(payload):
+    """MSG_QUEUE_FAMILY_MEMORY payload -> [(name, until)]."""
+    n = struct.unpack(">H", payload[:2])[0]
+    off, out = 2, []
+    for _ in range(n):
+        name, off = parse_str(payload, off)
+        out.append((name, struct.unpack(">Q", payload[off:off + 8])[0]))
+        off += 8
+    assert off == len(payload), "trailing bytes"
+    return out
+
+
+class FamilyMemory(DsnTest):
+    """The relay's remembered IPv6->IPv4 fallbacks, kept by the queue in
+    spool_dir/state/family and handed to every new relay link."""
+    rig_args = {"extra_conf": "family_fallback_memory 1d\n"}
+
+    def learned(self, name, until):
+        self.rig.relay.send("MSG_RELAY_FAMILY_LEARNED",
+                            s(name) + struct.pack(">Q", until))
+
+    def state_file(self):
+        try:
+            with open(os.path.join(self.rig.spool, "state", "family")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def memory_frame(self, timeout=10):
+        name, _, p, _ = self.rig.relay.recv(timeout)
+        self.assertEqual(name, "MSG_QUEUE_FAMILY_MEMORY")
+        return family_pins(p)
+
+    def test_kept_on_disk_and_handed_to_every_new_relay(self):
+        r = self.rig
+        now = int(time.time())
+        self.learned("mx.strict.test", now + 3600)
+        self.learned("strict.test", now + 3600)
+        r.wait_log("event=family_learned name=strict.test")
+        r.wait_log("event=family_written pins=2")   # the second may wait up to 1 s
+        self.assertEqual(self.state_file(),
+                         f"homemx-family 1\nipv4 mx.strict.test {now + 3600}\n"
+                         f"ipv4 strict.test {now + 3600}\nend\n")
+        self.assertEqual(os.listdir(os.path.join(r.spool, "state")), ["family"])
+        # a relay restart: the new link gets the memory at once
+        r.relay.close()
+        r.wait_log("event=link_down peer=relay")
+        r.connect_relay()
+        self.assertEqual(self.memory_frame(), [("mx.strict.test", now + 3600),
+                                               ("strict.test", now + 3600)])
+        # a queue crash: read back from the file
+        r.queue.kill()
+        r.delivery.kill()
+        r.start_queue()
+        r.start_delivery()
+        self.assertIn("event=family_loaded pins=2", r.log())
+        self.assertEqual(len(self.memory_frame()), 2)
+
+    def test_until_is_checked_against_clock_and_config(self):
+        r = self.rig
+        now = int(time.time())
+        self.learned("old.test", now - 10)               # already over
+        r.wait_log('event=family_ignored name=old.test')
+        self.learned("far.test", now + 365 * 86400)      # beyond family_fallback_memory
+        r.wait_log("event=family_written pins=1")
+        until = int(re.search(r"ipv4 far\.test (\d+)", self.state_file()).group(1))
+        self.assertTrue(now + 86400 <= until <= int(time.time()) + 86400, until)
+        self.assertFalse(r.relay.is_closed(0.3))         # harmless: the link stays
+
+    def test_bad_frame_drops_the_relay_and_leaves_the_file_alone(self):
+        r = self.rig
+        now = int(time.time())
+        self.learned("good.test", now + 600)
+        r.wait_log("event=family_written pins=1")
+        before = self.state_file()
+        for i, (name, until) in enumerate((("Bad.Test", now + 600),
+                                           ("../../etc/passwd", now + 600), ("x.test", 0))):
+            self.learned(name, until)
+            r.wait_log("event=ipc_reject peer=relay type=MSG_RELAY_FAMILY_LEARNED", n=i + 1)
+            self.assertTrue(r.relay.is_closed())
+            r.relay.close()
+            r.connect_relay()          # the supervisor would restart the relay
+            self.assertEqual(self.memory_frame(), [("good.test", now + 600)])
+        self.assertEqual(self.state_file(), before)
+        self.assertEqual(r.count("event=family_learned"), 1)
 
 
 class SigningUnavailable(DsnTest):

@@ -132,6 +132,7 @@ class RelayRig:
         self.logf = open(self.log_path, "ab")
         self.req = 100
         self.results = {}
+        self.learned = []           # (name, until) from MSG_RELAY_FAMILY_LEARNED
         self.exit_code = None
         self._spawn(privdrop)
 
@@ -196,9 +197,20 @@ class RelayRig:
             if got is None:
                 raise AssertionError(f"relay closed the queue link\n{self.log()[-5000:]}")
             name, rreq, p = got
+            if name == "MSG_RELAY_FAMILY_LEARNED":
+                ln = struct.unpack(">H", p[:2])[0]
+                self.learned.append((p[2:2 + ln].decode(),
+                                     struct.unpack(">Q", p[2 + ln:])[0]))
+                continue
             assert name == "MSG_RELAY_RESULT", name
             self.results[rreq] = parse_result(p)
         return self.results.pop(req)
+
+    def give_family_memory(self, pins):
+        """Plays the queue handing over its kept fallbacks: [(name, until)]."""
+        p = struct.pack(">H", len(pins)) + b"".join(s(n) + struct.pack(">Q", u)
+                                                   for n, u in pins)
+        self.queue.send("MSG_QUEUE_FAMILY_MEMORY", p)
 
     def relay(self, rcpts, **kw):
         return self.result(self.send(rcpts, **kw))
@@ -615,6 +627,46 @@ class Families(RelayTest):
         self.assertEqual(self.rig.relay(["b@strict4.test"])[0][0], OK)
         self.assertEqual(rx.families(), [V6, V4, V4])
         self.assertEqual(self.rig.log().count("event=family_fallback"), 1)
+
+    def test_fallback_goes_to_the_queue_and_comes_back_to_a_new_relay(self):
+        rx = self.rx["strict"]
+        rx.rule("RCPT", "550 5.7.1 IPv6 PTR missing", family=V6)
+        t0 = int(time.time())
+        self.assertEqual(self.rig.relay(["a@strict4.test"])[0][0], OK)
+        self.assertEqual(rx.families(), [V6, V4])
+        # the MX host and the domain, lowercase, until now + 1h
+        self.assertEqual(sorted(n for n, _ in self.rig.learned),
+                         ["mx.strict4.test", "strict4.test"])
+        for _, until in self.rig.learned:
+            self.assertTrue(t0 + 3600 <= until <= int(time.time()) + 3600, until)
+        learned = self.rig.learned
+        # A new relay process knows nothing until the queue tells it.
+        self.rig.stop()
+        self.rig.cleanup()
+        self.rig = RelayRig(self.topo, self.dns, self.extra_conf)
+        self.rig.give_family_memory(learned)
+        self.rig.wait_log("event=family_memory received=2 remembered=2")
+        rx.down()
+        rx.up()
+        self.assertEqual(self.rig.relay(["b@strict4.test"])[0][0], OK)
+        self.assertEqual(rx.families(), [V6, V4, V4])          # IPv4 at once
+        self.assertNotIn("event=family_fallback", self.rig.log())
+        self.assertEqual(self.rig.learned, [])                 # nothing new to keep
+
+    def test_memory_from_the_queue_is_bounded_by_the_config(self):
+        # family_fallback_memory is 1h here: a pin for a year is cut to 1h,
+        # an expired one is dropped.
+        now = int(time.time())
+        self.rig.give_family_memory([("mx.strict4.test", now + 365 * 86400),
+                                     ("strict3.test", now - 10)])
+        self.rig.wait_log("event=family_memory received=2 remembered=1")
+
+    def test_bad_memory_frame_drops_the_queue_link(self):
+        self.rig.give_family_memory([("Not-Lowercase.test", int(time.time()) + 60)])
+        self.assertIsNone(self.rig.queue.recv(10))          # link closed
+        self.rig.wait_log("event=ipc_reject peer=queue type=MSG_QUEUE_FAMILY_MEMORY")
+        self.assertIn('reason="invalid destination name"', self.rig.log())
+        self.assertNotIn("event=family_memory", self.rig.log())
 
     def test_fallback_at_greeting_rcpt_and_end_of_data(self):
         rx = self.rx["strict"]
