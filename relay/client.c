@@ -925,6 +925,12 @@ client_failure(const struct client *c)
 }
 
 const char *
+client_stage(const struct client *c)
+{
+	return client_stage_now(c);
+}
+
+const char *
 client_error_stage(const struct client *c)
 {
 	return c->err_stage != NULL ? c->err_stage : "connect";

@@ -107,6 +107,8 @@ const struct smtp_reply	*client_error(const struct client *, bool *remote);
 /* "connect", "greeting", "ehlo", "starttls", "tls", "auth", "rset",
  * "mail", "rcpt", "data", "dot", "quit": where it failed. */
 const char	*client_error_stage(const struct client *);
+/* Where a live session is now (the same names). */
+const char	*client_stage(const struct client *);
 /* How it failed (attempt.c names it in the log). */
 enum client_failure	 client_failure(const struct client *);
 bool		 client_is_ready(const struct client *);

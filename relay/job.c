@@ -926,6 +926,9 @@ job_cancel(struct job *j, const struct smtp_reply *r)
 	if (j->waiter.queued)
 		pool_cancel(j->pool, &j->waiter);
 	if (j->client != NULL) {
+		/* the attempt in flight ends here, by our hand */
+		attempt_log_failed(j->m.msgid, j->client, j->client_reused,
+		    client_stage(j->client), CLIENT_FAIL_LOCAL, smtp_reply_diagnosis(r));
 		client_free(j->client);
 		j->client = NULL;
 	}
