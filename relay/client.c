@@ -376,7 +376,8 @@ client_send_auth(struct client *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	if (relay_auth_plain(c->p.cred, b64, sizeof(b64)) == -1) {
-		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.0", "credentials for %s too long", c->p.host);
+		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.0",
+		    "credentials for %s too long", c->p.host);
 		return;
 	}
 	log_debug("relay %s[%s] > AUTH PLAIN (credentials hidden)", c->p.host, c->ip);
@@ -397,18 +398,17 @@ client_after_ehlo(struct client *c)
 		return;
 	}
 	if (!c->tls && c->p.tls == CLIENT_TLS_REQUIRE) {
-		client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.4", "%s[%s] does not offer STARTTLS (tls=require)",
-		    c->p.host, c->ip);
+		client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.4",
+		    "%s[%s] does not offer STARTTLS (tls=require)", c->p.host, c->ip);
 		return;
 	}
 	if (c->p.cred != NULL) {
 		if (!c->tls)
-			client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.0", "not sending credentials to %s[%s] without TLS",
-			    c->p.host, c->ip);
+			client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.0",
+			    "not sending credentials to %s[%s] without TLS", c->p.host, c->ip);
 		else if (!(c->caps.auth & EHLO_AUTH_PLAIN))
 			client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.0",
-				    "%s[%s] does not offer AUTH PLAIN",
-			    c->p.host, c->ip);
+			    "%s[%s] does not offer AUTH PLAIN", c->p.host, c->ip);
 		else
 			client_send_auth(c);
 		return;
@@ -422,14 +422,15 @@ client_start_tls(struct client *c)
 	struct bufferevent *tbev;
 
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
-		client_fail_local(c, CLIENT_FAIL_PROTOCOL, 451, "4.7.5", "%s[%s] sent data after its STARTTLS reply",
-		    c->p.host, c->ip);
+		client_fail_local(c, CLIENT_FAIL_PROTOCOL, 451, "4.7.5",
+		    "%s[%s] sent data after its STARTTLS reply", c->p.host, c->ip);
 		return;
 	}
 	bufferevent_free(c->bev);	/* created without CLOSE_ON_FREE: fd stays */
 	c->bev = NULL;
 	if ((tbev = relay_tls_bev(c->base, c->fd, c->p.host)) == NULL) {
-		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.5", "cannot start TLS with %s[%s]", c->p.host, c->ip);
+		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.5", "cannot start TLS with %s[%s]",
+		    c->p.host, c->ip);
 		return;
 	}
 	c->bev = tbev;

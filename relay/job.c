@@ -160,8 +160,6 @@ pending_set(struct job *j, enum delivery_result res, const struct smtp_reply *r,
 		rcpt_set(j, i, res, r, from);
 }
 
-
-
 static void
 job_finish(struct job *j)
 {
@@ -555,7 +553,8 @@ job_rcpt_results(struct job *j, struct client *c, bool can_fall_back)
 	return fall_back;
 }
 
-/* The first refused recipient of a transaction none of them got through. */
+/* The reply to the first refused RCPT of a transaction where none got
+ * through. */
 static const struct smtp_reply *
 first_rcpt_refusal(const struct client_txn *t)
 {
