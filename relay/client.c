@@ -713,8 +713,8 @@ client_handle_reply(struct client *c, const struct smtp_reply *r)
 static void
 client_protocol_error(struct client *c, enum reply_parse why)
 {
-	client_fail_local(c, CLIENT_FAIL_PROTOCOL, 451, "4.5.0", "%s from %s[%s]", smtp_reply_parse_text(why),
-	    c->p.host, c->ip);
+	client_fail_local(c, CLIENT_FAIL_PROTOCOL, 451, "4.5.0", "%s from %s[%s]",
+	    smtp_reply_parse_text(why), c->p.host, c->ip);
 }
 
 static void
