@@ -812,6 +812,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		client_connected(c);
 	else if (client_gone(c))
 		;
+	else if ((what & BEV_EVENT_TIMEOUT) && c->state == CS_CONNECTING)
+		/* RFC 3463 X.4.1: no answer from host */
+		client_fail_local(c, CLIENT_FAIL_TIMEOUT, 451, "4.4.1",
+		    "connect to %s[%s]: timed out", c->p.host, c->ip);
 	else if (what & BEV_EVENT_TIMEOUT)
 		client_lost(c, CLIENT_FAIL_TIMEOUT, "timeout");
 	else if (c->state == CS_CONNECTING) {

@@ -7,7 +7,10 @@ control link, fd 4 config memfd, MSG_SUP_LINK), dropped to an unprivileged
 user and chrooted into an empty directory as in production, and sends
 MSG_QUEUE_RELAY frames with a body fd; it checks the MSG_RELAY_RESULT
 answers, what the receivers saw (address family, TLS, transcript, bytes)
-and the log lines. Frame layouts: lib/ipc_msgs.h.
+and the log lines (one event=relay_attempt per session to one address).
+It also plays the queue's side of the remembered IPv6->IPv4 fallback
+(MSG_RELAY_FAMILY_LEARNED out, MSG_QUEUE_FAMILY_MEMORY in). Frame
+layouts: lib/ipc_msgs.h.
 
 Needs root (ip netns); skipped otherwise.
 """
