@@ -586,3 +586,94 @@ ipc_encode_relay_result(struct ipc_builder *b, const struct msg_relay_result *m)
 		    strnlen(m->rcpt[i].reply, IPC_REASON_MAX));
 	}
 }
+
+/* ---- the remembered IPv6->IPv4 fallback ------------------------------------ */
+
+bool
+family_name_is_valid(const char *name)
+{
+	size_t len = strnlen(name, ADDR_DOMAIN_MAX + 1);
+
+	if (!domain_is_valid(name, len))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (isupper((unsigned char)name[i]))
+			return false;
+	return true;
+}
+
+static void
+take_family_pin(struct ipc_cursor *c, struct family_pin *p)
+{
+	(void)ipc_take_str(c, p->name, sizeof(p->name));
+	(void)ipc_take_u64(c, &p->until);
+	if (c->why == NULL && !family_name_is_valid(p->name))
+		c->why = "invalid destination name";
+	if (c->why == NULL && (p->until == 0 || p->until >= FAMILY_UNTIL_MAX))
+		c->why = "bad until";
+}
+
+int
+ipc_decode_family_learned(const struct ipc_frame *f, struct family_pin *p,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	memset(p, 0, sizeof(*p));
+	ipc_cursor_init(&c, f);
+	take_family_pin(&c, p);
+	return finish(&c, why);
+}
+
+int
+ipc_decode_family_memory(const struct ipc_frame *f, struct msg_family_memory *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+	uint16_t n = 0;
+
+	memset(m, 0, sizeof(*m));
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_u16(&c, &n);
+	if (c.why == NULL && (n == 0 || n > FAMILY_PINS_PER_FRAME))
+		c.why = "bad count";
+	if (c.why == NULL && (m->pins = calloc(n, sizeof(*m->pins))) == NULL)
+		c.why = "out of memory";
+	for (unsigned i = 0; c.why == NULL && i < n; i++) {
+		take_family_pin(&c, &m->pins[i]);
+		m->n = i + 1;
+	}
+	if (finish(&c, why) == -1) {
+		msg_family_memory_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void
+msg_family_memory_free(struct msg_family_memory *m)
+{
+	free(m->pins);
+	m->pins = NULL;
+	m->n = 0;
+}
+
+void
+ipc_encode_family_learned(struct ipc_builder *b, const struct family_pin *p)
+{
+	ipc_build_init(b);
+	ipc_put_str(b, p->name);
+	ipc_put_u64(b, p->until);
+}
+
+void
+ipc_encode_family_memory(struct ipc_builder *b, const struct family_pin *p,
+    unsigned n)
+{
+	ipc_build_init(b);
+	ipc_put_u16(b, (uint16_t)n);
+	for (unsigned i = 0; i < n; i++) {
+		ipc_put_str(b, p[i].name);
+		ipc_put_u64(b, p[i].until);
+	}
+}

@@ -166,6 +166,21 @@ struct msg_relay_result {
 	struct relay_rcpt_result	*rcpt;	/* malloc'd; msg_relay_result_free() */
 };
 
+/* One remembered IPv6->IPv4 fallback: name (a domain_is_valid() name in
+ * lowercase) is reached over IPv4 only until the unix time until. */
+#define FAMILY_PINS_PER_FRAME	200	/* MSG_QUEUE_FAMILY_MEMORY: 2+200*265 */
+#define FAMILY_UNTIL_MAX	((uint64_t)1 << 40)	/* a sane unix time */
+
+struct family_pin {
+	char		name[ADDR_DOMAIN_MAX + 1];
+	uint64_t	until;
+};
+
+struct msg_family_memory {
+	unsigned		 n;
+	struct family_pin	*pins;	/* malloc'd; msg_family_memory_free() */
+};
+
 /* Decoders: 0 on success, -1 with *why set. */
 int	ipc_decode_sup_link(const struct ipc_frame *, struct msg_sup_link *, const char **why);
 int	ipc_decode_reload(const struct ipc_frame *, char **text, const char **why);
@@ -189,6 +204,9 @@ int	ipc_decode_relay(const struct ipc_frame *, struct msg_relay *, const char **
 void	msg_relay_free(struct msg_relay *);
 int	ipc_decode_relay_result(const struct ipc_frame *, struct msg_relay_result *, const char **why);
 void	msg_relay_result_free(struct msg_relay_result *);
+int	ipc_decode_family_learned(const struct ipc_frame *, struct family_pin *, const char **why);
+int	ipc_decode_family_memory(const struct ipc_frame *, struct msg_family_memory *, const char **why);
+void	msg_family_memory_free(struct msg_family_memory *);
 
 /* Encoders fill a builder; the caller sends it with ipc_send(). */
 void	ipc_encode_sup_link(struct ipc_builder *, enum role peer);
@@ -208,6 +226,11 @@ void	ipc_encode_sign_ask(struct ipc_builder *, const char *domain);
 void	ipc_encode_sign_answer(struct ipc_builder *, enum sign_status, const char *headers);
 void	ipc_encode_relay(struct ipc_builder *, const struct msg_relay *);
 void	ipc_encode_relay_result(struct ipc_builder *, const struct msg_relay_result *);
+void	ipc_encode_family_learned(struct ipc_builder *, const struct family_pin *);
+/* n: 1..FAMILY_PINS_PER_FRAME */
+void	ipc_encode_family_memory(struct ipc_builder *, const struct family_pin *, unsigned n);
+/* True if name may be remembered: a valid domain name, lowercase. */
+bool	family_name_is_valid(const char *name);
 
 /* True if s is exactly QUEUE_ID_LEN lowercase hex digits. */
 bool	queue_id_is_valid(const char *s);

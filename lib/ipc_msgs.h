@@ -57,6 +57,15 @@ X(MSG_SIGN_ANSWER,            R(DKIMSIGN),            R(SUBMISSION)|R(QUEUE), 3,
 X(MSG_QUEUE_RELAY,            R(QUEUE),               R(RELAY),           9,    60000, 1) \
 /* u16 n, n x (u8 result (enum delivery_result), str remote reply) in rcpt order */ \
 X(MSG_RELAY_RESULT,           R(RELAY),               R(QUEUE),           2,    60000, 0) \
+/* ---- the remembered IPv6->IPv4 fallback (relay/family.c, kept on disk \
+ * by queue/family_store.c) ------------------------------------------------ */ \
+/* "destination D learned family IPv4 until T": str name (an MX host or a \
+ * recipient domain, lowercase), u64 until (unix seconds). 2+1+8 .. 2+255+8 */ \
+X(MSG_RELAY_FAMILY_LEARNED,   R(RELAY),               R(QUEUE),           11,   265,   0) \
+/* the remembered fallbacks, sent when the relay link comes up (several \
+ * frames if needed): u16 n (1..FAMILY_PINS_PER_FRAME), n x (str name, \
+ * u64 until). 2+11 .. 2+200*265 */ \
+X(MSG_QUEUE_FAMILY_MEMORY,    R(QUEUE),               R(RELAY),           13,   53002, 0) \
 /* ---- the inbound screen (lib/ipc_screen.h has the layouts) ------------- */ \
 /* facts of a session at connect/HELO/MAIL (start lookups early) or DATA   \
  * (the queue id, for `mxctl why`); never answered */ \

@@ -16,7 +16,12 @@ DSN, none for an automatic message, none for port 25 mail (which is never
 relayed); a 4xx is retried with backoff and then delivered; expiry gives a
 DSN; a DSN stays queued, unsigned and undelivered while signing is
 unavailable (also across a queue restart), and goes out once signed; a
-relay that goes away or lies is handled.
+relay that goes away or lies is handled. A DSN names a Remote-MTA and an
+"smtp;" Diagnostic-Code only for what a server answered: the relay's own
+diagnoses (null MX: 5.1.10, every address refused: 4.4.1) give neither.
+FamilyMemory: the relay's IPv6->IPv4 fallbacks are kept by the queue in
+spool_dir/state/family (checked, bounded, cut to family_fallback_memory)
+and handed to every new relay link, also after a queue crash.
 
 RealRelay repeats the central cases with the real homemx-relay (when it
 is built) inside a network namespace, talking SMTP to a scriptable
@@ -118,7 +123,24 @@ class DsnRig(RoleRig):
         with self.expect_log("event=start role=relay"):
             with in_netns(netns):
                 self.real_relay = self.start_role("relay", self.conf)
-            self.link_roles(self.queue, self.real_relay)
+            self.relink_real_relay()
+
+    def relink_real_relay(self):
+        """A fresh link between the queue and the running real relay, as
+        the supervisor gives after a queue restart."""
+        self.link_roles(self.queue, self.real_relay)
+
+    def write_expired(self, msgid, rcpt, body=BODY):
+        """A message whose queue_lifetime is over, written while the queue
+        is down: its next failure is its last."""
+        msg = os.path.join(self.spool, "msg")
+        with open(os.path.join(msg, msgid + ".msg"), "wb") as f:
+            f.write(body)
+        with open(os.path.join(msg, msgid + ".env"), "w") as f:
+            f.write(f"homemx-envelope 1\nid {msgid}\narrival 1000\nsource submission\n"
+                    "client_ip 192.0.2.9\nhelo client.example\nsender <kim@example.test>\n"
+                    f"rcpt <{rcpt}>\nattempts 9\nnext_attempt 1000\nend\n")
+
 
     def connect_dkimsign(self):
         self.dkim = self.queue.new_link("dkimsign")
@@ -506,13 +528,7 @@ class Retries(DsnTest):
         r.queue.kill()
         r.delivery.kill()
         msgid = "00000001aaaabbbb"
-        msg = os.path.join(r.spool, "msg")
-        with open(os.path.join(msg, msgid + ".msg"), "wb") as f:
-            f.write(BODY)
-        with open(os.path.join(msg, msgid + ".env"), "w") as f:
-            f.write(f"homemx-envelope 1\nid {msgid}\narrival 1000\nsource submission\n"
-                    "client_ip 192.0.2.9\nhelo client.example\nsender <kim@example.test>\n"
-                    "rcpt <bob@remote.test>\nattempts 9\nnext_attempt 1000\nend\n")
+        r.write_expired(msgid, "bob@remote.test")
         r.start_queue()
         r.start_delivery()
         r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
@@ -524,9 +540,30 @@ class Retries(DsnTest):
         msg, parts = parse_dsn(unsigned)
         blk = status_blocks(parts[1])[1]
         self.assertEqual(blk["Action"], "failed")
-        self.assertEqual(blk["Status"], "4.4.7")
+        self.assertEqual(blk["Status"], "4.4.7")     # a server answered: only time ran out
         self.assertEqual(blk["Diagnostic-Code"], "smtp; 451 4.4.1 no answer")
+        self.assertEqual(blk["Remote-MTA"], "dns; mx.remote.test")
         self.assertIn("gave up", parts[0].get_content())
+        r.wait_spool_empty()
+
+    def test_relay_diagnosis_names_no_server(self):
+        """What the relay found out itself ("5.1.10 ...": no server
+        answered) gives no Remote-MTA and no smtp diagnostic."""
+        r = self.rig
+        st, msgid = r.submit(BODY, ["x@nullmx.test"])
+        r.answer_lookup({"x@nullmx.test": RESOLVE_NOT_LOCAL})
+        req, *_ = r.relay_request()
+        r.relay_answer(req, [(DELIVERY_PERMFAIL,
+                              "5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)")])
+        r.wait_log(f"event=dsn qid={msgid}")
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Status"], "5.1.10")
+        self.assertNotIn("Remote-MTA", blk)
+        self.assertEqual(blk["Diagnostic-Code"],
+                         "X-Homemx; nullmx.test does not accept mail (null MX, RFC 7505)")
+        self.assertNotIn("receiving mail server", parts[0].get_content())
         r.wait_spool_empty()
 
     def test_relay_missing_then_back(self):
@@ -562,6 +599,93 @@ class Retries(DsnTest):
         self.assertTrue(r.relay.is_closed())
         self.assertNotIn(f"event=delivered qid={msgid}", r.log())
         self.assertIn(msgid + ".env", r.spool_files())
+
+
+def family_pins(payload):
+    """MSG_QUEUE_FAMILY_MEMORY payload -> [(name, until)]."""
+    n = struct.unpack(">H", payload[:2])[0]
+    off, out = 2, []
+    for _ in range(n):
+        name, off = parse_str(payload, off)
+        out.append((name, struct.unpack(">Q", payload[off:off + 8])[0]))
+        off += 8
+    assert off == len(payload), "trailing bytes"
+    return out
+
+
+class FamilyMemory(DsnTest):
+    """The relay's remembered IPv6->IPv4 fallbacks, kept by the queue in
+    spool_dir/state/family and handed to every new relay link."""
+    rig_args = {"extra_conf": "family_fallback_memory 1d\n"}
+
+    def learned(self, name, until):
+        self.rig.relay.send("MSG_RELAY_FAMILY_LEARNED",
+                            s(name) + struct.pack(">Q", until))
+
+    def state_file(self):
+        try:
+            with open(os.path.join(self.rig.spool, "state", "family")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def memory_frame(self, timeout=10):
+        name, _, p, _ = self.rig.relay.recv(timeout)
+        self.assertEqual(name, "MSG_QUEUE_FAMILY_MEMORY")
+        return family_pins(p)
+
+    def test_kept_on_disk_and_handed_to_every_new_relay(self):
+        r = self.rig
+        now = int(time.time())
+        self.learned("mx.strict.test", now + 3600)
+        self.learned("strict.test", now + 3600)
+        r.wait_log("event=family_learned name=strict.test")
+        r.wait_log("event=family_written pins=2")   # the second may wait up to 1 s
+        self.assertEqual(self.state_file(),
+                         f"homemx-family 1\nipv4 mx.strict.test {now + 3600}\n"
+                         f"ipv4 strict.test {now + 3600}\nend\n")
+        self.assertEqual(os.listdir(os.path.join(r.spool, "state")), ["family"])
+        # a relay restart: the new link gets the memory at once
+        r.relay.close()
+        r.wait_log("event=link_down peer=relay")
+        r.connect_relay()
+        self.assertEqual(self.memory_frame(), [("mx.strict.test", now + 3600),
+                                               ("strict.test", now + 3600)])
+        # a queue crash: read back from the file
+        r.queue.kill()
+        r.delivery.kill()
+        r.start_queue()
+        r.start_delivery()
+        self.assertIn("event=family_loaded pins=2", r.log())
+        self.assertEqual(len(self.memory_frame()), 2)
+
+    def test_until_is_checked_against_clock_and_config(self):
+        r = self.rig
+        now = int(time.time())
+        self.learned("old.test", now - 10)               # already over
+        r.wait_log('event=family_ignored name=old.test')
+        self.learned("far.test", now + 365 * 86400)      # beyond family_fallback_memory
+        r.wait_log("event=family_written pins=1")
+        until = int(re.search(r"ipv4 far\.test (\d+)", self.state_file()).group(1))
+        self.assertTrue(now + 86400 <= until <= int(time.time()) + 86400, until)
+        self.assertFalse(r.relay.is_closed(0.3))         # harmless: the link stays
+
+    def test_bad_frame_drops_the_relay_and_leaves_the_file_alone(self):
+        r = self.rig
+        now = int(time.time())
+        self.learned("good.test", now + 600)
+        r.wait_log("event=family_written pins=1")
+        before = self.state_file()
+        for i, (name, until) in enumerate((("Bad.Test", now + 600),
+                                           ("../../etc/passwd", now + 600), ("x.test", 0))):
+            self.learned(name, until)
+            r.wait_log("event=ipc_reject peer=relay type=MSG_RELAY_FAMILY_LEARNED", n=i + 1)
+            self.assertTrue(r.relay.is_closed())
+            r.relay.close()
+            r.connect_relay()          # the supervisor would restart the relay
+            self.assertEqual(self.memory_frame(), [("good.test", now + 600)])
+        self.assertEqual(self.state_file(), before)
+        self.assertEqual(r.count("event=family_learned"), 1)
 
 
 class SigningUnavailable(DsnTest):
@@ -624,11 +748,15 @@ class RealRelay(DsnTest):
         topo = cls.topo = Topology()
         try:
             host = topo.add_host("mx")
+            dead = topo.add_host("dead")        # no SMTP server: refused
             topo.start()
             dns = cls.dns = Unbound(topo)
             for d in ("remote.test", "far.test"):
                 dns.add(d, "MX", "10 mx.remote.test.")
             dns.add_host_records("mx.remote.test", host)
+            dns.add("nullmx.test", "MX", "0 .")
+            dns.add("down.test", "MX", "10 mx.down.test.")
+            dns.add_host_records("mx.down.test", dead)
             dns.start()
             cls.rx = SmtpReceiver(host, name="mx.remote.test").start()
         except BaseException:
@@ -684,6 +812,57 @@ class RealRelay(DsnTest):
         r.wait_log(f"event=delivered qid={msgid} to=<dave@remote.test>")
         r.wait_spool_empty()
         self.assertNotIn("event=dsn", r.log())
+
+    def test_null_mx_dsn_names_no_server(self):
+        """RFC 7505: bounced at once, Status 5.1.10, and no claim that a
+        server answered (RFC 3464 2.3.5, 2.3.6)."""
+        r = self.rig
+        st, msgid = r.submit(BODY, ["x@nullmx.test"])
+        r.answer_lookup({"x@nullmx.test": RESOLVE_NOT_LOCAL})
+        r.wait_log(f"event=bounce qid={msgid} to=<x@nullmx.test>", timeout=20)
+        r.wait_log(f"event=dsn qid={msgid}", timeout=20)
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Final-Recipient"], "rfc822; x@nullmx.test")
+        self.assertEqual(blk["Status"], "5.1.10")
+        self.assertNotIn("Remote-MTA", blk)
+        self.assertEqual(blk["Diagnostic-Code"],
+                         "X-Homemx; nullmx.test does not accept mail (null MX, RFC 7505)")
+        human = parts[0].get_content()
+        self.assertNotIn("receiving mail server", human)
+        self.assertIn("The mail system could not deliver it", human)
+        self.assertNotIn(b"smtp;", unsigned)
+        r.wait_spool_empty()
+
+    def test_unreachable_mx_dsn_names_no_server(self):
+        """Every address of the MX refuses the connection until the message
+        expires: Status 4.4.1 (no answer from host), no Remote-MTA."""
+        r = self.rig
+        r.queue.kill()
+        r.delivery.kill()
+        msgid = "00000001ccccdddd"
+        r.write_expired(msgid, "y@down.test")
+        r.start_queue(relay=False)
+        r.start_delivery()
+        r.relink_real_relay()
+        r.answer_lookup({"y@down.test": RESOLVE_NOT_LOCAL})
+        r.wait_log(f"event=expired qid={msgid} to=<y@down.test>", timeout=30)
+        r.wait_log(f"event=dsn qid={msgid}")
+        unsigned, _ = self.deliver_signed_dsn()
+        msg, parts = parse_dsn(unsigned)
+        blk = status_blocks(parts[1])[1]
+        self.assertEqual(blk["Status"], "4.4.1")
+        self.assertNotIn("Remote-MTA", blk)
+        self.assertRegex(blk["Diagnostic-Code"],
+                         r"^X-Homemx; connect to mx\.down\.test\[[0-9a-f.:]+\]: "
+                         r"Connection refused$")
+        self.assertIn("gave up", parts[0].get_content())
+        self.assertNotIn(b"smtp;", unsigned)
+        # the relay tried both addresses and said so, one line each
+        self.assertEqual(len(re.findall(r"event=relay_attempt qid=\S+ mx=mx\.down\.test "
+                                        r".* outcome=refused stage=connect", r.log())), 2)
+        r.wait_spool_empty()
 
     def test_dsn_to_remote_sender_goes_out_from_null_sender_signed(self):
         r, rx = self.rig, self.rx
