@@ -392,11 +392,23 @@ ipc_read_one(struct ipc_link *l)
 	const char *why = NULL;
 	int fd = -1, extra_fds = 0;
 
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
-	ssize_t n = recvmsg(l->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	ssize_t n = -1;
+	/*
+	 * A peer that exits with frames of ours unread leaves ECONNRESET on
+	 * our socket (af_unix), and recvmsg reports it once, BEFORE the frames
+	 * the peer sent us - a role's MSG_ROLE_FATAL, a last result. So on
+	 * ECONNRESET read again: what is queued comes, then EOF.
+	 */
+	for (int tries = 0; tries < 2; tries++) {
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		msg.msg_flags = 0;
+		n = recvmsg(l->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n != -1 || errno != ECONNRESET)
+			break;
+	}
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;

@@ -412,6 +412,10 @@ test_drain_reads_last_words(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	struct ipc_link *sup = ipc_link_new(lv.base, sv[0], ROLE_SUPERVISOR, ROLE_LOOKUP,
 	    live_frame, live_closed, &lv);
+	/* A frame the role never reads: its exit then leaves ECONNRESET on our
+	 * end, which the kernel reports before the frames it sent us. */
+	ipc_encode_reload(&b, "hostname x\n", 11);
+	assert_int_equal(ipc_send(sup, MSG_SUP_RELOAD, 0, &b, -1), 0);
 	ipc_encode_role_fatal(&b, "store: Permission denied");
 	assert_int_equal(ipc_send_now(sv[1], ROLE_LOOKUP, ROLE_SUPERVISOR,
 	    MSG_ROLE_FATAL, &b), 0);
