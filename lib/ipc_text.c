@@ -112,8 +112,9 @@ header_line_is_valid(const uint8_t *line, size_t len, bool first)
 {
 	if (len == 0 || len > IPC_HEADER_LINE_MAX)
 		return false;
-	if (!ipc_text_line_is_valid((const char *)line, len))
-		return false;
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != '\t' && (line[i] < 0x20 || line[i] > 0x7e))
+			return false;	/* DKIM fields are ASCII (RFC 6376 3.2) */
 	if (line[0] != ' ' && line[0] != '\t')
 		return field_name_len(line, len) > 0;
 	if (first)

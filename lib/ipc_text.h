@@ -6,10 +6,10 @@
  *	text line	a reason or a remote reply: printable ASCII, HTAB and
  *			UTF-8 (RFC 3629) without C0/C1 controls, so no CR, LF,
  *			NUL or ESC reaches a log, a DSN or an SMTP reply
- *	header block	header fields to prepend to a message (RFC 5322 2.2,
- *			RFC 6532): CRLF-ended lines of at most 998 octets, a
- *			"name:" line first, folded lines start with SP/HTAB,
- *			no bare CR or LF
+ *	header block	header fields to prepend to a message (RFC 5322 2.2):
+ *			CRLF-ended lines of at most 998 octets of printable
+ *			ASCII and HTAB, a "name:" line first, folded lines
+ *			start with SP/HTAB, no bare CR or LF
  *	token		printable ASCII without space (a HELO argument)
  *	ip text		an IPv4 or IPv6 address as inet_ntop() writes it
  * Text that comes from outside (a remote server's reply) is passed through

@@ -94,6 +94,7 @@ static const struct text_case header_cases[] = {
 	T("A: b\r\n \t\r\n", false),				/* whitespace-only fold */
 	T("A: b\x01\r\n", false),
 	T("Bad Name: x\r\n", false),
+	T("X: caf\xc3\xa9\r\n", false),			/* 8-bit */
 };
 
 static void
