@@ -1,8 +1,10 @@
 /*
  * lib/ipc.h - typed frames between homemx roles over SOCK_SEQPACKET pairs.
  *
- * Owns: the frame header, the role names, the payload builder and cursor,
- * and struct ipc_link (one end of one socketpair, driven by libevent).
+ * Owns: the list of roles, the frame header, the payload builder and
+ * cursor, and struct ipc_link (one end of one socketpair, driven by
+ * libevent). Which roles are linked is not written here or anywhere else:
+ * ipc_roles_linked() reads it off the message table (lib/ipc_msgs.h).
  * Why SEQPACKET: one frame is one datagram, so framing cannot desync and a
  * file descriptor travels in the same sendmsg() as the frame it belongs to.
  */
