@@ -449,6 +449,11 @@ queue_init(struct event_base *b, const struct config *c,
 void
 queue_on_link(enum role peer, int fd)
 {
+	if (!ipc_roles_linked(ROLE_QUEUE, peer)) {
+		log_warnx("queue: no link expected to %s", role_name(peer));
+		close(fd);
+		return;
+	}
 	switch (peer) {
 	case ROLE_DELIVERY:
 		sched_set_link(fd);

@@ -263,7 +263,8 @@ on_queue_close(struct ipc_link *l, void *arg)
 void
 relay_on_link(enum role peer, int fd)
 {
-	if (peer != ROLE_QUEUE) {
+	/* Linked per the message table, and the one peer handled here. */
+	if (!ipc_roles_linked(ROLE_RELAY, peer) || peer != ROLE_QUEUE) {
 		log_warnx("relay: no link expected to %s", role_name(peer));
 		close(fd);
 		return;

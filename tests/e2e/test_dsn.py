@@ -342,8 +342,11 @@ class Bounce(DsnTest):
             (DELIVERY_PERMFAIL, "mx.remote.test[192.0.2.1]: 550 5.1.1 <bob@remote.test>: "
                                 "Recipient address rejected: User unknown"),
             (DELIVERY_OK, "250 2.0.0 Ok: queued as 4711")])
+        # A reply is one text line by the time it reaches the queue (relay's
+        # parser and encoder make it one; a CR or LF in it is refused by the
+        # decoder, lib/ipc_text.h): header-like text must stay in its field.
         r.relay_answer(reqs["other.test"][0], [
-            (DELIVERY_PERMFAIL, "mx.other.test: 554 5.7.1 Spam\r\nX-Injected: yes\r\n")])
+            (DELIVERY_PERMFAIL, "mx.other.test: 554 5.7.1 Spam X-Injected: yes")])
         r.wait_log(f"event=dsn qid={msgid}")
         self.assertIn(f"event=bounce qid={msgid} to=<bob@remote.test>", r.log())
         self.assertIn(f"event=delivered qid={msgid} to=<carl@REMOTE.test>", r.log())
@@ -893,7 +896,7 @@ class RealDkimsign(DsnTest):
         r.answer_lookup({"bob@remote.test": RESOLVE_NOT_LOCAL})
         req, *_ = r.relay_request()
         r.relay_answer(req, [(DELIVERY_PERMFAIL, "mx.remote.test[192.0.2.1]: 550 5.1.1 "
-                                                 "unknown\r\nX-Evil: 1")])
+                                                 "unknown X-Evil: 1")])
         r.wait_log(f"event=dsn qid={msgid}")
         r.wait_log("event=dsn_signed")
         r.answer_lookup({"kim@example.test": (RESOLVE_LOCAL, ["kim@example.test"])})

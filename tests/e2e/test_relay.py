@@ -720,6 +720,8 @@ class Lifecycle(RelayTest):
         self.assertIsNone(self.rig.queue.recv())            # link closed
         self.rig.wait_log("event=ipc_reject peer=queue type=MSG_QUEUE_RELAY")
         name, _, payload, _ = self.rig.control.recv()
+        while name == "MSG_ROLE_READY":     # sent once, after start-up
+            name, _, payload, _ = self.rig.control.recv()
         self.assertEqual((name, payload), ("MSG_ROLE_PEER_BAD", bytes([ROLE_QUEUE])))
         # A new link (the supervisor restarted the queue) works.
         self.rig.relink()

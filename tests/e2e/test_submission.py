@@ -142,7 +142,7 @@ class SubmissionCase(unittest.TestCase):
     auth_failures_per_ip = 1000     # tests fail logins on purpose
     with_keys = True
     conf = ""
-    bin_dir = None                  # another build dir (TestNoDkimsign)
+    bin_dir = None                  # another build dir (a callable), if set
     absent_roles = ()               # roles bin_dir leaves out on purpose
 
     @classmethod
@@ -590,29 +590,6 @@ class TestSigningUnavailable(SubmissionCase):
         self.assertEqual(self.count("lee@example.test"), 0, log)
         # the spool file the queue opened for it was given back (ABORT)
         self.assertEqual(self.h.spool_files(), [])
-
-
-class TestNoDkimsign(SubmissionCase):
-    """homemx-dkimsign is not there at all: no link, 451 at once."""
-    with_keys = False
-    absent_roles = ("dkimsign",)
-
-    @staticmethod
-    def bin_dir():
-        d = tempfile.mkdtemp(prefix="hmx-sub-bin-")
-        for name in os.listdir(harness.BUILD):
-            src = os.path.join(harness.BUILD, name)
-            if os.path.isfile(src) and name != "homemx-dkimsign" and os.access(src, os.X_OK):
-                shutil.copy2(src, d)
-        return d
-
-    def test_no_dkimsign_is_451(self):
-        self.assertNotIn("dkimsign", self.h.role_pids())
-        c = self.authed(implicit_tls=True)
-        self.assertReply(self.transaction(c, "kim@example.test", ["lee@example.test"], message()),
-                         451, "4.7.0")
-        self.wait_log(r"reason=dkimsign_unavailable")
-        self.assertNotIn("event=committed", self.h.log())
 
 
 class TestLimitsAndIpShown(SubmissionCase):
