@@ -33,14 +33,16 @@ batch_flush(void)
 	if (TAILQ_EMPTY(&list))
 		return;
 	double start = mono_now();
+	unsigned long flushes = spool_flush_calls();
 	spool_write_batch(&list);
+	flushes = spool_flush_calls() - flushes;
 	while ((w = TAILQ_FIRST(&list)) != NULL) {
 		TAILQ_REMOVE(&list, w, entry);
 		n++;
 		w->done(w);
 	}
-	log_debug("group flush: %u envelopes in %.1f ms", n,
-	    (mono_now() - start) * 1000);
+	log_debug("group flush: %u envelopes, %lu flush calls, in %.1f ms", n,
+	    flushes, (mono_now() - start) * 1000);
 }
 
 static void

@@ -137,7 +137,8 @@ build_text(const struct qmsg *m, size_t headers_len, struct textbuf *out,
 
 /* The DSN's own envelope: from <>, to the original sender, held for DKIM. */
 static void
-dsn_envelope(struct envelope *e, const char *id, const struct qmsg *m)
+dsn_envelope(struct envelope *e, const char *id, size_t body_size,
+    const struct qmsg *m)
 {
 	memset(e, 0, sizeof(*e));
 	memcpy(e->id, id, sizeof(e->id));
@@ -150,6 +151,8 @@ dsn_envelope(struct envelope *e, const char *id, const struct qmsg *m)
 	e->rcpt = xcalloc(1, sizeof(*e->rcpt));
 	memcpy(e->rcpt[0], m->env.sender, sizeof(e->rcpt[0]));
 	e->hold = ENVELOPE_HOLD_DKIM;
+	e->has_body_size = true;
+	e->body_size = body_size;
 }
 
 static void
@@ -165,10 +168,7 @@ bounce_committed(struct spool_write *w)
 		    bo->env.id, to, bo->nfailed);
 		sched_add(&bo->env);
 	} else {
-		if (w->renamed)
-			spool_discard_committed(bo->env.id);
-		else
-			spool_discard(bo->env.id);
+		spool_discard(bo->env.id);
 		log_event("dsn_error", "qid=%s to=<%s> op=%s errno=\"%s\" action=retry",
 		    m->env.id, to, w->failed_op, strerror(w->error));
 		sched_keep_failed(m);
@@ -232,13 +232,14 @@ bounce_enqueue(struct qmsg *m)
 		return BOUNCE_NONE;
 	}
 	int rc = write_body(&text, id);
+	size_t body_size = text.len;
 	textbuf_free(&text);
 	if (rc == -1)
 		return log_error(m, "write", errno);
 	struct bounce *bo = xcalloc(1, sizeof(*bo));
 	bo->orig = m;
 	bo->nfailed = nfailed;
-	dsn_envelope(&bo->env, id, m);
+	dsn_envelope(&bo->env, id, body_size, m);
 	if (spool_write_prepare(&bo->w, SPOOL_WRITE_COMMIT, &bo->env) == -1) {
 		spool_discard(id);
 		envelope_free(&bo->env);

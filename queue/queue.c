@@ -207,10 +207,7 @@ commit_done(struct spool_write *w)
 		    envelope_source_name(t->env.source));
 		sched_add(&t->env);
 	} else {
-		if (w->renamed)
-			spool_discard_committed(t->id);
-		else
-			spool_discard(t->id);
+		spool_discard(t->id);
 		log_event("spool_error", "op=%s qid=%s errno=\"%s\" action=refused",
 		    w->failed_op, t->id, strerror(w->error));
 		reply_committed(t->client, t->commit_req,
@@ -220,7 +217,7 @@ commit_done(struct spool_write *w)
 }
 
 static void
-envelope_from_commit(struct envelope *e, struct msg_commit *m)
+envelope_from_commit(struct envelope *e, struct msg_commit *m, off_t body_size)
 {
 	memset(e, 0, sizeof(*e));
 	memcpy(e->id, m->msgid, sizeof(e->id));
@@ -230,6 +227,8 @@ envelope_from_commit(struct envelope *e, struct msg_commit *m)
 	memcpy(e->client_ip, m->client_ip, sizeof(e->client_ip));
 	memcpy(e->helo, m->helo, sizeof(e->helo));
 	memcpy(e->sender, m->sender, sizeof(e->sender));
+	e->has_body_size = true;
+	e->body_size = (uint64_t)body_size;
 	e->nrcpt = m->nrcpt;
 	e->rcpt = m->rcpt;	/* moved */
 	m->rcpt = NULL;
@@ -306,7 +305,7 @@ on_msg_commit(struct client *c, struct ipc_frame *f)
 		msg_commit_free(&m);
 		return;
 	}
-	envelope_from_commit(&t->env, &m);
+	envelope_from_commit(&t->env, &m, t->size);
 	if (spool_write_prepare(&t->w, SPOOL_WRITE_COMMIT, &t->env) == -1) {
 		log_reject(c, f->type, "envelope does not format");
 		txn_discard(t);
@@ -439,8 +438,8 @@ queue_init(struct event_base *b, const struct config *c,
 	sign_init(base);
 	spool_init(cfg->spool_dir);
 	spool_scan(load_message, NULL, &st);
-	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u",
-	    st.loaded, st.garbage, st.corrupt, st.unknown);
+	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u torn=%u",
+	    st.loaded, st.garbage, st.corrupt, st.unknown, st.torn);
 }
 
 void

@@ -210,15 +210,18 @@ sign_start(struct qmsg *m)
 
 /* ---- the signed copy ---------------------------------------------------------- */
 
-/* Writes headers, then the body of id, into the new body file wfd. */
+/* Writes headers, then the body of id, into the new body file wfd;
+ * *written is its size. */
 static int
-write_signed_body(int wfd, const char *id, const char *headers)
+write_signed_body(int wfd, const char *id, const char *headers,
+    uint64_t *written)
 {
 	static char buf[SIGN_COPY_CHUNK];
 	int rfd, err = 0;
 
 	if (write_all(wfd, headers, strlen(headers)) == -1)
 		return -1;
+	*written = strlen(headers);
 	if ((rfd = spool_open_body(id)) == -1)
 		return -1;
 	for (;;) {
@@ -233,6 +236,7 @@ write_signed_body(int wfd, const char *id, const char *headers)
 			err = errno;
 			break;
 		}
+		*written += (uint64_t)r;
 	}
 	close(rfd);
 	errno = err;
@@ -253,10 +257,7 @@ copy_committed(struct spool_write *w)
 			log_event("removed", "qid=%s", m->env.id);
 		sched_forget(m);
 	} else {
-		if (w->renamed)
-			spool_discard_committed(sc->env.id);
-		else
-			spool_discard(sc->env.id);
+		spool_discard(sc->env.id);
 		log_event("spool_error", "op=%s qid=%s errno=\"%s\" action=retry_signing",
 		    w->failed_op, sc->env.id, strerror(w->error));
 		retry_later(m, "cannot write the signed copy");
@@ -271,11 +272,12 @@ static int
 commit_signed_copy(struct qmsg *m, const char *headers, const char *domain)
 {
 	struct signed_copy *sc = xcalloc(1, sizeof(*sc));
+	uint64_t body_size;
 	int fd, err;
 
 	if ((fd = spool_create_body(sc->env.id)) == -1)
 		goto fail;
-	if (write_signed_body(fd, m->env.id, headers) == -1) {
+	if (write_signed_body(fd, m->env.id, headers, &body_size) == -1) {
 		err = errno;
 		close(fd);
 		spool_discard(sc->env.id);
@@ -292,6 +294,8 @@ commit_signed_copy(struct qmsg *m, const char *headers, const char *domain)
 	}
 	memcpy(sc->env.id, id, sizeof(sc->env.id));
 	sc->env.hold = ENVELOPE_HOLD_NONE;
+	sc->env.has_body_size = true;
+	sc->env.body_size = body_size;
 	sc->env.attempts = 0;
 	sc->env.next_attempt = sched_wall_now();
 	snprintf(sc->domain, sizeof(sc->domain), "%s", domain);
