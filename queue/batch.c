@@ -2,8 +2,8 @@
  * queue/batch.c - group commit of envelope writes.
  *
  * Owns: the list of envelope writes waiting for the next flush, and the
- * zero-timeout event that runs it. Why: an fsync pass costs the same for
- * one envelope as for fifty. Frames that arrive while a flush is running
+ * zero-timeout event that runs it. Why: the one flush of spool.c costs
+ * the same for one envelope as for fifty. Frames that arrive while a flush is running
  * wait in the socket; the next turn of the loop reads them all (ipc.c
  * reads up to 64 per link per turn) before this event fires, so the batch
  * grows with the load by itself and one idle commit waits for no timer.
