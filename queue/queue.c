@@ -435,7 +435,7 @@ queue_init(struct event_base *b, const struct config *c,
 	batch_init(base);
 	sched_init(base, cfg);
 	relay_init(base);
-	sign_init(base);
+	sign_init(base, cfg);
 	spool_init(cfg->spool_dir);
 	spool_scan(load_message, NULL, &st);
 	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u torn=%u",
@@ -454,6 +454,7 @@ queue_on_link(enum role peer, int fd)
 		break;
 	case ROLE_DKIMSIGN:
 		sign_set_link(fd);
+		sched_kick_held();	/* whatever waited for a signer: now */
 		break;
 	case ROLE_SMTPD:
 	case ROLE_SUBMISSION:
@@ -471,6 +472,7 @@ queue_on_reload(const struct config *c)
 {
 	cfg = c;
 	sched_reload(c);
+	sign_reload(c);
 }
 
 static bool
@@ -524,6 +526,7 @@ queue_on_shutdown(void)
 		return;
 	shutting_down = true;
 	sched_stop();
+	relay_stop();
 	batch_run_now();
 	shutdown_deadline = mono_now() + SHUTDOWN_GRACE;
 	if ((ev_shutdown = evtimer_new(base, on_shutdown_poll, NULL)) == NULL)
