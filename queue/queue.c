@@ -374,8 +374,9 @@ on_client_close(struct ipc_link *l, void *arg)
 	client_detach(c);
 }
 
-void
-queue_drop_client(enum role peer)
+/* Drops the link to a client (before a new one replaces it). */
+static void
+client_drop(enum role peer)
 {
 	struct client *c = &clients[peer];
 
@@ -391,7 +392,7 @@ client_set_link(enum role peer, int fd)
 {
 	struct client *c = &clients[peer];
 
-	queue_drop_client(peer);
+	client_drop(peer);
 	c->peer = peer;
 	c->link = ipc_link_new(base, fd, ROLE_QUEUE, peer, on_client_frame,
 	    on_client_close, c);

@@ -151,12 +151,6 @@ spool_release_has_syncfs_errors(const char *release)
 	return major > 5 || (major == 5 && minor >= 8);
 }
 
-enum spool_flush_mode
-spool_flush_mode(void)
-{
-	return flush_mode;
-}
-
 void
 spool_set_flush_mode(enum spool_flush_mode mode)
 {

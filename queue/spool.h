@@ -49,7 +49,6 @@ void	spool_close(void);
 /* True if a kernel of this uname release ("6.1.0-18-amd64") reports
  * writeback errors through syncfs(), i.e. is Linux 5.8 or later. */
 bool	spool_release_has_syncfs_errors(const char *release);
-enum spool_flush_mode spool_flush_mode(void);
 /* For the unit test: flush as on an older (or newer) kernel. */
 void	spool_set_flush_mode(enum spool_flush_mode);
 /* syncfs() and fsync() calls of group flushes so far (batch.c logs it). */
