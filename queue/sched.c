@@ -168,7 +168,6 @@ qmsg_free(struct qmsg *m)
 	free(m);
 }
 
-
 static void
 start_round(struct qmsg *m)
 {

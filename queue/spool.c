@@ -40,7 +40,8 @@
  *	  or 3): torn, deleted with its body.
  *	- <ID>.env whole, <ID>.msg shorter than its "size" (the disk kept the
  *	  envelope but not all of the body; a file's size on disk grows only
- *	  with its written data on ext4 and xfs): torn, deleted too.
+ *	  as its data is written, on ext4 with its default data=ordered and
+ *	  on xfs): torn, deleted too.
  *	- both whole: the message, loaded. If the crash came before 4 the
  *	  client saw no 250 and sends it again: a duplicate, never a loss.
  * Only a commit whose 250 was never sent can be torn, since after step 3
@@ -70,6 +71,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -140,13 +142,14 @@ spool_release_has_syncfs_errors(const char *release)
 	char *end;
 
 	/* "6.1.0-18-amd64": major.minor, whatever follows. */
+	if (!isdigit((unsigned char)release[0]))
+		return false;
 	errno = 0;
 	major = strtoul(release, &end, 10);
-	if (end == release || *end != '.' || errno != 0)
+	if (*end != '.' || errno != 0 || !isdigit((unsigned char)end[1]))
 		return false;
-	const char *p = end + 1;
-	minor = strtoul(p, &end, 10);
-	if (end == p || errno != 0)
+	minor = strtoul(end + 1, &end, 10);
+	if (errno != 0)
 		return false;
 	return major > 5 || (major == 5 && minor >= 8);
 }

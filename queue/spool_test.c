@@ -414,6 +414,10 @@ static const struct release_case release_cases[] = {
 	{ "5", false },
 	{ "5.", false },
 	{ "99999999999999999999999.1", false },
+	{ "-6.1", false },
+	{ " 6.1", false },
+	{ "6.-1", false },
+	{ "5.99999999999999999999999", false },
 };
 
 static void
