@@ -39,6 +39,7 @@
 #include "ipc_decode.h"
 #include "log.h"
 #include "qmsg.h"
+#include "role.h"
 #include "spool.h"
 #include "util.h"
 
@@ -333,8 +334,8 @@ on_family_learned(struct ipc_frame *f)
 		ipc_link_reject(rlink, f->type, why);
 		return;
 	}
-	if (family_store_learn(&p, sched_wall_now(),
-	    sched_config()->family_fallback_memory) == -1)
+	if (family_store_learn(&p, (uint64_t)time(NULL),
+	    role_config()->family_fallback_memory) == -1)
 		log_event("family_ignored", "name=%s until=%llu reason=\"in the past\"",
 		    p.name, (unsigned long long)p.until);
 }
@@ -345,7 +346,7 @@ send_family_memory(void)
 {
 	static struct family_pin all[FAMILY_STORE_MAX];
 	static struct ipc_builder b;
-	size_t n = family_store_get(all, FAMILY_STORE_MAX, sched_wall_now());
+	size_t n = family_store_get(all, FAMILY_STORE_MAX, (uint64_t)time(NULL));
 
 	for (size_t i = 0; i < n && rlink != NULL; i += FAMILY_PINS_PER_FRAME) {
 		unsigned k = (unsigned)(n - i < FAMILY_PINS_PER_FRAME ?
