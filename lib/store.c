@@ -13,8 +13,6 @@
  */
 #include <sys/stat.h>
 
-#include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +20,7 @@
 
 #include <db.h>
 
+#include "bdbenv.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -38,8 +37,6 @@ static const char *const store_db_file[SDB_COUNT] = {
 #define STORE_KEY_MAX		(ADDR_MAX + 1)
 /* version byte + 32 targets of up to 256 bytes and their commas */
 #define STORE_VALUE_MAX		(2 + STORE_ALIAS_TARGETS_MAX * (ADDR_MAX + 1))
-#define STORE_FILE_MODE		0600
-#define STORE_THREADS		16		/* set_thread_count, for failchk */
 #define STORE_CACHE_BYTES	(8u * 1024 * 1024)	/* MVCC page copies */
 #define STORE_LOG_FILE_BYTES	(1u * 1024 * 1024)
 #define STORE_LOCKS_MAX		10000	/* page locks: a 20000-user import takes ~320 */
@@ -94,24 +91,6 @@ store_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 		snprintf(st->err, sizeof(st->err), "%s", msg);
 }
 
-/* Informational chatter (failchk cleaning up after a dead process). */
-static void
-store_msgcall(const DB_ENV *env, const char *msg)
-{
-	(void)env;
-	log_debug("store: %s", msg);
-}
-
-/* failchk asks whether the owner of a lock or transaction still lives. */
-static int
-store_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
-{
-	(void)env;
-	(void)tid;
-	(void)flags;
-	return kill(pid, 0) == 0 || errno == EPERM;
-}
-
 static enum store_status
 store_status_of(struct store *st, int r, const char *what)
 {
@@ -137,32 +116,10 @@ store_status_of(struct store *st, int r, const char *what)
 /* ---- open / close --------------------------------------------------- */
 
 static int
-store_configure_env(DB_ENV *env)
-{
-	int r;
-
-	if ((r = env->set_thread_count(env, STORE_THREADS)) != 0 ||
-	    (r = env->set_isalive(env, store_isalive)) != 0 ||
-	    (r = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
-	    (r = env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1)) != 0 ||
-	    (r = env->set_lk_max_locks(env, STORE_LOCKS_MAX)) != 0 ||
-	    (r = env->set_lk_max_objects(env, STORE_LOCKS_MAX)) != 0 ||
-	    (r = env->set_lg_max(env, STORE_LOG_FILE_BYTES)) != 0 ||
-	    (r = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
-		return r;
-	return 0;
-}
-
-static int
 store_open_dbs(struct store *st)
 {
 	for (int i = 0; i < SDB_COUNT; i++) {
-		int r;
-		if ((r = db_create(&st->db[i], st->env, 0)) != 0)
-			return r;
-		r = st->db[i]->open(st->db[i], NULL, store_db_file[i], NULL,
-		    DB_BTREE, DB_CREATE | DB_AUTO_COMMIT | DB_MULTIVERSION |
-		    DB_THREAD, STORE_FILE_MODE);
+		int r = bdbenv_open_btree(st->env, store_db_file[i], &st->db[i]);
 		if (r != 0)
 			return r;
 	}
@@ -172,6 +129,9 @@ store_open_dbs(struct store *st)
 struct store *
 store_open(const char *dir, char *err, size_t errlen)
 {
+	static const struct bdbenv_sizes sizes = { STORE_CACHE_BYTES,
+	    STORE_LOCKS_MAX, STORE_LOG_FILE_BYTES };
+	char why[STORE_ERR_MAX];
 	struct store *st;
 	int r;
 
@@ -179,29 +139,17 @@ store_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "store %s: out of memory", dir);
 		return NULL;
 	}
-	if (mkdir_p(dir, 0700) == -1) {
-		snprintf(err, errlen, "store %s: cannot create: %s", dir, strerror(errno));
-		free(st);
-		return NULL;
-	}
-	if ((r = db_env_create(&st->env, 0)) != 0) {
-		snprintf(err, errlen, "store %s: %s", dir, db_strerror(r));
-		free(st);
-		return NULL;
-	}
-	st->env->app_private = st;
-	st->env->set_errcall(st->env, store_errcall);
-	st->env->set_msgcall(st->env, store_msgcall);
-	if ((r = store_configure_env(st->env)) != 0 ||
-	    (r = st->env->open(st->env, dir, DB_CREATE | DB_INIT_TXN |
-	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_THREAD |
-	    DB_REGISTER | DB_RECOVER, STORE_FILE_MODE)) != 0 ||
-	    (r = store_open_dbs(st)) != 0) {
+	if (bdbenv_open(dir, &sizes, st, store_errcall, &st->env, why, sizeof(why)) != 0) {
 		if (st->err[0] != '\0')	/* BDB's own words say more */
-			snprintf(err, errlen, "store %s: %s (%s)", dir,
-			    db_strerror(r), st->err);
+			snprintf(err, errlen, "store %s (%s)", why, st->err);
 		else
-			snprintf(err, errlen, "store %s: %s", dir, db_strerror(r));
+			snprintf(err, errlen, "store %s", why);
+		free(st);
+		return NULL;
+	}
+	if ((r = store_open_dbs(st)) != 0) {
+		snprintf(err, errlen, "store %s: %s%s%s%s", dir, db_strerror(r),
+		    st->err[0] ? " (" : "", st->err, st->err[0] ? ")" : "");
 		store_close(st);
 		return NULL;
 	}

@@ -59,6 +59,7 @@ struct dns_view {
 	size_t			 pincap;
 	struct view_miss	 misses[DV_MISSES_MAX];
 	size_t			 nmisses;
+	bool			 gave_up;	/* misses are tempfails now */
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -331,6 +332,13 @@ dv_round_reset(struct dns_view *v)
 	v->nmisses = 0;
 }
 
+void
+dv_give_up(struct dns_view *v)
+{
+	v->gave_up = true;
+	v->nmisses = 0;
+}
+
 size_t
 dv_misses(const struct dns_view *v)
 {
@@ -411,6 +419,10 @@ dv_lookup(struct dns_view *v, const char *name, enum dv_type type,
 	if ((e = cache_fresh(v->cache, key, type)) != NULL) {
 		view_pin(v, e);
 		return answer_fill(e, out);
+	}
+	if (v->gave_up) {
+		out->status = DV_TEMPFAIL;
+		return out->status;
 	}
 	view_record_miss(v, key, type);
 	out->status = DV_MISS;

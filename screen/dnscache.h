@@ -59,6 +59,10 @@ struct dns_view	*dv_new(struct dns_cache *);
 void		 dv_free(struct dns_view *);	/* unpins */
 /* Forgets the recorded misses; pinned answers stay. */
 void		 dv_round_reset(struct dns_view *);
+/* The evaluation's DNS budget is spent: from now on a lookup that is not
+ * cached answers DV_TEMPFAIL in this view (nothing is recorded, nothing is
+ * stored in the cache, so other evaluations are not affected). */
+void		 dv_give_up(struct dns_view *);
 /* The i-th miss of this round (i < dv_misses()). */
 void		 dv_miss(const struct dns_view *, size_t i, const char **name,
 		    enum dv_type *);

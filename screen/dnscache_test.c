@@ -91,6 +91,12 @@ test_miss_then_hit(void **state)
 	assert_string_equal(a.rr[0].data, "192.0.2.1");
 	assert_int_equal(dv_lookup(v, "mail.example.net", DV_AAAA, &a), DV_NODATA);
 	assert_int_equal(dv_misses(v), 0);
+	/* a view that gave up answers what it lacks as a temporary failure */
+	dv_give_up(v);
+	assert_int_equal(dv_lookup(v, "other.example.net", DV_A, &a), DV_TEMPFAIL);
+	assert_int_equal(dv_lookup(v, "mail.example.net", DV_A, &a), DV_OK);
+	assert_int_equal(dv_misses(v), 0);
+	assert_false(dns_cache_has(c, "other.example.net", DV_A));
 	/* an invalid name is answered at once, never recorded */
 	assert_int_equal(dv_lookup(v, "bad..name", DV_TXT, &a), DV_NXDOMAIN);
 	assert_int_equal(dv_misses(v), 0);
