@@ -71,6 +71,8 @@ static struct {
 	struct resolver_limits	 lim;
 	struct fetch_list	 running, waiting;
 	size_t			 nrunning, nwaiting, nwaiters;
+	struct waiter		*refused;	/* called back by the next kick */
+	struct resolver_stats	 stats;
 	struct resolver_sock	 socks[RESOLVER_SOCKS_MAX];
 	size_t			 nsocks;
 	struct resolver_answer	 answer;	/* scratch for one callback */
@@ -437,6 +439,8 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		return;
 	}
 	resolver_parse_answer(f->type, status, abuf, alen, a);
+	if (a->status == DV_TEMPFAIL)
+		R.stats.tempfails++;
 	if (status != ARES_SUCCESS && a->status == DV_TEMPFAIL)
 		log_debug("resolver: %s %s: %s", f->name, dv_type_name(f->type),
 		    ares_strerror(status));
@@ -461,7 +465,27 @@ qtype_of(enum dv_type t)
 	return ns_t_a;
 }
 
-/* Moves waiting fetches into c-ares while there are free slots. */
+/* Calls back the refused fetches, oldest first. */
+static void
+refused_deliver(void)
+{
+	struct waiter *w = R.refused, *rev = NULL, *next;
+
+	R.refused = NULL;
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->next = rev;
+		rev = w;
+	}
+	for (w = rev; w != NULL; w = next) {
+		next = w->next;
+		w->cb(w->id);
+		free(w);
+	}
+}
+
+/* Answers refusals, then moves waiting fetches into c-ares while there
+ * are free slots. */
 static void
 on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -470,12 +494,14 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	refused_deliver();
 	while (R.ready && R.nrunning < R.lim.inflight_max &&
 	    (f = TAILQ_FIRST(&R.waiting)) != NULL) {
 		TAILQ_REMOVE(&R.waiting, f, link);
 		R.nwaiting--;
 		TAILQ_INSERT_TAIL(&R.running, f, link);
 		R.nrunning++;
+		R.stats.queries++;
 		/* may call on_answer at once (no server): f is gone then */
 		ares_query(R.channel, f->name, ns_c_in, qtype_of(f->type), on_answer, f);
 	}
@@ -562,6 +588,8 @@ resolver_init(struct event_base *base, const char *server_csv,
 	TAILQ_INIT(&R.running);
 	TAILQ_INIT(&R.waiting);
 	R.nrunning = R.nwaiting = R.nwaiters = R.nsocks = 0;
+	R.refused = NULL;
+	memset(&R.stats, 0, sizeof(R.stats));
 	if ((R.timer = evtimer_new(base, on_timer, NULL)) == NULL ||
 	    (R.kick = event_new(base, -1, 0, on_kick, NULL)) == NULL)
 		fatalx("resolver: event_new");
@@ -593,20 +621,43 @@ fetch_find(const char *key, enum dv_type type)
 	return NULL;
 }
 
-int
+static void
+fetch_refuse(resolver_cb cb, uint64_t id)
+{
+	struct waiter *w;
+
+	R.stats.refused++;
+	if (!R.ready || cb == NULL)
+		return;		/* no loop to call back from */
+	w = xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->id = id;
+	w->next = R.refused;
+	R.refused = w;
+	resolver_kick();
+}
+
+void
 resolver_fetch(const char *name, enum dv_type type, resolver_cb cb, uint64_t id)
 {
 	char key[DV_NAME_MAX + 1];
 	struct fetch *f;
 	struct waiter *w;
 
+	R.stats.fetches++;
 	if (!R.ready || cb == NULL || type < DV_A || type > DV_TYPE_MAX ||
 	    dns_name_normalize(name, key, sizeof(key)) == -1 ||
-	    R.nwaiters >= R.lim.waiters_max)
-		return -1;
-	if ((f = fetch_find(key, type)) == NULL) {
-		if (R.nwaiting >= R.lim.waiting_max)
-			return -1;
+	    R.nwaiters >= R.lim.waiters_max) {
+		fetch_refuse(cb, id);
+		return;
+	}
+	if ((f = fetch_find(key, type)) != NULL) {
+		R.stats.merged++;
+	} else {
+		if (R.nwaiting >= R.lim.waiting_max) {
+			fetch_refuse(cb, id);
+			return;
+		}
 		f = xcalloc(1, sizeof(*f));
 		memcpy(f->name, key, strlen(key) + 1);
 		f->type = type;
@@ -620,7 +671,6 @@ resolver_fetch(const char *name, enum dv_type type, resolver_cb cb, uint64_t id)
 	w->next = f->waiters;
 	f->waiters = w;
 	R.nwaiters++;
-	return 0;
 }
 
 static void
@@ -646,6 +696,14 @@ resolver_cancel(uint64_t id)
 
 	if (!R.ready)
 		return;
+	for (struct waiter **pp = &R.refused, *w; (w = *pp) != NULL; ) {
+		if (w->id == id) {
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
 	TAILQ_FOREACH(f, &R.running, link)
 		waiters_drop_id(f, id);		/* the query runs on: it fills the cache */
 	for (f = TAILQ_FIRST(&R.waiting); f != NULL; f = next) {
@@ -666,6 +724,12 @@ resolver_pending(void)
 }
 
 void
+resolver_stats(struct resolver_stats *out)
+{
+	*out = R.stats;
+}
+
+void
 resolver_shutdown(void)
 {
 	struct fetch *f;
@@ -679,6 +743,11 @@ resolver_shutdown(void)
 		fetch_free(f);
 	}
 	R.nwaiting = 0;
+	for (struct waiter *w = R.refused, *next; w != NULL; w = next) {
+		next = w->next;
+		free(w);
+	}
+	R.refused = NULL;
 	while (R.nsocks > 0)
 		sock_forget(R.nsocks - 1);
 	event_free(R.timer);

@@ -26,10 +26,12 @@
 struct event_base;
 struct dns_cache;
 
-/* Called once per accepted fetch, from the event loop (never inside
- * resolver_fetch), when the cache holds an answer for the key, or when the
- * cache refused to store it (full of pinned entries: a later round asks
- * again). The id is the caller's; an id it no longer knows is ignored. */
+/* Called once per fetch, from the event loop (never inside resolver_fetch),
+ * when the cache holds an answer for the key - or without one when the
+ * fetch was refused (bounds full, invalid name, resolver not started) or
+ * the cache could not store it (full of pinned entries): the caller's
+ * budget ends the wait then. The id is the caller's; an id it no longer
+ * knows must be ignored. Same shape as eval_fetch_fn (screen/eval.h). */
 typedef void (*resolver_cb)(uint64_t id);
 
 struct resolver_limits {
@@ -59,10 +61,10 @@ int	resolver_set_servers(const char *server_csv, const char **why);
 
 /*
  * Fetches (name, type) into the cache and calls cb(id) once. Identical
- * fetches in flight or waiting are merged. Returns -1 (no callback will
- * come) for a name dnsview.h calls invalid or when the bounds are full.
+ * fetches in flight or waiting are merged; a refused one (see resolver_cb)
+ * is counted in resolver_stats().refused.
  */
-int	resolver_fetch(const char *name, enum dv_type, resolver_cb cb, uint64_t id);
+void	resolver_fetch(const char *name, enum dv_type, resolver_cb cb, uint64_t id);
 /* Forgets every callback registered with id (its evaluation is gone). */
 void	resolver_cancel(uint64_t id);
 
@@ -87,6 +89,15 @@ void	resolver_parse_answer(enum dv_type, int ares_status,
 
 /* Fetches not answered yet (in flight + waiting). */
 size_t	resolver_pending(void);
+
+struct resolver_stats {
+	uint64_t	fetches;	/* resolver_fetch calls */
+	uint64_t	merged;		/* joined a fetch already queued */
+	uint64_t	refused;
+	uint64_t	queries;	/* handed to c-ares */
+	uint64_t	tempfails;	/* answers stored as DV_TEMPFAIL */
+};
+void	resolver_stats(struct resolver_stats *);
 /* Drops every fetch without callbacks and frees the channel. */
 void	resolver_shutdown(void);
 

@@ -280,7 +280,8 @@ class ScreenResolverTest(unittest.TestCase):
     def ask(self, *questions, server=None, opts=()):
         answers, summary, accepted, p = probe(server or self.unbound.address, questions, *opts)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(summary["callbacks"], summary["accepted"], p.stdout)
+        # every fetch is called back once, a refused one too
+        self.assertEqual(summary["callbacks"], summary["questions"], p.stdout)
         return answers, summary, accepted
 
     def one(self, name, rtype, server=None, opts=()):
@@ -405,7 +406,7 @@ class ScreenResolverTest(unittest.TestCase):
         a, summary, _ = self.ask("a.odd.test/A", "A.ODD.test./A", "a.odd.test/A", "a.odd.test/MX",
                                  server=f"127.0.0.1:{self.odd.port}")
         self.assertEqual(summary["fetches_pending_at_start"], 2)
-        self.assertEqual(summary["callbacks"], 4)
+        self.assertEqual((summary["callbacks"], summary["merged"], summary["queries"]), (4, 2, 2))
         self.assertEqual(sorted(self.odd.seen[before:]), [("a.odd.test", "A"), ("a.odd.test", "MX")])
         self.assertAnswer(a[("A.ODD.test.", "A")], "ok", ["192.0.2.10"])
 
@@ -417,7 +418,10 @@ class ScreenResolverTest(unittest.TestCase):
                                     ("host.example.test", "AAAA"): True,
                                     ("example.test", "MX"): False,
                                     ("long.example.test", "TXT"): False})
+        self.assertEqual(summary["refused"], 2)
         self.assertAnswer(a[("host.example.test", "AAAA")], "ok", ["2001:db8::1"])
+        # called back without an answer: the cache has nothing for them
+        self.assertAnswer(a[("example.test", "MX")], "miss")
 
     def test_one_in_flight_drains_the_fifo(self):
         names = [f"{n}/A" for n in ("host.example.test", "nope.example.test", "many.example.test",
@@ -433,7 +437,8 @@ class ScreenResolverTest(unittest.TestCase):
                                         "host.example.test/A")
         self.assertEqual(accepted[("bad_name..example", "A")], False)
         self.assertEqual(accepted[("a" * 64 + ".example", "A")], False)
-        self.assertEqual(summary["callbacks"], 1)
+        self.assertEqual((summary["refused"], summary["queries"]), (2, 1))
+        self.assertAnswer(a[("host.example.test", "A")], "ok", ["192.0.2.1"])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@
  * Output, tab-separated:
  *   q NAME TYPE accepted|refused
  *   a NAME TYPE STATUS trunc=0|1 ms=ELAPSED n=N RR...
- *   summary questions=N fetches_pending_at_start=N callbacks=N
+ *   summary questions=N fetches_pending_at_start=N callbacks=N queries=N
+ *           merged=N refused=N
+ * Every question is called back, refused ones too (without an answer).
  * An MX record prints as "PREF HOST" (a null MX as "PREF ."); TXT bytes
  * outside 0x21..0x7e (and '\') print as \xHH. Exit 2 when the resolver
  * refuses to start (its reason on stderr), 0 otherwise.
@@ -146,22 +148,28 @@ main(int argc, char **argv)
 	}
 	started = mono_now();
 	for (size_t i = 0; i < nquestions; i++) {
-		questions[i].accepted = resolver_fetch(questions[i].name, questions[i].type,
-		    on_fetched, i) == 0;
-		expected += questions[i].accepted;
+		struct resolver_stats before, after;
+		resolver_stats(&before);
+		resolver_fetch(questions[i].name, questions[i].type, on_fetched, i);
+		resolver_stats(&after);
+		questions[i].accepted = after.refused == before.refused;
 		printf("q\t%s\t%s\t%s\n", questions[i].name, dv_type_name(questions[i].type),
 		    questions[i].accepted ? "accepted" : "refused");
 	}
 	size_t pending = resolver_pending();
+	expected = nquestions;		/* refused ones are called back too */
 	if (expected > 0)
 		event_base_dispatch(base);
 
 	struct dns_view *v = dv_new(cache);
 	for (size_t i = 0; i < nquestions; i++)
-		if (questions[i].accepted)
-			print_answer(v, &questions[i]);
-	printf("summary\tquestions=%zu\tfetches_pending_at_start=%zu\tcallbacks=%zu\n",
-	    nquestions, pending, callbacks);
+		print_answer(v, &questions[i]);	/* a refused one reads "miss" */
+	struct resolver_stats st;
+	resolver_stats(&st);
+	printf("summary\tquestions=%zu\tfetches_pending_at_start=%zu\tcallbacks=%zu"
+	    "\tqueries=%llu\tmerged=%llu\trefused=%llu\n", nquestions, pending, callbacks,
+	    (unsigned long long)st.queries, (unsigned long long)st.merged,
+	    (unsigned long long)st.refused);
 	dv_free(v);
 	resolver_shutdown();
 	dns_cache_free(cache);
