@@ -222,6 +222,9 @@ def probe(server, questions, *opts):
     accepted {(name, type): bool}, the finished process)."""
     p = subprocess.run([PROBE, *opts, server, *questions], capture_output=True, text=True,
                        timeout=60)
+    for marker in harness.SANITIZER_MARKERS:
+        if marker in p.stderr:
+            raise AssertionError(f"screen_dnsprobe: {p.stderr}")
     answers, summary, accepted = {}, {}, {}
     naccepted = 0
     for line in p.stdout.splitlines():

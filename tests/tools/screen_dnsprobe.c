@@ -144,6 +144,8 @@ main(int argc, char **argv)
 		fatalx("event_base_new");
 	if (resolver_init(base, argv[optind], cache, &lim, &why) == -1) {
 		fprintf(stderr, "resolver refused to start: %s\n", why);
+		dns_cache_free(cache);
+		event_base_free(base);
 		return 2;
 	}
 	started = mono_now();
