@@ -65,7 +65,9 @@ $(O)/libhmx.a: $(LIB_OBJS)
 $(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/mxctl: $(call dir_objs,admin) $(O)/libhmx.a
+# mxctl reads the screen's memory (why) and runs its checks (screen test).
+MXCTL_SCREEN_OBJS = $(filter-out $(O)/obj/screen/screen.o,$(call dir_objs_nomain,screen))
+$(O)/mxctl: $(call dir_objs,admin) $(MXCTL_SCREEN_OBJS) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 define TOOL_template
@@ -92,7 +94,13 @@ $(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $(O
 endef
 $(foreach t,$(UNIT_SRCS:%.c=%),$(eval $(call UNIT_template,$(t))))
 
-unit-bins: $(UNIT_BINS)
+# The RFC 7208 suite driver (tests/tools/spf_suite.py feeds it the suite).
+TOOL_BINS := $(O)/tests/tools/spf_suite
+$(O)/tests/tools/spf_suite: tests/tools/spf_suite.c $(call dir_objs_nomain,screen) $(O)/libhmx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iscreen $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-bins: $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
 	@scripts/install-deps

@@ -54,6 +54,7 @@ static const struct mx_command commands[] = {
 	{ "tag",    "list",    0, 1, cmd_tag_list,        "tag list [DOMAIN]" },
 	{ "import", NULL,      1, 1, cmd_import,          "import FILE|-" },
 	{ "dkim",   NULL,      1, 5, cmd_dkim,            "dkim keygen DOMAIN [--selector S] [--force] | show DOMAIN [--selector S] | list", true },
+	{ "why",    NULL,      1, 1, cmd_why,             "why REF|SESSION|QUEUEID   (a screen verdict, e.g. why 7f3a09c2-1)", true },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -99,6 +99,7 @@ int	cmd_tag_block(struct mxctl *, int, char **);
 int	cmd_tag_unblock(struct mxctl *, int, char **);
 int	cmd_tag_list(struct mxctl *, int, char **);
 int	cmd_import(struct mxctl *, int, char **);
+int	cmd_why(struct mxctl *, int, char **);
 int	cmd_dkim(struct mxctl *, int, char **);
 
 int	mxctl_main(int argc, char **argv);

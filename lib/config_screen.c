@@ -489,15 +489,15 @@ default_line(struct screen_config *sc, const char *line)
 	}
 }
 
-void
-screen_config_defaults(struct screen_config *sc)
+/* Builds the built-in lists once: parsing them costs more than the rest of
+ * a config file, and every parse starts from the defaults. */
+static void
+screen_config_build_defaults(struct screen_config *sc)
 {
 	struct screen_parse_state saved = parse_state;
 
-	/* scalars come from lib/config.c's table; these are the lists */
 	for (int id = 0; id < W_COUNT; id++)
 		sc->weights[id] = weight_defaults[id];
-	sc->nlists = sc->ntlds = sc->nwords = sc->ntrusted = 0;
 	screen_config_parse_begin();
 	for (size_t i = 0; i < sizeof(default_lists) / sizeof(default_lists[0]); i++)
 		default_line(sc, default_lists[i]);
@@ -511,4 +511,27 @@ screen_config_defaults(struct screen_config *sc)
 			abort();
 	sc->lists_set = false;	/* a file's first dnsbl/dnswl line replaces them */
 	parse_state = saved;
+}
+
+void
+screen_config_defaults(struct screen_config *sc)
+{
+	static struct screen_config built;
+	static bool done;
+
+	/* scalars come from lib/config.c's table and are kept; these are the lists */
+	if (!done) {
+		screen_config_build_defaults(&built);
+		done = true;
+	}
+	memcpy(sc->weights, built.weights, sizeof(sc->weights));
+	memcpy(sc->lists, built.lists, sizeof(sc->lists));
+	sc->nlists = built.nlists;
+	sc->lists_set = false;
+	memcpy(sc->tlds, built.tlds, sizeof(sc->tlds));
+	sc->ntlds = built.ntlds;
+	memcpy(sc->dynamic_words, built.dynamic_words, sizeof(sc->dynamic_words));
+	sc->nwords = built.nwords;
+	memcpy(sc->trusted, built.trusted, sizeof(sc->trusted));
+	sc->ntrusted = built.ntrusted;
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,6 +189,87 @@ test_net_contains(void **state)
 	assert_int_equal(screen_net_parse("1.2.3.4/-1", &n), -1);
 }
 
+/* Field by field: arrays hold stale bytes past their counts. */
+static void
+screen_config_equal(const struct screen_config *a, const struct screen_config *b)
+{
+	assert_int_equal(a->reject_score, b->reject_score);
+	assert_int_equal(a->tempfail_score, b->tempfail_score);
+	assert_int_equal(a->greylist_score, b->greylist_score);
+	assert_memory_equal(a->weights, b->weights, sizeof(a->weights));
+	assert_int_equal(a->spf_fail_reject, b->spf_fail_reject);
+	assert_int_equal(a->nlists, b->nlists);
+	for (size_t i = 0; i < a->nlists; i++) {
+		const struct screen_list *x = &a->lists[i], *y = &b->lists[i];
+		assert_string_equal(x->zone, y->zone);
+		assert_int_equal(x->allow, y->allow);
+		assert_int_equal(x->ipv6, y->ipv6);
+		assert_int_equal(x->match, y->match);
+		assert_int_equal(x->weight, y->weight);
+		assert_int_equal(x->ncodes, y->ncodes);
+		assert_memory_equal(x->codes, y->codes, x->ncodes * sizeof(x->codes[0]));
+	}
+	assert_int_equal(a->ntlds, b->ntlds);
+	for (size_t i = 0; i < a->ntlds; i++)
+		assert_string_equal(a->tlds[i], b->tlds[i]);
+	assert_int_equal(a->nwords, b->nwords);
+	for (size_t i = 0; i < a->nwords; i++)
+		assert_string_equal(a->dynamic_words[i], b->dynamic_words[i]);
+	assert_int_equal(a->ntrusted, b->ntrusted);
+	assert_memory_equal(a->trusted, b->trusted, a->ntrusted * sizeof(a->trusted[0]));
+	assert_int_equal(a->greylist_delay, b->greylist_delay);
+	assert_int_equal(a->greylist_window, b->greylist_window);
+	assert_int_equal(a->greylist_pass_memory, b->greylist_pass_memory);
+	assert_int_equal(a->dns_timeout, b->dns_timeout);
+	assert_int_equal(a->verdict_memory, b->verdict_memory);
+	assert_int_equal(a->memory_max_entries, b->memory_max_entries);
+	assert_string_equal(a->screen_dir, b->screen_dir);
+}
+
+/*
+ * The example file documents every screen default as a commented line;
+ * uncommented, those lines must give exactly the built-in settings, or the
+ * documentation lies. (Unit tests run from the top of the tree.)
+ */
+static void
+test_example_documents_defaults(void **state)
+{
+	static const char *const keys[] = { "weight ", "dnsbl ", "dnswl ",
+	    "suspicious_tlds ", "dynamic_ptr_words ", "trusted_networks ",
+	    "greylist_", "screen_", "verdict_memory ", "reject_score ",
+	    "tempfail_score ", "greylist_score ", "spf_fail_reject " };
+	static char text[CONFIG_TEXT_MAX], out[CONFIG_TEXT_MAX];
+	static struct config doc, def;
+	size_t n, o = 0, uncommented = 0;
+	FILE *f = fopen("conf/homemx.conf.example", "r");
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		bool take = false;
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (line[0] == '#' && strncmp(line + 1, keys[k], strlen(keys[k])) == 0)
+				take = true;
+		if (take)
+			uncommented++;
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s\n", take ? line + 1 : line);
+	}
+	assert_true(uncommented > 30);
+	if (config_parse("example", out, o, &doc, err, sizeof(err)) != 0)
+		fail_msg("uncommented example: %s", err);
+	/* the same file without the uncommented lines: built-ins only */
+	f = fopen("conf/homemx.conf.example", "r");
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	if (config_parse("example", text, n, &def, err, sizeof(err)) != 0)
+		fail_msg("example: %s", err);
+	screen_config_equal(&doc.screen, &def.screen);
+}
+
 int
 main(void)
 {
@@ -197,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_lists_replace_builtins),
 		cmocka_unit_test(test_words_and_networks),
 		cmocka_unit_test(test_net_contains),
+		cmocka_unit_test(test_example_documents_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 
 #include "ipc.h"
 #include "log.h"
+#include "screen_facts.h"	/* sizes of the screen's rows */
 
 struct ipc_msg_row {
 	const char	*name;
@@ -46,6 +47,7 @@ static const char *role_names[ROLE_COUNT] = {
 	[ROLE_SUBMISSION] = "submission",
 	[ROLE_DKIMSIGN] = "dkimsign",
 	[ROLE_RELAY] = "relay",
+	[ROLE_SCREEN] = "screen",
 };
 
 const char *

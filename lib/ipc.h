@@ -24,6 +24,7 @@ enum role {
 	ROLE_SUBMISSION,	/* 587/465 authenticated sessions */
 	ROLE_DKIMSIGN,		/* the only holder of DKIM private keys */
 	ROLE_RELAY,		/* outbound SMTP client (delivery's remote part) */
+	ROLE_SCREEN,		/* inbound checks: DNS, scores, greylisting */
 	ROLE_COUNT
 };
 
@@ -31,7 +32,7 @@ const char	*role_name(enum role);
 
 #define R(x)		(1u << ROLE_##x)
 #define R_ANYROLE	(R(SMTPD) | R(LOOKUP) | R(QUEUE) | R(DELIVERY) | \
-			 R(SUBMISSION) | R(DKIMSIGN) | R(RELAY))
+			 R(SUBMISSION) | R(DKIMSIGN) | R(RELAY) | R(SCREEN))
 
 enum ipc_msg_type {
 	MSG_NONE = 0,

@@ -56,4 +56,12 @@ X(MSG_SIGN_ANSWER,            R(DKIMSIGN),            R(SUBMISSION)|R(QUEUE), 3,
 /* str msgid, str sender, u16 n, n x str rcpt (one domain); fd = body */ \
 X(MSG_QUEUE_RELAY,            R(QUEUE),               R(RELAY),           9,    60000, 1) \
 /* u16 n, n x (u8 result (enum delivery_result), str remote reply) in rcpt order */ \
-X(MSG_RELAY_RESULT,           R(RELAY),               R(QUEUE),           2,    60000, 0)
+X(MSG_RELAY_RESULT,           R(RELAY),               R(QUEUE),           2,    60000, 0) \
+/* ---- the inbound screen (lib/ipc_screen.h has the layouts) ------------- */ \
+/* facts of a session at connect/HELO/MAIL (start lookups early) or DATA   \
+ * (the queue id, for `mxctl why`); never answered */ \
+X(MSG_SCREEN_HINT,            R(SMTPD),               R(SCREEN),          IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX, 0) \
+/* facts at RCPT: judge this recipient; answered by MSG_SCREEN_VERDICT */ \
+X(MSG_SCREEN_ASK,             R(SMTPD),               R(SCREEN),          IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX, 0) \
+/* u8 action, u8 reply, u32 score, str ref */ \
+X(MSG_SCREEN_VERDICT,         R(SCREEN),              R(SMTPD),           IPC_SCREEN_VERDICT_MIN, IPC_SCREEN_VERDICT_MAX, 0)

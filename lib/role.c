@@ -29,6 +29,13 @@ static const struct role_ops	*ops;
 static struct ipc_link		*control;
 static int			 exit_code;
 static enum listen_kind		 listen_kinds[CONFIG_MAX_LISTEN];
+static bool			 chrooted;
+
+bool
+role_chrooted(void)
+{
+	return chrooted;
+}
 
 enum listen_kind
 role_listen_kind(size_t i)
@@ -256,6 +263,7 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 	else if (getuid() == 0)
 		log_warnx("role=%s running as root without privilege drop (demo mode)",
 		    role_name(ops->role));
+	chrooted = user != NULL && chroot_dir != NULL;
 
 	int listen_fds[CONFIG_MAX_LISTEN];
 	for (int i = 0; i < nlisten; i++)

@@ -17,6 +17,7 @@
 #ifndef HMX_ROLE_H
 #define HMX_ROLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -33,6 +34,7 @@ struct event_base;
 #define USER_SUBMIT	"_hmx-submit"
 #define USER_DKIM	"_hmx-dkim"
 #define USER_RELAY	"_hmx-relay"
+#define USER_SCREEN	"_hmx-screen"
 
 #define ROLE_FD_CONTROL	3
 #define ROLE_FD_CONFIG	4
@@ -62,6 +64,8 @@ struct event_base	*role_base(void);
 const struct config	*role_config(void);
 /* The kind (smtp, submission, submissions) of listening fd number i. */
 enum listen_kind	 role_listen_kind(size_t i);
+/* True once the role runs chrooted: its files are then under "/". */
+bool			 role_chrooted(void);
 
 /* chroot (if dir) and drop to user, or fatal. */
 void	privdrop(const char *user, const char *chroot_dir);

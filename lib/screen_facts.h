@@ -72,6 +72,15 @@ enum screen_reply {
 	SCREEN_REPLY_MAX = SCREEN_REPLY_SPF_REJECT
 };
 
+/* Worst-case payload sizes of the IPC encoding (lib/ipc_screen.h), for
+ * the message table in lib/ipc_msgs.h. */
+#define IPC_SCREEN_FACTS_MIN	(1 + 1 + 2 + 4 + 7 * 2)
+#define IPC_SCREEN_FACTS_MAX	(1 + 1 + 2 + 4 + 7 * 2 + SCREEN_SESS_MAX + \
+				 2 * (SCREEN_IP_MAX - 1) + SCREEN_HELO_MAX + \
+				 2 * ADDR_MAX + SCREEN_QID_MAX)
+#define IPC_SCREEN_VERDICT_MIN	(1 + 1 + 4 + 2)
+#define IPC_SCREEN_VERDICT_MAX	(1 + 1 + 4 + 2 + SCREEN_REF_MAX)
+
 struct screen_verdict {
 	uint8_t		action;		/* enum screen_action */
 	uint8_t		reply;		/* enum screen_reply */

@@ -36,6 +36,7 @@
 #define MEMORY_SOURCE_MAX	(4 + ADDR_DOMAIN_MAX)	/* "spf:" + domain */
 #define MEMORY_TEXT_MAX		2048	/* one verdict line */
 #define MEMORY_ERR_MAX		512
+#define MEMORY_WATCHDOG_SECONDS	5	/* a call that takes longer hung (screen.c) */
 
 struct screen_memory;
 

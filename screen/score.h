@@ -31,10 +31,18 @@ struct score_item {
 	char	reason[SCORE_REASON_MAX + 1];
 };
 
+/*
+ * The contributions, and the few findings the verdict needs besides them:
+ * set by the check that learns them (screen/checks.h), read by the
+ * greylist step and the log line (screen/judge.c).
+ */
 struct score {
 	size_t			n;
 	bool			overflow;	/* more than SCORE_ITEMS_MAX items */
 	bool			spf_fail;	/* for spf_fail_reject */
+	bool			allow_listed;	/* a dnswl listed the client */
+	char			spf_pass_domain[ADDR_DOMAIN_MAX + 1];	/* "" unless SPF passed */
+	char			ptr[ADDR_DOMAIN_MAX + 1];	/* the client's (verified) PTR, "" if none */
 	struct score_item	item[SCORE_ITEMS_MAX];
 };
 

@@ -25,7 +25,7 @@
 
 static const char *const role_users[] = {
 	USER_SMTPD, USER_LOOKUP, USER_QUEUE, USER_MAIL, USER_SUBMIT, USER_DKIM,
-	USER_RELAY,
+	USER_RELAY, USER_SCREEN,
 };
 
 /* useradd(8) is run directly with execv: no shell, fixed arguments. */
@@ -108,6 +108,7 @@ setup_dirs(const struct config *c, bool as_root)
 	prepare_dir(c->store_dir, USER_LOOKUP, 0700, as_root);
 	prepare_dir(c->maildir_root, USER_MAIL, 0750, as_root);
 	prepare_dir(c->dkim_key_dir, USER_DKIM, 0700, as_root);
+	prepare_dir(c->screen.screen_dir, USER_SCREEN, 0700, as_root);
 	prepare_chroot(c->chroot_dir, as_root);
 }
 

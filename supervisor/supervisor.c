@@ -62,6 +62,7 @@ static const struct role_spec role_specs[] = {
 	{ ROLE_QUEUE,      "homemx-queue",      USER_QUEUE,  false, 0 },
 	{ ROLE_DELIVERY,   "homemx-delivery",   USER_MAIL,   false, 0 },
 	{ ROLE_RELAY,      "homemx-relay",      USER_RELAY,  true,  0 },
+	{ ROLE_SCREEN,     "homemx-screen",     USER_SCREEN, true,  0 },
 	{ ROLE_SMTPD,      "homemx-smtpd",      USER_SMTPD,  true,  LK(LISTEN_SMTP) },
 	{ ROLE_SUBMISSION, "homemx-submission", USER_SUBMIT, true,
 	    LK(LISTEN_SUBMISSION) | LK(LISTEN_SUBMISSIONS) },
@@ -78,6 +79,7 @@ static const enum role role_links[][2] = {
 	{ ROLE_SUBMISSION, ROLE_DKIMSIGN },
 	{ ROLE_QUEUE,      ROLE_RELAY },
 	{ ROLE_QUEUE,      ROLE_DKIMSIGN },
+	{ ROLE_SMTPD,      ROLE_SCREEN },
 };
 
 /* CHILD_DISABLED: not needed by this config (submission without a
@@ -262,9 +264,11 @@ child_exec(const struct role_spec *s, int control_fd, int conf_fd)
 		argv[argc++] = (char *)s->user;
 		if (s->chroot) {
 			/* dkimsign is jailed in its key directory: it can re-read
-			 * keys after `mxctl dkim keygen` and sees nothing else. */
+			 * keys after `mxctl dkim keygen` and sees nothing else;
+			 * screen in its own database directory, likewise. */
 			argv[argc++] = "-r";
-			argv[argc++] = s->role == ROLE_DKIMSIGN ? cfg.dkim_key_dir : cfg.chroot_dir;
+			argv[argc++] = s->role == ROLE_DKIMSIGN ? cfg.dkim_key_dir :
+			    s->role == ROLE_SCREEN ? cfg.screen.screen_dir : cfg.chroot_dir;
 		}
 	}
 	if (use_syslog)

@@ -1,0 +1,180 @@
+/*
+ * lib/ipc_screen.c - encoders and validating decoders of the screen's
+ * messages (lib/ipc_screen.h has the layouts and the reason).
+ *
+ * Owns: the field checks. A decoder fills its output only through the
+ * cursor, checks each field, and fails on trailing bytes.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <string.h>
+
+#include "ipc_screen.h"
+
+static bool
+is_ip(const char *s)
+{
+	uint8_t a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* Lowercase hex, 1..max digits (a session id) or exactly max (a queue id). */
+static bool
+is_hex(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n < min || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* What smtpd's HELO parser lets through: printable ASCII, no blanks. */
+static bool
+is_helo(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s > '~')
+			return false;
+	return true;
+}
+
+static bool
+is_address_or_empty(const char *s)
+{
+	struct mailaddr m;
+
+	return s[0] == '\0' || addr_parse_mailbox(s, strlen(s), &m) == ADDR_OK;
+}
+
+void
+ipc_encode_screen_facts(struct ipc_builder *b, const struct screen_facts *f)
+{
+	ipc_build_init(b);
+	ipc_put_u8(b, f->stage);
+	ipc_put_u8(b, f->flags);
+	ipc_put_u16(b, f->errors);
+	ipc_put_u32(b, f->rcpt_seq);
+	ipc_put_str(b, f->sess);
+	ipc_put_str(b, f->client_ip);
+	ipc_put_str(b, f->local_ip);
+	ipc_put_str(b, f->helo);
+	ipc_put_str(b, f->mail_from);
+	ipc_put_str(b, f->rcpt);
+	ipc_put_str(b, f->qid);
+}
+
+static const char *
+facts_check(const struct screen_facts *f)
+{
+	if (f->stage < SCREEN_STAGE_CONNECT || f->stage > SCREEN_STAGE_MAX)
+		return "bad stage";
+	if ((f->flags & ~SCREEN_FACTS_ALL) != 0)
+		return "bad flags";
+	if (!is_hex(f->sess, 1, SCREEN_SESS_MAX))
+		return "bad session id";
+	if (!is_ip(f->client_ip) || !is_ip(f->local_ip))
+		return "bad address";
+	if (!is_helo(f->helo))
+		return "bad helo";
+	if (!is_address_or_empty(f->mail_from) || !is_address_or_empty(f->rcpt))
+		return "invalid address field";
+	if (f->stage == SCREEN_STAGE_RCPT && (f->rcpt[0] == '\0' || f->rcpt_seq == 0))
+		return "rcpt question without a recipient";
+	if (f->qid[0] != '\0' && !is_hex(f->qid, SCREEN_QID_MAX, SCREEN_QID_MAX))
+		return "invalid queue id";
+	if (f->stage == SCREEN_STAGE_DATA && f->qid[0] == '\0')
+		return "data hint without a queue id";
+	return NULL;
+}
+
+int
+ipc_decode_screen_facts(const struct ipc_frame *fr, struct screen_facts *f,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	memset(f, 0, sizeof(*f));
+	ipc_cursor_init(&c, fr);
+	(void)ipc_take_u8(&c, &f->stage);
+	(void)ipc_take_u8(&c, &f->flags);
+	(void)ipc_take_u16(&c, &f->errors);
+	(void)ipc_take_u32(&c, &f->rcpt_seq);
+	(void)ipc_take_str(&c, f->sess, sizeof(f->sess));
+	(void)ipc_take_str(&c, f->client_ip, sizeof(f->client_ip));
+	(void)ipc_take_str(&c, f->local_ip, sizeof(f->local_ip));
+	(void)ipc_take_str(&c, f->helo, sizeof(f->helo));
+	(void)ipc_take_str(&c, f->mail_from, sizeof(f->mail_from));
+	(void)ipc_take_str(&c, f->rcpt, sizeof(f->rcpt));
+	(void)ipc_take_str(&c, f->qid, sizeof(f->qid));
+	if (ipc_take_end(&c) == -1) {
+		*why = c.why;
+		return -1;
+	}
+	if ((*why = facts_check(f)) != NULL)
+		return -1;
+	return 0;
+}
+
+void
+ipc_encode_screen_verdict(struct ipc_builder *b, const struct screen_verdict *v)
+{
+	ipc_build_init(b);
+	ipc_put_u8(b, v->action);
+	ipc_put_u8(b, v->reply);
+	ipc_put_u32(b, (uint32_t)v->score);
+	ipc_put_str(b, v->ref);
+}
+
+int
+ipc_decode_screen_verdict(const struct ipc_frame *fr, struct screen_verdict *v,
+    const char **why)
+{
+	struct ipc_cursor c;
+	uint32_t score = 0;
+
+	memset(v, 0, sizeof(*v));
+	ipc_cursor_init(&c, fr);
+	(void)ipc_take_u8(&c, &v->action);
+	(void)ipc_take_u8(&c, &v->reply);
+	(void)ipc_take_u32(&c, &score);
+	(void)ipc_take_str(&c, v->ref, sizeof(v->ref));
+	if (ipc_take_end(&c) == -1) {
+		*why = c.why;
+		return -1;
+	}
+	v->score = (int32_t)score;
+	if (v->action < SCREEN_ACCEPT || v->action > SCREEN_ACTION_MAX ||
+	    v->reply < SCREEN_REPLY_OK || v->reply > SCREEN_REPLY_MAX) {
+		*why = "bad verdict";
+		return -1;
+	}
+	/* a ref is "SESSION-N": it is echoed to the client, so nothing else */
+	for (const char *p = v->ref; *p != '\0'; p++)
+		if (!isxdigit((unsigned char)*p) && *p != '-') {
+			*why = "bad reference";
+			return -1;
+		}
+	if (v->ref[0] == '\0') {
+		*why = "bad reference";
+		return -1;
+	}
+	/* the action and the reply must agree: a reject is never a 4xx */
+	bool ok = v->action == SCREEN_ACCEPT ? v->reply == SCREEN_REPLY_OK :
+	    v->action == SCREEN_REJECT ? (v->reply == SCREEN_REPLY_REJECT ||
+	    v->reply == SCREEN_REPLY_SPF_REJECT) :
+	    (v->reply == SCREEN_REPLY_GREYLIST || v->reply == SCREEN_REPLY_TEMPFAIL ||
+	    v->reply == SCREEN_REPLY_DNS_TEMPFAIL);
+	if (!ok) {
+		*why = "verdict and reply disagree";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * lib/ipc_screen.h - the codec of the smtpd <-> screen messages
+ * (MSG_SCREEN_HINT, MSG_SCREEN_ASK, MSG_SCREEN_VERDICT in lib/ipc_msgs.h).
+ *
+ * Owns: their payload layouts and validation. Facts travel as
+ *	u8 stage, u8 flags, u16 errors, u32 rcpt_seq, str sess, str client_ip,
+ *	str local_ip, str helo, str mail_from, str rcpt, str qid
+ * and a verdict as
+ *	u8 action, u8 reply, u32 score (two's complement), str ref.
+ * Why a file of its own: the screen's questions are the one place where a
+ * network-facing role (smtpd) feeds another network-facing role (screen)
+ * with client text; every field is re-checked here (addresses parse, IPs
+ * are IPs, the HELO is a plain word) so the screen never works on garbage.
+ */
+#ifndef HMX_IPC_SCREEN_H
+#define HMX_IPC_SCREEN_H
+
+#include "ipc.h"
+#include "screen_facts.h"
+
+void	ipc_encode_screen_facts(struct ipc_builder *, const struct screen_facts *);
+int	ipc_decode_screen_facts(const struct ipc_frame *, struct screen_facts *,
+	    const char **why);
+void	ipc_encode_screen_verdict(struct ipc_builder *, const struct screen_verdict *);
+int	ipc_decode_screen_verdict(const struct ipc_frame *, struct screen_verdict *,
+	    const char **why);
+
+#endif
