@@ -24,6 +24,7 @@ from dnslib import CNAME, MX, PTR, QTYPE, RCODE, RR, A, DNSLabel, DNSRecord
 import harness
 
 PROBE = os.path.join(harness.BUILD, "tests", "tools", "screen_dnsprobe")
+MXCTL = os.path.join(harness.BUILD, "mxctl")
 TIMEOUT_MS = 400        # one c-ares try in the timeout cases
 
 
@@ -273,6 +274,17 @@ class ScreenResolverTest(unittest.TestCase):
             u.add("many.example.test", "A", f"198.51.100.{i + 1}")
             u.add("bigtxt.example.test", "TXT", f'"{i:02d}' + "x" * 98 + '"')
         u.add("short.example.test", "A", "192.0.2.77", ttl=1)
+        # for mxctl screen test: a good sender, a bad one, two DNS lists
+        u.add(ptr_name("198.51.100.7"), "PTR", "mail.sender.test.")
+        u.add("mail.sender.test", "A", "198.51.100.7")
+        u.add("sender.test", "MX", "10 mail.sender.test.")
+        u.add("sender.test", "TXT", '"v=spf1 ip4:198.51.100.7 -all"')
+        u.add("nullmx.sender.test", "MX", "0 .")
+        u.add("2.0.0.127.bl.test", "A", "127.0.0.2")
+        u.add("9.113.0.203.bl.test", "A", "127.0.0.2")
+        u.add("2.0.0.127.refusing.test", "A", "127.255.255.254")
+        u.add("1.0.0.127.refusing.test", "A", "127.255.255.254")
+        u.add("9.113.0.203.refusing.test", "A", "127.255.255.254")
         u.start()
 
     @classmethod
@@ -442,6 +454,67 @@ class ScreenResolverTest(unittest.TestCase):
         self.assertEqual(accepted[("a" * 64 + ".example", "A")], False)
         self.assertEqual((summary["refused"], summary["queries"]), (2, 1))
         self.assertAnswer(a[("host.example.test", "A")], "ok", ["192.0.2.1"])
+
+
+    # ---- mxctl screen test: every check live against dns_server --------------
+
+    def screen_test(self, *args, dns=None):
+        conf = os.path.join(self.unbound.dir, "homemx.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                "hostname mx.home.test", "listen smtp 127.0.0.1:2525", "domain home.test",
+                "spool_dir /nonexistent/spool", "store_dir /nonexistent/store",
+                "maildir_root /nonexistent/maildirs",
+                f"dns_server {self.unbound.address if dns is None else dns}" if dns != "" else "",
+                "dnsbl bl.test weight=6 127.0.0.2=10",
+                "dnsbl refusing.test weight=6",
+                "screen_dns_timeout 5s",
+            ]) + "\n")
+        p = subprocess.run([MXCTL, "-f", conf, "screen", "test", *args], capture_output=True,
+                           text=True, timeout=60)
+        for marker in harness.SANITIZER_MARKERS:
+            self.assertNotIn(marker, p.stderr)
+        return p
+
+    def test_mxctl_screen_test_good_server(self):
+        p = self.screen_test("198.51.100.7", "mail.sender.test", "anne@sender.test",
+                             "kim@home.test")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"dnsbl +bl\.test +healthy\n")
+        self.assertRegex(p.stdout, r"dnsbl +refusing\.test +refusing \(ignored\)\n")
+        self.assertRegex(p.stdout, r"helo_matches_ptr +-1  helo=mail\.sender\.test verified ptr")
+        self.assertNotIn("no_ptr", p.stdout)
+        self.assertNotIn("dnsbl:", p.stdout)
+        self.assertIn("verdict: accept (250 2.1.5)", p.stdout)
+
+    def test_mxctl_screen_test_bad_client(self):
+        p = self.screen_test("203.0.113.9", "mx.home.test", "x@nullmx.sender.test",
+                             "kim@home.test")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        out = p.stdout
+        self.assertRegex(out, r"no_ptr +\+4  ptr=none")
+        self.assertRegex(out, r"helo_forged +\+100  helo=mx\.home\.test is ours")
+        self.assertRegex(out, r"dnsbl:bl\.test +\+10  listed 127\.0\.0\.2")
+        self.assertRegex(out, r"sender_null_mx +\+10  domain=nullmx\.sender\.test null mx")
+        self.assertNotIn("dnsbl:refusing.test", out)
+        self.assertIn("verdict: reject (550 5.7.1)", out)
+
+    def test_mxctl_screen_test_dns_down_is_not_a_verdict_of_innocence(self):
+        port = harness.free_port()
+        p = self.screen_test("198.51.100.7", "mail.sender.test", "anne@sender.test",
+                             "kim@home.test", dns=f"127.0.0.1:{port}")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"no_ptr +\?\+0\.\.\+7  ptr=tempfail")
+        self.assertRegex(p.stdout, r"dnsbl +bl\.test +dead \(ignored\)\n")
+        self.assertIn("verdict: tempfail (451 4.4.3", p.stdout)
+
+    def test_mxctl_screen_test_refuses_without_dns_server(self):
+        p = self.screen_test("198.51.100.7", "mail.sender.test", "<>", "kim@home.test", dns="")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("dns_server is not set", p.stderr)
+        p = self.screen_test("not-an-ip", "mail.sender.test", "<>", "kim@home.test")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("is not an IP address", p.stderr)
 
 
 if __name__ == "__main__":
