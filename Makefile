@@ -87,8 +87,10 @@ endef
 $(foreach d,$(ROLE_DIRS),$(eval $(call ROLE_template,$(d))))
 
 # Unit tests: X/foo_test.c links with every object of X except main.o.
+# admin/ links part of screen/ (mxctl why and screen test).
+UNIT_EXTRA_OBJS_admin = $(MXCTL_SCREEN_OBJS)
 define UNIT_template
-$(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $(O)/libhmx.a
+$(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $$(UNIT_EXTRA_OBJS_$(patsubst %/,%,$(dir $(1)))) $(O)/libhmx.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) -lcmocka
 endef

@@ -64,11 +64,17 @@ struct dns_view {
 
 /* ---- names ---------------------------------------------------------------- */
 
+/*
+ * DNS labels may hold any octet (RFC 2181 11). Host names are LDH, but SPF
+ * macros (RFC 7208 7) build names from client text, and the record they
+ * look for may well exist: visible ASCII and space are queried as they
+ * are. Not '\\', which c-ares reads as an escape, and nothing outside
+ * ASCII, which is never a name we should ask for.
+ */
 static bool
 label_byte_ok(unsigned char ch)
 {
-	/* LDH plus '_' (service labels such as _dmarc, _spf, _domainkey) */
-	return isalnum(ch) || ch == '-' || ch == '_';
+	return ch >= 0x20 && ch < 0x7f && ch != '\\';
 }
 
 int

@@ -47,7 +47,8 @@ test_names(void **state)
 		{ "_dmarc.example.net", "_dmarc.example.net" },
 		{ "a", "a" },
 		{ "", NULL }, { ".", NULL }, { "a..b", NULL }, { ".a", NULL },
-		{ "a b.example", NULL }, { "ex\xc3\xa4mple.net", NULL },
+		{ "a b.Example", "a b.example" }, { "a:b/c%d.example", "a:b/c%d.example" },
+		{ "a\\.example", NULL }, { "ex\xc3\xa4mple.net", NULL }, { "a\tb.net", NULL },
 		{ "a.example..", NULL },
 		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net", NULL },	/* 64 */
 	};

@@ -64,8 +64,9 @@ struct dns_view;
 /*
  * Looks (name, type) up in the cache behind the view. Returns the status,
  * also stored in out->status. A name that is not a valid DNS name (empty
- * label, label over 63, over DV_NAME_MAX, a byte outside LDH and '_') is
- * answered DV_NXDOMAIN without a query. DV_MISS records the miss (at most
+ * label, label over 63, over DV_NAME_MAX, a byte outside printable ASCII
+ * and space, or '\\') is answered DV_NXDOMAIN without a query (SPF macros
+ * build names from client text). DV_MISS records the miss (at most
  * DV_MISSES_MAX distinct ones per round; beyond that the round is simply
  * incomplete and the driver runs another).
  */

@@ -129,6 +129,8 @@ score_verdict(const struct score *s, const struct score_thresholds *t,
 	}
 	enum screen_action best = action_for(score_total(s), t);
 	enum screen_action worst = action_for(score_worst(s), t);
+	if (s->spf_unknown && t->spf_fail_reject)
+		worst = SCREEN_REJECT;	/* the SPF we could not learn may be a fail */
 	if (best != worst) {
 		/* what we could not learn decides: ask the client to come back */
 		*action = SCREEN_TEMPFAIL;

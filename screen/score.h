@@ -40,6 +40,7 @@ struct score {
 	size_t			n;
 	bool			overflow;	/* more than SCORE_ITEMS_MAX items */
 	bool			spf_fail;	/* for spf_fail_reject */
+	bool			spf_unknown;	/* temperror: it may be a fail */
 	bool			allow_listed;	/* a dnswl listed the client */
 	char			spf_pass_domain[ADDR_DOMAIN_MAX + 1];	/* "" unless SPF passed */
 	char			ptr[ADDR_DOMAIN_MAX + 1];	/* the client's (verified) PTR, "" if none */

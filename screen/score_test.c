@@ -88,6 +88,18 @@ test_spf_fail_reject(void **state)
 	expect(&s, &t, SCREEN_GREYLIST, SCREEN_REPLY_GREYLIST);
 	t.spf_fail_reject = true;
 	expect(&s, &t, SCREEN_REJECT, SCREEN_REPLY_SPF_REJECT);
+
+	/* an SPF we could not learn may be that fail: come back later */
+	score_init(&s);
+	score_add_unknown(&s, "spf_temperror", -2, 6, "spf=temperror");
+	s.spf_unknown = true;
+	expect(&s, &t, SCREEN_TEMPFAIL, SCREEN_REPLY_DNS_TEMPFAIL);
+	t.spf_fail_reject = false;
+	expect(&s, &t, SCREEN_TEMPFAIL, SCREEN_REPLY_DNS_TEMPFAIL);	/* -2..6: accept or grey */
+	score_init(&s);
+	score_add(&s, "spf_temperror", 0, "x");
+	s.spf_unknown = true;
+	expect(&s, &t, SCREEN_ACCEPT, SCREEN_REPLY_OK);	/* without the rule it cannot reject */
 }
 
 static void

@@ -74,10 +74,13 @@ check_spf(const struct screen_env *env, const struct screen_facts *f,
 	if (o.result == SPF_TEMPERROR) {
 		score_add_unknown(s, "spf_temperror", w[W_SPF_PASS], w[W_SPF_FAIL],
 		    "%s", reason);
+		s->spf_unknown = true;
 		return;
 	}
 	id = result_weight(o.result);
 	score_add(s, screen_weight_name(id), w[id], "%s", reason);
 	if (o.result == SPF_FAIL)
 		s->spf_fail = true;
+	if (o.result == SPF_PASS)	/* greylisting remembers the domain (judge.c) */
+		snprintf(s->spf_pass_domain, sizeof(s->spf_pass_domain), "%s", o.domain);
 }

@@ -149,6 +149,10 @@ test_results_and_weights(void **state)
 		if (s.spf_fail != rows[i].spf_fail)
 			fail_msg("%s: spf_fail %d, want %d", rows[i].from, s.spf_fail,
 			    rows[i].spf_fail);
+		/* greylisting remembers a passing sender by its domain */
+		assert_string_equal(s.spf_pass_domain,
+		    rows[i].id == W_SPF_PASS ? "pass.example" : "");
+		assert_false(s.spf_unknown);
 	}
 	assert_non_null(strstr(s.item[0].reason, "spf=permerror domain=broken.example problem="));
 }
@@ -169,6 +173,7 @@ test_temperror_is_a_range(void **state)
 	assert_int_equal(s.item[0].weight, cfg.screen.weights[W_SPF_PASS]);
 	assert_int_equal(s.item[0].worst, cfg.screen.weights[W_SPF_FAIL]);
 	assert_false(s.spf_fail);
+	assert_true(s.spf_unknown);
 	assert_non_null(strstr(s.item[0].reason, "spf=temperror domain=slow.example"));
 }
 

@@ -33,17 +33,10 @@ SUITE = "/usr/share/doc/python3-spf/rfc7208-tests.yml.gz"
 
 # The number of cases the evaluator passes today: a regression below it
 # fails the run. Raise it when more cases pass.
-FLOOR = 198
+FLOOR = 203
 
-# Cases that cannot pass in the screen's DNS model, and why. They use
-# names outside letters, digits, '-' and '_' (':', '/', '%', ' '), which
-# screen/dnsview.h answers NXDOMAIN without a query, by contract.
+# Cases that cannot pass in the screen's DNS model, and why (none today).
 KNOWN_IMPOSSIBLE = {
-    "a-colon-domain": "name with ':' and '/' is not queried (screen/dnsview.h)",
-    "a-colon-domain-ip4mapped": "name with ':' and '/' is not queried (screen/dnsview.h)",
-    "mx-colon-domain": "name with ':' and '/' is not queried (screen/dnsview.h)",
-    "mx-colon-domain-ip4mapped": "name with ':' and '/' is not queried (screen/dnsview.h)",
-    "macro-mania-in-domain": "name with '%' and spaces is not queried (screen/dnsview.h)",
 }
 
 OUR_TYPES = ("A", "AAAA", "PTR", "TXT", "MX")
