@@ -93,11 +93,19 @@ status_of(int rc)
 	}
 }
 
+/* Letters, digits, '-' and '_' (seen in real PTR names, e.g. Windows DHCP). */
+static bool
+host_byte_ok(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+}
+
 /*
- * A name we may keep as a PTR target or MX host: a valid DNS name
- * (dnscache.h's rules, lowercased into out), no label that starts or ends
- * with '-', and a last label that is not all digits (RFC 1123 2.1): a PTR
- * that holds "192.0.2.1" names no host.
+ * A name we may keep as a PTR target or MX host, lowercased into out: a
+ * valid DNS name (dnscache.h) made of host-name bytes only - dnscache
+ * takes any visible ASCII for SPF's sake, a host name does not -, no label
+ * that starts or ends with '-', and a last label that is not all digits
+ * (RFC 1123 2.1): a PTR that holds "192.0.2.1" names no host.
  */
 static bool
 host_name_valid(const char *in, char *out, size_t outsize)
@@ -108,6 +116,9 @@ host_name_valid(const char *in, char *out, size_t outsize)
 
 	if (dns_name_normalize(in, out, outsize) == -1)
 		return false;
+	for (const char *p = out; *p != '\0'; p++)
+		if (*p != '.' && !host_byte_ok(*p))
+			return false;
 	for (label = out; ; ) {
 		const char *dot = strchr(label, '.');
 		len = dot != NULL ? (size_t)(dot - label) : strlen(label);

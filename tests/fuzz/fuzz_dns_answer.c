@@ -7,7 +7,7 @@
  * mostly success), the rest is the packet. Whatever it is, the result must
  * keep dnsview.h's promises: at most DV_RR_MAX records, an answer only
  * with records, NUL-terminated text within DV_TXT_MAX, addresses that
- * parse, PTR/MX names that are valid lowercase DNS names.
+ * parse, PTR/MX names that are lowercase host names.
  */
 #include <arpa/inet.h>
 
@@ -36,9 +36,13 @@ check_rr(enum dv_type type, const struct dv_rr *rr)
 		abort();
 	if (type == DV_AAAA && inet_pton(AF_INET6, rr->data, addr) != 1)
 		abort();
-	if ((type == DV_PTR || (type == DV_MX && rr->len > 0)) &&
-	    (dns_name_normalize(rr->data, norm, sizeof(norm)) == -1 || strcmp(norm, rr->data) != 0))
+	if (type != DV_PTR && (type != DV_MX || rr->len == 0))
+		return;
+	if (dns_name_normalize(rr->data, norm, sizeof(norm)) == -1 || strcmp(norm, rr->data) != 0)
 		abort();
+	for (size_t i = 0; i < rr->len; i++)	/* host-name bytes only */
+		if (strchr("abcdefghijklmnopqrstuvwxyz0123456789.-_", rr->data[i]) == NULL)
+			abort();
 }
 
 int
