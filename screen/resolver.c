@@ -39,6 +39,7 @@
 #include "util.h"
 
 #define RESOLVER_SOCKS_MAX	64
+#define RESOLVER_SERVERS_MAX	256	/* the "IP:PORT,..." list */
 #define RESOLVER_OTHER_TTL	300	/* PTR, TXT, MX and negative answers */
 
 struct waiter {
@@ -73,6 +74,9 @@ static struct {
 	size_t			 nrunning, nwaiting, nwaiters;
 	struct waiter		*refused;	/* called back by the next kick */
 	struct resolver_stats	 stats;
+	char			 servers[RESOLVER_SERVERS_MAX];	/* in use */
+	char			 next_servers[RESOLVER_SERVERS_MAX];
+	bool			 switch_pending;	/* next_servers once idle */
 	struct resolver_sock	 socks[RESOLVER_SOCKS_MAX];
 	size_t			 nsocks;
 	struct resolver_answer	 answer;	/* scratch for one callback */
@@ -333,6 +337,8 @@ resolver_parse_answer(enum dv_type type, int ares_status,
 
 /* ---- the event loop side -------------------------------------------------- */
 
+static int	servers_apply(const char *, const char **);
+
 static void
 resolver_rearm(void)
 {
@@ -506,6 +512,17 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	refused_deliver();
+	if (R.ready && R.switch_pending) {
+		const char *why;
+		if (R.nrunning > 0) {
+			resolver_rearm();
+			return;		/* the last answer kicks again */
+		}
+		R.switch_pending = false;
+		if (servers_apply(R.next_servers, &why) == -1)
+			log_warnx("resolver: dns_server %s: %s; keeping %s", R.next_servers, why,
+			    R.servers);
+	}
 	while (R.ready && R.nrunning < R.lim.inflight_max &&
 	    (f = TAILQ_FIRST(&R.waiting)) != NULL) {
 		TAILQ_REMOVE(&R.waiting, f, link);
@@ -522,15 +539,46 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 /* ---- the interface -------------------------------------------------------- */
 
 static int
-set_servers(const char *server_csv, const char **why)
+servers_apply(const char *server_csv, const char **why)
 {
+	int rc;
+
+	if ((rc = ares_set_servers_ports_csv(R.channel, server_csv)) != ARES_SUCCESS) {
+		*why = ares_strerror(rc);
+		return -1;
+	}
+	snprintf(R.servers, sizeof(R.servers), "%s", server_csv);
+	return 0;
+}
+
+/* Refuses what c-ares would refuse, on a scratch channel: set_servers
+ * cannot be tried on the live one while queries run. */
+static int
+servers_check(const char *server_csv, const char **why)
+{
+	struct ares_options o;
+	ares_channel scratch;
 	int rc;
 
 	if (server_csv == NULL || server_csv[0] == '\0') {
 		*why = "no dns_server (the screen never uses /etc/resolv.conf)";
 		return -1;
 	}
-	if ((rc = ares_set_servers_ports_csv(R.channel, server_csv)) != ARES_SUCCESS) {
+	if (strlen(server_csv) >= RESOLVER_SERVERS_MAX) {
+		*why = "dns_server list too long";
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.lookups = (char *)"b";
+	o.nservers = 0;
+	if ((rc = ares_init_options(&scratch, &o, ARES_OPT_LOOKUPS | ARES_OPT_SERVERS)) !=
+	    ARES_SUCCESS) {
+		*why = ares_strerror(rc);
+		return -1;
+	}
+	rc = ares_set_servers_ports_csv(scratch, server_csv);
+	ares_destroy(scratch);
+	if (rc != ARES_SUCCESS) {
 		*why = ares_strerror(rc);
 		return -1;
 	}
@@ -570,10 +618,12 @@ resolver_init(struct event_base *base, const char *server_csv,
 		*why = "resolver already started";
 		return -1;
 	}
-	if (server_csv == NULL || server_csv[0] == '\0')
-		return set_servers(server_csv, why);
 	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
 		*why = ares_strerror(rc);
+		return -1;
+	}
+	if (servers_check(server_csv, why) == -1) {
+		ares_library_cleanup();
 		return -1;
 	}
 	limits_apply(lim);
@@ -589,7 +639,7 @@ resolver_init(struct event_base *base, const char *server_csv,
 		ares_library_cleanup();
 		return -1;
 	}
-	if (set_servers(server_csv, why) == -1) {
+	if (servers_apply(server_csv, why) == -1) {
 		ares_destroy(R.channel);
 		ares_library_cleanup();
 		return -1;
@@ -600,6 +650,7 @@ resolver_init(struct event_base *base, const char *server_csv,
 	TAILQ_INIT(&R.waiting);
 	R.nrunning = R.nwaiting = R.nwaiters = R.nsocks = 0;
 	R.refused = NULL;
+	R.switch_pending = false;
 	memset(&R.stats, 0, sizeof(R.stats));
 	if ((R.timer = evtimer_new(base, on_timer, NULL)) == NULL ||
 	    (R.kick = event_new(base, -1, 0, on_kick, NULL)) == NULL)
@@ -615,7 +666,15 @@ resolver_set_servers(const char *server_csv, const char **why)
 		*why = "resolver not started";
 		return -1;
 	}
-	return set_servers(server_csv, why);
+	if (servers_check(server_csv, why) == -1)
+		return -1;
+	if (R.nrunning == 0 && !R.switch_pending)
+		return servers_apply(server_csv, why);
+	/* c-ares 1.18 refuses new servers while queries run (ARES_ENOTIMP):
+	 * hold new queries, switch when the last answer is in */
+	snprintf(R.next_servers, sizeof(R.next_servers), "%s", server_csv);
+	R.switch_pending = true;
+	return 0;
 }
 
 static struct fetch *

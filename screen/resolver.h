@@ -56,7 +56,9 @@ struct resolver_limits {
 int	resolver_init(struct event_base *, const char *server_csv,
 	    struct dns_cache *, const struct resolver_limits *, const char **why);
 /* Replaces the servers (SIGHUP). "" or a bad list is refused: -1, the old
- * servers stay. */
+ * servers stay. With queries in flight the switch waits until they are
+ * answered (c-ares cannot swap servers under them); fetches queue
+ * meanwhile and then go to the new servers. */
 int	resolver_set_servers(const char *server_csv, const char **why);
 
 /*

@@ -447,6 +447,28 @@ class ScreenResolverTest(unittest.TestCase):
         self.assertAnswer(a[("short.example.test", "A")], "ok", ["192.0.2.77"])
         self.assertAnswer(a[("x.refused.test", "A")], "tempfail")
 
+    def test_server_switch_waits_for_queries_in_flight(self):
+        # c-ares 1.18 cannot swap servers under running queries: the switch
+        # waits for the silent one, then the queued fetch goes to unbound
+        before = len(self.odd.seen)
+        a, summary, _, p = probe(f"127.0.0.1:{self.odd.port}",
+                                 ["a.odd.test/A", "silent.odd.test/A", "host.example.test/A"],
+                                 "-i", "2", "-t", str(TIMEOUT_MS), "-r", "1",
+                                 "-S", self.unbound.address)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("switch\trc=0\t\n", p.stdout)
+        self.assertAnswer(a[("a.odd.test", "A")], "ok", ["192.0.2.10"])
+        self.assertAnswer(a[("silent.odd.test", "A")], "tempfail")
+        self.assertAnswer(a[("host.example.test", "A")], "ok", ["192.0.2.1"])
+        self.assertGreaterEqual(a[("host.example.test", "A")]["ms"], TIMEOUT_MS - 50)
+        self.assertNotIn(("host.example.test", "A"), self.odd.seen[before:])
+
+    def test_server_switch_refuses_bad_lists(self):
+        for bad in ("", "not-an-address", "127.0.0.1:99999"):
+            _, _, _, p = probe(self.unbound.address, ["host.example.test/A"], "-S", bad)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertRegex(p.stdout, r"switch\trc=-1\t\S")
+
     def test_invalid_names_are_refused(self):
         a, summary, accepted = self.ask("bad_name..example/A", "a" * 64 + ".example/A",
                                         "host.example.test/A")

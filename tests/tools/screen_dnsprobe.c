@@ -3,7 +3,11 @@
  * (screen/resolver.c) against a real DNS server and prints what landed in
  * the cache, one line per question, for tests/e2e/test_screen_resolver.py.
  *
- *   screen_dnsprobe [-t MS] [-r TRIES] [-i INFLIGHT] [-w WAITING] SERVERS NAME/TYPE...
+ *   screen_dnsprobe [-t MS] [-r TRIES] [-i INFLIGHT] [-w WAITING] [-S SERVERS2]
+ *                   SERVERS NAME/TYPE...
+ * -S switches to SERVERS2 (resolver_set_servers) from the first callback,
+ * while other queries may still be in flight; it prints
+ *   switch rc=0|-1 WHY
  *
  * Output, tab-separated:
  *   q NAME TYPE accepted|refused
@@ -44,11 +48,18 @@ static struct question	questions[QUESTIONS_MAX];
 static size_t		nquestions, callbacks, expected;
 static struct event_base *base;
 static double		started;
+static const char	*switch_to;
 
 static void
 on_fetched(uint64_t id)
 {
 	questions[id].done = mono_now() - started;
+	if (switch_to != NULL) {
+		const char *why = "";
+		int rc = resolver_set_servers(switch_to, &why);
+		printf("switch\trc=%d\t%s\n", rc, why);
+		switch_to = NULL;
+	}
 	if (++callbacks == expected)
 		event_base_loopexit(base, NULL);
 }
@@ -98,7 +109,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: screen_dnsprobe [-t MS] [-r TRIES] [-i INFLIGHT] "
-	    "[-w WAITING] SERVERS NAME/TYPE...\n");
+	    "[-w WAITING] [-S SERVERS2] SERVERS NAME/TYPE...\n");
 	exit(1);
 }
 
@@ -125,12 +136,13 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("screen_dnsprobe", LOG_SINK_STDERR);
-	while ((ch = getopt(argc, argv, "t:r:i:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "t:r:i:w:S:")) != -1) {
 		switch (ch) {
 		case 't':	lim.timeout_ms = (unsigned)atoi(optarg);	break;
 		case 'r':	lim.tries = (unsigned)atoi(optarg);		break;
 		case 'i':	lim.inflight_max = (size_t)atoi(optarg);	break;
 		case 'w':	lim.waiting_max = (size_t)atoi(optarg);		break;
+		case 'S':	switch_to = optarg;				break;
 		default:	usage();
 		}
 	}
