@@ -64,8 +64,13 @@ $(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
 $(O)/mxctl: $(call dir_objs,admin) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# submission runs the same session engine as smtpd, in submission mode.
-ROLE_EXTRA_OBJS_submission = $(call dir_objs_nomain,smtpd)
+# The session engine lives in smtpd/; port 25's own files are main, smtpd
+# (the role) and inbound (its policy). submission/ is the other policy and
+# links the engine, never port 25's files; port 25 never links submission/.
+PORT25_ONLY := $(patsubst %,$(O)/obj/smtpd/%.o,main smtpd inbound)
+ENGINE_OBJS = $(filter-out $(PORT25_ONLY),$(call dir_objs,smtpd))
+ROLE_EXTRA_OBJS_submission = $(ENGINE_OBJS)
+UNIT_EXTRA_OBJS_submission = $(ENGINE_OBJS)
 
 define ROLE_template
 $(O)/homemx-$(1): $(call dir_objs,$(1)) $$(ROLE_EXTRA_OBJS_$(1)) $(O)/libhmx.a
@@ -75,7 +80,7 @@ $(foreach d,$(ROLE_DIRS),$(eval $(call ROLE_template,$(d))))
 
 # Unit tests: X/foo_test.c links with every object of X except main.o.
 define UNIT_template
-$(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $(O)/libhmx.a
+$(O)/tests/$(1): $(1).c $(call dir_objs_nomain,$(patsubst %/,%,$(dir $(1)))) $$(UNIT_EXTRA_OBJS_$(patsubst %/,%,$(dir $(1)))) $(O)/libhmx.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) -lcmocka
 endef

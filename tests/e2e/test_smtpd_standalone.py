@@ -734,15 +734,23 @@ class TestQueueFailures(SmtpdCase):
         return c.cmd("DATA")
 
     def test_open_tempfail_and_nospace(self):
+        """A refused DATA (451/452) ends the transaction: the next MAIL starts a
+        new one instead of getting 503, and a DATA without one is a sequence error."""
         c = self.client()
         self.world.open_status = QUEUE_TEMPFAIL
         self.assertReply(self.start_data(c), 451, "4.3.0")
+        self.assertReply(c.cmd("DATA"), 503, "5.5.1")   # the envelope is gone
         self.world.open_status = QUEUE_NOSPACE
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
         self.assertReply(c.cmd("DATA"), 452, "4.3.1")
         self.world.open_status = QUEUE_OK
-        self.assertReply(c.cmd("DATA"), 354)   # the envelope survived
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
         c.send(b"x\r\n.\r\n")
         self.assertReply(c.reply(), 250)
+        self.assertEqual(len(self.world.messages), 1)
 
     def test_commit_statuses(self):
         c = self.client()
@@ -775,6 +783,8 @@ class TestQueueFailures(SmtpdCase):
         self.world.drop_peer("queue")
         self.world.wait_log("event=link_down peer=queue")
         self.assertReply(self.start_data(c), 451, "4.3.0")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")   # not 503
+        self.world.wait_log("reason=queue_unavailable")
 
     def test_client_gone_before_spool_file(self):
         """OPENED for a session that vanished: fd closed, ABORT sent."""

@@ -12,7 +12,9 @@ driven with Python smtplib, raw sockets and msmtp over 587 (STARTTLS) and
     session, then 454 4.7.0 even for the right password; and the shipped
     fail2ban filter counts exactly the failures in the real log;
   - sender ownership: own address, alias, subaddress, someone else's
-    (553 5.7.1), <> (553 5.7.1), a From: header of someone else (550 5.7.1);
+    (553 5.7.1), a From: header of someone else (550 5.7.1); the null
+    sender <> of read receipts and auto-replies is accepted, logged and
+    signed for the From: domain;
   - RFC 6409 completion: Message-ID: and Date: added when missing (once),
     Received: without the client's IP (and with it when configured);
   - signing: both DKIM signatures verify with dkimpy against TXT records
@@ -378,7 +380,6 @@ class TestSubmission(SubmissionCase):
                     self.assertTrue(text.startswith("553 5.7.1 "), text)
                 else:
                     self.assertReply(c.cmd("RSET"), 250)
-        self.assertReply(c.cmd("MAIL FROM:<>"), 553, "5.7.1")
         self.assertRegex(self.h.log(), r"event=sender sess=\w+ user=kim@example\.test where=mail "
                                        r"address=<lee@example\.test> verdict=not_owned")
 
@@ -433,6 +434,33 @@ class TestSubmission(SubmissionCase):
                             f"signature {sig} does not verify:\n{head.decode()}")
         self.assertRegex(self.h.log(), r"event=committed qid=[0-9a-f]{16} nrcpt=1 size=\d+ "
                                        r"source=submission")
+
+    def test_null_sender_is_signed(self):
+        """RFC 8098 read receipts and RFC 3834 auto-replies go out with MAIL
+        FROM:<>: accepted from an authenticated user, logged, signed for the
+        From: domain (which must still be owned), and queued as submission."""
+        before = self.count("lee@example.test")
+        c = self.authed()
+        receipt = message(frm="Kim <kim@example.test>", extra="Auto-Submitted: auto-replied\r\n",
+                          body="Your message was read.\r\n")
+        code, text = self.transaction(c, "", ["lee@example.test"], receipt)
+        self.assertReply((code, text), 250, "2.0.0")
+        qid = re.search(r"queued as ([0-9a-f]{16})", text).group(1)
+        msg = self.h.wait_messages("lee@example.test", before + 1)[-1]
+        head = msg.split(b"\r\n\r\n", 1)[0]
+        self.assertEqual(head.count(b"DKIM-Signature:"), 2, head)
+        self.assertIn(b"d=example.test", head)
+        for sig in range(2):
+            d = dkim.DKIM(msg)
+            self.assertTrue(d.verify(idx=sig, dnsfunc=lambda name, timeout=5: self.txt.get(name)),
+                            f"signature {sig} does not verify:\n{head.decode()}")
+        log = self.h.log()
+        self.assertRegex(log, r"event=sender sess=\w+ user=kim@example\.test where=mail "
+                              r"address=<> verdict=null_sender")
+        self.assertRegex(log, rf"event=committed qid={qid} nrcpt=1 size=\d+ source=submission")
+        # the From: address is still checked: <> is no way around ownership
+        self.assertReply(self.transaction(c, "", ["lee@example.test"], message(frm="lee@example.test")),
+                         550, "5.7.1")
 
     def test_existing_message_id_and_date_are_kept(self):
         before = self.count("lee@example.test")
@@ -597,7 +625,9 @@ class TestSigningUnavailable(SubmissionCase):
 
 
 class TestNoDkimsign(SubmissionCase):
-    """homemx-dkimsign is not there at all: no link, 451 at once."""
+    """homemx-dkimsign is not there at all: submission never starts to
+    accept (a message it cannot sign would only get 451), while port 25,
+    which needs no signatures, does."""
     with_keys = False
 
     @staticmethod
@@ -609,13 +639,21 @@ class TestNoDkimsign(SubmissionCase):
                 shutil.copy2(src, d)
         return d
 
-    def test_no_dkimsign_is_451(self):
+    def test_no_dkimsign_no_accept(self):
         self.assertNotIn("dkimsign", self.h.role_pids())
-        c = self.authed(implicit_tls=True)
-        self.assertReply(self.transaction(c, "kim@example.test", ["lee@example.test"], message()),
-                         451, "4.7.0")
-        self.wait_log(r"reason=dkimsign_unavailable")
-        self.assertNotIn("event=committed", self.h.log())
+        self.wait_log(r"homemx-submission\[\d+\]: event=accept role=submission state=off "
+                      r"missing=dkimsign\n")
+        # the kernel completes the TCP handshake (backlog); nobody greets
+        for port in (self.p587, self.p465):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.settimeout(1.5)
+                with self.assertRaises(socket.timeout):
+                    s.recv(100)
+        self.assertNotIn("event=accept role=submission state=on", self.h.log())
+        self.assertNotRegex(self.h.log(), r"homemx-submission\[\d+\]: event=connect ")
+        c25 = Client(self.h.smtp_port)
+        self.clients.append(c25)
+        self.assertEqual(c25.reply()[0], 220)
 
 
 class TestLimitsAndIpShown(SubmissionCase):
