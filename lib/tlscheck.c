@@ -25,7 +25,7 @@ tlscheck_fail(char *err, size_t errlen, const char *name, const char *what,
     const char *path)
 {
 	char reason[256] = "unknown error";
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e = ERR_peek_error();	/* the first is the cause: "No such file" */
 
 	if (e != 0)
 		ERR_error_string_n(e, reason, sizeof(reason));
