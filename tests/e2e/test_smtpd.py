@@ -15,6 +15,8 @@ that need a misbehaving lookup or queue are in test_smtpd_standalone.py.
 
 import os
 import re
+import resource
+import selectors
 import shutil
 import signal
 import smtplib
@@ -754,6 +756,137 @@ class TestPeerRestart(InstanceCase):
                     pass
             time.sleep(0.2)
         self.fail("smtpd did not come back:\n" + self.h.log()[-3000:])
+
+
+class TestFlood(InstanceCase):
+    """Port 25 under abuse: 1000 idle and 1000 dripping connections (a byte a
+    second, never a whole line) from 100 /24s of 127/8, while a normal client
+    sends mail. 2000 of max_connections 2600 is stress mode; bytes never move
+    a deadline, so every flood connection is cut (idle ones at the shortened
+    first-command deadline, drips at their command deadline), every slot is
+    freed, stress mode ends, and the normal client's mail gets 250 at once
+    throughout."""
+    IDLE = DRIP = 1000
+    NOFILE = 8192
+    extra_conf = "max_connections 2600\ntimeout_command 20s\ntimeout_data 20s"
+    users = (("kim@example.test", "secret"),)
+
+    @classmethod
+    def before_start(cls):
+        # homemxd and smtpd inherit it: smtpd holds one fd per connection
+        cls.saved_nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+        soft, hard = cls.saved_nofile
+        if hard != resource.RLIM_INFINITY and hard < cls.NOFILE:
+            raise unittest.SkipTest(f"RLIMIT_NOFILE hard limit {hard} < {cls.NOFILE}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, cls.NOFILE), hard))
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        resource.setrlimit(resource.RLIMIT_NOFILE, cls.saved_nofile)
+
+    def open_flood(self, sel, kind, second_octet, n):
+        """n connections, 2 per address and 20 per /24 (the default limits)."""
+        for i in range(n):
+            src = f"127.{second_octet}.{i // 20}.{(i % 20) // 2 + 1}"
+            s = socket.create_connection(("127.0.0.1", self.h.smtp_port), timeout=10,
+                                         source_address=(src, 0))
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, [kind, b""])
+
+    def normal_client(self, results):
+        """Ten messages, one after another, each timed from connect to 250."""
+        for i in range(10):
+            t = time.time()
+            try:
+                with smtplib.SMTP("127.0.0.1", self.h.smtp_port, timeout=30,
+                                  local_hostname="normal.example") as c:
+                    refused = c.sendmail("alice@client.example", ["kim@example.test"],
+                                         f"Subject: normal {i}\r\n\r\nduring the flood\r\n")
+                results.append((refused, time.time() - t))
+            except (smtplib.SMTPException, OSError) as e:
+                results.append((repr(e), time.time() - t))
+
+    def drip_and_read(self, sel, limit):
+        """Until every flood connection is closed by the server (or limit s):
+        one byte a second to each drip, and read what the server says."""
+        line = b"EHLO " + b"x" * 100
+        t0, closed = time.time(), []
+        for n in range(limit):
+            if not sel.get_map():
+                break
+            for key in list(sel.get_map().values()):
+                if key.data[0] == "drip":
+                    try:
+                        key.fileobj.send(line[n % len(line):n % len(line) + 1])
+                    except OSError:
+                        pass
+            second = time.time() + 1
+            while time.time() < second and sel.get_map():
+                for key, _ in sel.select(timeout=max(0.0, second - time.time())):
+                    try:
+                        data = key.fileobj.recv(4096)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if data:
+                        key.data[1] += data
+                        continue
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                    closed.append((key.data[0], key.data[1], time.time() - t0))
+        return closed
+
+    def test_idle_and_drip_flood(self):
+        sel = selectors.DefaultSelector()
+        before = self.count("kim@example.test")
+        mark = len(self.h.log())
+        t0 = time.time()
+        self.open_flood(sel, "idle", 10, self.IDLE)
+        self.open_flood(sel, "drip", 20, self.DRIP)
+        connect_time = time.time() - t0
+        wait_log(self.h, r"event=stress state=on sessions=\d+ max_connections=2600", start=mark)
+        results = []
+        normal = threading.Thread(target=self.normal_client, args=(results,))
+        normal.start()
+        closed = self.drip_and_read(sel, limit=90)
+        normal.join(60)
+        freed_time = time.time() - t0
+        left = len(sel.get_map())
+        for key in list(sel.get_map().values()):
+            key.fileobj.close()
+        self.assertEqual(left, 0, f"{left} flood connections still open after {freed_time:.0f}s")
+        kinds = [k for k, _, _ in closed]
+        self.assertEqual((kinds.count("idle"), kinds.count("drip")), (self.IDLE, self.DRIP))
+        # every one was told why: the banner, then 421 Timeout
+        for kind, data, _ in closed:
+            self.assertRegex(data, rb"^220 [^\r]*\r\n421 4\.4\.2 mx\.example\.test Timeout\r\n$",
+                             kind)
+        # the normal client: 250 every time, and quickly
+        self.assertEqual([r for r, _ in results], [{}] * 10, results)
+        latencies = [t for _, t in results]
+        self.assertLess(max(latencies), 5.0, latencies)
+        self.h.wait_messages("kim@example.test", before + 10)
+        # the slots were freed by deadlines, seen in the log; stress mode ended
+        log = wait_log(self.h, r"event=stress state=off", start=mark) and self.h.log()[mark:]
+        self.assertGreaterEqual(log.count("reason=timeout"), self.IDLE + self.DRIP)
+        self.assertGreaterEqual(len(re.findall(r"event=timeout sess=\w+ ip=127\.10\.\d+\.\d+ "
+                                               r"state=init limit=first_command stress=yes", log)),
+                                self.IDLE // 2)
+        self.assertEqual(len(re.findall(r"event=timeout sess=\w+ ip=127\.20\.\d+\.\d+ "
+                                        r"state=init limit=first_command", log)), self.DRIP)
+        self.assertNotIn("event=connect_refused", log)
+        idle_cut = max(t for k, _, t in closed if k == "idle")
+        drip_cut = max(t for k, _, t in closed if k == "drip")
+        print(f"\nFLOOD: {self.IDLE} idle + {self.DRIP} drip connections opened in "
+              f"{connect_time:.1f}s; all idle cut by {idle_cut:.1f}s, all drips by "
+              f"{drip_cut:.1f}s; normal client 10 x 250, latency max {max(latencies) * 1000:.0f} ms "
+              f"avg {sum(latencies) / len(latencies) * 1000:.0f} ms", flush=True)
+        # and a client after the flood has the whole server again
+        c = self.client()
+        self.assertReply(self.send_raw_message(c, "kim@example.test",
+                                               b"Subject: after\r\n\r\nx\r\n.\r\n"), 250)
 
 
 class TestStartup(InstanceCase):
