@@ -269,6 +269,20 @@ session_refuse_line(struct smtp_session *s, enum reply_id r, const char *line,
 	session_refuse(s, &c, r);
 }
 
+/* Of a refused line, the verb alone is logged: the rest may hold
+ * credentials (AUTH), and a policy's own input is never logged. */
+static size_t
+loggable_len(const struct smtp_session *s, const char *line, size_t len)
+{
+	size_t n = 0;
+
+	if (s->state == SESSION_POLICY_INPUT)
+		return 0;
+	while (n < len && line[n] != ' ' && line[n] != '\r' && line[n] != '\n')
+		n++;
+	return n;
+}
+
 /*
  * Takes one command line from the input. Returns true if input was
  * consumed (a command ran, or a bad line was answered), false if a
@@ -301,7 +315,7 @@ session_take_command(struct smtp_session *s)
 		session_line_refused(s);
 		break;
 	case LINE_BARE_NEWLINE:
-		session_refuse_line(s, REPLY_BARE_NEWLINE, line, len);
+		session_refuse_line(s, REPLY_BARE_NEWLINE, line, loggable_len(s, line, len));
 		session_line_refused(s);
 		break;
 	case LINE_OK:

@@ -362,6 +362,16 @@ class TestSubmission(SubmissionCase):
         self.assertReply(c.cmd("NOOP"), 250)                      # back to commands
         # every other line keeps the RFC 5321 limit
         self.assertReply(c.cmd("NOOP " + "x" * 600), 500, "5.5.2")
+        # a bare LF inside an AUTH line or response is one bad line (CRLF
+        # only ends a line), and what it carried stays out of the log
+        secret = plain("kim@example.test", "secret")
+        self.assertReply(c.cmd(f"AUTH PLAIN {secret}\nNOOP"), 500, "5.5.2")
+        self.assertReply(c.cmd("AUTH PLAIN"), 334)
+        self.assertReply(c.cmd(f"{secret}\nNOOP"), 500, "5.5.2")
+        self.assertReply(c.cmd("NOOP"), 250)                      # the exchange ended
+        self.assertNotIn(secret, self.h.log())
+        self.assertRegex(self.h.log(), r'event=command_reject sess=\w+ ip=127\.0\.0\.1 verb=UNKNOWN '
+                                       r'reply="500 5\.5\.2" arg="AUTH"')
 
     # -- sender ownership --------------------------------------------------
     def test_mail_from_ownership(self):
