@@ -1210,7 +1210,8 @@ class TestChaos(SmtpdCase):
     random input in random pieces, vanishing at random moments, while the
     peers answer late or fail. smtpd must keep serving (and, in the ASan
     build, stay free of sanitizer reports: checked in tearDown)."""
-    extra_conf = "max_errors 50\nmax_connections_per_ip 100\nmax_message_size 8K"
+    extra_conf = ("max_errors 50\nmax_connections_per_ip 100\nmax_connections_per_net 100\n"
+                  "max_message_size 8K")
 
     PIECES = [b"EHLO c.example\r\n", b"HELO c\r\n", b"MAIL FROM:<a@c.example>\r\n",
               b"MAIL FROM:<>\r\n", b"RCPT TO:<kim@example.test>\r\n", b"RCPT TO:<x@other.test>\r\n",
