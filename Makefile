@@ -76,8 +76,14 @@ $(O)/tests/tools/$(1): $(O)/obj/tests/tools/$(1).o $$(TOOL_OBJS_$(1)) $(O)/libhm
 endef
 $(foreach t,$(TOOLS:$(O)/tests/tools/%=%),$(eval $(call TOOL_template,$(t))))
 
-# submission runs the same session engine as smtpd, in submission mode.
-ROLE_EXTRA_OBJS_submission = $(call dir_objs_nomain,smtpd)
+
+# The session engine lives in smtpd/; port 25's own files are main, smtpd
+# (the role) and inbound (its policy). submission/ is the other policy and
+# links the engine, never port 25's files; port 25 never links submission/.
+PORT25_ONLY := $(patsubst %,$(O)/obj/smtpd/%.o,main smtpd inbound)
+ENGINE_OBJS = $(filter-out $(PORT25_ONLY),$(call dir_objs,smtpd))
+ROLE_EXTRA_OBJS_submission = $(ENGINE_OBJS)
+UNIT_EXTRA_OBJS_submission = $(ENGINE_OBJS)
 
 define ROLE_template
 $(O)/homemx-$(1): $(call dir_objs,$(1)) $$(ROLE_EXTRA_OBJS_$(1)) $(O)/libhmx.a

@@ -39,6 +39,8 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_NOSPACE] =		{ 452, "4.3.1",	"Insufficient system storage" },
 	[REPLY_TOO_MANY_RCPTS] =	{ 452, "4.5.3",	"Too many recipients" },
 	[REPLY_LINE_TOO_LONG] =		{ 500, "5.5.2",	"Line too long" },
+	/* RFC 5321 2.3.8: only CRLF ends a line; the whole line is refused once */
+	[REPLY_BARE_NEWLINE] =		{ 500, "5.5.2",	"Bare CR or LF in command, lines must end with CRLF" },
 	[REPLY_NUL] =			{ 500, "5.5.2",	"NUL octet in command" },
 	[REPLY_UNKNOWN_COMMAND] =	{ 500, "5.5.1",	"Command unrecognized" },
 	[REPLY_SYNTAX] =		{ 501, "5.5.4",	"Syntax error in parameters or arguments" },
@@ -82,7 +84,6 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_AUTH_MECH] =		{ 504, "5.5.4",	"Unrecognized authentication type" },
 	[REPLY_AUTH_ALREADY] =		{ 503, "5.5.1",	"Already authenticated" },
 	[REPLY_SENDER_NOT_OWNED] =	{ 553, "5.7.1",	"Sender address not owned by the authenticated user" },
-	[REPLY_NULL_SENDER] =		{ 553, "5.7.1",	"Null sender not allowed for submission" },
 	[REPLY_FROM_NOT_OWNED] =	{ 550, "5.7.1",	"From: header address not owned by the authenticated user" },
 	[REPLY_FROM_INVALID] =		{ 550, "5.6.0",	"Message needs exactly one From: header with valid addresses" },
 	[REPLY_SIGN_TEMPFAIL] =		{ 451, "4.7.0",	"Message could not be signed, try again later" },
