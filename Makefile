@@ -33,7 +33,7 @@ LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2 \
 	-lopendkim -lcares -lresolv -lpsl
 
 # Every role, one word each: homemxd refuses to start if one is missing.
-ROLE_DIRS := smtpd lookup queue delivery dkimsign relay submission
+ROLE_DIRS := smtpd lookup queue delivery dkimsign relay submission screen
 LIB_SRCS  := $(filter-out %_test.c,$(wildcard lib/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 
@@ -47,8 +47,7 @@ BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%)
 TOOLS := $(O)/tests/tools/screen_dnsprobe
 TOOL_OBJS_screen_dnsprobe := $(O)/obj/screen/resolver.o $(O)/obj/screen/dnscache.o
 
-# screen/ is unit-tested while its role is being assembled
-UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin screen,$(wildcard $(d)/*_test.c))
+UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin,$(wildcard $(d)/*_test.c))
 UNIT_BINS := $(patsubst %.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all run check check-unit check-asan fuzz clean deps lint

@@ -96,6 +96,7 @@ struct smtp_session {
 	char			 tls_cipher[TLS_CIPHER_MAX];
 	bool			 discard_line;	/* inside an over-long command line */
 	bool			 spoke;		/* a whole command line has arrived */
+	bool			 early_talker;	/* sent bytes before the greeting */
 	bool			 client_eof;	/* the client closed its sending side */
 	bool			 processing;	/* session_process() is on the stack */
 
@@ -145,6 +146,9 @@ void	session_tx_free(struct smtp_session *);
 /* What a policy answers, now or later (they run buffered input on). */
 void	session_mail_done(struct smtp_session *, enum reply_id);
 void	session_rcpt_done(struct smtp_session *, enum reply_id, const char *reason);
+/* The same with the reply's argument (the screen's reference id). */
+void	session_rcpt_done_arg(struct smtp_session *, enum reply_id,
+	    const char *reason, const char *arg);
 /* The message may be queued: the spool file is finished and committed. */
 void	session_message_accept(struct smtp_session *);
 /* The message is refused; the session goes on. */

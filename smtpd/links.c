@@ -1,8 +1,8 @@
 /*
- * smtpd/links.c - requests to lookup, queue and (submission) dkimsign, and
- * their answers.
+ * smtpd/links.c - requests to lookup, queue, screen (port 25) and dkimsign
+ * (submission), and their answers.
  *
- * Owns: the ipc_links of this process (smtpd: lookup and queue;
+ * Owns: the ipc_links of this process (smtpd: lookup, queue and screen;
  * submission: lookup, queue and dkimsign), whether all of them are up, and
  * the table of pending requests (request id -> owner, the callback that
  * takes the answer, expected answer type, link generation). Why a table
@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "ipc.h"
+#include "ipc_screen.h"
 #include "links.h"
 #include "log.h"
 #include "role.h"
@@ -40,6 +41,7 @@ union answer_fn {
 	auth_done_fn		 auth;
 	sender_done_fn		 sender;
 	signed_done_fn		 sign;
+	screen_done_fn		 screen;
 };
 
 struct pending {
@@ -208,6 +210,9 @@ pending_fail(const struct pending *p)
 		break;
 	case MSG_QUEUE_MSG_COMMITTED:
 		p->done.committed(p->owner, QUEUE_TEMPFAIL);
+		break;
+	case MSG_SCREEN_VERDICT:
+		p->done.screen(p->owner, NULL);
 		break;
 	}
 }
@@ -397,11 +402,30 @@ on_sign_answer(struct ipc_link *l, struct ipc_frame *f)
 		p.done.sign(p.owner, &m);
 }
 
+/* A verdict that does not decode is no verdict: the owner gets NULL (451). */
+static void
+on_screen_verdict(struct ipc_link *l, struct ipc_frame *f)
+{
+	struct screen_verdict v;
+	struct pending p;
+	const char *why;
+	bool found = pending_take(f->req_id, MSG_SCREEN_VERDICT, ROLE_SCREEN, &p);
+	bool ok = ipc_decode_screen_verdict(f, &v, &why) == 0;
+
+	if (!ok)
+		links_bad_frame(l, f, why);
+	if (found)
+		p.done.screen(p.owner, ok ? &v : NULL);
+}
+
 static void
 links_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	(void)arg;
 	switch (f->type) {
+	case MSG_SCREEN_VERDICT:
+		on_screen_verdict(l, f);
+		return;
 	case MSG_AUTH_ANSWER:
 		on_auth_answer(l, f);
 		return;
@@ -555,4 +579,21 @@ links_sign_ask(void *owner, const char *domain, int fd, signed_done_fn fn)
 	ipc_encode_sign_ask(&request_builder, domain);
 	return links_request_fd(owner, ROLE_DKIMSIGN, MSG_SIGN_ASK, MSG_SIGN_ANSWER,
 	    (union answer_fn){ .sign = fn }, fd);
+}
+
+uint64_t
+links_screen_ask(void *owner, const struct screen_facts *f, screen_done_fn fn)
+{
+	ipc_encode_screen_facts(&request_builder, f);
+	return links_request(owner, ROLE_SCREEN, MSG_SCREEN_ASK, MSG_SCREEN_VERDICT,
+	    (union answer_fn){ .screen = fn });
+}
+
+void
+links_screen_hint(const struct screen_facts *f)
+{
+	ipc_encode_screen_facts(&request_builder, f);
+	if (links[ROLE_SCREEN] == NULL ||
+	    ipc_send(links[ROLE_SCREEN], MSG_SCREEN_HINT, 0, &request_builder, -1) == -1)
+		log_debug("screen hint dropped: link down");
 }

@@ -1,6 +1,6 @@
 /*
- * smtpd/links.h - the session engine's IPC links: lookup and queue, and
- * for submission also dkimsign.
+ * smtpd/links.h - the session engine's IPC links: lookup and queue, for
+ * port 25 also screen, for submission also dkimsign.
  *
  * Every request names an owner (a session, opaque here) and the function
  * to call with the answer: links.c knows nothing of sessions, it only
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ipc_decode.h"
+#include "screen_facts.h"
 
 /* Which role this process is (ROLE_SMTPD or ROLE_SUBMISSION); before any
  * link arrives. */
@@ -42,6 +43,8 @@ typedef void	(*committed_done_fn)(void *owner, enum queue_status);
 typedef void	(*auth_done_fn)(void *owner, enum auth_result);
 typedef void	(*sender_done_fn)(void *owner, enum sender_result);
 typedef void	(*signed_done_fn)(void *owner, const struct msg_sign_answer *);
+/* NULL: no verdict (the screen is down, timed out or answered garbage). */
+typedef void	(*screen_done_fn)(void *owner, const struct screen_verdict *);
 
 /*
  * Requests. Each returns the request id (never 0), or 0 when the link is
@@ -60,6 +63,10 @@ uint64_t	links_sign_ask(void *owner, const char *domain, int fd,
 		    signed_done_fn);
 /* Fire and forget: the queue drops the spool file. */
 void		links_msg_abort(const char *msgid);
+/* Port 25: judge a recipient (stage RCPT); hints are fire and forget. */
+uint64_t	links_screen_ask(void *owner, const struct screen_facts *,
+		    screen_done_fn);
+void		links_screen_hint(const struct screen_facts *);
 
 /* The owner is going away: answers to its requests will be dropped (a
  * late spool file is closed and aborted). */

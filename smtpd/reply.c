@@ -69,7 +69,6 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_BARE_CR] =		{ 554, "5.6.0",	"Message contains bare CR, lines must end with CRLF" },
 	[REPLY_DATA_NUL] =		{ 554, "5.6.0",	"Message contains NUL octets" },
 	[REPLY_NON_ASCII] =		{ 553, "5.6.7",	"Non-ASCII addresses need SMTPUTF8, which is not supported" },
-	[REPLY_EARLY_TALKER] =		{ 554, "5.5.0",	"Protocol error: client sent data before the greeting" },
 	/* RFC 4954 section 4: a 334 carries the challenge and nothing else. */
 	[REPLY_AUTH_CHALLENGE] =	{ 334, NULL,	"%s" },
 	[REPLY_AUTH_OK] =		{ 235, "2.7.0",	"Authentication successful" },
@@ -87,6 +86,13 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_FROM_NOT_OWNED] =	{ 550, "5.7.1",	"From: header address not owned by the authenticated user" },
 	[REPLY_FROM_INVALID] =		{ 550, "5.6.0",	"Message needs exactly one From: header with valid addresses" },
 	[REPLY_SIGN_TEMPFAIL] =		{ 451, "4.7.0",	"Message could not be signed, try again later" },
+	/* The screen: one neutral text whatever the reason (a list name or
+	 * a rule would teach spammers); the ref leads the admin to the
+	 * verdict line and to `mxctl why`. RFC 7372 for the SPF code. */
+	[REPLY_SCREEN_REJECT] =		{ 550, "5.7.1",	"Refused by local policy, ref=%s" },
+	[REPLY_SCREEN_SPF_REJECT] =	{ 550, "5.7.23", "Refused by local policy, ref=%s" },
+	[REPLY_SCREEN_TEMPFAIL] =	{ 451, "4.7.1",	"Try again later, ref=%s" },
+	[REPLY_SCREEN_DNS_TEMPFAIL] =	{ 451, "4.4.3",	"Try again later, ref=%s" },
 };
 
 static const struct reply_row *

@@ -64,7 +64,6 @@ enum reply_id {
 	REPLY_BARE_CR,
 	REPLY_DATA_NUL,
 	REPLY_NON_ASCII,
-	REPLY_EARLY_TALKER,
 	/* submission (587/465): AUTH, sender ownership, signing */
 	REPLY_AUTH_CHALLENGE,	/* 334 arg: base64 challenge ("" for PLAIN) */
 	REPLY_AUTH_OK,
@@ -82,6 +81,11 @@ enum reply_id {
 	REPLY_FROM_NOT_OWNED,
 	REPLY_FROM_INVALID,
 	REPLY_SIGN_TEMPFAIL,
+	/* port 25, the screen's verdicts: arg is the reference id */
+	REPLY_SCREEN_REJECT,
+	REPLY_SCREEN_SPF_REJECT,
+	REPLY_SCREEN_TEMPFAIL,
+	REPLY_SCREEN_DNS_TEMPFAIL,
 	REPLY_COUNT
 };
 

@@ -108,14 +108,13 @@ session_reply_error(struct smtp_session *s, enum reply_id id)
 }
 
 /* A policy's verdict: a permanent refusal counts towards max_errors, a
- * temporary one is our trouble, not the client's. */
+ * temporary one is our trouble, not the client's. arg NULL: the host name. */
 static void
-session_reply_verdict(struct smtp_session *s, enum reply_id id)
+session_reply_verdict(struct smtp_session *s, enum reply_id id, const char *arg)
 {
-	if (reply_code(id) >= 500)
-		session_reply_error(s, id);
-	else
-		session_reply(s, id);
+	session_reply_arg(s, id, arg != NULL ? arg : session_cfg()->hostname);
+	if (reply_code(id) >= 500 && ++s->errors >= session_cfg()->max_errors)
+		session_close(s, REPLY_TOO_MANY_ERRORS, "too_many_errors");
 }
 
 void
@@ -378,7 +377,7 @@ session_mail_done(struct smtp_session *s, enum reply_id r)
 	} else {
 		session_tx_free(s);
 		session_resume_state(s);
-		session_reply_verdict(s, r);
+		session_reply_verdict(s, r, NULL);
 	}
 	session_process(s);
 }
@@ -515,6 +514,13 @@ act_rcpt(struct smtp_session *s, struct command_ctx *c)
 void
 session_rcpt_done(struct smtp_session *s, enum reply_id r, const char *reason)
 {
+	session_rcpt_done_arg(s, r, reason, NULL);
+}
+
+void
+session_rcpt_done_arg(struct smtp_session *s, enum reply_id r, const char *reason,
+    const char *arg)
+{
 	struct transaction *tx = s->tx;
 
 	if (s->state != SESSION_RCPT_WAIT || tx == NULL)
@@ -523,7 +529,7 @@ session_rcpt_done(struct smtp_session *s, enum reply_id r, const char *reason)
 	if (r == REPLY_RCPT_OK)
 		tx_add_rcpt(tx, tx->asking);
 	session_resume_state(s);
-	session_reply_verdict(s, r);
+	session_reply_verdict(s, r, arg);
 	session_process(s);
 }
 

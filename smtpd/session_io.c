@@ -490,8 +490,15 @@ session_read_cb(struct bufferevent *bev, void *arg)
 			session_not_smtp(s, v);
 			return;
 		}
-		log_event("early_talker", "sess=%s ip=%s", s->id, s->ip);
-		session_close(s, REPLY_EARLY_TALKER, "early_talker");
+		/* Not a reason to close on its own: the screen weighs it
+		 * (early_talker) and refuses at RCPT, where the log shows
+		 * what the client wanted. Its early bytes are dropped. */
+		struct evbuffer *in = bufferevent_get_input(s->bev);
+		if (!s->early_talker)
+			log_event("early_talker", "sess=%s ip=%s bytes=%zu", s->id, s->ip,
+			    evbuffer_get_length(in));
+		s->early_talker = true;
+		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
 	session_process(s);
