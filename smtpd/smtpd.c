@@ -74,6 +74,7 @@ const struct role_ops smtpd_role_ops = {
 	.on_link = links_on_link,
 	.on_reload = smtpd_on_reload,
 	.on_shutdown = server_shutdown,
+	.sandbox = &sandbox_profile_smtpd,
 };
 
 const struct role_ops submission_role_ops = {
@@ -83,4 +84,5 @@ const struct role_ops submission_role_ops = {
 	.on_link = links_on_link,
 	.on_reload = smtpd_on_reload,
 	.on_shutdown = server_shutdown,
+	.sandbox = &sandbox_profile_submission,
 };
