@@ -20,16 +20,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * One allowed system call. arg < 0: any arguments. Otherwise the call is
- * allowed only when (argument[arg] & mask) == value; several rules for one
- * call are alternatives (libseccomp ORs them).
- */
-struct sandbox_rule {
-	const char	*name;		/* as libseccomp spells it: "openat" */
-	int		 arg;
+/* (argument[arg] & mask) == value; arguments that are C ints are compared
+ * on their low 32 bits, which are all the kernel looks at. */
+struct sandbox_cmp {
+	unsigned	 arg;
 	uint64_t	 mask;
 	uint64_t	 value;
+};
+
+#define SANDBOX_CMP_MAX	2
+
+/*
+ * One allowed system call: with any arguments (ncmp 0), or only when every
+ * one of its ncmp comparisons holds. Several rules for one call are
+ * alternatives (libseccomp ORs them).
+ */
+struct sandbox_rule {
+	const char		*name;	/* as libseccomp spells it: "openat" */
+	unsigned		 ncmp;
+	struct sandbox_cmp	 cmp[SANDBOX_CMP_MAX];
 };
 
 /* The calls one piece of code needs, and why (shown by sandbox_test). */
@@ -61,7 +70,9 @@ int	sandbox_drop_bounding_set(void);
  * After privdrop(): sets no_new_privs (execve can never grant privileges
  * again: set-user-ID bits and file capabilities are ignored) and clears the
  * ambient, inheritable, permitted and effective capability sets. Fatal if
- * any of it does not hold afterwards.
+ * any of it does not hold afterwards. A process still running as uid 0 (a
+ * role started by hand as root, without -u) keeps its capabilities and
+ * only gets no_new_privs.
  */
 void	sandbox_lock_privileges(void);
 
