@@ -69,8 +69,10 @@
 #define ARGS_ARE(n, i, v, j, w)	{ (n), 2, { CMP(i, LOW32, v), CMP(j, LOW32, w) } }
 #define GROUP(why, rules)	{ (why), (rules), sizeof(rules) / sizeof((rules)[0]) }
 
-/* Flags that would let openat() create or write a file. */
-#define OPEN_WRITE_FLAGS	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE)
+/* Flags that would let open() create or write a file. O_TMPFILE includes
+ * O_DIRECTORY, which a read-only opendir() needs: only its own bit counts. */
+#define OPEN_WRITE_FLAGS	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | \
+				 (O_TMPFILE & ~O_DIRECTORY))
 
 /* ---- groups every sandboxed role needs -------------------------------------- */
 
@@ -193,6 +195,7 @@ static const struct sandbox_rule outbound_rules[] = {
  */
 static const struct sandbox_rule sanitizer_rules[] = {
 	ANY("sigaltstack"),
+	ARG_IS("ioctl", 1, TCGETS),	/* isatty(2): colours in a report */
 	ANY("sched_getaffinity"),
 	ANY("sched_yield"),
 	ANY("gettid"),
@@ -202,6 +205,8 @@ static const struct sandbox_rule sanitizer_rules[] = {
 	ANY("readlinkat"),
 	ANY("prlimit64"),
 	ANY("mincore"),
+	ARG_MASKED("open", 1, OPEN_WRITE_FLAGS, 0),	/* /proc/self/task, maps */
+	ANY("getdents"),
 	ANY("getdents64"),
 	ANY("clone"),
 	ANY("ptrace"),

@@ -73,6 +73,7 @@ static const struct allow_case allow_cases[] = {
 	{ SMTPD, "fcntl", { 7, F_SETFL, O_NONBLOCK }, true },
 	{ SMTPD, "mmap", { 0, 4096, PROT_READ | PROT_WRITE }, true },
 	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_RDONLY | O_CLOEXEC }, true },
+	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_RDONLY | O_DIRECTORY }, true },
 	{ SMTPD, "rt_sigaction", { SIGTERM }, true },
 	{ SMTPD, "setsockopt", { 5, IPPROTO_TCP, TCP_NODELAY }, true },
 	/* the kernel reads an int: junk above bit 31 changes nothing */
@@ -112,6 +113,8 @@ static const struct allow_case allow_cases[] = {
 	{ SMTPD, "mprotect", { 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC }, false },
 	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_WRONLY }, false },
 	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_RDONLY | O_CREAT }, false },
+	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_RDWR | O_TMPFILE }, false },
+	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_APPEND }, false },
 	{ SMTPD, "ioctl", { 0, TIOCSTI }, false },
 	{ SMTPD, "fcntl", { 7, F_SETOWN, 1 }, false },
 	{ SMTPD, "rt_sigaction", { SIGSYS }, false },
