@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,28 +75,6 @@ role_exit(int code)
 {
 	exit_code = code;
 	event_base_loopexit(base, NULL);
-}
-
-void
-privdrop(const char *user, const char *chroot_dir)
-{
-	struct passwd *pw;
-
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("privdrop: no such user '%s'", user);
-	if (chroot_dir != NULL) {
-		if (chroot(chroot_dir) == -1)
-			fatal("chroot %s", chroot_dir);
-		if (chdir("/") == -1)
-			fatal("chdir /");
-	}
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("privdrop: cannot drop to %s", user);
-	/* A drop that can be undone is no drop. */
-	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
-		fatalx("privdrop: could regain root");
 }
 
 /* A peer sent garbage: ask the supervisor to restart it (and relink us). */
