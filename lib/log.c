@@ -22,6 +22,7 @@ static const char	*log_progname = "homemx";
 static enum log_sink	 log_sink = LOG_SINK_STDERR;
 static int		 log_debug_on;
 static long		 log_pid;	/* for the signal-safe path: no getpid() there */
+static int		 log_fd = STDERR_FILENO;
 
 void
 log_init(const char *progname, enum log_sink sink)
@@ -32,6 +33,12 @@ log_init(const char *progname, enum log_sink sink)
 	if (sink == LOG_SINK_SYSLOG)
 		/* LOG_NDELAY connects now, before a chroot hides /dev/log. */
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_set_output(int fd)
+{
+	log_fd = fd;
 }
 
 void
@@ -79,7 +86,7 @@ log_emit(int prio, const char *line)
 	}
 	/* One write per line keeps lines of concurrent writers whole (a pipe
 	 * write of at most PIPE_BUF bytes is atomic). */
-	ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
+	ssize_t w = write(log_fd, buf, (size_t)n);
 	(void)w;
 }
 
@@ -209,7 +216,7 @@ sigsafe_put_num(struct sigsafe_line *l, unsigned long n, int width)
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" from the epoch, without gmtime_r (which may
  * take the time zone lock). Days to a civil date: H. Hinnant's algorithm,
- * "chrono-Compatible Low-Level Date Algorithms", days_from_civil inverse. */
+ * "chrono-Compatible Low-Level Date Algorithms" (civil_from_days). */
 static void
 sigsafe_put_stamp(struct sigsafe_line *l, const struct timespec *ts)
 {
@@ -240,6 +247,20 @@ sigsafe_put_stamp(struct sigsafe_line *l, const struct timespec *ts)
 	sigsafe_put(l, "Z");
 }
 
+size_t
+log_stamp_signal_safe(char *buf, size_t size, const struct timespec *ts)
+{
+	struct sigsafe_line l = { .len = 0 };
+
+	if (size == 0)
+		return 0;
+	sigsafe_put_stamp(&l, ts);
+	size_t n = l.len < size - 1 ? l.len : size - 1;
+	memcpy(buf, l.buf, n);
+	buf[n] = '\0';
+	return n;
+}
+
 void
 log_event_signal_safe(const char *event, const char *text)
 {
@@ -266,15 +287,14 @@ log_event_signal_safe(const char *event, const char *text)
 	sigsafe_put(&l, " ");
 	sigsafe_put(&l, text);
 	l.buf[l.len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, l.buf, l.len);
+	ssize_t w = write(log_fd, l.buf, l.len);
 	(void)w;
 }
 
 /* ---- relaying a role's lines (homemxd) ------------------------------------ */
 
-/* The "<N>" a role with LOG_SINK_PARENT put before its text: N, or -1. */
-static int
-take_priority(const char **line, size_t *len)
+int
+log_take_priority(const char **line, size_t *len)
 {
 	const char *p = *line;
 	size_t i = 1;
@@ -300,11 +320,11 @@ log_forward(const char *tag, const char *line, size_t len)
 
 		memcpy(buf, line, n);
 		buf[n++] = '\n';
-		ssize_t w = write(STDERR_FILENO, buf, n);
+		ssize_t w = write(log_fd, buf, n);
 		(void)w;
 		return;
 	}
-	int prio = take_priority(&line, &len);
+	int prio = log_take_priority(&line, &len);
 	/* syslog(3) has one tag per process: lend it the role's for one line.
 	 * Without LOG_PID, as the tag already carries the role's pid. */
 	openlog(tag, LOG_NDELAY, LOG_MAIL);

@@ -27,6 +27,9 @@ enum log_sink {
 
 void	log_init(const char *progname, enum log_sink sink);
 void	log_set_debug(int on);
+/* Where LOG_SINK_STDERR and LOG_SINK_PARENT write: fd 2 unless a test or
+ * a fuzz target says otherwise. */
+void	log_set_output(int fd);
 
 /* log_event("connect", "sess=%s ip=%s", ...): writes "event=connect sess=.. ip=..". */
 void	log_event(const char *event, const char *fmt, ...)
@@ -48,6 +51,9 @@ void	fatalx(const char *fmt, ...)
  * while the rest of the process may hold stdio or time zone locks.
  */
 void	log_event_signal_safe(const char *event, const char *text);
+/* Its time stamp, "2026-01-31T23:59:59.123Z" (exposed for the tests). */
+struct timespec;
+size_t	log_stamp_signal_safe(char *buf, size_t size, const struct timespec *ts);
 
 /*
  * homemxd only: passes on one line a role wrote to its log pipe (without
@@ -56,6 +62,9 @@ void	log_event_signal_safe(const char *event, const char *text);
  * removed, or LOG_WARNING for lines without one (a sanitizer report).
  */
 void	log_forward(const char *tag, const char *line, size_t len);
+/* The "<N>" (0..7) a LOG_SINK_PARENT line starts with: N, with *line and
+ * *len moved past it; -1 (nothing moved) if the line has none. */
+int	log_take_priority(const char **line, size_t *len);
 
 /*
  * Copies src (srclen bytes, untrusted) into dst as a printable, quoted-safe
