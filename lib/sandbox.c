@@ -27,26 +27,33 @@
  *
  * The lists come from strace -f of each role through the e2e tests (TLS
  * handshakes, STARTTLS, DATA, AUTH, signing, DNS, relaying, reload, SIGTERM
- * drain) against the normal and the sanitizer build. Arguments are checked
- * where a call can do more than the role needs (socket families, fcntl
- * commands, ioctl requests, openat flags, no new executable memory).
- * Integer arguments are compared on their low 32 bits (the kernel ignores
- * the rest). To find what a new role needs (the "screen" role: c-ares,
- * libevent, a Berkeley DB environment): build it with -DHMX_SANDBOX_LEARN,
- * where the default action is SCMP_ACT_LOG (the kernel logs each call
- * outside the profile, "type=1326 ... syscall=N" in dmesg, and lets it
- * through), run its tests, and add a group with the calls and a reason.
- * A learning build says so in its log at every start; never ship one.
+ * drain) against the normal and the sanitizer build, and from a demo run
+ * without root or chroot. Arguments are checked where a call can do more
+ * than the role needs (socket families, socket options, fcntl commands,
+ * ioctl requests, open flags, no new executable memory). Integer arguments
+ * are compared on their low 32 bits (the kernel ignores the rest).
+ *
+ * Adding a role (the "screen" role will need c-ares, libevent and a
+ * Berkeley DB environment in its chroot): give it a profile made of the
+ * groups below that fit plus new groups for the rest, each with its
+ * reason, and point its role_ops.sandbox at it. To find the calls, strace
+ * -f the role through its tests, or build it with -DHMX_SANDBOX_LEARN:
+ * the default action is then SCMP_ACT_LOG, and the kernel logs each call
+ * outside the profile ("type=1326 ... syscall=N" in dmesg, at most about
+ * ten lines per five seconds, so repeat until nothing is left) and lets it
+ * through. A learning build says so in its log at every start; never ship
+ * one. lib/sandbox_test.c checks that every name in the tables is a system
+ * call and which dangerous calls each profile refuses.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/syscall.h>
 
 #include <linux/capability.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
