@@ -30,7 +30,7 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDSAN)
 LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2 \
-	-lopendkim -lcares -lresolv
+	-lopendkim -lcares -lresolv -lpsl
 
 ROLE_DIRS := smtpd lookup queue delivery
 # issue 4 roles: built once their main.c exists
