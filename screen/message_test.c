@@ -143,6 +143,7 @@ test_hostile_lines(void **state)
 static void
 test_edges(void **state)
 {
+	static const char nul_8bit[] = "X-Nul: a\0b\r\nX-8bit: caf\xc3\xa9\r\n\r\n";
 	struct screen_message *m;
 
 	(void)state;
@@ -172,7 +173,7 @@ test_edges(void **state)
 	assert_int_equal(msg_body_size(m), 4);
 	screen_message_free(m);
 
-	m = open_bytes("X-Nul: a\0b\r\nX-8bit: caf\xc3\xa9\r\n\r\n", 31);
+	m = open_bytes(nul_8bit, sizeof(nul_8bit) - 1);
 	assert_int_equal(m->nfields, 2);
 	assert_int_equal(m->field[0].len, 10);
 	assert_true(m->eight_bit);
