@@ -324,18 +324,24 @@ struct whole_error {
 	const char		*reason;
 };
 
+/* eoh: SYNTAX is the message's (dkim_getsender found no From to use);
+ * eom reports a chosen signature's syntax error the same way, so only
+ * resource trouble counts there. */
 static struct whole_error
-whole_message_error(DKIM_STAT st)
+whole_message_error(DKIM_STAT st, bool at_eoh)
 {
 	switch (st) {
 	case DKIM_STAT_SYNTAX:
-		return (struct whole_error){ AUTH_PERMERROR, "no usable From field" };
+		if (at_eoh)
+			return (struct whole_error){ AUTH_PERMERROR, "no usable From field" };
+		break;
 	case DKIM_STAT_NORESOURCE:
 	case DKIM_STAT_INTERNAL:
 		return (struct whole_error){ AUTH_TEMPERROR, "verifier error" };
 	default:
-		return (struct whole_error){ AUTH_NONE, NULL };
+		break;
 	}
+	return (struct whole_error){ AUTH_NONE, NULL };
 }
 
 /* The matching state of result_for_field. */
@@ -464,11 +470,11 @@ verify(const struct screen_message *m, struct dns_view *view,
 			dkim_free(sm.d);
 			return VERIFY_PENDING;
 		}
+		whole = whole_message_error(st, true);
 		if (st == DKIM_STAT_OK) {
 			feed_body(sm.d, m);
-			st = dkim_eom(sm.d, NULL);
+			whole = whole_message_error(dkim_eom(sm.d, NULL), false);
 		}
-		whole = whole_message_error(st);
 		if (dkim_getsiglist(sm.d, &sm.sigs, &sm.nsigs) != DKIM_STAT_OK ||
 		    sm.sigs == NULL)
 			sm.nsigs = 0;

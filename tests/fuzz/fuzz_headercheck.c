@@ -1,18 +1,24 @@
-// SOURCES: screen/message.c screen/headercheck.c screen/dmarc.c screen/score.c screen/dnscache.c lib/config.c lib/config_screen.c lib/addr.c lib/util.c lib/log.c
-// LIBS: -lidn2 -lpsl -lcrypto
+// SOURCES: screen/message.c screen/headercheck.c screen/dkimverify.c screen/dmarc.c screen/score.c screen/dnscache.c lib/config.c lib/config_screen.c lib/addr.c lib/util.c lib/log.c
+// LIBS: -lidn2 -lpsl -lopendkim -lcrypto
 /*
  * tests/fuzz/fuzz_headercheck.c - the message index and From: parser
- * (screen/message.c) and check_headers (screen/headercheck.c) on
- * arbitrary messages. Byte 0 picks the SMTPUTF8 flag, whether the client
- * is trusted and whether a DKIM pass for home.test is assumed; the rest is
- * the message, as the spool file.
+ * (screen/message.c), check_headers (screen/headercheck.c) and, when
+ * asked, check_dkim (screen/dkimverify.c, libopendkim) on arbitrary
+ * messages. Byte 0 picks the SMTPUTF8 flag, whether the client is
+ * trusted, whether a DKIM pass for home.test is assumed, and whether the
+ * signatures are verified (over a zone holding the keys of
+ * tests/fixtures/dkim, a temporary failure for selectors starting "t",
+ * NXDOMAIN otherwise); the rest is the message, as the spool file.
  * Checks: no crash or UB; every field lies inside the header section, in
  * order, without overlap, starts with a valid name and has its colon;
  * the header section ends where the body starts; the From domains are
  * valid, lowercase, distinct and at most MSG_FROM_DOMAINS_MAX; the body
  * reads back as the input's tail; check_headers asks no DNS, adds only
  * header_* and forged_local_from items with their configured weights,
- * each at most once; and a second run gives the same items.
+ * each at most once; and a second run gives the same items. check_dkim
+ * ends in two rounds, reports one result per signature field up to
+ * SCORE_DKIM_MAX with printable d= and s=, and a second evaluation reuses
+ * its memo instead of verifying again.
  */
 #include <sys/mman.h>
 
@@ -134,6 +140,89 @@ check_items(const struct score *s)
 	}
 }
 
+/* The fixture keys (tests/fixtures/dkim/zone.txt, run from the top of
+ * the tree; without it every key is NXDOMAIN). */
+static char	zone[16][DV_NAME_MAX + 1];
+static char	zone_txt[16][DV_TXT_MAX];
+static size_t	nzone;
+
+static void
+load_zone(void)
+{
+	FILE *f = fopen("tests/fixtures/dkim/zone.txt", "r");
+	char line[DV_TXT_MAX + DV_NAME_MAX + 16];
+
+	while (f != NULL && nzone < 16 && fgets(line, sizeof(line), f) != NULL) {
+		char *st = strchr(line, ' '), *txt;
+		line[strcspn(line, "\n")] = '\0';
+		if (st == NULL || (txt = strchr(st + 1, ' ')) == NULL || strncmp(st, " OK ", 4) != 0)
+			continue;
+		*st = '\0';
+		snprintf(zone[nzone], sizeof(zone[nzone]), "%.253s", line);
+		snprintf(zone_txt[nzone++], sizeof(zone_txt[0]), "%s", txt + 1);
+	}
+	if (f != NULL)
+		fclose(f);
+}
+
+static void
+answer(struct dns_cache *c, const char *name)
+{
+	for (size_t i = 0; i < nzone; i++)
+		if (strcmp(zone[i], name) == 0) {
+			struct dv_rr rr = { zone_txt[i], strlen(zone_txt[i]), 0 };
+			dns_cache_put(c, name, DV_TXT, DV_OK, &rr, 1, false, 60);
+			return;
+		}
+	dns_cache_put(c, name, DV_TXT, name[0] == 't' ? DV_TEMPFAIL : DV_NXDOMAIN,
+	    NULL, 0, false, 60);
+}
+
+/* Two evaluations of check_dkim: rounds, results, then the memo. */
+static void
+check_dkim_runs(const struct screen_message *m)
+{
+	struct screen_env env = { &cfg, NULL, m };
+	struct screen_facts f;
+	struct score s;
+	size_t nsig = msg_field_count(m, "DKIM-Signature");
+	unsigned verified = 0;
+
+	memset(&f, 0, sizeof(f));
+	for (int eval = 0; eval < 2; eval++) {
+		struct dns_cache *c = dns_cache_new(32);
+		struct dns_view *v = dv_new(c);
+		unsigned round;
+		for (round = 0; round < 3; round++) {
+			dv_round_reset(v);
+			score_init(&s);
+			check_dkim(&env, &f, v, &s);
+			if (dv_misses(v) == 0)
+				break;
+			for (size_t i = 0; i < dv_misses(v); i++) {
+				const char *name;
+				enum dv_type type;
+				dv_miss(v, i, &name, &type);
+				answer(c, name);
+			}
+		}
+		if (round > 1 || !s.dkim_done)
+			abort();	/* one round for every key, then done */
+		dv_free(v);
+		dns_cache_free(c);
+		if (!m->oversize && s.ndkim != (nsig < SCORE_DKIM_MAX ? nsig : SCORE_DKIM_MAX))
+			abort();
+		for (size_t i = 0; i < s.ndkim; i++)
+			for (const char *p = s.dkim[i].domain; *p != '\0'; p++)
+				if (*p <= ' ' || *p > '~')
+					abort();
+		if (eval == 0)
+			verified = m->dkim_memo->verifications;
+		else if (m->dkim_memo->verifications != verified)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -151,6 +240,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(cfg.domains[0], sizeof(cfg.domains[0]), "home.test");
 		cfg.ndomains = 1;
 		screen_config_defaults(&cfg.screen);
+		load_zone();
 	}
 	if (ftruncate(fd, 0) != 0 || (size > 1 && pwrite(fd, data + 1, size - 1, 0) != (ssize_t)(size - 1)))
 		abort();
@@ -167,6 +257,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < s1.n; i++)
 		if (strcmp(s1.item[i].name, s2.item[i].name) != 0)
 			abort();
+	if (data[0] & 8)
+		check_dkim_runs(m);
 	screen_message_free(m);
 	return 0;
 }
