@@ -13,7 +13,8 @@
  * Why per From domain: a From field may name several domains (RFC 7489
  * 6.6.1); the strictest failing policy among them applies, so adding an
  * address of the attacker's own domain never lifts the victim domain's
- * policy. Why a DNS temperror is a range whose worst end is the reject
+ * policy. A From with more domains than screen/message.h keeps gets the
+ * dmarc_reject weight (not the decisive flag): its policy is unknowable. Why a DNS temperror is a range whose worst end is the reject
  * weight: an unreadable policy may be p=reject, and a DNS outage must
  * give 451, never let the mail pass (screen/score.h).
  * Inputs from other checks: SPF's pass domain (check_spf) and the
@@ -613,6 +614,13 @@ check_dmarc(const struct screen_env *env, const struct screen_facts *f,
 
 	if (m == NULL || m->from.ndomains == 0)
 		return;		/* check_headers scores a message without an author */
+	if (m->from.status == MSG_FROM_TOO_MANY) {
+		/* the domains past the limit are unknown: one of them may be the
+		 * one a reader sees, so none may lift its policy */
+		score_add(s, screen_weight_name(W_DMARC_REJECT), env->cfg->screen.weights[W_DMARC_REJECT],
+		    "dmarc=fail From names over %d domains: not evaluated", MSG_FROM_DOMAINS_MAX);
+		return;
+	}
 	memset(ev, 0, sizeof(ev));
 	for (size_t i = 0; i < m->from.ndomains; i++) {
 		ev[i].domain = m->from.domain[i];

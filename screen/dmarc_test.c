@@ -388,6 +388,16 @@ test_reason_and_ranges(void **state)
 	assert_int_equal(s.item[0].weight, w[W_DMARC_PASS]);
 	assert_int_equal(s.item[0].worst, w[W_DMARC_REJECT]);
 
+	run("a@d1.example, a@d2.example, a@d3.example, a@d4.example, ceo@reject.example",
+	    "id@test", &none, &s);
+	assert_string_equal(s.item[0].name, "dmarc_reject");
+	assert_int_equal(s.item[0].weight, w[W_DMARC_REJECT]);
+	assert_false(s.dmarc_reject);	/* the weight, not the decisive rule */
+	assert_int_equal(s.ndmarc, 0);
+
+	run("<ceo@reject.example", "id@test", &none, &s);	/* broken, still judged */
+	assert_true(s.dmarc_reject);
+
 	assert_int_equal(run("a@x.example, b@y.example", "id@test", &none, &s), 2);
 	assert_int_equal(s.ndmarc, 2);	/* both lookups in one round */
 	assert_string_equal(s.dmarc[1].from_domain, "y.example");

@@ -327,7 +327,22 @@ struct mbox {
 	bool	in_angle;
 	bool	closed;		/* the '>' was seen */
 	bool	bad;
+	const char *raw;	/* the field value, and this element's bytes */
+	size_t	start;		/* in it: from start to pos */
+	size_t	pos;
 };
+
+/* Forgets the mailbox; the next one starts after pos. */
+static void
+mbox_reset(struct mbox *b)
+{
+	const char *raw = b->raw;
+	size_t next = b->pos + 1;
+
+	memset(b, 0, sizeof(*b));
+	b->raw = raw;
+	b->start = b->pos = next;
+}
 
 /* The scanner's position inside quotes, comments and literals. */
 struct lexstate {
@@ -408,6 +423,33 @@ addr_spec_at(const char *s, size_t n, size_t *start)
 	return at;
 }
 
+/*
+ * A mailbox that does not parse still names domains a lenient mail reader
+ * may show ("<ceo@bank.example" without its '>'). Every "@domain" in its
+ * bytes is taken as an author domain, so that such a From gets the
+ * strictest DMARC policy of all it could mean, never none.
+ */
+static void
+scan_raw_domains(const char *raw, size_t n, struct msg_from *from)
+{
+	char domain[ADDR_DOMAIN_MAX + 1];
+	const char *why;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i + 1, o = 0;
+		if (raw[i] != '@')
+			continue;
+		while (j < n && o < ADDR_DOMAIN_MAX && (isalnum((unsigned char)raw[j]) ||
+		    raw[j] == '-' || raw[j] == '.' || raw[j] == '_' || (unsigned char)raw[j] >= 0x80))
+			domain[o++] = raw[j++];
+		while (o > 0 && domain[o - 1] == '.')
+			o--;
+		domain[o] = '\0';
+		if (o > 0 && domain_normalize_input(domain, domain, sizeof(domain), &why) == 0)
+			from_add_domain(from, domain);
+	}
+}
+
 /* Ends one mailbox: records its domain, or marks the field invalid. */
 static void
 mbox_finish(struct mbox *b, struct msg_from *from)
@@ -419,28 +461,30 @@ mbox_finish(struct mbox *b, struct msg_from *from)
 	ssize_t at;
 
 	if (!b->angle && n == 0 && !b->bad) {
-		memset(b, 0, sizeof(*b));
+		mbox_reset(b);
 		return;		/* an empty list element: allowed (4.4) */
 	}
 	at = b->bad || (b->angle && !b->closed) ? -1 : addr_spec_at(s, n, &start);
 	if (at <= (ssize_t)start || (size_t)at + 1 >= n || s[at + 1] == '[' ||
-	    n - (size_t)at - 1 > ADDR_DOMAIN_MAX) {
+	    n - (size_t)at - 1 > ADDR_DOMAIN_MAX ||
+	    memchr(s + at + 1, '\0', n - (size_t)at - 1) != NULL) {
 		from_mark_invalid(from);	/* no local part, no domain, a literal */
-		memset(b, 0, sizeof(*b));
+		scan_raw_domains(b->raw + b->start, b->pos - b->start, from);
+		mbox_reset(b);
 		return;
 	}
 	memcpy(domain, s + at + 1, n - (size_t)at - 1);
 	domain[n - (size_t)at - 1] = '\0';
 	from->nmailboxes++;
-	if (memchr(s + at + 1, '\0', n - (size_t)at - 1) != NULL ||
-	    domain_normalize_input(domain, domain, sizeof(domain), &why) == -1)
+	if (domain_normalize_input(domain, domain, sizeof(domain), &why) == -1) {
 		from_mark_invalid(from);
-	else {
+		scan_raw_domains(b->raw + b->start, b->pos - b->start, from);
+	} else {
 		if (from->status == MSG_FROM_NONE)
 			from->status = MSG_FROM_OK;
 		from_add_domain(from, domain);
 	}
-	memset(b, 0, sizeof(*b));
+	mbox_reset(b);
 }
 
 /* Inside a quoted string, a comment or a domain literal: true if c was
@@ -507,8 +551,10 @@ lex_special(struct mbox *b, char c, struct msg_from *from)
 			mbox_put(b, c);
 		else if (b->angle)
 			b->bad = true;
-		else
+		else {
 			b->nplain = 0;	/* that was a group's display name */
+			b->start = b->pos + 1;
+		}
 		break;
 	}
 }
@@ -520,9 +566,11 @@ msg_from_parse(const char *v, size_t len, struct msg_from *from)
 	struct mbox b;
 
 	memset(&b, 0, sizeof(b));
+	b.raw = v;
 	for (size_t i = 0; i < len; i++) {
 		char c = v[i];
 
+		b.pos = i;
 		if (lex_inside(&l, &b, c))
 			continue;
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
@@ -537,6 +585,7 @@ msg_from_parse(const char *v, size_t len, struct msg_from *from)
 			l.literal = c == '[';
 		}
 	}
+	b.pos = len;
 	if (l.comment > 0 || l.quote || l.literal || b.in_angle)
 		b.bad = true;
 	if (b.bad || b.angle || b.nplain > 0)

@@ -65,7 +65,10 @@ enum msg_from_status {
 };
 
 /* RFC 5322 3.6.2's author: the domains of every mailbox of every From
- * field, lowercase A-labels, each once, in order of appearance. */
+ * field, lowercase A-labels, each once, in order of appearance. A mailbox
+ * that does not parse adds every "@domain" in its bytes instead (status
+ * MSG_FROM_INVALID): a lenient mail reader may show any of them, so DMARC
+ * and the forgery check look at all. */
 struct msg_from {
 	enum msg_from_status	status;
 	size_t			nfields;
