@@ -242,6 +242,13 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 	check_kind(&c, m->client_ip, ipc_ip_text_is_valid, "bad client ip");
 	m->source = (enum msg_source)src;
 	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
+	(void)ipc_take_str(&c, m->prepend, sizeof(m->prepend));
+	if (m->prepend[0] != '\0')
+		check_kind(&c, m->prepend, ipc_header_block_is_valid, "bad header block");
+	ipc_take_strip_list(&c, m->strip, &m->nstrip);
+	if (c.why == NULL && m->source != SOURCE_SMTP &&
+	    (m->prepend[0] != '\0' || m->nstrip > 0))
+		c.why = "header changes outside port 25";
 	if (finish(&c, why) == -1) {
 		msg_commit_free(m);
 		return -1;
@@ -408,6 +415,40 @@ ipc_encode_commit(struct ipc_builder *b, const struct msg_commit *m)
 	ipc_put_u16(b, (uint16_t)m->nrcpt);
 	for (unsigned i = 0; i < m->nrcpt; i++)
 		ipc_put_str(b, m->rcpt[i]);
+	ipc_put_str(b, m->prepend);
+	ipc_put_strip_list(b, m->strip, m->nstrip);
+}
+
+void
+ipc_put_strip_list(struct ipc_builder *b, const struct byte_range *r, unsigned n)
+{
+	ipc_put_u16(b, (uint16_t)n);
+	for (unsigned i = 0; i < n; i++) {
+		ipc_put_u32(b, r[i].off);
+		ipc_put_u32(b, r[i].len);
+	}
+}
+
+void
+ipc_take_strip_list(struct ipc_cursor *c, struct byte_range *r, unsigned *n)
+{
+	uint16_t count = 0;
+	uint64_t end = 0;
+
+	*n = 0;
+	(void)ipc_take_u16(c, &count);
+	if (c->why == NULL && count > SCREEN_STRIP_MAX)
+		c->why = "too many ranges";
+	for (unsigned i = 0; c->why == NULL && i < count; i++) {
+		(void)ipc_take_u32(c, &r[i].off);
+		(void)ipc_take_u32(c, &r[i].len);
+		if (c->why != NULL)
+			break;
+		if (r[i].len == 0 || r[i].off < end)
+			c->why = "ranges empty, unsorted or overlapping";
+		end = (uint64_t)r[i].off + r[i].len;
+		*n = i + 1;
+	}
 }
 
 void
@@ -790,6 +831,7 @@ union any_msg {
 	struct msg_family_memory	family_memory;
 	struct screen_facts		screen_facts;
 	struct screen_verdict		screen_verdict;
+	struct screen_message_verdict	screen_mverdict;
 };
 
 static int
@@ -869,6 +911,14 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 		return ipc_decode_screen_facts(f, &m->screen_facts, why);
 	case MSG_SCREEN_VERDICT:
 		return ipc_decode_screen_verdict(f, &m->screen_verdict, why);
+	case MSG_SMTPD_MSG_READ:
+		return ipc_decode_abort(f, &m->abort, why);	/* same shape: str msgid */
+	case MSG_QUEUE_MSG_READER:
+		return ipc_decode_queue_opened(f, &m->queue_opened, why);	/* same shape */
+	case MSG_SCREEN_MESSAGE_ASK:
+		return ipc_decode_screen_facts(f, &m->screen_facts, why);
+	case MSG_SCREEN_MESSAGE_VERDICT:
+		return ipc_decode_screen_message_verdict(f, &m->screen_mverdict, why);
 	}
 	return -1;
 }

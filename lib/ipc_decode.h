@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "config.h"	/* CONFIG_TEXT_MAX: one MSG_SUP_RELOAD */
 #include "ipc.h"
+#include "screen_facts.h"
 
 #define QUEUE_ID_LEN		16	/* hex digits */
 #define QUEUE_ID_SIZE		(QUEUE_ID_LEN + 1)
@@ -115,6 +116,11 @@ struct msg_commit {
 	enum msg_source	 source;
 	unsigned	 nrcpt;
 	char		(*rcpt)[ADDR_MAX + 1];	/* nrcpt entries, malloc'd */
+	/* port 25 only, from the screen (lib/screen_facts.h): fields to put
+	 * first and body ranges to leave out; "" and 0 from submission */
+	char		 prepend[SCREEN_PREPEND_MAX + 1];
+	unsigned	 nstrip;
+	struct byte_range strip[SCREEN_STRIP_MAX];
 };
 
 struct msg_committed {
@@ -232,6 +238,11 @@ void	msg_family_memory_free(struct msg_family_memory *);
  * compile.
  */
 int	ipc_decode_any(const struct ipc_frame *, const char **why);
+
+/* A byte-range list (u16 n, n x (u32 off, u32 len)): at most
+ * SCREEN_STRIP_MAX, each non-empty, sorted, not overlapping, no overflow. */
+void	ipc_put_strip_list(struct ipc_builder *, const struct byte_range *, unsigned n);
+void	ipc_take_strip_list(struct ipc_cursor *, struct byte_range *, unsigned *n);
 
 /* Encoders fill a builder; the caller sends it with ipc_send(). Free text
  * goes through ipc_text_line_clean(), so a reason or reply always passes. */

@@ -193,6 +193,15 @@ build_queue_opened(struct ipc_builder *b, enum sample_size k)
 	return 1;
 }
 
+/* The most ranges a COMMIT or a message verdict carries. */
+static void
+make_strips(struct byte_range *r, unsigned *n)
+{
+	for (unsigned i = 0; i < SCREEN_STRIP_MAX; i++)
+		r[i] = (struct byte_range){ i * 1000u, 500u + i };
+	*n = SCREEN_STRIP_MAX;
+}
+
 /* COMMIT and RELAY: n recipients of one size. */
 static char (*make_rcpts(enum sample_size k, unsigned *n))[ADDR_MAX + 1]
 {
@@ -223,8 +232,12 @@ build_commit(struct ipc_builder *b, enum sample_size k)
 		snprintf(m.helo, sizeof(m.helo), "client.example");
 		snprintf(m.client_ip, sizeof(m.client_ip), "192.0.2.1");
 	}
-	m.source = k == SAMPLE_MAX ? SOURCE_MAX : SOURCE_SMTP;
+	m.source = k == SAMPLE_TYPICAL ? SOURCE_SUBMISSION : SOURCE_SMTP;
 	m.rcpt = make_rcpts(k, &m.nrcpt);
+	if (k == SAMPLE_MAX) {	/* the screen's fields and ranges, at their bounds */
+		make_header_block(m.prepend, SCREEN_PREPEND_MAX);
+		make_strips(m.strip, &m.nstrip);
+	}
 	ipc_encode_commit(b, &m);
 	free(m.rcpt);
 	return -1;
@@ -453,6 +466,46 @@ build_screen_verdict(struct ipc_builder *b, enum sample_size k)
 	return -1;
 }
 
+static int
+build_msg_read(struct ipc_builder *b, enum sample_size k)
+{
+	(void)k;
+	ipc_encode_abort(b, QID);	/* the same shape: str msgid */
+	return -1;
+}
+
+static int
+build_screen_message_ask(struct ipc_builder *b, enum sample_size k)
+{
+	struct screen_facts f;
+
+	make_facts(&f, k, SCREEN_STAGE_MESSAGE);
+	memcpy(f.qid, QID, sizeof(f.qid));
+	ipc_encode_screen_facts(b, &f);
+	return 1;
+}
+
+static int
+build_screen_message_verdict(struct ipc_builder *b, enum sample_size k)
+{
+	static struct screen_message_verdict m;
+
+	memset(&m, 0, sizeof(m));
+	m.v = (struct screen_verdict){ SCREEN_ACCEPT, SCREEN_REPLY_OK, 3, "0badcafe-2" };
+	if (k == SAMPLE_MIN)
+		m.v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_VIRUS, 0, "1-1" };
+	if (k == SAMPLE_TYPICAL)
+		snprintf(m.prepend, sizeof(m.prepend), "Authentication-Results: mx.example.test;"
+		    "\r\n\tspf=pass smtp.mailfrom=example.net\r\n");
+	if (k == SAMPLE_MAX) {
+		snprintf(m.v.ref, sizeof(m.v.ref), "%s", "0123456789abcdef-4294967295");
+		make_header_block(m.prepend, SCREEN_PREPEND_MAX);
+		make_strips(m.strip, &m.nstrip);
+	}
+	ipc_encode_screen_message_verdict(b, &m);
+	return -1;
+}
+
 /* Returns the fd the frame carries: 1 = one, -1 = none. */
 typedef int (*sample_builder)(struct ipc_builder *, enum sample_size);
 
@@ -484,6 +537,10 @@ static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_SCREEN_HINT] = build_screen_hint,
 	[MSG_SCREEN_ASK] = build_screen_ask,
 	[MSG_SCREEN_VERDICT] = build_screen_verdict,
+	[MSG_SMTPD_MSG_READ] = build_msg_read,
+	[MSG_QUEUE_MSG_READER] = build_queue_opened,	/* the same shape */
+	[MSG_SCREEN_MESSAGE_ASK] = build_screen_message_ask,
+	[MSG_SCREEN_MESSAGE_VERDICT] = build_screen_message_verdict,
 };
 
 /* The lowest role set in a mask: a legal sender or receiver of a row. */

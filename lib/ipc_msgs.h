@@ -56,13 +56,17 @@ X(MSG_QUEUE_MSG_OPENED,       R(QUEUE),               R(SMTPD)|R(SUBMISSION), \
                               IPC_SZ_U8 + IPC_SZ_STR(0), \
                               IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN),      2) \
 /* str msgid, str sender, str helo, str client_ip, u8 source,             \
- * u16 nrcpt, nrcpt x str rcpt */ \
+ * u16 nrcpt, nrcpt x str rcpt, str prepend (header fields to put first), \
+ * u16 n, n x (u32 off, u32 len) body ranges to leave out (port 25: the \
+ * screen's Authentication-Results; lib/screen_facts.h) */ \
 X(MSG_SMTPD_MSG_COMMIT,       R(SMTPD)|R(SUBMISSION), R(QUEUE), \
                               IPC_SZ_STR(QUEUE_ID_LEN) + 3 * IPC_SZ_STR(0) + IPC_SZ_U8 + \
-                              IPC_SZ_U16 + IPC_SZ_STR(IPC_ADDR_MIN), \
+                              IPC_SZ_U16 + IPC_SZ_STR(IPC_ADDR_MIN) + IPC_SZ_STR(0) + \
+                              IPC_SZ_U16, \
                               IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(ADDR_MAX) + \
                               IPC_SZ_STR(HELO_MAX) + IPC_SZ_STR(IP_TEXT_MAX - 1) + \
-                              IPC_SZ_U8 + IPC_SZ_U16 + IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX), 0) \
+                              IPC_SZ_U8 + IPC_SZ_U16 + IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX) + \
+                              IPC_SZ_STR(SCREEN_PREPEND_MAX) + IPC_STRIP_LIST_MAX, 0) \
 /* u8 status (enum queue_status), str msgid */ \
 X(MSG_QUEUE_MSG_COMMITTED,    R(QUEUE),               R(SMTPD)|R(SUBMISSION), \
                               IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN), \
@@ -137,4 +141,18 @@ X(MSG_SCREEN_ASK,             R(SMTPD),               R(SCREEN), \
                               IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX,  0) \
 /* u8 action, u8 reply, u32 score, str ref */ \
 X(MSG_SCREEN_VERDICT,         R(SCREEN),              R(SMTPD), \
-                              IPC_SCREEN_VERDICT_MIN, IPC_SCREEN_VERDICT_MAX, 0)
+                              IPC_SCREEN_VERDICT_MIN, IPC_SCREEN_VERDICT_MAX, 0) \
+/* end of DATA, port 25: a read-only fd of the spool file, for the screen. \
+ * str msgid (a body this queue opened for the link, not yet committed) */ \
+X(MSG_SMTPD_MSG_READ,         R(SMTPD),               R(QUEUE), \
+                              IPC_SZ_STR(QUEUE_ID_LEN), IPC_SZ_STR(QUEUE_ID_LEN), 0) \
+/* u8 status (enum queue_status), str msgid; fd = read-only body iff OK */ \
+X(MSG_QUEUE_MSG_READER,       R(QUEUE),               R(SMTPD), \
+                              IPC_SZ_U8 + IPC_SZ_STR(0), \
+                              IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN),      2) \
+/* facts (stage MESSAGE, qid set); fd = the whole message, read-only */ \
+X(MSG_SCREEN_MESSAGE_ASK,     R(SMTPD),               R(SCREEN), \
+                              IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX,  1) \
+/* a verdict, str prepend, u16 n, n x (u32 off, u32 len) */ \
+X(MSG_SCREEN_MESSAGE_VERDICT, R(SCREEN),              R(SMTPD), \
+                              IPC_SCREEN_MVERDICT_MIN, IPC_SCREEN_MVERDICT_MAX, 0)

@@ -12,7 +12,9 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "ipc_decode.h"
 #include "ipc_screen.h"
+#include "ipc_text.h"
 
 static bool
 is_ip(const char *s)
@@ -90,8 +92,9 @@ facts_check(const struct screen_facts *f)
 		return "rcpt question without a recipient";
 	if (f->qid[0] != '\0' && !is_hex(f->qid, SCREEN_QID_MAX, SCREEN_QID_MAX))
 		return "invalid queue id";
-	if (f->stage == SCREEN_STAGE_DATA && f->qid[0] == '\0')
-		return "data hint without a queue id";
+	if ((f->stage == SCREEN_STAGE_DATA || f->stage == SCREEN_STAGE_MESSAGE) &&
+	    f->qid[0] == '\0')
+		return "data hint or message question without a queue id";
 	return NULL;
 }
 
@@ -133,6 +136,28 @@ ipc_encode_screen_verdict(struct ipc_builder *b, const struct screen_verdict *v)
 	ipc_put_str(b, v->ref);
 }
 
+/* The checks a verdict must pass, with or without the message part. */
+static const char *
+verdict_check(const struct screen_verdict *v)
+{
+	if (v->action < SCREEN_ACCEPT || v->action > SCREEN_ACTION_MAX ||
+	    v->reply < SCREEN_REPLY_OK || v->reply > SCREEN_REPLY_MAX)
+		return "bad verdict";
+	/* a ref is "SESSION-N": it is echoed to the client, so nothing else */
+	if (v->ref[0] == '\0')
+		return "bad reference";
+	for (const char *p = v->ref; *p != '\0'; p++)
+		if (!isxdigit((unsigned char)*p) && *p != '-')
+			return "bad reference";
+	/* the action and the reply must agree: a reject is never a 4xx */
+	bool ok = v->action == SCREEN_ACCEPT ? v->reply == SCREEN_REPLY_OK :
+	    v->action == SCREEN_REJECT ? (v->reply == SCREEN_REPLY_REJECT ||
+	    v->reply == SCREEN_REPLY_SPF_REJECT || v->reply == SCREEN_REPLY_VIRUS) :
+	    (v->reply == SCREEN_REPLY_GREYLIST || v->reply == SCREEN_REPLY_TEMPFAIL ||
+	    v->reply == SCREEN_REPLY_DNS_TEMPFAIL);
+	return ok ? NULL : "verdict and reply disagree";
+}
+
 int
 ipc_decode_screen_verdict(const struct ipc_frame *fr, struct screen_verdict *v,
     const char **why)
@@ -151,29 +176,47 @@ ipc_decode_screen_verdict(const struct ipc_frame *fr, struct screen_verdict *v,
 		return -1;
 	}
 	v->score = (int32_t)score;
-	if (v->action < SCREEN_ACCEPT || v->action > SCREEN_ACTION_MAX ||
-	    v->reply < SCREEN_REPLY_OK || v->reply > SCREEN_REPLY_MAX) {
-		*why = "bad verdict";
+	return (*why = verdict_check(v)) == NULL ? 0 : -1;
+}
+
+void
+ipc_encode_screen_message_verdict(struct ipc_builder *b,
+    const struct screen_message_verdict *m)
+{
+	ipc_encode_screen_verdict(b, &m->v);
+	ipc_put_str(b, m->prepend);
+	ipc_put_strip_list(b, m->strip, m->nstrip);
+}
+
+int
+ipc_decode_screen_message_verdict(const struct ipc_frame *fr,
+    struct screen_message_verdict *m, const char **why)
+{
+	struct ipc_cursor c;
+	uint32_t score = 0;
+
+	memset(m, 0, sizeof(*m));
+	ipc_cursor_init(&c, fr);
+	(void)ipc_take_u8(&c, &m->v.action);
+	(void)ipc_take_u8(&c, &m->v.reply);
+	(void)ipc_take_u32(&c, &score);
+	(void)ipc_take_str(&c, m->v.ref, sizeof(m->v.ref));
+	(void)ipc_take_str(&c, m->prepend, sizeof(m->prepend));
+	ipc_take_strip_list(&c, m->strip, &m->nstrip);
+	if (ipc_take_end(&c) == -1) {
+		*why = c.why;
 		return -1;
 	}
-	/* a ref is "SESSION-N": it is echoed to the client, so nothing else */
-	for (const char *p = v->ref; *p != '\0'; p++)
-		if (!isxdigit((unsigned char)*p) && *p != '-') {
-			*why = "bad reference";
-			return -1;
-		}
-	if (v->ref[0] == '\0') {
-		*why = "bad reference";
+	m->v.score = (int32_t)score;
+	if ((*why = verdict_check(&m->v)) != NULL)
+		return -1;
+	if (m->prepend[0] != '\0' && !ipc_header_block_is_valid(m->prepend,
+	    strlen(m->prepend))) {
+		*why = "bad header block";
 		return -1;
 	}
-	/* the action and the reply must agree: a reject is never a 4xx */
-	bool ok = v->action == SCREEN_ACCEPT ? v->reply == SCREEN_REPLY_OK :
-	    v->action == SCREEN_REJECT ? (v->reply == SCREEN_REPLY_REJECT ||
-	    v->reply == SCREEN_REPLY_SPF_REJECT) :
-	    (v->reply == SCREEN_REPLY_GREYLIST || v->reply == SCREEN_REPLY_TEMPFAIL ||
-	    v->reply == SCREEN_REPLY_DNS_TEMPFAIL);
-	if (!ok) {
-		*why = "verdict and reply disagree";
+	if (m->v.action != SCREEN_ACCEPT && (m->prepend[0] != '\0' || m->nstrip > 0)) {
+		*why = "header changes without an accept";
 		return -1;
 	}
 	return 0;

@@ -24,5 +24,11 @@ int	ipc_decode_screen_facts(const struct ipc_frame *, struct screen_facts *,
 void	ipc_encode_screen_verdict(struct ipc_builder *, const struct screen_verdict *);
 int	ipc_decode_screen_verdict(const struct ipc_frame *, struct screen_verdict *,
 	    const char **why);
+/* The end-of-DATA verdict: a verdict, the fields to put first, the ranges
+ * to leave out (only with an accept). */
+void	ipc_encode_screen_message_verdict(struct ipc_builder *,
+	    const struct screen_message_verdict *);
+int	ipc_decode_screen_message_verdict(const struct ipc_frame *,
+	    struct screen_message_verdict *, const char **why);
 
 #endif

@@ -116,7 +116,10 @@ test_facts_hostile(void **state)
 	BAD(f.rcpt[0] = '\0', "rcpt question without a recipient");
 	BAD(f.rcpt_seq = 0, "rcpt question without a recipient");
 	BAD(snprintf(f.qid, sizeof(f.qid), "0123"), "invalid queue id");
-	BAD((f.stage = SCREEN_STAGE_DATA, f.qid[0] = '\0'), "data hint without a queue id");
+	BAD((f.stage = SCREEN_STAGE_DATA, f.qid[0] = '\0'),
+	    "data hint or message question without a queue id");
+	BAD((f.stage = SCREEN_STAGE_MESSAGE, f.qid[0] = '\0'),
+	    "data hint or message question without a queue id");
 #undef BAD
 	/* truncated and trailing bytes */
 	f = good_facts();
@@ -172,6 +175,59 @@ test_verdict(void **state)
 #undef BADV
 }
 
+static int
+decode_mverdict(const struct ipc_builder *b, struct screen_message_verdict *out,
+    const char **why)
+{
+	struct ipc_frame fr = { MSG_SCREEN_MESSAGE_VERDICT, (uint32_t)b->len, 1, b->buf, -1 };
+
+	*why = NULL;
+	return ipc_decode_screen_message_verdict(&fr, out, why);
+}
+
+/* The end-of-DATA verdict: fields and ranges only with an accept, fields
+ * that are real header lines, ranges in order. */
+static void
+test_message_verdict(void **state)
+{
+	static struct ipc_builder b;
+	static struct screen_message_verdict m, got;
+	const char *why;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.v = (struct screen_verdict){ SCREEN_ACCEPT, SCREEN_REPLY_OK, 1, "0badcafe-4" };
+	snprintf(m.prepend, sizeof(m.prepend), "Authentication-Results: mx.example.test;\r\n"
+	    "\tdkim=pass header.d=example.net\r\n");
+	m.nstrip = 2;
+	m.strip[0] = (struct byte_range){ 10, 40 };
+	m.strip[1] = (struct byte_range){ 50, 7 };
+	ipc_encode_screen_message_verdict(&b, &m);
+	assert_int_equal(decode_mverdict(&b, &got, &why), 0);
+	assert_memory_equal(&m, &got, sizeof(m));
+#define BADM(stmt, want) do { \
+		static struct screen_message_verdict x; x = m; stmt; \
+		ipc_encode_screen_message_verdict(&b, &x); \
+		if (decode_mverdict(&b, &got, &why) != -1) fail_msg("accepted: %s", #stmt); \
+		if (strcmp(why, want) != 0) fail_msg("%s: got '%s', want '%s'", #stmt, why, want); \
+	} while (0)
+	BADM((x.v.action = SCREEN_REJECT, x.v.reply = SCREEN_REPLY_REJECT),
+	    "header changes without an accept");
+	BADM(snprintf(x.prepend, sizeof(x.prepend), "X-Bad: a\nb\r\n"), "bad header block");
+	BADM(snprintf(x.prepend, sizeof(x.prepend), "X-Bad: \xc3\xa4\r\n"), "bad header block");
+	BADM(x.strip[1].off = 49, "ranges empty, unsorted or overlapping");
+	BADM(x.strip[1].len = 0, "ranges empty, unsorted or overlapping");
+	BADM(x.strip[0].off = 0xffffffffu, "ranges empty, unsorted or overlapping");
+	BADM((x.v.action = SCREEN_REJECT, x.v.reply = SCREEN_REPLY_VIRUS, x.prepend[0] = 0,
+	    x.nstrip = 0, x.v.reply = SCREEN_REPLY_GREYLIST), "verdict and reply disagree");
+#undef BADM
+	/* a virus is a reject */
+	memset(&m, 0, sizeof(m));
+	m.v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_VIRUS, 0, "0badcafe-5" };
+	ipc_encode_screen_message_verdict(&b, &m);
+	assert_int_equal(decode_mverdict(&b, &got, &why), 0);
+}
+
 int
 main(void)
 {
@@ -180,6 +236,7 @@ main(void)
 		cmocka_unit_test(test_facts_worst_case),
 		cmocka_unit_test(test_facts_hostile),
 		cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_message_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,8 @@ enum screen_stage {
 	SCREEN_STAGE_MAIL,		/* hint: start sender/SPF lookups */
 	SCREEN_STAGE_RCPT,		/* question: verdict for this recipient */
 	SCREEN_STAGE_DATA,		/* hint: the message got queue id qid */
-	SCREEN_STAGE_MAX = SCREEN_STAGE_DATA
+	SCREEN_STAGE_MESSAGE,		/* question: the whole message (fd) */
+	SCREEN_STAGE_MAX = SCREEN_STAGE_MESSAGE
 };
 
 #define SCREEN_FACT_TLS		0x01	/* the session is inside TLS */
@@ -58,7 +59,7 @@ enum screen_action {
 	SCREEN_ACCEPT = 1,
 	SCREEN_GREYLIST,	/* 451 4.7.1: first attempt in the grey zone */
 	SCREEN_TEMPFAIL,	/* 451 4.7.1: tempfail zone, or 4.4.3: DNS trouble */
-	SCREEN_REJECT,		/* 550 5.7.1 (5.7.23 for an SPF fail) */
+	SCREEN_REJECT,		/* 550 5.7.1 (5.7.23 for an SPF fail, 554 for a virus) */
 	SCREEN_ACTION_MAX = SCREEN_REJECT
 };
 
@@ -70,7 +71,8 @@ enum screen_reply {
 	SCREEN_REPLY_DNS_TEMPFAIL,	/* 451 4.4.3 */
 	SCREEN_REPLY_REJECT,		/* 550 5.7.1 */
 	SCREEN_REPLY_SPF_REJECT,	/* 550 5.7.23 (RFC 7372) */
-	SCREEN_REPLY_MAX = SCREEN_REPLY_SPF_REJECT
+	SCREEN_REPLY_VIRUS,		/* 554 5.7.1, end of DATA only */
+	SCREEN_REPLY_MAX = SCREEN_REPLY_VIRUS
 };
 
 /* Worst-case payload sizes of the IPC encoding (lib/ipc_screen.h), for
@@ -81,12 +83,39 @@ enum screen_reply {
 				 2 * ADDR_MAX + SCREEN_QID_MAX)
 #define IPC_SCREEN_VERDICT_MIN	(1 + 1 + 4 + 2)
 #define IPC_SCREEN_VERDICT_MAX	(1 + 1 + 4 + 2 + SCREEN_REF_MAX)
+/* a verdict, str prepend, u16 n, n x (u32 off, u32 len) */
+#define IPC_STRIP_LIST_MAX	(2 + SCREEN_STRIP_MAX * 8)
+#define IPC_SCREEN_MVERDICT_MIN	(IPC_SCREEN_VERDICT_MIN + 2 + 2)
+#define IPC_SCREEN_MVERDICT_MAX	(IPC_SCREEN_VERDICT_MAX + 2 + SCREEN_PREPEND_MAX + \
+				 IPC_STRIP_LIST_MAX)
 
 struct screen_verdict {
 	uint8_t		action;		/* enum screen_action */
 	uint8_t		reply;		/* enum screen_reply */
 	int32_t		score;
 	char		ref[SCREEN_REF_MAX + 1];
+};
+
+/*
+ * What the queue does to an accepted inbound message before it commits it:
+ * puts prepend first (our Authentication-Results field, RFC 8601) and
+ * leaves out the byte ranges of the body as received (incoming
+ * Authentication-Results fields that claim to be ours: RFC 8601 5 says
+ * they must go). Sorted, not overlapping.
+ */
+#define SCREEN_PREPEND_MAX	4096
+#define SCREEN_STRIP_MAX	64
+
+struct byte_range {
+	uint32_t	off;
+	uint32_t	len;
+};
+
+struct screen_message_verdict {
+	struct screen_verdict	v;
+	char			prepend[SCREEN_PREPEND_MAX + 1];	/* "" or CRLF-ended fields */
+	unsigned		nstrip;
+	struct byte_range	strip[SCREEN_STRIP_MAX];
 };
 
 #endif
