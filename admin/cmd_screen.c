@@ -83,6 +83,7 @@ reply_text(enum screen_reply r)
 	case SCREEN_REPLY_DNS_TEMPFAIL:	return "451 4.4.3, DNS could not answer in time";
 	case SCREEN_REPLY_REJECT:	return "550 5.7.1";
 	case SCREEN_REPLY_SPF_REJECT:	return "550 5.7.23";
+	case SCREEN_REPLY_VIRUS:	return "554 5.7.1, a virus";
 	}
 	return "?";
 }

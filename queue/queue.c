@@ -280,6 +280,23 @@ commit_check_size(struct txn *t)
 	return QUEUE_OK;
 }
 
+/* The screen's Authentication-Results go first and forged ones go: the
+ * body becomes final before its envelope is written. */
+static enum queue_status
+commit_rewrite(struct txn *t, const struct msg_commit *m)
+{
+	if (m->prepend[0] == '\0' && m->nstrip == 0)
+		return QUEUE_OK;
+	if (spool_rewrite_body(t->id, m->prepend, strlen(m->prepend), m->strip,
+	    m->nstrip) == -1) {
+		int err = errno;
+		log_event("spool_error", "op=rewrite qid=%s errno=\"%s\"", t->id,
+		    strerror(err));
+		return err == EINVAL ? QUEUE_REJECT : status_for_errno(err);
+	}
+	return commit_check_size(t);	/* the new size, for the envelope */
+}
+
 static void
 on_msg_commit(struct client *c, struct ipc_frame *f)
 {
@@ -300,7 +317,8 @@ on_msg_commit(struct client *c, struct ipc_frame *f)
 		msg_commit_free(&m);
 		return;
 	}
-	if ((st = commit_check_size(t)) != QUEUE_OK) {
+	if ((st = commit_check_size(t)) != QUEUE_OK ||
+	    (st = commit_rewrite(t, &m)) != QUEUE_OK) {
 		txn_discard(t);
 		reply_committed(c, f->req_id, st, m.msgid);
 		msg_commit_free(&m);
@@ -318,6 +336,39 @@ on_msg_commit(struct client *c, struct ipc_frame *f)
 	t->w.done = commit_done;
 	t->w.arg = t;
 	batch_add(&t->w);
+}
+
+/* smtpd wants a read-only view of a body it is still writing (the
+ * screen reads the whole message before the commit). */
+static void
+on_msg_read(struct client *c, struct ipc_frame *f)
+{
+	struct msg_abort m;	/* the same shape: str msgid */
+	static struct ipc_builder b;
+	struct txn *t;
+	const char *why;
+	int fd;
+
+	if (ipc_decode_abort(f, &m, &why) == -1) {
+		ipc_link_reject(c->link, f->type, why);
+		return;
+	}
+	if ((t = txn_find(c, m.msgid)) == NULL || t->committing) {
+		log_reject(c, f->type, t == NULL ? "read of an unknown id" : "read after commit");
+		ipc_encode_queue_opened(&b, QUEUE_REJECT, "");
+		ipc_send(c->link, MSG_QUEUE_MSG_READER, f->req_id, &b, -1);
+		return;
+	}
+	if ((fd = spool_open_body(t->id)) == -1) {
+		int err = errno;
+		log_event("spool_error", "op=open_read qid=%s errno=\"%s\"", t->id, strerror(err));
+		ipc_encode_queue_opened(&b, status_for_errno(err), "");
+		ipc_send(c->link, MSG_QUEUE_MSG_READER, f->req_id, &b, -1);
+		return;
+	}
+	ipc_encode_queue_opened(&b, QUEUE_OK, t->id);
+	ipc_send(c->link, MSG_QUEUE_MSG_READER, f->req_id, &b, fd);
+	close(fd);
 }
 
 static void
@@ -356,6 +407,9 @@ on_client_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		break;
 	case MSG_SMTPD_MSG_ABORT:
 		on_msg_abort(c, f);
+		break;
+	case MSG_SMTPD_MSG_READ:
+		on_msg_read(c, f);
 		break;
 	default:
 		ipc_link_reject(l, f->type, "unexpected message");

@@ -7,6 +7,8 @@
  *
  *	spool_dir/msg/<ID>.msg		body, as smtpd wrote it (CRLF, unstuffed)
  *	spool_dir/msg/<ID>.env		envelope (queue/envelope.h, version 3)
+ *	spool_dir/msg/<ID>.msg.tmp	a body being rewritten before its commit
+ *					(spool_rewrite_body): garbage if seen
  *	spool_dir/msg/<ID>.env.tmp	a rewrite being written: garbage if
  *					seen at start-up
  *	spool_dir/corrupt/		envelopes that do not parse, or have no
@@ -264,6 +266,87 @@ spool_open_body(const char *id)
 	return openat(msg_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* Copies [from, to) of in to out. */
+static int
+copy_span(int in, int out, off_t from, off_t to)
+{
+	static char buf[64 * 1024];
+
+	while (from < to) {
+		size_t want = (size_t)(to - from) < sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
+		ssize_t n = pread(in, buf, want, from);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* the body shrank under us */
+			return -1;
+		}
+		if (write_all(out, buf, (size_t)n) == -1)
+			return -1;
+		from += n;
+	}
+	return 0;
+}
+
+/*
+ * A crash between the rename and the commit's flush may leave the old
+ * body with an envelope that names the new size: spool_scan() deletes a
+ * shorter body as torn and moves a longer one aside, and either way the
+ * client never saw 250 for it.
+ */
+int
+spool_rewrite_body(const char *id, const char *prepend, size_t plen,
+    const struct byte_range *strip, unsigned nstrip)
+{
+	char from[SPOOL_NAME_MAX], tmp[SPOOL_NAME_MAX];
+	struct stat st;
+	off_t at = 0;
+	int in, out = -1, err = 0;
+
+	spool_name(from, sizeof(from), id, ".msg");
+	spool_name(tmp, sizeof(tmp), id, ".msg.tmp");
+	if ((in = openat(msg_fd, from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(in, &st) == -1)
+		goto fail;
+	(void)unlinkat(msg_fd, tmp, 0);		/* a leftover of a failed try */
+	if ((out = openat(msg_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		goto fail;
+	if (plen > 0 && write_all(out, prepend, plen) == -1)
+		goto fail;
+	for (unsigned i = 0; i < nstrip; i++) {
+		off_t s = strip[i].off, e = s + (off_t)strip[i].len;
+		if (s < at || e > st.st_size) {
+			errno = EINVAL;		/* the decoder sorted them; the size is ours */
+			goto fail;
+		}
+		if (copy_span(in, out, at, s) == -1)
+			goto fail;
+		at = e;
+	}
+	if (copy_span(in, out, at, st.st_size) == -1)
+		goto fail;
+	if (close(out) == -1) {
+		out = -1;
+		goto fail;
+	}
+	out = -1;
+	if (renameat(msg_fd, tmp, msg_fd, from) == -1)
+		goto fail;
+	close(in);
+	return 0;
+fail:
+	err = errno;
+	if (out != -1)
+		close(out);
+	(void)unlinkat(msg_fd, tmp, 0);
+	close(in);
+	errno = err;
+	return -1;
+}
+
 static int
 unlink_suffix(const char *id, const char *suffix)
 {
@@ -283,6 +366,7 @@ spool_discard(const char *id)
 {
 	(void)unlink_suffix(id, ".env");
 	(void)unlink_suffix(id, ".env.tmp");
+	(void)unlink_suffix(id, ".msg.tmp");
 	(void)unlink_suffix(id, ".msg");
 }
 
@@ -636,6 +720,9 @@ scan_entry(const char *name, void (*load)(struct envelope *, void *),
 		return;
 	if (name_has_id(name, ".env.tmp", id)) {
 		(void)unlink_suffix(id, ".env.tmp");
+		stats->garbage++;
+	} else if (name_has_id(name, ".msg.tmp", id)) {
+		(void)unlink_suffix(id, ".msg.tmp");	/* a rewrite cut short */
 		stats->garbage++;
 	} else if (name_has_id(name, ".msg", id)) {
 		/* (Gone already if its envelope was torn.) */

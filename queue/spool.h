@@ -59,8 +59,17 @@ unsigned long spool_flush_calls(void);
 int	spool_create_body(char id[QUEUE_ID_SIZE]);
 /* Size of the body file of id, or -1 with errno. */
 off_t	spool_body_size(const char *id);
-/* Opens the body of a committed message read-only; -1 with errno. */
+/* Opens the body of a message read-only; -1 with errno. */
 int	spool_open_body(const char *id);
+/*
+ * Before a commit (port 25): replaces <ID>.msg by prepend followed by the
+ * body without the ranges (sorted, inside the body; the screen's
+ * Authentication-Results and the forged ones it found). Written to
+ * <ID>.msg.tmp and renamed over <ID>.msg; the commit's one flush makes
+ * both durable. Returns 0, or -1 with errno and the old body untouched.
+ */
+int	spool_rewrite_body(const char *id, const char *prepend, size_t plen,
+	    const struct byte_range *strip, unsigned nstrip);
 
 /* Deletes a message nobody was told about (never committed, or its
  * commit failed): <ID>.env, <ID>.env.tmp and <ID>.msg. */

@@ -534,6 +534,8 @@ test_scan(void **state)
 	write_file("msg", "aaaaaaaaaaaaaaaa.msg", "Subj");
 	envelope_text("aaaaaaaaaaaaaaaa", strlen(BODY), text, sizeof(text));
 	write_file("msg", "aaaaaaaaaaaaaaaa.env", text);
+	/* garbage: a body rewrite cut short */
+	write_file("msg", "bbbbbbbbbbbbbbbb.msg.tmp", "Authentication-Results: x\r\n");
 	/* unknown: left alone */
 	write_file("msg", "README", "hello");
 
@@ -542,7 +544,8 @@ test_scan(void **state)
 	assert_int_equal(nloaded, 1);
 	assert_string_equal(loaded_id, good);
 	assert_int_equal(st.loaded, 1);
-	assert_int_equal(st.garbage, 3);
+	assert_int_equal(st.garbage, 4);
+	assert_false(file_exists("msg", "bbbbbbbbbbbbbbbb", ".msg.tmp"));
 	assert_int_equal(st.corrupt, 4);
 	assert_int_equal(st.torn, 3);
 	assert_int_equal(st.unknown, 1);
@@ -571,6 +574,44 @@ test_scan(void **state)
 	assert_false(file_exists("msg", good, ".msg"));
 }
 
+/* The screen's fields go first, the forged ones go, the rest is exact. */
+static void
+test_rewrite_body(void **state)
+{
+	static const char body[] =
+	    "Authentication-Results: mx.example.test; dkim=pass\r\n"	/* 0..51: forged */
+	    "From: a@example.net\r\n"					/* 52..72 */
+	    "Authentication-Results: mx.example.test;\r\n\tspf=pass\r\n"	/* 73..125 */
+	    "Subject: hi\r\n\r\nbody\r\n";
+	static const char prepend[] = "Authentication-Results: mx.example.test; spf=none\r\n";
+	const struct byte_range strip[] = { { 0, 52 }, { 73, 53 } };
+	char id[QUEUE_ID_SIZE], got[1024], want[1024];
+	int fd;
+
+	(void)state;
+	assert_true((fd = spool_create_body(id)) != -1);
+	assert_int_equal(write_all(fd, body, sizeof(body) - 1), 0);
+	close(fd);
+	assert_int_equal(spool_rewrite_body(id, prepend, strlen(prepend), strip, 2), 0);
+	read_file(id, ".msg", got, sizeof(got));
+	snprintf(want, sizeof(want), "%sFrom: a@example.net\r\nSubject: hi\r\n\r\nbody\r\n",
+	    prepend);
+	assert_string_equal(got, want);
+	assert_false(file_exists("msg", id, ".msg.tmp"));
+	assert_int_equal(spool_body_size(id), (off_t)strlen(want));
+	/* a range past the end is refused, and the body stays as it was */
+	const struct byte_range bad[] = { { 10, 5000 } };
+	assert_int_equal(spool_rewrite_body(id, "", 0, bad, 1), -1);
+	assert_int_equal(errno, EINVAL);
+	read_file(id, ".msg", got, sizeof(got));
+	assert_string_equal(got, want);
+	assert_false(file_exists("msg", id, ".msg.tmp"));
+	/* nothing to do is a copy of the same bytes */
+	assert_int_equal(spool_rewrite_body(id, "", 0, NULL, 0), 0);
+	read_file(id, ".msg", got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
 int
 main(void)
 {
@@ -584,6 +625,7 @@ main(void)
 		cmocka_unit_test(test_release_parse),
 		cmocka_unit_test_setup_teardown(test_every_crash_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_body, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authres.h"
 #include "config.h"
 #include "judge.h"
+#include "message.h"
 #include "log.h"
 #include "role.h"
 #include "util.h"
@@ -34,11 +36,23 @@ const screen_check_fn judge_checks[] = {
 };
 const size_t judge_nchecks = sizeof(judge_checks) / sizeof(judge_checks[0]);
 
+/* At the end of DATA: the same, then the message's own (check_spf first:
+ * DMARC aligns on its result). */
+const screen_check_fn judge_message_checks[] = {
+	check_behaviour, check_client, check_helo, check_lists, check_sender,
+	check_spf, check_dkim, check_dmarc, check_headers,
+};
+const size_t judge_message_nchecks =
+    sizeof(judge_message_checks) / sizeof(judge_message_checks[0]);
+
 struct question {
 	TAILQ_ENTRY(question)	 entry;
 	uint64_t		 req_id;	/* 0 for a hint */
 	struct screen_facts	 facts;
 	struct eval		*eval;
+	struct screen_env	 env;		/* its own: a message's env has msg */
+	struct screen_message	*msg;		/* end of DATA only */
+	int			 fd;		/* the message, -1 if none */
 };
 
 static TAILQ_HEAD(, question)	questions = TAILQ_HEAD_INITIALIZER(questions);
@@ -106,6 +120,7 @@ reply_code(enum screen_reply r)
 	case SCREEN_REPLY_DNS_TEMPFAIL:	return "451 4.4.3";
 	case SCREEN_REPLY_REJECT:	return "550 5.7.1";
 	case SCREEN_REPLY_SPF_REJECT:	return "550 5.7.23";
+	case SCREEN_REPLY_VIRUS:	return "554 5.7.1";
 	}
 	return "?";
 }
@@ -114,7 +129,7 @@ static struct score_thresholds
 thresholds(const struct screen_config *sc)
 {
 	return (struct score_thresholds){ sc->greylist_score, sc->tempfail_score,
-	    sc->reject_score, sc->spf_fail_reject != 0 };
+	    sc->reject_score, sc->spf_fail_reject != 0, sc->dmarc_reject != 0 };
 }
 
 /* The grey zone: delay the first attempt, unless the client is known. */
@@ -169,7 +184,12 @@ judge_decide(const struct config *c, const struct screen_facts *f,
 		dns = "incomplete";
 	} else if (res->gave_up)
 		dns = "gave_up";
-	if (a == SCREEN_GREYLIST)
+	if (a == SCREEN_GREYLIST && f->stage == SCREEN_STAGE_MESSAGE) {
+		/* greylisting happened at RCPT; a grey message is delivered */
+		a = SCREEN_ACCEPT;
+		r = SCREEN_REPLY_OK;
+		grey = "at_rcpt";
+	} else if (a == SCREEN_GREYLIST)
 		grey = judge_greylist(c, f, s, m, peek, now, &a, &r);
 	v->action = (uint8_t)a;
 	v->reply = (uint8_t)r;
@@ -178,9 +198,9 @@ judge_decide(const struct config *c, const struct screen_facts *f,
 	score_format(s, checks, sizeof(checks));
 	/* ip= last: fail2ban anchors on the end of the line, where no client
 	 * text can follow it */
-	snprintf(line, linesize, "sess=%s ref=%s from=<%s> to=<%s> helo=\"%s\" ptr=%s "
-	    "score=%d verdict=%s reply=\"%s\" greylist=%s dns=%s checks=\"%s\" ip=%s",
-	    f->sess, v->ref,
+	snprintf(line, linesize, "sess=%s ref=%s stage=%s from=<%s> to=<%s> helo=\"%s\" "
+	    "ptr=%s score=%d verdict=%s reply=\"%s\" greylist=%s dns=%s checks=\"%s\" ip=%s",
+	    f->sess, v->ref, f->stage == SCREEN_STAGE_MESSAGE ? "message" : "rcpt",
 	    log_escape(esc_from, sizeof(esc_from), f->mail_from, strlen(f->mail_from)),
 	    log_escape(esc_to, sizeof(esc_to), f->rcpt, strlen(f->rcpt)),
 	    log_escape(esc_helo, sizeof(esc_helo), f->helo, strlen(f->helo)),
@@ -197,7 +217,21 @@ question_free(struct question *q)
 	if (q->req_id == 0)
 		nhints--;
 	eval_cancel(q->eval);
+	screen_message_free(q->msg);
+	if (q->fd != -1)
+		close(q->fd);
 	free(q);
+}
+
+/* Logs the verdict line and keeps it for `mxctl why`. */
+static void
+judge_record(const struct screen_verdict *v, const char *line, time_t now)
+{
+	log_event("verdict", "%s", line);
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	if (J.memory != NULL && memory_put_verdict(J.memory, v->ref, now, line) == -1)
+		log_debug("screen: verdict %s not recorded", v->ref);
+	alarm(0);
 }
 
 static void
@@ -210,12 +244,78 @@ judge_answer(const struct screen_facts *f, uint64_t req_id,
 	time_t now = J.now();
 
 	judge_decide(c, f, res, J.memory, false, now, &v, line, sizeof(line));
-	log_event("verdict", "%s", line);
-	alarm(MEMORY_WATCHDOG_SECONDS);
-	if (J.memory != NULL && memory_put_verdict(J.memory, v.ref, now, line) == -1)
-		log_debug("screen: verdict %s not recorded", v.ref);
-	alarm(0);
+	judge_record(&v, line, now);
 	J.answer(req_id, &v);
+}
+
+/*
+ * An accepted message gets our Authentication-Results first and loses
+ * the fields that claim to be ours (RFC 8601 5); the queue does both
+ * before anything else reads it. A message with more such fields than a
+ * verdict can carry is refused instead: nobody sends that many honestly.
+ */
+static bool
+message_extras(const struct config *c, const struct question *q,
+    const struct eval_result *res, struct screen_message_verdict *mv)
+{
+	struct authres_range r[SCREEN_STRIP_MAX + 1];
+	size_t n;
+
+	if (authres_format(c->hostname, &q->facts, &res->score, mv->prepend,
+	    sizeof(mv->prepend)) < 0)
+		mv->prepend[0] = '\0';	/* cannot happen: it fits by design */
+	n = authres_find_ours(q->msg, c->hostname, r, SCREEN_STRIP_MAX + 1);
+	if (n > SCREEN_STRIP_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].off > UINT32_MAX || r[i].len > UINT32_MAX)
+			return false;
+		mv->strip[i] = (struct byte_range){ (uint32_t)r[i].off, (uint32_t)r[i].len };
+	}
+	mv->nstrip = (unsigned)n;
+	return true;
+}
+
+/* A message that passed with an aligned signature or SPF: its source need
+ * not be greylisted again (screen/memory.h, passed sources). */
+static void
+judge_learn(const struct question *q, const struct score *s, time_t now)
+{
+	char source[MEMORY_SOURCE_MAX + 1];
+
+	if (!s->auth_aligned || J.memory == NULL)
+		return;
+	memory_source(q->facts.client_ip, s->spf_pass_domain[0] ? s->spf_pass_domain :
+	    NULL, source, sizeof(source));
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	if (memory_note_passed(J.memory, source, now) == -1)
+		log_debug("screen: source %s not remembered", source);
+	alarm(0);
+}
+
+static void
+judge_answer_message(const struct question *q, const struct eval_result *res)
+{
+	static struct screen_message_verdict mv;	/* 5 KiB */
+	const struct config *c = role_config();
+	char line[JUDGE_LINE_MAX];
+	time_t now = J.now();
+
+	memset(&mv, 0, sizeof(mv));
+	judge_decide(c, &q->facts, res, J.memory, false, now, &mv.v, line, sizeof(line));
+	if (mv.v.action == SCREEN_ACCEPT && q->msg != NULL &&
+	    !message_extras(c, q, res, &mv)) {
+		memset(&mv, 0, sizeof(mv));
+		mv.v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_REJECT,
+		    score_total(&res->score), "" };
+		snprintf(mv.v.ref, sizeof(mv.v.ref), "%s-%u", q->facts.sess, q->facts.rcpt_seq);
+		size_t o = strlen(line);
+		snprintf(line + o, sizeof(line) - o, " override=reject reason=authres_flood");
+	}
+	if (mv.v.action == SCREEN_ACCEPT)
+		judge_learn(q, &res->score, now);
+	judge_record(&mv.v, line, now);
+	J.answer_message(q->req_id, &mv);
 }
 
 static void
@@ -224,7 +324,9 @@ question_done(const struct eval_result *res, void *arg)
 	struct question *q = arg;
 
 	q->eval = NULL;	/* finishing: eval frees itself */
-	if (q->req_id != 0)
+	if (q->req_id != 0 && q->facts.stage == SCREEN_STAGE_MESSAGE)
+		judge_answer_message(q, res);
+	else if (q->req_id != 0)
 		judge_answer(&q->facts, q->req_id, res);
 	question_free(q);
 	judge_log_list_changes();	/* a list may have refused us just now */
@@ -245,16 +347,26 @@ judge_trusted(const struct screen_facts *f, struct eval_result *res)
 	return true;
 }
 
+/* Takes fd (the message, or -1) and msg: the question owns them now. */
 static struct question *
-question_start(const struct screen_facts *f, uint64_t req_id)
+question_start(const struct screen_facts *f, uint64_t req_id, int fd,
+    struct screen_message *msg)
 {
 	const struct config *c = role_config();
 	struct question *q = xcalloc(1, sizeof(*q));
-	struct eval_params p = { judge_env(), judge_checks, judge_nchecks, J.cache,
+	struct eval_params p = { &q->env, judge_checks, judge_nchecks, J.cache,
 	    J.fetch, J.base, c->screen.dns_timeout * 1000 };
 
 	q->req_id = req_id;
 	q->facts = *f;
+	q->fd = fd;
+	q->msg = msg;
+	q->env = *judge_env();
+	q->env.msg = msg;
+	if (msg != NULL) {
+		p.checks = judge_message_checks;
+		p.nchecks = judge_message_nchecks;
+	}
 	TAILQ_INSERT_TAIL(&questions, q, entry);
 	if (req_id == 0)
 		nhints++;
@@ -262,25 +374,67 @@ question_start(const struct screen_facts *f, uint64_t req_id)
 	return q;
 }
 
+/* Too much in flight: come back later (our trouble, so a 451). */
+static bool
+judge_overloaded(const struct screen_facts *f, struct screen_verdict *v)
+{
+	if (eval_count() < JUDGE_EVALS_MAX)
+		return false;
+	*v = (struct screen_verdict){ SCREEN_TEMPFAIL, SCREEN_REPLY_TEMPFAIL, 0, "" };
+	snprintf(v->ref, sizeof(v->ref), "%s-%u", f->sess, f->rcpt_seq);
+	log_event("verdict", "sess=%s ref=%s verdict=tempfail reply=\"451 4.7.1\" "
+	    "reason=overloaded evaluations=%zu ip=%s", f->sess, v->ref,
+	    eval_count(), f->client_ip);
+	return true;
+}
+
 void
 judge_ask(const struct screen_facts *f, uint64_t req_id)
 {
 	static struct eval_result res;	/* a score is 13 KiB */
+	struct screen_verdict v;
 
 	if (judge_trusted(f, &res)) {
 		judge_answer(f, req_id, &res);
 		return;
 	}
-	if (eval_count() >= JUDGE_EVALS_MAX) {
-		struct screen_verdict v = { SCREEN_TEMPFAIL, SCREEN_REPLY_TEMPFAIL, 0, "" };
-		snprintf(v.ref, sizeof(v.ref), "%s-%u", f->sess, f->rcpt_seq);
-		log_event("verdict", "sess=%s ref=%s verdict=tempfail reply=\"451 4.7.1\" "
-		    "reason=overloaded evaluations=%zu ip=%s", f->sess, v.ref,
-		    eval_count(), f->client_ip);
+	if (judge_overloaded(f, &v)) {
 		J.answer(req_id, &v);
 		return;
 	}
-	(void)question_start(f, req_id);
+	(void)question_start(f, req_id, -1, NULL);
+}
+
+void
+judge_ask_message(const struct screen_facts *f, int fd, uint64_t req_id)
+{
+	static struct screen_message_verdict mv;
+	static struct eval_result res;
+	struct screen_message *msg;
+	const char *why;
+
+	memset(&mv, 0, sizeof(mv));
+	if (judge_trusted(f, &res)) {
+		close(fd);
+		struct question q = { .facts = *f, .req_id = req_id, .fd = -1 };
+		judge_answer_message(&q, &res);	/* accept, nothing added */
+		return;
+	}
+	if (judge_overloaded(f, &mv.v)) {
+		close(fd);
+		J.answer_message(req_id, &mv);
+		return;
+	}
+	if ((msg = screen_message_open(fd, &why)) == NULL) {
+		close(fd);
+		log_warnx("screen: sess=%s qid=%s: cannot read the message: %s", f->sess,
+		    f->qid, why);
+		mv.v = (struct screen_verdict){ SCREEN_TEMPFAIL, SCREEN_REPLY_TEMPFAIL, 0, "" };
+		snprintf(mv.v.ref, sizeof(mv.v.ref), "%s-%u", f->sess, f->rcpt_seq);
+		J.answer_message(req_id, &mv);
+		return;
+	}
+	(void)question_start(f, req_id, fd, msg);
 }
 
 void
@@ -299,7 +453,7 @@ judge_hint(const struct screen_facts *f)
 	if (screen_ip_trusted(&c->screen, f->client_ip) || nhints >= JUDGE_HINTS_MAX ||
 	    eval_count() >= JUDGE_EVALS_MAX / 2)
 		return;
-	(void)question_start(f, 0);
+	(void)question_start(f, 0, -1, NULL);
 }
 
 void

@@ -17,8 +17,10 @@
 #define JUDGE_HINTS_MAX		1000	/* of which prefetching hints */
 #define JUDGE_LINE_MAX		MEMORY_TEXT_MAX
 
-/* How the answer leaves: screen/screen.c sends it to smtpd. */
+/* How the answers leave: screen/screen.c sends them to smtpd. */
 typedef void (*judge_answer_fn)(uint64_t req_id, const struct screen_verdict *);
+typedef void (*judge_message_answer_fn)(uint64_t req_id,
+    const struct screen_message_verdict *);
 
 struct judge_setup {
 	struct event_base	*base;
@@ -26,6 +28,7 @@ struct judge_setup {
 	eval_fetch_fn		 fetch;
 	struct screen_memory	*memory;	/* NULL: no greylisting possible (451) */
 	judge_answer_fn		 answer;
+	judge_message_answer_fn	 answer_message;
 	time_t			(*now)(void);	/* wall clock for the memory */
 };
 
@@ -38,6 +41,9 @@ void	judge_reload(void);
 void	judge_log_list_changes(void);
 /* A RCPT question; the answer goes through setup.answer, later. */
 void	judge_ask(const struct screen_facts *, uint64_t req_id);
+/* The end of DATA: the whole message on fd (taken over); the answer goes
+ * through setup.answer_message. */
+void	judge_ask_message(const struct screen_facts *, int fd, uint64_t req_id);
 /* CONNECT/HELO/MAIL start lookups early; DATA records the queue id. */
 void	judge_hint(const struct screen_facts *);
 /* The smtpd link went away: drop every question in flight. */
@@ -53,8 +59,11 @@ void	judge_decide(const struct config *, const struct screen_facts *,
 	    const struct eval_result *, struct screen_memory *, bool peek,
 	    time_t now, struct screen_verdict *v, char *line, size_t linesize);
 
-/* The checks, in the order they run (and appear in a verdict line). */
+/* The checks, in the order they run (and appear in a verdict line): at
+ * RCPT, and at the end of DATA. */
 extern const screen_check_fn	judge_checks[];
 extern const size_t		judge_nchecks;
+extern const screen_check_fn	judge_message_checks[];
+extern const size_t		judge_message_nchecks;
 
 #endif

@@ -512,6 +512,31 @@ memory_greylist_peek(struct screen_memory *m, const struct screen_config *cfg,
 	return grey_run(m, cfg, source, sender, rcpt, now, false, &retry_at);
 }
 
+int
+memory_note_passed(struct screen_memory *m, const char *source, time_t now)
+{
+	uint8_t v[MEMORY_VALUE_MAX];
+	struct passed_rec p = { (uint64_t)now, 1 };
+	size_t n = 0, klen = strlen(source);
+	int r;
+
+	if (klen == 0 || klen >= MEMORY_KEY_MAX)
+		return -1;
+	if ((r = db_read(m, NULL, MDB_PASSED, source, klen, v, &n)) == -1)
+		return -1;
+	if (r == 0 && passed_decode(v, n, &p)) {
+		p.last = (uint64_t)now;
+		p.passes++;
+	} else if (m->db[MDB_PASSED].count >= m->max_entries)
+		return -1;
+	n = passed_encode(v, &p);
+	if (db_write(m, NULL, MDB_PASSED, source, klen, v, n) == -1)
+		return -1;
+	if (r != 0)
+		m->db[MDB_PASSED].count++;
+	return 0;
+}
+
 /* ---- verdict records ------------------------------------------------------ */
 
 static int

@@ -79,6 +79,11 @@ enum grey_decision memory_greylist_peek(struct screen_memory *,
 	    const struct screen_config *, const char *source, const char *sender,
 	    const char *rcpt, time_t now);
 
+/* A source that proved itself another way (a message that passed with an
+ * aligned DKIM signature or SPF): remembered as if it passed greylisting.
+ * 0, or -1 (full or database trouble). */
+int	memory_note_passed(struct screen_memory *, const char *source, time_t now);
+
 /* Verdict records. Return 0, or -1 (full or database trouble: the verdict
  * still stands, only `why` will not find it). */
 int	memory_put_verdict(struct screen_memory *, const char *ref, time_t now,

@@ -112,6 +112,21 @@ test_greylist_cycle(void **state)
 	memory_close(m);
 }
 
+/* A message that proved itself (aligned DKIM) teaches its source. */
+static void
+test_note_passed(void **state)
+{
+	struct screen_memory *m = open_mem(1000);
+	time_t t = 4000000;
+
+	(void)state;
+	assert_int_equal(memory_note_passed(m, "spf:example.net", t), 0);
+	assert_int_equal(grey(m, "spf:example.net", "kim@h.test", t + 10), GREY_KNOWN);
+	assert_int_equal(grey(m, "net:192.0.2.0/24", "kim@h.test", t + 10), GREY_FIRST);
+	assert_int_equal(memory_note_passed(m, "", t), -1);
+	memory_close(m);
+}
+
 static void
 test_greylist_window_expires(void **state)
 {
@@ -215,6 +230,7 @@ main(void)
 		cmocka_unit_test(test_source),
 		cmocka_unit_test_setup_teardown(test_greylist_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_greylist_window_expires, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_note_passed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verdicts, setup, teardown),
 	};

@@ -23,6 +23,8 @@
 
 #include <event2/event.h>
 
+#include "dkimverify.h"
+#include "dmarc.h"
 #include "dnscache.h"
 #include "dynptr.h"
 #include "ipc_screen.h"
@@ -65,19 +67,42 @@ screen_answer(uint64_t req_id, const struct screen_verdict *v)
 }
 
 static void
+screen_answer_message(uint64_t req_id, const struct screen_message_verdict *mv)
+{
+	static struct ipc_builder b;
+
+	if (smtpd_link == NULL)
+		return;
+	ipc_encode_screen_message_verdict(&b, mv);
+	if (ipc_send(smtpd_link, MSG_SCREEN_MESSAGE_VERDICT, req_id, &b, -1) == -1)
+		log_debug("screen: cannot send verdict %s", mv->v.ref);
+}
+
+static void
 screen_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	struct screen_facts facts;
 	const char *why;
+	int fd = f->fd;
 
 	(void)arg;
 	if (ipc_decode_screen_facts(f, &facts, &why) == -1) {
+		if (fd != -1)
+			close(fd);
 		ipc_link_reject(l, f->type, why);
 		return;
 	}
+	if (f->type == MSG_SCREEN_MESSAGE_ASK && facts.stage == SCREEN_STAGE_MESSAGE &&
+	    fd != -1) {
+		judge_ask_message(&facts, fd, f->req_id);	/* takes fd */
+		return;
+	}
+	if (fd != -1)
+		close(fd);
 	if (f->type == MSG_SCREEN_ASK && facts.stage == SCREEN_STAGE_RCPT)
 		judge_ask(&facts, f->req_id);
-	else if (f->type == MSG_SCREEN_HINT && facts.stage != SCREEN_STAGE_RCPT)
+	else if (f->type == MSG_SCREEN_HINT && facts.stage != SCREEN_STAGE_RCPT &&
+	    facts.stage != SCREEN_STAGE_MESSAGE)
 		judge_hint(&facts);
 	else
 		ipc_link_reject(l, f->type, "stage does not fit the message");
@@ -190,6 +215,12 @@ screen_preinit(struct event_base *base, const struct config *c)
 	if (dynptr_init() == -1)
 		log_warnx("screen: no Public Suffix List: dynamic-PTR names are judged on "
 		    "their first labels only");
+	/* DMARC's organizational domains and libopendkim, before the chroot */
+	if (dmarc_psl_init(NULL) == -1)
+		log_warnx("screen: no Public Suffix List for DMARC: organizational "
+		    "domains fall back to the last two labels");
+	if (dkimverify_init() == -1)
+		fatalx("screen: libopendkim does not start");
 	/* dns_server "" means the system's resolvers, like relay: read here,
 	 * before the chroot hides resolv.conf (screen/resolvconf.h) */
 	int from_file = screen_dns_servers(c->dns_server, RESOLV_CONF, servers,
@@ -228,7 +259,7 @@ screen_init(struct event_base *base, const struct config *c, const int *fds,
 	if (memory == NULL)
 		fatalx("%s", err);
 	judge_init(&(struct judge_setup){ base, cache, resolver_fetch, memory,
-	    screen_answer, wall_now });
+	    screen_answer, screen_answer_message, wall_now });
 	if ((ev_sweep = event_new(base, -1, EV_PERSIST, screen_sweep, NULL)) == NULL ||
 	    (ev_probe = event_new(base, -1, EV_PERSIST, screen_probe, NULL)) == NULL)
 		fatalx("screen: event_new");

@@ -68,6 +68,11 @@ struct transaction {
 	int			 fd;		/* the spool file */
 	struct body_writer	*writer;
 	struct data_scanner	 scan;
+	/* what the queue does to the body before it commits it (port 25: the
+	 * screen's Authentication-Results; lib/screen_facts.h) */
+	char			 prepend[SCREEN_PREPEND_MAX + 1];
+	unsigned		 nstrip;
+	struct byte_range	 strip[SCREEN_STRIP_MAX];
 };
 
 struct session_policy;
@@ -153,6 +158,12 @@ void	session_rcpt_done_arg(struct smtp_session *, enum reply_id,
 void	session_message_accept(struct smtp_session *);
 /* The message is refused; the session goes on. */
 void	session_message_refuse(struct smtp_session *, enum reply_id, const char *reason);
+/* The same with the reply's argument (the screen's reference id). */
+void	session_message_refuse_arg(struct smtp_session *, enum reply_id,
+	    const char *reason, const char *arg);
+/* The spool file holds the whole message now (flushed and closed), so
+ * another role may read it; false (the message was refused) on error. */
+bool	session_spool_finish(struct smtp_session *);
 
 /* ---- smtpd/session_io.c: the connection ---------------------------------- */
 

@@ -6,8 +6,12 @@
  * per-session facts the screen is told (lib/screen_facts.h). The screen
  * hears a hint at connect, HELO, MAIL and DATA (it starts its DNS lookups
  * early; the DATA hint ties the queue id to the session for `mxctl why`),
- * and is asked at each RCPT that lookup found local: its verdict becomes
- * 250, 451 or 550 with a neutral text and a reference id. Unknown users
+ * and is asked at each RCPT that lookup found local, and once more at the
+ * end of DATA with the whole message (a read-only fd the queue hands us):
+ * each verdict becomes 250, 451, 550 or 554 with a neutral text and a
+ * reference id, and an accepted message carries the screen's
+ * Authentication-Results (and the forged ones to remove) into the commit,
+ * where the queue applies them before anything else reads it. Unknown users
  * keep lookup's 550 5.1.1 (cheaper, and no DNS for them); relaying is
  * denied before the screen is asked.
  * Why the screen's failure is a 451 4.3.0: unscreened mail is never
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inbound.h"
 #include "links.h"
@@ -121,6 +126,7 @@ screen_reply(const struct screen_verdict *v)
 	case SCREEN_REPLY_DNS_TEMPFAIL:		return REPLY_SCREEN_DNS_TEMPFAIL;
 	case SCREEN_REPLY_REJECT:		return REPLY_SCREEN_REJECT;
 	case SCREEN_REPLY_SPF_REJECT:		return REPLY_SCREEN_SPF_REJECT;
+	case SCREEN_REPLY_VIRUS:		return REPLY_SCREEN_VIRUS;
 	}
 	return REPLY_TEMPFAIL;	/* the decoder lets nothing else through */
 }
@@ -176,10 +182,65 @@ inbound_data_start(struct smtp_session *s, const char **why)
 	return s->tx->fd;
 }
 
+/* The screen judged the whole message: accept with its header changes
+ * (the queue applies them before the commit), or refuse with its ref. */
+static void
+on_message_verdict(void *owner, const struct screen_message_verdict *mv)
+{
+	struct smtp_session *s = owner;
+	struct transaction *tx = s->tx;
+
+	if (tx == NULL)
+		return;
+	if (mv == NULL) {
+		session_message_refuse(s, REPLY_TEMPFAIL, "screen_unavailable");
+		return;
+	}
+	if (mv->v.action != SCREEN_ACCEPT) {
+		session_message_refuse_arg(s, screen_reply(&mv->v), screen_reason(&mv->v),
+		    mv->v.ref);
+		return;
+	}
+	memcpy(tx->prepend, mv->prepend, sizeof(tx->prepend));
+	tx->nstrip = mv->nstrip;
+	memcpy(tx->strip, mv->strip, sizeof(tx->strip));
+	session_message_accept(s);
+}
+
+static void
+on_reader(void *owner, enum queue_status st, int fd)
+{
+	struct smtp_session *s = owner;
+	struct screen_facts f;
+
+	if (s->tx == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (st != QUEUE_OK) {
+		session_message_refuse(s, st == QUEUE_NOSPACE ? REPLY_NOSPACE : REPLY_TEMPFAIL,
+		    "queue_read");
+		return;
+	}
+	inbound_facts(s, SCREEN_STAGE_MESSAGE, &f);
+	f.rcpt_seq = ++state(s)->rcpt_seq;
+	snprintf(f.rcpt, sizeof(f.rcpt), "%s", s->tx->nrcpt > 0 ? s->tx->rcpt[0] : "");
+	uint64_t id = links_screen_message_ask(s, &f, fd, on_message_verdict);
+	close(fd);		/* the send took its own copy */
+	if (id == 0)
+		session_message_refuse(s, REPLY_TEMPFAIL, "screen_unavailable");
+}
+
+/* The whole message is in the spool file: the screen reads it (through a
+ * read-only fd the queue gives) before anything is committed. */
 static void
 inbound_end_of_data(struct smtp_session *s)
 {
-	session_message_accept(s);
+	if (!session_spool_finish(s))
+		return;		/* refused already */
+	if (links_msg_read(s, s->tx->qid, on_reader) == 0)
+		session_message_refuse(s, REPLY_TEMPFAIL, "queue_unavailable");
 }
 
 const struct session_policy inbound_policy = {

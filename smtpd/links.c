@@ -42,6 +42,8 @@ union answer_fn {
 	sender_done_fn		 sender;
 	signed_done_fn		 sign;
 	screen_done_fn		 screen;
+	message_verdict_fn	 message;
+	reader_done_fn		 reader;
 };
 
 struct pending {
@@ -213,6 +215,12 @@ pending_fail(const struct pending *p)
 		break;
 	case MSG_SCREEN_VERDICT:
 		p->done.screen(p->owner, NULL);
+		break;
+	case MSG_SCREEN_MESSAGE_VERDICT:
+		p->done.message(p->owner, NULL);
+		break;
+	case MSG_QUEUE_MSG_READER:
+		p->done.reader(p->owner, QUEUE_TEMPFAIL, -1);
 		break;
 	}
 }
@@ -419,12 +427,56 @@ on_screen_verdict(struct ipc_link *l, struct ipc_frame *f)
 }
 
 static void
+on_screen_message_verdict(struct ipc_link *l, struct ipc_frame *f)
+{
+	static struct screen_message_verdict m;	/* 5 KiB: keep it off the stack */
+	struct pending p;
+	const char *why;
+	bool found = pending_take(f->req_id, MSG_SCREEN_MESSAGE_VERDICT, ROLE_SCREEN, &p);
+	bool ok = ipc_decode_screen_message_verdict(f, &m, &why) == 0;
+
+	if (!ok)
+		links_bad_frame(l, f, why);
+	if (found)
+		p.done.message(p.owner, ok ? &m : NULL);
+}
+
+/* A reader nobody waits for is just closed: the file stays the queue's. */
+static void
+on_queue_reader(struct ipc_link *l, struct ipc_frame *f)
+{
+	struct msg_queue_opened m;
+	struct pending p;
+	const char *why;
+	bool found = pending_take(f->req_id, MSG_QUEUE_MSG_READER, ROLE_QUEUE, &p);
+
+	if (ipc_decode_queue_opened(f, &m, &why) == -1) {
+		links_bad_frame(l, f, why);
+		m.status = QUEUE_TEMPFAIL;
+	}
+	if (!found || m.status != QUEUE_OK) {
+		if (f->fd != -1)
+			close(f->fd);
+		if (found)
+			p.done.reader(p.owner, m.status, -1);
+		return;
+	}
+	p.done.reader(p.owner, QUEUE_OK, f->fd);
+}
+
+static void
 links_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	(void)arg;
 	switch (f->type) {
 	case MSG_SCREEN_VERDICT:
 		on_screen_verdict(l, f);
+		return;
+	case MSG_SCREEN_MESSAGE_VERDICT:
+		on_screen_message_verdict(l, f);
+		return;
+	case MSG_QUEUE_MSG_READER:
+		on_queue_reader(l, f);
 		return;
 	case MSG_AUTH_ANSWER:
 		on_auth_answer(l, f);
@@ -596,4 +648,21 @@ links_screen_hint(const struct screen_facts *f)
 	if (links[ROLE_SCREEN] == NULL ||
 	    ipc_send(links[ROLE_SCREEN], MSG_SCREEN_HINT, 0, &request_builder, -1) == -1)
 		log_debug("screen hint dropped: link down");
+}
+
+uint64_t
+links_msg_read(void *owner, const char *msgid, reader_done_fn fn)
+{
+	ipc_encode_abort(&request_builder, msgid);	/* the same shape: str msgid */
+	return links_request(owner, ROLE_QUEUE, MSG_SMTPD_MSG_READ, MSG_QUEUE_MSG_READER,
+	    (union answer_fn){ .reader = fn });
+}
+
+uint64_t
+links_screen_message_ask(void *owner, const struct screen_facts *f, int fd,
+    message_verdict_fn fn)
+{
+	ipc_encode_screen_facts(&request_builder, f);
+	return links_request_fd(owner, ROLE_SCREEN, MSG_SCREEN_MESSAGE_ASK,
+	    MSG_SCREEN_MESSAGE_VERDICT, (union answer_fn){ .message = fn }, fd);
 }

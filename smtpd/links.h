@@ -45,6 +45,10 @@ typedef void	(*sender_done_fn)(void *owner, enum sender_result);
 typedef void	(*signed_done_fn)(void *owner, const struct msg_sign_answer *);
 /* NULL: no verdict (the screen is down, timed out or answered garbage). */
 typedef void	(*screen_done_fn)(void *owner, const struct screen_verdict *);
+typedef void	(*message_verdict_fn)(void *owner, const struct screen_message_verdict *);
+/* fd: a read-only view of the body when status is QUEUE_OK (the callee
+ * owns it), else -1. */
+typedef void	(*reader_done_fn)(void *owner, enum queue_status, int fd);
 
 /*
  * Requests. Each returns the request id (never 0), or 0 when the link is
@@ -66,6 +70,11 @@ void		links_msg_abort(const char *msgid);
 /* Port 25: judge a recipient (stage RCPT); hints are fire and forget. */
 uint64_t	links_screen_ask(void *owner, const struct screen_facts *,
 		    screen_done_fn);
+/* End of DATA, port 25: a read-only fd of the body from the queue, then
+ * the screen's verdict on the whole message (fd dup()ed by the send). */
+uint64_t	links_msg_read(void *owner, const char *msgid, reader_done_fn);
+uint64_t	links_screen_message_ask(void *owner, const struct screen_facts *,
+		    int fd, message_verdict_fn);
 void		links_screen_hint(const struct screen_facts *);
 
 /* The owner is going away: answers to its requests will be dropped (a

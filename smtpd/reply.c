@@ -93,6 +93,7 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_SCREEN_SPF_REJECT] =	{ 550, "5.7.23", "Refused by local policy, ref=%s" },
 	[REPLY_SCREEN_TEMPFAIL] =	{ 451, "4.7.1",	"Try again later, ref=%s" },
 	[REPLY_SCREEN_DNS_TEMPFAIL] =	{ 451, "4.4.3",	"Try again later, ref=%s" },
+	[REPLY_SCREEN_VIRUS] =		{ 554, "5.7.1",	"Refused by local policy, ref=%s" },
 };
 
 static const struct reply_row *

@@ -663,20 +663,28 @@ data_flags_reply(unsigned flags, const char **reason)
 }
 
 /* The transaction ends without queueing (a refused DATA or message); the
- * next MAIL starts afresh. */
+ * next MAIL starts afresh. arg NULL: the host name in the reply. */
 static void
-session_end_refused(struct smtp_session *s, enum reply_id r, const char *reason)
+session_end_refused_arg(struct smtp_session *s, enum reply_id r, const char *reason,
+    const char *arg)
 {
 	log_message_reject(s, r, reason);
 	session_tx_free(s);	/* closes the fd and sends the ABORT */
 	session_set_state(s, s->helo[0] != '\0' ? SESSION_READY : SESSION_INIT);
-	session_reply(s, r);
+	session_reply_arg(s, r, arg != NULL ? arg : session_cfg()->hostname);
 }
 
 void
 session_message_refuse(struct smtp_session *s, enum reply_id r, const char *reason)
 {
-	session_end_refused(s, r, reason);
+	session_message_refuse_arg(s, r, reason, NULL);
+}
+
+void
+session_message_refuse_arg(struct smtp_session *s, enum reply_id r,
+    const char *reason, const char *arg)
+{
+	session_end_refused_arg(s, r, reason, arg);
 	session_process(s);
 }
 
@@ -695,6 +703,9 @@ session_commit(struct smtp_session *s)
 	m.source = s->policy->source;
 	m.nrcpt = tx->nrcpt;
 	m.rcpt = tx->rcpt;
+	memcpy(m.prepend, tx->prepend, sizeof(m.prepend));
+	m.nstrip = tx->nstrip;
+	memcpy(m.strip, tx->strip, sizeof(m.strip));
 	if (links_msg_commit(s, &m, on_committed) == 0) {
 		session_message_refuse(s, REPLY_TEMPFAIL, "queue_unavailable");
 		return;
@@ -703,11 +714,15 @@ session_commit(struct smtp_session *s)
 	session_set_state(s, SESSION_COMMIT_WAIT);
 }
 
-/* Flushes and closes the spool file. False (message refused) on error. */
-static bool
-session_finish_spool(struct smtp_session *s)
+/* Flushes and closes the spool file (once). False (message refused) on
+ * error. */
+bool
+session_spool_finish(struct smtp_session *s)
 {
 	struct transaction *tx = s->tx;
+
+	if (tx->fd == -1)
+		return true;	/* finished already (port 25's screen read it) */
 	int r = body_writer_flush(tx->writer), err = tx->writer->error;
 
 	if (close(tx->fd) == -1 && r == 0) {
@@ -730,7 +745,7 @@ session_message_accept(struct smtp_session *s)
 {
 	if (s->tx == NULL)
 		return;
-	if (session_finish_spool(s))
+	if (session_spool_finish(s))
 		session_commit(s);
 	session_process(s);
 }
@@ -769,8 +784,8 @@ on_committed(void *owner, enum queue_status st)
 		session_tx_free(s);
 		session_set_state(s, SESSION_READY);
 	} else {
-		session_end_refused(s, st == QUEUE_NOSPACE ? REPLY_NOSPACE :
-		    REPLY_TEMPFAIL, "queue_tempfail");
+		session_end_refused_arg(s, st == QUEUE_NOSPACE ? REPLY_NOSPACE :
+		    REPLY_TEMPFAIL, "queue_tempfail", NULL);
 	}
 	if (s->close_after_answer != NO_REPLY) {
 		session_close(s, s->close_after_answer, s->close_reason);

@@ -66,6 +66,8 @@ class FakeWorld(RoleRig):
       verdict(address) -> RESOLVE_*     (default: kim/postmaster@example.test local)
       screen(facts) -> (SCREEN_action, SCREEN_REPLY_*) or None (no answer);
                                         default: accept
+      screen_message(facts) -> ((action, reply), prepend, strips) or None;
+                                        facts.message has the bytes it read
       lookup_delay, open_delay, commit_delay: seconds before answering
       open_status, commit_status: QUEUE_*; open_fd_path: file to hand over
     Observations: asked (addresses), messages (committed), aborted (msgids),
@@ -89,6 +91,9 @@ class FakeWorld(RoleRig):
         self.open_fd_path = None
         self.verdict = self.default_verdict
         self.screen = lambda facts: (rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK)
+        # end of DATA: ((action, reply), prepend bytes, [(off, len)]) or None
+        self.screen_message = lambda facts: ((rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK),
+                                             b"", [])
         self.screened = []          # Facts of every hint and question, in order
         self.spool = {}
         self.proc = None
@@ -230,6 +235,32 @@ class FakeWorld(RoleRig):
             c.end()
             with self.lock:
                 self.aborted.append(msgid)
+        elif name == "MSG_SMTPD_MSG_READ":
+            msgid = c.str("latin-1")
+            c.end()
+            path = self.spool.get(msgid)
+            if path is None:
+                self.safe_send(link, "MSG_QUEUE_MSG_READER", bytes([QUEUE_REJECT]) + s(""),
+                               req_id)
+            else:
+                rfd = os.open(path, os.O_RDONLY)
+                self.safe_send(link, "MSG_QUEUE_MSG_READER", bytes([QUEUE_OK]) + s(msgid),
+                               req_id, fd=rfd)
+                os.close(rfd)
+        elif name == "MSG_SCREEN_MESSAGE_ASK":
+            facts = Facts(name, payload)
+            with os.fdopen(os.dup(fd), "rb") as f:
+                facts.message = f.read()
+            with self.lock:
+                self.screened.append(facts)
+            answer = self.screen_message(facts)
+            if answer is not None:
+                (action, reply), prepend, strips = answer
+                ref = f"{facts.sess}-{facts.rcpt_seq}".encode()
+                body = (bytes([action, reply]) + struct.pack(">i", 3) + s(ref) + s(prepend) +
+                        struct.pack(">H", len(strips)) +
+                        b"".join(struct.pack(">II", o, n) for o, n in strips))
+                self.safe_send(link, "MSG_SCREEN_MESSAGE_VERDICT", body, req_id)
         elif name in ("MSG_SCREEN_HINT", "MSG_SCREEN_ASK"):
             facts = Facts(name, payload)
             with self.lock:
@@ -266,11 +297,19 @@ class FakeWorld(RoleRig):
         msgid, sender, helo, ip = (c.str("latin-1") for _ in range(4))
         source, n = c.u8(), c.u16()
         rcpts = [c.str("latin-1") for _ in range(n)]
+        prepend = c.str("latin-1").encode("latin-1")
+        strips = [(c.u32(), c.u32()) for _ in range(c.u16())]
         c.end()
         with self.lock:
             self.commits.append(msgid)
         with open(self.spool[msgid], "rb") as f:
             body = f.read()
+        # what the queue does before it commits (queue/spool.c, rewrite)
+        kept, at = [prepend], 0
+        for off, length in strips:
+            kept.append(body[at:off])
+            at = off + length
+        body = b"".join(kept) + body[at:]
         status = self.commit_status
 
         def reply():
@@ -647,7 +686,7 @@ class TestScreen(SmtpdCase):
         self.assertReply(c.cmd("DATA"), 354)
         c.send(MESSAGE + b".\r\n")
         self.assertReply(c.reply(), 250)
-        self.world.wait_for(lambda: len(self.world.screened) == 6)
+        self.world.wait_for(lambda: len(self.world.screened) == 7)
         stages = [(f.kind, f.stage) for f in self.world.screened]
         self.assertEqual(stages, [
             ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_CONNECT),
@@ -655,7 +694,14 @@ class TestScreen(SmtpdCase):
             ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_MAIL),
             ("MSG_SCREEN_ASK", rolerig.SCREEN_STAGE_RCPT),      # kim: local
             ("MSG_SCREEN_ASK", rolerig.SCREEN_STAGE_RCPT),      # ann; not the unknown or remote
-            ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_DATA)])
+            ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_DATA),
+            ("MSG_SCREEN_MESSAGE_ASK", rolerig.SCREEN_STAGE_MESSAGE)])
+        whole = self.world.screened[6]
+        self.assertEqual((whole.rcpt, whole.rcpt_seq), ("kim@example.test", 3))
+        self.assertEqual(whole.qid, self.world.messages[0].msgid)
+        # the screen read exactly what the queue got (Received: first)
+        self.assertEqual(whole.message, self.world.messages[0].body)
+        self.assertTrue(whole.message.startswith(b"Received: "), whole.message[:80])
         kim, ann, data = self.world.screened[3], self.world.screened[4], self.world.screened[5]
         self.assertEqual((kim.client_ip, kim.local_ip, kim.helo), ("127.0.0.1", "127.0.0.1",
                                                                    "client.example"))
@@ -732,6 +778,49 @@ class TestScreen(SmtpdCase):
         waiting.sock.settimeout(WAIT)
         self.assertEqual(waiting.reply()[0], 220)
         self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+
+    def test_message_verdict_refuses_or_edits(self):
+        """The end-of-DATA verdict: a refusal ends the transaction with the
+        screen's reply; an accept carries its Authentication-Results first
+        and leaves out the ranges it names (the queue applies both)."""
+        c = self.client()
+        self.world.screen_message = lambda f: ((rolerig.SCREEN_REJECT,
+                                                rolerig.SCREEN_REPLY_VIRUS), b"", [])
+        self.assertReply(transaction(c), 554, "5.7.1")
+        self.assertEqual(self.world.messages, [])
+        self.world.wait_for(lambda: len(self.world.aborted) == 1)
+        self.world.wait_log('reason=screen_reject size=')
+        # accepted, edited: our field first, the forged one (found by the
+        # screen in the bytes it read) left out, everything else byte-exact
+        forged = b"Authentication-Results: mx.example.test; dkim=pass\r\n"
+        ours = b"Authentication-Results: mx.example.test;\r\n\tspf=none\r\n"
+
+        def edit(f):
+            off = f.message.index(forged)
+            return ((rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK), ours,
+                    [(off, len(forged))])
+        self.world.screen_message = edit
+        self.assertReply(transaction(c, body=forged + MESSAGE), 250)
+        self.world.wait_for(lambda: len(self.world.messages) == 1)
+        body = self.world.messages[0].body
+        self.assertTrue(body.startswith(ours + b"Received: "), body[:120])
+        self.assertNotIn(forged, body)
+        self.assertTrue(body.endswith(MESSAGE.replace(b"\r\n..", b"\r\n.")), body[-120:])
+
+    def test_screen_silent_at_end_of_data_is_451(self):
+        self.world.screen_message = lambda f: None
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(MESSAGE + b".\r\n")
+        self.world.wait_for(lambda: any(f.kind == "MSG_SCREEN_MESSAGE_ASK"
+                                        for f in self.world.screened))
+        self.world.drop_peer("screen")
+        self.assertReply(c.reply(), 451, "4.3.0")
+        self.world.wait_log("reason=screen_unavailable")
+        self.assertEqual(self.world.messages, [])
 
     def test_garbage_verdict_is_451(self):
         """A verdict that does not decode is no verdict (and is logged)."""
