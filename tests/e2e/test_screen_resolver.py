@@ -480,7 +480,10 @@ class ScreenResolverTest(unittest.TestCase):
 
     # ---- mxctl screen test: every check live against dns_server --------------
 
-    def screen_test(self, *args, dns=None):
+    def screen_test(self, *args, dns=None, resolv_conf=None):
+        """mxctl screen test; resolv_conf: the text of the /etc/resolv.conf
+        it sees (a private mount namespace), so that a config without
+        dns_server never reaches this machine's own resolver."""
         conf = os.path.join(self.unbound.dir, "homemx.conf")
         with open(conf, "w") as f:
             f.write("\n".join([
@@ -492,8 +495,14 @@ class ScreenResolverTest(unittest.TestCase):
                 "dnsbl refusing.test weight=6",
                 "screen_dns_timeout 5s",
             ]) + "\n")
-        p = subprocess.run([MXCTL, "-f", conf, "screen", "test", *args], capture_output=True,
-                           text=True, timeout=60)
+        cmd = [MXCTL, "-f", conf, "screen", "test", *args]
+        if resolv_conf is not None:
+            fake = os.path.join(self.unbound.dir, "resolv.conf")
+            with open(fake, "w") as f:
+                f.write(resolv_conf)
+            cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$0" /etc/resolv.conf && exec "$@"', fake, *cmd]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         for marker in harness.SANITIZER_MARKERS:
             self.assertNotIn(marker, p.stderr)
         return p
@@ -530,10 +539,15 @@ class ScreenResolverTest(unittest.TestCase):
         self.assertRegex(p.stdout, r"dnsbl +bl\.test +dead \(ignored\)\n")
         self.assertIn("verdict: tempfail (451 4.4.3", p.stdout)
 
-    def test_mxctl_screen_test_refuses_without_dns_server(self):
-        p = self.screen_test("198.51.100.7", "mail.sender.test", "<>", "kim@home.test", dns="")
+    def test_mxctl_screen_test_without_dns_server(self):
+        """No dns_server: the servers of resolv.conf, like the role
+        (screen/resolvconf.h); a resolv.conf naming none is refused."""
+        if os.geteuid() != 0:
+            self.skipTest("a private /etc/resolv.conf needs root")
+        p = self.screen_test("198.51.100.7", "mail.sender.test", "<>", "kim@home.test", dns="",
+                             resolv_conf="# no servers here\nsearch example.net\n")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertIn("dns_server is not set", p.stderr)
+        self.assertIn("dns_server is not set and resolv.conf names no server", p.stderr)
         p = self.screen_test("not-an-ip", "mail.sender.test", "<>", "kim@home.test")
         self.assertEqual(p.returncode, 1)
         self.assertIn("is not an IP address", p.stderr)
