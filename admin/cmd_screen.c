@@ -1,9 +1,12 @@
 /*
- * admin/cmd_screen.c - `mxctl screen test IP HELO FROM RCPT`: runs every
- * inbound check live, as the screen role would for that transaction, and
- * prints each contribution and the verdict. Sends no mail and remembers
- * nothing: the greylist is only looked at (as the screen's own user, so the
- * memory's files stay the role's), no verdict is recorded.
+ * admin/cmd_screen.c - `mxctl screen test [--file MESSAGE] IP HELO FROM
+ * RCPT`: runs every inbound check live, as the screen role would for that
+ * transaction, and prints each contribution and the verdict at RCPT; with
+ * --file, also the end-of-DATA verdict on that message (DKIM, DMARC,
+ * header sanity) and the Authentication-Results the role would add. Sends
+ * no mail and remembers nothing: the greylist is only looked at (as the
+ * screen's own user, so the memory's files stay the role's), no verdict is
+ * recorded.
  *
  * Owns: nothing beyond one run: its own DNS cache, resolver and
  * evaluations (screen/eval.h), against dns_server from homemx.conf only.
@@ -13,8 +16,14 @@
  * admin asking "would this server take mail from X?" should get the answer
  * from the same code and settings, without sending a message.
  */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -23,11 +32,14 @@
 #include "../screen/eval.h"
 #include "../screen/ipname.h"
 #include "../screen/judge.h"
+#include "../screen/message.h"
 #include "../screen/resolvconf.h"
 #include "../screen/resolver.h"
 #include "mxctl.h"
+#include "util.h"
 
 #define SCREEN_TEST_CACHE	4096
+#define SCREEN_TEST_FILE_MAX	(64ULL * 1024 * 1024)	/* a message file */
 
 struct screen_run {
 	struct event_base	*base;
@@ -165,6 +177,30 @@ print_verdict(const struct config *cfg, const struct screen_facts *f,
 	printf("log line: event=verdict %s\n", line);
 }
 
+/* What the role would do to an accepted message: the fields it puts
+ * first and the ones claiming our authserv-id that it leaves out. */
+static void
+print_message_verdict(const struct config *cfg, const struct screen_facts *f,
+    const struct screen_message *msg, const struct eval_result *r,
+    struct screen_memory *mem)
+{
+	static struct screen_message_verdict mv;
+	char line[JUDGE_LINE_MAX];
+
+	judge_decide_message(cfg, f, msg, r, mem, true, time(NULL), &mv, line,
+	    sizeof(line));
+	printf("verdict at end of DATA: %s (%s)\n", action_text(mv.v.action),
+	    reply_text(mv.v.reply));
+	printf("log line: event=verdict %s\n", line);
+	if (mv.v.action != SCREEN_ACCEPT)
+		return;
+	printf("added first:\n%s", mv.prepend[0] ? mv.prepend : "  (nothing)\n");
+	for (unsigned i = 0; i < mv.nstrip; i++)
+		printf("left out: %u bytes at offset %u (an Authentication-Results "
+		    "claiming to be %s)\n", mv.strip[i].len, mv.strip[i].off,
+		    cfg->hostname);
+}
+
 /* FROM: "<>" or "" is the null sender; else an address. */
 static int
 facts_fill(struct mxctl *m, char **argv, struct screen_facts *f)
@@ -197,9 +233,39 @@ print_facts(const struct screen_facts *f, bool trusted)
 	    f->helo, f->mail_from, f->rcpt, trusted ? " (a trusted network)" : "");
 }
 
+/* The end-of-DATA stage on the message in fd, after the RCPT stage. */
+static int
+screen_test_message(struct mxctl *m, struct eval_params *p, struct screen_env *env,
+    const struct screen_facts *rcpt_facts, int fd, struct screen_memory *mem)
+{
+	struct screen_run run = { .base = p->base };
+	struct screen_facts f = *rcpt_facts;
+	struct screen_message *msg;
+	const char *why;
+	int rc;
+
+	if ((msg = screen_message_open(fd, &why)) == NULL)
+		return mx_fail(m, "screen test: the message cannot be read: %s", why);
+	f.stage = SCREEN_STAGE_MESSAGE;
+	snprintf(f.qid, sizeof(f.qid), "mxctl");
+	env->msg = msg;
+	p->checks = judge_message_checks;
+	p->nchecks = judge_message_nchecks;
+	rc = screen_evaluate(m, p, &f, &run);
+	env->msg = NULL;
+	if (rc == 0) {
+		printf("end of DATA (%u rounds, %u lookups, %.2f s):\n",
+		    run.result.rounds, run.result.fetches, run.result.elapsed);
+		print_score(&run.result.score);
+		print_message_verdict(&m->cfg, &f, msg, &run.result, mem);
+	}
+	screen_message_free(msg);
+	return rc;
+}
+
 static int
 screen_test(struct mxctl *m, struct event_base *base, struct dns_cache *cache,
-    const struct screen_facts *f, struct screen_memory *mem)
+    const struct screen_facts *f, int msg_fd, struct screen_memory *mem)
 {
 	static struct dnsbl_health health;
 	struct screen_env env = { &m->cfg, &health };
@@ -229,12 +295,18 @@ screen_test(struct mxctl *m, struct event_base *base, struct dns_cache *cache,
 	    run.result.fetches, run.result.elapsed);
 	print_score(&run.result.score);
 	print_verdict(&m->cfg, f, &run.result, mem);
-	return 0;
+	if (msg_fd == -1)
+		return 0;
+	if (trusted) {
+		printf("end of DATA: a trusted network: nothing checked, nothing added\n");
+		return 0;
+	}
+	return screen_test_message(m, &p, &env, f, msg_fd, mem);
 }
 
 /* Starts the resolver on dns_server and runs the test; MX_OK or MX_FAIL. */
 static int
-screen_test_live(struct mxctl *m, const struct screen_facts *f)
+screen_test_live(struct mxctl *m, const struct screen_facts *f, int msg_fd)
 {
 	struct screen_memory *mem;
 	struct event_base *base;
@@ -260,7 +332,7 @@ screen_test_live(struct mxctl *m, const struct screen_facts *f)
 		mx_fail(m, "screen test: dns_server %s: %s", servers, why);
 		rc = MX_FAIL;
 	} else {
-		rc = screen_test(m, base, cache, f, mem) == 0 ? MX_OK : MX_FAIL;
+		rc = screen_test(m, base, cache, f, msg_fd, mem) == 0 ? MX_OK : MX_FAIL;
 		resolver_shutdown();
 	}
 	dns_cache_free(cache);
@@ -269,13 +341,83 @@ screen_test_live(struct mxctl *m, const struct screen_facts *f)
 	return rc;
 }
 
+/*
+ * Copies the file into an anonymous one as the message would be on the
+ * wire and in the spool: every line ends in CRLF (a file saved from a
+ * mail client usually has bare LFs, and DKIM hashes the CRLF form). The
+ * copy is made before the drop to the screen's user, who may not be able
+ * to read the admin's file.
+ */
+static int
+message_file_open(struct mxctl *m, const char *path)
+{
+	unsigned char buf[16384];
+	char out[2 * sizeof(buf)];
+	unsigned long long total = 0;
+	bool last_cr = false;
+	struct stat st;
+	ssize_t n;
+	int in, fd;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return mx_fail(m, "screen test: --file %s: %s", path, strerror(errno));
+	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (unsigned long long)st.st_size > SCREEN_TEST_FILE_MAX) {
+		close(in);
+		return mx_fail(m, "screen test: --file %s: not a regular file of at most "
+		    "%llu bytes", path, SCREEN_TEST_FILE_MAX);
+	}
+	if ((fd = memfd_create("mxctl-message", MFD_CLOEXEC)) == -1) {
+		close(in);
+		return mx_fail(m, "screen test: memfd_create: %s", strerror(errno));
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		size_t o = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' && !last_cr)
+				out[o++] = '\r';
+			out[o++] = (char)buf[i];
+			last_cr = buf[i] == '\r';
+		}
+		total += o;
+		if (total > 2 * SCREEN_TEST_FILE_MAX || write_all(fd, out, o) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	close(in);
+	if (n == -1) {
+		close(fd);
+		return mx_fail(m, "screen test: --file %s: cannot be copied", path);
+	}
+	return fd;
+}
+
 int
 cmd_screen_test(struct mxctl *m, int argc, char **argv)
 {
 	struct screen_facts f;
+	int msg_fd = -1, rc;
 
-	(void)argc;
-	if (facts_fill(m, argv, &f) == -1)
+	if (argc >= 1 && strcmp(argv[0], "--file") == 0) {
+		if (argc != 6) {
+			mx_fail(m, "usage: mxctl screen test [--file MESSAGE] IP HELO "
+			    "FROM|<> RCPT");
+			return MX_FAIL;
+		}
+		if ((msg_fd = message_file_open(m, argv[1])) == -1)
+			return MX_FAIL;
+		argv += 2;
+		argc -= 2;
+	} else if (argc != 4) {
+		mx_fail(m, "usage: mxctl screen test [--file MESSAGE] IP HELO FROM|<> RCPT");
 		return MX_FAIL;
-	return screen_test_live(m, &f);
+	}
+	if (facts_fill(m, argv, &f) == -1)
+		rc = MX_FAIL;
+	else
+		rc = screen_test_live(m, &f, msg_fd);
+	if (msg_fd != -1)
+		close(msg_fd);
+	return rc;
 }

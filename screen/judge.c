@@ -255,16 +255,17 @@ judge_answer(const struct screen_facts *f, uint64_t req_id,
  * verdict can carry is refused instead: nobody sends that many honestly.
  */
 static bool
-message_extras(const struct config *c, const struct question *q,
-    const struct eval_result *res, struct screen_message_verdict *mv)
+message_extras(const struct config *c, const struct screen_facts *f,
+    const struct screen_message *msg, const struct eval_result *res,
+    struct screen_message_verdict *mv)
 {
 	struct authres_range r[SCREEN_STRIP_MAX + 1];
 	size_t n;
 
-	if (authres_format(c->hostname, &q->facts, &res->score, mv->prepend,
+	if (authres_format(c->hostname, f, &res->score, mv->prepend,
 	    sizeof(mv->prepend)) < 0)
 		mv->prepend[0] = '\0';	/* cannot happen: it fits by design */
-	n = authres_find_ours(q->msg, c->hostname, r, SCREEN_STRIP_MAX + 1);
+	n = authres_find_ours(msg, c->hostname, r, SCREEN_STRIP_MAX + 1);
 	if (n > SCREEN_STRIP_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -293,6 +294,25 @@ judge_learn(const struct question *q, const struct score *s, time_t now)
 	alarm(0);
 }
 
+void
+judge_decide_message(const struct config *c, const struct screen_facts *f,
+    const struct screen_message *msg, const struct eval_result *res,
+    struct screen_memory *mem, bool peek, time_t now,
+    struct screen_message_verdict *mv, char *line, size_t linesize)
+{
+	memset(mv, 0, sizeof(*mv));
+	judge_decide(c, f, res, mem, peek, now, &mv->v, line, linesize);
+	if (mv->v.action == SCREEN_ACCEPT && msg != NULL &&
+	    !message_extras(c, f, msg, res, mv)) {
+		memset(mv, 0, sizeof(*mv));
+		mv->v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_REJECT,
+		    score_total(&res->score), "" };
+		snprintf(mv->v.ref, sizeof(mv->v.ref), "%s-%u", f->sess, f->rcpt_seq);
+		size_t o = strlen(line);
+		snprintf(line + o, linesize - o, " override=reject reason=authres_flood");
+	}
+}
+
 static void
 judge_answer_message(const struct question *q, const struct eval_result *res)
 {
@@ -301,17 +321,8 @@ judge_answer_message(const struct question *q, const struct eval_result *res)
 	char line[JUDGE_LINE_MAX];
 	time_t now = J.now();
 
-	memset(&mv, 0, sizeof(mv));
-	judge_decide(c, &q->facts, res, J.memory, false, now, &mv.v, line, sizeof(line));
-	if (mv.v.action == SCREEN_ACCEPT && q->msg != NULL &&
-	    !message_extras(c, q, res, &mv)) {
-		memset(&mv, 0, sizeof(mv));
-		mv.v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_REJECT,
-		    score_total(&res->score), "" };
-		snprintf(mv.v.ref, sizeof(mv.v.ref), "%s-%u", q->facts.sess, q->facts.rcpt_seq);
-		size_t o = strlen(line);
-		snprintf(line + o, sizeof(line) - o, " override=reject reason=authres_flood");
-	}
+	judge_decide_message(c, &q->facts, q->msg, res, J.memory, false, now, &mv, line,
+	    sizeof(line));
 	if (mv.v.action == SCREEN_ACCEPT)
 		judge_learn(q, &res->score, now);
 	judge_record(&mv.v, line, now);
