@@ -28,7 +28,8 @@ The picture (netns.py draws the rest)::
     host "spam":   198.51.100.0/24 (a dynamic pool), 10.20.30.0/24 (no PTR),
                    10.80.90.0/24 (DNSBL-listed), 2001:db8:20::/64 (no PTR)
     host "misc":   10.40.50.0/24 (bad PTRs), 10.60.70.0/24 (snowshoe),
-                   10.99.0.0/24 (free for a test's own clients)
+                   10.99.0.0/24, 10.101.0.0/16 (a test's own clients:
+                   10.101.N.x gives each test a /24 of its own)
 
 Typical use::
 
@@ -58,7 +59,7 @@ import time
 from dnslib import QTYPE, RCODE, DNSRecord
 
 import harness
-from netns import NetnsHomemx, Topology, Unbound, _ip, in_netns
+from netns import NetnsHomemx, Topology, Unbound, in_netns
 
 SMTP_PORT = 25
 ODD_DNS_PORT = 5300
@@ -77,6 +78,7 @@ NETWORKS = {
     "10.40.50.0/24": "misc",
     "10.60.70.0/24": "misc",
     "10.99.0.0/24": "misc",
+    "10.101.0.0/16": "misc",     # 10.101.N.0/24: one fresh /24 per test
 }
 
 # The built-in list set of lib/config_screen.c, served with test data.
@@ -698,7 +700,7 @@ class ScreenWorld:
         (self.allow_lists if allow else self.block_lists).append(zone)
         if test_entry:
             self.dns.add(dnsbl_name("127.0.0.2", zone), "A", test_entry)
-            self.dns.add(dnsbl_name("::fffe:7f00:2", zone), "A", test_entry)
+            self.dns.add(dnsbl_name("::ffff:7f00:2", zone), "A", test_entry)
 
     def list_ip(self, zone, ip, code="127.0.0.2"):
         self.dns.add(dnsbl_name(ip, zone), "A", code)
@@ -906,3 +908,117 @@ def standard_zones(w):
 
 def standard_world(hosts=("legit", "spam", "misc")):
     return standard_zones(ScreenWorld(hosts))
+
+
+# ---- the test-case base ---------------------------------------------------------
+
+USERS = (("kim@example.test", "secret"), ("lee@example.test", "secret"),
+         ("ann@example.test", "secret"), ("bob@example.test", "secret"))
+
+
+class ScreenCase:
+    """A mixin for unittest.TestCase: one world and one daemon per class.
+
+    Class attributes: CONF (screen lines of homemx.conf), TRUSTED, CLOCK,
+    ODD_DNS (the daemon asks world.odd, set up by odd_rules(odd)),
+    GREETING_DELAY; extra_zones(world) adds records before the start.
+    """
+
+    CONF = ""
+    TRUSTED = "127.0.0.0/8 ::1/128"
+    CLOCK = False
+    ODD_DNS = False
+    GREETING_DELAY = "0s"
+
+    @classmethod
+    def extra_zones(cls, w):
+        pass
+
+    @classmethod
+    def odd_rules(cls, odd):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = standard_world()
+        cls.extra_zones(cls.w)
+        try:
+            cls.w.start()
+            dns = None
+            if cls.ODD_DNS:
+                dns = cls.w.use_odd_dns()
+                cls.odd_rules(dns)
+            cls.h = cls.w.homemx(cls.CONF, trusted=cls.TRUSTED, clock=cls.CLOCK, dns=dns,
+                                 users=USERS, greeting_delay=cls.GREETING_DELAY)
+            cls.h.start()
+        except BaseException:
+            cls.w.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.h.stop()        # fails on a sanitizer report
+        finally:
+            cls.w.stop()
+
+    # -- helpers --
+    def send(self, ip, helo, mail_from, rcpts="kim@example.test", body=False, **kw):
+        return self.w.send(ip, helo, mail_from, rcpts, body=body, **kw)
+
+    def judged(self, ip, helo, mail_from, rcpt="kim@example.test", body=False, **kw):
+        """One transaction to one recipient and its verdict line:
+        (Transaction, verdict dict)."""
+        since = self.h.log_size()
+        t = self.send(ip, helo, mail_from, [rcpt], body=body, **kw)
+        self.assertIsNone(t.error, t)
+        self.assertEqual(t.mail and t.mail[0], 250, t)
+        return t, self.verdict_after(since, ip, rcpt)
+
+    def verdict_after(self, since, ip, rcpt, timeout=10):
+        """The first verdict for (ip, rcpt) logged after offset since."""
+        pattern = (rf"homemx-screen\[\d+\]: event=verdict .*to=<{re.escape(rcpt)}>.* "
+                   rf"ip={re.escape(ip)}$")
+        self.h.wait_log(pattern, since=since, timeout=timeout)
+        for v in self.h.verdicts(since):
+            if v.get("ip") == ip and v.get("to") == rcpt:
+                return v
+        raise AssertionError(f"verdict for {ip} {rcpt} not parsed")
+
+    def assertVerdict(self, t, v, code, enhanced, verdict, rcpt=None):
+        """The reply and the log line agree, and the score is the sum of
+        the checks."""
+        got = t.rcpt_code(rcpt)
+        self.assertEqual(got, code, f"{t}\n{v}")
+        self.assertTrue(t.rcpt_text(rcpt).startswith(enhanced), f"{t}\n{v}")
+        self.assertEqual(v["verdict"], verdict, v)
+        self.assertEqual(v["reply"], f"{code} {enhanced}", v)
+        known = [w for w in v["checks"].values() if isinstance(w, int)]
+        if all(isinstance(w, int) for w in v["checks"].values()):
+            self.assertEqual(int(v["score"]), sum(known), v)
+        if code != 250:
+            self.assertEqual(t.ref(rcpt), v["ref"], f"{t}\n{v}")
+
+    def raw(self, ip, timeout=10):
+        """A harness.SMTPClient connected from ip (before the banner)."""
+        server = Topology.MTA_IPV6 if ":" in ip else Topology.MTA_IPV4
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        with in_netns(self.w.host_of(ip).ns):
+            s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.bind((ip, 0))
+        s.connect((server, SMTP_PORT))
+        c = harness.SMTPClient.__new__(harness.SMTPClient)
+        c.sock, c.buf = s, b""
+        return c
+
+    def restart_screen(self, sig=9):
+        """kill the screen role; returns after its successor is linked."""
+        old = self.h.screen_pid()
+        self.assertIsNotNone(old, "no screen role")
+        since = self.h.log_size()
+        os.kill(old, sig)
+        self.h.wait_screen_link(since=since)
+        new = self.h.screen_pid()
+        self.assertNotEqual(new, old)
+        return new

@@ -68,6 +68,8 @@ class WorldDns(unittest.TestCase):
                      "ix.dnsbl.manitu.net", "psbl.surriel.com"):
             self.assertEqual(self.ask(dnsbl_name("127.0.0.2", zone))[1], ["127.0.0.2"], zone)
             self.assertEqual(self.ask(dnsbl_name("127.0.0.1", zone))[0], "NXDOMAIN", zone)
+            self.assertEqual(self.ask(dnsbl_name("::ffff:7f00:2", zone))[1], ["127.0.0.2"], zone)
+            self.assertEqual(self.ask(dnsbl_name("::ffff:7f00:1", zone))[0], "NXDOMAIN", zone)
         self.assertEqual(self.ask(dnsbl_name("127.0.0.2", "list.dnswl.org"))[1], ["127.0.10.0"])
 
     def test_listings(self):
