@@ -302,6 +302,11 @@ cmd_import(struct mxctl *m, int argc, char **argv)
 		r = MX_OK;
 		goto done;
 	}
+	/* A large import takes a while: say what is going on. The interrupt
+	 * handler is installed by now (mxctl_main), so from this line on
+	 * Ctrl-C ends the import with nothing written; tests wait for it. */
+	fprintf(stderr, "mxctl: importing %zu records from %s in one transaction\n",
+	    run.set.n, run.name);
 	if (mx_write(m, import_txn, &run) == -1)
 		goto done;
 	for (size_t i = 0; i < run.set.n; i++)

@@ -549,6 +549,11 @@ on_lookup_close(struct ipc_link *l, void *arg)
 void
 delivery_on_link(enum role peer, int fd)
 {
+	if (!ipc_roles_linked(ROLE_DELIVERY, peer)) {
+		log_warnx("delivery: no link expected to %s", role_name(peer));
+		close(fd);
+		return;
+	}
 	switch (peer) {
 	case ROLE_QUEUE:
 		if (qlink != NULL) {

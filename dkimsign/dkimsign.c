@@ -231,7 +231,7 @@ dkimsign_init(struct event_base *b, const struct config *c,
 void
 dkimsign_on_link(enum role peer, int fd)
 {
-	if (peer != ROLE_SUBMISSION && peer != ROLE_QUEUE) {
+	if (!ipc_roles_linked(ROLE_DKIMSIGN, peer)) {
 		log_warnx("dkimsign: no link expected to %s", role_name(peer));
 		close(fd);
 		return;

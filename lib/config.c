@@ -386,13 +386,14 @@ dest_option(struct parse_ctx *p, struct dest_rule *r, const char *opt)
 
 #define KEY(s)	(kl == sizeof(s) - 1 && strncmp(opt, s, kl) == 0)
 	if (KEY("family")) {
-		static const char *names[] = { NULL, "ipv4-only", "ipv6-only", "prefer-ipv4" };
-		for (int i = 1; i < 4; i++)
+		static const char *names[] = { NULL, "ipv4-only", "ipv6-only", "prefer-ipv4",
+		    "prefer-ipv6" };
+		for (int i = 1; i < (int)(sizeof(names) / sizeof(names[0])); i++)
 			if (strcmp(v, names[i]) == 0) {
 				r->family = (enum dest_family)i;
 				return 0;
 			}
-		return perr(p, "destination: family: expected ipv4-only, ipv6-only or prefer-ipv4, got '%s'", v);
+		return perr(p, "destination: family: expected ipv4-only, ipv6-only, prefer-ipv4 or prefer-ipv6, got '%s'", v);
 	}
 	if (KEY("max_connections")) {
 		if (parse_number(v, &n, "", NULL) == -1 || n < 1 || n > 100)
@@ -482,6 +483,46 @@ directive_destination(struct parse_ctx *p, struct config *c, char **w, int nw)
 	return 0;
 }
 
+/*
+ * Built-in rules, consulted after the config's own: a family only where no
+ * `destination` line set one, and never on a route through a relay= host
+ * (that host is not Google). Why: Google refuses mail over IPv6 from a
+ * sender without a matching PTR and reputation ("550-5.7.1 ... does not
+ * meet IPv6 sending guidelines", Google's email sender guidelines), which
+ * a small server rarely has for its IPv6 address, while IPv4 with a PTR
+ * works. Gmail's MX hosts are *.google.com (gmail-smtp-in.l.google.com),
+ * and domains hosted at Google point to aspmx.l.google.com and friends.
+ * Override with a line of your own, e.g.
+ *	destination mx *.google.com family=prefer-ipv6
+ */
+static const struct {
+	enum dest_match		 match;
+	const char		*pattern;
+	enum dest_family	 family;
+} builtin_destinations[] = {
+	{ DEST_MATCH_DOMAIN,	"gmail.com",		DEST_FAMILY_IPV4_ONLY },
+	{ DEST_MATCH_DOMAIN,	"googlemail.com",	DEST_FAMILY_IPV4_ONLY },
+	{ DEST_MATCH_MX,	"*.google.com",		DEST_FAMILY_IPV4_ONLY },
+	{ DEST_MATCH_MX,	"*.googlemail.com",	DEST_FAMILY_IPV4_ONLY },
+};
+
+static void
+builtin_family_for(const char *rcpt_domain, const char *mx_host,
+    struct dest_rule *out)
+{
+	if (out->family != DEST_FAMILY_ANY || out->relay_host[0] != '\0')
+		return;
+	for (size_t i = 0; i < sizeof(builtin_destinations) /
+	    sizeof(builtin_destinations[0]); i++) {
+		const char *name = builtin_destinations[i].match == DEST_MATCH_DOMAIN ?
+		    rcpt_domain : mx_host;
+		if (name != NULL && dest_pattern_matches(builtin_destinations[i].pattern, name)) {
+			out->family = builtin_destinations[i].family;
+			return;
+		}
+	}
+}
+
 void
 config_destination_for(const struct config *c, const char *rcpt_domain,
     const char *mx_host, struct dest_rule *out)
@@ -507,6 +548,7 @@ config_destination_for(const struct config *c, const char *rcpt_domain,
 		if (out->source_ip[0] == '\0')
 			memcpy(out->source_ip, r->source_ip, sizeof(out->source_ip));
 	}
+	builtin_family_for(rcpt_domain, mx_host, out);
 	if (out->max_connections == 0)
 		out->max_connections = c->max_connections_per_destination;
 	if (out->helo[0] == '\0')
@@ -744,8 +786,4 @@ const char config_demo_template[] =
 	"greeting_delay 1s\n"
 	"queue_lifetime 2d\n"
 	"retry_min 1m\n"
-	"retry_max 1h\n"
-	"destination domain gmail.com family=ipv4-only\n"
-	"destination domain googlemail.com family=ipv4-only\n"
-	"destination mx *.google.com family=ipv4-only\n"
-	"destination mx *.googlemail.com family=ipv4-only\n";
+	"retry_max 1h\n";

@@ -39,8 +39,10 @@ struct listen_conf {
 #define CONFIG_MAX_DESTINATIONS	64
 
 enum dest_match { DEST_MATCH_DOMAIN = 1, DEST_MATCH_MX };
+/* DEST_FAMILY_ANY (not set) and DEST_FAMILY_PREFER_IPV6 both try IPv6
+ * first; the explicit value lets a rule override a built-in one. */
 enum dest_family { DEST_FAMILY_ANY = 0, DEST_FAMILY_IPV4_ONLY, DEST_FAMILY_IPV6_ONLY,
-	DEST_FAMILY_PREFER_IPV4 };
+	DEST_FAMILY_PREFER_IPV4, DEST_FAMILY_PREFER_IPV6 };
 
 /*
  * One per-destination rule for outbound delivery:
@@ -48,7 +50,9 @@ enum dest_family { DEST_FAMILY_ANY = 0, DEST_FAMILY_IPV4_ONLY, DEST_FAMILY_IPV6_
  *	destination mx *.google.com family=ipv4-only max_connections=2
  *	destination domain * relay=[smtp.example.net]:587 auth=/etc/homemx/relay.secret
  * A pattern is an exact name, "*" (anything) or "*.suffix". The first rule
- * that matches wins for each setting it sets.
+ * that matches wins for each setting it sets. After the config's rules come
+ * built-in ones (config.c: IPv4 only toward Gmail and Google-hosted MX),
+ * which set only a family that no rule set.
  */
 struct dest_rule {
 	enum dest_match		match;
@@ -106,8 +110,9 @@ struct config {
 	struct screen_config	screen;
 };
 
-/* The rule fields that apply to a recipient domain and an MX host name:
- * for each setting, the first rule that matches and sets it. */
+/* The rule fields that apply to a recipient domain and an MX host name
+ * (NULL: not known yet): for each setting, the first rule that matches and
+ * sets it; then the built-in family rules. */
 void	config_destination_for(const struct config *, const char *rcpt_domain,
 	    const char *mx_host, struct dest_rule *out);
 bool	dest_pattern_matches(const char *pattern, const char *name);

@@ -61,6 +61,7 @@ static const struct conf_case cases[] = {
 	{ L "destination host gmail.com family=ipv4-only\n", "t.conf:2: destination: expected 'domain' or 'mx'" },
 	{ L "destination domain gm@il.com family=ipv4-only\n", "t.conf:2: destination: expected a name" },
 	{ L "destination domain gmail.com family=ipv5\n", "t.conf:2: destination: family: expected" },
+	{ L "destination domain gmail.com family=prefer-ipv6\n", NULL },
 	{ L "destination domain gmail.com max_connections=0\n", "t.conf:2: destination: max_connections" },
 	{ L "destination domain gmail.com colour=blue\n", "t.conf:2: destination: unknown option 'colour=blue'" },
 	{ L "destination domain * relay=host:99999\n", "t.conf:2: destination: relay: bad port" },
@@ -172,6 +173,59 @@ test_destination_rules(void **state)
 	assert_string_equal(r.helo, "localhost");
 }
 
+/* IPv4 toward Gmail is built in: no destination line needed. */
+static const struct builtin_case {
+	const char		*conf;		/* after L */
+	const char		*domain;
+	const char		*mx;		/* NULL: not known yet */
+	enum dest_family	 want;
+} builtin_cases[] = {
+	{ "", "gmail.com", NULL, DEST_FAMILY_IPV4_ONLY },
+	{ "", "GMail.com", "gmail-smtp-in.l.google.com", DEST_FAMILY_IPV4_ONLY },
+	{ "", "googlemail.com", NULL, DEST_FAMILY_IPV4_ONLY },
+	{ "", "corp.example", "aspmx.l.google.com", DEST_FAMILY_IPV4_ONLY },
+	{ "", "corp.example", "alt1.aspmx.l.GOOGLE.com", DEST_FAMILY_IPV4_ONLY },
+	{ "", "corp.example", "mx.googlemail.com", DEST_FAMILY_IPV4_ONLY },
+	{ "", "corp.example", "mx.corp.example", DEST_FAMILY_ANY },
+	{ "", "corp.example", "google.com", DEST_FAMILY_ANY },	/* *.suffix only */
+	{ "", "notgmail.com", "mx.notgmail.com", DEST_FAMILY_ANY },
+	{ "", "corp.example", "evilgoogle.com", DEST_FAMILY_ANY },
+	/* a rule of the config that sets a family wins */
+	{ "destination domain gmail.com family=prefer-ipv6\n", "gmail.com",
+	    "gmail-smtp-in.l.google.com", DEST_FAMILY_PREFER_IPV6 },
+	{ "destination mx *.google.com family=ipv6-only\n", "corp.example",
+	    "aspmx.l.google.com", DEST_FAMILY_IPV6_ONLY },
+	{ "destination domain * family=prefer-ipv4\n", "gmail.com", NULL,
+	    DEST_FAMILY_PREFER_IPV4 },
+	/* a rule that sets something else leaves the built-in family */
+	{ "destination mx *.google.com max_connections=1\n", "gmail.com",
+	    "gmail-smtp-in.l.google.com", DEST_FAMILY_IPV4_ONLY },
+	/* through a smarthost the built-in rules do not apply */
+	{ "destination domain * relay=smtp.example.net:587\n", "gmail.com", NULL,
+	    DEST_FAMILY_ANY },
+	{ "destination domain * relay=smtp.example.net:587\n", "gmail.com",
+	    "smtp.example.net", DEST_FAMILY_ANY },
+};
+
+static void
+test_builtin_gmail_rules(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(builtin_cases) / sizeof(builtin_cases[0]); i++) {
+		const struct builtin_case *bc = &builtin_cases[i];
+		char text[512], err[CONFIG_ERR_MAX];
+		struct config c;
+		struct dest_rule r;
+		snprintf(text, sizeof(text), "%s%s", L, bc->conf);
+		if (config_parse("t", text, strlen(text), &c, err, sizeof(err)) != 0)
+			fail_msg("case %zu: %s", i, err);
+		config_destination_for(&c, bc->domain, bc->mx, &r);
+		if (r.family != bc->want)
+			fail_msg("case %zu (%s, %s): got family %d, want %d", i, bc->domain,
+			    bc->mx != NULL ? bc->mx : "-", (int)r.family, (int)bc->want);
+	}
+}
+
 int
 main(void)
 {
@@ -181,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_failure_leaves_output_alone),
 		cmocka_unit_test(test_demo_template_parses),
 		cmocka_unit_test(test_destination_rules),
+		cmocka_unit_test(test_builtin_gmail_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

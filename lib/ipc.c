@@ -1,11 +1,16 @@
 /*
  * lib/ipc.c - framing, validation and non-blocking transport of IPC frames.
  *
- * Owns: the send queue of each link and the rule that no handler ever sees
- * a frame that fails the table in ipc_msgs.h. A peer that sends such a
- * frame is logged (event=ipc_reject) and its link is closed: the supervisor
- * restarts the peer. Bytes are read with one recvmsg() per datagram into a
- * buffer of IPC_HEADER_SIZE + IPC_MAX_PAYLOAD; MSG_TRUNC means a lying peer.
+ * Owns: the send queue of each link, the role names, and the rule that no
+ * frame that fails the table in ipc_msgs.h crosses a link. It is checked
+ * twice: ipc_send() refuses it (event=ipc_send_refused), so a bug shows up
+ * in the process that has it; and the receiver drops it (event=ipc_reject)
+ * and closes the link, so a hostile peer gets restarted by the supervisor.
+ * The send check also runs the type's decoder: what we send is exactly what
+ * the receiver accepts. Bytes are read with one recvmsg() per datagram into
+ * a buffer of IPC_HEADER_SIZE + IPC_MAX_PAYLOAD; MSG_TRUNC means a lying peer.
+ * Which roles are linked at all is read off the same table
+ * (ipc_roles_linked), so the links cannot drift from the messages.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -19,35 +24,29 @@
 #include <event2/event.h>
 
 #include "ipc.h"
+#include "ipc_decode.h"
 #include "log.h"
 #include "screen_facts.h"	/* sizes of the screen's rows */
 
-struct ipc_msg_row {
-	const char	*name;
-	uint32_t	 senders;
-	uint32_t	 receivers;
-	uint32_t	 min;
-	uint32_t	 max;
-	int		 fd;	/* 0 none, 1 required, 2 optional */
-};
-
-static const struct ipc_msg_row ipc_msg_table[MSG_TYPE_COUNT] = {
+static const struct ipc_msg_spec ipc_msg_table[MSG_TYPE_COUNT] = {
 	[MSG_NONE] = { "MSG_NONE", 0, 0, 0, 0, 0 },
 #define X(name, s, r, mn, mx, f) [name] = { #name, (s), (r), (mn), (mx), (f) },
 	IPC_MESSAGE_TABLE
 #undef X
 };
 
+/* Every row's worst case must fit one datagram, and its bounds be sane. */
+#define X(name, s, r, mn, mx, f) \
+	_Static_assert((mx) <= IPC_MAX_PAYLOAD, #name ": worst case over IPC_MAX_PAYLOAD"); \
+	_Static_assert((mn) <= (mx), #name ": min above max"); \
+	_Static_assert((f) >= 0 && (f) <= 2, #name ": fd column is 0, 1 or 2");
+IPC_MESSAGE_TABLE
+#undef X
+
 static const char *role_names[ROLE_COUNT] = {
-	[ROLE_SUPERVISOR] = "supervisor",
-	[ROLE_SMTPD] = "smtpd",
-	[ROLE_LOOKUP] = "lookup",
-	[ROLE_QUEUE] = "queue",
-	[ROLE_DELIVERY] = "delivery",
-	[ROLE_SUBMISSION] = "submission",
-	[ROLE_DKIMSIGN] = "dkimsign",
-	[ROLE_RELAY] = "relay",
-	[ROLE_SCREEN] = "screen",
+#define ROLE_ROW(id, name) [ROLE_##id] = name,
+	IPC_ROLE_TABLE
+#undef ROLE_ROW
 };
 
 const char *
@@ -64,6 +63,29 @@ ipc_msg_name(uint32_t type)
 	if (type == MSG_NONE || type >= MSG_TYPE_COUNT)
 		return "unknown";
 	return ipc_msg_table[type].name;
+}
+
+const struct ipc_msg_spec *
+ipc_msg_spec(uint32_t type)
+{
+	if (type == MSG_NONE || type >= MSG_TYPE_COUNT)
+		return NULL;
+	return &ipc_msg_table[type];
+}
+
+bool
+ipc_roles_linked(enum role a, enum role b)
+{
+	if (a == b || a == ROLE_SUPERVISOR || b == ROLE_SUPERVISOR ||
+	    (unsigned)a >= ROLE_COUNT || (unsigned)b >= ROLE_COUNT)
+		return false;
+	for (uint32_t t = MSG_NONE + 1; t < MSG_TYPE_COUNT; t++) {
+		const struct ipc_msg_spec *m = &ipc_msg_table[t];
+		if (((m->senders & (1u << a)) && (m->receivers & (1u << b))) ||
+		    ((m->senders & (1u << b)) && (m->receivers & (1u << a))))
+			return true;
+	}
+	return false;
 }
 
 /* ---- builder ---------------------------------------------------------- */
@@ -192,7 +214,7 @@ ipc_take_u64(struct ipc_cursor *c, uint64_t *v)
 
 	if (ipc_take_u32(c, &hi) == -1 || ipc_take_u32(c, &lo) == -1)
 		return -1;
-	*v = ((uint64_t)hi << 32) | lo;
+	*v = (uint64_t)hi << 32 | lo;
 	return 0;
 }
 
@@ -275,7 +297,7 @@ ipc_frame_check(enum role self, enum role peer, uint32_t type, size_t len,
 		*why = "unknown type";
 		return -1;
 	}
-	const struct ipc_msg_row *row = &ipc_msg_table[type];
+	const struct ipc_msg_spec *row = &ipc_msg_table[type];
 	if ((unsigned)peer >= ROLE_COUNT || !(row->senders & (1u << peer))) {
 		*why = "sender not allowed";
 		return -1;
@@ -389,11 +411,23 @@ ipc_read_one(struct ipc_link *l)
 	const char *why = NULL;
 	int fd = -1, extra_fds = 0;
 
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
-	ssize_t n = recvmsg(l->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	ssize_t n = -1;
+	/*
+	 * A peer that exits with frames of ours unread leaves ECONNRESET on
+	 * our socket (af_unix), and recvmsg reports it once, BEFORE the frames
+	 * the peer sent us - a role's MSG_ROLE_FATAL, a last result. So on
+	 * ECONNRESET read again: what is queued comes, then EOF.
+	 */
+	for (int tries = 0; tries < 2; tries++) {
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		msg.msg_flags = 0;
+		n = recvmsg(l->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n != -1 || errno != ECONNRESET)
+			break;
+	}
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
@@ -603,6 +637,21 @@ ipc_link_close(struct ipc_link *l, const char *why)
 		l->free_after_callback = true;
 }
 
+/* The 16-byte frame header, big-endian: u32 type, u32 len, u64 req_id. */
+static void
+ipc_put_header(uint8_t *h, uint32_t type, size_t len, uint64_t req_id)
+{
+	uint32_t words[4] = { type, (uint32_t)len, (uint32_t)(req_id >> 32),
+	    (uint32_t)req_id };
+
+	for (int i = 0; i < 4; i++) {
+		h[i * 4] = (uint8_t)(words[i] >> 24);
+		h[i * 4 + 1] = (uint8_t)(words[i] >> 16);
+		h[i * 4 + 2] = (uint8_t)(words[i] >> 8);
+		h[i * 4 + 3] = (uint8_t)words[i];
+	}
+}
+
 int
 ipc_send_raw(struct ipc_link *l, uint32_t type, uint64_t req_id,
     const void *payload, size_t len, int fd)
@@ -615,15 +664,7 @@ ipc_send_raw(struct ipc_link *l, uint32_t type, uint64_t req_id,
 		fatalx("ipc_send: payload of %zu bytes for %s", len, ipc_msg_name(type));
 	if ((o = malloc(sizeof(*o) + IPC_HEADER_SIZE + len)) == NULL)
 		fatal("ipc_send");
-	uint8_t *h = o->data;
-	uint32_t words[4] = { type, (uint32_t)len, (uint32_t)(req_id >> 32),
-	    (uint32_t)req_id };
-	for (int i = 0; i < 4; i++) {
-		h[i * 4] = (uint8_t)(words[i] >> 24);
-		h[i * 4 + 1] = (uint8_t)(words[i] >> 16);
-		h[i * 4 + 2] = (uint8_t)(words[i] >> 8);
-		h[i * 4 + 3] = (uint8_t)words[i];
-	}
+	ipc_put_header(o->data, type, len, req_id);
 	if (len > 0)
 		memcpy(o->data + IPC_HEADER_SIZE, payload, len);
 	o->len = IPC_HEADER_SIZE + len;
@@ -642,13 +683,60 @@ ipc_send_raw(struct ipc_link *l, uint32_t type, uint64_t req_id,
 	return 0;
 }
 
+/*
+ * The receiver's checks, run by the sender: the table row for a frame from
+ * self to peer, then the type's decoder. Logs and returns -1 on failure.
+ */
+static int
+ipc_outgoing_check(enum role self, enum role peer, uint32_t type,
+    const struct ipc_builder *b, int fd)
+{
+	struct ipc_frame f = { type, (uint32_t)b->len, 0, b->buf, fd };
+	const char *why = "payload overflow";
+
+	if (!b->overflow &&
+	    ipc_frame_check(peer, self, type, b->len, fd != -1, &why) == 0 &&
+	    ipc_decode_any(&f, &why) == 0)
+		return 0;
+	log_event("ipc_send_refused", "peer=%s type=%s(%u) len=%zu reason=\"%s\"",
+	    role_name(peer), ipc_msg_name(type), type, b->len, why);
+	return -1;
+}
+
 int
 ipc_send(struct ipc_link *l, uint32_t type, uint64_t req_id,
     const struct ipc_builder *b, int fd)
 {
-	if (b->overflow) {
-		log_warnx("ipc_send: %s payload overflow", ipc_msg_name(type));
+	if (l == NULL || l->closing)
 		return -1;
-	}
+	if (ipc_outgoing_check(l->self, l->peer, type, b, fd) == -1)
+		return -1;
 	return ipc_send_raw(l, type, req_id, b->buf, b->len, fd);
+}
+
+int
+ipc_send_now(int sock, enum role self, enum role peer, uint32_t type,
+    const struct ipc_builder *b)
+{
+	uint8_t header[IPC_HEADER_SIZE];
+	struct iovec iov[2] = {
+		{ header, sizeof(header) },
+		{ (void *)b->buf, b->len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	if (ipc_outgoing_check(self, peer, type, b, -1) == -1)
+		return -1;
+	ipc_put_header(header, type, b->len, 0);
+	return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 ? -1 : 0;
+}
+
+void
+ipc_link_drain(struct ipc_link *l)
+{
+	if (l == NULL || l->closing)
+		return;
+	/* ipc_read_one returns 1 while the link lives and frames come. */
+	while (ipc_read_one(l) == 1)
+		continue;
 }

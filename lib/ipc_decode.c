@@ -4,13 +4,16 @@
  * Owns: payload layouts. Each decoder reads its fields in order through an
  * ipc_cursor, checks ranges and syntax, and requires the payload to end
  * exactly where the last field ends. Sizes of outputs come from our own
- * structs, never from a count the peer sent.
+ * structs, never from a count the peer sent. Free-text fields are checked
+ * here by their kind (lib/ipc_text.h), once for every receiver.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ipc_decode.h"
+#include "ipc_screen.h"
+#include "ipc_text.h"
 
 bool
 queue_id_is_valid(const char *s)
@@ -38,6 +41,15 @@ check_address(struct ipc_cursor *c, const char *a, bool allow_empty)
 		return -1;
 	}
 	return 0;
+}
+
+/* One field of a free-text kind (lib/ipc_text.h). */
+static void
+check_kind(struct ipc_cursor *c, const char *s,
+    bool (*is_valid)(const char *, size_t), const char *why)
+{
+	if (c->why == NULL && !is_valid(s, strlen(s)))
+		c->why = why;
 }
 
 static int
@@ -102,13 +114,49 @@ ipc_decode_reload(const struct ipc_frame *f, char **text, const char **why)
 	struct ipc_cursor c;
 
 	ipc_cursor_init(&c, f);
-	(void)ipc_take_str_alloc(&c, text, IPC_STR_MAX);
+	(void)ipc_take_str_alloc(&c, text, CONFIG_TEXT_MAX);
 	if (finish(&c, why) == -1) {
 		free(*text);
 		*text = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_decode_peer_bad(const struct ipc_frame *f, enum role *peer, const char **why)
+{
+	struct ipc_cursor c;
+	uint8_t r = 0;
+
+	ipc_cursor_init(&c, f);
+	if (ipc_take_u8(&c, &r) == 0 && (r == ROLE_SUPERVISOR || r >= ROLE_COUNT))
+		c.why = "bad role";
+	*peer = (enum role)r;
+	return finish(&c, why);
+}
+
+int
+ipc_decode_empty(const struct ipc_frame *f, const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	return finish(&c, why);
+}
+
+int
+ipc_decode_role_fatal(const struct ipc_frame *f, struct msg_role_fatal *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_str(&c, m->text, sizeof(m->text));
+	if (c.why == NULL && m->text[0] == '\0')
+		c.why = "empty text";
+	check_kind(&c, m->text, ipc_text_line_is_valid, "bad text line");
+	return finish(&c, why);
 }
 
 int
@@ -167,6 +215,8 @@ ipc_decode_queue_opened(const struct ipc_frame *f, struct msg_queue_opened *m,
 	}
 	if (c.why == NULL && s != QUEUE_OK && f->fd >= 0)
 		c.why = "fd without OK";
+	if (c.why == NULL && s != QUEUE_OK && m->msgid[0] != '\0')
+		c.why = "queue id without OK";
 	return finish(&c, why);
 }
 
@@ -188,15 +238,8 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 	(void)ipc_take_u8(&c, &src);
 	if (c.why == NULL && (src < SOURCE_SMTP || src > SOURCE_MAX))
 		c.why = "bad source";
-	if (c.why == NULL) {
-		for (size_t i = 0; m->helo[i] != '\0'; i++)
-			if (m->helo[i] < 0x21 || m->helo[i] > 0x7e)
-				c.why = "bad helo bytes";
-		for (size_t i = 0; m->client_ip[i] != '\0'; i++)
-			if (!isxdigit((unsigned char)m->client_ip[i]) &&
-			    m->client_ip[i] != '.' && m->client_ip[i] != ':')
-				c.why = "bad client ip";
-	}
+	check_kind(&c, m->helo, ipc_token_is_valid, "bad helo bytes");
+	check_kind(&c, m->client_ip, ipc_ip_text_is_valid, "bad client ip");
 	m->source = (enum msg_source)src;
 	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
 	if (finish(&c, why) == -1) {
@@ -271,17 +314,59 @@ ipc_decode_delivery_result(const struct ipc_frame *f,
 	(void)ipc_take_str(&c, m->reason, sizeof(m->reason));
 	if (c.why == NULL && (r < DELIVERY_OK || r > DELIVERY_RESULT_MAX))
 		c.why = "bad result";
+	check_kind(&c, m->reason, ipc_text_line_is_valid, "bad text line");
 	m->result = (enum delivery_result)r;
 	return finish(&c, why);
 }
 
 /* ---- encoders ----------------------------------------------------------- */
 
+/* A free-text field, cleaned to a valid text line of at most max bytes. */
+static void
+put_text_line(struct ipc_builder *b, const char *s, size_t max)
+{
+	char clean[IPC_FATAL_TEXT_MAX + 1];
+	_Static_assert(IPC_REASON_MAX <= IPC_FATAL_TEXT_MAX &&
+	    RELAY_REPLY_MAX <= IPC_FATAL_TEXT_MAX, "text lines fit clean[]");
+
+	size_t dstsize = max + 1 < sizeof(clean) ? max + 1 : sizeof(clean);
+	/* A few bytes past max, so a character cut at max is seen whole. */
+	size_t n = ipc_text_line_clean(clean, dstsize, s, strnlen(s, max + 3));
+	ipc_put_bytes_str(b, clean, n);
+}
+
 void
 ipc_encode_sup_link(struct ipc_builder *b, enum role peer)
 {
 	ipc_build_init(b);
 	ipc_put_u8(b, (uint8_t)peer);
+}
+
+void
+ipc_encode_reload(struct ipc_builder *b, const char *text, size_t len)
+{
+	ipc_build_init(b);
+	ipc_put_bytes_str(b, text, len);
+}
+
+void
+ipc_encode_peer_bad(struct ipc_builder *b, enum role peer)
+{
+	ipc_build_init(b);
+	ipc_put_u8(b, (uint8_t)peer);
+}
+
+void
+ipc_encode_role_ready(struct ipc_builder *b)
+{
+	ipc_build_init(b);
+}
+
+void
+ipc_encode_role_fatal(struct ipc_builder *b, const char *text)
+{
+	ipc_build_init(b);
+	put_text_line(b, text, IPC_FATAL_TEXT_MAX);
 }
 
 void
@@ -356,7 +441,7 @@ ipc_encode_delivery_result(struct ipc_builder *b, enum delivery_result r,
 {
 	ipc_build_init(b);
 	ipc_put_u8(b, (uint8_t)r);
-	ipc_put_bytes_str(b, reason, strnlen(reason, IPC_REASON_MAX));
+	put_text_line(b, reason, IPC_REASON_MAX);
 }
 
 /* ---- issue 4: submission, signing, relay -------------------------------- */
@@ -374,6 +459,7 @@ ipc_decode_auth_ask(const struct ipc_frame *f, struct msg_auth_ask *m,
 	(void)ipc_take_str(&c, m->client_ip, sizeof(m->client_ip));
 	if (c.why == NULL && m->user[0] == '\0')
 		c.why = "empty user";
+	check_kind(&c, m->client_ip, ipc_ip_text_is_valid, "bad client ip");
 	return finish(&c, why);
 }
 
@@ -451,8 +537,10 @@ ipc_decode_sign_answer(const struct ipc_frame *f, struct msg_sign_answer *m,
 	(void)ipc_take_str(&c, m->headers, sizeof(m->headers));
 	if (c.why == NULL && (s < SIGN_OK || s > SIGN_STATUS_MAX))
 		c.why = "bad status";
-	if (c.why == NULL && s == SIGN_OK && m->headers[0] == '\0')
-		c.why = "OK without headers";
+	if (c.why == NULL && s == SIGN_OK)
+		check_kind(&c, m->headers, ipc_header_block_is_valid, "bad header block");
+	if (c.why == NULL && s != SIGN_OK && m->headers[0] != '\0')
+		c.why = "headers without OK";
 	m->status = (enum sign_status)s;
 	return finish(&c, why);
 }
@@ -502,9 +590,10 @@ ipc_decode_relay_result(const struct ipc_frame *f, struct msg_relay_result *m,
 	for (unsigned i = 0; c.why == NULL && i < n; i++) {
 		uint8_t r = 0;
 		(void)ipc_take_u8(&c, &r);
-		(void)ipc_take_str(&c, m->rcpt[i].reply, sizeof(m->rcpt[i].reply));
+		(void)ipc_take_str(&c, m->rcpt[i].reply, RELAY_REPLY_MAX + 1);
 		if (c.why == NULL && (r < DELIVERY_OK || r > DELIVERY_RESULT_MAX))
 			c.why = "bad result";
+		check_kind(&c, m->rcpt[i].reply, ipc_text_line_is_valid, "bad text line");
 		m->rcpt[i].result = (enum delivery_result)r;
 		m->n = i + 1;
 	}
@@ -582,7 +671,220 @@ ipc_encode_relay_result(struct ipc_builder *b, const struct msg_relay_result *m)
 	ipc_put_u16(b, (uint16_t)m->n);
 	for (unsigned i = 0; i < m->n; i++) {
 		ipc_put_u8(b, (uint8_t)m->rcpt[i].result);
-		ipc_put_bytes_str(b, m->rcpt[i].reply,
-		    strnlen(m->rcpt[i].reply, IPC_REASON_MAX));
+		put_text_line(b, m->rcpt[i].reply, RELAY_REPLY_MAX);
 	}
+}
+
+/* ---- the remembered IPv6->IPv4 fallback ------------------------------------ */
+
+bool
+family_name_is_valid(const char *name)
+{
+	size_t len = strnlen(name, ADDR_DOMAIN_MAX + 1);
+
+	if (!domain_is_valid(name, len))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (isupper((unsigned char)name[i]))
+			return false;
+	return true;
+}
+
+static void
+take_family_pin(struct ipc_cursor *c, struct family_pin *p)
+{
+	(void)ipc_take_str(c, p->name, sizeof(p->name));
+	(void)ipc_take_u64(c, &p->until);
+	if (c->why == NULL && !family_name_is_valid(p->name))
+		c->why = "invalid destination name";
+	if (c->why == NULL && (p->until == 0 || p->until >= FAMILY_UNTIL_MAX))
+		c->why = "bad until";
+}
+
+int
+ipc_decode_family_learned(const struct ipc_frame *f, struct family_pin *p,
+    const char **why)
+{
+	struct ipc_cursor c;
+
+	memset(p, 0, sizeof(*p));
+	ipc_cursor_init(&c, f);
+	take_family_pin(&c, p);
+	return finish(&c, why);
+}
+
+int
+ipc_decode_family_memory(const struct ipc_frame *f, struct msg_family_memory *m,
+    const char **why)
+{
+	struct ipc_cursor c;
+	uint16_t n = 0;
+
+	memset(m, 0, sizeof(*m));
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_u16(&c, &n);
+	if (c.why == NULL && (n == 0 || n > FAMILY_PINS_PER_FRAME))
+		c.why = "bad count";
+	if (c.why == NULL && (m->pins = calloc(n, sizeof(*m->pins))) == NULL)
+		c.why = "out of memory";
+	for (unsigned i = 0; c.why == NULL && i < n; i++) {
+		take_family_pin(&c, &m->pins[i]);
+		m->n = i + 1;
+	}
+	if (finish(&c, why) == -1) {
+		msg_family_memory_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void
+msg_family_memory_free(struct msg_family_memory *m)
+{
+	free(m->pins);
+	m->pins = NULL;
+	m->n = 0;
+}
+
+void
+ipc_encode_family_learned(struct ipc_builder *b, const struct family_pin *p)
+{
+	ipc_build_init(b);
+	ipc_put_str(b, p->name);
+	ipc_put_u64(b, p->until);
+}
+
+void
+ipc_encode_family_memory(struct ipc_builder *b, const struct family_pin *p,
+    unsigned n)
+{
+	ipc_build_init(b);
+	ipc_put_u16(b, (uint16_t)n);
+	for (unsigned i = 0; i < n; i++) {
+		ipc_put_str(b, p[i].name);
+		ipc_put_u64(b, p[i].until);
+	}
+}
+
+/* ---- every type --------------------------------------------------------- */
+
+/* Room for any one decoded message; heap-allocated by ipc_decode_any. */
+union any_msg {
+	struct msg_sup_link		sup_link;
+	struct msg_role_fatal		role_fatal;
+	struct msg_resolve_ask		resolve_ask;
+	struct msg_resolve_answer	resolve_answer;
+	struct msg_queue_opened		queue_opened;
+	struct msg_commit		commit;
+	struct msg_committed		committed;
+	struct msg_abort		abort;
+	struct msg_deliver		deliver;
+	struct msg_delivery_result	delivery_result;
+	struct msg_auth_ask		auth_ask;
+	struct msg_sender_ask		sender_ask;
+	struct msg_sign_ask		sign_ask;
+	struct msg_sign_answer		sign_answer;
+	struct msg_relay		relay;
+	struct msg_relay_result		relay_result;
+	struct family_pin		family_pin;
+	struct msg_family_memory	family_memory;
+	struct screen_facts		screen_facts;
+	struct screen_verdict		screen_verdict;
+};
+
+static int
+decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
+{
+	enum auth_result auth;
+	enum sender_result sender;
+	enum role peer;
+	char *text = NULL;
+	int r = -1;
+
+	*why = "unknown type";
+	switch ((enum ipc_msg_type)f->type) {
+	case MSG_NONE:
+	case MSG_TYPE_COUNT:
+		return -1;
+	case MSG_SUP_LINK:
+		return ipc_decode_sup_link(f, &m->sup_link, why);
+	case MSG_SUP_RELOAD:
+		r = ipc_decode_reload(f, &text, why);
+		free(text);
+		return r;
+	case MSG_ROLE_PEER_BAD:
+		return ipc_decode_peer_bad(f, &peer, why);
+	case MSG_ROLE_READY:
+		return ipc_decode_empty(f, why);
+	case MSG_ROLE_FATAL:
+		return ipc_decode_role_fatal(f, &m->role_fatal, why);
+	case MSG_RESOLVE_ASK:
+		return ipc_decode_resolve_ask(f, &m->resolve_ask, why);
+	case MSG_RESOLVE_ANSWER:
+		return ipc_decode_resolve_answer(f, &m->resolve_answer, why);
+	case MSG_SMTPD_MSG_OPEN:
+		return ipc_decode_empty(f, why);
+	case MSG_QUEUE_MSG_OPENED:
+		return ipc_decode_queue_opened(f, &m->queue_opened, why);
+	case MSG_SMTPD_MSG_COMMIT:
+		if ((r = ipc_decode_commit(f, &m->commit, why)) == 0)
+			msg_commit_free(&m->commit);
+		return r;
+	case MSG_QUEUE_MSG_COMMITTED:
+		return ipc_decode_committed(f, &m->committed, why);
+	case MSG_SMTPD_MSG_ABORT:
+		return ipc_decode_abort(f, &m->abort, why);
+	case MSG_QUEUE_DELIVER:
+		return ipc_decode_deliver(f, &m->deliver, why);
+	case MSG_DELIVERY_RESULT:
+		return ipc_decode_delivery_result(f, &m->delivery_result, why);
+	case MSG_AUTH_ASK:
+		return ipc_decode_auth_ask(f, &m->auth_ask, why);
+	case MSG_AUTH_ANSWER:
+		return ipc_decode_auth_answer(f, &auth, why);
+	case MSG_SENDER_ASK:
+		return ipc_decode_sender_ask(f, &m->sender_ask, why);
+	case MSG_SENDER_ANSWER:
+		return ipc_decode_sender_answer(f, &sender, why);
+	case MSG_SIGN_ASK:
+		return ipc_decode_sign_ask(f, &m->sign_ask, why);
+	case MSG_SIGN_ANSWER:
+		return ipc_decode_sign_answer(f, &m->sign_answer, why);
+	case MSG_QUEUE_RELAY:
+		if ((r = ipc_decode_relay(f, &m->relay, why)) == 0)
+			msg_relay_free(&m->relay);
+		return r;
+	case MSG_RELAY_RESULT:
+		if ((r = ipc_decode_relay_result(f, &m->relay_result, why)) == 0)
+			msg_relay_result_free(&m->relay_result);
+		return r;
+	case MSG_RELAY_FAMILY_LEARNED:
+		return ipc_decode_family_learned(f, &m->family_pin, why);
+	case MSG_QUEUE_FAMILY_MEMORY:
+		if ((r = ipc_decode_family_memory(f, &m->family_memory, why)) == 0)
+			msg_family_memory_free(&m->family_memory);
+		return r;
+	case MSG_SCREEN_HINT:
+	case MSG_SCREEN_ASK:
+		return ipc_decode_screen_facts(f, &m->screen_facts, why);
+	case MSG_SCREEN_VERDICT:
+		return ipc_decode_screen_verdict(f, &m->screen_verdict, why);
+	}
+	return -1;
+}
+
+int
+ipc_decode_any(const struct ipc_frame *f, const char **why)
+{
+	union any_msg *m;
+	int r;
+
+	if ((m = malloc(sizeof(*m))) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	r = decode_into(f, m, why);
+	explicit_bzero(m, sizeof(*m));	/* an AUTH_ASK holds a password */
+	free(m);
+	return r;
 }

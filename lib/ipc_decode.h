@@ -1,10 +1,12 @@
 /*
  * lib/ipc_decode.h - one validating decoder (and one encoder) per message.
  *
- * Owns: the in-memory shape of every IPC message. Decoders copy fields into
- * fixed-size members, check every one (lengths, enum ranges, address
- * syntax where a field is an address) and reject trailing bytes. Nothing
- * outside this file reads a payload byte by byte.
+ * Owns: the in-memory shape of every IPC message and the bounds of its
+ * fields (lib/ipc_msgs.h builds each row's length limits from them).
+ * Decoders copy fields into fixed-size members, check every one (lengths,
+ * enum ranges, address syntax where a field is an address, the kind of
+ * each free-text field from lib/ipc_text.h) and reject trailing bytes.
+ * Nothing outside this file reads a payload byte by byte.
  */
 #ifndef HMX_IPC_DECODE_H
 #define HMX_IPC_DECODE_H
@@ -12,13 +14,19 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "config.h"	/* CONFIG_TEXT_MAX: one MSG_SUP_RELOAD */
 #include "ipc.h"
 
 #define QUEUE_ID_LEN		16	/* hex digits */
 #define QUEUE_ID_SIZE		(QUEUE_ID_LEN + 1)
 #define IPC_MAX_RCPTS		200	/* max_recipients can not exceed this */
 #define IPC_MAX_MAILBOXES	32
+#define IPC_ADDR_MIN		3	/* "a@b": the shortest address field */
 #define IPC_REASON_MAX		512
+/* A reply per recipient, IPC_MAX_RCPTS of them in one MSG_RELAY_RESULT:
+ * (IPC_MAX_PAYLOAD - 2) / IPC_MAX_RCPTS - 3 bytes fit each. */
+#define RELAY_REPLY_MAX		320
+#define IPC_FATAL_TEXT_MAX	1000
 #define HELO_MAX		255	/* RFC 5321 4.5.3.1.2 domain */
 #define IP_TEXT_MAX		64
 
@@ -78,6 +86,10 @@ enum msg_source {
 
 struct msg_sup_link {
 	enum role	peer;
+};
+
+struct msg_role_fatal {
+	char	text[IPC_FATAL_TEXT_MAX + 1];
 };
 
 struct msg_resolve_ask {
@@ -158,7 +170,7 @@ struct msg_relay {
 
 struct relay_rcpt_result {
 	enum delivery_result	result;
-	char			reply[IPC_REASON_MAX + 1];
+	char			reply[IPC_REASON_MAX + 1];	/* sent: cut to RELAY_REPLY_MAX */
 };
 
 struct msg_relay_result {
@@ -166,9 +178,28 @@ struct msg_relay_result {
 	struct relay_rcpt_result	*rcpt;	/* malloc'd; msg_relay_result_free() */
 };
 
+/* One remembered IPv6->IPv4 fallback: name (a domain_is_valid() name in
+ * lowercase) is reached over IPv4 only until the unix time until. */
+#define FAMILY_PINS_PER_FRAME	200	/* MSG_QUEUE_FAMILY_MEMORY: 2+200*265 */
+#define FAMILY_UNTIL_MAX	((uint64_t)1 << 40)	/* a sane unix time */
+
+struct family_pin {
+	char		name[ADDR_DOMAIN_MAX + 1];
+	uint64_t	until;
+};
+
+struct msg_family_memory {
+	unsigned		 n;
+	struct family_pin	*pins;	/* malloc'd; msg_family_memory_free() */
+};
+
 /* Decoders: 0 on success, -1 with *why set. */
 int	ipc_decode_sup_link(const struct ipc_frame *, struct msg_sup_link *, const char **why);
 int	ipc_decode_reload(const struct ipc_frame *, char **text, const char **why);
+int	ipc_decode_peer_bad(const struct ipc_frame *, enum role *peer, const char **why);
+/* A message without payload (MSG_ROLE_READY, MSG_SMTPD_MSG_OPEN). */
+int	ipc_decode_empty(const struct ipc_frame *, const char **why);
+int	ipc_decode_role_fatal(const struct ipc_frame *, struct msg_role_fatal *, const char **why);
 int	ipc_decode_resolve_ask(const struct ipc_frame *, struct msg_resolve_ask *, const char **why);
 int	ipc_decode_resolve_answer(const struct ipc_frame *, struct msg_resolve_answer *, const char **why);
 int	ipc_decode_queue_opened(const struct ipc_frame *, struct msg_queue_opened *, const char **why);
@@ -189,9 +220,26 @@ int	ipc_decode_relay(const struct ipc_frame *, struct msg_relay *, const char **
 void	msg_relay_free(struct msg_relay *);
 int	ipc_decode_relay_result(const struct ipc_frame *, struct msg_relay_result *, const char **why);
 void	msg_relay_result_free(struct msg_relay_result *);
+int	ipc_decode_family_learned(const struct ipc_frame *, struct family_pin *, const char **why);
+int	ipc_decode_family_memory(const struct ipc_frame *, struct msg_family_memory *, const char **why);
+void	msg_family_memory_free(struct msg_family_memory *);
 
-/* Encoders fill a builder; the caller sends it with ipc_send(). */
+/*
+ * Runs the decoder of f->type and throws the result away: 0 if the payload
+ * is what that decoder accepts. ipc_send() checks every frame with it, and
+ * the fuzzer and the tests walk every type through it. It names every type
+ * in a switch without default, so a new row without a decoder does not
+ * compile.
+ */
+int	ipc_decode_any(const struct ipc_frame *, const char **why);
+
+/* Encoders fill a builder; the caller sends it with ipc_send(). Free text
+ * goes through ipc_text_line_clean(), so a reason or reply always passes. */
 void	ipc_encode_sup_link(struct ipc_builder *, enum role peer);
+void	ipc_encode_reload(struct ipc_builder *, const char *text, size_t len);
+void	ipc_encode_peer_bad(struct ipc_builder *, enum role peer);
+void	ipc_encode_role_ready(struct ipc_builder *);
+void	ipc_encode_role_fatal(struct ipc_builder *, const char *text);
 void	ipc_encode_resolve_ask(struct ipc_builder *, const char *address);
 void	ipc_encode_resolve_answer(struct ipc_builder *, const struct msg_resolve_answer *);
 void	ipc_encode_queue_opened(struct ipc_builder *, enum queue_status, const char *msgid);
@@ -208,6 +256,11 @@ void	ipc_encode_sign_ask(struct ipc_builder *, const char *domain);
 void	ipc_encode_sign_answer(struct ipc_builder *, enum sign_status, const char *headers);
 void	ipc_encode_relay(struct ipc_builder *, const struct msg_relay *);
 void	ipc_encode_relay_result(struct ipc_builder *, const struct msg_relay_result *);
+void	ipc_encode_family_learned(struct ipc_builder *, const struct family_pin *);
+/* n: 1..FAMILY_PINS_PER_FRAME */
+void	ipc_encode_family_memory(struct ipc_builder *, const struct family_pin *, unsigned n);
+/* True if name may be remembered: a valid domain name, lowercase. */
+bool	family_name_is_valid(const char *name);
 
 /* True if s is exactly QUEUE_ID_LEN lowercase hex digits. */
 bool	queue_id_is_valid(const char *s);

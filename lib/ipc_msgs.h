@@ -1,67 +1,140 @@
 /*
  * lib/ipc_msgs.h - every IPC message type, one row each.
  *
- * The framing layer (lib/ipc.c) drops a frame before any handler sees it if
- * its type is unknown, its sender role is not allowed for the link it came
- * in on, this process is not an allowed receiver, its payload length is
- * outside [min, max], or a file descriptor is missing/unexpected.
+ * The framing layer (lib/ipc.c) refuses a frame, on the sending side and
+ * again on the receiving side, if its type is unknown, its sender role is
+ * not allowed, the receiver is not allowed, its payload length is outside
+ * [min, max], or a file descriptor is missing/unexpected.
  * Payload layouts are written next to each row; strings are u16 length +
  * bytes (no NUL on the wire), integers are big-endian. Every type has one
- * decoder in lib/ipc_decode.c.
+ * decoder in lib/ipc_decode.c, and ipc_decode_any() lists them all, so a
+ * row without a decoder does not compile (-Wswitch).
+ *
+ * min and max are built from the field bounds of lib/ipc_decode.h with the
+ * IPC_SZ_* sizes of lib/ipc.h: max is the encoder's worst case (every
+ * string at its bound, every list full), so a legal message always fits;
+ * lib/ipc.c checks at compile time that it also fits IPC_MAX_PAYLOAD.
+ * Which roles get a socketpair follows from the sender/receiver columns
+ * (ipc_roles_linked): a new row between two roles links them.
  *
  * FD column: 0 = no fd allowed, 1 = fd required, 2 = fd optional.
  */
 
-/*  name                      senders                 receivers          min   max    fd */
+/*  name                      senders                 receivers
+ *                            min                     max                        fd */
 #define IPC_MESSAGE_TABLE \
 /* supervisor -> any role: "here is your end of the link to role R".  u8 peer_role */ \
-X(MSG_SUP_LINK,               R(SUPERVISOR),          R_ANYROLE,          1,    1,     1) \
+X(MSG_SUP_LINK,               R(SUPERVISOR),          R_ANYROLE, \
+                              IPC_SZ_U8,              IPC_SZ_U8,                 1) \
 /* supervisor -> any role: new config text, already validated.  str text */ \
-X(MSG_SUP_RELOAD,             R(SUPERVISOR),          R_ANYROLE,          2,    65000, 0) \
+X(MSG_SUP_RELOAD,             R(SUPERVISOR),          R_ANYROLE, \
+                              IPC_SZ_STR(0),          IPC_SZ_STR(CONFIG_TEXT_MAX), 0) \
 /* any role -> supervisor: "peer R sent a frame I rejected; I dropped the \
  * link" - the supervisor restarts R so that both get a fresh link. u8 peer */ \
-X(MSG_ROLE_PEER_BAD,          R_ANYROLE,              R(SUPERVISOR),      1,    1,     0) \
+X(MSG_ROLE_PEER_BAD,          R_ANYROLE,              R(SUPERVISOR), \
+                              IPC_SZ_U8,              IPC_SZ_U8,                 0) \
+/* any role -> supervisor: start-up is done (init ran, links can come); a \
+ * role that dies before this failed to start.  (empty) */ \
+X(MSG_ROLE_READY,             R_ANYROLE,              R(SUPERVISOR), \
+                              0,                      0,                         0) \
+/* any role -> supervisor: the text of the fatal error it is exiting on. \
+ * str text (one text line) */ \
+X(MSG_ROLE_FATAL,             R_ANYROLE,              R(SUPERVISOR), \
+                              IPC_SZ_STR(1),          IPC_SZ_STR(IPC_FATAL_TEXT_MAX), 0) \
 /* who gets this address?  str address */ \
-X(MSG_RESOLVE_ASK,            R(SMTPD)|R(DELIVERY)|R(SUBMISSION), R(LOOKUP), 3, 400, 0) \
+X(MSG_RESOLVE_ASK,            R(SMTPD)|R(DELIVERY)|R(SUBMISSION), R(LOOKUP), \
+                              IPC_SZ_STR(IPC_ADDR_MIN),   IPC_SZ_STR(ADDR_MAX),      0) \
 /* u8 verdict (enum resolve_verdict), u8 n, n x str mailbox (user@domain) */ \
-X(MSG_RESOLVE_ANSWER,         R(LOOKUP),              R(SMTPD)|R(DELIVERY)|R(SUBMISSION), 2, 8000, 0) \
+X(MSG_RESOLVE_ANSWER,         R(LOOKUP),              R(SMTPD)|R(DELIVERY)|R(SUBMISSION), \
+                              2 * IPC_SZ_U8, \
+                              2 * IPC_SZ_U8 + IPC_MAX_MAILBOXES * IPC_SZ_STR(ADDR_MAX), 0) \
 /* smtpd asks queue for a new spool file to write the body into.  (empty) */ \
-X(MSG_SMTPD_MSG_OPEN,         R(SMTPD)|R(SUBMISSION), R(QUEUE),           0,    0,     0) \
+X(MSG_SMTPD_MSG_OPEN,         R(SMTPD)|R(SUBMISSION), R(QUEUE), \
+                              0,                      0,                         0) \
 /* u8 status (enum queue_status), str msgid; fd = writable body file iff OK */ \
-X(MSG_QUEUE_MSG_OPENED,       R(QUEUE),               R(SMTPD)|R(SUBMISSION), 3, 40,   2) \
+X(MSG_QUEUE_MSG_OPENED,       R(QUEUE),               R(SMTPD)|R(SUBMISSION), \
+                              IPC_SZ_U8 + IPC_SZ_STR(0), \
+                              IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN),      2) \
 /* str msgid, str sender, str helo, str client_ip, u8 source,             \
  * u16 nrcpt, nrcpt x str rcpt */ \
-X(MSG_SMTPD_MSG_COMMIT,       R(SMTPD)|R(SUBMISSION), R(QUEUE),           12,   60000, 0) \
+X(MSG_SMTPD_MSG_COMMIT,       R(SMTPD)|R(SUBMISSION), R(QUEUE), \
+                              IPC_SZ_STR(QUEUE_ID_LEN) + 3 * IPC_SZ_STR(0) + IPC_SZ_U8 + \
+                              IPC_SZ_U16 + IPC_SZ_STR(IPC_ADDR_MIN), \
+                              IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(ADDR_MAX) + \
+                              IPC_SZ_STR(HELO_MAX) + IPC_SZ_STR(IP_TEXT_MAX - 1) + \
+                              IPC_SZ_U8 + IPC_SZ_U16 + IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX), 0) \
 /* u8 status (enum queue_status), str msgid */ \
-X(MSG_QUEUE_MSG_COMMITTED,    R(QUEUE),               R(SMTPD)|R(SUBMISSION), 3, 40,   0) \
+X(MSG_QUEUE_MSG_COMMITTED,    R(QUEUE),               R(SMTPD)|R(SUBMISSION), \
+                              IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN), \
+                              IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN),      0) \
 /* str msgid: the transaction was abandoned, drop the spool file */ \
-X(MSG_SMTPD_MSG_ABORT,        R(SMTPD)|R(SUBMISSION), R(QUEUE),           2,    40,    0) \
+X(MSG_SMTPD_MSG_ABORT,        R(SMTPD)|R(SUBMISSION), R(QUEUE), \
+                              IPC_SZ_STR(QUEUE_ID_LEN), IPC_SZ_STR(QUEUE_ID_LEN), 0) \
 /* str msgid, str sender, str rcpt; fd = read-only body */ \
-X(MSG_QUEUE_DELIVER,          R(QUEUE),               R(DELIVERY),        6,    800,   1) \
-/* u8 result (enum delivery_result), str reason */ \
-X(MSG_DELIVERY_RESULT,        R(DELIVERY),            R(QUEUE),           3,    600,   0) \
-/* ---- issue 4: submission, DKIM signing, remote delivery ---------------- */ \
+X(MSG_QUEUE_DELIVER,          R(QUEUE),               R(DELIVERY), \
+                              IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(0) + IPC_SZ_STR(IPC_ADDR_MIN), \
+                              IPC_SZ_STR(QUEUE_ID_LEN) + 2 * IPC_SZ_STR(ADDR_MAX), 1) \
+/* u8 result (enum delivery_result), str reason (one text line) */ \
+X(MSG_DELIVERY_RESULT,        R(DELIVERY),            R(QUEUE), \
+                              IPC_SZ_U8 + IPC_SZ_STR(0), \
+                              IPC_SZ_U8 + IPC_SZ_STR(IPC_REASON_MAX),    0) \
+/* ---- submission, DKIM signing, remote delivery ------------------------- */ \
 /* str user, str password, str client_ip: check a login (Argon2id in lookup) */ \
-X(MSG_AUTH_ASK,               R(SUBMISSION),          R(LOOKUP),          6,    1300,  0) \
+X(MSG_AUTH_ASK,               R(SUBMISSION),          R(LOOKUP), \
+                              IPC_SZ_STR(1) + 2 * IPC_SZ_STR(0), \
+                              IPC_SZ_STR(AUTH_USER_MAX) + IPC_SZ_STR(AUTH_PASSWORD_MAX) + \
+                              IPC_SZ_STR(IP_TEXT_MAX - 1),                 0) \
 /* u8 result (enum auth_result) */ \
-X(MSG_AUTH_ANSWER,            R(LOOKUP),              R(SUBMISSION),      1,    1,     0) \
+X(MSG_AUTH_ANSWER,            R(LOOKUP),              R(SUBMISSION), \
+                              IPC_SZ_U8,              IPC_SZ_U8,                 0) \
 /* str user (authenticated), str address: may user send as address? */ \
-X(MSG_SENDER_ASK,             R(SUBMISSION),          R(LOOKUP),          4,    800,   0) \
+X(MSG_SENDER_ASK,             R(SUBMISSION),          R(LOOKUP), \
+                              2 * IPC_SZ_STR(IPC_ADDR_MIN), \
+                              IPC_SZ_STR(AUTH_USER_MAX) + IPC_SZ_STR(ADDR_MAX), 0) \
 /* u8 result (enum sender_result) */ \
-X(MSG_SENDER_ANSWER,          R(LOOKUP),              R(SUBMISSION),      1,    1,     0) \
+X(MSG_SENDER_ANSWER,          R(LOOKUP),              R(SUBMISSION), \
+                              IPC_SZ_U8,              IPC_SZ_U8,                 0) \
 /* str domain (d=); fd = the whole message, read-only, from offset 0 */ \
-X(MSG_SIGN_ASK,               R(SUBMISSION)|R(QUEUE), R(DKIMSIGN),        3,    300,   1) \
-/* u8 status (enum sign_status), str header fields to prepend (CRLF-ended) */ \
-X(MSG_SIGN_ANSWER,            R(DKIMSIGN),            R(SUBMISSION)|R(QUEUE), 3, 16000, 0) \
+X(MSG_SIGN_ASK,               R(SUBMISSION)|R(QUEUE), R(DKIMSIGN), \
+                              IPC_SZ_STR(1),          IPC_SZ_STR(ADDR_DOMAIN_MAX), 1) \
+/* u8 status (enum sign_status), str header fields to prepend (a header \
+ * block: CRLF-ended fields; empty unless OK) */ \
+X(MSG_SIGN_ANSWER,            R(DKIMSIGN),            R(SUBMISSION)|R(QUEUE), \
+                              IPC_SZ_U8 + IPC_SZ_STR(0), \
+                              IPC_SZ_U8 + IPC_SZ_STR(SIGN_HEADERS_MAX),  0) \
 /* str msgid, str sender, u16 n, n x str rcpt (one domain); fd = body */ \
-X(MSG_QUEUE_RELAY,            R(QUEUE),               R(RELAY),           9,    60000, 1) \
-/* u16 n, n x (u8 result (enum delivery_result), str remote reply) in rcpt order */ \
-X(MSG_RELAY_RESULT,           R(RELAY),               R(QUEUE),           2,    60000, 0) \
+X(MSG_QUEUE_RELAY,            R(QUEUE),               R(RELAY), \
+                              IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(0) + IPC_SZ_U16 + \
+                              IPC_SZ_STR(IPC_ADDR_MIN), \
+                              IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(ADDR_MAX) + IPC_SZ_U16 + \
+                              IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX),        1) \
+/* u16 n, n x (u8 result (enum delivery_result), str remote reply (one text \
+ * line)) in rcpt order */ \
+X(MSG_RELAY_RESULT,           R(RELAY),               R(QUEUE), \
+                              IPC_SZ_U16 + IPC_SZ_U8 + IPC_SZ_STR(0), \
+                              IPC_SZ_U16 + IPC_MAX_RCPTS * (IPC_SZ_U8 + IPC_SZ_STR(RELAY_REPLY_MAX)), 0) \
+/* ---- the remembered IPv6->IPv4 fallback (relay/family.c, kept on disk \
+ * by queue/family_store.c) ------------------------------------------------ */ \
+/* "destination D learned family IPv4 until T": str name (an MX host or a \
+ * recipient domain, lowercase), u64 until (unix seconds) */ \
+X(MSG_RELAY_FAMILY_LEARNED,   R(RELAY),               R(QUEUE), \
+                              IPC_SZ_STR(1) + IPC_SZ_U64, \
+                              IPC_SZ_STR(ADDR_DOMAIN_MAX) + IPC_SZ_U64,    0) \
+/* the remembered fallbacks, sent when the relay link comes up (several \
+ * frames if needed): u16 n (1..FAMILY_PINS_PER_FRAME), n x (str name, \
+ * u64 until) */ \
+X(MSG_QUEUE_FAMILY_MEMORY,    R(QUEUE),               R(RELAY), \
+                              IPC_SZ_U16 + IPC_SZ_STR(1) + IPC_SZ_U64, \
+                              IPC_SZ_U16 + FAMILY_PINS_PER_FRAME * \
+                              (IPC_SZ_STR(ADDR_DOMAIN_MAX) + IPC_SZ_U64),  0) \
 /* ---- the inbound screen (lib/ipc_screen.h has the layouts) ------------- */ \
 /* facts of a session at connect/HELO/MAIL (start lookups early) or DATA   \
  * (the queue id, for `mxctl why`); never answered */ \
-X(MSG_SCREEN_HINT,            R(SMTPD),               R(SCREEN),          IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX, 0) \
+X(MSG_SCREEN_HINT,            R(SMTPD),               R(SCREEN), \
+                              IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX,  0) \
 /* facts at RCPT: judge this recipient; answered by MSG_SCREEN_VERDICT */ \
-X(MSG_SCREEN_ASK,             R(SMTPD),               R(SCREEN),          IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX, 0) \
+X(MSG_SCREEN_ASK,             R(SMTPD),               R(SCREEN), \
+                              IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX,  0) \
 /* u8 action, u8 reply, u32 score, str ref */ \
-X(MSG_SCREEN_VERDICT,         R(SCREEN),              R(SMTPD),           IPC_SCREEN_VERDICT_MIN, IPC_SCREEN_VERDICT_MAX, 0)
+X(MSG_SCREEN_VERDICT,         R(SCREEN),              R(SMTPD), \
+                              IPC_SCREEN_VERDICT_MIN, IPC_SCREEN_VERDICT_MAX, 0)

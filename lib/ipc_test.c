@@ -1,7 +1,9 @@
 /*
- * lib/ipc_test.c - frames: table checks, decoder round trips, hostile
- * payloads, and a live link over a real socketpair (fd passing, and a peer
- * that breaks the table being dropped).
+ * lib/ipc_test.c - frames: table checks, which roles are linked, decoder
+ * round trips, hostile payloads, and live links over real socketpairs (fd
+ * passing, a peer that breaks the table being dropped, a sender that
+ * refuses to send such a frame, a role's last words read after its exit).
+ * Every type's sizes are tested in lib/ipc_decode_test.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -32,7 +35,12 @@ static const struct check_case check_cases[] = {
 	{ ROLE_LOOKUP, ROLE_QUEUE, MSG_RESOLVE_ASK, 20, false, "sender not allowed" },
 	{ ROLE_QUEUE, ROLE_SMTPD, MSG_RESOLVE_ASK, 20, false, "receiver not allowed" },
 	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 2, false, "bad length" },
-	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 401, false, "bad length" },
+	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 2 + ADDR_MAX, false, NULL },
+	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 3 + ADDR_MAX, false, "bad length" },
+	{ ROLE_SMTPD, ROLE_LOOKUP, MSG_RESOLVE_ANSWER, 2 + 32 * (2 + 254), false, NULL },
+	{ ROLE_SUPERVISOR, ROLE_RELAY, MSG_ROLE_READY, 0, false, NULL },
+	{ ROLE_SUPERVISOR, ROLE_RELAY, MSG_ROLE_FATAL, 30, false, NULL },
+	{ ROLE_QUEUE, ROLE_RELAY, MSG_ROLE_READY, 0, false, "receiver not allowed" },
 	{ ROLE_LOOKUP, ROLE_SMTPD, MSG_RESOLVE_ASK, 20, true, "unexpected fd" },
 	{ ROLE_DELIVERY, ROLE_QUEUE, MSG_QUEUE_DELIVER, 30, false, "missing fd" },
 	{ ROLE_DELIVERY, ROLE_QUEUE, MSG_QUEUE_DELIVER, 30, true, NULL },
@@ -56,6 +64,37 @@ test_frame_check(void **state)
 		if (c->want != NULL && (r == 0 || strcmp(why, c->want) != 0))
 			fail_msg("case %zu: got '%s', want '%s'", i, r == 0 ? "accepted" : why, c->want);
 	}
+}
+
+/* Two roles are linked iff a row lets one send to the other. */
+static void
+test_roles_linked(void **state)
+{
+	static const enum role want[][2] = {
+		{ ROLE_SMTPD, ROLE_LOOKUP }, { ROLE_SMTPD, ROLE_QUEUE },
+		{ ROLE_QUEUE, ROLE_DELIVERY }, { ROLE_DELIVERY, ROLE_LOOKUP },
+		{ ROLE_SUBMISSION, ROLE_LOOKUP }, { ROLE_SUBMISSION, ROLE_QUEUE },
+		{ ROLE_SUBMISSION, ROLE_DKIMSIGN }, { ROLE_QUEUE, ROLE_RELAY },
+		{ ROLE_QUEUE, ROLE_DKIMSIGN },
+	};
+
+	(void)state;
+	for (enum role a = 0; a < ROLE_COUNT; a++)
+		for (enum role b = 0; b < ROLE_COUNT; b++) {
+			bool expect = false;
+			for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+				if ((want[i][0] == a && want[i][1] == b) ||
+				    (want[i][0] == b && want[i][1] == a))
+					expect = true;
+			if (ipc_roles_linked(a, b) != expect)
+				fail_msg("%s-%s: got %s, want %s", role_name(a), role_name(b),
+				    expect ? "not linked" : "linked", expect ? "linked" : "not linked");
+		}
+	assert_false(ipc_roles_linked(ROLE_COUNT, ROLE_SMTPD));
+	/* The role names come from the same table as the enum. */
+	assert_string_equal(role_name(ROLE_SUPERVISOR), "supervisor");
+	assert_string_equal(role_name(ROLE_RELAY), "relay");
+	assert_string_equal(role_name(ROLE_COUNT), "unknown");
 }
 
 static struct ipc_frame
@@ -167,7 +206,9 @@ struct live {
 	int			 frames;
 	int			 closed;
 	uint64_t		 last_req;
+	uint32_t		 last_type;
 	int			 got_fd;
+	bool			 expect_hello;	/* an fd comes with "hello" in it */
 };
 
 static void
@@ -178,10 +219,13 @@ live_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 	(void)l;
 	lv->frames++;
 	lv->last_req = f->req_id;
+	lv->last_type = f->type;
 	if (f->fd != -1) {
 		char buf[8] = "";
-		assert_true(pread(f->fd, buf, 5, 0) == 5);
-		assert_memory_equal(buf, "hello", 5);
+		if (lv->expect_hello) {
+			assert_true(pread(f->fd, buf, 5, 0) == 5);
+			assert_memory_equal(buf, "hello", 5);
+		}
 		lv->got_fd = 1;
 		close(f->fd);
 	}
@@ -201,7 +245,7 @@ live_closed(struct ipc_link *l, void *arg)
 static void
 test_live_link(void **state)
 {
-	struct live lv = { 0 };
+	struct live lv = { .expect_hello = true };
 	int sv[2];
 	static struct ipc_builder b;
 
@@ -225,7 +269,8 @@ test_live_link(void **state)
 	assert_int_equal(lv.last_req, 42);
 	assert_int_equal(lv.got_fd, 1);
 
-	/* The queue must not send MSG_SMTPD_MSG_OPEN: the receiver drops it. */
+	/* The queue must not send MSG_SMTPD_MSG_OPEN: ipc_send would refuse,
+	 * so play a hostile queue with the unchecked path; the receiver drops it. */
 	assert_int_equal(ipc_send_raw(tx, MSG_SMTPD_MSG_OPEN, 1, NULL, 0, -1), 0);
 	event_base_dispatch(lv.base);
 	assert_int_equal(lv.frames, 1);
@@ -267,6 +312,129 @@ test_raw_garbage_datagram(void **state)
 	event_base_free(lv.base);
 }
 
+/* ---- the sender's check -------------------------------------------------- */
+
+/* stderr goes to a temporary file between the two calls; returns its text. */
+static int saved_stderr = -1;
+static FILE *captured;
+
+static void
+capture_start(void)
+{
+	captured = tmpfile();
+	assert_non_null(captured);
+	saved_stderr = dup(STDERR_FILENO);
+	assert_true(dup2(fileno(captured), STDERR_FILENO) != -1);
+}
+
+static const char *
+capture_end(void)
+{
+	static char text[4096];
+	size_t n;
+
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	rewind(captured);
+	n = fread(text, 1, sizeof(text) - 1, captured);
+	text[n] = '\0';
+	fclose(captured);
+	return text;
+}
+
+static void
+test_send_refuses_what_the_receiver_would_drop(void **state)
+{
+	struct live lv = { 0 };
+	static struct ipc_builder b;
+	int sv[2];
+
+	(void)state;
+	lv.base = event_base_new();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct ipc_link *rx = ipc_link_new(lv.base, sv[1], ROLE_DELIVERY, ROLE_QUEUE,
+	    live_frame, live_closed, &lv);
+	struct ipc_link *tx = ipc_link_new(lv.base, sv[0], ROLE_QUEUE, ROLE_DELIVERY,
+	    live_frame, live_closed, &lv);
+
+	capture_start();
+	/* the queue may not send OPEN (to anyone) */
+	ipc_build_init(&b);
+	int r1 = ipc_send(tx, MSG_SMTPD_MSG_OPEN, 1, &b, -1);
+	/* right direction, but the fd is missing */
+	struct msg_deliver m = { "0123456789abcdef", "a@example.org", "kim@example.test" };
+	ipc_encode_deliver(&b, &m);
+	int r2 = ipc_send(tx, MSG_QUEUE_DELIVER, 2, &b, -1);
+	/* table fine, decoder not: a path in the recipient */
+	snprintf(m.rcpt, sizeof(m.rcpt), "../x@example.test/..");
+	ipc_encode_deliver(&b, &m);
+	int r3 = ipc_send(tx, MSG_QUEUE_DELIVER, 3, &b, 0);
+	const char *log = capture_end();
+
+	assert_int_equal(r1, -1);
+	assert_int_equal(r2, -1);
+	assert_int_equal(r3, -1);
+	assert_int_equal(ipc_link_pending(tx), 0);
+	assert_non_null(strstr(log, "event=ipc_send_refused peer=delivery "
+	    "type=MSG_SMTPD_MSG_OPEN"));
+	assert_non_null(strstr(log, "reason=\"sender not allowed\""));
+	assert_non_null(strstr(log, "reason=\"missing fd\""));
+	assert_non_null(strstr(log, "reason=\"invalid address field\""));
+
+	/* Nothing went out, so the receiver did not drop the link: a good
+	 * frame still arrives. */
+	snprintf(m.rcpt, sizeof(m.rcpt), "kim@example.test");
+	ipc_encode_deliver(&b, &m);
+	int fd = open("/dev/null", O_RDONLY);
+	assert_int_equal(ipc_send(tx, MSG_QUEUE_DELIVER, 4, &b, fd), 0);
+	close(fd);
+	lv.expect_hello = false;
+	event_base_dispatch(lv.base);
+	assert_int_equal(lv.frames, 1);
+	assert_int_equal(lv.last_req, 4);
+	assert_int_equal(lv.closed, 0);
+	ipc_link_free(tx);
+	ipc_link_free(rx);
+	event_base_free(lv.base);
+}
+
+/* A role's last frames are read after it exited (the supervisor's
+ * SIGCHLD may come before the readable event), then the link closes. */
+static void
+test_drain_reads_last_words(void **state)
+{
+	struct live lv = { 0 };
+	static struct ipc_builder b;
+	int sv[2];
+
+	(void)state;
+	lv.base = event_base_new();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct ipc_link *sup = ipc_link_new(lv.base, sv[0], ROLE_SUPERVISOR, ROLE_LOOKUP,
+	    live_frame, live_closed, &lv);
+	/* A frame the role never reads: its exit then leaves ECONNRESET on our
+	 * end, which the kernel reports before the frames it sent us. */
+	ipc_encode_reload(&b, "hostname x\n", 11);
+	assert_int_equal(ipc_send(sup, MSG_SUP_RELOAD, 0, &b, -1), 0);
+	ipc_encode_role_fatal(&b, "store: Permission denied");
+	assert_int_equal(ipc_send_now(sv[1], ROLE_LOOKUP, ROLE_SUPERVISOR,
+	    MSG_ROLE_FATAL, &b), 0);
+	/* what a role may not send is not sent, even as last words */
+	capture_start();
+	ipc_encode_sup_link(&b, ROLE_SMTPD);
+	int r = ipc_send_now(sv[1], ROLE_LOOKUP, ROLE_SUPERVISOR, MSG_SUP_LINK, &b);
+	const char *log = capture_end();
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(log, "event=ipc_send_refused"));
+	close(sv[1]);	/* the role is gone */
+
+	ipc_link_drain(sup);
+	assert_int_equal(lv.frames, 1);
+	assert_int_equal(lv.last_type, MSG_ROLE_FATAL);
+	assert_int_equal(lv.closed, 1);	/* and the link closed and freed itself */
+	event_base_free(lv.base);
+}
+
 int
 main(void)
 {
@@ -276,6 +444,9 @@ main(void)
 		cmocka_unit_test(test_hostile_payloads),
 		cmocka_unit_test(test_live_link),
 		cmocka_unit_test(test_raw_garbage_datagram),
+		cmocka_unit_test(test_roles_linked),
+		cmocka_unit_test(test_send_refuses_what_the_receiver_would_drop),
+		cmocka_unit_test(test_drain_reads_last_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,10 +127,29 @@ log_warn(const char *fmt, ...)
 	log_warnx("%s error=\"%s\"", msg, log_escape(esc, sizeof(esc), e, strlen(e)));
 }
 
+static void	(*fatal_hook)(const char *);
+
+void
+log_set_fatal_hook(void (*hook)(const char *))
+{
+	fatal_hook = hook;
+}
+
+static void __attribute__((noreturn))
+fatal_exit(const char *text)
+{
+	void (*hook)(const char *) = fatal_hook;
+
+	fatal_hook = NULL;	/* a fatal inside the hook must not loop */
+	if (hook != NULL)
+		hook(text);
+	exit(1);
+}
+
 void
 fatal(const char *fmt, ...)
 {
-	char msg[1024], esc[300];
+	char msg[1024], esc[300], text[1400];
 	int saved = errno;
 	va_list ap;
 
@@ -139,7 +158,8 @@ fatal(const char *fmt, ...)
 	va_end(ap);
 	const char *e = strerror(saved);
 	log_event("fatal", "%s error=\"%s\"", msg, log_escape(esc, sizeof(esc), e, strlen(e)));
-	exit(1);
+	snprintf(text, sizeof(text), "%s: %s", msg, e);
+	fatal_exit(text);
 }
 
 void
@@ -152,7 +172,7 @@ fatalx(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_event("fatal", "%s", msg);
-	exit(1);
+	fatal_exit(msg);
 }
 
 char *

@@ -24,6 +24,9 @@ void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* For broken invariants and setup failures only. */
+/* Called with the fatal line's text just before fatal()/fatalx() exit:
+ * lib/role.c hands it to the supervisor (MSG_ROLE_FATAL). */
+void	log_set_fatal_hook(void (*)(const char *text));
 void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...)

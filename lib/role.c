@@ -119,6 +119,28 @@ role_report_bad_peer(enum role peer)
 	ipc_send(control, MSG_ROLE_PEER_BAD, 0, &b, -1);
 }
 
+/* fatal()'s hook: the supervisor learns why we exit, even before our
+ * control link exists (MSG_ROLE_FATAL goes straight to the socket). */
+static void
+role_report_fatal(const char *text)
+{
+	static struct ipc_builder b;
+
+	ipc_encode_role_fatal(&b, text);
+	(void)ipc_send_now(ROLE_FD_CONTROL, ops->role, ROLE_SUPERVISOR,
+	    MSG_ROLE_FATAL, &b);
+}
+
+/* Start-up is over: a death from now on is a crash, not a failed start. */
+static void
+role_report_ready(void)
+{
+	static struct ipc_builder b;
+
+	ipc_encode_role_ready(&b);
+	ipc_send(control, MSG_ROLE_READY, 0, &b, -1);
+}
+
 static void
 role_control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
@@ -245,6 +267,7 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 	struct stat st;
 	if (fstat(ROLE_FD_CONTROL, &st) == -1 || !S_ISSOCK(st.st_mode))
 		fatalx("fd %d is not the control socket: start homemxd instead", ROLE_FD_CONTROL);
+	log_set_fatal_hook(role_report_fatal);
 
 	size_t len;
 	char *text = read_config_fd(ROLE_FD_CONFIG, &len);
@@ -273,6 +296,7 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 	control = ipc_link_new(base, ROLE_FD_CONTROL, ops->role, ROLE_SUPERVISOR,
 	    role_control_frame, role_control_closed, NULL);
 	ipc_set_reject_hook(role_report_bad_peer);
+	role_report_ready();
 	struct event *ev_term = evsignal_new(base, SIGTERM, role_on_signal, NULL);
 	struct event *ev_int = evsignal_new(base, SIGINT, role_on_signal, NULL);
 	event_add(ev_term, NULL);

@@ -15,8 +15,6 @@ char	*xstrdup(const char *);
 
 /* write() until done or error; -1 with errno. */
 int	 write_all(int fd, const void *buf, size_t len);
-/* pwrite() until done or error. */
-int	 pwrite_all(int fd, const void *buf, size_t len, off_t off);
 /* open(dir, O_DIRECTORY) + fsync + close. */
 int	 fsync_dir(const char *dir);
 /* Fills buf with n random bytes (getrandom), fatal on failure. */

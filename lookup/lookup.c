@@ -90,11 +90,11 @@ lookup_watchdog_disarm(void)
 	alarm(0);
 }
 
-/* Roles that may ask questions; the message table says the same. */
+/* Roles that may ask questions: read off the message table. */
 static bool
 lookup_accepts_peer(enum role peer)
 {
-	return peer == ROLE_SMTPD || peer == ROLE_DELIVERY || peer == ROLE_SUBMISSION;
+	return ipc_roles_linked(ROLE_LOOKUP, peer);
 }
 
 static void

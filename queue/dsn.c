@@ -6,8 +6,11 @@
  * message/delivery-status part and the original headers as
  * text/rfc822-headers; the reading of remote SMTP replies (RFC 5321 4.2,
  * RFC 3463 enhanced codes, the relay's "HOST[IP]: " prefix) into code,
- * status and Remote-MTA; the Status of each recipient; and the rule of
- * which originals are automatic (never answered with a DSN).
+ * status and Remote-MTA, and of the relay's own diagnoses ("X.Y.Z text":
+ * null MX, no route, connection refused), which never yield a Remote-MTA
+ * or an "smtp;" Diagnostic-Code because no server said them; the Status of
+ * each recipient; and the rule of which originals are automatic (never
+ * answered with a DSN).
  *
  * Why this way: a reply from a remote server, a subject and a header block
  * are all attacker-controlled, and a DSN goes out under our name and DKIM
@@ -152,6 +155,22 @@ host_prefix_len(const char *t, char mta[DSN_HOST_MAX + 1])
 	return p + 2;
 }
 
+/* "X.Y.Z text": the relay's own diagnosis, with no reply code because no
+ * server answered. Takes the status and leaves the text after it. */
+static void
+parse_diagnosis(struct dsn_reply *out)
+{
+	char status[DSN_STATUS_MAX];
+
+	if ((out->text[0] != '4' && out->text[0] != '5') ||
+	    !parse_status(out->text, status))
+		return;
+	size_t skip = strlen(status);
+	skip += strspn(out->text + skip, " ");
+	memcpy(out->status, status, sizeof(out->status));
+	memmove(out->text, out->text + skip, strlen(out->text + skip) + 1);
+}
+
 void
 dsn_parse_reply(const char *reply, size_t len, struct dsn_reply *out)
 {
@@ -161,11 +180,19 @@ dsn_parse_reply(const char *reply, size_t len, struct dsn_reply *out)
 	memset(out, 0, sizeof(*out));
 	mime_clean_line(reply != NULL ? reply : "", reply != NULL ? len : 0,
 	    clean, sizeof(clean));
-	if (!starts_with_code(t))
-		t += host_prefix_len(t, out->remote_mta);
+	if (!starts_with_code(t)) {
+		size_t skip = host_prefix_len(t, out->remote_mta);
+		/* A server is named only in front of what it answered. */
+		if (skip > 0 && starts_with_code(t + skip))
+			t += skip;
+		else
+			out->remote_mta[0] = '\0';
+	}
 	snprintf(out->text, sizeof(out->text), "%s", t);
-	if (!starts_with_code(out->text))
+	if (!starts_with_code(out->text)) {
+		parse_diagnosis(out);
 		return;
+	}
 	out->code = (unsigned)(out->text[0] - '0') * 100 +
 	    (unsigned)(out->text[1] - '0') * 10 + (unsigned)(out->text[2] - '0');
 	/* "550 5.1.1 text" or the first line of a joined multi-line reply,
@@ -190,7 +217,12 @@ dsn_status_for(const struct dsn_reply *r, enum dsn_reason reason,
     char out[DSN_STATUS_MAX])
 {
 	if (reason == DSN_EXPIRED) {
-		snprintf(out, DSN_STATUS_MAX, "4.4.7");	/* delivery time expired */
+		/* No server could be reached (4.4.1 no answer, 4.4.4 unable
+		 * to route, ...): that says more than "delivery time expired". */
+		if (r->code == 0 && strncmp(r->status, "4.4.", 4) == 0)
+			snprintf(out, DSN_STATUS_MAX, "%s", r->status);
+		else
+			snprintf(out, DSN_STATUS_MAX, "4.4.7");
 		return;
 	}
 	if (r->status[0] == '5' || r->status[0] == '4') {
@@ -331,10 +363,10 @@ put_human_rcpt(struct textbuf *t, const struct dsn_input *in,
 		format_duration(in->lifetime, life, sizeof(life));
 		snprintf(line, sizeof(line), "Delivery was tried for %s without "
 		    "success, and the mail system gave up. The last error was:", life);
-	} else if (r->remote && rep->remote_mta[0] != '\0')
+	} else if (r->remote && rep->code != 0 && rep->remote_mta[0] != '\0')
 		snprintf(line, sizeof(line), "The receiving mail server %s "
 		    "refused it permanently. It answered:", rep->remote_mta);
-	else if (r->remote)
+	else if (r->remote && rep->code != 0)
 		snprintf(line, sizeof(line), "The receiving mail server refused it "
 		    "permanently. It answered:");
 	else

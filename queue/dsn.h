@@ -29,7 +29,8 @@ struct dsn_rcpt {
 	const char	*rcpt;		/* the address as the sender gave it */
 	enum dsn_reason	 reason;
 	const char	*reply;		/* last reply/reason, may be NULL */
-	bool		 remote;	/* the reply came from a remote server */
+	bool		 remote;	/* it came from the relay (remote delivery);
+					 * a server answered only if it is a REPLY */
 };
 
 struct dsn_input {
@@ -47,23 +48,32 @@ struct dsn_input {
 };
 
 /*
- * A remote reply after cleaning. The relay reports a remote answer as
- * "HOST: REPLY" or "HOST[IP]: REPLY" (HOST = the MX it talked to) or as
- * the bare REPLY; anything else is kept as plain text. REPLY is
- * "NNN[ X.Y.Z] text" (RFC 5321 4.2, RFC 3463 enhanced code optional).
+ * A reply or diagnosis after cleaning. The relay reports
+ *	"HOST[IP]: REPLY" or "HOST: REPLY"	what the server HOST answered
+ *	"REPLY"					a reply, server not named
+ *	"X.Y.Z text"				its own diagnosis: no server
+ *						answered (null MX, no route,
+ *						connection refused, timeout)
+ * where REPLY is "NNN[ X.Y.Z] text" (RFC 5321 4.2, RFC 3463 enhanced code
+ * optional). Anything else (delivery's local reasons) is plain text. Only
+ * a REPLY has a code; only a REPLY can name a remote MTA, so a DSN never
+ * claims that a server answered when none did (RFC 3464 2.3.5, 2.3.6).
  */
 struct dsn_reply {
-	unsigned	code;			/* 200..599, 0 if none */
-	char		status[DSN_STATUS_MAX];	/* "5.1.1" from the reply, "" */
+	unsigned	code;			/* 200..599, 0 if no reply */
+	char		status[DSN_STATUS_MAX];	/* "5.1.1" from either form, "" */
 	char		remote_mta[DSN_HOST_MAX + 1];	/* "" if not given */
 	char		text[DSN_DIAG_MAX + 1];	/* printable ASCII, one line,
-						 * host prefix removed */
+						 * host prefix and a
+						 * diagnosis's status removed */
 };
 
 void	dsn_parse_reply(const char *reply, size_t len, struct dsn_reply *out);
 
-/* The RFC 3464 Status for a recipient: from the reply when it has a
- * usable enhanced code, else by table. out has DSN_STATUS_MAX bytes. */
+/* The RFC 3464 Status for a recipient: from the reply or diagnosis when
+ * it has a usable enhanced code, else by table; an expired recipient gets
+ * 4.4.7, or its diagnosis's 4.4.x when no server could be reached. out has
+ * DSN_STATUS_MAX bytes. */
 void	dsn_status_for(const struct dsn_reply *, enum dsn_reason,
 	    char out[DSN_STATUS_MAX]);
 

@@ -124,6 +124,18 @@ static const struct reply_case reply_cases[] = {
 	{ "two digits", "55 short", 0, 0, "", "", NULL },
 	{ "code glued", "550x", 0, 0, "", "", NULL },
 	{ "empty", "", 0, 0, "", "", "" },
+	/* the relay's own diagnoses: a status, no code, no server */
+	{ "null MX diagnosis", "5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)",
+	  0, 0, "5.1.10", "", "nullmx.test does not accept mail (null MX, RFC 7505)" },
+	{ "refused diagnosis", "4.4.1 connect to mx.r.test[192.0.2.1]: Connection refused",
+	  0, 0, "4.4.1", "", "connect to mx.r.test[192.0.2.1]: Connection refused" },
+	{ "status only", "5.4.4", 0, 0, "5.4.4", "", "" },
+	{ "host before a diagnosis names no server", "mx.r.test[192.0.2.1]: 4.4.2 timeout",
+	  0, 0, "", "", NULL },
+	{ "host before text names no server", "mx.r.test: connection refused", 0, 0, "",
+	  "", NULL },
+	{ "success status is no diagnosis", "2.0.0 fine", 0, 0, "", "", NULL },
+	{ "status glued", "4.4.1x y", 0, 0, "", "", NULL },
 	{ "host of 256 chars", NULL, 0, 0, "", "", NULL },	/* filled below */
 };
 
@@ -195,6 +207,14 @@ static const struct status_case status_cases[] = {
 	{ "", DSN_PERMANENT, "5.0.0" },
 	{ "451 4.7.1 greylisted", DSN_EXPIRED, "4.4.7" },
 	{ "", DSN_EXPIRED, "4.4.7" },
+	/* diagnoses: RFC 7505 null MX, RFC 3463 X.4.x network and routing */
+	{ "5.1.10 x.test does not accept mail", DSN_PERMANENT, "5.1.10" },
+	{ "5.4.4 x.test has no MX and no address record", DSN_PERMANENT, "5.4.4" },
+	{ "4.4.1 connect to mx[192.0.2.1]: Connection refused", DSN_EXPIRED, "4.4.1" },
+	{ "4.4.2 timeout with mx during greeting", DSN_EXPIRED, "4.4.2" },
+	{ "451 4.4.1 a server said so", DSN_EXPIRED, "4.4.7" },
+	{ "4.7.5 TLS handshake failed", DSN_EXPIRED, "4.4.7" },
+	{ "relay process went away", DSN_EXPIRED, "4.4.7" },
 };
 
 static void
@@ -546,6 +566,81 @@ test_largest(void **state)
 	textbuf_free(&b);
 }
 
+/* The block of fields of recipient rcpt in a built DSN, up to the next
+ * blank line, unfolded (RFC 5322 2.2.3: a CRLF before WSP goes). */
+static void
+rcpt_block(const struct textbuf *b, const char *rcpt, char *out, size_t size)
+{
+	char key[300];
+	size_t o = 0;
+
+	snprintf(key, sizeof(key), "\r\nFinal-Recipient: rfc822; %s\r\n", rcpt);
+	const char *s = memmem(b->p, b->len, key, strlen(key));
+	assert_non_null(s);
+	const char *e = memmem(s + 2, b->len - (size_t)(s + 2 - b->p), "\r\n\r\n", 4);
+	assert_non_null(e);
+	for (const char *p = s + 2; p < e + 2 && o + 1 < size; p++) {
+		if (p[0] == '\r' && p[1] == '\n' && (p[2] == ' ' || p[2] == '\t')) {
+			p++;
+			continue;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+/* No server answered: no Remote-MTA, no "smtp;" diagnostic, a Status
+ * that says why, and a human text that does not blame a server. */
+static void
+test_uncontacted_destinations(void **state)
+{
+	static const struct dsn_rcpt rcpts[] = {
+		{ "a@nullmx.test", DSN_PERMANENT,
+		  "5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)", true },
+		{ "b@down.test", DSN_EXPIRED,
+		  "4.4.1 connect to mx.down.test[192.0.2.9]: Connection refused", true },
+		{ "c@noroute.test", DSN_PERMANENT,
+		  "5.4.4 noroute.test has no MX and no address record", true },
+	};
+	static const struct {
+		const char	*rcpt;
+		const char	*want;
+	} want[] = {
+		{ "a@nullmx.test", "Final-Recipient: rfc822; a@nullmx.test\r\nAction: failed\r\n"
+		  "Status: 5.1.10\r\nDiagnostic-Code: X-Homemx; nullmx.test does not accept "
+		  "mail (null MX, RFC 7505)\r\n" },
+		{ "b@down.test", "Final-Recipient: rfc822; b@down.test\r\nAction: failed\r\n"
+		  "Status: 4.4.1\r\nDiagnostic-Code: X-Homemx; connect to "
+		  "mx.down.test[192.0.2.9]: Connection refused\r\n" },
+		{ "c@noroute.test", "Final-Recipient: rfc822; c@noroute.test\r\nAction: failed\r\n"
+		  "Status: 5.4.4\r\nDiagnostic-Code: X-Homemx; noroute.test has no MX and no "
+		  "address record\r\n" },
+	};
+	struct dsn_input in = sample_input("Subject: x\r\n\r\n");
+	struct textbuf b;
+	char block[1024];
+
+	(void)state;
+	in.rcpts = rcpts;
+	in.nrcpt = 3;
+	build_ok(&in, &b);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		rcpt_block(&b, want[i].rcpt, block, sizeof(block));
+		/* then Last-Attempt-Date, nothing else */
+		if (strncmp(block, want[i].want, strlen(want[i].want)) != 0 ||
+		    strncmp(block + strlen(want[i].want), "Last-Attempt-Date: ", 19) != 0) {
+			textbuf_free(&b);
+			fail_msg("%s: got\n%s\nwant\n%s", want[i].rcpt, block, want[i].want);
+		}
+	}
+	assert_false(contains(b.p, b.len, "Remote-MTA"));
+	assert_false(contains(b.p, b.len, "smtp;"));
+	assert_false(contains(b.p, b.len, "receiving mail server"));
+	assert_true(contains(b.p, b.len, "The mail system could not deliver it"));
+	textbuf_free(&b);
+}
+
+/* A DSN is never built for the null sender: RFC 5321 4.5.5, RFC 3464 2. */
 static void
 test_refused_inputs(void **state)
 {
@@ -591,6 +686,7 @@ main(void)
 		cmocka_unit_test(test_subject_encoded_words_bounded),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_largest),
+		cmocka_unit_test(test_uncontacted_destinations),
 		cmocka_unit_test(test_refused_inputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

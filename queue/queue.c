@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "batch.h"
+#include "family_store.h"
 #include "ipc_decode.h"
 #include "log.h"
 #include "qmsg.h"
@@ -438,6 +439,8 @@ queue_init(struct event_base *b, const struct config *c,
 	relay_init(base);
 	sign_init(base);
 	spool_init(cfg->spool_dir);
+	family_store_init(base, cfg->spool_dir, (uint64_t)time(NULL),
+	    cfg->family_fallback_memory);
 	spool_scan(load_message, NULL, &st);
 	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u",
 	    st.loaded, st.garbage, st.corrupt, st.unknown);
@@ -446,6 +449,11 @@ queue_init(struct event_base *b, const struct config *c,
 void
 queue_on_link(enum role peer, int fd)
 {
+	if (!ipc_roles_linked(ROLE_QUEUE, peer)) {
+		log_warnx("queue: no link expected to %s", role_name(peer));
+		close(fd);
+		return;
+	}
 	switch (peer) {
 	case ROLE_DELIVERY:
 		sched_set_link(fd);
@@ -509,6 +517,7 @@ on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	if (idle || mono_now() > shutdown_deadline) {
 		log_event("queue_stop", "inflight=%u queued=%u", sched_inflight(),
 		    sched_queued());
+		family_store_flush();
 		spool_close();
 		role_exit(0);
 		return;

@@ -19,6 +19,9 @@
  * rejected (ipc_link_reject: event=ipc_reject, link closed, and the
  * supervisor restarts it). A request without an answer for RELAY_TIMEOUT
  * is written off as deferred.
+ * The relay's remembered IPv6->IPv4 fallbacks pass through here too: each
+ * one it learns goes to family_store.c, and the whole memory goes back to
+ * every new relay link.
  */
 #include <sys/queue.h>
 
@@ -31,6 +34,7 @@
 
 #include <event2/event.h>
 
+#include "family_store.h"
 #include "ipc_decode.h"
 #include "log.h"
 #include "qmsg.h"
@@ -303,6 +307,40 @@ on_relay_result(struct ipc_frame *f)
 	pump_soon();
 }
 
+/* The relay fell back to IPv4 for a destination: keep it on disk. */
+static void
+on_family_learned(struct ipc_frame *f)
+{
+	struct family_pin p;
+	const char *why;
+
+	if (ipc_decode_family_learned(f, &p, &why) == -1) {
+		ipc_link_reject(rlink, f->type, why);
+		return;
+	}
+	if (family_store_learn(&p, sched_wall_now(),
+	    sched_config()->family_fallback_memory) == -1)
+		log_event("family_ignored", "name=%s until=%llu reason=\"in the past\"",
+		    p.name, (unsigned long long)p.until);
+}
+
+/* A new relay knows nothing: hand it what the store remembers. */
+static void
+send_family_memory(void)
+{
+	static struct family_pin all[FAMILY_STORE_MAX];
+	static struct ipc_builder b;
+	size_t n = family_store_get(all, FAMILY_STORE_MAX, sched_wall_now());
+
+	for (size_t i = 0; i < n && rlink != NULL; i += FAMILY_PINS_PER_FRAME) {
+		unsigned k = (unsigned)(n - i < FAMILY_PINS_PER_FRAME ?
+		    n - i : FAMILY_PINS_PER_FRAME);
+		ipc_encode_family_memory(&b, all + i, k);
+		if (ipc_send(rlink, MSG_QUEUE_FAMILY_MEMORY, 0, &b, -1) == -1)
+			break;
+	}
+}
+
 static void
 on_relay_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
@@ -311,6 +349,8 @@ on_relay_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		close(f->fd);	/* the table allows none; be safe */
 	if (f->type == MSG_RELAY_RESULT)
 		on_relay_result(f);
+	else if (f->type == MSG_RELAY_FAMILY_LEARNED)
+		on_family_learned(f);
 	else
 		ipc_link_reject(l, f->type, "unexpected");
 }
@@ -338,6 +378,7 @@ relay_set_link(int fd)
 	}
 	rlink = ipc_link_new(base, fd, ROLE_QUEUE, ROLE_RELAY, on_relay_frame,
 	    on_relay_close, NULL);
+	send_family_memory();
 	pump_soon();
 }
 

@@ -101,6 +101,7 @@ struct client {
 	struct smtp_reply	 err;
 	bool			 err_remote;
 	const char		*err_stage;
+	enum client_failure	 failure;
 
 	struct client_txn	*txn;
 	size_t			 txn_idx;	/* which reply comes next */
@@ -256,6 +257,29 @@ client_stage_now(const struct client *c)
 
 /* ---- failure --------------------------------------------------------------- */
 
+/* What a socket error (connect(2), read/write) says about the peer. */
+static enum client_failure
+failure_of_errno(int e)
+{
+	switch (e) {
+	case ECONNREFUSED:
+		return CLIENT_FAIL_REFUSED;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+		return CLIENT_FAIL_UNREACHABLE;
+	case ETIMEDOUT:
+		return CLIENT_FAIL_TIMEOUT;
+	case ECONNRESET:
+	case EPIPE:
+	case ECONNABORTED:
+		return CLIENT_FAIL_RESET;
+	default:
+		return CLIENT_FAIL_ERROR;
+	}
+}
+
 /*
  * The session is over. What the owner hears depends on where we were: a
  * transaction ends (broken, or unknown after the final dot), a QUIT ends
@@ -277,6 +301,8 @@ client_die(struct client *c)
 		c->txn = NULL;
 		t->outcome = was != CS_DOT ? TXN_BROKEN :
 		    c->discard_dot ? c->discard_outcome : TXN_UNKNOWN;
+		if (t->end_stage == NULL)
+			t->end_stage = c->err_stage;
 		c->ntxn++;
 		client_emit(c, CLIENT_TXN_DONE);
 		return;
@@ -290,15 +316,17 @@ client_fail_remote(struct client *c, const struct smtp_reply *r)
 	c->err = *r;
 	c->err_remote = true;
 	c->err_stage = client_stage_now(c);
+	c->failure = CLIENT_FAIL_REPLY;
 	client_die(c);
 }
 
 static void
-client_fail_local(struct client *c, int code, const char *esc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+client_fail_local(struct client *c, enum client_failure kind, int code,
+    const char *esc, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
-client_fail_local(struct client *c, int code, const char *esc, const char *fmt, ...)
+client_fail_local(struct client *c, enum client_failure kind, int code,
+    const char *esc, const char *fmt, ...)
 {
 	char msg[REPLY_TEXT_MAX];
 	va_list ap;
@@ -309,17 +337,18 @@ client_fail_local(struct client *c, int code, const char *esc, const char *fmt, 
 	smtp_reply_set(&c->err, code, esc, "%s", msg);
 	c->err_remote = false;
 	c->err_stage = client_stage_now(c);
+	c->failure = kind;
 	client_die(c);
 }
 
 static void
-client_lost(struct client *c, const char *why)
+client_lost(struct client *c, enum client_failure kind, const char *why)
 {
 	if (c->state == CS_QUIT) {
 		client_die(c);
 		return;
 	}
-	client_fail_local(c, 451, "4.4.2", "%s with %s[%s] during %s", why,
+	client_fail_local(c, kind, 451, "4.4.2", "%s with %s[%s] during %s", why,
 	    c->p.host, c->ip, client_stage_now(c));
 }
 
@@ -347,7 +376,8 @@ client_send_auth(struct client *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	if (relay_auth_plain(c->p.cred, b64, sizeof(b64)) == -1) {
-		client_fail_local(c, 451, "4.7.0", "credentials for %s too long", c->p.host);
+		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.0",
+		    "credentials for %s too long", c->p.host);
 		return;
 	}
 	log_debug("relay %s[%s] > AUTH PLAIN (credentials hidden)", c->p.host, c->ip);
@@ -368,17 +398,17 @@ client_after_ehlo(struct client *c)
 		return;
 	}
 	if (!c->tls && c->p.tls == CLIENT_TLS_REQUIRE) {
-		client_fail_local(c, 451, "4.7.4", "%s[%s] does not offer STARTTLS (tls=require)",
-		    c->p.host, c->ip);
+		client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.4",
+		    "%s[%s] does not offer STARTTLS (tls=require)", c->p.host, c->ip);
 		return;
 	}
 	if (c->p.cred != NULL) {
 		if (!c->tls)
-			client_fail_local(c, 451, "4.7.0", "not sending credentials to %s[%s] without TLS",
-			    c->p.host, c->ip);
+			client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.0",
+			    "not sending credentials to %s[%s] without TLS", c->p.host, c->ip);
 		else if (!(c->caps.auth & EHLO_AUTH_PLAIN))
-			client_fail_local(c, 451, "4.7.0", "%s[%s] does not offer AUTH PLAIN",
-			    c->p.host, c->ip);
+			client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.0",
+			    "%s[%s] does not offer AUTH PLAIN", c->p.host, c->ip);
 		else
 			client_send_auth(c);
 		return;
@@ -392,14 +422,15 @@ client_start_tls(struct client *c)
 	struct bufferevent *tbev;
 
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
-		client_fail_local(c, 451, "4.7.5", "%s[%s] sent data after its STARTTLS reply",
-		    c->p.host, c->ip);
+		client_fail_local(c, CLIENT_FAIL_PROTOCOL, 451, "4.7.5",
+		    "%s[%s] sent data after its STARTTLS reply", c->p.host, c->ip);
 		return;
 	}
 	bufferevent_free(c->bev);	/* created without CLOSE_ON_FREE: fd stays */
 	c->bev = NULL;
 	if ((tbev = relay_tls_bev(c->base, c->fd, c->p.host)) == NULL) {
-		client_fail_local(c, 451, "4.7.5", "cannot start TLS with %s[%s]", c->p.host, c->ip);
+		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.5", "cannot start TLS with %s[%s]",
+		    c->p.host, c->ip);
 		return;
 	}
 	c->bev = tbev;
@@ -411,13 +442,15 @@ client_start_tls(struct client *c)
 
 /* ---- transactions ---------------------------------------------------------- */
 
+/* stage: the command whose reply ended the transaction. */
 static void
-client_txn_finish(struct client *c, enum txn_outcome o)
+client_txn_finish(struct client *c, enum txn_outcome o, const char *stage)
 {
 	struct client_txn *t = c->txn;
 
 	c->txn = NULL;
 	t->outcome = o;
+	t->end_stage = stage;
 	c->ntxn++;
 	client_set_state(c, CS_READY);
 	client_emit(c, CLIENT_TXN_DONE);
@@ -442,7 +475,7 @@ client_fill_body(struct client *c)
 			continue;
 		if (n == -1) {
 			/* Half a message is out: only closing discards it. */
-			client_fail_local(c, 451, "4.3.0", "cannot read the message: %s",
+			client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.3.0", "cannot read the message: %s",
 			    strerror(errno));
 			return;
 		}
@@ -488,12 +521,12 @@ client_data_reply(struct client *c, const struct smtp_reply *r)
 		return;
 	}
 	if (!c->mail_ok)
-		client_txn_finish(c, TXN_MAIL_REJECTED);
+		client_txn_finish(c, TXN_MAIL_REJECTED, "mail");
 	else if (t->naccepted == 0)
-		client_txn_finish(c, TXN_NO_RCPT);
+		client_txn_finish(c, TXN_NO_RCPT, "rcpt");
 	else {
 		t->data = *r;
-		client_txn_finish(c, TXN_COMPLETE);
+		client_txn_finish(c, TXN_COMPLETE, "data");
 	}
 }
 
@@ -509,7 +542,7 @@ client_txn_reply(struct client *c, const struct smtp_reply *r)
 		if (c->pipelined)
 			return;
 		if (!c->mail_ok)
-			client_txn_finish(c, TXN_MAIL_REJECTED);
+			client_txn_finish(c, TXN_MAIL_REJECTED, "mail");
 		else
 			client_send_rcpt(c, 0);
 		return;
@@ -523,7 +556,7 @@ client_txn_reply(struct client *c, const struct smtp_reply *r)
 		if (idx < n)
 			client_send_rcpt(c, idx);
 		else if (t->naccepted == 0)
-			client_txn_finish(c, TXN_NO_RCPT);
+			client_txn_finish(c, TXN_NO_RCPT, "rcpt");
 		else
 			client_send(c, "DATA");
 		return;
@@ -544,6 +577,7 @@ client_start_txn(struct client *c, struct client_txn *t)
 	c->discard_dot = false;
 	c->pipelined = c->caps.pipelining;
 	t->naccepted = 0;
+	t->end_stage = NULL;
 	smtp_reply_init(&t->mail);
 	smtp_reply_init(&t->data);
 	for (size_t i = 0; i < t->nrcpt; i++)
@@ -554,6 +588,7 @@ client_start_txn(struct client *c, struct client_txn *t)
 		    (unsigned long long)c->caps.size_max, c->p.host);
 		c->txn = NULL;
 		t->outcome = TXN_MAIL_REJECTED;
+		t->end_stage = "size";
 		client_defer(c, CLIENT_TXN_DONE);
 		return;
 	}
@@ -649,14 +684,16 @@ client_handle_reply(struct client *c, const struct smtp_reply *r)
 		c->discard_dot = true;
 		c->discard_outcome = smtp_reply_is_positive(r) ? TXN_BROKEN : TXN_COMPLETE;
 		client_set_state(c, CS_DOT);
-		client_lost(c, "reply before the end of the message");
+		c->txn->end_stage = "data";
+		client_lost(c, CLIENT_FAIL_CLOSED, "reply before the end of the message");
 		break;
 	case CS_DOT:
 		if (c->discard_dot)
-			client_txn_finish(c, c->discard_outcome);
+			client_txn_finish(c, c->discard_outcome,
+			    c->discard_outcome == TXN_MAIL_REJECTED ? "mail" : "rcpt");
 		else {
 			c->txn->data = *r;
-			client_txn_finish(c, TXN_COMPLETE);
+			client_txn_finish(c, TXN_COMPLETE, "dot");
 		}
 		break;
 	case CS_QUIT:
@@ -676,8 +713,8 @@ client_handle_reply(struct client *c, const struct smtp_reply *r)
 static void
 client_protocol_error(struct client *c, enum reply_parse why)
 {
-	client_fail_local(c, 451, "4.5.0", "%s from %s[%s]", smtp_reply_parse_text(why),
-	    c->p.host, c->ip);
+	client_fail_local(c, CLIENT_FAIL_PROTOCOL, 451, "4.5.0", "%s from %s[%s]",
+	    smtp_reply_parse_text(why), c->p.host, c->ip);
 }
 
 static void
@@ -775,24 +812,31 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		client_connected(c);
 	else if (client_gone(c))
 		;
+	else if ((what & BEV_EVENT_TIMEOUT) && c->state == CS_CONNECTING)
+		/* RFC 3463 X.4.1: no answer from host */
+		client_fail_local(c, CLIENT_FAIL_TIMEOUT, 451, "4.4.1",
+		    "connect to %s[%s]: timed out", c->p.host, c->ip);
 	else if (what & BEV_EVENT_TIMEOUT)
-		client_lost(c, "timeout");
-	else if (c->state == CS_CONNECTING)
-		client_fail_local(c, 451, "4.4.1", "connect to %s[%s]: %s", c->p.host, c->ip,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	else if (c->state == CS_TLS_HANDSHAKE) {
+		client_lost(c, CLIENT_FAIL_TIMEOUT, "timeout");
+	else if (c->state == CS_CONNECTING) {
+		int e = EVUTIL_SOCKET_ERROR();
+		client_fail_local(c, failure_of_errno(e), 451, "4.4.1", "connect to %s[%s]: %s",
+		    c->p.host, c->ip, evutil_socket_error_to_string(e));
+	} else if (c->state == CS_TLS_HANDSHAKE) {
 		c->tls_failed = true;
-		client_fail_local(c, 451, "4.7.5", "TLS handshake with %s[%s] failed: %s",
-		    c->p.host, c->ip, relay_tls_error(bev, err, sizeof(err)));
+		client_fail_local(c, CLIENT_FAIL_TLS, 451, "4.7.5",
+		    "TLS handshake with %s[%s] failed: %s", c->p.host, c->ip,
+		    relay_tls_error(bev, err, sizeof(err)));
 	} else if (what & BEV_EVENT_EOF) {
 		/* Read whatever came with the close (e.g. a 421) first. */
 		client_read_replies(c);
 		if (!client_gone(c))
-			client_lost(c, "connection closed");
+			client_lost(c, CLIENT_FAIL_CLOSED, "connection closed");
 	} else {
+		int e = EVUTIL_SOCKET_ERROR();
 		snprintf(err, sizeof(err), "connection error (%s)",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		client_lost(c, err);
+		    evutil_socket_error_to_string(e));
+		client_lost(c, failure_of_errno(e), err);
 	}
 	client_unref(c);
 }
@@ -853,6 +897,7 @@ client_connect(struct event_base *base, const struct client_params *p,
 	if (client_open_socket(c, err, sizeof(err)) == -1) {
 		smtp_reply_set(&c->err, 451, "4.4.1", "%s[%s]: %s", c->p.host, c->ip, err);
 		c->err_stage = "connect";
+		c->failure = CLIENT_FAIL_LOCAL;
 		client_close_conn(c);
 		c->state = CS_DEAD;
 		client_defer(c, CLIENT_FAILED);
@@ -876,6 +921,18 @@ client_error(const struct client *c, bool *remote)
 	if (remote != NULL)
 		*remote = c->err_remote;
 	return &c->err;
+}
+
+enum client_failure
+client_failure(const struct client *c)
+{
+	return c->failure;
+}
+
+const char *
+client_stage(const struct client *c)
+{
+	return client_stage_now(c);
 }
 
 const char *

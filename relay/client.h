@@ -44,6 +44,22 @@ enum client_event {
 	CLIENT_CLOSED,		/* after client_quit(): the connection is gone */
 };
 
+/* How a session failed, for the per-attempt log (relay/attempt.c). */
+enum client_failure {
+	CLIENT_FAIL_NONE = 0,
+	CLIENT_FAIL_REPLY,		/* the server answered 4xx/5xx */
+	CLIENT_FAIL_REFUSED,		/* connect: ECONNREFUSED */
+	CLIENT_FAIL_UNREACHABLE,	/* connect: no route to the address */
+	CLIENT_FAIL_TIMEOUT,		/* no connection, or no reply in time */
+	CLIENT_FAIL_RESET,		/* ECONNRESET, EPIPE */
+	CLIENT_FAIL_CLOSED,		/* the server closed the connection */
+	CLIENT_FAIL_TLS,		/* the TLS handshake failed */
+	CLIENT_FAIL_PROTOCOL,		/* a reply that breaks RFC 5321 */
+	CLIENT_FAIL_POLICY,		/* our rules: tls=require, auth= */
+	CLIENT_FAIL_ERROR,		/* another socket error */
+	CLIENT_FAIL_LOCAL,		/* our side: socket, bind, reading the body */
+};
+
 /* After CLIENT_FAILED and CLIENT_CLOSED the owner must client_free(). */
 typedef void (*client_cb)(struct client *, enum client_event, void *arg);
 
@@ -68,6 +84,9 @@ struct client_txn {
 	struct smtp_reply	*rcpt_reply;	/* nrcpt, the caller's memory */
 	struct smtp_reply	 data;		/* DATA refused, or the final reply */
 	size_t			 naccepted;
+	/* "size" (over the server's SIZE: mail holds our own 552), "mail",
+	 * "rcpt", "data", "dot", or where the session died */
+	const char		*end_stage;
 };
 
 struct client	*client_connect(struct event_base *, const struct client_params *,
@@ -88,6 +107,10 @@ const struct smtp_reply	*client_error(const struct client *, bool *remote);
 /* "connect", "greeting", "ehlo", "starttls", "tls", "auth", "rset",
  * "mail", "rcpt", "data", "dot", "quit": where it failed. */
 const char	*client_error_stage(const struct client *);
+/* Where a live session is now (the same names). */
+const char	*client_stage(const struct client *);
+/* How it failed (attempt.c names it in the log). */
+enum client_failure	 client_failure(const struct client *);
 bool		 client_is_ready(const struct client *);
 int		 client_family(const struct client *);
 const char	*client_ip(const struct client *);

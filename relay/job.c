@@ -16,6 +16,11 @@
  * as event=family_fallback, and the walk restarts over IPv4 at once.
  * What ends it: every recipient has a result. One that the walk could not
  * place gets the last error, TEMPFAIL unless every failure was permanent.
+ * Every session that ends (failed, or its transaction done) is one
+ * event=relay_attempt line (attempt.c). A result records whether a server
+ * said it (and which: struct job_origin) or the relay found it out itself
+ * (a refused connection, DNS, null MX): the queue's DSN must not claim a
+ * server answered when none did (RFC 3464 2.3.5, 2.3.6).
  */
 #include <arpa/inet.h>
 #include <sys/stat.h>
@@ -28,6 +33,7 @@
 
 #include <event2/event.h>
 
+#include "attempt.h"
 #include "auth.h"
 #include "family.h"
 #include "job.h"
@@ -111,33 +117,47 @@ result_of(const struct smtp_reply *r)
 	return smtp_reply_is_permanent(r) ? DELIVERY_PERMFAIL : DELIVERY_TEMPFAIL;
 }
 
-/* Recipient i is decided; c (may be NULL) is the session that decided it. */
 static void
-rcpt_set(struct job *j, size_t i, enum delivery_result res, const char *reply,
-    const struct client *c)
+origin_of(const struct client *c, struct job_origin *o)
 {
-	struct job_rcpt *r = &j->rcpt[i];
-
-	if (r->final)
+	memset(o, 0, sizeof(*o));
+	if (c == NULL)
 		return;
-	r->final = true;
-	r->result = res;
-	snprintf(r->reply, sizeof(r->reply), "%s", reply);
-	if (c != NULL) {
-		snprintf(r->mx, sizeof(r->mx), "%s", client_host(c));
-		snprintf(r->ip, sizeof(r->ip), "%s", client_ip(c));
-		r->family = client_family(c);
-		r->tls = client_tls_active(c);
-	}
+	snprintf(o->mx, sizeof(o->mx), "%s", client_host(c));
+	snprintf(o->ip, sizeof(o->ip), "%s", client_ip(c));
+	o->family = client_family(c);
+	o->tls = client_tls_active(c);
+}
+
+/*
+ * Recipient i is decided by reply r; from (may be NULL) is the session it
+ * came from. A server's reply is kept whole and marked answered; our own
+ * diagnosis (r->local) loses its made-up reply code, so that the queue
+ * and its DSN never mistake it for something a server said.
+ */
+static void
+rcpt_set(struct job *j, size_t i, enum delivery_result res,
+    const struct smtp_reply *r, const struct job_origin *from)
+{
+	struct job_rcpt *jr = &j->rcpt[i];
+
+	if (jr->final)
+		return;
+	jr->final = true;
+	jr->result = res;
+	snprintf(jr->reply, sizeof(jr->reply), "%s", smtp_reply_diagnosis(r));
+	jr->answered = !r->local && from != NULL && from->mx[0] != '\0';
+	if (from != NULL)
+		jr->from = *from;
 	j->npending--;
 }
 
 static void
-pending_set(struct job *j, enum delivery_result res, const char *reply,
-    const struct client *c)
+pending_set(struct job *j, enum delivery_result res, const struct smtp_reply *r,
+    const struct job_origin *from)
 {
 	for (size_t i = 0; i < j->m.nrcpt; i++)
-		rcpt_set(j, i, res, reply, c);
+		rcpt_set(j, i, res, r, from);
 }
 
 static void
@@ -158,14 +178,17 @@ job_give_up(struct job *j)
 	else
 		r = j->last_err;
 	pending_set(j, (j->any_temp || !smtp_reply_is_permanent(&r)) ?
-	    DELIVERY_TEMPFAIL : DELIVERY_PERMFAIL, r.text, NULL);
+	    DELIVERY_TEMPFAIL : DELIVERY_PERMFAIL, &r,
+	    j->have_err ? &j->last_err_from : NULL);
 	job_finish(j);
 }
 
+/* r ended an attempt on the session from; the walk goes on. */
 static void
-job_note_error(struct job *j, const struct smtp_reply *r)
+job_note_error(struct job *j, const struct smtp_reply *r, const struct job_origin *from)
 {
 	j->last_err = *r;
+	j->last_err_from = *from;
 	j->have_err = true;
 	if (!smtp_reply_is_permanent(r))
 		j->any_temp = true;
@@ -303,15 +326,16 @@ job_connect(struct job *j, struct job_host *h)
 	    h->rule.tls_require ? CLIENT_TLS_REQUIRE : CLIENT_TLS_OPPORTUNISTIC;
 	if (h->rule.auth_file[0] != '\0' &&
 	    (p.cred = relay_auth_find(h->rule.auth_file)) == NULL) {
-		char text[REPLY_TEXT_MAX];
-		snprintf(text, sizeof(text), "451 4.7.0 credentials %s are not loaded "
+		struct smtp_reply r;
+		smtp_reply_set(&r, 451, "4.7.0", "credentials %s are not loaded "
 		    "(restart homemx to read a new auth file)", h->rule.auth_file);
 		job_drop_slot(j);
-		pending_set(j, DELIVERY_TEMPFAIL, text, NULL);
+		pending_set(j, DELIVERY_TEMPFAIL, &r, NULL);
 		job_finish(j);
 		return;
 	}
 	job_set_state(j, JOB_CONNECT);
+	j->client_reused = false;
 	j->client = client_connect(base, &p, on_client_event, j);
 }
 
@@ -357,6 +381,7 @@ job_walk(struct job *j)
 			case POOL_IDLE:
 				j->has_slot = true;
 				j->client = idle;
+				j->client_reused = true;
 				client_set_owner(idle, on_client_event, j);
 				job_set_state(j, JOB_RESET);
 				client_reset(idle);
@@ -449,9 +474,16 @@ job_session_failed(struct job *j, struct client *c)
 	bool tls_failed = client_tls_handshake_failed(c);
 	bool v6_policy = remote && is_v6_policy_reject(c, &err);
 	const char *stage = client_error_stage(c);
+	struct job_origin from;
 
+	if (client_failure(c) == CLIENT_FAIL_REPLY)
+		attempt_log_refused(j->m.msgid, c, j->client_reused, stage, &err);
+	else
+		attempt_log_failed(j->m.msgid, c, j->client_reused, stage,
+		    client_failure(c), smtp_reply_diagnosis(&err));
 	snprintf(host, sizeof(host), "%s", client_host(c));
 	snprintf(ip, sizeof(ip), "%s", client_ip(c));
+	origin_of(c, &from);
 	client_free(c);
 	j->client = NULL;
 	if (was_reset) {
@@ -466,13 +498,15 @@ job_session_failed(struct job *j, struct client *c)
 	if (tls_failed && !j->tls_off && !j->hosts[j->hidx].rule.tls_require) {
 		/* Opportunistic TLS that does not work: the same address in
 		 * plaintext, as RFC 3207 4.1 leaves to the client. */
+		char esc[LOG_ESCAPE_MAX];
+		const char *why = smtp_reply_diagnosis(&err);
 		log_event("relay_tls_fallback", "qid=%s mx=%s ip=%s reason=\"%s\"",
-		    j->m.msgid, host, ip, err.text);
+		    j->m.msgid, host, ip, log_escape(esc, sizeof(esc), why, strlen(why)));
 		j->tls_off = true;
 		job_walk(j);
 		return;
 	}
-	job_note_error(j, &err);
+	job_note_error(j, &err, &from);
 	/* A refused login is our configuration, not the message's fault. */
 	if (strcmp(stage, "auth") == 0)
 		j->any_temp = true;
@@ -492,7 +526,9 @@ job_rcpt_results(struct job *j, struct client *c, bool can_fall_back)
 {
 	struct client_txn *t = &j->txn;
 	bool fall_back = false;
+	struct job_origin from;
 
+	origin_of(c, &from);
 	for (size_t k = 0; k < t->nrcpt; k++) {
 		size_t i = j->txn_map[k];
 		const struct smtp_reply *r = &t->rcpt_reply[k];
@@ -502,19 +538,65 @@ job_rcpt_results(struct job *j, struct client *c, bool can_fall_back)
 			if (can_fall_back && is_v6_policy_reject(c, r))
 				fall_back = true;
 			else
-				rcpt_set(j, i, result_of(r), r->text, c);
+				rcpt_set(j, i, result_of(r), r, &from);
 			continue;
 		}
 		if (t->outcome == TXN_UNKNOWN) {
 			/* The reply to the dot never came: maybe delivered,
 			 * so a retry may duplicate (RFC 5321 6.1 prefers that). */
-			rcpt_set(j, i, DELIVERY_TEMPFAIL, client_error(c, NULL)->text, c);
+			rcpt_set(j, i, DELIVERY_TEMPFAIL, client_error(c, NULL), &from);
 		} else if (can_fall_back && is_v6_policy_reject(c, &t->data))
 			fall_back = true;
 		else
-			rcpt_set(j, i, result_of(&t->data), t->data.text, c);
+			rcpt_set(j, i, result_of(&t->data), &t->data, &from);
 	}
 	return fall_back;
+}
+
+/* The reply to the first refused RCPT of a transaction where none got
+ * through. */
+static const struct smtp_reply *
+first_rcpt_refusal(const struct client_txn *t)
+{
+	for (size_t k = 0; k < t->nrcpt; k++)
+		if (t->rcpt_reply[k].code != 0 && !smtp_reply_is_positive(&t->rcpt_reply[k]))
+			return &t->rcpt_reply[k];
+	return &t->mail;
+}
+
+/* One event=relay_attempt line for a transaction that ended on c. */
+static void
+log_txn_attempt(const struct job *j, const struct client *c)
+{
+	const struct client_txn *t = &j->txn;
+	const char *qid = j->m.msgid;
+	bool reused = j->client_reused;
+
+	switch (t->outcome) {
+	case TXN_BROKEN:
+	case TXN_UNKNOWN:
+		attempt_log_failed(qid, c, reused, t->end_stage != NULL ? t->end_stage :
+		    client_error_stage(c), client_failure(c),
+		    smtp_reply_diagnosis(client_error(c, NULL)));
+		return;
+	case TXN_MAIL_REJECTED:
+		if (t->mail.local)	/* over the server's SIZE: never sent */
+			attempt_log_failed(qid, c, reused, "size", CLIENT_FAIL_POLICY,
+			    smtp_reply_diagnosis(&t->mail));
+		else
+			attempt_log_refused(qid, c, reused, "mail", &t->mail);
+		return;
+	case TXN_NO_RCPT:
+		attempt_log_refused(qid, c, reused, "rcpt", first_rcpt_refusal(t));
+		return;
+	case TXN_COMPLETE:
+		if (smtp_reply_is_positive(&t->data))
+			attempt_log_delivered(qid, c, reused, &t->data, t->naccepted, t->nrcpt);
+		else
+			attempt_log_refused(qid, c, reused, t->end_stage != NULL ?
+			    t->end_stage : "dot", &t->data);
+		return;
+	}
 }
 
 static void
@@ -524,12 +606,15 @@ job_txn_done(struct job *j, struct client *c)
 	bool can_fall_back = job_can_fall_back(j);
 	char host[ADDR_DOMAIN_MAX + 1], ip[INET6_ADDRSTRLEN];
 	struct smtp_reply why;
+	struct job_origin from;
 
 	snprintf(host, sizeof(host), "%s", client_host(c));
 	snprintf(ip, sizeof(ip), "%s", client_ip(c));
+	origin_of(c, &from);
+	log_txn_attempt(j, c);
 	switch (t->outcome) {
 	case TXN_BROKEN:
-		job_note_error(j, client_error(c, NULL));
+		job_note_error(j, client_error(c, NULL), &from);
 		job_return_client(j, false);
 		j->aidx++;
 		job_walk(j);
@@ -543,13 +628,13 @@ job_txn_done(struct job *j, struct client *c)
 		}
 		if (!smtp_reply_is_permanent(&t->mail)) {
 			/* A 4xx for the whole session: another address may do. */
-			job_note_error(j, &t->mail);
+			job_note_error(j, &t->mail, &from);
 			job_return_client(j, false);
 			j->aidx++;
 			job_walk(j);
 			return;
 		}
-		pending_set(j, DELIVERY_PERMFAIL, t->mail.text, c);
+		pending_set(j, DELIVERY_PERMFAIL, &t->mail, &from);
 		job_return_client(j, true);
 		job_walk(j);
 		return;
@@ -620,11 +705,11 @@ job_dns_done(struct job *j)
 	if (tempfail)
 		smtp_reply_set(&r, 451, "4.4.3", "DNS lookup of the address of %s failed: %s",
 		    who, err);
-	else if (j->implicit_mx)
-		smtp_reply_set(&r, 550, "5.1.2", "%s has no MX and no address record", j->domain);
+	else if (j->implicit_mx)	/* RFC 3463 X.4.4: unable to route */
+		smtp_reply_set(&r, 550, "5.4.4", "%s has no MX and no address record", j->domain);
 	else
 		smtp_reply_set(&r, 451, "4.4.4", "no MX host of %s has an address", j->domain);
-	pending_set(j, result_of(&r), r.text, NULL);
+	pending_set(j, result_of(&r), &r, NULL);
 	job_finish(j);
 }
 
@@ -734,7 +819,7 @@ on_mx(uint64_t id, enum dns_status st, const struct dns_mx *mx, size_t n,
 		    j->domain, err != NULL ? err : "error");
 		break;
 	}
-	pending_set(j, result_of(&r), r.text, NULL);
+	pending_set(j, result_of(&r), &r, NULL);
 	job_finish(j);
 }
 
@@ -782,9 +867,11 @@ job_check_domains(struct job *j)
 {
 	for (size_t i = 1; i < j->m.nrcpt; i++) {
 		const char *at = strrchr(j->m.rcpt[i], '@');
-		if (at == NULL || strcasecmp(at + 1, j->domain) != 0)
-			rcpt_set(j, i, DELIVERY_TEMPFAIL,
-			    "451 4.3.0 recipient not in the domain of this job", NULL);
+		if (at == NULL || strcasecmp(at + 1, j->domain) != 0) {
+			struct smtp_reply r;
+			smtp_reply_set(&r, 451, "4.3.0", "recipient not in the domain of this job");
+			rcpt_set(j, i, DELIVERY_TEMPFAIL, &r, NULL);
+		}
 	}
 }
 
@@ -833,15 +920,18 @@ job_free(struct job *j)
 }
 
 void
-job_cancel(struct job *j, enum delivery_result res, const char *reply)
+job_cancel(struct job *j, const struct smtp_reply *r)
 {
 	if (j->waiter.queued)
 		pool_cancel(j->pool, &j->waiter);
 	if (j->client != NULL) {
+		/* the attempt in flight ends here, by our hand */
+		attempt_log_failed(j->m.msgid, j->client, j->client_reused,
+		    client_stage(j->client), CLIENT_FAIL_LOCAL, smtp_reply_diagnosis(r));
 		client_free(j->client);
 		j->client = NULL;
 	}
 	job_drop_slot(j);
-	pending_set(j, res, reply, NULL);
+	pending_set(j, result_of(r), r, NULL);
 	job_finish(j);
 }

@@ -46,14 +46,22 @@ struct job_host {
 	char			dns_err[DNS_ERR_MAX];
 };
 
-struct job_rcpt {
-	bool			final;
-	enum delivery_result	result;
-	char			reply[REPLY_TEXT_MAX + 1];
+/* The session a reply or an error came from. */
+struct job_origin {
 	char			mx[ADDR_DOMAIN_MAX + 1];	/* "" if no session */
 	char			ip[INET6_ADDRSTRLEN];
 	int			family;
 	bool			tls;
+};
+
+struct job_rcpt {
+	bool			final;
+	enum delivery_result	result;
+	/* A server's reply ("550 5.1.1 text"), or the relay's own diagnosis
+	 * without a reply code ("4.4.1 connect to ...: Connection refused"). */
+	char			reply[REPLY_TEXT_MAX + 1];
+	bool			answered;	/* reply is what the server from said */
+	struct job_origin	from;
 };
 
 struct job;
@@ -88,6 +96,7 @@ struct job {
 	struct pool		*pool;		/* set while holding a slot or waiting */
 	bool			 has_slot;
 	struct client		*client;
+	bool			 client_reused;	/* an idle session from the pool */
 
 	struct job_rcpt		*rcpt;		/* m.nrcpt entries */
 	size_t			 npending;
@@ -97,6 +106,7 @@ struct job {
 	struct smtp_reply	*txn_replies;
 
 	struct smtp_reply	 last_err;
+	struct job_origin	 last_err_from;
 	bool			 have_err;
 	bool			 any_temp;
 	job_done_cb		 done;
@@ -109,8 +119,9 @@ struct job	*job_new(struct msg_relay *m, int body_fd, uint64_t queue_req,
 void		 job_start(struct job *);
 /* Frees without a result (the queue that asked is gone). */
 void		 job_free(struct job *);
-/* Every pending recipient gets result/reply now; then done() runs. */
-void		 job_cancel(struct job *, enum delivery_result, const char *reply);
+/* Every pending recipient gets r (a local reply: smtp_reply_set) now;
+ * then done() runs. */
+void		 job_cancel(struct job *, const struct smtp_reply *r);
 size_t		 job_count(void);
 /* Calls fn for every job (fn may free it). */
 void		 job_foreach(void (*fn)(struct job *));

@@ -9,6 +9,10 @@
  * If the queue link goes away, its jobs are dropped: their sessions close
  * before the final dot where possible (the remote server then discards
  * the message) and the new queue process sends the work again.
+ * The remembered IPv6->IPv4 fallbacks (family.c) live in the queue, which
+ * has a disk: each new one goes there (MSG_RELAY_FAMILY_LEARNED), and the
+ * queue sends them all back when the link comes up
+ * (MSG_QUEUE_FAMILY_MEMORY), so a restarted relay does not pay again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,7 @@
 
 #include "auth.h"
 #include "dns.h"
+#include "family.h"
 #include "job.h"
 #include "log.h"
 #include "pool.h"
@@ -81,13 +86,19 @@ log_relay(const struct job *j, size_t i)
 	log_event("relay", "qid=%s to=<%s> mx=%s ip=%s family=%s tls=%s reply=\"%s\" "
 	    "result=%s delay=%.2fs", j->m.msgid,
 	    log_escape(to, sizeof(to), j->m.rcpt[i], strlen(j->m.rcpt[i])),
-	    r->mx[0] != '\0' ? r->mx : "-", r->ip[0] != '\0' ? r->ip : "-",
-	    family_word(r->family), r->tls ? "yes" : "no",
+	    r->from.mx[0] != '\0' ? r->from.mx : "-", r->from.ip[0] != '\0' ? r->from.ip : "-",
+	    family_word(r->from.family), r->from.tls ? "yes" : "no",
 	    log_escape(reply, sizeof(reply), r->reply, strlen(r->reply)),
 	    result_word(r->result), delay < 0 ? 0.0 : delay);
 }
 
-/* One frame must hold every recipient: long replies are cut to fit. */
+/*
+ * One frame must hold every recipient: long replies are cut to fit.
+ * The reply text tells the queue who said it (its DSN depends on that):
+ *	"mx.example.net[192.0.2.1]: 550 5.1.1 text"	what that server answered
+ *	"4.4.1 connect to ...: Connection refused"	our own diagnosis: an
+ *		RFC 3463 status and no reply code, because no server answered
+ */
 static void
 send_result(const struct job *j)
 {
@@ -103,10 +114,10 @@ send_result(const struct job *j)
 	for (size_t i = 0; i < n; i++) {
 		const struct job_rcpt *r = &j->rcpt[i];
 		res.rcpt[i].result = r->result;
-		/* "mx[ip]: reply" lets the DSN name the Remote-MTA */
 		int w;
-		if (r->mx[0] != '\0' && r->ip[0] != '\0')
-			w = snprintf(res.rcpt[i].reply, cap + 1, "%s[%s]: %s", r->mx, r->ip, r->reply);
+		if (r->answered && r->from.ip[0] != '\0')
+			w = snprintf(res.rcpt[i].reply, cap + 1, "%s[%s]: %s", r->from.mx,
+			    r->from.ip, r->reply);
 		else
 			w = snprintf(res.rcpt[i].reply, cap + 1, "%s", r->reply);
 		if (w < 0)	/* cutting a long reply is intended; an error is not */
@@ -128,7 +139,8 @@ on_job_done(struct job *j)
 	job_free(j);
 }
 
-/* Answers a request the relay will not work on. */
+/* Answers a request the relay will not work on; reply is a diagnosis
+ * ("4.3.2 text", see send_result). */
 static void
 refuse(uint64_t req, unsigned n, const char *reply)
 {
@@ -158,8 +170,8 @@ on_queue_relay(struct ipc_frame *f)
 		return;
 	}
 	if (shutting_down || job_count() >= RELAY_JOBS_MAX) {
-		refuse(f->req_id, m.nrcpt, shutting_down ? "451 4.3.2 relay shutting down" :
-		    "451 4.3.2 relay busy");
+		refuse(f->req_id, m.nrcpt, shutting_down ? "4.3.2 relay shutting down" :
+		    "4.3.2 relay busy");
 		msg_relay_free(&m);
 		return;
 	}
@@ -168,12 +180,50 @@ on_queue_relay(struct ipc_frame *f)
 	job_start(j);
 }
 
+/* The queue's copy of the fallback memory (after a restart of either). */
+static void
+on_family_memory(struct ipc_frame *f)
+{
+	struct msg_family_memory m;
+	const char *why;
+	time_t now = time(NULL);
+
+	if (ipc_decode_family_memory(f, &m, &why) == -1) {
+		ipc_link_reject(qlink, f->type, why);
+		return;
+	}
+	for (unsigned i = 0; i < m.n; i++)
+		family_load(m.pins[i].name, (time_t)m.pins[i].until, now,
+		    cfg->family_fallback_memory);
+	log_event("family_memory", "received=%u remembered=%zu", m.n, family_count(now));
+	msg_family_memory_free(&m);
+}
+
+/* family.c learned a pin: the queue keeps it across our restarts. */
+static void
+on_family_learned(const char *name, time_t until)
+{
+	static struct ipc_builder b;
+	struct family_pin p;
+
+	if (qlink == NULL || !family_name_is_valid(name) ||
+	    strlen(name) >= sizeof(p.name) || until <= 0)
+		return;		/* an address literal: kept here only */
+	memcpy(p.name, name, strlen(name) + 1);
+	p.until = (uint64_t)until;
+	ipc_encode_family_learned(&b, &p);
+	if (ipc_send(qlink, MSG_RELAY_FAMILY_LEARNED, 0, &b, -1) == -1)
+		log_warnx("relay: fallback for %s not sent to the queue", name);
+}
+
 static void
 on_queue_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	(void)arg;
 	if (f->type == MSG_QUEUE_RELAY)
 		on_queue_relay(f);
+	else if (f->type == MSG_QUEUE_FAMILY_MEMORY)
+		on_family_memory(f);
 	else
 		ipc_link_reject(l, f->type, "unexpected message");
 	if (f->fd != -1)
@@ -213,7 +263,8 @@ on_queue_close(struct ipc_link *l, void *arg)
 void
 relay_on_link(enum role peer, int fd)
 {
-	if (peer != ROLE_QUEUE) {
+	/* Linked per the message table, and the one peer handled here. */
+	if (!ipc_roles_linked(ROLE_RELAY, peer) || peer != ROLE_QUEUE) {
 		log_warnx("relay: no link expected to %s", role_name(peer));
 		close(fd);
 		return;
@@ -238,8 +289,12 @@ relay_preinit(struct event_base *b, const struct config *c)
 static void
 expire_job(struct job *j)
 {
-	if (j->state != JOB_DONE && mono_now() - j->started > JOB_DEADLINE)
-		job_cancel(j, DELIVERY_TEMPFAIL, "451 4.4.7 delivery attempt took too long");
+	struct smtp_reply r;
+
+	if (j->state != JOB_DONE && mono_now() - j->started > JOB_DEADLINE) {
+		smtp_reply_set(&r, 451, "4.4.7", "delivery attempt took too long");
+		job_cancel(j, &r);
+	}
 }
 
 static void
@@ -263,6 +318,7 @@ relay_init(struct event_base *b, const struct config *c, const int *listen_fds,
 	cfg = c;
 	pool_init(b);
 	job_setup(b, c);
+	family_set_learn_hook(on_family_learned);
 	if ((ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL)) == NULL ||
 	    event_add(ev_sweep, &tv) == -1)
 		fatalx("relay: event_new");
@@ -279,7 +335,10 @@ relay_on_reload(const struct config *c)
 static void
 cancel_job(struct job *j)
 {
-	job_cancel(j, DELIVERY_TEMPFAIL, "451 4.3.2 relay shutting down");
+	struct smtp_reply r;
+
+	smtp_reply_set(&r, 451, "4.3.2", "relay shutting down");
+	job_cancel(j, &r);
 }
 
 static void

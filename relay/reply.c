@@ -202,10 +202,26 @@ smtp_reply_set(struct smtp_reply *r, int code, const char *esc,
 	n = snprintf(line, sizeof(line), "%03d %s%s%s", code,
 	    esc != NULL ? esc : "", esc != NULL ? " " : "", msg);
 	smtp_reply_init(r);
+	r->local = true;
 	if (n < 0)
 		return;
 	(void)smtp_reply_feed(r, (const uint8_t *)line,
 	    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+const char *
+smtp_reply_text_without_code(const char *text)
+{
+	if (is_digit((uint8_t)text[0]) && is_digit((uint8_t)text[1]) &&
+	    is_digit((uint8_t)text[2]) && text[3] == ' ')
+		return text + 4;
+	return text;
+}
+
+const char *
+smtp_reply_diagnosis(const struct smtp_reply *r)
+{
+	return r->local ? smtp_reply_text_without_code(r->text) : r->text;
 }
 
 /* ---- EHLO keywords ------------------------------------------------------ */

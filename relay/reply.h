@@ -30,6 +30,7 @@ struct smtp_reply {
 	size_t		nlines;
 	bool		complete;
 	bool		truncated;	/* text ends in "..." */
+	bool		local;		/* smtp_reply_set: no server said it */
 };
 
 enum reply_parse {
@@ -54,10 +55,19 @@ bool	smtp_reply_is_permanent(const struct smtp_reply *);	/* 5xx */
 /* A 5xx whose enhanced code is 5.7.x (policy/security), e.g. Gmail's
  * "550-5.7.1 ... IPv6 sending guidelines". */
 bool	smtp_reply_is_policy_reject(const struct smtp_reply *);
-/* Fills r as if the server had said it ("451 4.4.1 text"); for failures
- * the relay detects itself (connection refused, timeouts, DNS). */
+/* Fills r in the shape of a reply ("451 4.4.1 text"), marked local: for
+ * failures the relay detects itself (connection refused, timeouts, DNS).
+ * The code only classes it (4xx: try again, 5xx: give up); the queue gets
+ * such a diagnosis without it (smtp_reply_diagnosis), so that no DSN
+ * claims a server answered. */
 void	smtp_reply_set(struct smtp_reply *, int code, const char *esc,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The text of a local reply without its code: "4.4.1 text". For a
+ * server's reply, the whole text. */
+const char	*smtp_reply_diagnosis(const struct smtp_reply *);
+/* The same for a reply text as stored ("451 4.4.1 text"). */
+const char	*smtp_reply_text_without_code(const char *text);
 
 /* What an EHLO reply offers. */
 #define EHLO_AUTH_PLAIN	0x01

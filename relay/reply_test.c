@@ -156,6 +156,30 @@ test_reply_classes(void **state)
 	assert_false(smtp_reply_is_policy_reject(&r));
 }
 
+/* What the relay says itself is marked, and reaches the queue without
+ * the made-up reply code; what a server said stays whole. */
+static void
+test_reply_local_diagnosis(void **state)
+{
+	struct smtp_reply r;
+	const char *l;
+
+	(void)state;
+	smtp_reply_set(&r, 451, "4.4.1", "connect to mx[192.0.2.1]: %s", "Connection refused");
+	assert_true(r.local);
+	assert_string_equal(smtp_reply_diagnosis(&r),
+	    "4.4.1 connect to mx[192.0.2.1]: Connection refused");
+	smtp_reply_init(&r);
+	l = "451 4.4.1 a server can say this too";
+	assert_int_equal(smtp_reply_feed(&r, (const uint8_t *)l, strlen(l)), REPLY_PARSE_DONE);
+	assert_false(r.local);
+	assert_string_equal(smtp_reply_diagnosis(&r), l);
+	assert_string_equal(smtp_reply_text_without_code("550 5.1.1 x"), "5.1.1 x");
+	assert_string_equal(smtp_reply_text_without_code("550"), "550");
+	assert_string_equal(smtp_reply_text_without_code("55x y"), "55x y");
+	assert_string_equal(smtp_reply_text_without_code(""), "");
+}
+
 struct ehlo_case {
 	const char	*line;
 	bool		 starttls, pipelining, eightbit, size;
@@ -220,6 +244,7 @@ main(void)
 		cmocka_unit_test(test_reply_too_long_line),
 		cmocka_unit_test(test_reply_too_many_lines),
 		cmocka_unit_test(test_reply_classes),
+		cmocka_unit_test(test_reply_local_diagnosis),
 		cmocka_unit_test(test_ehlo_caps),
 		cmocka_unit_test(test_ehlo_first_line_is_the_name),
 	};

@@ -41,7 +41,7 @@ struct addr_set {
 /*
  * Fills out[] (room for max) with the addresses to try, in order:
  *	ipv4-only: IPv4;  ipv6-only: IPv6;  prefer-ipv4: IPv4 then IPv6;
- *	otherwise IPv6 then IPv4.
+ *	otherwise (prefer-ipv6, or no rule) IPv6 then IPv4.
  * ipv4_pinned (a remembered or current 5.7.x fallback): IPv4 only, unless
  * the rule is ipv6-only or the host has no IPv4 address.
  * source_family (AF_INET/AF_INET6, or AF_UNSPEC): a bound source address

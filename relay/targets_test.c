@@ -102,6 +102,8 @@ struct order_case {
 static const struct order_case order_cases[] = {
 	{ DEST_FAMILY_ANY,		false, AF_UNSPEC, true,  "2001:db8::1 2001:db8::2 192.0.2.1 192.0.2.2" },
 	{ DEST_FAMILY_PREFER_IPV4,	false, AF_UNSPEC, true,  "192.0.2.1 192.0.2.2 2001:db8::1 2001:db8::2" },
+	{ DEST_FAMILY_PREFER_IPV6,	false, AF_UNSPEC, true,  "2001:db8::1 2001:db8::2 192.0.2.1 192.0.2.2" },
+	{ DEST_FAMILY_PREFER_IPV6,	true,  AF_UNSPEC, true,  "192.0.2.1 192.0.2.2" },
 	{ DEST_FAMILY_IPV4_ONLY,	false, AF_UNSPEC, true,  "192.0.2.1 192.0.2.2" },
 	{ DEST_FAMILY_IPV6_ONLY,	false, AF_UNSPEC, true,  "2001:db8::1 2001:db8::2" },
 	{ DEST_FAMILY_ANY,		true,  AF_UNSPEC, true,  "192.0.2.1 192.0.2.2" },

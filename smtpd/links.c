@@ -63,13 +63,11 @@ links_set_self(enum role self)
 	links_self = self;
 }
 
-/* The peers this process talks to; the message table says the same. */
+/* The peers this process talks to: read off the message table. */
 static bool
 links_accepts_peer(enum role peer)
 {
-	if (peer == ROLE_LOOKUP || peer == ROLE_QUEUE)
-		return true;
-	return links_self == ROLE_SUBMISSION && peer == ROLE_DKIMSIGN;
+	return ipc_roles_linked(links_self, peer);
 }
 
 /* ---- pending table ----------------------------------------------------- */

@@ -23,11 +23,6 @@
 #include "setup.h"
 #include "util.h"
 
-static const char *const role_users[] = {
-	USER_SMTPD, USER_LOOKUP, USER_QUEUE, USER_MAIL, USER_SUBMIT, USER_DKIM,
-	USER_RELAY, USER_SCREEN,
-};
-
 /* useradd(8) is run directly with execv: no shell, fixed arguments. */
 static void
 create_system_user(const char *name)
@@ -52,11 +47,10 @@ create_system_user(const char *name)
 }
 
 void
-setup_users(void)
+setup_user(const char *name)
 {
-	for (size_t i = 0; i < sizeof(role_users) / sizeof(role_users[0]); i++)
-		if (getpwnam(role_users[i]) == NULL)
-			create_system_user(role_users[i]);
+	if (getpwnam(name) == NULL)
+		create_system_user(name);
 }
 
 static void

@@ -10,8 +10,8 @@
 #include "role.h"	/* USER_* */
 
 
-/* Creates the role users that do not exist yet (root only). */
-void	setup_users(void);
+/* Creates the system user of a role if it does not exist yet (root only). */
+void	setup_user(const char *name);
 /* Creates spool/store/maildir/chroot dirs; as root also owners and modes. */
 void	setup_dirs(const struct config *, bool as_root);
 /* Binds and listens; returns the fd or fatal. */

@@ -1,15 +1,26 @@
 /*
  * supervisor/supervisor.c - homemxd: start, link, restart and stop roles.
  *
- * Owns: the table of roles and of the links between them, the running
+ * Owns: the table of roles (role_specs[]: every role, always started,
+ * except a listening role without a listener of its kind), the running
  * children, and the lifecycle signals. It stays tiny and root: it never
- * reads a byte from the network or a frame it would act on from a role.
+ * reads a byte from the network, and from a role only the few control
+ * frames of lib/ipc_msgs.h (ready, fatal text, bad peer).
  *
- * Links: for each pair in role_links[] there is one SOCK_SEQPACKET
- * socketpair; each end is handed to its role as MSG_SUP_LINK over that
- * role's control link. When a role dies, the surviving peers see EOF on
- * their end; after the restart (with backoff) each gets a fresh pair. So a
- * crash of one role never needs the others to restart.
+ * Links: for each pair of roles that ipc_roles_linked() names (read off
+ * the message table) there is one SOCK_SEQPACKET socketpair; each end is
+ * handed to its role as MSG_SUP_LINK over that role's control link. When a
+ * role dies, the surviving peers see EOF on their end; after the restart
+ * (with backoff) each gets a fresh pair. So a crash of one role never
+ * needs the others to restart.
+ *
+ * Start-up failures: a role that dies before it sent MSG_ROLE_READY failed
+ * to start (a bad key directory, an unreadable store, a missing library);
+ * restarting it will not help. After STARTUP_FAILURES_MAX such deaths in a
+ * row homemxd logs the role's last fatal error (sent as MSG_ROLE_FATAL),
+ * closes the listeners so that clients are refused instead of getting 451
+ * forever, drains the other roles and exits 1. A role that crashes after
+ * a good start is restarted with backoff, forever.
  *
  * Signals: SIGTERM/SIGINT drain (smtpd first, so in-flight commits finish
  * and sessions get 421; then the rest), SIGHUP reloads the config if it
@@ -44,6 +55,9 @@
 #define BACKOFF_MAX	30
 #define STABLE_AFTER	30	/* a role up this long restarts fast again */
 #define STOP_GRACE	15	/* seconds before SIGKILL while draining */
+/* Deaths before MSG_ROLE_READY, in a row, before homemxd gives up: with
+ * the backoff above that is about 15 seconds of trying. */
+#define STARTUP_FAILURES_MAX	5
 
 #define LK(k)	(1u << (k))
 
@@ -55,7 +69,8 @@ struct role_spec {
 	unsigned	 listen_kinds;	/* LK(LISTEN_...) it serves */
 };
 
-/* Start order: the roles others ask questions first. */
+/* Every role, started in this order: the roles others ask questions first.
+ * Which of them are linked comes from the message table. */
 static const struct role_spec role_specs[] = {
 	{ ROLE_LOOKUP,     "homemx-lookup",     USER_LOOKUP, false, 0 },
 	{ ROLE_DKIMSIGN,   "homemx-dkimsign",   USER_DKIM,   true,  0 },
@@ -69,21 +84,10 @@ static const struct role_spec role_specs[] = {
 };
 #define NROLES	(sizeof(role_specs) / sizeof(role_specs[0]))
 
-static const enum role role_links[][2] = {
-	{ ROLE_SMTPD,      ROLE_LOOKUP },
-	{ ROLE_SMTPD,      ROLE_QUEUE },
-	{ ROLE_QUEUE,      ROLE_DELIVERY },
-	{ ROLE_DELIVERY,   ROLE_LOOKUP },
-	{ ROLE_SUBMISSION, ROLE_LOOKUP },
-	{ ROLE_SUBMISSION, ROLE_QUEUE },
-	{ ROLE_SUBMISSION, ROLE_DKIMSIGN },
-	{ ROLE_QUEUE,      ROLE_RELAY },
-	{ ROLE_QUEUE,      ROLE_DKIMSIGN },
-	{ ROLE_SMTPD,      ROLE_SCREEN },
-};
+_Static_assert(NROLES == ROLE_COUNT - 1, "role_specs[] lists every role but the supervisor");
 
 /* CHILD_DISABLED: not needed by this config (submission without a
- * submission listener), or, during development, not built yet. */
+ * submission listener). */
 enum child_state { CHILD_STOPPED, CHILD_RUNNING, CHILD_WAITING, CHILD_DISABLED };
 
 struct child {
@@ -95,6 +99,10 @@ struct child {
 	bool			 term_sent;	/* SIGTERM once per drain: a second one means "die now" */
 	unsigned		 backoff;
 	struct event		*ev_restart;
+	bool			 ready;		/* MSG_ROLE_READY since this start */
+	bool			 killed;	/* SIGKILLed by us (bad peer) */
+	unsigned		 startup_failures;	/* in a row */
+	char			 last_error[IPC_FATAL_TEXT_MAX + 1];	/* MSG_ROLE_FATAL */
 };
 
 static struct event_base	*base;
@@ -111,6 +119,7 @@ static bool			 use_syslog;
 static bool			 debug;
 static bool			 draining;
 static struct event		*ev_drain_timeout;
+static int			 exit_code;	/* of homemxd, once drained */
 
 static void	child_start(struct child *);
 
@@ -123,44 +132,82 @@ child_for_role(enum role r)
 	fatalx("no child for role %d", r);
 }
 
-static bool
-roles_linked(enum role a, enum role b)
-{
-	for (size_t i = 0; i < sizeof(role_links) / sizeof(role_links[0]); i++)
-		if ((role_links[i][0] == a && role_links[i][1] == b) ||
-		    (role_links[i][0] == b && role_links[i][1] == a))
-			return true;
-	return false;
-}
-
 /*
- * The only thing a role tells the supervisor: a peer sent it a frame that
- * failed validation and it dropped the link. The supervisor kills that peer
- * (it may be compromised) and the restart hands both fresh links. A role
- * can only accuse a peer it is linked with.
+ * A peer sent the reporter a frame that failed validation and it dropped
+ * the link. The supervisor kills that peer (it may be compromised) and the
+ * restart hands both fresh links. A role can only accuse a peer it is
+ * linked with.
  */
 static void
-control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+control_peer_bad(struct ipc_link *l, struct child *reporter, struct ipc_frame *f)
 {
-	struct child *reporter = arg;
-	uint8_t peer;
+	const char *why;
+	enum role peer;
 
-	if (f->type != MSG_ROLE_PEER_BAD || f->len != 1) {
-		ipc_link_reject(l, f->type, "unexpected");
-		return;
-	}
-	peer = f->payload[0];
-	if (peer >= ROLE_COUNT || peer == ROLE_SUPERVISOR ||
-	    !roles_linked(reporter->spec->role, (enum role)peer)) {
+	if (ipc_decode_peer_bad(f, &peer, &why) == -1 ||
+	    !ipc_roles_linked(reporter->spec->role, peer)) {
 		ipc_link_reject(l, f->type, "bad peer role");
 		return;
 	}
-	struct child *c = child_for_role((enum role)peer);
+	struct child *c = child_for_role(peer);
 	log_event("peer_bad", "reporter=%s role=%s action=%s",
 	    role_name(reporter->spec->role), role_name(c->spec->role),
 	    c->state == CHILD_RUNNING ? "restart" : "none");
-	if (c->state == CHILD_RUNNING)
+	if (c->state == CHILD_RUNNING) {
+		c->killed = true;
 		kill(c->pid, SIGKILL);
+	}
+}
+
+/* The role's last words: kept to explain its exit. */
+static void
+control_fatal(struct ipc_link *l, struct child *c, struct ipc_frame *f)
+{
+	static struct msg_role_fatal m;
+	const char *why;
+
+	if (ipc_decode_role_fatal(f, &m, &why) == -1) {
+		ipc_link_reject(l, f->type, why);
+		return;
+	}
+	snprintf(c->last_error, sizeof(c->last_error), "%s", m.text);
+}
+
+static void
+control_ready(struct ipc_link *l, struct child *c, struct ipc_frame *f)
+{
+	const char *why;
+
+	if (ipc_decode_empty(f, &why) == -1) {
+		ipc_link_reject(l, f->type, why);
+		return;
+	}
+	c->ready = true;
+	c->startup_failures = 0;
+	log_debug("role=%s ready", role_name(c->spec->role));
+}
+
+/* What a role may tell the supervisor; the table already checked the
+ * sender, the length and that no fd came along. */
+static void
+control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
+{
+	struct child *c = arg;
+
+	switch (f->type) {
+	case MSG_ROLE_PEER_BAD:
+		control_peer_bad(l, c, f);
+		return;
+	case MSG_ROLE_FATAL:
+		control_fatal(l, c, f);
+		return;
+	case MSG_ROLE_READY:
+		control_ready(l, c, f);
+		return;
+	default:
+		ipc_link_reject(l, f->type, "unexpected");
+		return;
+	}
 }
 
 static void
@@ -194,12 +241,9 @@ link_pair(struct child *a, struct child *b)
 static void
 link_role_to_peers(struct child *c)
 {
-	for (size_t i = 0; i < sizeof(role_links) / sizeof(role_links[0]); i++) {
-		if (role_links[i][0] == c->spec->role)
-			link_pair(c, child_for_role(role_links[i][1]));
-		else if (role_links[i][1] == c->spec->role)
-			link_pair(child_for_role(role_links[i][0]), c);
-	}
+	for (size_t i = 0; i < NROLES; i++)
+		if (ipc_roles_linked(c->spec->role, children[i].spec->role))
+			link_pair(c, &children[i]);
 }
 
 static int
@@ -212,6 +256,20 @@ config_memfd(void)
 	if (write_all(fd, cfg_text, cfg_textlen) == -1)
 		fatal("write memfd");
 	return fd;
+}
+
+/* In the child, when execv failed: say why on the control link (now fd 3),
+ * as the role itself would have with MSG_ROLE_FATAL. */
+static void __attribute__((noreturn))
+exec_failed(enum role r, const char *path)
+{
+	static struct ipc_builder msg;
+	char text[PATH_MAX + 128];
+
+	snprintf(text, sizeof(text), "cannot execute %s: %s", path, strerror(errno));
+	ipc_encode_role_fatal(&msg, text);
+	(void)ipc_send_now(ROLE_FD_CONTROL, r, ROLE_SUPERVISOR, MSG_ROLE_FATAL, &msg);
+	_exit(127);
 }
 
 /* In the child: arrange fds 3, 4, 5.. per lib/role.h and exec. */
@@ -277,7 +335,7 @@ child_exec(const struct role_spec *s, int control_fd, int conf_fd)
 		argv[argc++] = "-D";
 	argv[argc] = NULL;
 	execv(path, argv);
-	_exit(127);
+	exec_failed(s->role, path);
 }
 
 static void
@@ -298,6 +356,9 @@ child_start(struct child *c)
 	c->pid = pid;
 	c->state = CHILD_RUNNING;
 	c->term_sent = false;
+	c->ready = false;
+	c->killed = false;
+	c->last_error[0] = '\0';
 	c->started = mono_now();
 	c->control = ipc_link_new(base, sv[0], ROLE_SUPERVISOR, c->spec->role,
 	    control_frame, control_closed, c);
@@ -361,6 +422,68 @@ drain_step(void)
 	}
 }
 
+static void	drain_start(const char *cause);
+
+/* The role's frames still queued when it exited (MSG_ROLE_READY, its fatal
+ * text) are read before the control link goes: SIGCHLD may come first. */
+static void
+child_read_last_words(struct child *c)
+{
+	if (c->control != NULL)
+		ipc_link_drain(c->control);
+	if (c->control != NULL) {
+		ipc_link_free(c->control);
+		c->control = NULL;
+	}
+}
+
+/* Closes our copies of the listening sockets; smtpd frees its own when it
+ * drains, and then a client's connect() is refused instead of hanging. */
+static void
+close_listeners(void)
+{
+	for (size_t i = 0; i < nlisten; i++)
+		if (listen_fds[i] != -1) {
+			close(listen_fds[i]);
+			listen_fds[i] = -1;
+		}
+}
+
+static void
+give_up(struct child *c, const char *how)
+{
+	char esc[LOG_ESCAPE_MAX];
+
+	c->state = CHILD_STOPPED;
+	log_event("role_failed", "role=%s %s failures=%u error=\"%s\" action=stop",
+	    role_name(c->spec->role), how, c->startup_failures,
+	    log_escape(esc, sizeof(esc), c->last_error, strlen(c->last_error)));
+	close_listeners();
+	exit_code = 1;
+	drain_start("reason=role_failed");
+}
+
+/*
+ * Counts a death before MSG_ROLE_READY (that we did not cause) as a failed
+ * start. Returns true if it was one too many: homemxd is giving up.
+ */
+static bool
+startup_failure_is_fatal(struct child *c, int status, const char *how)
+{
+	char esc[LOG_ESCAPE_MAX];
+
+	if (c->ready || c->killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		return false;
+	c->startup_failures++;
+	log_event("role_start_failed", "role=%s %s attempt=%u/%u error=\"%s\"",
+	    role_name(c->spec->role), how, c->startup_failures, STARTUP_FAILURES_MAX,
+	    log_escape(esc, sizeof(esc), c->last_error, strlen(c->last_error)));
+	if (c->startup_failures < STARTUP_FAILURES_MAX)
+		return false;
+	give_up(c, how);
+	return true;
+}
+
 static void
 child_exited(struct child *c, int status)
 {
@@ -370,10 +493,7 @@ child_exited(struct child *c, int status)
 		snprintf(how, sizeof(how), "signal=%d", WTERMSIG(status));
 	else
 		snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(status));
-	if (c->control != NULL) {
-		ipc_link_free(c->control);
-		c->control = NULL;
-	}
+	child_read_last_words(c);
 	c->pid = -1;
 	if (draining) {
 		c->state = CHILD_STOPPED;
@@ -381,6 +501,8 @@ child_exited(struct child *c, int status)
 		drain_step();
 		return;
 	}
+	if (startup_failure_is_fatal(c, status, how))
+		return;
 	if (mono_now() - c->started >= STABLE_AFTER)
 		c->backoff = BACKOFF_MIN;
 	else
@@ -422,18 +544,12 @@ drain_timeout(evutil_socket_t fd, short what, void *arg)
 		}
 }
 
+/* Stops every role: sessions first (see drain_step), no more restarts. */
 static void
-on_sigterm(evutil_socket_t sig, short what, void *arg)
+drain_start(const char *cause)
 {
-	(void)what;
-	(void)arg;
-	if (draining) {
-		if (sig == SIGINT)	/* a second Ctrl-C: stop waiting */
-			drain_timeout(-1, 0, NULL);
-		return;
-	}
 	draining = true;
-	log_event("shutdown", "role=supervisor signal=%d state=draining", (int)sig);
+	log_event("shutdown", "role=supervisor %s state=draining", cause);
 	for (size_t i = 0; i < NROLES; i++)
 		if (children[i].state == CHILD_WAITING) {
 			evtimer_del(children[i].ev_restart);
@@ -445,6 +561,22 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 	ev_drain_timeout = evtimer_new(base, drain_timeout, NULL);
 	evtimer_add(ev_drain_timeout, &tv);
 	drain_step();
+}
+
+static void
+on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	char cause[32];
+
+	(void)what;
+	(void)arg;
+	if (draining) {
+		if (sig == SIGINT)	/* a second Ctrl-C: stop waiting */
+			drain_timeout(-1, 0, NULL);
+		return;
+	}
+	snprintf(cause, sizeof(cause), "signal=%d", (int)sig);
+	drain_start(cause);
 }
 
 static bool
@@ -484,8 +616,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	memcpy(next.listen, cfg.listen, sizeof(next.listen));
 	cfg = next;
 	struct ipc_builder *msg = xmalloc(sizeof(*msg));
-	ipc_build_init(msg);
-	ipc_put_bytes_str(msg, cfg_text, cfg_textlen);
+	ipc_encode_reload(msg, cfg_text, cfg_textlen);
 	for (size_t i = 0; i < NROLES; i++)
 		if (children[i].control != NULL)
 			ipc_send(children[i].control, MSG_SUP_RELOAD, 0, msg, -1);
@@ -493,25 +624,30 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	log_event("reload", "role=supervisor config=%s", cfg_path);
 }
 
-/* A listening role without listeners is not started; a role whose binary
- * is not built yet is skipped with a warning (issue 4 is in progress). */
+/* A listening role without a listener of its kind is not needed. */
 static bool
 role_wanted(const struct role_spec *s)
 {
-	char path[PATH_MAX + 64];
 	bool has_listener = false;
 
 	for (size_t i = 0; i < nlisten; i++)
 		if (s->listen_kinds & LK(cfg.listen[i].kind))
 			has_listener = true;
-	if (s->listen_kinds != 0 && !has_listener)
-		return false;
-	snprintf(path, sizeof(path), "%s/%s", bindir, s->binary);
-	if (access(path, X_OK) == -1) {
-		log_warnx("role=%s binary %s missing: not started", role_name(s->role), path);
-		return false;
+	return s->listen_kinds == 0 || has_listener;
+}
+
+/* Every role binary sits next to homemxd: an install without one is broken,
+ * and running without it would refuse mail forever. */
+static void
+check_role_binaries(void)
+{
+	char path[PATH_MAX + 64];
+
+	for (size_t i = 0; i < NROLES; i++) {
+		snprintf(path, sizeof(path), "%s/%s", bindir, role_specs[i].binary);
+		if (access(path, X_OK) == -1)
+			fatal("role=%s: cannot execute %s", role_name(role_specs[i].role), path);
 	}
-	return true;
 }
 
 static void
@@ -602,9 +738,11 @@ supervisor_main(int argc, char **argv)
 	log_init("homemxd", use_syslog ? LOG_SINK_SYSLOG : LOG_SINK_STDERR);
 	log_set_debug(debug);
 	find_bindir();
+	check_role_binaries();
 	as_root = geteuid() == 0;
 	if (as_root)
-		setup_users();
+		for (size_t i = 0; i < NROLES; i++)
+			setup_user(role_specs[i].user);
 	else
 		log_warnx("not running as root: roles run as uid %ld without chroot (demo mode)",
 		    (long)getuid());
@@ -636,5 +774,5 @@ supervisor_main(int argc, char **argv)
 		if (children[i].state != CHILD_DISABLED)
 			child_start(&children[i]);
 	event_base_dispatch(base);
-	return 0;
+	return exit_code;
 }

@@ -45,26 +45,20 @@ import socket
 import subprocess
 import time
 
+from harness import WAIT, LogWatch, free_port
+
 DOVECOT_BIN = "/usr/sbin/dovecot"
 IMAP_PASSWORD = "test"
-
-
-def _free_port(host="127.0.0.1"):
-    """Ask the kernel for a free TCP port by binding port 0 (racy, but fine
-    for tests: nothing else on the box grabs high loopback ports)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class DovecotError(RuntimeError):
     pass
 
 
-class Dovecot:
+class Dovecot(LogWatch):
     """A private Dovecot serving IMAP on 127.0.0.1:<self.port>."""
 
-    START_TIMEOUT = 10.0   # seconds to wait for the IMAP port
+    START_TIMEOUT = WAIT   # seconds to wait for the IMAP port
     STOP_TIMEOUT = 10.0    # seconds to wait for the master to exit
 
     def __init__(self, maildir_root, mail_uid, mail_gid, workdir):
@@ -158,7 +152,7 @@ service imap-login {{
         if len(self.base_dir) > 80:
             raise DovecotError(f"workdir path too long for unix sockets: {self.base_dir}")
 
-        self.port = _free_port()
+        self.port = free_port()
         with open(self.conf_path, "w") as f:
             f.write(self._config())
         open(self.log_path, "a").close()
@@ -207,14 +201,6 @@ service imap-login {{
             except OSError as e:
                 out.append(f"--- {p}: {e}")
         return "\n".join(out)
-
-    def log(self):
-        """Current content of the Dovecot log (for test failure messages)."""
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def stop(self):
         """Stop the master (its children exit with it). Idempotent."""

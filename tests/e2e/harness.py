@@ -1,16 +1,29 @@
-"""tests/e2e/harness.py - start a real homemxd on loopback for a test.
+"""tests/e2e/harness.py - start a real homemxd on loopback for a test, and
+the waiting every e2e test shares.
 
 Owns: the temporary instance (config, spool, store, Maildirs, log) of one
-test class. The daemon runs exactly as in production: when the tests run as
-root (CI does), homemxd creates the role users, chroots smtpd and drops
+test class, and the one way the tests wait (LogWatch.wait_log,
+LogWatch.wait_for, wait_until): poll for a sign - a log line, a file, a
+process state - with a generous bound (WAIT seconds), never a guessed
+sleep. The bound is generous because make check runs on a loaded 2-core
+machine, twice (the second time under AddressSanitizer, several times
+slower); a test that passes waits only as long as the sign takes.
+
+The daemon runs exactly as in production: when the tests run as root (CI
+does), homemxd creates the role users, chroots smtpd and drops
 privileges, and the tests can check that. HOMEMX_BUILD selects the build
 directory (build/ or build-asan/); with the sanitizer build, stop() fails if
 the log holds an AddressSanitizer or UndefinedBehaviorSanitizer report.
+Every role is required: a role binary that is not built fails start(), it
+is never silently left out.
 
 No DNS is used by anything started here.
 """
 
+import contextlib
 import os
+import re
+import select
 import shutil
 import signal
 import socket
@@ -20,16 +33,151 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
-ROLES = ("smtpd", "lookup", "queue", "delivery")   # always started
-# started when built (issue 4 roles); submission only with a submission listener
-OPTIONAL_ROLES = ("dkimsign", "relay", "submission")
+# Every role homemxd starts (supervisor/supervisor.c role_specs); submission
+# only when the config has a submission or submissions listener.
+ROLES = ("smtpd", "lookup", "queue", "delivery", "dkimsign", "relay", "submission")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+WAIT = 30           # seconds: the bound of every wait for a sign
+POLL = 0.02         # seconds between two looks at a sign
+
+
+def wait_until(predicate, timeout=WAIT, what="condition", detail=lambda: ""):
+    """Returns predicate()'s first true value, looking every POLL seconds;
+    AssertionError naming `what` (and detail()) after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s\n{detail()}")
+        time.sleep(POLL)
+
+
+def wait_output(pipe, needle, timeout=WAIT):
+    """Reads a child's output pipe (Popen(stdout/stderr=PIPE)) until needle
+    (bytes) appears; returns the bytes read, which Popen.communicate() will
+    not return again. Fails if the pipe closes first or after timeout."""
+    got, deadline = b"", time.monotonic() + timeout
+    while needle not in got:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} not written within {timeout}s; got {got!r}")
+        if select.select([pipe], [], [], left)[0]:
+            chunk = os.read(pipe.fileno(), 4096)
+            if not chunk:
+                raise AssertionError(f"pipe closed before {needle!r}; got {got!r}")
+            got += chunk
+    return got
+
+
+def assert_no_sanitizer_reports(text, where):
+    for marker in SANITIZER_MARKERS:
+        if marker in text:
+            raise AssertionError(f"sanitizer report in {where}:\n{text[-6000:]}")
+
+
+class LogWatch:
+    """log(), count() and wait_log() over the file at self.log_path; a
+    subclass may define alive() so that a wait ends at once when the
+    process that writes the log is gone."""
+
+    log_path = None
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ""
+
+    def count(self, needle):
+        return self.log().count(needle)
+
+    def alive(self):
+        return True
+
+    def wait_log(self, needle, n=1, timeout=WAIT, start_count=0, regex=False):
+        """Waits until needle occurs start_count + n times (a plain string),
+        or matches (regex=True: returns the first match)."""
+        def seen():
+            if not self.alive():
+                raise AssertionError(f"the process died before logging {needle!r}:\n"
+                                     f"{self.log()[-4000:]}")
+            if regex:
+                return re.search(needle, self.log())
+            return self.count(needle) >= start_count + n
+        return wait_until(seen, timeout, f"{n} x {needle!r} in {self.log_path}",
+                          lambda: self.log()[-4000:])
+
+    def wait_sessions_ended(self, timeout=WAIT):
+        """For a log smtpd or submission writes: until every session logged
+        as started (event=connect) is logged as ended (a closed client is
+        still counted against max_connections_per_ip until then)."""
+        self.wait_for(lambda: self.count("event=disconnect sess=") >=
+                      self.count("event=connect sess="), timeout=timeout,
+                      what="every session ended")
+
+    @contextlib.contextmanager
+    def expect_log(self, needle, timeout=WAIT):
+        """with h.expect_log(line): <start something> - waits for one more
+        needle than the log held before the body (the line may come fast)."""
+        before = self.count(needle)
+        yield
+        self.wait_log(needle, timeout=timeout, start_count=before)
+
+    def wait_for(self, predicate, timeout=WAIT, what="condition", detail=lambda: ""):
+        return wait_until(predicate, timeout, what, lambda: f"{detail()}\n{self.log()[-3000:]}")
 
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def mxctl(conf_path, *args, input=None, check=True):
+    """build/mxctl -f conf_path args...; fails the test on a non-zero exit
+    unless check=False."""
+    p = subprocess.run([os.path.join(BUILD, "mxctl"), "-f", conf_path, *args],
+                       input=input, capture_output=True, text=True, timeout=WAIT * 2)
+    if check and p.returncode != 0:
+        raise AssertionError(f"mxctl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def dkim_show_records(text):
+    """`mxctl dkim show` lines 'NAME. IN TXT "a" "b"' -> {NAME without the
+    final dot: "ab"} (RFC 6376 3.6.2.2: the strings of a TXT record join)."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^(\S+)\.\s+IN\s+TXT\s+((?:"[^"]*"\s*)+)$', line)
+        if m:
+            out[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
+    return out
+
+
+def maildir_messages(new_dir):
+    """[(file name, bytes)] of the messages in a Maildir's new/, by name."""
+    try:
+        names = sorted(os.listdir(new_dir))
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        with open(os.path.join(new_dir, name), "rb") as f:
+            out.append((name, f.read()))
+    return out
+
+
+def process_gone(pid):
+    """True once pid has exited (a zombie counts: it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2:].startswith("Z")
 
 
 def children_of(pid):
@@ -50,10 +198,10 @@ def children_of(pid):
     return out
 
 
-class Homemx:
+class Homemx(LogWatch):
     def __init__(self, extra_conf="", users=(("kim@example.test", "secret"),),
                  aliases=(), domains=("example.test",), greeting_delay="0s",
-                 workdir=None, dns_server="127.0.0.1:9"):
+                 workdir=None, dns_server="127.0.0.1:9", absent_roles=()):
         self.extra_conf = extra_conf
         self.users = list(users)
         self.aliases = list(aliases)
@@ -62,6 +210,9 @@ class Homemx:
         # Never the system resolver: a test that needs DNS passes its own
         # server; the default (discard port) refuses every query.
         self.dns_server = dns_server
+        # Roles a test removed from the build on purpose (to see the others
+        # cope); any other missing role binary fails start().
+        self.absent_roles = tuple(absent_roles)
         self.dir = workdir
         self.proc = None
         self.smtp_port = None
@@ -94,6 +245,7 @@ class Homemx:
             f.write("\n".join(conf) + "\n" + self.extra_conf.strip() + "\n")
 
     def start(self, provision=True):
+        self.assert_built()
         first = self.dir is None
         if first:
             self.dir = tempfile.mkdtemp(prefix="hmx-e2e-")
@@ -126,13 +278,23 @@ class Homemx:
         for alias, targets in self.aliases:
             self.mxctl("alias", "add", alias, targets)
 
-    def wait_ready(self, timeout=20):
+    def roles(self):
+        """The roles homemxd starts for this config."""
+        wanted = "listen submission" in self.extra_conf     # also "submissions"
+        return [r for r in ROLES if (r != "submission" or wanted) and r not in self.absent_roles]
+
+    def assert_built(self):
+        missing = [b for b in ["homemxd", "mxctl"] + [f"homemx-{r}" for r in self.roles()]
+                   if not os.access(os.path.join(BUILD, b), os.X_OK)]
+        if missing:
+            raise AssertionError(f"not built in {BUILD}: {', '.join(missing)} (make all)")
+
+    def wait_ready(self, timeout=WAIT):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"homemxd exited with {self.proc.returncode}:\n{self.log()}")
-            pids = self.role_pids()
-            if set(ROLES) <= set(pids) and self.optional_roles_up(pids):
+            if set(self.roles()) <= set(self.role_pids()):
                 try:
                     with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=2) as s:
                         s.settimeout(5)
@@ -144,15 +306,6 @@ class Homemx:
                     pass
             time.sleep(0.05)
         raise RuntimeError(f"homemxd not ready after {timeout}s:\n{self.log()}")
-
-    def optional_roles_up(self, pids):
-        for role in OPTIONAL_ROLES:
-            binary = os.path.join(BUILD, f"homemx-{role}")
-            if role == "submission" and "listen submission" not in self.extra_conf:
-                continue
-            if os.path.exists(binary) and role not in pids:
-                return False
-        return True
 
     def stop(self, check_sanitizers=True):
         if self.proc is None:
@@ -180,10 +333,7 @@ class Homemx:
                 pass
         self.proc.wait()
         for pid in pids:   # roles are reparented; wait until they are gone
-            for _ in range(200):
-                if not os.path.exists(f"/proc/{pid}"):
-                    break
-                time.sleep(0.01)
+            wait_until(lambda pid=pid: process_gone(pid), what=f"killed role {pid} gone")
         self.proc = None
         self._logf.close()
 
@@ -192,18 +342,11 @@ class Homemx:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def assert_no_sanitizer_reports(self):
-        text = self.log()
-        for marker in SANITIZER_MARKERS:
-            if marker in text:
-                raise AssertionError(f"sanitizer report in {self.log_path}:\n{text[-6000:]}")
+        assert_no_sanitizer_reports(self.log(), self.log_path)
 
     # -- inspection ------------------------------------------------------
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+    def alive(self):
+        return self.proc is None or self.proc.poll() is None
 
     def role_pids(self):
         if self.proc is None:
@@ -225,34 +368,24 @@ class Homemx:
         return os.path.join(self.dir, "maildirs", domain, user)
 
     def messages(self, address):
-        new = os.path.join(self.maildir(address), "new")
-        try:
-            names = sorted(os.listdir(new))
-        except FileNotFoundError:
-            return []
-        out = []
-        for n in names:
-            with open(os.path.join(new, n), "rb") as f:
-                out.append(f.read())
-        return out
+        return [data for _, data in maildir_messages(os.path.join(self.maildir(address), "new"))]
 
-    def wait_messages(self, address, n, timeout=10):
-        deadline = time.time() + timeout
-        while True:
+    def wait_messages(self, address, n, timeout=WAIT):
+        """The messages in address's Maildir new/, once there are n or more."""
+        def enough():
             msgs = self.messages(address)
-            if len(msgs) >= n or time.time() > deadline:
-                if len(msgs) < n:
-                    raise AssertionError(
-                        f"{address}: {len(msgs)} of {n} messages after {timeout}s\n{self.log()[-4000:]}")
-                return msgs
-            time.sleep(0.05)
+            return (msgs,) if len(msgs) >= n else None
+        return wait_until(enough, timeout, f"{n} messages for {address}",
+                          lambda: f"got {len(self.messages(address))}\n{self.log()[-4000:]}")[0]
 
     def mxctl(self, *args, input=None, check=True):
-        p = subprocess.run([os.path.join(BUILD, "mxctl"), "-f", self.conf_path, *args],
-                           input=input, capture_output=True, text=True, timeout=60)
-        if check and p.returncode != 0:
-            raise AssertionError(f"mxctl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
-        return p
+        return mxctl(self.conf_path, *args, input=input, check=check)
+
+    def wait_queue_empty(self, timeout=WAIT):
+        """Until no envelope is left in the spool: every message the daemon
+        accepted has been delivered, bounced or dropped by then."""
+        self.wait_for(lambda: not [f for f in self.spool_files() if f.endswith(".env")],
+                      timeout, "empty queue", lambda: f"spool: {self.spool_files()}")
 
     def spool_files(self):
         out = []
@@ -264,7 +397,7 @@ class Homemx:
 class SMTPClient:
     """A raw line-level SMTP client for hostile dialogs."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10):
+    def __init__(self, port, host="127.0.0.1", timeout=WAIT):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
 
@@ -291,7 +424,7 @@ class SMTPClient:
         self.send(line + "\r\n")
         return self.reply()
 
-    def closed(self, timeout=5):
+    def closed(self, timeout=WAIT):
         """True if the server closes the connection within timeout."""
         self.sock.settimeout(timeout)
         try:

@@ -68,7 +68,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import Homemx
+from harness import WAIT, Homemx, LogWatch
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/run/netns"
@@ -128,7 +128,7 @@ def in_netns(name):
         os.close(orig)
 
 
-def connect_in(ns, host, port, timeout=10):
+def connect_in(ns, host, port, timeout=WAIT):
     """A TCP connection made from inside namespace ns."""
     with in_netns(ns):
         return socket.create_connection((host, port), timeout=timeout)
@@ -331,7 +331,7 @@ def dns_query(ns, server, port, name, qtype=15, timeout=2.0):
         s.close()
 
 
-class Unbound:
+class Unbound(LogWatch):
     """unbound inside the mta namespace, authoritative for every name it is
     given and NXDOMAIN for everything else (local-zone "." static): it
     never sends a query anywhere.
@@ -404,7 +404,7 @@ class Unbound:
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
-    def start(self, timeout=10):
+    def start(self, timeout=WAIT):
         self.write_conf()
         p = subprocess.run(["unbound-checkconf", self.conf_path], capture_output=True, text=True)
         if p.returncode != 0:
@@ -437,13 +437,6 @@ class Unbound:
         self.stop()
         self.start()
 
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
 
 class NetnsHomemx(Homemx):
     """The harness's Homemx, with homemxd running inside the topology's mta
@@ -475,11 +468,11 @@ class NetnsHomemx(Homemx):
             pids["submission"] = pids.pop("submissi")
         return pids
 
-    def connect(self, port=None, timeout=10):
+    def connect(self, port=None, timeout=WAIT):
         """A socket to 127.0.0.1:port (default: the smtp port) in the mta."""
         return connect_in(self.topo.mta, "127.0.0.1", port or self.smtp_port, timeout)
 
-    def smtp(self, port=None, timeout=10):
+    def smtp(self, port=None, timeout=WAIT):
         """smtplib.SMTP to 127.0.0.1:port, connected from inside the mta."""
         import smtplib
         with in_netns(self.topo.mta):

@@ -33,6 +33,7 @@ import ssl
 import threading
 import time
 
+from harness import WAIT
 from netns import in_netns
 
 STAGES = ("GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA",
@@ -154,12 +155,19 @@ class SmtpReceiver:
         """The server goes away: open connections are cut and new ones
         are refused (RST)."""
         ls, self._listeners = self._listeners, []
+        ts, self._threads = self._threads, []
         for s in ls:
             s.close()
         self._cut_connections()
-        time.sleep(0.25)        # let the accept loops notice
+        # The accept loops see a closed listener only when their 0.2 s
+        # accept timeout runs out: wait until they ended, so that a fresh
+        # up() never races one.
+        for t in ts:
+            t.join(WAIT)
+            if t.is_alive():
+                raise AssertionError(f"{self.name}: accept loop did not end")
 
-    def _cut_connections(self, timeout=5):
+    def _cut_connections(self, timeout=WAIT):
         with self._lock:
             socks = [c.sock for c in self.connections if not c.closed and c.sock is not None]
         for sock in socks:
@@ -169,8 +177,12 @@ class SmtpReceiver:
                 pass
         deadline = time.time() + timeout
         with self._lock:
-            while self.current > 0 and time.time() < deadline:
-                self._changed.wait(0.1)
+            while self.current > 0:
+                left = deadline - time.time()
+                if left <= 0:
+                    raise AssertionError(f"{self.name}: {self.current} sessions still open "
+                                         f"{timeout}s after they were cut")
+                self._changed.wait(left)
 
     def stop(self):
         self._stopping = True
@@ -185,7 +197,7 @@ class SmtpReceiver:
         with self._lock:
             return [c.family for c in self.connections]
 
-    def wait_messages(self, n, timeout=15):
+    def wait_messages(self, n, timeout=WAIT):
         deadline = time.time() + timeout
         with self._lock:
             while True:
@@ -198,7 +210,7 @@ class SmtpReceiver:
                                          f"{timeout}s; connections: {self.describe()}")
                 self._changed.wait(left)
 
-    def wait_connections(self, n, timeout=15):
+    def wait_connections(self, n, timeout=WAIT):
         deadline = time.time() + timeout
         with self._lock:
             while len(self.connections) < n:

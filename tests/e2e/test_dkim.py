@@ -14,94 +14,18 @@ keys give SIGN_NO_KEY, and (as root) homemxd runs the role as _hmx-dkim
 chrooted into dkim_key_dir.
 Runs without root except RootDaemon, which is skipped otherwise.
 """
-import fcntl
 import os
 import pwd
 import re
 import shutil
-import signal
-import socket
 import stat
 import struct
-import subprocess
-import tempfile
-import time
 import unittest
 
 import dkim
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
-ROLE = {"supervisor": 0, "smtpd": 1, "lookup": 2, "queue": 3, "delivery": 4,
-        "submission": 5, "dkimsign": 6, "relay": 7}
-SIGN_OK, SIGN_NO_KEY, SIGN_FAILED = 1, 2, 3
-
-
-def _message_types():
-    """MSG_* -> number, in the order of lib/ipc_msgs.h (MSG_NONE is 0)."""
-    with open(os.path.join(REPO, "lib", "ipc_msgs.h")) as f:
-        names = re.findall(r"^X\((MSG_[A-Z_]+),", f.read(), re.M)
-    return {n: i + 1 for i, n in enumerate(names)}
-
-
-MSG = _message_types()
-MSG_NAME = {v: k for k, v in MSG.items()}
-
-
-def s(text):
-    b = text.encode() if isinstance(text, str) else text
-    return struct.pack(">H", len(b)) + b
-
-
-def high_dup(fd):
-    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-
-
-class Link:
-    """One end of a SOCK_SEQPACKET pair, speaking homemx frames."""
-
-    def __init__(self, sock):
-        self.sock = sock
-
-    def send(self, mtype, payload=b"", req=0, fd=None):
-        data = struct.pack(">IIQ", MSG[mtype], len(payload), req) + payload
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))] if fd is not None else []
-        self.sock.sendmsg([data], anc)
-
-    def recv(self, timeout=20):
-        """(type name, req, payload); None on EOF."""
-        self.sock.settimeout(timeout)
-        data, anc, _, _ = self.sock.recvmsg(70000, socket.CMSG_SPACE(16))
-        for level, typ, cdata in anc:
-            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                os.close(struct.unpack("i", cdata[:4])[0])
-        if not data:
-            return None
-        mtype, length, req = struct.unpack(">IIQ", data[:16])
-        return MSG_NAME.get(mtype, mtype), req, data[16:16 + length]
-
-    def close(self):
-        self.sock.close()
-
-
-def mxctl(conf_path, *args, check=True):
-    p = subprocess.run([os.path.join(BUILD, "mxctl"), "-f", conf_path, *args],
-                       capture_output=True, text=True, timeout=60)
-    if check and p.returncode != 0:
-        raise AssertionError(f"mxctl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
-    return p
-
-
-def parse_records(text):
-    """'NAME. IN TXT "a" "b"' lines -> {name without the final dot: "ab"}."""
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^(\S+)\.\s+IN\s+TXT\s+((?:"[^"]*"\s*)+)$', line)
-        if m:
-            out[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
-    return out
+from harness import dkim_show_records as parse_records, mxctl
+from rolerig import SIGN_FAILED, SIGN_NO_KEY, SIGN_OK, RoleRig, s
 
 
 def dnsfunc_for(records):
@@ -157,37 +81,26 @@ MESSAGE = (b"From: Kim <kim@example.test>\r\n"
            b"\r\n\r\n")
 
 
-class DkimRig:
+class DkimRig(RoleRig):
     """A key directory, a config, and the dkimsign role started as homemxd
     would (optionally with -u/-r); the test plays supervisor and submission."""
 
     def __init__(self, domains=("example.test",), extra_conf=""):
-        self.dir = tempfile.mkdtemp(prefix="hmx-dkim-")
-        os.chmod(self.dir, 0o755)
+        super().__init__("hmx-dkim-", log_name="dkimsign.log", world_readable=True)
         self.keydir = os.path.join(self.dir, "dkim")
         self.domains = list(domains)
         self.extra_conf = extra_conf
         self.conf_path = os.path.join(self.dir, "homemx.conf")
         self.write_config()
-        self.log_path = os.path.join(self.dir, "dkimsign.log")
-        self.logf = open(self.log_path, "ab")
+        self.role = None
         self.pid = None
         self.control = None
         self.sub = None
         self.req = 0
 
     def config_text(self, selector="mx1"):
-        return "\n".join([
-            "hostname mx.example.test",
-            "listen smtp 127.0.0.1:1",
-            *[f"domain {d}" for d in self.domains],
-            f"spool_dir {self.dir}/spool",
-            f"store_dir {self.dir}/store",
-            f"maildir_root {self.dir}/maildirs",
-            f"chroot_dir {self.dir}/empty",
-            f"dkim_key_dir {self.keydir}",
-            f"dkim_selector {selector}",
-        ]) + "\n" + self.extra_conf
+        return self.config(f"dkim_key_dir {self.keydir}", f"dkim_selector {selector}",
+                           domains=self.domains) + "\n" + self.extra_conf
 
     def write_config(self, selector="mx1"):
         with open(self.conf_path, "w") as f:
@@ -204,75 +117,22 @@ class DkimRig:
     # -- the role ----------------------------------------------------------
     def start(self, args=()):
         os.makedirs(self.keydir, mode=0o700, exist_ok=True)
-        ctl_parent, ctl_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cfg = os.memfd_create("homemx.conf")
-        os.write(cfg, self.config_text().encode())
-        hi = [high_dup(ctl_child.fileno()), high_dup(cfg), high_dup(self.logf.fileno())]
-        os.close(cfg)
-        ctl_child.close()
-        actions = [(os.POSIX_SPAWN_DUP2, hi[2], 1), (os.POSIX_SPAWN_DUP2, hi[2], 2),
-                   (os.POSIX_SPAWN_DUP2, hi[0], 3), (os.POSIX_SPAWN_DUP2, hi[1], 4)]
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
-        self.pid = os.posix_spawn(os.path.join(BUILD, "homemx-dkimsign"),
-                                  ["homemx-dkimsign", "-D", *args], env, file_actions=actions)
-        for fd in hi:
-            os.close(fd)
-        self.control = Link(ctl_parent)
+        self.role = self.start_role("dkimsign", self.config_text(), args=args)
+        self.pid = self.role.pid
+        self.control = self.role.control
         self.sub = self.new_link("submission")
         self.wait_log("event=dkim_ready")
 
     def new_link(self, peer):
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.control.send("MSG_SUP_LINK", bytes([ROLE[peer]]), fd=a.fileno())
-        a.close()
-        return Link(b)
+        return self.role.new_link(peer)
 
     def reload(self, selector):
         self.write_config(selector)
-        self.control.send("MSG_SUP_RELOAD", s(self.config_text(selector)))
+        self.role.reload(self.config_text(selector))
         self.wait_log("event=reload role=dkimsign")
 
-    def stop(self):
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                pid, _ = os.waitpid(self.pid, os.WNOHANG)
-                if pid == self.pid:
-                    break
-                time.sleep(0.02)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            self.pid = None
-        for link in (self.sub, self.control):
-            if link is not None:
-                link.close()
-        self.logf.close()
-        text = self.log()
-        for marker in SANITIZER_MARKERS:
-            if marker in text:
-                raise AssertionError(f"sanitizer report:\n{text[-5000:]}")
-
-    def cleanup(self):
-        if not os.environ.get("HOMEMX_KEEP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def wait_log(self, needle, n=1, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.log().count(needle) >= n:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"no {n} x {needle!r} in log:\n{self.log()[-4000:]}")
+    def links(self):
+        return (self.sub,)
 
     # -- playing submission ------------------------------------------------
     def message_fd(self, message):
@@ -292,7 +152,7 @@ class DkimRig:
             os.close(fd)
         got = link.recv()
         assert got is not None, "dkimsign closed the link\n" + self.log()[-3000:]
-        name, req, p = got
+        name, req, p, _ = got
         assert name == "MSG_SIGN_ANSWER" and req == self.req, (name, req)
         n = struct.unpack(">H", p[1:3])[0]
         assert len(p) == 3 + n, "trailing bytes in MSG_SIGN_ANSWER"

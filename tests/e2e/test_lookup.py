@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import BUILD, Homemx, SMTPClient
+from harness import BUILD, WAIT, Homemx, SMTPClient, wait_until
 
 HAVE_DAEMON = all(os.path.exists(os.path.join(BUILD, b)) for b in
                   ("homemxd", "mxctl", "homemx-smtpd", "homemx-lookup",
@@ -51,7 +51,7 @@ class LookupRole(unittest.TestCase):
     def lookup_pid(self):
         return self.h.role_pids().get("lookup")
 
-    def wait_new_lookup(self, old_pid, timeout=20):
+    def wait_new_lookup(self, old_pid, timeout=WAIT):
         deadline = time.time() + timeout
         while time.time() < deadline:
             pid = self.lookup_pid()
@@ -60,7 +60,7 @@ class LookupRole(unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"lookup not restarted after {timeout}s:\n{self.h.log()[-3000:]}")
 
-    def wait_rcpt(self, address, want=250, timeout=20):
+    def wait_rcpt(self, address, want=250, timeout=WAIT):
         deadline = time.time() + timeout
         codes = []
         while time.time() < deadline:
@@ -121,7 +121,8 @@ class LookupRole(unittest.TestCase):
         t.start()
         try:
             for _ in range(3):
-                time.sleep(0.3)
+                written = len(done)     # kill while mxctl is at work: after its next write
+                wait_until(lambda: len(done) > written, what="an mxctl write")
                 old = self.lookup_pid()
                 if old is not None:
                     os.kill(old, signal.SIGKILL)

@@ -123,20 +123,14 @@ class Delivery(unittest.TestCase):
         before = self.fresh("kim@example.test")
         send(self.h.smtp_port, "a@example.net", ["kim@example.test"], make_message("log-1"))
         self.h.wait_messages("kim@example.test", before + 1)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if not [f for f in self.h.spool_files() if "/msg/" in f]:
-                break
-            time.sleep(0.05)
+        self.h.wait_for(lambda: not [f for f in self.h.spool_files() if "/msg/" in f],
+                        what="empty spool")
         self.assertEqual([f for f in self.h.spool_files() if "/msg/" in f], [])
         log = self.h.log()
         qid = re.findall(r"event=committed qid=([0-9a-f]{16}) nrcpt=1", log)[-1]
         self.assertRegex(log, rf"event=delivery qid={qid} to=<kim@example.test> "
                               rf"mailbox=kim@example.test via=maildir result=ok delay=")
-        deadline = time.time() + 5
-        while f"event=removed qid={qid}" not in self.h.log() and time.time() < deadline:
-            time.sleep(0.05)
-        self.assertIn(f"event=removed qid={qid}", self.h.log())
+        self.h.wait_log(f"event=removed qid={qid}")
         self.assertRegex(self.h.log(), rf"event=delivered qid={qid} to=<kim@example.test> attempts=1 ")
 
     def test_maildir_owned_by_mail_user(self):
@@ -166,7 +160,7 @@ class Restart(unittest.TestCase):
                 h.kill_all()                    # power cut, delivery included
             self.assertEqual(h.messages("kim@example.test"), [])
             h.start()                          # same dirs, same store
-            data = h.wait_messages("kim@example.test", 1, timeout=20)[0]
+            data = h.wait_messages("kim@example.test", 1)[0]
             self.assertIn(b"<restart-1>", data)
             self.assertRegex(h.log(), r"event=spool_loaded messages=1 ")
         finally:
@@ -261,11 +255,7 @@ class CrashSafety(unittest.TestCase):
             lost = sorted(want - got)
             self.assertEqual(lost, [], f"{len(lost)} acknowledged messages lost, e.g. {lost[:5]}")
             # The queue drains completely: no envelope left behind.
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                if not [f for f in h.spool_files() if f.endswith(".env")]:
-                    break
-                time.sleep(0.2)
+            h.wait_queue_empty()
             self.assertEqual([f for f in h.spool_files() if f.endswith(".env")], [])
             dupes = len(h.messages("kim@example.test")) - len(got)
             print(f"delivered {len(got)} distinct (acked {len(want)}), duplicates {dupes}")

@@ -11,171 +11,31 @@ lookup (MSG_RESOLVE_ANSWER), and execs the real role binaries exactly as
 lib/role.h says homemxd does. Frame layouts come from lib/ipc_msgs.h.
 Runs without the privilege drop (demo mode), so it needs no root.
 """
-import fcntl
 import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+from harness import WAIT, maildir_messages
+from rolerig import (QUEUE_NOSPACE, QUEUE_OK, QUEUE_REJECT, RESOLVE_LOCAL, RESOLVE_TEMPFAIL,
+                     RESOLVE_UNKNOWN_USER, SOURCE_SMTP, Link, RoleRig, pair, parse_str, s)
 
 
-def _message_types():
-    """MSG_* -> number, in the order of lib/ipc_msgs.h (MSG_NONE is 0)."""
-    with open(os.path.join(REPO, "lib", "ipc_msgs.h")) as f:
-        names = re.findall(r"^X\((MSG_[A-Z_]+),", f.read(), re.M)
-    return {n: i + 1 for i, n in enumerate(names)}
-
-
-MSG = _message_types()
-ROLE = {"supervisor": 0, "smtpd": 1, "lookup": 2, "queue": 3, "delivery": 4}
-QUEUE_OK, QUEUE_TEMPFAIL, QUEUE_NOSPACE, QUEUE_REJECT = 1, 2, 3, 4
-DELIVERY_OK, DELIVERY_TEMPFAIL, DELIVERY_PERMFAIL = 1, 2, 3
-RESOLVE_LOCAL, RESOLVE_UNKNOWN_USER, RESOLVE_NOT_LOCAL, RESOLVE_BLOCKED, RESOLVE_TEMPFAIL = 1, 2, 3, 4, 5
-SOURCE_SMTP = 1
-
-
-def s(text):
-    b = text.encode() if isinstance(text, str) else text
-    return struct.pack(">H", len(b)) + b
-
-
-class Link:
-    """One end of a SOCK_SEQPACKET pair, speaking homemx frames."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.sock.settimeout(10)
-
-    def send(self, mtype, payload=b"", req=0, fd=None):
-        data = struct.pack(">IIQ", MSG[mtype], len(payload), req) + payload
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))] if fd is not None else []
-        self.sock.sendmsg([data], anc)
-
-    def recv(self, timeout=10):
-        """(type name, req, payload, fd or None); None on EOF."""
-        self.sock.settimeout(timeout)
-        data, anc, _, _ = self.sock.recvmsg(70000, socket.CMSG_SPACE(16))
-        if not data:
-            return None
-        fd = None
-        for level, typ, cdata in anc:
-            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                fd = struct.unpack("i", cdata[:4])[0]
-        mtype, length, req = struct.unpack(">IIQ", data[:16])
-        name = {v: k for k, v in MSG.items()}[mtype]
-        return name, req, data[16:16 + length], fd
-
-    def is_closed(self, timeout=5):
-        try:
-            return self.recv(timeout) is None
-        except (socket.timeout, ConnectionResetError):
-            return False
-
-    def close(self):
-        self.sock.close()
-
-
-def parse_str(p, off):
-    n = struct.unpack(">H", p[off:off + 2])[0]
-    return p[off + 2:off + 2 + n].decode(), off + 2 + n
-
-
-def pair():
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    return a, b
-
-
-class Role:
-    """One role process started the way homemxd starts it."""
-
-    def __init__(self, name, config_text, log):
-        self.name = name
-        self.exit_code = None
-        ctl_parent, ctl_child = pair()
-        cfg = os.memfd_create("homemx.conf")
-        os.write(cfg, config_text.encode())
-        # Source fds above 4 so the dup2 onto 3 and 4 never collides.
-        hi_ctl = fcntl_dup_high(ctl_child.fileno())
-        hi_cfg = fcntl_dup_high(cfg)
-        hi_log = fcntl_dup_high(log.fileno())
-        os.close(cfg)
-        actions = [
-            (os.POSIX_SPAWN_DUP2, hi_log, 1),
-            (os.POSIX_SPAWN_DUP2, hi_log, 2),
-            (os.POSIX_SPAWN_DUP2, hi_ctl, 3),
-            (os.POSIX_SPAWN_DUP2, hi_cfg, 4),
-        ]
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
-        self.pid = os.posix_spawn(os.path.join(BUILD, "homemx-" + name),
-                                  ["homemx-" + name, "-D"], env, file_actions=actions)
-        for fd in (hi_ctl, hi_cfg, hi_log):
-            os.close(fd)
-        ctl_child.close()
-        self.control = Link(ctl_parent)
-
-    def give_link(self, peer, sock):
-        self.control.send("MSG_SUP_LINK", bytes([ROLE[peer]]), fd=sock.fileno())
-        sock.close()
-
-    def kill(self, sig=signal.SIGKILL):
-        if self.exit_code is not None:
-            return self.exit_code
-        try:
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
-        return self.wait()
-
-    def wait(self, timeout=10):
-        if self.exit_code is not None:
-            return self.exit_code
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid == self.pid:
-                self.exit_code = os.waitstatus_to_exitcode(status)
-                return self.exit_code
-            time.sleep(0.02)
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
-        raise AssertionError(f"{self.name} did not exit")
-
-
-def fcntl_dup_high(fd):
-    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-
-
-class Rig:
+class Rig(RoleRig):
     """A spool, a Maildir root, a queue and a delivery process; the test
     is smtpd and lookup."""
 
     def __init__(self, extra_conf="", spool_dir=None, start=True):
-        self.dir = tempfile.mkdtemp(prefix="hmx-qroles-")
+        super().__init__("hmx-qroles-")
         self.spool = spool_dir or os.path.join(self.dir, "spool")
         self.maildirs = os.path.join(self.dir, "maildirs")
         os.makedirs(self.maildirs)
-        self.conf = "\n".join([
-            "hostname mx.example.test",
-            "listen smtp 127.0.0.1:1",      # required; nothing listens here
-            "domain example.test",
-            f"spool_dir {self.spool}",
-            f"store_dir {self.dir}/store",
-            f"maildir_root {self.maildirs}",
-            f"chroot_dir {self.dir}/empty",
-        ]) + "\n" + extra_conf
-        self.log_path = os.path.join(self.dir, "roles.log")
-        self.logf = open(self.log_path, "ab")
+        self.conf = self.config(spool=self.spool) + "\n" + extra_conf
         self.queue = self.delivery = None
         self.smtpd = self.lookup = None
         if start:
@@ -184,61 +44,22 @@ class Rig:
 
     # -- processes -------------------------------------------------------
     def start_queue(self):
-        before = self.count("event=spool_loaded")   # before: the line may come fast
-        self.queue = Role("queue", self.conf, self.logf)
-        a, b = pair()
-        self.queue.give_link("smtpd", a)
-        self.smtpd = Link(b)
-        self.wait_log("event=spool_loaded", start_count=before)
+        with self.expect_log("event=spool_loaded"):
+            self.queue = self.start_role("queue", self.conf)
+            self.smtpd = self.queue.new_link("smtpd")
 
     def start_delivery(self):
-        before = self.count("event=start role=delivery")
-        self.delivery = Role("delivery", self.conf, self.logf)
-        qa, qb = pair()
-        la, lb = pair()
-        self.queue.give_link("delivery", qa)
-        self.delivery.give_link("queue", qb)
-        self.delivery.give_link("lookup", la)
-        self.lookup = Link(lb)
-        self.wait_log("event=start role=delivery", start_count=before)
+        with self.expect_log("event=start role=delivery"):
+            self.delivery = self.start_role("delivery", self.conf)
+            self.link_roles(self.queue, self.delivery)
+            self.lookup = self.delivery.new_link("lookup")
 
     def reconnect_delivery(self):
         """A new delivery process, as the supervisor does after a crash."""
         self.start_delivery()
 
-    def stop(self):
-        for r in (self.delivery, self.queue):
-            if r is not None:
-                r.kill(signal.SIGTERM)
-                r.control.close()
-        for link in (self.smtpd, self.lookup):
-            if link is not None:
-                link.close()
-        self.logf.close()
-        text = self.log()
-        for marker in SANITIZER_MARKERS:
-            if marker in text:
-                raise AssertionError(f"sanitizer report:\n{text[-5000:]}")
-
-    def cleanup(self):
-        if not os.environ.get("HOMEMX_KEEP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    # -- log -------------------------------------------------------------
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def count(self, needle):
-        return self.log().count(needle)
-
-    def wait_log(self, needle, n=1, timeout=10, start_count=0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.count(needle) >= start_count + n:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"no {n} x {needle!r} in log:\n{self.log()[-4000:]}")
+    def links(self):
+        return (self.smtpd, self.lookup)
 
     # -- playing smtpd -----------------------------------------------------
     def open_body(self, req=1):
@@ -272,7 +93,7 @@ class Rig:
         return st, mid
 
     # -- playing lookup ----------------------------------------------------
-    def next_ask(self, timeout=10):
+    def next_ask(self, timeout=WAIT):
         name, req, p, fd = self.lookup.recv(timeout)
         assert name == "MSG_RESOLVE_ASK", name
         addr, _ = parse_str(p, 0)
@@ -301,33 +122,15 @@ class Rig:
 
     def messages(self, mailbox):
         user, domain = mailbox.split("@")
-        new = os.path.join(self.maildirs, domain, user, "new")
-        try:
-            names = sorted(os.listdir(new))
-        except FileNotFoundError:
-            return []
-        out = []
-        for n in names:
-            with open(os.path.join(new, n), "rb") as f:
-                out.append((n, f.read()))
-        return out
+        return maildir_messages(os.path.join(self.maildirs, domain, user, "new"))
 
-    def wait_messages(self, mailbox, n, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            msgs = self.messages(mailbox)
-            if len(msgs) >= n:
-                return msgs
-            time.sleep(0.02)
-        raise AssertionError(f"{mailbox}: {len(self.messages(mailbox))} of {n}\n{self.log()[-3000:]}")
+    def wait_messages(self, mailbox, n):
+        self.wait_for(lambda: len(self.messages(mailbox)) >= n, what=f"{n} messages for {mailbox}")
+        return self.messages(mailbox)
 
-    def wait_spool_empty(self, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if not [f for f in self.spool_files() if not f.endswith(".tmp")]:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"spool not empty: {self.spool_files()}\n{self.log()[-3000:]}")
+    def wait_spool_empty(self):
+        self.wait_for(lambda: not [f for f in self.spool_files() if not f.endswith(".tmp")],
+                      what="empty spool", detail=lambda: f"spool: {self.spool_files()}")
 
     def read_env(self, msgid):
         with open(os.path.join(self.spool, "msg", msgid + ".env")) as f:
@@ -384,7 +187,7 @@ class CommitAndDeliver(RigTest):
             (_, data), = r.wait_messages(box, 1)
             self.assertTrue(data.startswith(b"Return-Path: <>\r\nDelivered-To: team@example.test\r\n"))
         r.wait_spool_empty()
-        time.sleep(0.2)
+        r.wait_log(f"event=removed qid={msgid}")    # every mailbox written by now
         self.assertEqual(len(r.messages("kim@example.test")), 1)   # duplicate listed once
 
     def test_several_recipients_one_message(self):
@@ -473,9 +276,7 @@ class HostileSmtpd(RigTest):
         os.close(fd)
         self.assertEqual(r.spool_files(), [msgid + ".msg"])
         r.smtpd.send("MSG_SMTPD_MSG_ABORT", s(msgid))
-        deadline = time.time() + 5
-        while r.spool_files() and time.time() < deadline:
-            time.sleep(0.02)
+        r.wait_for(lambda: not r.spool_files(), what="aborted body gone")
         self.assertEqual(r.spool_files(), [])
         # Committing it afterwards is refused.
         r.commit_frame(msgid, ["kim@example.test"])
@@ -517,15 +318,13 @@ class Retries(RigTest):
         r = self.rig
         st, msgid = r.submit(BODY)
         req, _ = r.next_ask()
+        t0 = time.time()            # before the deferral: a slow test can not shrink it
         r.answer(req, RESOLVE_TEMPFAIL)
         r.wait_log(f"event=deferred qid={msgid} to=<kim@example.test> attempts=1")
-        deadline = time.time() + 5
-        while "attempts 1\n" not in r.read_env(msgid) and time.time() < deadline:
-            time.sleep(0.02)
+        r.wait_for(lambda: "attempts 1\n" in r.read_env(msgid), what="attempts 1 in the envelope")
         self.assertIn("attempts 1\n", r.read_env(msgid))
         self.assertRegex(r.log(), rf"event=delivery qid={msgid} to=<kim@example.test> "
                                   rf"via=maildir result=deferred delay=[0-9.]+s reason=")
-        t0 = time.time()
         r.answer_local()            # the retry, about retry_min later
         self.assertGreater(time.time() - t0, 0.3)
         r.wait_messages("kim@example.test", 1)
@@ -541,9 +340,7 @@ class Retries(RigTest):
             else:
                 r.answer(req, RESOLVE_TEMPFAIL)
         r.wait_log(f"event=bounce qid={msgid} to=<gone@example.test>")
-        deadline = time.time() + 5
-        while "gone@" in r.read_env(msgid) and time.time() < deadline:
-            time.sleep(0.02)
+        r.wait_for(lambda: "gone@" not in r.read_env(msgid), what="gone@ out of the envelope")
         env = r.read_env(msgid)
         self.assertNotIn("gone@", env)
         self.assertIn("rcpt <kim@example.test>", env)
@@ -582,7 +379,7 @@ class Crashes(RigTest):
         r.reconnect_delivery()
         t0 = time.time()
         r.answer_local()                     # retried within ~5 s, not 1 h
-        self.assertLess(time.time() - t0, 9)
+        self.assertLess(time.time() - t0, WAIT)     # far below retry_min (1 h)
         r.wait_messages("kim@example.test", 1)
         r.wait_spool_empty()
 

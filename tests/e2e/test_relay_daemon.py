@@ -7,7 +7,10 @@ delivers to SMTP receivers on their own IPv4/IPv6 addresses. It checks
 that the relay runs as _hmx-relay in the chroot, the message arrives
 signed and byte-exact after the headers, the queue hears every result
 (delivered, deferred, bounced: a DSN back to the sender with the remote
-reply), the shipped Gmail rule holds (IPv4), and the queue's requests to
+reply), the built-in Gmail rule holds (IPv4, with no destination line in
+the config), an IPv6->IPv4 fallback survives a kill -9 of the relay (the
+queue keeps it and hands it to the restarted relay), and the queue's
+requests to
 one destination share one connection.
 
 Needs root (ip netns); skipped otherwise, and while a role it needs is
@@ -17,14 +20,15 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import unittest
 
 import harness
+from harness import WAIT
 from netns import NetnsHomemx, Topology, Unbound, can_use_netns
 from smtp_receiver import SmtpReceiver
 
@@ -72,7 +76,8 @@ class DaemonRelay(unittest.TestCase):
         cls.h = cls.dns = None
         cls.rx = {}
         try:
-            hosts = {name: topo.add_host(name) for name in ("net", "gmail", "strict")}
+            hosts = {name: topo.add_host(name) for name in ("net", "gmail", "strict",
+                                                             "restart")}
             topo.start()
             dns = cls.dns = Unbound(topo)
             dns.add("example.net", "MX", "10 mx.example.net.")
@@ -82,6 +87,8 @@ class DaemonRelay(unittest.TestCase):
             dns.add("strict.example", "MX", "10 mx.strict.example.")
             dns.add_host_records("mx.strict.example", hosts["strict"])
             dns.add("nullmx.example", "MX", "0 .")
+            dns.add("restart.example", "MX", "10 mx.restart.example.")
+            dns.add_host_records("mx.restart.example", hosts["restart"])
             dns.start()
             cls.rx = {name: SmtpReceiver(host, name=f"mx.{name}.test").start()
                       for name, host in hosts.items()}
@@ -97,11 +104,7 @@ class DaemonRelay(unittest.TestCase):
                 f"tls_key {key}",
                 "retry_min 1s",
                 "retry_max 2s",
-                # the shipped default (conf/homemx.conf.example)
-                "destination domain gmail.com family=ipv4-only",
-                "destination domain googlemail.com family=ipv4-only",
-                "destination mx *.google.com family=ipv4-only",
-                "destination mx *.googlemail.com family=ipv4-only",
+                # no destination line: IPv4 toward Gmail is built in
             ])
             cls.h = NetnsHomemx(topo, dns, extra_conf=conf)
             cls.h.start()
@@ -130,12 +133,7 @@ class DaemonRelay(unittest.TestCase):
     def tearDown(self):
         # Nothing of this test may reach the next one: wait until the queue
         # has settled every message (delivered, bounced or given up).
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if not [f for f in self.h.spool_files() if f.endswith(".env")]:
-                return
-            time.sleep(0.1)
-        self.fail(f"spool not empty after the test: {self.h.spool_files()}")
+        self.h.wait_queue_empty()
 
     def submit(self, to, data=None, sender="kim@example.test", count=1):
         """count messages to the recipients `to`, over one session."""
@@ -151,14 +149,8 @@ class DaemonRelay(unittest.TestCase):
         finally:
             c.quit()
 
-    def wait_log(self, pattern, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.h.log())
-            if m:
-                return m
-            time.sleep(0.1)
-        raise AssertionError(f"no /{pattern}/ in log:\n{self.h.log()[-5000:]}")
+    def wait_log(self, pattern, timeout=WAIT):
+        return self.h.wait_log(pattern, timeout=timeout, regex=True)
 
     def test_relay_role_runs_unprivileged_in_the_chroot(self):
         pid = self.h.role_pids()["relay"]
@@ -178,7 +170,9 @@ class DaemonRelay(unittest.TestCase):
         self.wait_log(r"event=relay qid=\S+ to=<bob@example.net> mx=mx.example.net "
                       r"ip=2001:db8::a family=ipv6 tls=no .* result=ok")
 
-    def test_gmail_rule_sends_over_ipv4(self):
+    def test_builtin_gmail_rule_sends_over_ipv4(self):
+        with open(self.h.conf_path) as f:
+            self.assertNotIn("destination", f.read())
         self.submit(["someone@gmail.com"])
         (m,) = self.rx["gmail"].wait_messages(1, timeout=30)
         self.assertEqual(m.family, V4)
@@ -206,7 +200,7 @@ class DaemonRelay(unittest.TestCase):
         before = len(self.h.messages("kim@example.test"))
         self.submit(["x@nullmx.example"])
         self.wait_log(r"event=relay qid=\S+ to=<x@nullmx.example> .* "
-                      r'reply="556 5.1.10 nullmx.example does not accept mail')
+                      r'reply="5.1.10 nullmx.example does not accept mail')
         dsn = self.h.wait_messages("kim@example.test", before + 1, timeout=30)[-1]
         self.assertIn(b"null MX", dsn)
 
@@ -218,6 +212,45 @@ class DaemonRelay(unittest.TestCase):
         self.assertEqual(m.family, V4)
         self.wait_log(r"event=family_fallback qid=\S+ domain=strict.example "
                       r"mx=mx.strict.example ip=2001:db8::c from=ipv6 to=ipv4")
+
+    def wait_for(self, what, predicate, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{what} not seen:\n{self.h.log()[-5000:]}")
+
+    def state_file(self):
+        try:
+            with open(os.path.join(self.h.dir, "spool", "state", "family")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def test_fallback_memory_survives_a_relay_crash(self):
+        rx = self.rx["restart"]
+        rx.rule("RCPT", "550 5.7.1 IPv6 PTR missing", family=V6)
+        self.submit(["a@restart.example"])
+        (m,) = rx.wait_messages(1, timeout=30)
+        self.assertEqual((m.family, rx.families()), (V4, [V6, V4]))
+        # the queue keeps it on disk, for the MX host and the domain
+        self.wait_for("both names in spool/state/family",
+                      lambda: " mx.restart.example " in self.state_file() and
+                      " restart.example " in self.state_file())
+        pid = self.h.role_pids()["relay"]
+        handed = self.h.log().count("event=family_memory ")
+        os.kill(pid, signal.SIGKILL)
+        # the supervisor restarts it; the queue hands it the memory
+        self.wait_for("a new relay with the memory",
+                      lambda: self.h.log().count("event=family_memory ") > handed)
+        self.assertNotEqual(self.h.role_pids().get("relay"), pid)
+        self.assertIn("event=role_exit role=relay signal=9", self.h.log())
+        self.submit(["b@restart.example"])
+        rx.wait_messages(2, timeout=30)
+        self.assertEqual(rx.families(), [V6, V4, V4])      # IPv4 at once
+        self.assertEqual(len(re.findall(r"event=family_fallback qid=\S+ domain=restart.example",
+                                        self.h.log())), 1)
 
     def test_two_messages_share_one_connection(self):
         self.submit(["a@example.net"])

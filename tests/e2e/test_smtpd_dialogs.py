@@ -119,7 +119,7 @@ class TestDialogs(unittest.TestCase):
             self.assertTrue(any(text in m for m in new), f"{name}: no new message for {addr} "
                             f"contains {text!r}; got {new!r}"[:2000])
         if d.expect_none:
-            time.sleep(1)
+            self.h.wait_queue_empty()   # all the dialog got accepted is delivered
             for addr in d.expect_none:
                 self.assertEqual(len(self.h.messages(addr)), before[addr],
                                  f"{name}: unexpected message for {addr}")

@@ -18,90 +18,20 @@ HOMEMX_BUILD=build-asan selects the sanitizer build (reports fail the test).
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import ssl
-import struct
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from harness import SMTPClient
+from harness import BUILD, WAIT, SMTPClient, assert_no_sanitizer_reports
+from rolerig import (QUEUE_NOSPACE, QUEUE_OK, QUEUE_REJECT, QUEUE_TEMPFAIL, RESOLVE_BLOCKED,
+                     RESOLVE_LOCAL, RESOLVE_NOT_LOCAL, RESOLVE_TEMPFAIL, RESOLVE_UNKNOWN_USER,
+                     SOURCE_SMTP, Cursor, RoleRig, s)
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
 SMTPD = os.path.join(BUILD, "homemx-smtpd")
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
-
-ROLE_SUPERVISOR, ROLE_SMTPD, ROLE_LOOKUP, ROLE_QUEUE, ROLE_DELIVERY = range(5)
-RESOLVE_LOCAL, RESOLVE_UNKNOWN_USER, RESOLVE_NOT_LOCAL, RESOLVE_BLOCKED, RESOLVE_TEMPFAIL = range(1, 6)
-QUEUE_OK, QUEUE_TEMPFAIL, QUEUE_NOSPACE, QUEUE_REJECT = range(1, 5)
-SOURCE_SMTP = 1
-
-
-def msg_numbers():
-    """MSG_* -> number, in the order of the X() rows of lib/ipc_msgs.h."""
-    with open(os.path.join(REPO, "lib", "ipc_msgs.h")) as f:
-        names = re.findall(r"^X\((MSG_\w+)", f.read(), re.M)
-    return {name: i + 1 for i, name in enumerate(names)}
-
-
-MSG = msg_numbers()
-MSG_NAME = {v: k for k, v in MSG.items()}
-
-
-# ---- frames ----------------------------------------------------------------
-
-def frame(mtype, req_id, payload=b""):
-    return struct.pack(">IIQ", mtype, len(payload), req_id) + payload
-
-
-def put_str(s):
-    if isinstance(s, str):
-        s = s.encode()
-    return struct.pack(">H", len(s)) + s
-
-
-class Cursor:
-    def __init__(self, data):
-        self.data, self.off = data, 0
-
-    def u8(self):
-        self.off += 1
-        return self.data[self.off - 1]
-
-    def u16(self):
-        self.off += 2
-        return struct.unpack(">H", self.data[self.off - 2:self.off])[0]
-
-    def str(self):
-        n = self.u16()
-        self.off += n
-        return self.data[self.off - n:self.off].decode("latin-1")
-
-    def end(self):
-        assert self.off == len(self.data), "trailing bytes in frame"
-
-
-def send_frame(sock, mtype, req_id, payload=b"", fd=None):
-    data = frame(mtype, req_id, payload)
-    if fd is None:
-        sock.sendall(data)
-    else:
-        socket.send_fds(sock, [data], [fd])
-
-
-def recv_frame(sock):
-    """(type, req_id, payload, fd or None); None at EOF."""
-    data, fds, _, _ = socket.recv_fds(sock, 70000, 4)
-    if not data:
-        return None
-    mtype, length, req_id = struct.unpack(">IIQ", data[:16])
-    assert length == len(data) - 16
-    return mtype, req_id, data[16:], (fds[0] if fds else None)
 
 
 # ---- the fake world around smtpd --------------------------------------------
@@ -112,7 +42,7 @@ class Message:
         self.client_ip, self.source, self.rcpts, self.body = client_ip, source, rcpts, body
 
 
-class FakeWorld:
+class FakeWorld(RoleRig):
     """homemx-smtpd with a fake supervisor, lookup and queue.
 
     Policies (change them at any time from a test):
@@ -120,18 +50,20 @@ class FakeWorld:
       lookup_delay, open_delay, commit_delay: seconds before answering
       open_status, commit_status: QUEUE_*; open_fd_path: file to hand over
     Observations: asked (addresses), messages (committed), aborted (msgids),
-    opened (msgids).
+    opened (msgids), open_asks (OPEN frames received), commits (msgids of
+    COMMIT frames received, answered or not yet).
     """
 
     LOCAL_USERS = ("kim", "postmaster", "kim-tag", "ann")
 
     def __init__(self, extra_conf="", greeting_delay="0s", tls=False):
-        self.dir = tempfile.mkdtemp(prefix="hmx-smtpd-")
+        super().__init__("hmx-smtpd-", log_name="smtpd.log")
         self.extra_conf = extra_conf
         self.greeting_delay = greeting_delay
         self.tls = tls
         self.lock = threading.Lock()
         self.asked, self.messages, self.aborted, self.opened = [], [], [], []
+        self.open_asks, self.commits = 0, []
         self.lookup_delay = self.open_delay = self.commit_delay = 0
         self.open_status = QUEUE_OK
         self.commit_status = QUEUE_OK
@@ -151,19 +83,11 @@ class FakeWorld:
 
     # -- start / stop --------------------------------------------------------
     def config_text(self):
-        lines = [
-            "hostname mx.example.test",
-            f"listen smtp 127.0.0.1:{self.port}",
-            "domain example.test",
-            f"spool_dir {self.dir}/spool",
-            f"store_dir {self.dir}/store",
-            f"maildir_root {self.dir}/maildirs",
-            f"chroot_dir {self.dir}/empty",
-            f"greeting_delay {self.greeting_delay}",
-        ]
+        lines = [f"greeting_delay {self.greeting_delay}"]
         if self.tls:
             lines += [f"tls_certificate {self.dir}/cert.pem", f"tls_key {self.dir}/key.pem"]
-        return "\n".join(lines) + "\n" + self.extra_conf.strip() + "\n"
+        return (self.config(*lines, listen=f"127.0.0.1:{self.port}") + "\n" +
+                self.extra_conf.strip() + "\n")
 
     def make_cert(self):
         subprocess.run(
@@ -175,36 +99,16 @@ class FakeWorld:
     def start(self):
         if self.tls:
             self.make_cert()
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(128)
-        self.port = self.listener.getsockname()[1]
-        self.control, child_control = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        conf = os.memfd_create("homemx.conf")
-        os.write(conf, self.config_text().encode())
-        # Park the child's fds far away, then dup2 them onto 3, 4, 5.
-        src = [os.dup(child_control.fileno()), os.dup(conf), os.dup(self.listener.fileno())]
-        high = []
-        for i, fd in enumerate(src):
-            high.append(fcntl_dup(fd, 100 + i))
-            os.close(fd)
-
-        def place_fds():
-            for target, fd in zip((3, 4, 5), high):
-                os.dup2(fd, target, inheritable=True)
-
-        self.log_path = os.path.join(self.dir, "smtpd.log")
-        self.logf = open(self.log_path, "ab")
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        self.proc = subprocess.Popen([SMTPD, "-n", "1", "-D"], preexec_fn=place_fds,
-                                     pass_fds=(3, 4, 5), stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=self.logf, env=env)
-        for fd in high + [conf]:
-            os.close(fd)
-        child_control.close()
-        self.listener.close()   # smtpd holds its own copy
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        self.port = listener.getsockname()[1]
+        try:
+            self.proc = self.start_role("smtpd", self.config_text(), listen=[listener],
+                                        detect_leaks=True)
+        finally:
+            listener.close()    # smtpd holds its own copy
+        self.control = self.proc.control
         self.connect_peer("lookup")
         self.connect_peer("queue")
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -212,12 +116,12 @@ class FakeWorld:
         self.wait_log("event=link_up peer=queue")
         self.wait_log("event=start role=smtpd")
 
+    def alive(self):
+        return self.proc is None or self.proc.poll() is None
+
     def connect_peer(self, name):
         """Hands smtpd a fresh link to the fake peer (a restart of that role)."""
-        role = ROLE_LOOKUP if name == "lookup" else ROLE_QUEUE
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        send_frame(self.control, MSG["MSG_SUP_LINK"], 0, bytes([role]), theirs.fileno())
-        theirs.close()
+        ours = self.proc.new_link(name)
         with self.lock:
             old = self.links.get(name)
             self.links[name] = ours
@@ -227,35 +131,26 @@ class FakeWorld:
     def drop_peer(self, name):
         """The peer role dies: its end of the link closes."""
         with self.lock:
-            sock = self.links.pop(name, None)
-        if sock is not None:
-            sock.close()
+            link = self.links.pop(name, None)
+        if link is not None:
+            link.close()
 
     def stop(self, check=True):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("smtpd did not exit on SIGTERM:\n" + self.log()[-3000:])
-        self.stop_event.set()
-        self.thread.join(5)
-        self.control.close()
-        for name in list(self.links):
-            self.drop_peer(name)
-        self.logf.close()
+        try:
+            self.stop_roles()
+        finally:
+            self.stop_event.set()
+            self.thread.join(5)
+            for name in list(self.links):
+                self.drop_peer(name)
+            self.logf.close()
         rc, self.proc = self.proc.returncode, None
         text = self.log()
-        if not os.environ.get("HOMEMX_KEEP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
+        self.cleanup()
         if check:
-            for marker in SANITIZER_MARKERS:
-                if marker in text:
-                    raise AssertionError("sanitizer report:\n" + text[-6000:])
+            assert_no_sanitizer_reports(text, self.log_path)
             if rc != 0:
                 raise AssertionError(f"smtpd exited with {rc}:\n{text[-3000:]}")
 
@@ -263,19 +158,19 @@ class FakeWorld:
     def serve(self):
         while not self.stop_event.is_set():
             with self.lock:
-                socks = {s: n for n, s in self.links.items()}
+                links = {link: n for n, link in self.links.items()}
             try:
-                ready, _, _ = select.select(list(socks), [], [], 0.05)
+                ready, _, _ = select.select(list(links), [], [], 0.05)
             except (OSError, ValueError):
                 continue
-            for sock in ready:
+            for link in ready:
                 try:
-                    f = recv_frame(sock)
+                    f = link.recv()
                 except OSError:
                     continue
                 if f is None:
                     continue
-                self.handle(socks[sock], sock, *f)
+                self.handle(links[link], link, *f)
 
     def later(self, delay, fn):
         if delay:
@@ -283,32 +178,33 @@ class FakeWorld:
         else:
             fn()
 
-    def safe_send(self, sock, *args, **kw):
+    def safe_send(self, link, *args, **kw):
         try:
-            send_frame(sock, *args, **kw)
+            link.send(*args, **kw)
         except OSError:
             pass
 
-    def handle(self, peer, sock, mtype, req_id, payload, fd):
-        name = MSG_NAME.get(mtype)
+    def handle(self, peer, link, name, req_id, payload, fd):
         c = Cursor(payload)
         if name == "MSG_RESOLVE_ASK":
-            address = c.str()
+            address = c.str("latin-1")
             c.end()
             with self.lock:
                 self.asked.append(address)
             verdict = self.verdict(address)
             body = bytes([verdict, 1 if verdict == RESOLVE_LOCAL else 0])
             if verdict == RESOLVE_LOCAL:
-                body += put_str(address.split("+")[0])
+                body += s(address.split("+")[0])
             self.later(self.lookup_delay, lambda: self.safe_send(
-                sock, MSG["MSG_RESOLVE_ANSWER"], req_id, body))
+                link, "MSG_RESOLVE_ANSWER", body, req_id))
         elif name == "MSG_SMTPD_MSG_OPEN":
-            self.later(self.open_delay, lambda: self.answer_open(sock, req_id))
+            with self.lock:
+                self.open_asks += 1
+            self.later(self.open_delay, lambda: self.answer_open(link, req_id))
         elif name == "MSG_SMTPD_MSG_COMMIT":
-            self.answer_commit(sock, req_id, c)
+            self.answer_commit(link, req_id, c)
         elif name == "MSG_SMTPD_MSG_ABORT":
-            msgid = c.str()
+            msgid = c.str("latin-1")
             c.end()
             with self.lock:
                 self.aborted.append(msgid)
@@ -317,11 +213,10 @@ class FakeWorld:
         if fd is not None:
             os.close(fd)
 
-    def answer_open(self, sock, req_id):
+    def answer_open(self, link, req_id):
         status = self.open_status
         if status != QUEUE_OK:
-            self.safe_send(sock, MSG["MSG_QUEUE_MSG_OPENED"], req_id,
-                           bytes([status]) + put_str(""))
+            self.safe_send(link, "MSG_QUEUE_MSG_OPENED", bytes([status]) + s(""), req_id)
             return
         msgid = os.urandom(8).hex()
         path = self.open_fd_path or os.path.join(self.dir, msgid)
@@ -332,15 +227,16 @@ class FakeWorld:
         with self.lock:
             self.spool[msgid] = path
             self.opened.append(msgid)
-        self.safe_send(sock, MSG["MSG_QUEUE_MSG_OPENED"], req_id,
-                       bytes([QUEUE_OK]) + put_str(msgid), fd=fd)
+        self.safe_send(link, "MSG_QUEUE_MSG_OPENED", bytes([QUEUE_OK]) + s(msgid), req_id, fd=fd)
         os.close(fd)
 
-    def answer_commit(self, sock, req_id, c):
-        msgid, sender, helo, ip = c.str(), c.str(), c.str(), c.str()
+    def answer_commit(self, link, req_id, c):
+        msgid, sender, helo, ip = (c.str("latin-1") for _ in range(4))
         source, n = c.u8(), c.u16()
-        rcpts = [c.str() for _ in range(n)]
+        rcpts = [c.str("latin-1") for _ in range(n)]
         c.end()
+        with self.lock:
+            self.commits.append(msgid)
         with open(self.spool[msgid], "rb") as f:
             body = f.read()
         status = self.commit_status
@@ -349,33 +245,16 @@ class FakeWorld:
             if status == QUEUE_OK:
                 with self.lock:
                     self.messages.append(Message(msgid, sender, helo, ip, source, rcpts, body))
-            self.safe_send(sock, MSG["MSG_QUEUE_MSG_COMMITTED"], req_id,
-                           bytes([status]) + put_str(msgid))
+            self.safe_send(link, "MSG_QUEUE_MSG_COMMITTED", bytes([status]) + s(msgid), req_id)
         self.later(self.commit_delay, reply)
 
     # -- helpers for tests --------------------------------------------------------
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def wait_log(self, text, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if text in self.log():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise AssertionError(f"log never showed {text!r}:\n{self.log()[-3000:]}")
-
-    def wait_for(self, predicate, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+    def wait_for(self, predicate, timeout=WAIT, **kw):
+        """predicate runs under the lock that guards the observations."""
+        def holds():
             with self.lock:
-                if predicate():
-                    return
-            time.sleep(0.02)
-        raise AssertionError("condition not met in time")
+                return predicate()
+        return super().wait_for(holds, timeout, **kw)
 
     def client(self, banner=True):
         c = SMTPClient(self.port)
@@ -383,11 +262,6 @@ class FakeWorld:
             code, text = c.reply()
             assert code == 220, text
         return c
-
-
-def fcntl_dup(fd, minimum):
-    import fcntl
-    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, minimum)
 
 
 MESSAGE = (b"From: a@client.example\r\nTo: kim@example.test\r\nSubject: hello\r\n\r\n"
@@ -696,8 +570,7 @@ class TestRecipients(SmtpdCase):
         self.world.wait_log("event=link_down peer=lookup")
         self.assertReply(self.rcpt(c, "<kim@example.test>"), 451, "4.3.0")
         self.world.connect_peer("lookup")
-        self.world.wait_log("event=link_up peer=lookup", timeout=5)
-        time.sleep(0.1)
+        self.world.wait_log("event=link_up peer=lookup", n=2)
         self.assertReply(self.rcpt(c, "<kim@example.test>"), 250, "2.1.5")
 
     def test_lookup_dies_while_asked(self):
@@ -706,7 +579,7 @@ class TestRecipients(SmtpdCase):
         c.cmd("EHLO client.example")
         c.cmd("MAIL FROM:<a@client.example>")
         c.send("RCPT TO:<kim@example.test>\r\n")
-        time.sleep(0.2)
+        self.world.wait_for(lambda: self.world.asked)     # the question is out
         self.world.drop_peer("lookup")
         self.assertReply(c.reply(), 451, "4.3.0")
         self.assertReply(c.cmd("NOOP"), 250)
@@ -719,7 +592,7 @@ class TestRecipients(SmtpdCase):
         c.cmd("EHLO client.example")
         c.cmd("MAIL FROM:<a@client.example>")
         c.send("RCPT TO:<kim@example.test>\r\n")
-        time.sleep(0.2)
+        self.world.wait_for(lambda: self.world.asked)     # the question is out
         self.world.lookup_delay = 0
         self.world.connect_peer("lookup")
         self.assertReply(c.reply(), 451, "4.3.0")
@@ -765,7 +638,7 @@ class TestQueueFailures(SmtpdCase):
         c = self.client()
         self.start_data(c)
         c.send(b"x\r\n.\r\n")
-        time.sleep(0.3)
+        self.world.wait_for(lambda: self.world.commits)   # the commit is pending
         self.world.drop_peer("queue")
         self.assertReply(c.reply(), 451, "4.3.0")
         self.assertReply(c.cmd("RSET"), 250)
@@ -782,7 +655,7 @@ class TestQueueFailures(SmtpdCase):
         c = self.client()
         self.start_data_nowait(c)
         c.close()
-        self.world.wait_for(lambda: self.world.aborted, timeout=5)
+        self.world.wait_for(lambda: self.world.aborted)
         self.assertEqual(self.world.aborted, self.world.opened)
 
     def start_data_nowait(self, c):
@@ -790,15 +663,14 @@ class TestQueueFailures(SmtpdCase):
         c.cmd("MAIL FROM:<a@client.example>")
         c.cmd("RCPT TO:<kim@example.test>")
         c.send("DATA\r\n")
-        time.sleep(0.1)
+        self.world.wait_for(lambda: self.world.open_asks)  # smtpd asked for a spool file
 
     def test_client_gone_in_data(self):
         c = self.client()
         self.start_data(c)
         c.send(b"Subject: half\r\n\r\nhalf a message")
-        time.sleep(0.2)
         c.close()
-        self.world.wait_for(lambda: self.world.aborted, timeout=5)
+        self.world.wait_for(lambda: self.world.aborted)
         self.assertEqual(self.world.aborted, self.world.opened)
         self.world.wait_log("reason=eof_in_data")
 
@@ -871,10 +743,10 @@ class TestLimits(SmtpdCase):
         self.world.wait_log("reason=too_many_errors")
 
     def test_idle_timeout(self):
+        t0 = time.time()                # before the connection starts the timer
         c = self.client()
-        t0 = time.time()
         self.assertEqual(c.reply(), (421, "421 4.4.2 mx.example.test Timeout"))
-        self.assertTrue(0.8 < time.time() - t0 < 3)
+        self.assertTrue(0.8 < time.time() - t0 < 15)    # timeout_command 1s, not 300s
         self.assertTrue(c.closed())
 
     def test_timeout_in_data_aborts(self):
@@ -905,7 +777,7 @@ class TestLimits(SmtpdCase):
         self.world.wait_log("reason=max_connections_per_ip")
         keep[0].cmd("QUIT")
         self.world.wait_log("reason=quit")
-        time.sleep(0.1)
+        self.assertTrue(keep[0].closed())   # smtpd closes once the session is gone
         again = self.client()
         self.assertReply(again.cmd("NOOP"), 250)
 
@@ -915,12 +787,12 @@ class TestLimits(SmtpdCase):
         for _ in range(2):
             s = SMTPClient.__new__(SMTPClient)
             s.sock = socket.create_connection(("127.0.0.1", self.world.port),
-                                              timeout=10, source_address=("127.0.0.2", 0))
+                                              timeout=WAIT, source_address=("127.0.0.2", 0))
             s.buf = b""
             self.clients.append(s)
             self.assertEqual(s.reply()[0], 220)
         s = SMTPClient.__new__(SMTPClient)
-        s.sock = socket.create_connection(("127.0.0.1", self.world.port), timeout=10,
+        s.sock = socket.create_connection(("127.0.0.1", self.world.port), timeout=WAIT,
                                           source_address=("127.0.0.3", 0))
         s.buf = b""
         self.clients.append(s)
@@ -1041,12 +913,12 @@ class TestShutdown(SmtpdCase):
         busy.cmd("RCPT TO:<kim@example.test>")
         busy.cmd("DATA")
         busy.send(b"x\r\n.\r\n")
-        time.sleep(0.3)   # the commit is now pending
+        self.world.wait_for(lambda: self.world.commits)   # the commit is now pending
         self.world.proc.send_signal(signal.SIGTERM)
         self.assertEqual(idle.reply(), (421, "421 4.3.2 Service shutting down"))
         self.assertReply(busy.reply(), 250, "2.0.0")   # the promise is kept first
         self.assertEqual(busy.reply(), (421, "421 4.3.2 Service shutting down"))
-        self.assertEqual(self.world.proc.wait(timeout=10), 0)
+        self.assertEqual(self.world.proc.wait(), 0)
         self.assertEqual(len(self.world.messages), 1)
 
 
@@ -1125,7 +997,7 @@ class TestChaos(SmtpdCase):
                 t.join(60)
         self.world.lookup_delay = self.world.open_delay = 0
         self.world.commit_status = QUEUE_OK
-        time.sleep(0.5)
+        self.world.wait_sessions_ended()    # every chaos client is gone
         c = self.client()
         self.assertReply(transaction(c), 250)
         self.assertIsNone(self.world.proc.poll())

@@ -1,16 +1,21 @@
 """tests/e2e/test_supervisor.py - homemxd itself: config check, bad configs,
 privilege separation (uids, chroot), restart of a crashed role, SIGHUP
-reload (good and bad), and the SIGTERM drain.
+reload (good and bad), the SIGTERM drain, giving up on a role that cannot
+start, and refusing to start without every role binary.
 """
 import os
 import pwd
+import re
+import shutil
 import signal
 import smtplib
+import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
-from harness import BUILD, REPO, Homemx, SMTPClient
+from harness import BUILD, REPO, WAIT, Homemx, SMTPClient, free_port, wait_until
 
 BAD_CONFIG_DIR = os.path.join(REPO, "tests", "bad-config")
 
@@ -40,7 +45,7 @@ class ConfigCheck(unittest.TestCase):
     def test_bad_config_does_not_start_daemon(self):
         d = os.path.join(BAD_CONFIG_DIR, "01-unknown-directive")
         p = subprocess.run([os.path.join(BUILD, "homemxd"), "-f", "homemx.conf"],
-                           cwd=d, capture_output=True, text=True, timeout=10)
+                           cwd=d, capture_output=True, text=True, timeout=WAIT)
         self.assertEqual(p.returncode, 1)
         self.assertIn("unknown directive", p.stderr)
 
@@ -66,16 +71,15 @@ class Supervisor(unittest.TestCase):
         cls.h.cleanup()
 
     def send(self, rcpt="kim@example.test", body="Subject: t\r\n\r\nhello\r\n"):
-        with smtplib.SMTP("127.0.0.1", self.h.smtp_port, timeout=10) as s:
+        with smtplib.SMTP("127.0.0.1", self.h.smtp_port, timeout=WAIT) as s:
             s.sendmail("a@example.org", [rcpt], body)
 
     @unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")
     def test_roles_run_as_their_own_users_and_smtpd_is_chrooted(self):
+        # every role but submission (no submission listener in this config)
         want = {"smtpd": "_hmx-smtpd", "lookup": "_hmx-lookup",
-                "queue": "_hmx-queue", "delivery": "_hmx-mail"}
-        for role, user in (("dkimsign", "_hmx-dkim"), ("relay", "_hmx-relay")):
-            if os.path.exists(os.path.join(BUILD, f"homemx-{role}")):
-                want[role] = user
+                "queue": "_hmx-queue", "delivery": "_hmx-mail",
+                "dkimsign": "_hmx-dkim", "relay": "_hmx-relay"}
         pids = self.h.role_pids()
         self.assertEqual(set(pids), set(want))
         uids = set()
@@ -92,12 +96,11 @@ class Supervisor(unittest.TestCase):
                          os.path.join(self.h.dir, "empty"))
         self.assertEqual(os.listdir(os.path.join(self.h.dir, "empty")), [])
         self.assertEqual(os.readlink(f"/proc/{pids['queue']}/root"), "/")
-        if "relay" in pids:
-            self.assertEqual(os.readlink(f"/proc/{pids['relay']}/root"),
-                             os.path.join(self.h.dir, "empty"))
-        if "dkimsign" in pids:   # jailed in its key directory
-            self.assertEqual(os.readlink(f"/proc/{pids['dkimsign']}/root"),
-                             os.path.join(self.h.dir, "dkim"))
+        self.assertEqual(os.readlink(f"/proc/{pids['relay']}/root"),
+                         os.path.join(self.h.dir, "empty"))
+        # dkimsign is jailed in its key directory
+        self.assertEqual(os.readlink(f"/proc/{pids['dkimsign']}/root"),
+                         os.path.join(self.h.dir, "dkim"))
         # the supervisor stays root; the state directories belong to their roles
         self.assertEqual(proc_status(self.h.proc.pid)["Uid"].split()[0], "0")
         for sub, user in (("spool", "_hmx-queue"), ("store", "_hmx-lookup"),
@@ -111,17 +114,12 @@ class Supervisor(unittest.TestCase):
             with self.subTest(role=role):
                 before = self.h.role_pids()[role]
                 os.kill(before, signal.SIGKILL)
-                deadline = time.time() + 15
-                while time.time() < deadline:
-                    now = self.h.role_pids().get(role)
-                    if now and now != before:
-                        break
-                    time.sleep(0.05)
-                self.assertNotEqual(self.h.role_pids().get(role), before)
+                wait_until(lambda: self.h.role_pids().get(role) not in (None, before),
+                           what=f"{role} restarted", detail=lambda: self.h.log()[-3000:])
                 self.assertRegex(self.h.log(), rf"event=role_exit role={role} signal=9 restart_in=\d+s")
                 # mail flows end to end again once the peers are relinked
                 n = len(self.h.messages("kim@example.test"))
-                deadline = time.time() + 10
+                deadline = time.time() + WAIT
                 while True:
                     try:
                         self.send(body=f"Subject: after {role}\r\n\r\nx\r\n")
@@ -130,7 +128,7 @@ class Supervisor(unittest.TestCase):
                         if time.time() > deadline:
                             raise
                         time.sleep(0.2)
-                self.h.wait_messages("kim@example.test", n + 1, timeout=15)
+                self.h.wait_messages("kim@example.test", n + 1)
 
     def test_sighup_reload_good_and_bad(self):
         conf = self.h.conf_path
@@ -164,15 +162,11 @@ class Supervisor(unittest.TestCase):
         finally:
             with open(conf, "w") as f:
                 f.write(original)
-            os.kill(self.h.proc.pid, signal.SIGHUP)
-            time.sleep(0.3)
+            with self.h.expect_log("event=reload role=smtpd"):
+                os.kill(self.h.proc.pid, signal.SIGHUP)
 
-    def wait_log(self, needle, timeout=10):
-        deadline = time.time() + timeout
-        while needle not in self.h.log():
-            if time.time() > deadline:
-                self.fail(f"{needle!r} not in log:\n{self.h.log()[-3000:]}")
-            time.sleep(0.05)
+    def wait_log(self, needle, timeout=WAIT):
+        self.h.wait_log(needle, timeout=timeout)
 
 
 class Drain(unittest.TestCase):
@@ -186,7 +180,7 @@ class Drain(unittest.TestCase):
             idle.cmd("EHLO client.example")
             idle.cmd("MAIL FROM:<a@example.org>")
             # a message accepted just before the signal must be delivered
-            with smtplib.SMTP("127.0.0.1", h.smtp_port, timeout=10) as s:
+            with smtplib.SMTP("127.0.0.1", h.smtp_port, timeout=WAIT) as s:
                 s.sendmail("a@example.org", ["kim@example.test"], "Subject: last\r\n\r\nx\r\n")
             h.proc.send_signal(signal.SIGTERM)
             code, text = idle.reply()
@@ -200,11 +194,89 @@ class Drain(unittest.TestCase):
             h._logf.close()
             # restart on the same state: the message is (or gets) delivered
             h.start()
-            msgs = h.wait_messages("kim@example.test", 1, timeout=15)
+            msgs = h.wait_messages("kim@example.test", 1)
             self.assertTrue(any(b"Subject: last" in m for m in msgs))
         finally:
             h.stop()
             h.cleanup()
+
+
+GIVE_UP_BOUND = 60   # 5 failed starts with backoff 1+2+4+8 s, then the drain
+
+
+class StartupFailure(unittest.TestCase):
+    """A role that dies before it reported ready, 5 times in a row: homemxd
+    gives up loudly instead of restarting it forever while smtpd says 451."""
+
+    def setUp(self):
+        self.h = Homemx()
+        self.h.dir = tempfile.mkdtemp(prefix="hmx-e2e-")
+        os.chmod(self.h.dir, 0o755)
+        self.h.smtp_port = free_port()
+        self.h.conf_path = os.path.join(self.h.dir, "homemx.conf")
+        self.h.log_path = os.path.join(self.h.dir, "homemx.log")
+        self.h.write_config()
+
+    def tearDown(self):
+        if self.h.proc is not None and self.h.proc.poll() is None:
+            self.h.kill_all()
+        self.h.cleanup()
+
+    def start(self):
+        """Starts homemxd without waiting for it to be ready: it will not be."""
+        self.h._logf = open(self.h.log_path, "ab")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+        self.h.proc = subprocess.Popen(
+            [os.path.join(BUILD, "homemxd"), "-f", self.h.conf_path],
+            stdin=subprocess.DEVNULL, stdout=self.h._logf, stderr=self.h._logf,
+            start_new_session=True, env=env)
+
+    def test_unreadable_store_stops_homemxd(self):
+        # A store file that is no Berkeley DB: lookup dies in init, every time.
+        store = os.path.join(self.h.dir, "store")
+        os.makedirs(store)
+        with open(os.path.join(store, "domains.db"), "wb") as f:
+            f.write(b"this is not a Berkeley DB file\n" * 200)
+        self.start()
+        code = self.h.proc.wait(timeout=GIVE_UP_BOUND)
+        log = self.h.log()
+        self.assertEqual(code, 1, log[-3000:])
+        self.assertRegex(log, r"event=role_start_failed role=lookup status=1 attempt=1/5 "
+                              r"error=\"[^\"]*store[^\"]*\"")
+        m = re.search(r"event=role_failed role=lookup status=1 failures=5 "
+                      r"error=\"([^\"]*)\" action=stop", log)
+        self.assertIsNotNone(m, log[-3000:])
+        self.assertIn(os.path.join(self.h.dir, "store"), m.group(1))
+        self.assertIn("event=shutdown role=supervisor reason=role_failed state=draining", log)
+        self.assertIn("event=shutdown role=supervisor state=done", log)
+        self.assertEqual(self.h.role_pids(), {})
+        # The other roles were drained, not restarted after the give-up.
+        after = log[m.end():]
+        self.assertNotIn("event=role_start ", after)
+        # Clients are refused, not left hanging.
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.h.smtp_port), timeout=5).close()
+        self.h.proc = None
+        self.h._logf.close()
+        self.h.assert_no_sanitizer_reports()
+
+    def test_missing_role_binary_is_a_start_error(self):
+        # homemxd looks for the roles next to itself: a copy of it in a
+        # directory where homemx-relay is missing.
+        bindir = os.path.join(self.h.dir, "bin")
+        os.makedirs(bindir)
+        shutil.copy2(os.path.join(BUILD, "homemxd"), bindir)
+        for name in os.listdir(BUILD):
+            if name.startswith("homemx-") and name != "homemx-relay":
+                os.symlink(os.path.join(BUILD, name), os.path.join(bindir, name))
+        p = subprocess.run([os.path.join(bindir, "homemxd"), "-f", self.h.conf_path],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"event=fatal role=relay: cannot execute {bindir}/homemx-relay", p.stderr)
+        self.assertNotIn("event=role_start", p.stderr)
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.h.smtp_port), timeout=5).close()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@
  *
  * Checks: no crash or UB; every parsed reply is one line of printable
  * ASCII within DSN_DIAG_MAX with a code of 0 or 200..599 and a well-formed
- * status; every DSN built is 7-bit with no NUL, no bare CR or LF, no line
+ * status, and names a remote MTA only if it has a reply code (the relay's
+ * own diagnoses, "X.Y.Z text", never do); every DSN built is 7-bit with no NUL, no bare CR or LF, no line
  * over 998 octets, header lines that are fields, and exactly one closing
  * boundary, at the very end; fields accepted by mime_fields_are_clean()
  * are clean CRLF header lines; an RFC 2047-decoded, cleaned Subject is
@@ -47,6 +48,12 @@ check_reply(const char *in, size_t len)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
 		    *p == '-' || *p == '.'))
 			abort();
+	/* A server is named only with what it answered (RFC 3464 2.3.5). */
+	if (r.remote_mta[0] != '\0' && r.code == 0)
+		abort();
+	if (r.status[0] != '\0' && ((r.status[0] != '4' && r.status[0] != '5' &&
+	    r.status[0] != '2') || r.status[1] != '.'))
+		abort();
 	dsn_status_for(&r, len > 0 && (in[0] & 1) ? DSN_EXPIRED : DSN_PERMANENT, status);
 	if ((status[0] != '4' && status[0] != '5') || status[1] != '.' ||
 	    strlen(status) < 5)

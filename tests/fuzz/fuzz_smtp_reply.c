@@ -5,7 +5,8 @@
  * the relay: the input is split into lines and fed to the reply parser and
  * the EHLO keyword parser, as relay/client.c does. Beyond "no crash": a
  * parsed code is 200..599, an enhanced code matches its class, the kept
- * text is bounded and printable. The same bytes as a message body go
+ * text is bounded and printable, and a reply is never marked as the
+ * relay's own (local) diagnosis. The same bytes as a message body go
  * through the DATA encoder: the output may hold the terminator only at its
  * very end, and removing the transparency dots gives the input back (with
  * bare LFs made CRLF).
@@ -30,6 +31,12 @@ check_reply(const struct smtp_reply *r)
 	if (r->esc[0] != '\0' && r->esc[0] != '0' + r->code / 100)
 		abort();
 	if (r->text[0] != '0' + r->code / 100)
+		abort();
+	/* What a server said is never taken for the relay's own diagnosis. */
+	if (r->local || smtp_reply_diagnosis(r) != r->text)
+		abort();
+	const char *t = smtp_reply_text_without_code(r->text);
+	if (t != r->text && t != r->text + 4)
 		abort();
 }
 
