@@ -104,10 +104,16 @@ dnsbl deadbl.example weight=8
         # the probe finds deadbl.example dead once at the start: wait for it
         self.h.wait_log(r"homemx-screen\[\d+\]: .*deadbl\.example.*dead", timeout=30)
 
+    def assertUnknown(self, v, item):
+        """item is a range in the log ("?+0..+4"): its DNS did not answer,
+        whether the round's budget ran out (dns=gave_up) or the resolver
+        said so first (a timeout, SERVFAIL: dns=complete)."""
+        self.assertIn(v["dns"], ("gave_up", "complete"), v)
+        self.assertTrue(str(v["checks"].get(item, "")).startswith("?"), v)
+
     def assertDnsTempfail(self, t, v, item):
         self.assertVerdict(t, v, 451, "4.4.3", "tempfail")
-        self.assertEqual(v["dns"], "gave_up", v)
-        self.assertTrue(str(v["checks"].get(item, "")).startswith("?"), v)
+        self.assertUnknown(v, item)
 
     def test_ptr_timeout_tempfails(self):
         t0 = time.monotonic()
@@ -134,11 +140,12 @@ dnsbl deadbl.example weight=8
         # -3 whatever bl.example says: accepted
         t, v = self.judged("203.0.113.10", "mail.good.example", "a@good.example", body=True)
         self.assertVerdict(t, v, 250, "2.1.5", "accept")
-        self.assertEqual(v["dns"], "gave_up", v)
+        self.assertUnknown(v, "dnsbl:bl.example")
         self.assertTrue(t.delivered(), t)
         # a forged HELO is refused whatever bl.example says
         t, v = self.judged(PLAIN, "mx.example.test", "b@nospf.example")
         self.assertVerdict(t, v, 550, "5.7.1", "reject")
+        self.assertUnknown(v, "dnsbl:bl.example")
 
     def test_dead_list_is_ignored(self):
         t, v = self.judged("203.0.113.11", "mx2.good.example", "c@good.example")
@@ -148,8 +155,7 @@ dnsbl deadbl.example weight=8
 
     def test_sender_mx_timeout(self):
         t, v = self.judged(net(58), HELO, "a@slowmx.example")
-        self.assertEqual(t.rcpt_code(), 451, (t, v))
-        self.assertEqual(v["dns"], "gave_up", v)
+        self.assertDnsTempfail(t, v, "sender_no_mail")
 
     def test_ptr_names_that_are_no_host_names(self):
         t, v = self.judged(net(55), HELO, "a@nospf.example")
@@ -208,14 +214,12 @@ dnsbl deadbl.example weight=8
             os.kill(pid, signal.SIGCONT)
         self.assertEqual(t.rcpt_code(), 451, t)
         self.assertTrue(t.rcpt_text().startswith("4.3.0"), t)
-        # once it runs again, it answers (it may also have been restarted)
-        self.h.wait_log(r"event=verdict .*to=<bob@example\.test>", since=since, timeout=30)
+        # running again (or restarted by the supervisor meanwhile), it answers
         if self.h.screen_pid() != pid:
             self.h.wait_screen_link(since=since)
         t, v = self.judged("203.0.113.11", "mx2.good.example", "h2@good.example",
                            "bob@example.test")
         self.assertVerdict(t, v, 250, "2.1.5", "accept")
-
 
 if __name__ == "__main__":
     unittest.main()
