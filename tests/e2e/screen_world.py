@@ -612,6 +612,12 @@ class ScreenHomemx(NetnsHomemx):
     def screen_pid(self):
         return self.role_pids().get("screen")
 
+    def mxctl_in_mta(self, *args, **kw):
+        """mxctl run inside the mta namespace, where dns_server answers
+        (`mxctl screen test` asks it)."""
+        with in_netns(self.topo.mta):
+            return self.mxctl(*args, **kw)
+
 
 # ---- the client side ----------------------------------------------------------
 

@@ -394,6 +394,23 @@ dnsbl bl.example weight=12
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("no verdict", p.stderr)
 
+    def test_mxctl_screen_test_agrees_with_the_daemon(self):
+        facts = ("10.80.90.100", "host100.listed.example", "r@nospf.example", "kim@example.test")
+        p = self.h.mxctl_in_mta("screen", "test", *facts, check=False)
+        if p.returncode != 0 and re.search(r"unknown|usage|expected", p.stderr, re.I) and \
+                "screen" in p.stderr and "checks" not in p.stdout:
+            self.skipTest(f"mxctl screen test not built: {p.stderr.strip()}")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^\s+dnsbl\s+bl\.example\s+healthy")
+        self.assertRegex(p.stdout, r"(?m)^verdict: reject \(550 5\.7\.1\)")
+        section = p.stdout.split("checks (", 1)[1].split("\ntotal:", 1)[0]
+        cli = dict(re.findall(r"(?m)^  (\S+)\s+([?+-][-+0-9.]*)  ", section))
+        self.assertEqual(cli.get("dnsbl:bl.example"), "+12", p.stdout)
+        t, v = self.judged(*facts)
+        self.assertEqual({k: int(w) for k, w in cli.items()}, v["checks"], p.stdout)
+        # nothing of the test was remembered
+        self.assertNotEqual(self.h.mxctl("why", "mxctl-1", check=False).returncode, 0)
+
     @unittest.skipUnless(os.path.exists("/usr/bin/fail2ban-regex"), "fail2ban not installed")
     def test_fail2ban_counts_screen_rejects_only(self):
         """Three 550s for one address are three matches for it; 451s (the
