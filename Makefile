@@ -30,7 +30,7 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDSAN)
 LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2 \
-	-lopendkim -lcares -lresolv
+	-lopendkim -lcares -lresolv -lpsl
 
 # Every role, one word each: homemxd refuses to start if one is missing.
 ROLE_DIRS := smtpd lookup queue delivery dkimsign relay submission
@@ -43,12 +43,16 @@ dir_objs_nomain = $(filter-out $(O)/obj/$(1)/main.o,$(call dir_objs,$(1)))
 
 BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%)
 
+# Test tools the e2e tests run (tests/tools/NAME.c + the objects it names).
+TOOLS := $(O)/tests/tools/screen_dnsprobe
+TOOL_OBJS_screen_dnsprobe := $(O)/obj/screen/resolver.o $(O)/obj/screen/dnscache.o
+
 # screen/ is unit-tested while its role is being assembled
 UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin screen,$(wildcard $(d)/*_test.c))
 UNIT_BINS := $(patsubst %.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all run check check-unit check-asan fuzz clean deps lint
-all: $(BINS)
+all: $(BINS) $(TOOLS)
 
 $(O)/obj/%.o: %.c $(wildcard lib/*.h) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -64,6 +68,13 @@ $(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
 MXCTL_SCREEN_OBJS = $(filter-out $(O)/obj/screen/screen.o,$(call dir_objs_nomain,screen))
 $(O)/mxctl: $(call dir_objs,admin) $(MXCTL_SCREEN_OBJS) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+define TOOL_template
+$(O)/tests/tools/$(1): $(O)/obj/tests/tools/$(1).o $$(TOOL_OBJS_$(1)) $(O)/libhmx.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS:$(O)/tests/tools/%=%),$(eval $(call TOOL_template,$(t))))
 
 # submission runs the same session engine as smtpd, in submission mode.
 ROLE_EXTRA_OBJS_submission = $(call dir_objs_nomain,smtpd)

@@ -55,6 +55,7 @@ static const struct mx_command commands[] = {
 	{ "import", NULL,      1, 1, cmd_import,          "import FILE|-" },
 	{ "dkim",   NULL,      1, 5, cmd_dkim,            "dkim keygen DOMAIN [--selector S] [--force] | show DOMAIN [--selector S] | list", true },
 	{ "why",    NULL,      1, 1, cmd_why,             "why REF|SESSION|QUEUEID   (a screen verdict, e.g. why 7f3a09c2-1)", true },
+	{ "screen", "test",    4, 4, cmd_screen_test,     "screen test IP HELO FROM|<> RCPT   (every check live, no mail sent)", true },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -100,6 +100,7 @@ int	cmd_tag_unblock(struct mxctl *, int, char **);
 int	cmd_tag_list(struct mxctl *, int, char **);
 int	cmd_import(struct mxctl *, int, char **);
 int	cmd_why(struct mxctl *, int, char **);
+int	cmd_screen_test(struct mxctl *, int, char **);
 int	cmd_dkim(struct mxctl *, int, char **);
 
 int	mxctl_main(int argc, char **argv);

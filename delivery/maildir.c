@@ -269,12 +269,6 @@ fail:
 }
 
 int
-maildir_file_sync(struct maildir_file *f)
-{
-	return fsync(f->fd);
-}
-
-int
 maildir_publish(struct maildir_file *f)
 {
 	char from[MAILDIR_NAME_MAX + 8], to[MAILDIR_NAME_MAX + 32];
@@ -318,29 +312,4 @@ maildir_file_close(struct maildir_file *f)
 		close(f->dirfd);
 		f->dirfd = -1;
 	}
-}
-
-enum maildir_status
-maildir_deliver(struct maildir_root *r, const char *mailbox,
-    const char *sender, const char *rcpt, int body_fd, char *why,
-    size_t whysize)
-{
-	struct maildir_file f;
-	enum maildir_status st;
-
-	st = maildir_write(r, mailbox, sender, rcpt, body_fd, &f, why, whysize);
-	if (st != MAILDIR_OK)
-		return st;
-	if (maildir_file_sync(&f) == -1) {
-		set_why(why, whysize, "fsync", errno);
-		st = MAILDIR_TEMPFAIL;
-	} else if (maildir_publish(&f) == -1) {
-		set_why(why, whysize, "rename into new/", errno);
-		st = MAILDIR_TEMPFAIL;
-	} else if (maildir_sync_new(&f) == -1) {
-		set_why(why, whysize, "fsync new/", errno);
-		st = MAILDIR_TEMPFAIL;
-	}
-	maildir_file_close(&f);
-	return st;
 }

@@ -59,28 +59,22 @@ bool	maildir_split_mailbox(const char *mailbox, char user[ADDR_LOCAL_MAX + 3],
 void	maildir_escape_host(const char *host, char *out, size_t outsize);
 
 /*
- * Creates the Maildir if missing (tmp/ new/ cur/, 0700), then a new file
- * in tmp/ holding "Return-Path: <sender>", "Delivered-To: rcpt" and the
- * body copied byte-exact from body_fd (pread from offset 0 to EOF).
- * Nothing is fsynced yet. On failure nothing is left behind.
+ * Step 1 of 4: creates the Maildir if missing (tmp/ new/ cur/, 0700), then
+ * a new file in tmp/ holding "Return-Path: <sender>", "Delivered-To: rcpt"
+ * and the body copied byte-exact from body_fd (pread from offset 0 to
+ * EOF). Nothing is fsynced yet. On failure nothing is left behind.
+ * Step 2 is the caller's: one syncfs() per file system for a batch
+ * (delivery.c), through f->fd.
  */
 enum maildir_status maildir_write(struct maildir_root *, const char *mailbox,
 	    const char *sender, const char *rcpt, int body_fd,
 	    struct maildir_file *, char *why, size_t whysize);
 
-/* Step 2 of 4: fsync the file (maildir_deliver) or, for a batch, one
- * syncfs(maildir_file_fd) per file system. */
-int	maildir_file_sync(struct maildir_file *);
 /* Step 3: rename tmp/<name> to new/<name>,S=<size>. */
 int	maildir_publish(struct maildir_file *);
 /* Step 4: fsync new/ (once per Maildir for a batch). */
 int	maildir_sync_new(struct maildir_file *);
 /* Closes fds; unlinks the tmp file unless published. */
 void	maildir_file_close(struct maildir_file *);
-
-/* All four steps for one message, fsync per file. */
-enum maildir_status maildir_deliver(struct maildir_root *, const char *mailbox,
-	    const char *sender, const char *rcpt, int body_fd,
-	    char *why, size_t whysize);
 
 #endif

@@ -94,6 +94,25 @@ make_body(struct fixture *fx, const void *data, size_t len)
 	return fd;
 }
 
+/* One message into one Maildir, the steps in delivery.c's order for a
+ * batch of one: write into tmp/, syncfs, rename into new/, fsync new/. */
+static enum maildir_status
+deliver(struct maildir_root *root, const char *mailbox, const char *sender,
+    const char *rcpt, int body_fd, char *why, size_t whysize)
+{
+	struct maildir_file f;
+	enum maildir_status st;
+
+	st = maildir_write(root, mailbox, sender, rcpt, body_fd, &f, why, whysize);
+	if (st != MAILDIR_OK)
+		return st;
+	assert_int_equal(syncfs(f.fd), 0);
+	assert_int_equal(maildir_publish(&f), 0);
+	assert_int_equal(maildir_sync_new(&f), 0);
+	maildir_file_close(&f);
+	return MAILDIR_OK;
+}
+
 /* Lists the files of dir; returns how many (names in names[]). */
 static size_t
 list_dir(const char *dir, char names[][512], size_t max)
@@ -188,7 +207,7 @@ test_byte_exact(void **state)
 	for (size_t i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]); i++) {
 		const struct body_case *c = &body_cases[i];
 		int fd = make_body(fx, c->data, c->len);
-		enum maildir_status st = maildir_deliver(&fx->root, "kim@example.test",
+		enum maildir_status st = deliver(&fx->root, "kim@example.test",
 		    "a@example.net", "kim+tag@example.test", fd, why, sizeof(why));
 		if (st != MAILDIR_OK)
 			fail_msg("%s: got status %d (%s), want OK", c->name, st, why);
@@ -209,7 +228,7 @@ test_null_sender_and_large_body(void **state)
 	for (size_t i = 0; i < len; i++)
 		data[i] = (char)(i * 131 + (i >> 8));
 	int fd = make_body(fx, data, len);
-	assert_int_equal(maildir_deliver(&fx->root, "kim@example.test", "",
+	assert_int_equal(deliver(&fx->root, "kim@example.test", "",
 	    "kim-list@example.test", fd, why, sizeof(why)), MAILDIR_OK);
 	assert_delivered(fx, "example.test/kim", "", "kim-list@example.test", data, len);
 	close(fd);
@@ -225,7 +244,7 @@ test_creates_maildir_0700(void **state)
 	struct stat st;
 
 	int fd = make_body(fx, "x\r\n", 3);
-	assert_int_equal(maildir_deliver(&fx->root, "new.user@other.test",
+	assert_int_equal(deliver(&fx->root, "new.user@other.test",
 	    "a@example.net", "new.user@other.test", fd, why, sizeof(why)), MAILDIR_OK);
 	close(fd);
 	for (size_t i = 0; i < 4; i++) {
@@ -246,7 +265,7 @@ test_unique_names(void **state)
 
 	int fd = make_body(fx, "x\r\n", 3);
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(maildir_deliver(&fx->root, "kim@example.test", "",
+		assert_int_equal(deliver(&fx->root, "kim@example.test", "",
 		    "kim@example.test", fd, why, sizeof(why)), MAILDIR_OK);
 	close(fd);
 	snprintf(path, sizeof(path), "%s/example.test/kim/new", fx->dir);
@@ -306,7 +325,7 @@ test_refused_mailbox_writes_nothing(void **state)
 	char why[MAILDIR_WHY_MAX], names[4][512];
 
 	int fd = make_body(fx, "x\r\n", 3);
-	assert_int_equal(maildir_deliver(&fx->root, "\"../x\"@example.test", "",
+	assert_int_equal(deliver(&fx->root, "\"../x\"@example.test", "",
 	    "kim@example.test", fd, why, sizeof(why)), MAILDIR_PERMFAIL);
 	close(fd);
 	assert_non_null(strstr(why, "refused mailbox"));
@@ -325,7 +344,7 @@ test_symlink_not_followed(void **state)
 	snprintf(path, sizeof(path), "%s/evil.test", fx->dir);
 	assert_int_equal(symlink(target, path), 0);
 	int fd = make_body(fx, "x\r\n", 3);
-	assert_int_equal(maildir_deliver(&fx->root, "kim@evil.test", "",
+	assert_int_equal(deliver(&fx->root, "kim@evil.test", "",
 	    "kim@evil.test", fd, why, sizeof(why)), MAILDIR_TEMPFAIL);
 	assert_int_equal(list_dir(target, names, 4), 0);
 
@@ -334,7 +353,7 @@ test_symlink_not_followed(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/example.test/bob", fx->dir);
 	assert_int_equal(symlink(target, path), 0);
-	assert_int_equal(maildir_deliver(&fx->root, "bob@example.test", "",
+	assert_int_equal(deliver(&fx->root, "bob@example.test", "",
 	    "bob@example.test", fd, why, sizeof(why)), MAILDIR_TEMPFAIL);
 	assert_int_equal(list_dir(target, names, 4), 0);
 	close(fd);
@@ -355,7 +374,7 @@ test_broken_maildir_tempfails(void **state)
 	int f = open(path, O_CREAT | O_WRONLY, 0600);	/* a file, not a dir */
 	close(f);
 	int fd = make_body(fx, "x\r\n", 3);
-	assert_int_equal(maildir_deliver(&fx->root, "kim@example.test", "",
+	assert_int_equal(deliver(&fx->root, "kim@example.test", "",
 	    "kim@example.test", fd, why, sizeof(why)), MAILDIR_TEMPFAIL);
 	assert_non_null(strstr(why, "tmp/"));
 	close(fd);

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "ipc_decode.h"
+#include "ipc_screen.h"
 #include "ipc_text.h"
 
 enum sample_size { SAMPLE_MIN, SAMPLE_TYPICAL, SAMPLE_MAX, SAMPLE_SIZES };
@@ -366,6 +367,92 @@ build_relay_result(struct ipc_builder *b, enum sample_size k)
 	return -1;
 }
 
+static void
+make_pin(struct family_pin *p, enum sample_size k, unsigned variant)
+{
+	make_domain(p->name, k == SAMPLE_MAX ? ADDR_DOMAIN_MAX - 2 : k == SAMPLE_TYPICAL ? 14 : 1);
+	p->name[0] = (char)('a' + variant % 26);
+	p->name[1 < strlen(p->name) ? 1 : 0] = (char)('a' + variant / 26 % 26);
+	p->until = 1800000000;
+}
+
+static int
+build_family_learned(struct ipc_builder *b, enum sample_size k)
+{
+	struct family_pin p;
+
+	make_pin(&p, k, 0);
+	ipc_encode_family_learned(b, &p);
+	return -1;
+}
+
+static int
+build_family_memory(struct ipc_builder *b, enum sample_size k)
+{
+	static struct family_pin pins[FAMILY_PINS_PER_FRAME];
+	unsigned n = k == SAMPLE_MAX ? FAMILY_PINS_PER_FRAME : k == SAMPLE_TYPICAL ? 3 : 1;
+
+	for (unsigned i = 0; i < n; i++)
+		make_pin(&pins[i], k, i);
+	ipc_encode_family_memory(b, pins, n);
+	return -1;
+}
+
+static void
+make_facts(struct screen_facts *f, enum sample_size k, uint8_t stage)
+{
+	memset(f, 0, sizeof(*f));
+	f->stage = stage;
+	f->rcpt_seq = stage == SCREEN_STAGE_RCPT ? 1 : 0;
+	snprintf(f->sess, sizeof(f->sess), "%s", k == SAMPLE_MAX ? "0123456789abcdef" : "0badcafe");
+	snprintf(f->client_ip, sizeof(f->client_ip), "%s", k == SAMPLE_MAX ?
+	    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" : "192.0.2.7");
+	snprintf(f->local_ip, sizeof(f->local_ip), "%s", f->client_ip);
+	if (k == SAMPLE_MIN && stage != SCREEN_STAGE_RCPT)
+		return;
+	f->flags = SCREEN_FACT_MAIL_SEEN | (k == SAMPLE_MAX ? SCREEN_FACT_TLS : 0);
+	if (k == SAMPLE_MAX)
+		memset(f->helo, 'h', SCREEN_HELO_MAX);
+	else
+		snprintf(f->helo, sizeof(f->helo), "mail.example.net");
+	make_address(f->mail_from, address_len(k), 1);
+	if (stage == SCREEN_STAGE_RCPT || k == SAMPLE_MAX)
+		make_address(f->rcpt, address_len(k), 2);
+}
+
+static int
+build_screen_hint(struct ipc_builder *b, enum sample_size k)
+{
+	struct screen_facts f;
+
+	make_facts(&f, k, k == SAMPLE_MAX ? SCREEN_STAGE_DATA : SCREEN_STAGE_CONNECT);
+	if (f.stage == SCREEN_STAGE_DATA)
+		memcpy(f.qid, QID, sizeof(f.qid));
+	ipc_encode_screen_facts(b, &f);
+	return -1;
+}
+
+static int
+build_screen_ask(struct ipc_builder *b, enum sample_size k)
+{
+	struct screen_facts f;
+
+	make_facts(&f, k, SCREEN_STAGE_RCPT);
+	ipc_encode_screen_facts(b, &f);
+	return -1;
+}
+
+static int
+build_screen_verdict(struct ipc_builder *b, enum sample_size k)
+{
+	struct screen_verdict v = { SCREEN_REJECT, SCREEN_REPLY_REJECT, -12, "0badcafe-1" };
+
+	if (k == SAMPLE_MAX)
+		snprintf(v.ref, sizeof(v.ref), "%s", "0123456789abcdef-4294967295");
+	ipc_encode_screen_verdict(b, &v);
+	return -1;
+}
+
 /* Returns the fd the frame carries: 1 = one, -1 = none. */
 typedef int (*sample_builder)(struct ipc_builder *, enum sample_size);
 
@@ -392,6 +479,11 @@ static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_SIGN_ANSWER] = build_sign_answer,
 	[MSG_QUEUE_RELAY] = build_relay,
 	[MSG_RELAY_RESULT] = build_relay_result,
+	[MSG_RELAY_FAMILY_LEARNED] = build_family_learned,
+	[MSG_QUEUE_FAMILY_MEMORY] = build_family_memory,
+	[MSG_SCREEN_HINT] = build_screen_hint,
+	[MSG_SCREEN_ASK] = build_screen_ask,
+	[MSG_SCREEN_VERDICT] = build_screen_verdict,
 };
 
 /* The lowest role set in a mask: a legal sender or receiver of a row. */

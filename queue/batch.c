@@ -2,8 +2,8 @@
  * queue/batch.c - group commit of envelope writes.
  *
  * Owns: the list of envelope writes waiting for the next flush, and the
- * zero-timeout event that runs it. Why: an fsync pass costs the same for
- * one envelope as for fifty. Frames that arrive while a flush is running
+ * zero-timeout event that runs it. Why: the one flush of spool.c costs
+ * the same for one envelope as for fifty. Frames that arrive while a flush is running
  * wait in the socket; the next turn of the loop reads them all (ipc.c
  * reads up to 64 per link per turn) before this event fires, so the batch
  * grows with the load by itself and one idle commit waits for no timer.
@@ -33,14 +33,16 @@ batch_flush(void)
 	if (TAILQ_EMPTY(&list))
 		return;
 	double start = mono_now();
+	unsigned long flushes = spool_flush_calls();
 	spool_write_batch(&list);
+	flushes = spool_flush_calls() - flushes;
 	while ((w = TAILQ_FIRST(&list)) != NULL) {
 		TAILQ_REMOVE(&list, w, entry);
 		n++;
 		w->done(w);
 	}
-	log_debug("group flush: %u envelopes in %.1f ms", n,
-	    (mono_now() - start) * 1000);
+	log_debug("group flush: %u envelopes, %lu flush calls, in %.1f ms", n,
+	    flushes, (mono_now() - start) * 1000);
 }
 
 static void

@@ -13,24 +13,26 @@
  * Order, so that a crash never loses a report: the DSN (body written by
  * dsn.c's builder, envelope SOURCE_LOCAL, sender <>, one recipient: the
  * original sender, "hold dkim") is committed through the group flush
- * first; only in its completion does the scheduler drop the failed
- * recipients from the original's envelope (sched_finish_round), which is
- * then written in a later flush. If the DSN cannot be written, the failed
- * recipients stay in the original for the next round (sched_keep_failed),
- * which will fail and report them again. A crash after the DSN commit and
- * before the original's rewrite reports them twice: at least once.
+ * first; only in its completion, the done() callback of bounce_enqueue,
+ * does the scheduler take the DSN over and drop the failed recipients from
+ * the original's envelope, which is then written in a later flush. If the
+ * DSN cannot be written (done() gets no DSN, or bounce_enqueue says
+ * BOUNCE_ERROR), the failed recipients stay in the original for the next
+ * round, which will fail and report them again. A crash after the DSN
+ * commit and before the original's rewrite reports them twice: at least
+ * once.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
 #include "dsn.h"
 #include "log.h"
 #include "qmsg.h"
-#include "sched.h"
 #include "spool.h"
 #include "util.h"
 
@@ -42,6 +44,8 @@ struct bounce {
 	struct envelope		 env;
 	struct spool_write	 w;
 	unsigned		 nfailed;
+	bounce_done_fn		*done;
+	void			*done_arg;
 };
 
 static uint8_t	header_buf[MIME_HEADERS_MAX];
@@ -100,12 +104,11 @@ random_token(char out[2 * BOUNCE_TOKEN_BYTES + 1])
 
 /* Builds the DSN text for the failed recipients of m; -1 if impossible. */
 static int
-build_text(const struct qmsg *m, size_t headers_len, struct textbuf *out,
-    unsigned *nfailed)
+build_text(const struct qmsg *m, const struct config *c, size_t headers_len,
+    struct textbuf *out, unsigned *nfailed)
 {
 	struct dsn_rcpt rcpts[IPC_MAX_RCPTS];
 	char token[2 * BOUNCE_TOKEN_BYTES + 1];
-	const struct config *c = sched_config();
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < m->env.nrcpt; i++) {
@@ -123,7 +126,7 @@ build_text(const struct qmsg *m, size_t headers_len, struct textbuf *out,
 		.orig_id = m->env.id,
 		.orig_sender = m->env.sender,
 		.arrival = m->env.arrival,
-		.now = sched_wall_now(),
+		.now = (uint64_t)time(NULL),
 		.lifetime = c->queue_lifetime,
 		.token = token,
 		.headers = header_buf,
@@ -137,19 +140,22 @@ build_text(const struct qmsg *m, size_t headers_len, struct textbuf *out,
 
 /* The DSN's own envelope: from <>, to the original sender, held for DKIM. */
 static void
-dsn_envelope(struct envelope *e, const char *id, const struct qmsg *m)
+dsn_envelope(struct envelope *e, const char *id, size_t body_size,
+    const struct qmsg *m, const struct config *c)
 {
 	memset(e, 0, sizeof(*e));
 	memcpy(e->id, id, sizeof(e->id));
-	e->arrival = sched_wall_now();
+	e->arrival = (uint64_t)time(NULL);
 	e->next_attempt = e->arrival;
 	e->source = SOURCE_LOCAL;
-	snprintf(e->helo, sizeof(e->helo), "%s", sched_config()->hostname);
+	snprintf(e->helo, sizeof(e->helo), "%s", c->hostname);
 	e->sender[0] = '\0';
 	e->nrcpt = 1;
 	e->rcpt = xcalloc(1, sizeof(*e->rcpt));
 	memcpy(e->rcpt[0], m->env.sender, sizeof(e->rcpt[0]));
 	e->hold = ENVELOPE_HOLD_DKIM;
+	e->has_body_size = true;
+	e->body_size = body_size;
 }
 
 static void
@@ -163,20 +169,16 @@ bounce_committed(struct spool_write *w)
 	if (w->error == 0) {
 		log_event("dsn", "qid=%s dsn_qid=%s to=<%s> nrcpt=%u", m->env.id,
 		    bo->env.id, to, bo->nfailed);
-		sched_add(&bo->env);
+		bo->done(m, &bo->env, bo->done_arg);
 	} else {
-		if (w->renamed)
-			spool_discard_committed(bo->env.id);
-		else
-			spool_discard(bo->env.id);
+		spool_discard(bo->env.id);
 		log_event("dsn_error", "qid=%s to=<%s> op=%s errno=\"%s\" action=retry",
 		    m->env.id, to, w->failed_op, strerror(w->error));
-		sched_keep_failed(m);
+		bo->done(m, NULL, bo->done_arg);
 	}
 	envelope_free(&bo->env);
 	spool_write_release(&bo->w);
 	free(bo);
-	sched_finish_round(m);
 }
 
 /* Writes the DSN body into a new spool file; its id goes into id. */
@@ -212,7 +214,8 @@ log_error(const struct qmsg *m, const char *op, int err)
 }
 
 enum bounce_outcome
-bounce_enqueue(struct qmsg *m)
+bounce_enqueue(struct qmsg *m, const struct config *c, bounce_done_fn *done,
+    void *arg)
 {
 	struct textbuf text = { 0 };
 	char id[QUEUE_ID_SIZE];
@@ -226,19 +229,22 @@ bounce_enqueue(struct qmsg *m)
 		    "(Auto-Submitted or a delivery report)\"", m->env.id);
 		return BOUNCE_NONE;
 	}
-	if (build_text(m, (size_t)hlen, &text, &nfailed) == -1) {
+	if (build_text(m, c, (size_t)hlen, &text, &nfailed) == -1) {
 		/* Our own input: retrying would fail the same way. */
 		log_event("dsn_error", "qid=%s op=build action=none", m->env.id);
 		return BOUNCE_NONE;
 	}
 	int rc = write_body(&text, id);
+	size_t body_size = text.len;
 	textbuf_free(&text);
 	if (rc == -1)
 		return log_error(m, "write", errno);
 	struct bounce *bo = xcalloc(1, sizeof(*bo));
 	bo->orig = m;
 	bo->nfailed = nfailed;
-	dsn_envelope(&bo->env, id, m);
+	bo->done = done;
+	bo->done_arg = arg;
+	dsn_envelope(&bo->env, id, body_size, m, c);
 	if (spool_write_prepare(&bo->w, SPOOL_WRITE_COMMIT, &bo->env) == -1) {
 		spool_discard(id);
 		envelope_free(&bo->env);

@@ -8,7 +8,12 @@
  * recognised as corrupt (no "end" record, a duplicate key, a bad value)
  * instead of being half-understood. The writer refuses what the parser
  * would refuse, so a round trip is always exact. No I/O happens here.
+ * Version 3 ends with the length and CRC-32C of everything before its end
+ * record: the spool creates an envelope in place and flushes once
+ * (queue/spool.c), so after a power cut the end record is the proof that
+ * the whole file reached the disk.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +24,7 @@
 
 enum envelope_field {
 	F_ID, F_ARRIVAL, F_SOURCE, F_CLIENT_IP, F_HELO, F_SENDER,
-	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_COUNT
+	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_SIZE, F_COUNT
 };
 
 /* Fields every envelope has; the others are optional. */
@@ -36,11 +41,13 @@ static const char *const field_names[F_COUNT] = {
 	[F_NEXT_ATTEMPT] = "next_attempt",
 	[F_RCPT] = "rcpt",
 	[F_HOLD] = "hold",
+	[F_SIZE] = "size",
 };
 
 /* The first version that has each field (the others: 1). */
 static const unsigned field_version[F_COUNT] = {
 	[F_HOLD] = 2,
+	[F_SIZE] = 3,
 };
 
 static const char *const hold_names[] = {
@@ -62,6 +69,7 @@ envelope_status_text(enum envelope_status s)
 	case ENVELOPE_TOO_LONG:		return "file too long";
 	case ENVELOPE_BAD_VERSION:	return "bad version line";
 	case ENVELOPE_NO_END:		return "no end record (truncated)";
+	case ENVELOPE_BAD_END:		return "end record does not match the file";
 	case ENVELOPE_TRAILING:		return "bytes after end record";
 	case ENVELOPE_BAD_LINE:		return "malformed line";
 	case ENVELOPE_UNKNOWN_KEY:	return "unknown key";
@@ -149,6 +157,70 @@ parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 	}
 	*out = v;
 	return true;
+}
+
+/* ---- the version-3 end record ------------------------------------------- */
+
+#define END_RECORD_MAX	48	/* "end " 20 digits " " 8 hex digits, and a NUL */
+
+uint32_t
+envelope_crc32c(const char *buf, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+
+	/* Bitwise, reflected polynomial 0x1EDC6F41: envelopes are small. */
+	for (size_t i = 0; i < len; i++) {
+		crc ^= (uint8_t)buf[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (UINT32_C(0x82f63b78) & (0u - (crc & 1u)));
+	}
+	return ~crc;
+}
+
+/* The end record (without LF) for the len bytes of buf before it. */
+static void
+format_end_record(const char *buf, size_t len, char out[END_RECORD_MAX])
+{
+	snprintf(out, END_RECORD_MAX, "end %zu %08" PRIx32, len,
+	    envelope_crc32c(buf, len));
+}
+
+/* True if line (llen bytes, no LF) is the end record of the first off
+ * bytes of buf. The record is canonical, so comparing text is enough. */
+static bool
+is_end_record_of(const char *buf, size_t off, const char *line, size_t llen)
+{
+	char want[END_RECORD_MAX];
+
+	format_end_record(buf, off, want);
+	return strlen(want) == llen && memcmp(want, line, llen) == 0;
+}
+
+/* True if the last line of buf is the end record of everything before. */
+static bool
+ends_with_end_record(const char *buf, size_t len)
+{
+	if (len == 0 || buf[len - 1] != '\n')
+		return false;
+	const char *nl = memrchr(buf, '\n', len - 1);
+	size_t start = nl == NULL ? 0 : (size_t)(nl - buf) + 1;
+	return is_end_record_of(buf, start, buf + start, len - 1 - start);
+}
+
+bool
+envelope_is_torn(const char *buf, size_t len)
+{
+	char magic[32];
+
+	snprintf(magic, sizeof(magic), "%s %d\n", ENVELOPE_MAGIC, ENVELOPE_VERSION);
+	size_t mlen = strlen(magic);
+	if (len == 0)
+		return true;
+	if (len < mlen)
+		return memcmp(buf, magic, len) == 0;
+	if (memcmp(buf, magic, mlen) != 0)
+		return false;	/* an older version, or not ours: corrupt */
+	return !ends_with_end_record(buf, len);
 }
 
 /* ---- parser ------------------------------------------------------------- */
@@ -262,6 +334,11 @@ parse_value(struct parse_state *ps, enum envelope_field f, const char *v,
 			return ENVELOPE_BAD_VALUE;
 		e->hold = ENVELOPE_HOLD_DKIM;
 		return ENVELOPE_OK;
+	case F_SIZE:
+		if (!parse_u64(v, vlen, ENVELOPE_SIZE_MAX, &e->body_size))
+			return ENVELOPE_BAD_VALUE;
+		e->has_body_size = true;
+		return ENVELOPE_OK;
 	case F_COUNT:
 		break;
 	}
@@ -303,6 +380,15 @@ is_line(const char *line, size_t len, const char *want)
 	return strlen(want) == len && memcmp(line, want, len) == 0;
 }
 
+/* The last record: "end" up to version 2, "end LEN CRC" from version 3. */
+static bool
+is_end_key(const struct parse_state *ps, const char *line, size_t len)
+{
+	if (ps->version < 3)
+		return is_line(line, len, "end");
+	return is_line(line, len, "end") || (len >= 4 && memcmp(line, "end ", 4) == 0);
+}
+
 /* "homemx-envelope N" for a version we read; sets ps->version. */
 static bool
 parse_version_line(struct parse_state *ps, const char *line, size_t len)
@@ -339,7 +425,10 @@ parse_lines(struct parse_state *ps, const char *buf, size_t len,
 				return ENVELOPE_BAD_VERSION;
 			continue;
 		}
-		if (is_line(line, llen, "end")) {
+		if (is_end_key(ps, line, llen)) {
+			if (ps->version >= 3 &&
+			    !is_end_record_of(buf, (size_t)(line - buf), line, llen))
+				return ENVELOPE_BAD_END;
 			if (pos != len)
 				return ENVELOPE_TRAILING;
 			/* Every version-1 field is required; rcpt at least once. */
@@ -415,6 +504,7 @@ envelope_is_writable(const struct envelope *e)
 	    e->attempts > ENVELOPE_ATTEMPTS_MAX ||
 	    e->source < SOURCE_SMTP || e->source > SOURCE_MAX ||
 	    (e->hold != ENVELOPE_HOLD_NONE && e->hold != ENVELOPE_HOLD_DKIM) ||
+	    (e->has_body_size && e->body_size > ENVELOPE_SIZE_MAX) ||
 	    !client_ip_is_valid(e->client_ip, strnlen(e->client_ip, IP_TEXT_MAX)) ||
 	    !helo_is_valid(e->helo, strnlen(e->helo, sizeof(e->helo))) ||
 	    !mailbox_is_valid(e->sender, strnlen(e->sender, ADDR_MAX + 1), true))
@@ -428,6 +518,18 @@ envelope_is_writable(const struct envelope *e)
 	return true;
 }
 
+/* The end record covers every byte written so far. */
+static void
+out_end_record(struct text_out *o)
+{
+	char rec[END_RECORD_MAX];
+
+	if (o->overflow)
+		return;
+	format_end_record(o->buf, o->len, rec);
+	out_line(o, rec, "", "", "");
+}
+
 int
 envelope_format(const struct envelope *e, char *buf, size_t size,
     size_t *outlen)
@@ -437,8 +539,7 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 
 	if (!envelope_is_writable(e) || size == 0)
 		return -1;
-	/* The oldest version that can say everything: see envelope.h. */
-	snprintf(version, sizeof(version), "%d", e->hold != ENVELOPE_HOLD_NONE ? 2 : 1);
+	snprintf(version, sizeof(version), "%d", ENVELOPE_VERSION);
 	out_line(&o, ENVELOPE_MAGIC, version, "", "");
 	out_line(&o, "id", e->id, "", "");
 	out_u64(&o, "arrival", e->arrival);
@@ -452,7 +553,9 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 	out_u64(&o, "next_attempt", e->next_attempt);
 	if (e->hold != ENVELOPE_HOLD_NONE)
 		out_line(&o, "hold", hold_names[e->hold], "", "");
-	out_line(&o, "end", "", "", "");
+	if (e->has_body_size)
+		out_u64(&o, "size", e->body_size);
+	out_end_record(&o);
 	if (o.overflow)
 		return -1;
 	*outlen = o.len;

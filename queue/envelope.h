@@ -19,33 +19,44 @@
  *	end
  *
  * A record is "key" or "key SP value"; the value is the rest of the line,
- * printable ASCII (0x20..0x7e). Every key but rcpt appears exactly once,
- * the version line is first and "end" is last, followed by nothing. A file
- * that breaks any of these rules is corrupt, never half-read: see STYLE.md
- * section 9.
+ * printable ASCII (0x20..0x7e). Every key but rcpt appears at most once
+ * (all of the above exactly once), the version line is first and the end
+ * record is last, followed by nothing. A file that breaks any of these
+ * rules is corrupt, never half-read.
  *
- * Version 2 adds one optional record, before "end":
+ * Version 2 adds one optional record, before the end record:
  *	hold dkim		not to be delivered until it is DKIM-signed
  *				(a DSN the queue wrote itself: queue/sign.c)
- * The writer writes version 1 whenever no version-2 record is needed, so
- * ordinary envelopes stay readable by an older queue; the parser reads
- * both and refuses a version-2 record in a version-1 file.
+ *
+ * Version 3, the only one written now, is what makes the one-flush commit
+ * of queue/spool.c provable: the file is created in place, so a crash can
+ * leave any prefix of it, and the end record says how much is whole:
+ *	size 1234		optional: the byte size of the body (<ID>.msg)
+ *				when the envelope was committed
+ *	end 321 0a1b2c3d	LEN CRC: the number of bytes before this line,
+ *				and their CRC-32C (Castagnoli, RFC 3720
+ *				appendix B.4) in 8 lowercase hex digits
+ * Versions 1 and 2 end with a bare "end" and are still read (their files
+ * were renamed into place complete). envelope_is_torn() tells a version-3
+ * file cut short (no end record that matches) from one that is corrupt.
  */
 #ifndef HMX_QUEUE_ENVELOPE_H
 #define HMX_QUEUE_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ipc_decode.h"
 
 #define ENVELOPE_MAGIC		"homemx-envelope"
-#define ENVELOPE_VERSION	2	/* newest; 1 is still read and written */
+#define ENVELOPE_VERSION	3	/* written; 1 and 2 are still read */
 /* 10 fixed lines plus IPC_MAX_RCPTS lines of "rcpt <" ADDR_MAX ">". */
 #define ENVELOPE_TEXT_MAX	65536
 #define ENVELOPE_LINE_MAX	(ADDR_MAX + 16)	/* longest legal record */
 #define ENVELOPE_TIME_MAX	UINT64_C(253402300799)	/* 9999-12-31 */
 #define ENVELOPE_ATTEMPTS_MAX	1000000
+#define ENVELOPE_SIZE_MAX	(UINT64_C(1) << 48)	/* bytes: beyond any body */
 
 enum envelope_hold {
 	ENVELOPE_HOLD_NONE = 0,
@@ -64,6 +75,8 @@ struct envelope {
 	uint32_t	 attempts;
 	uint64_t	 next_attempt;		/* unix seconds */
 	enum envelope_hold hold;		/* version 2 */
+	bool		 has_body_size;		/* version 3 "size" */
+	uint64_t	 body_size;		/* bytes, if has_body_size */
 };
 
 enum envelope_status {
@@ -71,6 +84,7 @@ enum envelope_status {
 	ENVELOPE_TOO_LONG,	/* file larger than ENVELOPE_TEXT_MAX */
 	ENVELOPE_BAD_VERSION,	/* first line is not "homemx-envelope 1|2" */
 	ENVELOPE_NO_END,	/* truncated: no final "end" record */
+	ENVELOPE_BAD_END,	/* version 3: length or checksum does not match */
 	ENVELOPE_TRAILING,	/* bytes after "end" */
 	ENVELOPE_BAD_LINE,	/* control byte, CR, empty line, "key " */
 	ENVELOPE_UNKNOWN_KEY,
@@ -100,6 +114,17 @@ enum envelope_status	 envelope_parse(const char *buf, size_t len,
  */
 int			 envelope_format(const struct envelope *e, char *buf,
 			    size_t size, size_t *outlen);
+
+/*
+ * True if buf is what a crash can leave of a version-3 envelope that was
+ * being written: empty, a prefix of the version line, or a version-3 file
+ * whose last line is not an end record matching the bytes before it. A
+ * version-1/2 file or junk is never "torn": it is corrupt.
+ */
+bool			 envelope_is_torn(const char *buf, size_t len);
+
+/* CRC-32C of len bytes (the end record's checksum). */
+uint32_t		 envelope_crc32c(const char *buf, size_t len);
 
 /* Copies src into dst with its own recipient array; -1 on ENOMEM. */
 int			 envelope_copy(struct envelope *dst, const struct envelope *src);

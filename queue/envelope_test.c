@@ -2,10 +2,12 @@
  * queue/envelope_test.c - the envelope parser and writer, table-driven.
  *
  * Owns: the proof that a round trip is exact, that every truncation of a
- * valid file is refused (a crash can cut a file anywhere), that hostile
- * or sloppy files are refused with the right status and line number, and
- * that versions 1 and 2 are both read while the writer picks the oldest
- * version that can hold the envelope.
+ * valid file is refused and called torn (a crash can cut a file anywhere),
+ * that the version-3 end record must match its file (length and CRC-32C,
+ * whose expected values here come from an independent implementation),
+ * that hostile or sloppy files are refused with the right status and line
+ * number, and that versions 1 and 2 are still read while the writer
+ * writes version 3 only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +46,20 @@
 	"sender <>\n" GOOD_RCPT \
 	"attempts 0\n" \
 	"next_attempt 1700000000\n"
+/* Version 3: GOOD's records, then the end record (length, CRC-32C). */
+#define V3_BODY \
+	"homemx-envelope 3\n" \
+	"id 6561f0c2a1b2c3d4\n" \
+	"arrival 1700000000\n" \
+	"source smtp\n" \
+	"client_ip 192.0.2.7\n" \
+	"helo mail.example.net\n" \
+	GOOD_SENDER GOOD_RCPT \
+	"attempts 0\n" \
+	"next_attempt 1700000000\n"
+#define V3_GOOD		V3_BODY "end 197 dfeced7f\n"
+#define V3_SIZE		V3_BODY "size 1234\nend 207 813dabfd\n"
+#define V3_HOLD_SIZE	V3_BODY "hold dkim\nsize 0\nend 214 164041e7\n"
 
 struct parse_case {
 	const char		*name;
@@ -66,7 +82,34 @@ static const struct parse_case parse_cases[] = {
 	  GOOD_HEAD "sender <\"john doe\"@example.net>\n" GOOD_RCPT GOOD_TAIL,
 	  ENVELOPE_OK, 0 },
 	{ "empty file", "", ENVELOPE_BAD_VERSION, 1 },
-	{ "version 3", "homemx-envelope 3\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 4", "homemx-envelope 4\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 3", V3_GOOD, ENVELOPE_OK, 0 },
+	{ "version 3 with size", V3_SIZE, ENVELOPE_OK, 0 },
+	{ "version 3 with hold and size", V3_HOLD_SIZE, ENVELOPE_OK, 0 },
+	{ "version 3 bare end", V3_BODY "end\n", ENVELOPE_BAD_END, 11 },
+	{ "version 3 length off by one", V3_BODY "end 196 dfeced7f\n",
+	  ENVELOPE_BAD_END, 11 },
+	{ "version 3 wrong crc", V3_BODY "end 197 dfeced7e\n", ENVELOPE_BAD_END, 11 },
+	{ "version 3 crc in uppercase", V3_BODY "end 197 DFECED7F\n",
+	  ENVELOPE_BAD_END, 11 },
+	{ "version 3 leading zero", V3_BODY "end 0197 dfeced7f\n", ENVELOPE_BAD_END, 11 },
+	{ "version 3 end with space", V3_BODY "end \n", ENVELOPE_BAD_END, 11 },
+	{ "version 3 bytes after end", V3_GOOD "x", ENVELOPE_TRAILING, 11 },
+	{ "version 3 changed byte", "homemx-envelope 3\n"
+	  "id 6561f0c2a1b2c3d5\narrival 1700000000\nsource smtp\n"
+	  "client_ip 192.0.2.7\nhelo mail.example.net\n" GOOD_SENDER GOOD_RCPT
+	  "attempts 0\nnext_attempt 1700000000\nend 197 dfeced7f\n",
+	  ENVELOPE_BAD_END, 11 },
+	{ "version 3 no end", V3_BODY, ENVELOPE_NO_END, 11 },
+	{ "size in version 2", V2_HEAD "size 5\nend\n", ENVELOPE_UNKNOWN_KEY, 11 },
+	{ "size with leading zero", V3_BODY "size 05\nend 1 0\n", ENVELOPE_BAD_VALUE, 11 },
+	{ "size over the limit", V3_BODY "size 281474976710657\nend 1 0\n",
+	  ENVELOPE_BAD_VALUE, 11 },
+	{ "size twice", V3_BODY "size 1\nsize 1\nend 1 0\n", ENVELOPE_DUPLICATE, 12 },
+	{ "version 3 bad value", "homemx-envelope 3\nid 6561f0c2a1b2c3d4\n"
+	  "arrival 1700000000\nsource smtps\nclient_ip 192.0.2.7\n"
+	  "helo mail.example.net\n" GOOD_SENDER GOOD_RCPT "attempts 0\n"
+	  "next_attempt 1700000000\nend 198 7abc9e80\n", ENVELOPE_BAD_VALUE, 4 },
 	{ "version 0", "homemx-envelope 0\nend\n", ENVELOPE_BAD_VERSION, 1 },
 	{ "version 2 plain", V2_HEAD "end\n", ENVELOPE_OK, 0 },
 	{ "version 2 hold dkim", V2_HEAD "hold dkim\nend\n", ENVELOPE_OK, 0 },
@@ -181,6 +224,17 @@ test_parse_fields(void **state)
 	assert_int_equal(e.hold, ENVELOPE_HOLD_DKIM);
 	assert_int_equal(e.source, SOURCE_LOCAL);
 	assert_string_equal(e.sender, "");
+	assert_false(e.has_body_size);
+	envelope_free(&e);
+	assert_int_equal(envelope_parse(V3_SIZE, strlen(V3_SIZE), &e, &line), ENVELOPE_OK);
+	assert_true(e.has_body_size);
+	assert_true(e.body_size == 1234);
+	assert_int_equal(e.hold, ENVELOPE_HOLD_NONE);
+	envelope_free(&e);
+	assert_int_equal(envelope_parse(V3_HOLD_SIZE, strlen(V3_HOLD_SIZE), &e, &line),
+	    ENVELOPE_OK);
+	assert_true(e.has_body_size && e.body_size == 0);
+	assert_int_equal(e.hold, ENVELOPE_HOLD_DKIM);
 	envelope_free(&e);
 }
 
@@ -218,6 +272,8 @@ assert_envelope_equal(const struct envelope *a, const struct envelope *b)
 	assert_int_equal(a->attempts, b->attempts);
 	assert_true(a->next_attempt == b->next_attempt);
 	assert_int_equal(a->hold, b->hold);
+	assert_int_equal(a->has_body_size, b->has_body_size);
+	assert_true(a->body_size == b->body_size);
 }
 
 /* Writer then parser gives the same envelope, for 1 and IPC_MAX_RCPTS. */
@@ -242,17 +298,30 @@ test_round_trip(void **state)
 	}
 }
 
-/* Version 1 unless a version-2 record is needed; both round-trip. */
+/* The text after the last LF but one: the end record, without its LF. */
+static const char *
+last_line(const char *buf, size_t len)
+{
+	const char *nl = memrchr(buf, '\n', len - 1);
+
+	return nl == NULL ? buf : nl + 1;
+}
+
+/* Always version 3 with its end record; hold and size only when set;
+ * every strict prefix refused and torn, the whole text not torn. */
 static void
 test_writer_version(void **state)
 {
 	static char buf[ENVELOPE_TEXT_MAX];
 	const struct {
 		enum envelope_hold	hold;
-		const char		*want_first_line;
+		bool			has_size;
+		uint64_t		size;
 	} cases[] = {
-		{ ENVELOPE_HOLD_NONE, "homemx-envelope 1\n" },
-		{ ENVELOPE_HOLD_DKIM, "homemx-envelope 2\n" },
+		{ ENVELOPE_HOLD_NONE, false, 0 },
+		{ ENVELOPE_HOLD_DKIM, false, 0 },
+		{ ENVELOPE_HOLD_NONE, true, 0 },
+		{ ENVELOPE_HOLD_DKIM, true, ENVELOPE_SIZE_MAX },
 	};
 
 	(void)state;
@@ -260,24 +329,35 @@ test_writer_version(void **state)
 		struct envelope e, back;
 		size_t len;
 		unsigned line;
+		char want_end[64];
 
 		fill_sample(&e, 2);
 		e.hold = cases[i].hold;
+		e.has_body_size = cases[i].has_size;
+		e.body_size = cases[i].size;
 		assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
-		size_t want = strlen(cases[i].want_first_line);
-		if (len < want || memcmp(buf, cases[i].want_first_line, want) != 0)
-			fail_msg("hold %d: got %.18s, want %s", cases[i].hold, buf,
-			    cases[i].want_first_line);
+		if (len < 18 || memcmp(buf, "homemx-envelope 3\n", 18) != 0)
+			fail_msg("case %zu: got %.18s, want homemx-envelope 3", i, buf);
 		bool has_hold = memmem(buf, len, "\nhold dkim\n", 11) != NULL;
 		assert_int_equal(has_hold, cases[i].hold == ENVELOPE_HOLD_DKIM);
+		assert_int_equal(memmem(buf, len, "\nsize ", 6) != NULL, cases[i].has_size);
+		const char *end = last_line(buf, len);
+		size_t off = (size_t)(end - buf);
+		snprintf(want_end, sizeof(want_end), "end %zu %08x\n", off,
+		    (unsigned)envelope_crc32c(buf, off));
+		if (strlen(want_end) != len - off || memcmp(end, want_end, len - off) != 0)
+			fail_msg("case %zu: end record %.*s, want %s", i, (int)(len - off),
+			    end, want_end);
 		assert_int_equal(envelope_parse(buf, len, &back, &line), ENVELOPE_OK);
 		assert_envelope_equal(&e, &back);
 		envelope_free(&back);
-		/* Every strict prefix of a version-2 file is refused too. */
-		for (size_t cut = 0; cut < len; cut++)
+		assert_false(envelope_is_torn(buf, len));
+		for (size_t cut = 0; cut < len; cut++) {
 			if (envelope_parse(buf, cut, &back, &line) == ENVELOPE_OK)
-				fail_msg("hold %d: prefix of %zu/%zu parsed",
-				    cases[i].hold, cut, len);
+				fail_msg("case %zu: prefix of %zu/%zu parsed", i, cut, len);
+			if (!envelope_is_torn(buf, cut))
+				fail_msg("case %zu: prefix of %zu/%zu not torn", i, cut, len);
+		}
 		envelope_free(&e);
 	}
 	/* A hold value the writer does not know is refused. */
@@ -286,7 +366,65 @@ test_writer_version(void **state)
 	fill_sample(&e, 1);
 	e.hold = (enum envelope_hold)7;
 	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), -1);
+	e.hold = ENVELOPE_HOLD_NONE;
+	e.has_body_size = true;
+	e.body_size = ENVELOPE_SIZE_MAX + 1;
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), -1);
 	envelope_free(&e);
+}
+
+/* The check value of CRC-32C (RFC 3720 appendix B.4 lists more). */
+static void
+test_crc32c(void **state)
+{
+	(void)state;
+	assert_int_equal(envelope_crc32c("123456789", 9), 0xe3069283);
+	assert_int_equal(envelope_crc32c("", 0), 0);
+	char zeros[32] = { 0 };
+	assert_int_equal(envelope_crc32c(zeros, sizeof(zeros)), 0x8a9136aa);
+}
+
+struct torn_case {
+	const char	*name;
+	const char	*text;
+	bool		 torn;
+};
+
+static const struct torn_case torn_cases[] = {
+	{ "empty", "", true },
+	{ "part of the version line", "homemx-env", true },
+	{ "version line only", "homemx-envelope 3\n", true },
+	{ "no end record", V3_BODY, true },
+	{ "end record cut", V3_BODY "end 197 dfec", true },
+	{ "end record without LF", V3_BODY "end 197 dfeced7f", true },
+	{ "bad checksum", V3_BODY "end 197 00000000\n", true },
+	{ "a page of zeros", "homemx-envelope 3\nid 6561f0c2a1b2c3d4\n\0\0\0\0", true },
+	{ "whole", V3_GOOD, false },
+	{ "whole, with a bad value inside", "homemx-envelope 3\nid 6561f0c2a1b2c3d4\n"
+	  "arrival 1700000000\nsource smtps\nclient_ip 192.0.2.7\n"
+	  "helo mail.example.net\n" GOOD_SENDER GOOD_RCPT "attempts 0\n"
+	  "next_attempt 1700000000\nend 198 7abc9e80\n", false },
+	{ "version 1 cut short", "homemx-envelope 1\nid 6561f0c2a1b2c3d4\n", false },
+	{ "version 2 whole", V2_HEAD "end\n", false },
+	{ "junk", "hello world\n", false },
+	{ "zeros where the version line was", "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", false },
+};
+
+static void
+test_torn(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(torn_cases) / sizeof(torn_cases[0]); i++) {
+		const struct torn_case *c = &torn_cases[i];
+		size_t len = strlen(c->text);
+
+		if (strcmp(c->name, "a page of zeros") == 0)
+			len += 4;
+		else if (strncmp(c->name, "zeros", 5) == 0)
+			len = 20;
+		if (envelope_is_torn(c->text, len) != c->torn)
+			fail_msg("%s: got torn=%d, want %d", c->name, !c->torn, c->torn);
+	}
 }
 
 /* The longest legal envelope fits ENVELOPE_TEXT_MAX. */
@@ -436,6 +574,8 @@ main(void)
 		cmocka_unit_test(test_parse_fields),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_writer_version),
+		cmocka_unit_test(test_crc32c),
+		cmocka_unit_test(test_torn),
 		cmocka_unit_test(test_largest_fits),
 		cmocka_unit_test(test_every_truncation_refused),
 		cmocka_unit_test(test_format_refuses),

@@ -1,9 +1,12 @@
 /*
- * queue/qmsg.h - one queued message in memory, and the calls between the
- * parts of the queue role that work on it: the scheduler (sched.c, which
- * owns every struct qmsg and its rounds), the hand-off to the relay role
- * (relay.c), DSN creation (bounce.c) and DSN signing (sign.c). Only these
- * queue files include it.
+ * queue/qmsg.h - one queued message in memory, and the calls the scheduler
+ * (sched.c, which owns every struct qmsg and its rounds) makes into the
+ * parts that work on it for a while: the hand-off to the relay role
+ * (relay.c), DSN creation (bounce.c) and DSN signing (sign.c). Each of
+ * them reports back through a completion callback the caller passes in,
+ * the way a spool_write reports through its .done (spool.h): they never
+ * call into the scheduler, and this header does not include sched.h. Only
+ * these queue files include it.
  */
 #ifndef HMX_QUEUE_QMSG_H
 #define HMX_QUEUE_QMSG_H
@@ -38,6 +41,21 @@ struct rcpt_note {
 	bool		 remote;	/* reply is from a remote server */
 };
 
+struct qmsg;
+
+/* sign.c's completion (see sign_start below). */
+enum sign_outcome {
+	SIGN_DONE_SIGNED,	/* copy: the signed DSN, committed; the held
+				 * one is gone from the spool */
+	SIGN_DONE_EXPIRED,	/* too old to send: gone from the spool */
+	SIGN_DONE_RETRY,	/* not now (why): ask again later */
+};
+
+/* The end of one sign_start(): m is no longer busy; for SIGNED and
+ * EXPIRED it has left the spool and only the caller still holds it. */
+typedef void	sign_done_fn(struct qmsg *m, enum sign_outcome, struct envelope *copy,
+		    const char *why, void *arg);
+
 struct qmsg {
 	TAILQ_ENTRY(qmsg)	 all_entry;
 	TAILQ_ENTRY(qmsg)	 ready_entry;
@@ -56,44 +74,40 @@ struct qmsg {
 	unsigned		 linkdown_count;
 	struct event		*timer;
 	/* sign.c, for envelopes with hold dkim */
+	sign_done_fn		*sign_done;	/* and its argument: */
+	void			*sign_arg;	/* the caller of sign_start */
 	uint64_t		 sign_req;
 	time_t			 sign_started;
 	unsigned		 sign_attempts;
 	unsigned		 sign_candidate;
 };
 
-/* ---- sched.c, for relay.c, bounce.c and sign.c ---------------------------- */
-
-const struct config	*sched_config(void);
-uint64_t		 sched_wall_now(void);
-bool			 sched_is_stopped(void);
-/* Applies one recipient's result of this round (logs it). */
-void	sched_rcpt_result(struct qmsg *, unsigned i, enum delivery_result,
-	    const char *reply, bool linkdown, bool remote);
-/* One relay request of m is answered (its results applied). */
-void	sched_relay_done(struct qmsg *);
-/* The DSN of this round is durable (or failed): drop the finished
- * recipients and persist or remove the message. */
-void	sched_finish_round(struct qmsg *);
-/* A DSN could not be queued: keep the failed recipients for the next
- * round instead of losing the report. */
-void	sched_keep_failed(struct qmsg *);
-/* Run m's next step (a round, or signing) at unix time when. */
-void	sched_retry_at(struct qmsg *, uint64_t when);
-/* The message left the queue (spool files already handled): free it. */
-void	sched_forget(struct qmsg *);
-/* Calls sign_start() now for every held message not busy. */
-void	sched_kick_held(void);
-
 /* ---- relay.c ---------------------------------------------------------------- */
 
 struct event_base;
 
+/* How relay.c reports on the requests of one relay_submit(). */
+struct relay_callbacks {
+	/* One recipient's result; linkdown: the relay went away. */
+	void	(*rcpt_result)(struct qmsg *, unsigned rcpt, enum delivery_result,
+		    const char *reply, bool linkdown, void *arg);
+	/* One request is answered: every result of it was reported. */
+	void	(*request_done)(struct qmsg *, void *arg);
+	void	*arg;
+};
+
 void		relay_init(struct event_base *);
 void		relay_set_link(int fd);
-/* Hands every RCPT_REMOTE recipient of m to the relay role, one request
- * per recipient domain; without a relay link they are deferred at once. */
-void		relay_submit(struct qmsg *);
+/* Shutdown: send no more requests. */
+void		relay_stop(void);
+/*
+ * Hands every RCPT_REMOTE recipient of m to the relay role, one request
+ * per recipient domain, and returns the number of requests; each ends
+ * with cb->request_done, later, never from within this call. Without a
+ * relay link every such recipient gets a linkdown TEMPFAIL through
+ * cb->rcpt_result at once, and the result is 0.
+ */
+unsigned	relay_submit(struct qmsg *, const struct relay_callbacks *cb);
 unsigned	relay_inflight(void);
 /*
  * Pure: groups the recipients i with want[i] by domain (case-insensitive,
@@ -108,22 +122,36 @@ unsigned	relay_group_by_domain(const char (*rcpt)[ADDR_MAX + 1], unsigned n,
 
 enum bounce_outcome {
 	BOUNCE_NONE,		/* no DSN for this round: finish it now */
-	BOUNCE_PENDING,		/* a DSN commit is under way; it finishes the round */
+	BOUNCE_PENDING,		/* a DSN commit is under way: done() follows */
 	BOUNCE_ERROR,		/* could not write one: keep the failed recipients */
 };
 
+/*
+ * The DSN of m's round is durable: dsn is its envelope, for the caller to
+ * take over (its recipient list may be moved out; bounce.c frees the
+ * rest). Or it could not be written: dsn is NULL and the failed
+ * recipients must stay for the next round.
+ */
+typedef void	bounce_done_fn(struct qmsg *m, struct envelope *dsn, void *arg);
+
 /* True if m has failed recipients that its sender must hear about. */
 bool			bounce_wanted(const struct qmsg *);
-enum bounce_outcome	bounce_enqueue(struct qmsg *);
+/* Writes the DSN for m's failed recipients and queues its commit; on
+ * BOUNCE_PENDING done(m, ...) is called once the flush is over. */
+enum bounce_outcome	bounce_enqueue(struct qmsg *, const struct config *,
+			    bounce_done_fn *done, void *arg);
 
 /* ---- sign.c ----------------------------------------------------------------- */
 
 #define SIGN_MAX_CANDIDATES	8
 
-void	sign_init(struct event_base *);
+void	sign_init(struct event_base *, const struct config *);
+void	sign_reload(const struct config *);
+/* A (new) link to dkimsign; the caller then restarts what was held. */
 void	sign_set_link(int fd);
-/* m has hold dkim and is due: ask dkimsign, then commit a signed copy. */
-void	sign_start(struct qmsg *);
+/* m has hold dkim and is due: ask dkimsign, then commit a signed copy;
+ * done is called once (maybe from within this call). */
+void	sign_start(struct qmsg *, sign_done_fn *done, void *arg);
 /*
  * Pure: the d= domains to try for a DSN to rcpt, best first: rcpt's
  * domain if it is one of ours (a DSN normally goes back to one of our

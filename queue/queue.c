@@ -208,10 +208,7 @@ commit_done(struct spool_write *w)
 		    envelope_source_name(t->env.source));
 		sched_add(&t->env);
 	} else {
-		if (w->renamed)
-			spool_discard_committed(t->id);
-		else
-			spool_discard(t->id);
+		spool_discard(t->id);
 		log_event("spool_error", "op=%s qid=%s errno=\"%s\" action=refused",
 		    w->failed_op, t->id, strerror(w->error));
 		reply_committed(t->client, t->commit_req,
@@ -221,7 +218,7 @@ commit_done(struct spool_write *w)
 }
 
 static void
-envelope_from_commit(struct envelope *e, struct msg_commit *m)
+envelope_from_commit(struct envelope *e, struct msg_commit *m, off_t body_size)
 {
 	memset(e, 0, sizeof(*e));
 	memcpy(e->id, m->msgid, sizeof(e->id));
@@ -231,6 +228,8 @@ envelope_from_commit(struct envelope *e, struct msg_commit *m)
 	memcpy(e->client_ip, m->client_ip, sizeof(e->client_ip));
 	memcpy(e->helo, m->helo, sizeof(e->helo));
 	memcpy(e->sender, m->sender, sizeof(e->sender));
+	e->has_body_size = true;
+	e->body_size = (uint64_t)body_size;
 	e->nrcpt = m->nrcpt;
 	e->rcpt = m->rcpt;	/* moved */
 	m->rcpt = NULL;
@@ -307,7 +306,7 @@ on_msg_commit(struct client *c, struct ipc_frame *f)
 		msg_commit_free(&m);
 		return;
 	}
-	envelope_from_commit(&t->env, &m);
+	envelope_from_commit(&t->env, &m, t->size);
 	if (spool_write_prepare(&t->w, SPOOL_WRITE_COMMIT, &t->env) == -1) {
 		log_reject(c, f->type, "envelope does not format");
 		txn_discard(t);
@@ -376,8 +375,9 @@ on_client_close(struct ipc_link *l, void *arg)
 	client_detach(c);
 }
 
-void
-queue_drop_client(enum role peer)
+/* Drops the link to a client (before a new one replaces it). */
+static void
+client_drop(enum role peer)
 {
 	struct client *c = &clients[peer];
 
@@ -393,7 +393,7 @@ client_set_link(enum role peer, int fd)
 {
 	struct client *c = &clients[peer];
 
-	queue_drop_client(peer);
+	client_drop(peer);
 	c->peer = peer;
 	c->link = ipc_link_new(base, fd, ROLE_QUEUE, peer, on_client_frame,
 	    on_client_close, c);
@@ -437,13 +437,13 @@ queue_init(struct event_base *b, const struct config *c,
 	batch_init(base);
 	sched_init(base, cfg);
 	relay_init(base);
-	sign_init(base);
+	sign_init(base, cfg);
 	spool_init(cfg->spool_dir);
 	family_store_init(base, cfg->spool_dir, (uint64_t)time(NULL),
 	    cfg->family_fallback_memory);
 	spool_scan(load_message, NULL, &st);
-	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u",
-	    st.loaded, st.garbage, st.corrupt, st.unknown);
+	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u torn=%u",
+	    st.loaded, st.garbage, st.corrupt, st.unknown, st.torn);
 }
 
 void
@@ -463,6 +463,7 @@ queue_on_link(enum role peer, int fd)
 		break;
 	case ROLE_DKIMSIGN:
 		sign_set_link(fd);
+		sched_kick_held();	/* whatever waited for a signer: now */
 		break;
 	case ROLE_SMTPD:
 	case ROLE_SUBMISSION:
@@ -480,6 +481,7 @@ queue_on_reload(const struct config *c)
 {
 	cfg = c;
 	sched_reload(c);
+	sign_reload(c);
 }
 
 static bool
@@ -534,6 +536,7 @@ queue_on_shutdown(void)
 		return;
 	shutting_down = true;
 	sched_stop();
+	relay_stop();
 	batch_run_now();
 	shutdown_deadline = mono_now() + SHUTDOWN_GRACE;
 	if ((ev_shutdown = evtimer_new(base, on_shutdown_poll, NULL)) == NULL)

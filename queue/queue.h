@@ -16,7 +16,5 @@ void	queue_init(struct event_base *, const struct config *,
 void	queue_on_link(enum role peer, int fd);
 void	queue_on_reload(const struct config *);
 void	queue_on_shutdown(void);
-/* Drops the link to a client that broke the protocol. */
-void	queue_drop_client(enum role peer);
 
 #endif

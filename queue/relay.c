@@ -3,7 +3,8 @@
  *
  * Owns: the link to the relay role and every MSG_QUEUE_RELAY request that
  * is waiting to be sent or waiting for its MSG_RELAY_RESULT. The scheduler
- * (sched.c) calls relay_submit() once the local part of a round is over;
+ * (sched.c) calls relay_submit() once the local part of a round is over,
+ * and hears back through the callbacks it passed (qmsg.h);
  * the remote recipients of the message are grouped by domain, one request
  * per (message, domain), carrying the body as a read-only fd, so that the
  * relay can put all recipients of one domain into one SMTP transaction.
@@ -38,6 +39,7 @@
 #include "ipc_decode.h"
 #include "log.h"
 #include "qmsg.h"
+#include "role.h"
 #include "spool.h"
 #include "util.h"
 
@@ -52,6 +54,7 @@ struct relay_req {
 	time_t			 sent;
 	unsigned		 n;
 	unsigned		*idx;		/* recipient indexes in m->env */
+	struct relay_callbacks	 cb;		/* the caller's, from relay_submit */
 };
 TAILQ_HEAD(relay_req_list, relay_req);
 
@@ -63,6 +66,7 @@ static unsigned			 ninflight;
 static uint64_t			 req_counter;
 static struct event		*ev_pump;
 static struct event		*ev_sweep;
+static bool			 stopped;
 
 /* ---- grouping (pure) --------------------------------------------------- */
 
@@ -102,30 +106,34 @@ req_free(struct relay_req *r)
 	free(r);
 }
 
-/* Applies one result to every recipient of r, frees r, and lets the
- * scheduler go on with the message (which may free it). */
+/* Frees r and tells the caller it is over (which may free the message). */
+static void
+req_done(struct relay_req *r)
+{
+	struct relay_callbacks cb = r->cb;
+	struct qmsg *m = r->m;
+
+	req_free(r);
+	cb.request_done(m, cb.arg);
+}
+
+/* Applies one result to every recipient of r, then req_done. */
 static void
 req_finish_all(struct relay_req *r, enum delivery_result res,
     const char *reply, bool linkdown)
 {
-	struct qmsg *m = r->m;
-
 	for (unsigned k = 0; k < r->n; k++)
-		sched_rcpt_result(m, r->idx[k], res, reply, linkdown, true);
-	req_free(r);
-	sched_relay_done(m);
+		r->cb.rcpt_result(r->m, r->idx[k], res, reply, linkdown, r->cb.arg);
+	req_done(r);
 }
 
 static void
 req_finish_each(struct relay_req *r, const struct msg_relay_result *res)
 {
-	struct qmsg *m = r->m;
-
 	for (unsigned k = 0; k < r->n; k++)
-		sched_rcpt_result(m, r->idx[k], res->rcpt[k].result,
-		    res->rcpt[k].reply, false, true);
-	req_free(r);
-	sched_relay_done(m);
+		r->cb.rcpt_result(r->m, r->idx[k], res->rcpt[k].result,
+		    res->rcpt[k].reply, false, r->cb.arg);
+	req_done(r);
 }
 
 static struct relay_req *
@@ -221,17 +229,19 @@ on_pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	while (rlink != NULL && !sched_is_stopped() && !TAILQ_EMPTY(&waiting) &&
+	while (rlink != NULL && !stopped && !TAILQ_EMPTY(&waiting) &&
 	    ninflight < RELAY_MAX_INFLIGHT)
 		dispatch_one(TAILQ_FIRST(&waiting));
 }
 
 static struct relay_req *
-req_new(struct qmsg *m, const unsigned *group, unsigned g)
+req_new(struct qmsg *m, const unsigned *group, unsigned g,
+    const struct relay_callbacks *cb)
 {
 	struct relay_req *r = xcalloc(1, sizeof(*r));
 
 	r->m = m;
+	r->cb = *cb;
 	r->idx = xcalloc(m->env.nrcpt, sizeof(*r->idx));
 	for (unsigned i = 0; i < m->env.nrcpt; i++)
 		if (m->state[i] == RCPT_REMOTE && group[i] == g) {
@@ -241,32 +251,38 @@ req_new(struct qmsg *m, const unsigned *group, unsigned g)
 	return r;
 }
 
-void
-relay_submit(struct qmsg *m)
+unsigned
+relay_submit(struct qmsg *m, const struct relay_callbacks *cb)
 {
 	bool want[IPC_MAX_RCPTS];
 	unsigned group[IPC_MAX_RCPTS];
 
 	if (rlink == NULL) {
 		/* Not started (not built, crashed): a short retry, as for
-		 * delivery. sched_rcpt_result does not re-enter round_step. */
+		 * delivery. No request, so no request_done. */
 		for (unsigned i = 0; i < m->env.nrcpt; i++)
 			if (m->state[i] == RCPT_REMOTE)
-				sched_rcpt_result(m, i, DELIVERY_TEMPFAIL,
-				    "relay unavailable", true, true);
-		return;
+				cb->rcpt_result(m, i, DELIVERY_TEMPFAIL,
+				    "relay unavailable", true, cb->arg);
+		return 0;
 	}
 	for (unsigned i = 0; i < m->env.nrcpt; i++)
 		want[i] = m->state[i] == RCPT_REMOTE;
 	unsigned ngroups = relay_group_by_domain(
 	    (const char (*)[ADDR_MAX + 1])m->env.rcpt, m->env.nrcpt, want, group);
 	for (unsigned g = 0; g < ngroups; g++) {
-		struct relay_req *r = req_new(m, group, g);	/* not in the macro */
+		struct relay_req *r = req_new(m, group, g, cb);	/* not in the macro */
 		TAILQ_INSERT_TAIL(&waiting, r, entry);
-		m->nrelay++;
 	}
 	/* Not now: a failed send would finish m under our caller's feet. */
 	pump_soon();
+	return ngroups;
+}
+
+void
+relay_stop(void)
+{
+	stopped = true;
 }
 
 unsigned
@@ -318,8 +334,8 @@ on_family_learned(struct ipc_frame *f)
 		ipc_link_reject(rlink, f->type, why);
 		return;
 	}
-	if (family_store_learn(&p, sched_wall_now(),
-	    sched_config()->family_fallback_memory) == -1)
+	if (family_store_learn(&p, (uint64_t)time(NULL),
+	    role_config()->family_fallback_memory) == -1)
 		log_event("family_ignored", "name=%s until=%llu reason=\"in the past\"",
 		    p.name, (unsigned long long)p.until);
 }
@@ -330,7 +346,7 @@ send_family_memory(void)
 {
 	static struct family_pin all[FAMILY_STORE_MAX];
 	static struct ipc_builder b;
-	size_t n = family_store_get(all, FAMILY_STORE_MAX, sched_wall_now());
+	size_t n = family_store_get(all, FAMILY_STORE_MAX, (uint64_t)time(NULL));
 
 	for (size_t i = 0; i < n && rlink != NULL; i += FAMILY_PINS_PER_FRAME) {
 		unsigned k = (unsigned)(n - i < FAMILY_PINS_PER_FRAME ?

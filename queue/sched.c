@@ -30,7 +30,12 @@
  * full backoff, unless the same message was caught in SCHED_LINKDOWN_MAX
  * crashes (a message that kills a role must not loop fast forever).
  * A message with "hold dkim" (a DSN not yet signed) has no rounds: when it
- * is due, sign.c gets it instead.
+ * is due, sign.c gets it instead, and a signing that did not happen is
+ * retried with the same backoff.
+ *
+ * relay.c, bounce.c and sign.c work on a message for a while and report
+ * back through completion callbacks given with each call (qmsg.h), the
+ * way the spool reports a flush: the calls go one way, from here to them.
  *
  * The queue logs the fate of each recipient once per round: delivered,
  * deferred, bounce (permanent failure) or expired; event=dsn when a DSN is
@@ -83,6 +88,7 @@ static bool			 pumping;
 static struct event		*ev_sweep;
 
 static void	sched_pump(void);
+static void	round_step(struct qmsg *);
 
 /* ---- pure policy -------------------------------------------------------- */
 
@@ -125,22 +131,10 @@ sched_next_attempt(struct envelope *e, uint64_t now, bool linkdown_only,
 
 /* ---- messages ----------------------------------------------------------- */
 
-uint64_t
-sched_wall_now(void)
+static uint64_t
+wall_now(void)
 {
 	return (uint64_t)time(NULL);
-}
-
-const struct config *
-sched_config(void)
-{
-	return cfg;
-}
-
-bool
-sched_is_stopped(void)
-{
-	return stopped;
 }
 
 static void
@@ -174,12 +168,6 @@ qmsg_free(struct qmsg *m)
 	free(m);
 }
 
-void
-sched_forget(struct qmsg *m)
-{
-	qmsg_free(m);
-}
-
 static void
 start_round(struct qmsg *m)
 {
@@ -196,6 +184,56 @@ start_round(struct qmsg *m)
 	}
 }
 
+/* Runs m's next step (a round, or signing) at unix time when. */
+static void
+retry_at(struct qmsg *m, uint64_t when)
+{
+	uint64_t now = wall_now();
+	struct timeval tv = { 0, 0 };
+
+	if (when > now)
+		tv.tv_sec = (time_t)(when - now);
+	evtimer_add(m->timer, &tv);
+}
+
+/* Signing did not happen now: the next try, backed off like a round and
+ * never after the expiry (then sign.c drops it). */
+static void
+retry_signing(struct qmsg *m, const char *why)
+{
+	uint64_t now = wall_now(), expiry = m->env.arrival + cfg->queue_lifetime;
+
+	if (m->sign_attempts < ENVELOPE_ATTEMPTS_MAX)
+		m->sign_attempts++;
+	uint64_t next = now + sched_backoff(m->sign_attempts, cfg->retry_min,
+	    cfg->retry_max);
+	if (next > expiry)
+		next = expiry > now ? expiry : now + 1;
+	log_event("sign_deferred", "qid=%s attempts=%u retry_in=%llus reason=\"%s\"",
+	    m->env.id, m->sign_attempts, (unsigned long long)(next - now), why);
+	retry_at(m, next);
+}
+
+/* sign.c's completion of sign_start. */
+static void
+sign_finished(struct qmsg *m, enum sign_outcome outcome, struct envelope *copy,
+    const char *why, void *arg)
+{
+	(void)arg;
+	switch (outcome) {
+	case SIGN_DONE_SIGNED:
+		sched_add(copy);	/* the signed DSN replaces the held one */
+		qmsg_free(m);
+		return;
+	case SIGN_DONE_EXPIRED:
+		qmsg_free(m);
+		return;
+	case SIGN_DONE_RETRY:
+		retry_signing(m, why);
+		return;
+	}
+}
+
 static void
 on_retry_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -206,22 +244,11 @@ on_retry_timer(evutil_socket_t fd, short what, void *arg)
 	if (stopped)
 		return;
 	if (m->env.hold != ENVELOPE_HOLD_NONE) {
-		sign_start(m);
+		sign_start(m, sign_finished, NULL);
 		return;
 	}
 	start_round(m);
 	sched_pump();
-}
-
-void
-sched_retry_at(struct qmsg *m, uint64_t when)
-{
-	uint64_t now = sched_wall_now();
-	struct timeval tv = { 0, 0 };
-
-	if (when > now)
-		tv.tv_sec = (time_t)(when - now);
-	evtimer_add(m->timer, &tv);
 }
 
 void
@@ -238,7 +265,7 @@ sched_add(struct envelope *e)
 		fatalx("sched_add: evtimer_new");
 	TAILQ_INSERT_TAIL(&all_msgs, m, all_entry);
 	nmsgs++;
-	sched_retry_at(m, m->env.next_attempt);
+	retry_at(m, m->env.next_attempt);
 }
 
 void
@@ -251,7 +278,7 @@ sched_kick_held(void)
 		next = TAILQ_NEXT(m, all_entry);
 		if (m->env.hold != ENVELOPE_HOLD_NONE && !m->busy && !stopped) {
 			evtimer_del(m->timer);
-			sign_start(m);
+			sign_start(m, sign_finished, NULL);
 		}
 	}
 }
@@ -297,8 +324,10 @@ drop_rcpt(struct qmsg *m, unsigned i)
 	memset(&m->note[m->env.nrcpt], 0, sizeof(*m->note));
 }
 
-void
-sched_keep_failed(struct qmsg *m)
+/* A DSN could not be queued: keep the failed recipients for the next
+ * round instead of losing the report. */
+static void
+keep_failed(struct qmsg *m)
 {
 	for (unsigned i = 0; i < m->env.nrcpt; i++)
 		if (m->state[i] == RCPT_FAILED) {
@@ -309,10 +338,10 @@ sched_keep_failed(struct qmsg *m)
 
 /* Drop finished recipients, then either remove the message or persist
  * the next retry. */
-void
-sched_finish_round(struct qmsg *m)
+static void
+finish_round(struct qmsg *m)
 {
-	uint64_t now = sched_wall_now();
+	uint64_t now = wall_now();
 
 	m->busy = false;
 	for (unsigned i = m->env.nrcpt; i-- > 0;)
@@ -333,7 +362,19 @@ sched_finish_round(struct qmsg *m)
 	    (unsigned long long)(m->env.next_attempt - now), m->env.attempts,
 	    m->env.nrcpt);
 	persist_envelope(m);
-	sched_retry_at(m, m->env.next_attempt);
+	retry_at(m, m->env.next_attempt);
+}
+
+/* bounce.c's completion: the DSN of m's round is durable, or not. */
+static void
+bounce_finished(struct qmsg *m, struct envelope *dsn, void *arg)
+{
+	(void)arg;
+	if (dsn != NULL)
+		sched_add(dsn);
+	else
+		keep_failed(m);
+	finish_round(m);
 }
 
 /* Every result of the round is in: report failures, then finish. */
@@ -344,17 +385,18 @@ end_round(struct qmsg *m)
 		qmsg_free(m);
 		return;
 	}
-	switch (bounce_wanted(m) ? bounce_enqueue(m) : BOUNCE_NONE) {
+	switch (bounce_wanted(m) ? bounce_enqueue(m, cfg, bounce_finished, NULL) :
+	    BOUNCE_NONE) {
 	case BOUNCE_PENDING:
-		m->busy = true;		/* bounce.c calls sched_finish_round */
+		m->busy = true;		/* until bounce_finished */
 		return;
 	case BOUNCE_ERROR:
-		sched_keep_failed(m);
+		keep_failed(m);
 		break;
 	case BOUNCE_NONE:
 		break;
 	}
-	sched_finish_round(m);
+	finish_round(m);
 }
 
 static bool
@@ -366,6 +408,33 @@ has_state(const struct qmsg *m, enum rcpt_state st)
 	return false;
 }
 
+static void	rcpt_result(struct qmsg *, unsigned, enum delivery_result,
+		    const char *, bool, bool);
+
+/* relay.c's completion, per recipient and per request. */
+static void
+relay_rcpt_result(struct qmsg *m, unsigned i, enum delivery_result r,
+    const char *reply, bool linkdown, void *arg)
+{
+	(void)arg;
+	rcpt_result(m, i, r, reply, linkdown, true);
+}
+
+static void
+relay_request_done(struct qmsg *m, void *arg)
+{
+	(void)arg;
+	if (m->nrelay == 0)
+		fatalx("sched: relay result for %s without a request", m->env.id);
+	m->nrelay--;
+	round_step(m);
+}
+
+static const struct relay_callbacks relay_cb = {
+	.rcpt_result = relay_rcpt_result,
+	.request_done = relay_request_done,
+};
+
 /* Called whenever work of m's round completes: the local part is over
  * when nothing is ready or at delivery; then the remote part; then the end. */
 static void
@@ -374,20 +443,13 @@ round_step(struct qmsg *m)
 	if (m->ninflight > 0 || m->nready > 0 || m->nrelay > 0)
 		return;
 	if (!m->bodyless && has_state(m, RCPT_REMOTE)) {
-		relay_submit(m);
+		/* Without a relay link the results come at once, and do not
+		 * re-enter round_step (no request, so no request_done). */
+		m->nrelay += relay_submit(m, &relay_cb);
 		if (m->nrelay > 0)
 			return;
 	}
 	end_round(m);
-}
-
-void
-sched_relay_done(struct qmsg *m)
-{
-	if (m->nrelay == 0)
-		fatalx("sched: relay result for %s without a request", m->env.id);
-	m->nrelay--;
-	round_step(m);
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -430,8 +492,10 @@ remote_rcpt(struct qmsg *m, unsigned i, const char *reason)
 	log_debug("qid=%s rcpt %u remote: %s", m->env.id, i, reason);
 }
 
-void
-sched_rcpt_result(struct qmsg *m, unsigned i, enum delivery_result r,
+/* Applies one recipient's result of this round (logs it); remote: it
+ * came from the relay role. */
+static void
+rcpt_result(struct qmsg *m, unsigned i, enum delivery_result r,
     const char *reason, bool linkdown, bool remote)
 {
 	switch (r) {
@@ -453,7 +517,7 @@ sched_rcpt_result(struct qmsg *m, unsigned i, enum delivery_result r,
 	case DELIVERY_TEMPFAIL:
 		break;
 	}
-	if (sched_is_expired(&m->env, sched_wall_now(), cfg)) {
+	if (sched_is_expired(&m->env, wall_now(), cfg)) {
 		fail_rcpt(m, i, DSN_EXPIRED, reason, remote);
 		return;
 	}
@@ -475,7 +539,7 @@ finish_slot(struct slot *s, enum delivery_result r, const char *reason,
 	s->m = NULL;
 	ninflight--;
 	m->ninflight--;
-	sched_rcpt_result(m, s->rcpt, r, reason, linkdown, false);
+	rcpt_result(m, s->rcpt, r, reason, linkdown, false);
 	round_step(m);
 }
 

@@ -23,6 +23,8 @@ void		sched_reload(const struct config *);
 void		sched_add(struct envelope *e);
 /* A (new) link to delivery; replaces the old one. */
 void		sched_set_link(int fd);
+/* A signer is (back) at hand: every held message not busy is signed now. */
+void		sched_kick_held(void);
 /* Shutdown: dispatch nothing more. */
 void		sched_stop(void);
 unsigned	sched_inflight(void);

@@ -14,12 +14,14 @@
  * one removed. So a DSN is never lost and never leaves unsigned.
  *
  * Without a dkimsign link, or on SIGN_FAILED, or when no candidate domain
- * has a key, the DSN stays held and is tried again with the usual backoff
- * (retry_min doubled up to retry_max) and at once when dkimsign (re)links.
- * A held DSN that reaches queue_lifetime is dropped (event=expired): no
- * DSN is ever sent about a DSN. A crash between the commit of the signed
- * copy and the removal of the unsigned one sends the DSN twice: the
- * at-least-once choice of the whole queue.
+ * has a key, the DSN stays held: the caller's done() hears
+ * SIGN_DONE_RETRY and tries again later (the scheduler: with the usual
+ * backoff, and at once when dkimsign (re)links). A held DSN that reaches
+ * queue_lifetime is dropped (event=expired, SIGN_DONE_EXPIRED): no DSN is
+ * ever sent about a DSN. A crash between the commit of the signed copy and
+ * the removal of the unsigned one sends the DSN twice: the at-least-once
+ * choice of the whole queue. Every outcome goes through the done()
+ * callback given to sign_start (qmsg.h); nothing here calls the scheduler.
  */
 #include <sys/queue.h>
 
@@ -36,7 +38,6 @@
 #include "log.h"
 #include "mime.h"
 #include "qmsg.h"
-#include "sched.h"
 #include "spool.h"
 #include "util.h"
 
@@ -53,6 +54,7 @@ struct signed_copy {
 };
 
 static struct event_base	*base;
+static const struct config	*cfg;
 static struct ipc_link		*slink;
 static TAILQ_HEAD(, qmsg)	 asking = TAILQ_HEAD_INITIALIZER(asking);
 static uint64_t			 req_counter;
@@ -100,12 +102,21 @@ sign_domain_candidates(const struct config *c, const char *rcpt,
 	return n;
 }
 
-/* ---- retrying ------------------------------------------------------------- */
+/* ---- outcomes ------------------------------------------------------------- */
 
 static uint64_t
 expiry_of(const struct qmsg *m)
 {
-	return m->env.arrival + sched_config()->queue_lifetime;
+	return m->env.arrival + cfg->queue_lifetime;
+}
+
+/* The end of this sign_start(): report it to its caller. */
+static void
+finish(struct qmsg *m, enum sign_outcome outcome, struct envelope *copy,
+    const char *why)
+{
+	m->busy = false;
+	m->sign_done(m, outcome, copy, why, m->sign_arg);
 }
 
 /* The held DSN is too old: drop it, it is never reported. */
@@ -119,26 +130,14 @@ drop_expired(struct qmsg *m)
 	    strlen(m->env.rcpt[0])), m->sign_attempts);
 	if (spool_remove(m->env.id) == 0)
 		log_event("removed", "qid=%s", m->env.id);
-	sched_forget(m);
+	finish(m, SIGN_DONE_EXPIRED, NULL, NULL);
 }
 
 static void
 retry_later(struct qmsg *m, const char *why)
 {
-	const struct config *c = sched_config();
-	uint64_t now = sched_wall_now();
-
-	m->busy = false;
 	m->sign_candidate = 0;
-	if (m->sign_attempts < ENVELOPE_ATTEMPTS_MAX)
-		m->sign_attempts++;
-	uint64_t next = now + sched_backoff(m->sign_attempts, c->retry_min,
-	    c->retry_max);
-	if (next > expiry_of(m))
-		next = expiry_of(m) > now ? expiry_of(m) : now + 1;
-	log_event("sign_deferred", "qid=%s attempts=%u retry_in=%llus reason=\"%s\"",
-	    m->env.id, m->sign_attempts, (unsigned long long)(next - now), why);
-	sched_retry_at(m, next);
+	finish(m, SIGN_DONE_RETRY, NULL, why);
 }
 
 /* ---- asking dkimsign -------------------------------------------------------- */
@@ -164,18 +163,20 @@ asking_find(uint64_t req)
 static size_t
 candidates_of(const struct qmsg *m, char out[][ADDR_DOMAIN_MAX + 1])
 {
-	return sign_domain_candidates(sched_config(), m->env.rcpt[0], out,
+	return sign_domain_candidates(cfg, m->env.rcpt[0], out,
 	    SIGN_MAX_CANDIDATES);
 }
 
 void
-sign_start(struct qmsg *m)
+sign_start(struct qmsg *m, sign_done_fn *done, void *arg)
 {
 	char cand[SIGN_MAX_CANDIDATES][ADDR_DOMAIN_MAX + 1];
 	struct ipc_builder b;
 	int fd;
 
-	if (sched_wall_now() >= expiry_of(m)) {
+	m->sign_done = done;
+	m->sign_arg = arg;
+	if ((uint64_t)time(NULL) >= expiry_of(m)) {
 		drop_expired(m);
 		return;
 	}
@@ -210,15 +211,18 @@ sign_start(struct qmsg *m)
 
 /* ---- the signed copy ---------------------------------------------------------- */
 
-/* Writes headers, then the body of id, into the new body file wfd. */
+/* Writes headers, then the body of id, into the new body file wfd;
+ * *written is its size. */
 static int
-write_signed_body(int wfd, const char *id, const char *headers)
+write_signed_body(int wfd, const char *id, const char *headers,
+    uint64_t *written)
 {
 	static char buf[SIGN_COPY_CHUNK];
 	int rfd, err = 0;
 
 	if (write_all(wfd, headers, strlen(headers)) == -1)
 		return -1;
+	*written = strlen(headers);
 	if ((rfd = spool_open_body(id)) == -1)
 		return -1;
 	for (;;) {
@@ -233,6 +237,7 @@ write_signed_body(int wfd, const char *id, const char *headers)
 			err = errno;
 			break;
 		}
+		*written += (uint64_t)r;
 	}
 	close(rfd);
 	errno = err;
@@ -248,15 +253,11 @@ copy_committed(struct spool_write *w)
 	if (w->error == 0) {
 		log_event("dsn_signed", "qid=%s signed_qid=%s d=%s", m->env.id,
 		    sc->env.id, sc->domain);
-		sched_add(&sc->env);
 		if (spool_remove(m->env.id) == 0)
 			log_event("removed", "qid=%s", m->env.id);
-		sched_forget(m);
+		finish(m, SIGN_DONE_SIGNED, &sc->env, NULL);
 	} else {
-		if (w->renamed)
-			spool_discard_committed(sc->env.id);
-		else
-			spool_discard(sc->env.id);
+		spool_discard(sc->env.id);
 		log_event("spool_error", "op=%s qid=%s errno=\"%s\" action=retry_signing",
 		    w->failed_op, sc->env.id, strerror(w->error));
 		retry_later(m, "cannot write the signed copy");
@@ -271,11 +272,12 @@ static int
 commit_signed_copy(struct qmsg *m, const char *headers, const char *domain)
 {
 	struct signed_copy *sc = xcalloc(1, sizeof(*sc));
+	uint64_t body_size;
 	int fd, err;
 
 	if ((fd = spool_create_body(sc->env.id)) == -1)
 		goto fail;
-	if (write_signed_body(fd, m->env.id, headers) == -1) {
+	if (write_signed_body(fd, m->env.id, headers, &body_size) == -1) {
 		err = errno;
 		close(fd);
 		spool_discard(sc->env.id);
@@ -292,8 +294,10 @@ commit_signed_copy(struct qmsg *m, const char *headers, const char *domain)
 	}
 	memcpy(sc->env.id, id, sizeof(sc->env.id));
 	sc->env.hold = ENVELOPE_HOLD_NONE;
+	sc->env.has_body_size = true;
+	sc->env.body_size = body_size;
 	sc->env.attempts = 0;
-	sc->env.next_attempt = sched_wall_now();
+	sc->env.next_attempt = (uint64_t)time(NULL);
 	snprintf(sc->domain, sizeof(sc->domain), "%s", domain);
 	sc->orig = m;
 	if (spool_write_prepare(&sc->w, SPOOL_WRITE_COMMIT, &sc->env) == -1)
@@ -354,7 +358,7 @@ on_answer(struct qmsg *m, const struct msg_sign_answer *a)
 		log_event("sign_nokey", "qid=%s d=%s", m->env.id, domain);
 		if (++m->sign_candidate < n) {
 			m->busy = false;
-			sign_start(m);
+			sign_start(m, m->sign_done, m->sign_arg);
 			return;
 		}
 		retry_later(m, "no DKIM key for any candidate domain");
@@ -420,7 +424,6 @@ sign_set_link(int fd)
 	}
 	slink = ipc_link_new(base, fd, ROLE_QUEUE, ROLE_DKIMSIGN, on_sign_frame,
 	    on_sign_close, NULL);
-	sched_kick_held();	/* whatever waited for a signer: now */
 }
 
 static void
@@ -442,12 +445,19 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-sign_init(struct event_base *b)
+sign_init(struct event_base *b, const struct config *c)
 {
 	struct timeval tv = { SIGN_SWEEP_INTERVAL, 0 };
 
 	base = b;
+	cfg = c;
 	if ((ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL)) == NULL)
 		fatalx("sign_init: event_new");
 	event_add(ev_sweep, &tv);
+}
+
+void
+sign_reload(const struct config *c)
+{
+	cfg = c;
 }

@@ -1,42 +1,77 @@
 /*
  * queue/spool.c - the on-disk spool and its commit protocol.
  *
- * Owns: every file under spool_dir. Nothing else in homemx creates,
- * renames or unlinks spool files (smtpd only writes into a body file the
- * queue created and handed over as an fd). Layout:
+ * Owns: every file under spool_dir, and the flush mode. Nothing else in
+ * homemx creates, renames or unlinks spool files (smtpd only writes into
+ * a body file the queue created and handed over as an fd). Layout:
  *
  *	spool_dir/msg/<ID>.msg		body, as smtpd wrote it (CRLF, unstuffed)
- *	spool_dir/msg/<ID>.env		committed envelope (envelope.h)
- *	spool_dir/msg/<ID>.env.tmp	envelope being written: garbage if seen
- *					at start-up
+ *	spool_dir/msg/<ID>.env		envelope (queue/envelope.h, version 3)
+ *	spool_dir/msg/<ID>.env.tmp	a rewrite being written: garbage if
+ *					seen at start-up
  *	spool_dir/corrupt/		envelopes that do not parse, or have no
  *					body, with their body: kept for a human
  *
- * A message exists only once its <ID>.env has been renamed into msg/ and
- * the directory fsynced. The order of one commit is:
- *	1. smtpd writes the body into <ID>.msg (created here, O_EXCL, 0600)
- *	2. write <ID>.env.tmp
- *	3. syncfs(spool)	- body data, envelope data and both inodes
- *	4. rename <ID>.env.tmp -> <ID>.env
- *	5. fsync(msg/)		- the new name, and the body's name, which is
- *				  in the same directory
- *	6. only now reply QUEUE_OK (smtpd says "250 queued as ID")
- * A crash before 5 completes leaves a .msg without .env, or a .env.tmp:
- * both are deleted at start-up, and the client never saw 250.
+ * ONE flush per commit batch. A message exists once its <ID>.env is whole
+ * on disk: the envelope's last line, "end LEN CRC32C", proves that every
+ * byte before it arrived, and its "size" record that the body did. The
+ * order of one batch of commits (batch.c collects them):
+ *	1. smtpd has written the body into <ID>.msg (created here, O_EXCL)
+ *	2. write <ID>.env directly in msg/ (O_EXCL), ending with its end record
+ *	3. ONE syncfs() of the spool file system, for the whole batch
+ *	4. only now reply QUEUE_OK (smtpd says "250 queued as ID")
  *
- * Why syncfs instead of fsync per file: steps 2-5 run for a whole batch of
- * commits at once (group commit). syncfs() writes back every dirty page
- * and inode of the file system, then commits the journal and flushes the
- * disk cache once, and since Linux 5.8 it reports any writeback error of
- * that file system since our previous call on the same fd (errseq), so a
- * failed body write is not missed. Measured on this machine's ext4 (batch
- * of 20 1 KiB files + rename + one directory fsync): fsync of each file
- * 28-30 ms per batch, syncfs 4-14 ms. Its cost is that it also flushes
- * unrelated dirty data on the same file system; a dedicated spool file
- * system avoids that. On tmpfs both are no-ops, which is correct there.
+ * Why one flush suffices: syncfs() writes back every dirty page and inode
+ * of the file system, then commits the journal (ext4's jbd2, xfs's log
+ * force) and flushes the disk cache. The creation of <ID>.msg and <ID>.env
+ * and their names in msg/ are metadata changes in that journal, so when
+ * syncfs() returns they are durable together with both files' data and
+ * sizes. There is no rename to make durable, hence no second flush (the
+ * protocol before this one renamed <ID>.env.tmp into place after the
+ * syncfs and had to fsync msg/ again). Since Linux 5.8 syncfs() also
+ * reports any writeback error of the file system since our previous call
+ * (errseq), so a body page that did not reach the disk fails the batch.
+ *
+ * The states a crash (a power cut: the disk keeps any subset of what was
+ * not flushed yet) can leave of one commit, and what spool_scan() does:
+ *	- no file, or <ID>.msg alone (before 2): garbage, deleted.
+ *	- <ID>.env empty, cut short, or with pages missing, so that its last
+ *	  line is not an end record matching the bytes before it (during 2
+ *	  or 3): torn, deleted with its body.
+ *	- <ID>.env whole, <ID>.msg shorter than its "size" (the disk kept the
+ *	  envelope but not all of the body; a file's size on disk grows only
+ *	  as its data is written, on ext4 with its default data=ordered and
+ *	  on xfs): torn, deleted too.
+ *	- both whole: the message, loaded. If the crash came before 4 the
+ *	  client saw no 250 and sends it again: a duplicate, never a loss.
+ * Only a commit whose 250 was never sent can be torn, since after step 3
+ * both files are whole on disk; that is why a torn commit is deleted. An
+ * envelope that is whole (its end record matches) or of version 1 or 2
+ * (renamed into place complete by older code) but does not parse, or has
+ * no body, was damaged later (an editor, a disk error): it is moved aside
+ * to corrupt/, never deleted.
+ *
+ * A rewrite (next retry time, fewer recipients) must never put a torn file
+ * where a whole envelope was, so it is written to <ID>.env.tmp in the same
+ * batch, flushed by the same syncfs(), and only then renamed over
+ * <ID>.env. Nobody waits for that rename to be durable: it reaches the
+ * disk with the next flush or the journal's own timer, and a crash before
+ * leaves the old envelope, whose recipients are delivered again (the queue
+ * is at-least-once: sched.c).
+ *
+ * Kernels before 5.8: syncfs() there returns 0 even when writeback failed,
+ * so spool_init() reads uname() and falls back to fsync() of each new
+ * envelope and of its body, then one fsync() of msg/ for the new names:
+ * the same states on disk, one flush per file. The mode is logged.
+ *
+ * Cost: syncfs() also flushes unrelated dirty data of the same file
+ * system; a spool on a file system of its own flushes only mail. On tmpfs
+ * every flush is a no-op, which is correct there.
  */
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +93,8 @@ static int	spool_fd = -1;		/* spool_dir */
 static int	msg_fd = -1;		/* spool_dir/msg */
 static int	corrupt_fd = -1;	/* spool_dir/corrupt */
 static char	envelope_buf[ENVELOPE_TEXT_MAX];
+static enum spool_flush_mode flush_mode = SPOOL_FLUSH_SYNCFS;
+static unsigned long flush_calls;	/* syncfs() and fsync() made so far */
 
 static char	fault_op[16];
 static int	fault_err;
@@ -98,9 +135,61 @@ open_subdir(const char *name)
 	return fd;
 }
 
+bool
+spool_release_has_syncfs_errors(const char *release)
+{
+	unsigned long major, minor;
+	char *end;
+
+	/* "6.1.0-18-amd64": major.minor, whatever follows. */
+	if (!isdigit((unsigned char)release[0]))
+		return false;
+	errno = 0;
+	major = strtoul(release, &end, 10);
+	if (*end != '.' || errno != 0 || !isdigit((unsigned char)end[1]))
+		return false;
+	minor = strtoul(end + 1, &end, 10);
+	if (errno != 0)
+		return false;
+	return major > 5 || (major == 5 && minor >= 8);
+}
+
+void
+spool_set_flush_mode(enum spool_flush_mode mode)
+{
+	flush_mode = mode;
+}
+
+unsigned long
+spool_flush_calls(void)
+{
+	return flush_calls;
+}
+
+static void
+choose_flush_mode(void)
+{
+	char release[LOG_ESCAPE_MAX];
+	struct utsname u;
+
+	if (uname(&u) == -1)
+		fatal("spool: uname");
+	log_escape(release, sizeof(release), u.release, strnlen(u.release,
+	    sizeof(u.release)));
+	if (spool_release_has_syncfs_errors(u.release)) {
+		flush_mode = SPOOL_FLUSH_SYNCFS;
+		log_event("spool_flush", "mode=syncfs kernel=\"%s\"", release);
+	} else {
+		flush_mode = SPOOL_FLUSH_FSYNC;
+		log_event("spool_flush", "mode=fsync kernel=\"%s\" reason=\"syncfs "
+		    "reports writeback errors only from Linux 5.8 on\"", release);
+	}
+}
+
 void
 spool_init(const char *spool_dir)
 {
+	choose_flush_mode();
 	if (mkdir_p(spool_dir, 0700) == -1)
 		fatal("spool: mkdir %s", spool_dir);
 	spool_fd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -192,15 +281,9 @@ unlink_suffix(const char *id, const char *suffix)
 void
 spool_discard(const char *id)
 {
+	(void)unlink_suffix(id, ".env");
 	(void)unlink_suffix(id, ".env.tmp");
 	(void)unlink_suffix(id, ".msg");
-}
-
-void
-spool_discard_committed(const char *id)
-{
-	(void)unlink_suffix(id, ".env");
-	spool_discard(id);
 }
 
 int
@@ -238,62 +321,93 @@ spool_write_release(struct spool_write *w)
 	w->len = 0;
 }
 
-/* Records the first failure of w and removes its tmp file. */
-static void
-write_failed(struct spool_write *w, const char *op, int err)
+/* The file a write creates: the envelope itself for a commit. */
+static const char *
+written_suffix(const struct spool_write *w)
 {
-	char name[SPOOL_NAME_MAX];
+	return w->kind == SPOOL_WRITE_COMMIT ? ".env" : ".env.tmp";
+}
 
+/* Records the first failure of w. */
+static void
+record_failure(struct spool_write *w, const char *op, int err)
+{
 	if (w->error != 0)
 		return;
 	w->error = err;
 	w->failed_op = op;
-	if (!w->renamed) {
-		spool_name(name, sizeof(name), w->id, ".env.tmp");
-		(void)unlinkat(msg_fd, name, 0);
-	}
 }
 
-static int
-write_tmp(struct spool_write *w)
+/* Records the failure and removes the file w wrote, so that a refused
+ * commit leaves no envelope and a failed rewrite the old one. */
+static void
+write_failed(struct spool_write *w, const char *op, int err)
 {
-	char name[SPOOL_NAME_MAX];
-	int err, fd;
-
-	spool_name(name, sizeof(name), w->id, ".env.tmp");
-	fd = openat(msg_fd, name,
-	    O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		write_failed(w, "create_tmp", errno);
-		return -1;
-	}
-	if ((err = fault_hit("write")) == 0 && write_all(fd, w->text, w->len) == -1)
-		err = errno;
-	if (close(fd) == -1 && err == 0)
-		err = errno;
-	if (err != 0) {
-		write_failed(w, "write", err);
-		return -1;
-	}
-	return 0;
+	if (w->error != 0)
+		return;
+	record_failure(w, op, err);
+	(void)unlink_suffix(w->id, written_suffix(w));
 }
 
+/* Returns the injected errno for op, or what fsync(fd) sets, or 0. */
 static int
-rename_tmp(struct spool_write *w)
+fsync_or_fault(int fd, const char *op)
 {
-	char from[SPOOL_NAME_MAX], to[SPOOL_NAME_MAX];
 	int err;
 
-	spool_name(from, sizeof(from), w->id, ".env.tmp");
-	spool_name(to, sizeof(to), w->id, ".env");
-	if ((err = fault_hit("rename")) == 0 &&
-	    renameat(msg_fd, from, msg_fd, to) == -1)
-		err = errno;
-	if (err != 0) {
-		write_failed(w, "rename", err);
+	flush_calls++;
+	if ((err = fault_hit(op)) != 0)
+		return err;
+	return fsync(fd) == -1 ? errno : 0;
+}
+
+/* Fallback mode: a new message's body must be on disk before its 250. */
+static int
+fsync_body(const char *id)
+{
+	int fd, err;
+
+	if ((fd = spool_open_body(id)) == -1)
+		return errno;
+	err = fsync_or_fault(fd, "fsync");
+	close(fd);
+	return err;
+}
+
+/* Writes w's text into its file (fsynced in the fallback mode). */
+static int
+write_envelope(struct spool_write *w)
+{
+	char name[SPOOL_NAME_MAX];
+	int err, fd, flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC;
+
+	/* A commit never overwrites: an id in use means a bug, not a retry. */
+	flags |= w->kind == SPOOL_WRITE_COMMIT ? O_CREAT | O_EXCL : O_CREAT | O_TRUNC;
+	spool_name(name, sizeof(name), w->id, written_suffix(w));
+	if ((fd = openat(msg_fd, name, flags, 0600)) == -1) {
+		record_failure(w, "create", errno);	/* not ours to remove */
 		return -1;
 	}
-	w->renamed = true;
+	const char *op = "write";
+	if ((err = fault_hit("write")) == 0 && write_all(fd, w->text, w->len) == -1)
+		err = errno;
+	if (err == 0 && flush_mode == SPOOL_FLUSH_FSYNC) {
+		op = "fsync";
+		err = fsync_or_fault(fd, "fsync");
+	}
+	if (close(fd) == -1 && err == 0) {
+		op = "write";
+		err = errno;
+	}
+	if (err == 0 && flush_mode == SPOOL_FLUSH_FSYNC &&
+	    w->kind == SPOOL_WRITE_COMMIT) {
+		op = "fsync";
+		err = fsync_body(w->id);
+	}
+	if (err != 0) {
+		write_failed(w, op, err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -307,36 +421,62 @@ fail_survivors(struct spool_write_list *list, const char *op, int err)
 		write_failed(w, op, err);
 }
 
+/* The one flush of a batch; 0 or an errno value, *op says which call. */
+static int
+flush_batch(const char **op)
+{
+	int err;
+
+	if (flush_mode == SPOOL_FLUSH_SYNCFS) {
+		*op = "syncfs";
+		flush_calls++;
+		if ((err = fault_hit("syncfs")) != 0)
+			return err;
+		return syncfs(msg_fd) == -1 ? errno : 0;
+	}
+	/* Every file is fsynced already: make their new names durable. */
+	*op = "fsync_dir";
+	return fsync_or_fault(msg_fd, "fsync_dir");
+}
+
+/* A rewrite is durable in its tmp file: put it in place. */
+static void
+rename_update(struct spool_write *w)
+{
+	char from[SPOOL_NAME_MAX], to[SPOOL_NAME_MAX];
+	int err;
+
+	spool_name(from, sizeof(from), w->id, ".env.tmp");
+	spool_name(to, sizeof(to), w->id, ".env");
+	if ((err = fault_hit("rename")) == 0 &&
+	    renameat(msg_fd, from, msg_fd, to) == -1)
+		err = errno;
+	if (err != 0)
+		write_failed(w, "rename", err);
+}
+
 void
 spool_write_batch(struct spool_write_list *list)
 {
 	struct spool_write *w;
-	int nwritten = 0, nrenamed = 0, err;
+	const char *op;
+	int nwritten = 0, err;
 
 	TAILQ_FOREACH(w, list, entry) {
 		w->error = 0;
 		w->failed_op = NULL;
-		w->renamed = false;
-		if (write_tmp(w) == 0)
+		if (write_envelope(w) == 0)
 			nwritten++;
 	}
 	if (nwritten == 0)
 		return;
-	if ((err = fault_hit("syncfs")) == 0 && syncfs(msg_fd) == -1)
-		err = errno;
-	if (err != 0) {
-		fail_survivors(list, "syncfs", err);
+	if ((err = flush_batch(&op)) != 0) {
+		fail_survivors(list, op, err);
 		return;
 	}
 	TAILQ_FOREACH(w, list, entry)
-		if (w->error == 0 && rename_tmp(w) == 0)
-			nrenamed++;
-	if (nrenamed == 0)
-		return;
-	if ((err = fault_hit("fsync_dir")) == 0 && fsync(msg_fd) == -1)
-		err = errno;
-	if (err != 0)
-		fail_survivors(list, "fsync_dir", err);
+		if (w->error == 0 && w->kind == SPOOL_WRITE_UPDATE)
+			rename_update(w);
 }
 
 /* ---- start-up scan ------------------------------------------------------ */
@@ -414,7 +554,46 @@ fail:
 	return -1;
 }
 
-static bool
+enum scan_result { SCAN_LOADED, SCAN_TORN, SCAN_CORRUPT };
+
+/* A commit a crash cut short: its client never saw 250 (see the top). */
+static enum scan_result
+delete_torn(const char *id, const char *why)
+{
+	spool_discard(id);
+	log_event("spool_torn", "qid=%s reason=\"%s\" action=deleted", id, why);
+	return SCAN_TORN;
+}
+
+static enum scan_result
+move_aside(const char *id, const char *why)
+{
+	spool_move_aside(id, why);
+	return SCAN_CORRUPT;
+}
+
+/* The body as the envelope describes it; SCAN_LOADED if it matches. */
+static enum scan_result
+check_body(const char *id, const struct envelope *e)
+{
+	char reason[128];
+	off_t size = spool_body_size(id);
+
+	if (size == -1) {
+		snprintf(reason, sizeof(reason), "envelope without body (%s)",
+		    strerror(errno));
+		return move_aside(id, reason);
+	}
+	if (!e->has_body_size || (uint64_t)size == e->body_size)
+		return SCAN_LOADED;
+	snprintf(reason, sizeof(reason), "body has %lld bytes, the envelope says %llu",
+	    (long long)size, (unsigned long long)e->body_size);
+	if ((uint64_t)size < e->body_size)
+		return delete_torn(id, reason);
+	return move_aside(id, reason);
+}
+
+static enum scan_result
 scan_envelope(const char *id, void (*load)(struct envelope *, void *),
     void *arg)
 {
@@ -423,29 +602,28 @@ scan_envelope(const char *id, void (*load)(struct envelope *, void *),
 	char reason[128];
 	unsigned line;
 
-	if (!exists(msg_fd, id, ".msg")) {
-		spool_move_aside(id, "envelope without body");
-		return false;
-	}
 	ssize_t n = read_envelope(id, &why);
-	if (n == -1) {
-		spool_move_aside(id, why);
-		return false;
-	}
+	if (n == -1)
+		return move_aside(id, why);
 	enum envelope_status st = envelope_parse(envelope_buf, (size_t)n, &e, &line);
 	if (st != ENVELOPE_OK) {
 		snprintf(reason, sizeof(reason), "%s at line %u",
 		    envelope_status_text(st), line);
-		spool_move_aside(id, reason);
-		return false;
+		if (envelope_is_torn(envelope_buf, (size_t)n))
+			return delete_torn(id, reason);
+		return move_aside(id, reason);
 	}
 	if (strcmp(e.id, id) != 0) {
 		envelope_free(&e);
-		spool_move_aside(id, "id field does not match file name");
-		return false;
+		return move_aside(id, "id field does not match file name");
+	}
+	enum scan_result r = check_body(id, &e);
+	if (r != SCAN_LOADED) {
+		envelope_free(&e);
+		return r;
 	}
 	load(&e, arg);
-	return true;
+	return SCAN_LOADED;
 }
 
 static void
@@ -460,15 +638,23 @@ scan_entry(const char *name, void (*load)(struct envelope *, void *),
 		(void)unlink_suffix(id, ".env.tmp");
 		stats->garbage++;
 	} else if (name_has_id(name, ".msg", id)) {
-		if (!exists(msg_fd, id, ".env")) {
+		/* (Gone already if its envelope was torn.) */
+		if (!exists(msg_fd, id, ".env") && exists(msg_fd, id, ".msg")) {
 			(void)unlink_suffix(id, ".msg");
 			stats->garbage++;
 		}
 	} else if (name_has_id(name, ".env", id)) {
-		if (scan_envelope(id, load, arg))
+		switch (scan_envelope(id, load, arg)) {
+		case SCAN_LOADED:
 			stats->loaded++;
-		else
+			break;
+		case SCAN_TORN:
+			stats->torn++;
+			break;
+		case SCAN_CORRUPT:
 			stats->corrupt++;
+			break;
+		}
 	} else {
 		char esc[LOG_ESCAPE_MAX];
 		log_warnx("spool: leaving unknown file msg/%s alone",
@@ -494,6 +680,6 @@ spool_scan(void (*load)(struct envelope *, void *), void *arg,
 	if (errno != 0)
 		fatal("spool: readdir msg");
 	closedir(d);
-	if (stats->garbage > 0 || stats->corrupt > 0)
+	if (stats->garbage > 0 || stats->torn > 0 || stats->corrupt > 0)
 		(void)fsync(msg_fd);
 }

@@ -1,6 +1,6 @@
 /*
  * queue/spool.h - the on-disk spool and its commit protocol (see spool.c
- * for the layout and the ordering rules).
+ * for the layout, the crash-time states and what start-up does with each).
  */
 #ifndef HMX_QUEUE_SPOOL_H
 #define HMX_QUEUE_SPOOL_H
@@ -14,8 +14,8 @@
 #include "envelope.h"
 
 enum spool_write_kind {
-	SPOOL_WRITE_COMMIT,	/* first envelope of a new message */
-	SPOOL_WRITE_UPDATE,	/* rewrite after a delivery round */
+	SPOOL_WRITE_COMMIT,	/* first envelope of a new message: in place */
+	SPOOL_WRITE_UPDATE,	/* rewrite after a round: tmp, then rename */
 };
 
 /* One envelope to write in the next group flush. */
@@ -28,7 +28,6 @@ struct spool_write {
 	/* Results, set by spool_write_batch(). */
 	int			 error;		/* 0 or an errno value */
 	const char		*failed_op;	/* "write", "syncfs", ... */
-	bool			 renamed;	/* .env is in place (maybe not durable) */
 	/* Called by the batch runner (batch.c) once the flush is over; it
 	 * owns w from then on. */
 	void			(*done)(struct spool_write *);
@@ -36,9 +35,24 @@ struct spool_write {
 };
 TAILQ_HEAD(spool_write_list, spool_write);
 
-/* Opens (creating msg/ and corrupt/ if needed) the spool; fatal on error. */
+/* How the group flush makes a batch durable (chosen by spool_init). */
+enum spool_flush_mode {
+	SPOOL_FLUSH_SYNCFS,	/* one syncfs(): Linux 5.8 and later */
+	SPOOL_FLUSH_FSYNC,	/* fsync of every file, then of msg/ */
+};
+
+/* Opens (creating msg/ and corrupt/ if needed) the spool and picks the
+ * flush mode from the running kernel (logged); fatal on error. */
 void	spool_init(const char *spool_dir);
 void	spool_close(void);
+
+/* True if a kernel of this uname release ("6.1.0-18-amd64") reports
+ * writeback errors through syncfs(), i.e. is Linux 5.8 or later. */
+bool	spool_release_has_syncfs_errors(const char *release);
+/* For the unit test: flush as on an older (or newer) kernel. */
+void	spool_set_flush_mode(enum spool_flush_mode);
+/* syncfs() and fsync() calls of group flushes so far (batch.c logs it). */
+unsigned long spool_flush_calls(void);
 
 /* Creates msg/<ID>.msg with a fresh id, O_EXCL, mode 0600, opened
  * write-only. Returns the fd, or -1 with errno. */
@@ -48,10 +62,9 @@ off_t	spool_body_size(const char *id);
 /* Opens the body of a committed message read-only; -1 with errno. */
 int	spool_open_body(const char *id);
 
-/* Deletes an uncommitted message: <ID>.env.tmp and <ID>.msg. */
+/* Deletes a message nobody was told about (never committed, or its
+ * commit failed): <ID>.env, <ID>.env.tmp and <ID>.msg. */
 void	spool_discard(const char *id);
-/* Deletes a message whose commit failed after its .env was renamed. */
-void	spool_discard_committed(const char *id);
 /* Moves <ID>.env and <ID>.msg into corrupt/ and logs why, loudly. */
 void	spool_move_aside(const char *id, const char *why);
 /* Deletes a delivered message: .env first, then .msg, so that a crash in
@@ -59,10 +72,12 @@ void	spool_move_aside(const char *id, const char *why);
 int	spool_remove(const char *id);
 
 /*
- * The group flush. For every item: write <ID>.env.tmp; then ONE syncfs()
- * of the spool file system, bodies and envelopes together; then rename
- * every tmp to <ID>.env; then ONE fsync of the directory. Sets error,
- * failed_op and renamed on each item. Never touches the list itself.
+ * The group flush (spool.c has the reasoning). For every item: a commit
+ * writes <ID>.env in place, an update writes <ID>.env.tmp; then ONE
+ * flush of the spool for the whole batch (syncfs, or the fsync fallback);
+ * then every update's tmp is renamed over its <ID>.env. Sets error and
+ * failed_op on each item; a failed item leaves no new file behind. Never
+ * touches the list itself.
  */
 void	spool_write_batch(struct spool_write_list *);
 
@@ -74,20 +89,23 @@ void	spool_write_release(struct spool_write *w);
 struct spool_scan_stats {
 	unsigned	loaded;
 	unsigned	garbage;	/* .msg without .env, .env.tmp */
+	unsigned	torn;		/* a commit cut short: deleted */
 	unsigned	corrupt;	/* moved to corrupt/ */
 	unsigned	unknown;	/* names we did not write: left alone */
 };
 
 /*
- * Start-up scan: deletes garbage, moves corrupt envelopes (and their body)
- * aside into corrupt/, and calls load() for every committed message; load
- * takes ownership of the envelope. Must run before any body is created.
+ * Start-up scan: deletes garbage and torn commits, moves corrupt
+ * envelopes (and their body) aside into corrupt/, and calls load() for
+ * every committed message; load takes ownership of the envelope. Must run
+ * before any body is created.
  */
 void	spool_scan(void (*load)(struct envelope *, void *), void *arg,
 	    struct spool_scan_stats *);
 
 /* Fault injection for the unit test: make the next operation named op
- * ("create", "write", "syncfs", "rename", "fsync_dir") fail with err. */
+ * ("create", "write", "fsync", "syncfs", "fsync_dir", "rename") fail with
+ * err. */
 void	spool_inject_fault(const char *op, int err);
 
 #endif

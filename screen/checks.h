@@ -19,7 +19,9 @@
 
 struct screen_env {
 	const struct config		*cfg;	/* cfg->screen, hostname, domains */
-	const struct dnsbl_health	*health;	/* may be NULL: all usable */
+	struct dnsbl_health		*health;	/* may be NULL: all usable;
+						 * check_lists marks a list that
+						 * refuses us (dnsbl_health.h) */
 };
 
 /* PTR (no PTR, FCrDNS, dynamic-looking). screen/identity.c */

@@ -695,10 +695,12 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: homemxd [-f CONFIG] [-n] [-S] [-D]\n"
-	    "       homemxd -d DIR [-n] [-D]   (demo: embedded config, state in DIR)\n"
+	    "usage: homemxd [-f CONFIG] [-n | -P] [-S] [-D]\n"
+	    "       homemxd -d DIR [-n | -P] [-D]   (demo: embedded config, state in DIR)\n"
 	    "  -f CONFIG  config file (default /etc/homemx/homemx.conf)\n"
 	    "  -n         check the config and exit\n"
+	    "  -P         prepare: create the role users and state directories, exit\n"
+	    "             (so that mxctl can add users before the first start)\n"
 	    "  -S         log to syslog instead of stderr\n"
 	    "  -D         debug logging\n");
 	exit(2);
@@ -708,16 +710,17 @@ int
 supervisor_main(int argc, char **argv)
 {
 	const char *demo_dir = NULL;
-	bool check_only = false;
+	bool check_only = false, prepare_only = false;
 	char err[CONFIG_ERR_MAX];
 	int ch;
 
 	snprintf(cfg_path, sizeof(cfg_path), "/etc/homemx/homemx.conf");
-	while ((ch = getopt(argc, argv, "f:d:nSD")) != -1) {
+	while ((ch = getopt(argc, argv, "f:d:nPSD")) != -1) {
 		switch (ch) {
 		case 'f': snprintf(cfg_path, sizeof(cfg_path), "%s", optarg); break;
 		case 'd': demo_dir = optarg; break;
 		case 'n': check_only = true; break;
+		case 'P': prepare_only = true; break;
 		case 'S': use_syslog = true; break;
 		case 'D': debug = true; break;
 		default: usage();
@@ -747,6 +750,11 @@ supervisor_main(int argc, char **argv)
 		log_warnx("not running as root: roles run as uid %ld without chroot (demo mode)",
 		    (long)getuid());
 	setup_dirs(&cfg, as_root);
+	if (prepare_only) {
+		log_event("prepared", "role=supervisor config=%s root=%s", cfg_path,
+		    as_root ? "yes" : "no");
+		return 0;
+	}
 	nlisten = cfg.nlisten;
 	for (size_t i = 0; i < nlisten; i++)
 		listen_fds[i] = setup_listener(&cfg.listen[i]);

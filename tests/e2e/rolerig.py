@@ -67,8 +67,13 @@ def c_enum(path, name):
 
 MSG = message_types()
 MSG_NAME = {v: k for k, v in MSG.items()}
-ROLE = {k[len("ROLE_"):].lower(): v for k, v in c_enum("lib/ipc.h", "role").items()
-        if k != "ROLE_COUNT"}
+def role_numbers():
+    """role name -> number, in the order of the ROLE_ROW() rows of lib/ipc.h."""
+    names = re.findall(r"ROLE_ROW\(([A-Z]\w*),\s*\"", _read("lib/ipc.h"))
+    return {n.lower(): i for i, n in enumerate(names)}
+
+
+ROLE = role_numbers()
 _STATUS = {}
 for _enum in ("resolve_verdict", "queue_status", "delivery_result", "auth_result",
               "sender_result", "sign_status", "msg_source"):

@@ -705,7 +705,7 @@ class SigningUnavailable(DsnTest):
         r.wait_log(f"event=sign_deferred qid={dsn}")
         envs = r.envelopes()
         self.assertEqual(list(envs), [dsn])                     # original gone, DSN kept
-        self.assertTrue(envs[dsn].startswith("homemx-envelope 2\n"))
+        self.assertTrue(envs[dsn].startswith("homemx-envelope 3\n"))
         self.assertIn("hold dkim\n", envs[dsn])
         self.assertIn("sender <>\n", envs[dsn])
         self.assertIn("source local\n", envs[dsn])

@@ -28,7 +28,7 @@ import tempfile
 import unittest
 
 import harness
-from harness import WAIT
+from harness import WAIT, wait_until
 from netns import NetnsHomemx, Topology, Unbound, can_use_netns
 from smtp_receiver import SmtpReceiver
 
@@ -213,13 +213,8 @@ class DaemonRelay(unittest.TestCase):
         self.wait_log(r"event=family_fallback qid=\S+ domain=strict.example "
                       r"mx=mx.strict.example ip=2001:db8::c from=ipv6 to=ipv4")
 
-    def wait_for(self, what, predicate, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{what} not seen:\n{self.h.log()[-5000:]}")
+    def wait_for(self, what, predicate, timeout=WAIT):
+        wait_until(predicate, timeout, what, lambda: self.h.log()[-5000:])
 
     def state_file(self):
         try:

@@ -1,4 +1,4 @@
-// SOURCES: queue/envelope.c lib/ipc_decode.c lib/ipc_text.c lib/ipc.c lib/addr.c lib/log.c
+// SOURCES: queue/envelope.c lib/ipc_decode.c lib/ipc_text.c lib/ipc.c lib/addr.c lib/log.c lib/ipc_screen.c
 // LIBS: -levent -lidn2
 /*
  * tests/fuzz/fuzz_envelope.c - the queue's envelope file parser
@@ -8,7 +8,9 @@
  * UB; an accepted envelope obeys every bound (valid id, 1..IPC_MAX_RCPTS
  * recipients, NUL-terminated fields); and the writer accepts what the
  * parser accepted, with format(parse(x)) parsing back to the same envelope
- * and formatting to the same bytes (the writer is canonical).
+ * and formatting to the same bytes (the writer is canonical). And the
+ * crash rule of the one-flush commit: a file that parses is never torn,
+ * a written file is not torn, and its strict prefixes are torn.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,7 +49,8 @@ check_same(const struct envelope *a, const struct envelope *b)
 	    a->source != b->source || strcmp(a->client_ip, b->client_ip) != 0 ||
 	    strcmp(a->helo, b->helo) != 0 || strcmp(a->sender, b->sender) != 0 ||
 	    a->nrcpt != b->nrcpt || a->attempts != b->attempts ||
-	    a->next_attempt != b->next_attempt)
+	    a->next_attempt != b->next_attempt || a->hold != b->hold ||
+	    a->has_body_size != b->has_body_size || a->body_size != b->body_size)
 		abort();
 	for (unsigned i = 0; i < a->nrcpt; i++)
 		if (strcmp(a->rcpt[i], b->rcpt[i]) != 0)
@@ -64,11 +67,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (envelope_parse((const char *)data, size, &e, &line) != ENVELOPE_OK) {
 		if (e.rcpt != NULL)	/* nothing to free on failure */
 			abort();
+		(void)envelope_is_torn((const char *)data, size);
 		return 0;
 	}
+	if (envelope_is_torn((const char *)data, size))
+		abort();	/* a whole envelope called torn: it would be deleted */
 	check_bounds(&e);
 	if (envelope_format(&e, text1, sizeof(text1), &len1) == -1)
 		abort();	/* the writer refused what the parser accepted */
+	if (envelope_is_torn(text1, len1) || !envelope_is_torn(text1, len1 - 1) ||
+	    !envelope_is_torn(text1, len1 / 2) || !envelope_is_torn(text1, 0))
+		abort();
 	if (envelope_parse(text1, len1, &back, &line) != ENVELOPE_OK)
 		abort();
 	check_same(&e, &back);

@@ -1,0 +1,254 @@
+/*
+ * admin/cmd_screen.c - `mxctl screen test IP HELO FROM RCPT`: runs every
+ * inbound check live, as the screen role would for that transaction, and
+ * prints each contribution and the verdict the thresholds give. Sends no
+ * mail and remembers nothing (no greylist entry, no verdict record).
+ *
+ * Owns: nothing beyond one run: its own DNS cache, resolver and
+ * evaluations (screen/eval.h), against dns_server from homemx.conf only.
+ * It first probes the DNS lists (RFC 5782 5) like the role does at start,
+ * so a list that refuses the configured resolver shows up here as it
+ * would in production, then evaluates the transaction. Why in mxctl: an
+ * admin asking "would this server take mail from X?" should get the answer
+ * from the same code and settings, without sending a message.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "../screen/dnsbl_health.h"
+#include "../screen/dynptr.h"
+#include "../screen/eval.h"
+#include "../screen/ipname.h"
+#include "../screen/resolver.h"
+#include "mxctl.h"
+
+#define SCREEN_TEST_CACHE	4096
+
+struct screen_run {
+	struct event_base	*base;
+	struct eval_result	 result;
+	bool			 done;
+};
+
+static const screen_check_fn transaction_checks[] = {
+	check_client, check_helo, check_lists, check_spf, check_sender, check_behaviour,
+};
+static const screen_check_fn probe_checks[] = { dnsbl_probe_check };
+
+static void
+on_eval_done(const struct eval_result *r, void *arg)
+{
+	struct screen_run *run = arg;
+
+	run->result = *r;
+	run->done = true;
+	event_base_loopexit(run->base, NULL);
+}
+
+/* Runs the checks to the end (the loop returns once done). */
+static int
+screen_evaluate(struct mxctl *m, struct eval_params *p, const struct screen_facts *f,
+    struct screen_run *run)
+{
+	run->done = false;
+	if (eval_start(p, f, on_eval_done, run) == NULL)
+		return mx_fail(m, "screen test: out of memory");
+	event_base_dispatch(run->base);
+	if (!run->done)
+		return mx_fail(m, "screen test: the evaluation did not finish");
+	return 0;
+}
+
+static const char *
+action_text(enum screen_action a)
+{
+	switch (a) {
+	case SCREEN_ACCEPT:	return "accept";
+	case SCREEN_GREYLIST:	return "greylist zone";
+	case SCREEN_TEMPFAIL:	return "tempfail";
+	case SCREEN_REJECT:	return "reject";
+	}
+	return "?";
+}
+
+static const char *
+reply_text(enum screen_reply r)
+{
+	switch (r) {
+	case SCREEN_REPLY_OK:		return "250 2.1.5";
+	case SCREEN_REPLY_GREYLIST:	return "451 4.7.1, on a first attempt only";
+	case SCREEN_REPLY_TEMPFAIL:	return "451 4.7.1";
+	case SCREEN_REPLY_DNS_TEMPFAIL:	return "451 4.4.3, DNS could not answer in time";
+	case SCREEN_REPLY_REJECT:	return "550 5.7.1";
+	case SCREEN_REPLY_SPF_REJECT:	return "550 5.7.23";
+	}
+	return "?";
+}
+
+static void
+print_lists(const struct config *cfg, const struct dnsbl_health *h)
+{
+	printf("dns lists:\n");
+	if (cfg->screen.nlists == 0)
+		printf("  (none configured)\n");
+	for (size_t i = 0; i < cfg->screen.nlists; i++) {
+		const struct screen_list *l = &cfg->screen.lists[i];
+		printf("  %-6s %-28s %s", l->allow ? "dnswl" : "dnsbl", l->zone,
+		    list_state_name(h->state[i]));
+		if (l->ipv6)
+			printf(", ipv6 %s", list_state_name(h->state6[i]));
+		printf("%s\n", dnsbl_list_usable(h, i) ? "" : " (ignored)");
+	}
+}
+
+static void
+print_score(const struct score *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct score_item *it = &s->item[i];
+		char w[32];
+		if (it->unknown)
+			snprintf(w, sizeof(w), "?%+d..%+d", it->weight, it->worst);
+		else
+			snprintf(w, sizeof(w), "%+d", it->weight);
+		printf("  %-32s %9s  %s\n", it->name, w, it->reason);
+	}
+	if (s->n == 0)
+		printf("  (nothing to say)\n");
+	if (s->overflow)
+		printf("  (more contributions than a score keeps)\n");
+}
+
+static void
+print_verdict(const struct config *cfg, const struct eval_result *r)
+{
+	const struct score_thresholds t = {
+		cfg->screen.greylist_score, cfg->screen.tempfail_score,
+		cfg->screen.reject_score, cfg->screen.spf_fail_reject != 0,
+	};
+	enum screen_action action;
+	enum screen_reply reply;
+
+	score_verdict(&r->score, &t, &action, &reply);
+	printf("total: %d", score_total(&r->score));
+	if (score_has_unknown(&r->score))
+		printf(" (worst case %d)", score_worst(&r->score));
+	printf("   thresholds: greylist %d, tempfail %d, reject %d\n", t.greylist,
+	    t.tempfail, t.reject);
+	if (!r->complete)
+		printf("dns: %s\n", r->gave_up ? "the budget ran out; what was missing counts as "
+		    "a temporary failure" : "too many rounds");
+	printf("verdict: %s (%s)\n", action_text(action), reply_text(reply));
+}
+
+/* FROM: "<>" or "" is the null sender; else an address. */
+static int
+facts_fill(struct mxctl *m, char **argv, struct screen_facts *f)
+{
+	struct ip_addr ip;
+
+	memset(f, 0, sizeof(*f));
+	f->stage = SCREEN_STAGE_RCPT;
+	f->rcpt_seq = 1;
+	snprintf(f->sess, sizeof(f->sess), "mxctl");
+	if (strlen(argv[0]) >= sizeof(f->client_ip) || ip_addr_parse(argv[0], &ip) == -1)
+		return mx_fail(m, "screen test: '%.64s' is not an IP address", argv[0]);
+	snprintf(f->client_ip, sizeof(f->client_ip), "%s", argv[0]);
+	if (strlen(argv[1]) >= sizeof(f->helo))
+		return mx_fail(m, "screen test: the HELO name is longer than %d octets",
+		    SCREEN_HELO_MAX);
+	snprintf(f->helo, sizeof(f->helo), "%s", argv[1]);
+	f->flags = SCREEN_FACT_MAIL_SEEN;
+	if (strcmp(argv[2], "<>") == 0 || argv[2][0] == '\0')
+		f->flags |= SCREEN_FACT_NULL_SENDER;
+	else if (mx_norm_address(m, "sender", argv[2], f->mail_from, sizeof(f->mail_from)) == -1)
+		return -1;
+	return mx_norm_address(m, "recipient", argv[3], f->rcpt, sizeof(f->rcpt));
+}
+
+static void
+print_facts(const struct screen_facts *f, bool trusted)
+{
+	printf("screen test: client %s helo %s from <%s> to <%s>%s\n", f->client_ip,
+	    f->helo, f->mail_from, f->rcpt, trusted ? " (a trusted network)" : "");
+}
+
+static int
+screen_test(struct mxctl *m, struct event_base *base, struct dns_cache *cache,
+    const struct screen_facts *f)
+{
+	static struct dnsbl_health health;
+	struct screen_env env = { &m->cfg, &health };
+	struct eval_params p = {
+		&env, probe_checks, 1, cache, resolver_fetch, base,
+		m->cfg.screen.dns_timeout * 1000,
+	};
+	struct screen_facts probe_facts = { .stage = SCREEN_STAGE_CONNECT };
+	struct screen_run run = { .base = base };
+	bool trusted = screen_ip_trusted(&m->cfg.screen, f->client_ip);
+
+	dnsbl_health_init(&health);
+	snprintf(probe_facts.sess, sizeof(probe_facts.sess), "probe");
+	if (screen_evaluate(m, &p, &probe_facts, &run) == -1)
+		return -1;
+	print_facts(f, trusted);
+	print_lists(&m->cfg, &health);
+	p.checks = transaction_checks;
+	p.nchecks = sizeof(transaction_checks) / sizeof(transaction_checks[0]);
+	if (screen_evaluate(m, &p, f, &run) == -1)
+		return -1;
+	/* as the role does: a trusted network is its own contribution */
+	if (trusted)
+		score_add(&run.result.score, screen_weight_name(W_TRUSTED_NETWORK),
+		    m->cfg.screen.weights[W_TRUSTED_NETWORK], "ip=%s", f->client_ip);
+	printf("checks (%u rounds, %u lookups, %.2f s):\n", run.result.rounds,
+	    run.result.fetches, run.result.elapsed);
+	print_score(&run.result.score);
+	print_verdict(&m->cfg, &run.result);
+	return 0;
+}
+
+/* Starts the resolver on dns_server and runs the test; MX_OK or MX_FAIL. */
+static int
+screen_test_live(struct mxctl *m, const struct screen_facts *f)
+{
+	struct event_base *base;
+	struct dns_cache *cache;
+	const char *why;
+	int rc;
+
+	if (m->cfg.dns_server[0] == '\0') {
+		mx_fail(m, "screen test: dns_server is not set in %s (the screen never uses "
+		    "/etc/resolv.conf)", m->config_path);
+		return MX_FAIL;
+	}
+	dynptr_init();
+	if ((base = event_base_new()) == NULL) {
+		mx_fail(m, "screen test: event_base_new failed");
+		return MX_FAIL;
+	}
+	cache = dns_cache_new(SCREEN_TEST_CACHE);
+	if (resolver_init(base, m->cfg.dns_server, cache, NULL, &why) == -1) {
+		mx_fail(m, "screen test: dns_server %s: %s", m->cfg.dns_server, why);
+		rc = MX_FAIL;
+	} else {
+		rc = screen_test(m, base, cache, f) == 0 ? MX_OK : MX_FAIL;
+		resolver_shutdown();
+	}
+	dns_cache_free(cache);
+	event_base_free(base);
+	return rc;
+}
+
+int
+cmd_screen_test(struct mxctl *m, int argc, char **argv)
+{
+	struct screen_facts f;
+
+	(void)argc;
+	if (facts_fill(m, argv, &f) == -1)
+		return MX_FAIL;
+	return screen_test_live(m, &f);
+}
