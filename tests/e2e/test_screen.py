@@ -160,11 +160,11 @@ dnswl wl.example weight=-2 match=last-octet 3=-6
 
     # -- DNS lists --
     def test_dnsbl_weight_and_code_weight(self):
-        self.check("10.80.90.100", "host100.listed.example", "a@nospf.example",
+        self.check("10.80.90.100", "relay.listed.example", "a@nospf.example",
                    {"dnsbl:bl.example": 7, "dnsbl:bl2.example": 5})
 
     def test_dnsbl_ipv6_only_where_asked(self):
-        self.check("2001:db8:20::99", "host99.listed6.example", "a@nospf.example",
+        self.check("2001:db8:20::99", "relay.listed6.example", "a@nospf.example",
                    {"dnsbl:bl.example": 7}, absent=("dnsbl:bl2.example",))
 
     def test_dnswl_code_by_last_octet(self):
@@ -260,7 +260,7 @@ dnsbl bl.example weight=12
     @classmethod
     def extra_zones(cls, w):
         # clients of the fail2ban test alone, so that its counts are exact
-        w.add_client("f2b_listed", "10.80.90.101", "host101.listed.example")
+        w.add_client("f2b_listed", "10.80.90.101", "relay2.listed.example")
         w.list_ip("bl.example", "10.80.90.101")
         w.add_client("f2b_dynamic", "198.51.100.9", "dsl-198-51-100-9.pool.example")
 
@@ -289,9 +289,9 @@ dnsbl bl.example weight=12
             self.assertEqual(v["greylist"], "-", v)
 
     def test_reject_score_rejects(self):
-        t, v = self.judged("10.80.90.100", "host100.listed.example", "f@nospf.example")
+        t, v = self.judged("10.80.90.100", "relay.listed.example", "f@nospf.example")
         self.assertVerdict(t, v, 550, "5.7.1", "reject")
-        self.assertEqual(v["checks"], {"dnsbl:bl.example": 12}, v)
+        self.assertEqual({k: w for k, w in v["checks"].items() if w}, {"dnsbl:bl.example": 12}, v)
 
     def test_forged_helo_rejects(self):
         for helo in ("mx.example.test", "[192.0.2.1]"):
@@ -312,7 +312,7 @@ dnsbl bl.example weight=12
 
     def test_unknown_user_is_refused_before_the_screen(self):
         since = self.h.log_size()
-        t = self.send("10.80.90.100", "host100.listed.example", "j@nospf.example",
+        t = self.send("10.80.90.100", "relay.listed.example", "j@nospf.example",
                       ["nobody@example.test", "kim@example.test"])
         self.assertEqual(t.rcpt_code("nobody@example.test"), 550, t)
         self.assertTrue(t.rcpt_text("nobody@example.test").startswith("5.1.1"), t)
@@ -321,7 +321,7 @@ dnsbl bl.example weight=12
         self.assertEqual([v for v in self.h.verdicts(since) if v["to"] == "nobody@example.test"], [])
 
     def test_reply_text_is_the_same_for_every_reason(self):
-        a, _ = self.judged("10.80.90.100", "host100.listed.example", "k@nospf.example")
+        a, _ = self.judged("10.80.90.100", "relay.listed.example", "k@nospf.example")
         b, _ = self.judged(PLAIN, "mx.example.test", "k@plain.example")
         c, _ = self.judged(PLAIN, "plainbox", "k2@plain.example")
         d, _ = self.judged("198.51.100.8", PLAIN_HELO, "k@nospf.example")
@@ -337,7 +337,7 @@ dnsbl bl.example weight=12
 
     def test_one_ref_per_recipient(self):
         since = self.h.log_size()
-        t = self.send("10.80.90.100", "host100.listed.example", "l@nospf.example",
+        t = self.send("10.80.90.100", "relay.listed.example", "l@nospf.example",
                       ["kim@example.test", "lee@example.test"])
         r1, r2 = t.ref("kim@example.test"), t.ref("lee@example.test")
         self.assertRegex(r1, r"^[0-9a-f]+-\d+$")
@@ -366,15 +366,15 @@ dnsbl bl.example weight=12
                 os.path.realpath(self.h.screen_dir)))
 
     def test_mxctl_why_ref_session_and_queue_id(self):
-        t, v = self.judged("10.80.90.100", "host100.listed.example", "m@nospf.example")
+        t, v = self.judged("10.80.90.100", "relay.listed.example", "m@nospf.example")
         ref = t.ref()
         p = self.h.mxctl("why", ref)
         self.assertIn(f"ref {ref} at ", p.stdout)
-        self.assertRegex(p.stdout, r"client\s+10\.80\.90\.100 \(ptr host100\.listed\.example\)")
+        self.assertRegex(p.stdout, r"client\s+10\.80\.90\.100 \(ptr relay\.listed\.example\)")
         self.assertRegex(p.stdout, r"verdict\s+reject \(550 5\.7\.1\), score 12")
         self.assertRegex(p.stdout, r"checks\s+dnsbl:bl\.example\s+\+12")
         # the session: both recipients of one transaction
-        t2 = self.send("10.80.90.100", "host100.listed.example", "n@nospf.example",
+        t2 = self.send("10.80.90.100", "relay.listed.example", "n@nospf.example",
                        ["kim@example.test", "lee@example.test"])
         sess = t2.ref().rsplit("-", 1)[0]
         p = self.h.mxctl("why", sess)
@@ -395,7 +395,7 @@ dnsbl bl.example weight=12
         self.assertIn("no verdict", p.stderr)
 
     def test_mxctl_screen_test_agrees_with_the_daemon(self):
-        facts = ("10.80.90.100", "host100.listed.example", "r@nospf.example", "kim@example.test")
+        facts = ("10.80.90.100", "relay.listed.example", "r@nospf.example", "kim@example.test")
         p = self.h.mxctl_in_mta("screen", "test", *facts, check=False)
         if p.returncode != 0 and re.search(r"unknown|usage|expected", p.stderr, re.I) and \
                 "screen" in p.stderr and "checks" not in p.stdout:
@@ -415,7 +415,7 @@ dnsbl bl.example weight=12
         tempfail zone here) are none."""
         ip = "10.80.90.101"
         for i in range(3):
-            t, v = self.judged(ip, "host101.listed.example", f"p{i}@nospf.example")
+            t, v = self.judged(ip, "relay2.listed.example", f"p{i}@nospf.example")
             self.assertVerdict(t, v, 550, "5.7.1", "reject")
         for i in range(2):
             t, v = self.judged("198.51.100.9", PLAIN_HELO, f"q{i}@nospf.example")
