@@ -33,7 +33,7 @@ LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2 \
 	-lopendkim -lcares -lresolv -lpsl
 
 # Every role, one word each: homemxd refuses to start if one is missing.
-ROLE_DIRS := smtpd lookup queue delivery dkimsign relay submission
+ROLE_DIRS := smtpd lookup queue delivery dkimsign relay submission screen
 LIB_SRCS  := $(filter-out %_test.c,$(wildcard lib/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 
@@ -47,8 +47,7 @@ BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%)
 TOOLS := $(O)/tests/tools/screen_dnsprobe
 TOOL_OBJS_screen_dnsprobe := $(O)/obj/screen/resolver.o $(O)/obj/screen/dnscache.o
 
-# screen/ is unit-tested while its role is being assembled
-UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin screen,$(wildcard $(d)/*_test.c))
+UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin,$(wildcard $(d)/*_test.c))
 UNIT_BINS := $(patsubst %.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all run check check-unit check-asan fuzz clean deps lint
@@ -76,8 +75,14 @@ $(O)/tests/tools/$(1): $(O)/obj/tests/tools/$(1).o $$(TOOL_OBJS_$(1)) $(O)/libhm
 endef
 $(foreach t,$(TOOLS:$(O)/tests/tools/%=%),$(eval $(call TOOL_template,$(t))))
 
-# submission runs the same session engine as smtpd, in submission mode.
-ROLE_EXTRA_OBJS_submission = $(call dir_objs_nomain,smtpd)
+
+# The session engine lives in smtpd/; port 25's own files are main, smtpd
+# (the role) and inbound (its policy). submission/ is the other policy and
+# links the engine, never port 25's files; port 25 never links submission/.
+PORT25_ONLY := $(patsubst %,$(O)/obj/smtpd/%.o,main smtpd inbound)
+ENGINE_OBJS = $(filter-out $(PORT25_ONLY),$(call dir_objs,smtpd))
+ROLE_EXTRA_OBJS_submission = $(ENGINE_OBJS)
+UNIT_EXTRA_OBJS_submission = $(ENGINE_OBJS)
 
 define ROLE_template
 $(O)/homemx-$(1): $(call dir_objs,$(1)) $$(ROLE_EXTRA_OBJS_$(1)) $(O)/libhmx.a

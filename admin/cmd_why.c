@@ -167,7 +167,7 @@ cmd_why(struct mxctl *m, int argc, char **argv)
 	const struct screen_config *sc = &m->cfg.screen;
 	char err[MEMORY_ERR_MAX];
 	struct screen_memory *mem;
-	char what[SCREEN_REF_MAX + 1];
+	char what[SCREEN_REF_MAX + 1], dir[CONFIG_PATH_MAX + 16];
 	int found;
 
 	(void)argc;
@@ -178,8 +178,9 @@ cmd_why(struct mxctl *m, int argc, char **argv)
 	}
 	if (why_become_owner(m, sc->screen_dir) == -1)
 		return MX_FAIL;
-	if ((mem = memory_open(sc->screen_dir, sc->memory_max_entries, err,
-	    sizeof(err))) == NULL) {
+	snprintf(err, sizeof(err), "screen_dir is too long");
+	if (memory_dir(sc->screen_dir, dir, sizeof(dir)) == -1 ||
+	    (mem = memory_open(dir, sc->memory_max_entries, err, sizeof(err))) == NULL) {
 		mx_fail(m, "%s", err);
 		return MX_FAIL;
 	}

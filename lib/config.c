@@ -87,6 +87,9 @@ static const struct param params[] = {
 	{ "verdict_memory",          P_DURATION, OFF(screen.verdict_memory), 7 * DAY,       60,     90 * DAY, NULL },
 	{ "screen_memory_max",       P_COUNT,    OFF(screen.memory_max_entries), 200000,    100,    10000000, NULL },
 	{ "screen_dir",              P_PATH,     OFF(screen.screen_dir),     0, 0, 0,       "/var/lib/homemx/screen" },
+	/* a whole session: 25 MB over a 60 kbit/s uplink still fits in 1h */
+	{ "session_timeout",         P_DURATION, OFF(session_timeout),       HOUR,          1,      DAY,    NULL },
+	{ "max_connections_per_net", P_COUNT,    OFF(max_connections_per_net), 20,          1,      10000,  NULL },
 };
 
 struct parse_ctx;

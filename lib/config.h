@@ -108,6 +108,10 @@ struct config {
 
 	/* the inbound screen (lib/config_screen.h) */
 	struct screen_config	screen;
+
+	/* port 25 under abuse (smtpd/guard.h) */
+	uint32_t		session_timeout;	/* seconds, a whole session */
+	uint32_t		max_connections_per_net;	/* same /24 or /64 */
 };
 
 /* The rule fields that apply to a recipient domain and an MX host name

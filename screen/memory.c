@@ -139,6 +139,16 @@ memory_source(const char *client_ip, const char *spf_domain, char *out,
 
 /* ---- open / close --------------------------------------------------------- */
 
+int
+memory_dir(const char *root, char *out, size_t outsize)
+{
+	size_t len = strlen(root);
+	int n = snprintf(out, outsize, "%s%s%s", root,
+	    len > 0 && root[len - 1] == '/' ? "" : "/", MEMORY_SUBDIR);
+
+	return n < 0 || (size_t)n >= outsize ? -1 : 0;
+}
+
 static int
 memory_count_db(struct screen_memory *m, struct mdb *d)
 {

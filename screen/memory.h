@@ -56,6 +56,15 @@ const char *grey_decision_name(enum grey_decision);
 void	memory_source(const char *client_ip, const char *spf_domain,
 	    char *out, size_t outsize);
 
+/*
+ * The environment lives in screen_dir/memory: the screen role is chrooted
+ * into screen_dir and sees it as /memory (Berkeley DB 5.3 cannot use "/"
+ * itself as an environment home). root is the directory that stands for
+ * screen_dir: "/" inside the chroot, screen_dir outside it (mxctl).
+ */
+#define MEMORY_SUBDIR	"memory"
+int	memory_dir(const char *root, char *out, size_t outsize);
+
 struct screen_memory *memory_open(const char *dir, size_t max_entries,
 	    char *err, size_t errlen);
 void	memory_close(struct screen_memory *);

@@ -1,20 +1,24 @@
 /*
- * smtpd/links.c - requests to lookup, queue and (submission) dkimsign, and
- * their answers.
+ * smtpd/links.c - requests to lookup, queue, screen (port 25) and dkimsign
+ * (submission), and their answers.
  *
- * Owns: the ipc_links of this process (smtpd: lookup and queue;
- * submission: lookup, queue and dkimsign) and the table of pending
- * requests (request id -> session, expected answer type, link generation). Why a table and not a
- * pointer in the frame: a session can vanish (client gone, timeout) while
- * its question is in flight. A late answer then finds no row and is
- * dropped; a late MSG_QUEUE_MSG_OPENED also gets its file descriptor closed
- * and an ABORT sent, so the queue does not keep an orphan spool file. When
- * a link dies or is replaced (the peer restarted), every request still
- * pending on it is answered as a temporary failure, from a deferred event
- * so that a session is never re-entered from inside its own send.
+ * Owns: the ipc_links of this process (smtpd: lookup, queue and screen;
+ * submission: lookup, queue and dkimsign), whether all of them are up, and
+ * the table of pending requests (request id -> owner, the callback that
+ * takes the answer, expected answer type, link generation). Why a table
+ * and not a pointer in the frame: an owner (a session) can vanish (client
+ * gone, timeout) while its question is in flight. A late answer then finds
+ * no row and is dropped; a late MSG_QUEUE_MSG_OPENED also gets its file
+ * descriptor closed and an ABORT sent, so the queue does not keep an
+ * orphan spool file. When a link dies or is replaced (the peer restarted),
+ * every request still pending on it is answered as a temporary failure,
+ * from a deferred event so that an owner is never re-entered from inside
+ * its own send. Why callbacks: this file knows no session, so the session
+ * engine and each policy (smtpd/, submission/) take their own answers.
  */
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,11 +27,22 @@
 #include <sodium.h>
 
 #include "ipc.h"
+#include "ipc_screen.h"
 #include "links.h"
 #include "log.h"
 #include "role.h"
-#include "session.h"
 #include "util.h"
+
+/* The callback of one request; answer_type says which member is set. */
+union answer_fn {
+	resolve_done_fn		 resolve;
+	opened_done_fn		 opened;
+	committed_done_fn	 committed;
+	auth_done_fn		 auth;
+	sender_done_fn		 sender;
+	signed_done_fn		 sign;
+	screen_done_fn		 screen;
+};
 
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
@@ -35,7 +50,8 @@ struct pending {
 	uint32_t		 answer_type;	/* the MSG_* we expect back */
 	enum role		 peer;
 	unsigned		 gen;		/* link generation it was sent on */
-	struct smtp_session	*session;
+	void			*owner;
+	union answer_fn		 done;
 };
 
 static TAILQ_HEAD(, pending)	pendings = TAILQ_HEAD_INITIALIZER(pendings);
@@ -44,6 +60,7 @@ static unsigned			 gens[ROLE_COUNT];
 static enum role		 links_self = ROLE_SMTPD;
 static uint64_t			 next_req_id = 1;
 static struct event		*ev_sweep;
+static void			(*change_hook)(void);
 
 static struct ipc_link **
 link_slot(enum role peer)
@@ -70,10 +87,52 @@ links_accepts_peer(enum role peer)
 	return ipc_roles_linked(links_self, peer);
 }
 
+/* ---- readiness: sessions start only when every peer is there ------------ */
+
+/* Every peer links_accepts_peer() names is one a session needs. */
+bool
+links_all_up(void)
+{
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (links_accepts_peer((enum role)r) && *link_slot((enum role)r) == NULL)
+			return false;
+	return true;
+}
+
+void
+links_missing(char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int r = 0; r < ROLE_COUNT && off < size; r++) {
+		if (!links_accepts_peer((enum role)r) || *link_slot((enum role)r) != NULL)
+			continue;
+		int n = snprintf(buf + off, size - off, "%s%s", off > 0 ? "," : "",
+		    role_name((enum role)r));
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+void
+links_set_change_hook(void (*hook)(void))
+{
+	change_hook = hook;
+}
+
+static void
+links_changed(void)
+{
+	if (change_hook != NULL)
+		change_hook();
+}
+
 /* ---- pending table ----------------------------------------------------- */
 
 static struct pending *
-pending_add(struct smtp_session *s, enum role peer, uint32_t answer_type)
+pending_add(void *owner, enum role peer, uint32_t answer_type, union answer_fn done)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
 
@@ -81,7 +140,8 @@ pending_add(struct smtp_session *s, enum role peer, uint32_t answer_type)
 	p->answer_type = answer_type;
 	p->peer = peer;
 	p->gen = *gen_slot(peer);
-	p->session = s;
+	p->owner = owner;
+	p->done = done;
 	TAILQ_INSERT_TAIL(&pendings, p, entry);
 	return p;
 }
@@ -93,9 +153,10 @@ pending_remove(struct pending *p)
 	free(p);
 }
 
-/* Removes and returns the row for an answer, or NULL: the session is gone. */
-static struct smtp_session *
-pending_take(uint64_t req_id, uint32_t type, enum role peer)
+/* Removes the row for an answer and copies it to *out; false if there is
+ * none (the owner is gone) or it is not for this answer. */
+static bool
+pending_take(uint64_t req_id, uint32_t type, enum role peer, struct pending *out)
 {
 	struct pending *p;
 
@@ -104,76 +165,99 @@ pending_take(uint64_t req_id, uint32_t type, enum role peer)
 			continue;
 		if (p->answer_type != type || p->peer != peer ||
 		    p->gen != *gen_slot(peer))
-			return NULL;
-		struct smtp_session *s = p->session;
+			return false;
+		*out = *p;
 		pending_remove(p);
-		return s;
+		return true;
 	}
-	return NULL;
+	return false;
 }
 
 void
-links_forget_session(struct smtp_session *s)
+links_forget(void *owner)
 {
 	struct pending *p, *next;
 
 	for (p = TAILQ_FIRST(&pendings); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
-		if (p->session == s)
+		if (p->owner == owner)
 			pending_remove(p);
 	}
 }
 
-/* Answers one request as a temporary failure. */
+/* Answers one (already removed) request as a temporary failure. */
 static void
-pending_fail(uint32_t answer_type, struct smtp_session *s)
+pending_fail(const struct pending *p)
 {
-	struct msg_resolve_answer tempfail = { .verdict = RESOLVE_TEMPFAIL };
-	static struct msg_sign_answer sign_failed = { .status = SIGN_FAILED };
+	static const struct msg_resolve_answer tempfail = { .verdict = RESOLVE_TEMPFAIL };
+	static const struct msg_sign_answer sign_failed = { .status = SIGN_FAILED };
 
-	switch (answer_type) {
+	switch (p->answer_type) {
 	case MSG_AUTH_ANSWER:
-		session_on_auth(s, AUTH_TEMPFAIL);
+		p->done.auth(p->owner, AUTH_TEMPFAIL);
 		break;
 	case MSG_SENDER_ANSWER:
-		session_on_sender(s, SENDER_TEMPFAIL);
+		p->done.sender(p->owner, SENDER_TEMPFAIL);
 		break;
 	case MSG_SIGN_ANSWER:
-		session_on_signed(s, &sign_failed);
+		p->done.sign(p->owner, &sign_failed);
 		break;
 	case MSG_RESOLVE_ANSWER:
-		session_on_resolve(s, &tempfail);
+		p->done.resolve(p->owner, &tempfail);
 		break;
 	case MSG_QUEUE_MSG_OPENED:
-		session_on_opened(s, QUEUE_TEMPFAIL, "", -1);
+		p->done.opened(p->owner, QUEUE_TEMPFAIL, "", -1);
 		break;
 	case MSG_QUEUE_MSG_COMMITTED:
-		session_on_committed(s, QUEUE_TEMPFAIL);
+		p->done.committed(p->owner, QUEUE_TEMPFAIL);
+		break;
+	case MSG_SCREEN_VERDICT:
+		p->done.screen(p->owner, NULL);
 		break;
 	}
 }
 
-/* Fails every request sent on a link generation that is no longer current.
- * One row at a time: a callback may add or remove rows. */
+/* Takes the first row matching (owner, or any stale generation), or false. */
+static bool
+pending_take_first(void *owner, bool stale_only, struct pending *out)
+{
+	struct pending *p;
+
+	TAILQ_FOREACH(p, &pendings, entry) {
+		if (stale_only ? p->gen != *gen_slot(p->peer) : p->owner == owner) {
+			*out = *p;
+			pending_remove(p);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One row at a time: a callback may add or remove rows. */
+size_t
+links_fail_pending(void *owner)
+{
+	struct pending p;
+	size_t n = 0;
+
+	while (pending_take_first(owner, false, &p)) {
+		pending_fail(&p);
+		n++;
+	}
+	return n;
+}
+
+/* Fails every request sent on a link generation that is no longer current. */
 static void
 links_sweep(evutil_socket_t fd, short what, void *arg)
 {
-	struct pending *p;
+	struct pending p;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	for (;;) {
-		TAILQ_FOREACH(p, &pendings, entry)
-			if (p->gen != *gen_slot(p->peer))
-				break;
-		if (p == NULL)
-			return;
-		uint32_t type = p->answer_type;
-		struct smtp_session *s = p->session;
-		pending_remove(p);
-		pending_fail(type, s);
-	}
+	while (pending_take_first(NULL, true, &p))
+		pending_fail(&p);
 }
 
 static void
@@ -198,21 +282,21 @@ static void
 on_resolve_answer(struct ipc_link *l, struct ipc_frame *f)
 {
 	static struct msg_resolve_answer m;	/* 8 KiB: keep it off the stack */
-	struct smtp_session *s;
+	struct pending p;
 	const char *why;
+	bool found = pending_take(f->req_id, MSG_RESOLVE_ANSWER, ROLE_LOOKUP, &p);
 
-	s = pending_take(f->req_id, MSG_RESOLVE_ANSWER, ROLE_LOOKUP);
 	if (ipc_decode_resolve_answer(f, &m, &why) == -1) {
 		links_bad_frame(l, f, why);
 		m.verdict = RESOLVE_TEMPFAIL;
 		m.nmailbox = 0;
 	}
-	if (s == NULL) {
-		log_debug("dropping resolve answer %llu: session gone",
+	if (!found) {
+		log_debug("dropping resolve answer %llu: owner gone",
 		    (unsigned long long)f->req_id);
 		return;
 	}
-	session_on_resolve(s, &m);
+	p.done.resolve(p.owner, &m);
 }
 
 /* An OPENED nobody waits for: give the file back to the queue. */
@@ -229,93 +313,109 @@ static void
 on_queue_opened(struct ipc_link *l, struct ipc_frame *f)
 {
 	struct msg_queue_opened m;
-	struct smtp_session *s;
+	struct pending p;
 	const char *why;
+	bool found = pending_take(f->req_id, MSG_QUEUE_MSG_OPENED, ROLE_QUEUE, &p);
 
-	s = pending_take(f->req_id, MSG_QUEUE_MSG_OPENED, ROLE_QUEUE);
 	if (ipc_decode_queue_opened(f, &m, &why) == -1) {
 		links_bad_frame(l, f, why);
 		if (f->fd != -1)
 			close(f->fd);
-		if (s != NULL)
-			session_on_opened(s, QUEUE_TEMPFAIL, "", -1);
+		if (found)
+			p.done.opened(p.owner, QUEUE_TEMPFAIL, "", -1);
 		return;
 	}
-	if (s == NULL) {
-		log_debug("session gone before spool file %s opened", m.msgid);
+	if (!found) {
+		log_debug("owner gone before spool file %s opened", m.msgid);
 		orphan_opened(&m, f->fd);
 		return;
 	}
-	session_on_opened(s, m.status, m.msgid, m.status == QUEUE_OK ? f->fd : -1);
+	p.done.opened(p.owner, m.status, m.msgid, m.status == QUEUE_OK ? f->fd : -1);
 }
 
 static void
 on_queue_committed(struct ipc_link *l, struct ipc_frame *f)
 {
 	struct msg_committed m;
-	struct smtp_session *s;
+	struct pending p;
 	const char *why;
+	bool found = pending_take(f->req_id, MSG_QUEUE_MSG_COMMITTED, ROLE_QUEUE, &p);
 
-	s = pending_take(f->req_id, MSG_QUEUE_MSG_COMMITTED, ROLE_QUEUE);
 	if (ipc_decode_committed(f, &m, &why) == -1) {
 		links_bad_frame(l, f, why);
 		m.status = QUEUE_TEMPFAIL;
 	}
-	if (s == NULL) {
-		log_debug("dropping commit answer %llu: session gone",
+	if (!found) {
+		log_debug("dropping commit answer %llu: owner gone",
 		    (unsigned long long)f->req_id);
 		return;
 	}
-	session_on_committed(s, m.status);
+	p.done.committed(p.owner, m.status);
 }
 
 static void
 on_auth_answer(struct ipc_link *l, struct ipc_frame *f)
 {
-	struct smtp_session *s;
+	struct pending p;
 	enum auth_result r;
 	const char *why;
+	bool found = pending_take(f->req_id, MSG_AUTH_ANSWER, ROLE_LOOKUP, &p);
 
-	s = pending_take(f->req_id, MSG_AUTH_ANSWER, ROLE_LOOKUP);
 	if (ipc_decode_auth_answer(f, &r, &why) == -1) {
 		links_bad_frame(l, f, why);
 		r = AUTH_TEMPFAIL;
 	}
-	if (s != NULL)
-		session_on_auth(s, r);
+	if (found)
+		p.done.auth(p.owner, r);
 }
 
 static void
 on_sender_answer(struct ipc_link *l, struct ipc_frame *f)
 {
-	struct smtp_session *s;
+	struct pending p;
 	enum sender_result r;
 	const char *why;
+	bool found = pending_take(f->req_id, MSG_SENDER_ANSWER, ROLE_LOOKUP, &p);
 
-	s = pending_take(f->req_id, MSG_SENDER_ANSWER, ROLE_LOOKUP);
 	if (ipc_decode_sender_answer(f, &r, &why) == -1) {
 		links_bad_frame(l, f, why);
 		r = SENDER_TEMPFAIL;
 	}
-	if (s != NULL)
-		session_on_sender(s, r);
+	if (found)
+		p.done.sender(p.owner, r);
 }
 
 static void
 on_sign_answer(struct ipc_link *l, struct ipc_frame *f)
 {
 	static struct msg_sign_answer m;	/* 15 KiB: keep it off the stack */
-	struct smtp_session *s;
+	struct pending p;
 	const char *why;
+	bool found = pending_take(f->req_id, MSG_SIGN_ANSWER, ROLE_DKIMSIGN, &p);
 
-	s = pending_take(f->req_id, MSG_SIGN_ANSWER, ROLE_DKIMSIGN);
 	if (ipc_decode_sign_answer(f, &m, &why) == -1) {
 		links_bad_frame(l, f, why);
 		m.status = SIGN_FAILED;
 		m.headers[0] = '\0';
 	}
-	if (s != NULL)
-		session_on_signed(s, &m);
+	if (found)
+		p.done.sign(p.owner, &m);
+}
+
+/* A verdict that does not decode is no verdict: the owner gets NULL (451). */
+static void
+on_screen_verdict(struct ipc_link *l, struct ipc_frame *f)
+{
+	struct screen_verdict v;
+	struct pending p;
+	const char *why;
+	bool found = pending_take(f->req_id, MSG_SCREEN_VERDICT, ROLE_SCREEN, &p);
+	bool ok = ipc_decode_screen_verdict(f, &v, &why) == 0;
+
+	if (!ok)
+		links_bad_frame(l, f, why);
+	if (found)
+		p.done.screen(p.owner, ok ? &v : NULL);
 }
 
 static void
@@ -323,6 +423,9 @@ links_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	(void)arg;
 	switch (f->type) {
+	case MSG_SCREEN_VERDICT:
+		on_screen_verdict(l, f);
+		return;
 	case MSG_AUTH_ANSWER:
 		on_auth_answer(l, f);
 		return;
@@ -360,6 +463,7 @@ links_on_close(struct ipc_link *l, void *arg)
 	(*gen_slot(peer))++;
 	log_event("link_down", "peer=%s", role_name(peer));
 	links_schedule_sweep();
+	links_changed();
 }
 
 void
@@ -382,6 +486,7 @@ links_on_link(enum role peer, int fd)
 	*slot = ipc_link_new(role_base(), fd, links_self, peer, links_on_frame,
 	    links_on_close, (void *)(intptr_t)peer);
 	log_event("link_up", "peer=%s", role_name(peer));
+	links_changed();
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -390,15 +495,15 @@ links_on_link(enum role peer, int fd)
 static struct ipc_builder	request_builder;
 
 static uint64_t
-links_request_fd(struct smtp_session *s, enum role peer, uint32_t type,
-    uint32_t answer_type, int fd)
+links_request_fd(void *owner, enum role peer, uint32_t type,
+    uint32_t answer_type, union answer_fn done, int fd)
 {
 	struct ipc_link *l = *link_slot(peer);
 	struct pending *p;
 
 	if (l == NULL)
 		return 0;
-	p = pending_add(s, peer, answer_type);
+	p = pending_add(owner, peer, answer_type, done);
 	if (ipc_send(l, type, p->req_id, &request_builder, fd) == -1) {
 		pending_remove(p);
 		return 0;
@@ -407,32 +512,34 @@ links_request_fd(struct smtp_session *s, enum role peer, uint32_t type,
 }
 
 static uint64_t
-links_request(struct smtp_session *s, enum role peer, uint32_t type,
-    uint32_t answer_type)
+links_request(void *owner, enum role peer, uint32_t type,
+    uint32_t answer_type, union answer_fn done)
 {
-	return links_request_fd(s, peer, type, answer_type, -1);
+	return links_request_fd(owner, peer, type, answer_type, done, -1);
 }
 
 uint64_t
-links_resolve_ask(struct smtp_session *s, const char *address)
+links_resolve_ask(void *owner, const char *address, resolve_done_fn fn)
 {
 	ipc_encode_resolve_ask(&request_builder, address);
-	return links_request(s, ROLE_LOOKUP, MSG_RESOLVE_ASK, MSG_RESOLVE_ANSWER);
+	return links_request(owner, ROLE_LOOKUP, MSG_RESOLVE_ASK, MSG_RESOLVE_ANSWER,
+	    (union answer_fn){ .resolve = fn });
 }
 
 uint64_t
-links_msg_open(struct smtp_session *s)
+links_msg_open(void *owner, opened_done_fn fn)
 {
 	ipc_build_init(&request_builder);
-	return links_request(s, ROLE_QUEUE, MSG_SMTPD_MSG_OPEN, MSG_QUEUE_MSG_OPENED);
+	return links_request(owner, ROLE_QUEUE, MSG_SMTPD_MSG_OPEN,
+	    MSG_QUEUE_MSG_OPENED, (union answer_fn){ .opened = fn });
 }
 
 uint64_t
-links_msg_commit(struct smtp_session *s, const struct msg_commit *m)
+links_msg_commit(void *owner, const struct msg_commit *m, committed_done_fn fn)
 {
 	ipc_encode_commit(&request_builder, m);
-	return links_request(s, ROLE_QUEUE, MSG_SMTPD_MSG_COMMIT,
-	    MSG_QUEUE_MSG_COMMITTED);
+	return links_request(owner, ROLE_QUEUE, MSG_SMTPD_MSG_COMMIT,
+	    MSG_QUEUE_MSG_COMMITTED, (union answer_fn){ .committed = fn });
 }
 
 void
@@ -445,27 +552,48 @@ links_msg_abort(const char *msgid)
 }
 
 uint64_t
-links_auth_ask(struct smtp_session *s, const struct msg_auth_ask *m)
+links_auth_ask(void *owner, const struct msg_auth_ask *m, auth_done_fn fn)
 {
 	uint64_t id;
 
 	ipc_encode_auth_ask(&request_builder, m);
-	id = links_request(s, ROLE_LOOKUP, MSG_AUTH_ASK, MSG_AUTH_ANSWER);
+	id = links_request(owner, ROLE_LOOKUP, MSG_AUTH_ASK, MSG_AUTH_ANSWER,
+	    (union answer_fn){ .auth = fn });
 	/* the password was in the builder; ipc_send copied what it needs */
 	sodium_memzero(request_builder.buf, request_builder.len);
 	return id;
 }
 
 uint64_t
-links_sender_ask(struct smtp_session *s, const char *user, const char *address)
+links_sender_ask(void *owner, const char *user, const char *address,
+    sender_done_fn fn)
 {
 	ipc_encode_sender_ask(&request_builder, user, address);
-	return links_request(s, ROLE_LOOKUP, MSG_SENDER_ASK, MSG_SENDER_ANSWER);
+	return links_request(owner, ROLE_LOOKUP, MSG_SENDER_ASK, MSG_SENDER_ANSWER,
+	    (union answer_fn){ .sender = fn });
 }
 
 uint64_t
-links_sign_ask(struct smtp_session *s, const char *domain, int fd)
+links_sign_ask(void *owner, const char *domain, int fd, signed_done_fn fn)
 {
 	ipc_encode_sign_ask(&request_builder, domain);
-	return links_request_fd(s, ROLE_DKIMSIGN, MSG_SIGN_ASK, MSG_SIGN_ANSWER, fd);
+	return links_request_fd(owner, ROLE_DKIMSIGN, MSG_SIGN_ASK, MSG_SIGN_ANSWER,
+	    (union answer_fn){ .sign = fn }, fd);
+}
+
+uint64_t
+links_screen_ask(void *owner, const struct screen_facts *f, screen_done_fn fn)
+{
+	ipc_encode_screen_facts(&request_builder, f);
+	return links_request(owner, ROLE_SCREEN, MSG_SCREEN_ASK, MSG_SCREEN_VERDICT,
+	    (union answer_fn){ .screen = fn });
+}
+
+void
+links_screen_hint(const struct screen_facts *f)
+{
+	ipc_encode_screen_facts(&request_builder, f);
+	if (links[ROLE_SCREEN] == NULL ||
+	    ipc_send(links[ROLE_SCREEN], MSG_SCREEN_HINT, 0, &request_builder, -1) == -1)
+		log_debug("screen hint dropped: link down");
 }

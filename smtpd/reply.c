@@ -39,6 +39,8 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_NOSPACE] =		{ 452, "4.3.1",	"Insufficient system storage" },
 	[REPLY_TOO_MANY_RCPTS] =	{ 452, "4.5.3",	"Too many recipients" },
 	[REPLY_LINE_TOO_LONG] =		{ 500, "5.5.2",	"Line too long" },
+	/* RFC 5321 2.3.8: only CRLF ends a line; the whole line is refused once */
+	[REPLY_BARE_NEWLINE] =		{ 500, "5.5.2",	"Bare CR or LF in command, lines must end with CRLF" },
 	[REPLY_NUL] =			{ 500, "5.5.2",	"NUL octet in command" },
 	[REPLY_UNKNOWN_COMMAND] =	{ 500, "5.5.1",	"Command unrecognized" },
 	[REPLY_SYNTAX] =		{ 501, "5.5.4",	"Syntax error in parameters or arguments" },
@@ -67,7 +69,6 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_BARE_CR] =		{ 554, "5.6.0",	"Message contains bare CR, lines must end with CRLF" },
 	[REPLY_DATA_NUL] =		{ 554, "5.6.0",	"Message contains NUL octets" },
 	[REPLY_NON_ASCII] =		{ 553, "5.6.7",	"Non-ASCII addresses need SMTPUTF8, which is not supported" },
-	[REPLY_EARLY_TALKER] =		{ 554, "5.5.0",	"Protocol error: client sent data before the greeting" },
 	/* RFC 4954 section 4: a 334 carries the challenge and nothing else. */
 	[REPLY_AUTH_CHALLENGE] =	{ 334, NULL,	"%s" },
 	[REPLY_AUTH_OK] =		{ 235, "2.7.0",	"Authentication successful" },
@@ -82,10 +83,16 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_AUTH_MECH] =		{ 504, "5.5.4",	"Unrecognized authentication type" },
 	[REPLY_AUTH_ALREADY] =		{ 503, "5.5.1",	"Already authenticated" },
 	[REPLY_SENDER_NOT_OWNED] =	{ 553, "5.7.1",	"Sender address not owned by the authenticated user" },
-	[REPLY_NULL_SENDER] =		{ 553, "5.7.1",	"Null sender not allowed for submission" },
 	[REPLY_FROM_NOT_OWNED] =	{ 550, "5.7.1",	"From: header address not owned by the authenticated user" },
 	[REPLY_FROM_INVALID] =		{ 550, "5.6.0",	"Message needs exactly one From: header with valid addresses" },
 	[REPLY_SIGN_TEMPFAIL] =		{ 451, "4.7.0",	"Message could not be signed, try again later" },
+	/* The screen: one neutral text whatever the reason (a list name or
+	 * a rule would teach spammers); the ref leads the admin to the
+	 * verdict line and to `mxctl why`. RFC 7372 for the SPF code. */
+	[REPLY_SCREEN_REJECT] =		{ 550, "5.7.1",	"Refused by local policy, ref=%s" },
+	[REPLY_SCREEN_SPF_REJECT] =	{ 550, "5.7.23", "Refused by local policy, ref=%s" },
+	[REPLY_SCREEN_TEMPFAIL] =	{ 451, "4.7.1",	"Try again later, ref=%s" },
+	[REPLY_SCREEN_DNS_TEMPFAIL] =	{ 451, "4.4.3",	"Try again later, ref=%s" },
 };
 
 static const struct reply_row *

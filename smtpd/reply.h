@@ -35,6 +35,7 @@ enum reply_id {
 	REPLY_NOSPACE,
 	REPLY_TOO_MANY_RCPTS,
 	REPLY_LINE_TOO_LONG,
+	REPLY_BARE_NEWLINE,	/* a bare CR or LF inside a command line */
 	REPLY_NUL,
 	REPLY_UNKNOWN_COMMAND,
 	REPLY_SYNTAX,
@@ -63,7 +64,6 @@ enum reply_id {
 	REPLY_BARE_CR,
 	REPLY_DATA_NUL,
 	REPLY_NON_ASCII,
-	REPLY_EARLY_TALKER,
 	/* submission (587/465): AUTH, sender ownership, signing */
 	REPLY_AUTH_CHALLENGE,	/* 334 arg: base64 challenge ("" for PLAIN) */
 	REPLY_AUTH_OK,
@@ -78,10 +78,14 @@ enum reply_id {
 	REPLY_AUTH_MECH,
 	REPLY_AUTH_ALREADY,
 	REPLY_SENDER_NOT_OWNED,
-	REPLY_NULL_SENDER,
 	REPLY_FROM_NOT_OWNED,
 	REPLY_FROM_INVALID,
 	REPLY_SIGN_TEMPFAIL,
+	/* port 25, the screen's verdicts: arg is the reference id */
+	REPLY_SCREEN_REJECT,
+	REPLY_SCREEN_SPF_REJECT,
+	REPLY_SCREEN_TEMPFAIL,
+	REPLY_SCREEN_DNS_TEMPFAIL,
 	REPLY_COUNT
 };
 

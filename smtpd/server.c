@@ -1,14 +1,19 @@
 /*
- * smtpd/server.c - the listening sockets, the connection limits, and the
- * drain on shutdown.
+ * smtpd/server.c - the listening sockets, who may connect, and the drain
+ * on shutdown.
  *
- * Owns: the evconnlisteners and the decision to admit a connection. A
- * connection over max_connections or max_connections_per_ip gets "421
- * 4.7.0 Too many connections" written straight to the socket and is
- * closed: no session is allocated for it, so a flood costs us one accept
- * and one send each. Why the drain lives here: stopping the listeners and
- * waiting for the last session are one decision ("nothing promised is
- * dropped"), with a 10 s cap so that a stuck client cannot block shutdown.
+ * Owns: the evconnlisteners, whether they accept, and the decision to admit
+ * a connection. The listeners accept only while every peer a session needs
+ * is linked (smtpd/links.c): before start-up is complete and while a peer
+ * restarts, clients wait in the kernel's backlog (or are refused by it)
+ * instead of getting "451" for our own start. A connection over
+ * max_connections, max_connections_per_ip or max_connections_per_net (the
+ * same /24 or /64, smtpd/guard.c) gets "421 4.7.0 Too many connections"
+ * written straight to the socket and is closed: no session is allocated
+ * for it, so a flood costs us one accept and one send each. Why the drain
+ * lives here: stopping the listeners and waiting for the last session are
+ * one decision ("nothing promised is dropped"), with a 10 s cap so that a
+ * stuck client cannot block shutdown.
  */
 #include <sys/socket.h>
 
@@ -25,6 +30,8 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "guard.h"
+#include "links.h"
 #include "log.h"
 #include "reply.h"
 #include "role.h"
@@ -39,7 +46,10 @@ static size_t			 nlisteners;
 static struct event		*ev_resume_accept;
 static struct event		*ev_drain_cap;
 static bool			 draining;
+static bool			 accept_paused;	/* after an accept() error */
+static bool			 accepting;	/* the listeners are enabled */
 static enum role		 server_role = ROLE_SMTPD;	/* or ROLE_SUBMISSION */
+static const struct session_policy *server_policy;
 
 static void
 server_refuse_connection(int fd, const char *ip, unsigned port, const char *reason)
@@ -79,19 +89,65 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	char ip[IP_TEXT_MAX];
 	unsigned port;
 
+	struct client_addr addr;
+	size_t same_ip, same_net;
+
 	(void)l;
 	if (draining) {
 		close(fd);
 		return;
 	}
 	sockaddr_to_text(sa, ip, sizeof(ip), &port);
+	client_addr_from_sockaddr(sa, &addr);
+	session_count_near(&addr, &same_ip, &same_net);
 	if (session_count() >= c->max_connections)
 		server_refuse_connection(fd, ip, port, "max_connections");
-	else if (session_count_ip(ip) >= c->max_connections_per_ip)
+	else if (same_ip >= c->max_connections_per_ip)
 		server_refuse_connection(fd, ip, port, "max_connections_per_ip");
+	else if (same_net >= c->max_connections_per_net)
+		server_refuse_connection(fd, ip, port, "max_connections_per_net");
 	else {
 		server_tune_socket(fd);
-		session_new(fd, sa, (socklen_t)salen, kind);
+		session_new(fd, sa, (socklen_t)salen, kind, server_policy);
+	}
+}
+
+/* Logs which peers the listeners wait for, each time that changes. */
+static void
+server_log_accepting(void)
+{
+	static char logged[128] = "-";
+	char missing[128];
+
+	links_missing(missing, sizeof(missing));
+	if (strcmp(missing, logged) == 0)
+		return;
+	memcpy(logged, missing, sizeof(logged));
+	if (missing[0] == '\0')
+		log_event("accept", "role=%s state=on", role_name(server_role));
+	else
+		log_event("accept", "role=%s state=off missing=%s",
+		    role_name(server_role), missing);
+}
+
+/* The listeners accept when the peers are up, unless paused or draining. */
+static void
+server_update_accepting(void)
+{
+	bool want = !draining && !accept_paused && links_all_up();
+
+	if (nlisteners == 0)
+		return;
+	if (!draining && !accept_paused)
+		server_log_accepting();
+	if (want == accepting)
+		return;
+	accepting = want;
+	for (size_t i = 0; i < nlisteners; i++) {
+		if (want)
+			evconnlistener_enable(listeners[i]);
+		else
+			evconnlistener_disable(listeners[i]);
 	}
 }
 
@@ -101,10 +157,8 @@ server_resume_accept(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (draining)
-		return;
-	for (size_t i = 0; i < nlisteners; i++)
-		evconnlistener_enable(listeners[i]);
+	accept_paused = false;
+	server_update_accepting();
 }
 
 /* accept() failed (EMFILE, ENOBUFS, ...): pause instead of spinning. */
@@ -116,16 +170,17 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	(void)l;
 	(void)arg;
 	log_warn("accept");
-	for (size_t i = 0; i < nlisteners; i++)
-		evconnlistener_disable(listeners[i]);
+	accept_paused = true;
+	server_update_accepting();
 	event_add(ev_resume_accept, &tv);
 }
 
 void
 server_start(struct event_base *base, const int *listen_fds, size_t n,
-    enum role self)
+    enum role self, const struct session_policy *policy)
 {
 	server_role = self;
+	server_policy = policy;
 	if (n == 0)
 		log_warnx("%s: no listening socket was handed over", role_name(self));
 	if ((ev_resume_accept = evtimer_new(base, server_resume_accept, NULL)) == NULL)
@@ -134,15 +189,18 @@ server_start(struct event_base *base, const int *listen_fds, size_t n,
 		if (evutil_make_socket_nonblocking(listen_fds[i]) == -1 ||
 		    evutil_make_socket_closeonexec(listen_fds[i]) == -1)
 			fatal("listener %d", listen_fds[i]);
-		/* backlog 0: homemxd already called listen(). */
+		/* backlog 0: homemxd already called listen(); disabled until
+		 * the peers are linked */
 		listeners[i] = evconnlistener_new(base, server_accept_cb,
-		    (void *)(intptr_t)role_listen_kind(i), LEV_OPT_CLOSE_ON_FREE, 0,
-		    listen_fds[i]);
+		    (void *)(intptr_t)role_listen_kind(i),
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_DISABLED, 0, listen_fds[i]);
 		if (listeners[i] == NULL)
 			fatalx("evconnlistener_new on fd %d", listen_fds[i]);
 		evconnlistener_set_error_cb(listeners[i], server_accept_error_cb);
 		nlisteners++;
 	}
+	links_set_change_hook(server_update_accepting);
+	server_update_accepting();
 }
 
 static void

@@ -1,5 +1,6 @@
 /*
- * smtpd/server.h - listeners, connection limits and the drain on shutdown.
+ * smtpd/server.h - listeners, who may connect (peers linked, connection
+ * limits) and the drain on shutdown.
  */
 #ifndef SMTPD_SERVER_H
 #define SMTPD_SERVER_H
@@ -9,11 +10,13 @@
 #include "ipc.h"
 
 struct event_base;
+struct session_policy;
 
-/* Starts accepting on the listening sockets handed over by homemxd; the
- * kind of each (role_listen_kind) decides what its sessions are. */
+/* Takes the listening sockets handed over by homemxd; they accept once
+ * every peer is linked. The kind of each (role_listen_kind) says whether
+ * TLS starts at once; policy is what this role's sessions allow. */
 void	server_start(struct event_base *, const int *listen_fds, size_t n,
-	    enum role self);
+	    enum role self, const struct session_policy *policy);
 /* SIGTERM: stop accepting, drain the sessions, then role_exit(0). */
 void	server_shutdown(void);
 /* A session was freed (for the drain). */

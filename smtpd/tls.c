@@ -1,12 +1,14 @@
 /*
- * smtpd/tls.c - OpenSSL for STARTTLS.
+ * smtpd/tls.c - OpenSSL for STARTTLS (RFC 3207) and implicit TLS (RFC
+ * 8314), in smtpd and submission.
  *
- * Owns: the one SSL_CTX of smtpd. It is built in preinit, while the key
- * file is still readable; after chroot and setuid nothing can reload it.
- * TLS 1.2 is the floor; SSL_OP_IGNORE_UNEXPECTED_EOF because a client that
- * drops the connection without close_notify is an EOF, not an error
- * (LIBRARIES.md section 7). Renegotiation is off: nothing needs it, and it
- * has a history of abuse.
+ * Owns: the one SSL_CTX of the process. It is built in preinit, while the
+ * key file is still readable; after chroot and setuid nothing can reload
+ * it (homemxd checks a new pair at reload: lib/tlscheck.c). TLS 1.2 is the
+ * floor; SSL_OP_IGNORE_UNEXPECTED_EOF because a client that drops the
+ * connection without close_notify is an EOF, not an error (OpenSSL 3
+ * reports it as "unexpected eof while reading"). Renegotiation is off:
+ * nothing needs it, and it has a history of abuse.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +18,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "config.h"
 #include "log.h"
 #include "tls.h"
 
 static SSL_CTX	*tls_ctx;
+static char	 loaded_cert[CONFIG_PATH_MAX];
 
 static void
 tls_fatal(const char *what, const char *path)
@@ -55,6 +59,21 @@ bool
 tls_available(void)
 {
 	return tls_ctx != NULL;
+}
+
+void
+tls_role_preinit(const struct config *c)
+{
+	tls_init(c->tls_certificate, c->tls_key);
+	memcpy(loaded_cert, c->tls_certificate, sizeof(loaded_cert));
+}
+
+void
+tls_role_on_reload(const struct config *c)
+{
+	/* Limits, timeouts and names are read per use; the key is not. */
+	if (strcmp(c->tls_certificate, loaded_cert) != 0)
+		log_warnx("a new tls_certificate takes effect after a restart");
 }
 
 struct bufferevent *

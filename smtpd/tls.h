@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct bufferevent;
+struct config;
 struct event_base;
 
 #define TLS_VERSION_MAX	32
@@ -18,6 +19,13 @@ struct event_base;
  * A configured but unloadable pair is a setup failure (fatal). */
 void			 tls_init(const char *cert_path, const char *key_path);
 bool			 tls_available(void);
+
+/* A session role's preinit (smtpd, submission): tls_init() from the config,
+ * remembering which certificate was loaded. */
+void			 tls_role_preinit(const struct config *);
+/* A session role's on_reload: the key cannot be read again after the
+ * privilege drop, so a new certificate waits for the next start. */
+void			 tls_role_on_reload(const struct config *);
 
 /* A server-side TLS bufferevent on fd, owning fd and the SSL object. */
 struct bufferevent	*tls_accept_bev(struct event_base *, int fd);

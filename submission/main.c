@@ -1,10 +1,9 @@
 /*
- * submission/main.c - homemx-submission: only main(). The role is the
- * smtpd session engine in submission mode (smtpd/smtpd.c,
- * submission_role_ops): the Makefile links every smtpd object but
- * smtpd/main.o into this binary.
+ * submission/main.c - homemx-submission: only main(). The role is in
+ * submission/role.c; the Makefile links it with smtpd's session engine
+ * (every smtpd object but port 25's own).
  */
-#include "../smtpd/smtpd.h"
+#include "submission.h"
 
 int
 main(int argc, char **argv)

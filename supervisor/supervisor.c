@@ -49,6 +49,7 @@
 #include "role.h"
 #include "setup.h"
 #include "supervisor.h"
+#include "tlscheck.h"
 #include "util.h"
 
 #define BACKOFF_MIN	1	/* seconds before the first restart */
@@ -601,8 +602,10 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	(void)arg;
-	if (config_load(cfg_path, &next, &text, &len, err, sizeof(err)) == -1) {
+	if (config_load(cfg_path, &next, &text, &len, err, sizeof(err)) == -1 ||
+	    tlscheck_config(cfg_path, &next, err, sizeof(err)) == -1) {
 		char esc[LOG_ESCAPE_MAX];
+		free(text);	/* NULL unless only the TLS check failed */
 		log_event("reload_failed", "error=\"%s\" action=keep_old_config",
 		    log_escape(esc, sizeof(esc), err, strlen(err)));
 		return;
@@ -730,7 +733,8 @@ supervisor_main(int argc, char **argv)
 		usage();
 	if (demo_dir != NULL)
 		write_demo_config(demo_dir, cfg_path, sizeof(cfg_path));
-	if (config_load(cfg_path, &cfg, &cfg_text, &cfg_textlen, err, sizeof(err)) == -1) {
+	if (config_load(cfg_path, &cfg, &cfg_text, &cfg_textlen, err, sizeof(err)) == -1 ||
+	    tlscheck_config(cfg_path, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "homemxd: %s\n", err);
 		return 1;
 	}

@@ -35,7 +35,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.abspath(os.environ.get("HOMEMX_BUILD", os.path.join(REPO, "build")))
 # Every role homemxd starts (supervisor/supervisor.c role_specs); submission
 # only when the config has a submission or submissions listener.
-ROLES = ("smtpd", "lookup", "queue", "delivery", "dkimsign", "relay", "submission")
+ROLES = ("smtpd", "lookup", "queue", "delivery", "dkimsign", "relay", "submission", "screen")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 WAIT = 30           # seconds: the bound of every wait for a sign
 POLL = 0.02         # seconds between two looks at a sign

@@ -15,6 +15,8 @@ that need a misbehaving lookup or queue are in test_smtpd_standalone.py.
 
 import os
 import re
+import resource
+import selectors
 import shutil
 import signal
 import smtplib
@@ -542,6 +544,111 @@ class TestStartTls(InstanceCase):
         self.assertRegex(self.h.log(), r'event=tls_failed sess=\w+ ip=127\.0\.0\.1 error="[^"]*unsupported protocol')
 
 
+class TestTlsCheck(InstanceCase):
+    """homemxd loads the TLS pair itself before any role sees it: at start,
+    for -n and at every reload. A pair that does not load is refused with
+    the path and OpenSSL's reason; the running roles keep the old one."""
+    users = ()
+
+    @classmethod
+    def before_start(cls):
+        cls.tlsdir = tempfile_dir()
+        for name in ("good", "other"):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "2", "-subj", "/CN=mx.example.test", "-keyout",
+                            f"{cls.tlsdir}/{name}-key.pem", "-out", f"{cls.tlsdir}/{name}-cert.pem"],
+                           check=True, capture_output=True)
+        with open(f"{cls.tlsdir}/garbage.pem", "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+        os.chmod(cls.tlsdir, 0o755)
+        cls.extra_conf = (f"tls_certificate {cls.tlsdir}/good-cert.pem\n"
+                          f"tls_key {cls.tlsdir}/good-key.pem")
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.tlsdir, ignore_errors=True)
+
+    def served_certificate(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("STARTTLS"), 220)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        tls = ctx.wrap_socket(c.sock, server_hostname="mx.example.test")
+        c.sock = tls
+        return tls.getpeercert(binary_form=True)
+
+    def config_with(self, cert, key):
+        """The running config with another TLS pair, as a new file."""
+        with open(self.h.conf_path) as f:
+            text = f.read()
+        text = text.replace(f"{self.tlsdir}/good-cert.pem", cert)
+        text = text.replace(f"{self.tlsdir}/good-key.pem", key)
+        path = os.path.join(self.tlsdir, f"conf-{len(os.listdir(self.tlsdir))}.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def check(self, conf, *extra):
+        return subprocess.run([os.path.join(BUILD, "homemxd"), *extra, "-f", conf],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_check_names_the_file_and_the_reason(self):
+        d = self.tlsdir
+        cases = [
+            (self.config_with(f"{d}/good-cert.pem", f"{d}/good-key.pem"), 0, "OK"),
+            (self.config_with(f"{d}/missing.pem", f"{d}/good-key.pem"), 1,
+             f"tls_certificate {d}/missing.pem: error:"),
+            (self.config_with(f"{d}/garbage.pem", f"{d}/good-key.pem"), 1,
+             f"tls_certificate {d}/garbage.pem: error:"),
+            (self.config_with(f"{d}/good-cert.pem", f"{d}/garbage.pem"), 1,
+             f"tls_key {d}/garbage.pem: error:"),
+            (self.config_with(f"{d}/good-cert.pem", f"{d}/other-key.pem"), 1,
+             f"tls_key {d}/other-key.pem: key does not match certificate {d}/good-cert.pem"),
+        ]
+        for conf, rc, want in cases:
+            with self.subTest(want=want):
+                p = self.check(conf, "-n")
+                self.assertEqual(p.returncode, rc, p.stdout + p.stderr)
+                self.assertIn(want, p.stdout if rc == 0 else p.stderr)
+                if rc:
+                    self.assertTrue(p.stderr.startswith(f"homemxd: {conf}: "), p.stderr)
+        # OpenSSL's own words for a missing file
+        self.assertIn("No such file", self.check(cases[1][0], "-n").stderr)
+        # and a daemon is not started on such a pair either
+        p = self.check(cases[4][0])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("key does not match certificate", p.stderr)
+
+    def test_reload_with_unloadable_certificate_is_refused(self):
+        before = self.served_certificate()
+        with open(self.h.conf_path) as f:
+            original = f.read()
+        mark = len(self.h.log())
+        try:
+            with open(self.h.conf_path, "w") as f:
+                f.write(original.replace(f"{self.tlsdir}/good-cert.pem",
+                                         f"{self.tlsdir}/garbage.pem"))
+            os.kill(self.h.proc.pid, signal.SIGHUP)
+            m = wait_log(self.h, r'event=reload_failed error="([^"]*)" action=keep_old_config',
+                         start=mark)
+            self.assertIn(f"tls_certificate {self.tlsdir}/garbage.pem: error:", m.group(1))
+        finally:
+            with open(self.h.conf_path, "w") as f:
+                f.write(original)
+        self.assertNotIn("event=reload ", self.h.log()[mark:])
+        # the roles never saw it: the old certificate is still served
+        self.assertEqual(self.served_certificate(), before)
+        # and an smtpd restart would still find a pair it can load
+        old = self.h.role_pids()["smtpd"]
+        os.kill(old, signal.SIGKILL)
+        wait_log(self.h, r"homemx-smtpd\[\d+\]: event=accept role=smtpd state=on\n",
+                 start=mark)
+        self.assertEqual(self.served_certificate(), before)
+
+
 class TestPrivileges(InstanceCase):
     users = ()
 
@@ -558,7 +665,8 @@ class TestPrivileges(InstanceCase):
 
 class TestPeerRestart(InstanceCase):
     """A role that dies is restarted by homemxd; smtpd takes the new link
-    (MSG_SUP_LINK) and answers 451, never 250, while lookup is away."""
+    (MSG_SUP_LINK). While a peer is away smtpd accepts nobody new (clients
+    wait in the backlog); a session already running gets 451, never 250."""
 
     def rcpt(self):
         c = SMTPClient(self.h.smtp_port)
@@ -582,14 +690,57 @@ class TestPeerRestart(InstanceCase):
         self.fail("recipient never accepted again:\n" + self.h.log()[-3000:])
 
     def test_lookup_killed(self):
+        """While lookup is away smtpd stops accepting: a new client waits in
+        the kernel's backlog and gets its banner once lookup is back -
+        nobody gets 451 for our restart."""
         self.assertReply(self.rcpt(), 250, "2.1.5")
         old = self.h.role_pids()["lookup"]
+        mark = len(self.h.log())
         os.kill(old, signal.SIGKILL)
-        self.wait_rcpt_ok()
+        wait_log(self.h, r"homemx-smtpd\[\d+\]: event=accept role=smtpd state=off missing=lookup\n",
+                 start=mark)
+        c = SMTPClient(self.h.smtp_port, timeout=30)   # connects: the backlog holds it
+        self.clients.append(c)
+        self.assertEqual(c.reply()[0], 220)            # ... until lookup is linked again
+        log = self.h.log()[mark:]
+        on = re.search(r"homemx-smtpd\[\d+\]: event=accept role=smtpd state=on\n", log)
+        first = re.search(r"homemx-smtpd\[\d+\]: event=connect ", log)
+        self.assertTrue(on and first and on.start() < first.start(), log[-3000:])
+        self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250, "2.1.5")
         self.assertNotEqual(self.h.role_pids().get("lookup"), old)
         self.assertEqual(len(re.findall(r"homemx-smtpd\[\d+\]: event=link_up peer=lookup",
                                         self.h.log())), 2)
         self.assertRegex(self.h.log(), r"event=link_down peer=lookup")
+        self.assertNotIn("reason=lookup_unavailable", self.h.log())
+
+    def test_queue_gone_at_data(self):
+        """A 451 to DATA (the queue is gone) ends the transaction: the next
+        MAIL gets 250, not 503. homemxd is held (SIGSTOP) so that the queue
+        stays away exactly as long as the test needs."""
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+        mark = len(self.h.log())
+        os.kill(self.h.proc.pid, signal.SIGSTOP)
+        try:
+            os.kill(self.h.role_pids()["queue"], signal.SIGKILL)
+            wait_log(self.h, r"homemx-smtpd\[\d+\]: event=link_down peer=queue", start=mark)
+            self.assertReply(c.cmd("DATA"), 451, "4.3.0")
+            self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")
+            self.assertReply(c.cmd("RSET"), 250)
+        finally:
+            os.kill(self.h.proc.pid, signal.SIGCONT)
+        wait_log(self.h, r"homemx-smtpd\[\d+\]: event=accept role=smtpd state=on\n", start=mark)
+        self.assertRegex(self.h.log()[mark:], r"event=reject sess=\w+ ip=127\.0\.0\.1 qid=- "
+                                               r'reply="451 4\.3\.0" reason=queue_unavailable')
+        before = self.count("kim@example.test")
+        d = self.client()
+        self.assertReply(self.send_raw_message(d, "kim@example.test", b"Subject: back\r\n\r\nx\r\n.\r\n"),
+                         250, "2.0.0")
+        self.h.wait_messages("kim@example.test", before + 1)
 
     def test_smtpd_killed(self):
         old = self.h.role_pids()["smtpd"]
@@ -605,6 +756,213 @@ class TestPeerRestart(InstanceCase):
                     pass
             time.sleep(0.2)
         self.fail("smtpd did not come back:\n" + self.h.log()[-3000:])
+
+
+class TestFlood(InstanceCase):
+    """Port 25 under abuse: 1000 idle and 1000 dripping connections (a byte a
+    second, never a whole line) from 100 /24s of 127/8, while a normal client
+    sends mail. 2000 of max_connections 2600 is stress mode; bytes never move
+    a deadline, so every flood connection is cut (idle ones at the shortened
+    first-command deadline, drips at their command deadline), every slot is
+    freed, stress mode ends, and the normal client's mail gets 250 at once
+    throughout."""
+    IDLE = DRIP = 1000
+    NOFILE = 8192
+    extra_conf = "max_connections 2600\ntimeout_command 20s\ntimeout_data 20s"
+    users = (("kim@example.test", "secret"),)
+
+    @classmethod
+    def before_start(cls):
+        # homemxd and smtpd inherit it: smtpd holds one fd per connection
+        cls.saved_nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+        soft, hard = cls.saved_nofile
+        if hard != resource.RLIM_INFINITY and hard < cls.NOFILE:
+            raise unittest.SkipTest(f"RLIMIT_NOFILE hard limit {hard} < {cls.NOFILE}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, cls.NOFILE), hard))
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        resource.setrlimit(resource.RLIMIT_NOFILE, cls.saved_nofile)
+
+    def open_flood(self, sel, kind, second_octet, n):
+        """n connections, 2 per address and 20 per /24 (the default limits)."""
+        for i in range(n):
+            src = f"127.{second_octet}.{i // 20}.{(i % 20) // 2 + 1}"
+            s = socket.create_connection(("127.0.0.1", self.h.smtp_port), timeout=10,
+                                         source_address=(src, 0))
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, [kind, b""])
+
+    def normal_client(self, results):
+        """Ten messages, one after another, each timed from connect to 250."""
+        for i in range(10):
+            t = time.time()
+            try:
+                with smtplib.SMTP("127.0.0.1", self.h.smtp_port, timeout=30,
+                                  local_hostname="normal.example") as c:
+                    refused = c.sendmail("alice@client.example", ["kim@example.test"],
+                                         f"Subject: normal {i}\r\n\r\nduring the flood\r\n")
+                results.append((refused, time.time() - t))
+            except (smtplib.SMTPException, OSError) as e:
+                results.append((repr(e), time.time() - t))
+
+    def drip_and_read(self, sel, limit):
+        """Until every flood connection is closed by the server (or limit s):
+        one byte a second to each drip, and read what the server says."""
+        line = b"EHLO " + b"x" * 100
+        t0, closed = time.time(), []
+        for n in range(limit):
+            if not sel.get_map():
+                break
+            for key in list(sel.get_map().values()):
+                if key.data[0] == "drip":
+                    try:
+                        key.fileobj.send(line[n % len(line):n % len(line) + 1])
+                    except OSError:
+                        pass
+            second = time.time() + 1
+            while time.time() < second and sel.get_map():
+                for key, _ in sel.select(timeout=max(0.0, second - time.time())):
+                    try:
+                        data = key.fileobj.recv(4096)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if data:
+                        key.data[1] += data
+                        continue
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                    closed.append((key.data[0], key.data[1], time.time() - t0))
+        return closed
+
+    def test_idle_and_drip_flood(self):
+        sel = selectors.DefaultSelector()
+        before = self.count("kim@example.test")
+        mark = len(self.h.log())
+        t0 = time.time()
+        self.open_flood(sel, "idle", 10, self.IDLE)
+        self.open_flood(sel, "drip", 20, self.DRIP)
+        connect_time = time.time() - t0
+        wait_log(self.h, r"event=stress state=on sessions=\d+ max_connections=2600", start=mark)
+        results = []
+        normal = threading.Thread(target=self.normal_client, args=(results,))
+        normal.start()
+        closed = self.drip_and_read(sel, limit=90)
+        normal.join(60)
+        freed_time = time.time() - t0
+        left = len(sel.get_map())
+        for key in list(sel.get_map().values()):
+            key.fileobj.close()
+        self.assertEqual(left, 0, f"{left} flood connections still open after {freed_time:.0f}s")
+        kinds = [k for k, _, _ in closed]
+        self.assertEqual((kinds.count("idle"), kinds.count("drip")), (self.IDLE, self.DRIP))
+        # every one was told why: the banner, then 421 Timeout
+        for kind, data, _ in closed:
+            self.assertRegex(data, rb"^220 [^\r]*\r\n421 4\.4\.2 mx\.example\.test Timeout\r\n$",
+                             kind)
+        # the normal client: 250 every time, and quickly
+        self.assertEqual([r for r, _ in results], [{}] * 10, results)
+        latencies = [t for _, t in results]
+        self.assertLess(max(latencies), 5.0, latencies)
+        self.h.wait_messages("kim@example.test", before + 10)
+        # the slots were freed by deadlines, seen in the log; stress mode ended
+        log = wait_log(self.h, r"event=stress state=off", start=mark) and self.h.log()[mark:]
+        self.assertGreaterEqual(log.count("reason=timeout"), self.IDLE + self.DRIP)
+        self.assertGreaterEqual(len(re.findall(r"event=timeout sess=\w+ ip=127\.10\.\d+\.\d+ "
+                                               r"state=init limit=first_command stress=yes", log)),
+                                self.IDLE // 2)
+        self.assertEqual(len(re.findall(r"event=timeout sess=\w+ ip=127\.20\.\d+\.\d+ "
+                                        r"state=init limit=first_command", log)), self.DRIP)
+        self.assertNotIn("event=connect_refused", log)
+        idle_cut = max(t for k, _, t in closed if k == "idle")
+        drip_cut = max(t for k, _, t in closed if k == "drip")
+        print(f"\nFLOOD: {self.IDLE} idle + {self.DRIP} drip connections opened in "
+              f"{connect_time:.1f}s; all idle cut by {idle_cut:.1f}s, all drips by "
+              f"{drip_cut:.1f}s; normal client 10 x 250, latency max {max(latencies) * 1000:.0f} ms "
+              f"avg {sum(latencies) / len(latencies) * 1000:.0f} ms", flush=True)
+        # and a client after the flood has the whole server again
+        c = self.client()
+        self.assertReply(self.send_raw_message(c, "kim@example.test",
+                                               b"Subject: after\r\n\r\nx\r\n.\r\n"), 250)
+
+
+class TestStartup(InstanceCase):
+    """smtpd accepts only once lookup and queue are linked: a client that
+    connects while homemxd is still starting, and pipelines a whole
+    transaction at once, gets 250 for each step - never 451."""
+    users = (("kim@example.test", "secret"),)
+
+    def test_first_message_right_after_start(self):
+        self.h.stop()
+        before = self.count("kim@example.test")
+        replies, errors = [], []
+
+        def early_client():
+            deadline = time.time() + 30
+            while True:   # until homemxd has bound the port
+                try:
+                    sock = socket.create_connection(("127.0.0.1", self.h.smtp_port), timeout=30)
+                    break
+                except ConnectionRefusedError:
+                    if time.time() > deadline:
+                        errors.append("port never bound")
+                        return
+                    time.sleep(0.01)
+            c = SMTPClient.__new__(SMTPClient)
+            c.sock, c.buf = sock, b""
+            try:
+                c.send(b"EHLO early.example\r\nMAIL FROM:<a@client.example>\r\n"
+                       b"RCPT TO:<kim@example.test>\r\nDATA\r\n"
+                       b"Subject: early\r\n\r\nfirst\r\n.\r\nQUIT\r\n")
+                replies.extend(c.reply() for _ in range(7))
+            except (OSError, EOFError) as e:
+                errors.append(repr(e))
+            finally:
+                c.close()
+
+        t = threading.Thread(target=early_client)
+        t.start()
+        self.h.start(provision=False)
+        t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual([code for code, _ in replies], [220, 250, 250, 250, 354, 250, 221],
+                         replies)
+        self.h.wait_messages("kim@example.test", before + 1)
+        self.assertRegex(self.h.log(), r"homemx-smtpd\[\d+\]: event=accept role=smtpd state=on")
+
+
+class TestNotSmtp(InstanceCase):
+    """A client that speaks TLS (or HTTP) on port 25 without STARTTLS is not
+    a mail server: the session ends at once, with a log line."""
+    users = ()
+
+    def test_tls_client_without_starttls(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", self.h.smtp_port), timeout=10)
+        banner = raw.recv(512)   # read first, so our close is a clean FIN
+        self.assertTrue(banner.startswith(b"220 "), banner)
+        with self.assertRaises((ssl.SSLError, OSError)):
+            ctx.wrap_socket(raw, server_hostname="mx.example.test")   # sends a ClientHello
+        raw.close()
+        m = wait_log(self.h, r"event=non_smtp sess=(\w+) ip=127\.0\.0\.1 reason=tls_on_plaintext")
+        wait_log(self.h, rf"event=disconnect sess={m.group(1)} ip=127\.0\.0\.1 "
+                         r"reason=tls_on_plaintext messages=0 errors=0")
+
+    def test_http_client(self):
+        # urllib is a real HTTP client; it gets no HTTP answer, only a close
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.h.smtp_port, timeout=10)
+        with self.assertRaises((http.client.HTTPException, OSError)):
+            conn.request("GET", "/")
+            conn.getresponse()
+        conn.close()
+        wait_log(self.h, r"event=non_smtp sess=\w+ ip=127\.0\.0\.1 reason=http")
+        self.assertNotIn("event=command_reject", self.h.log())
 
 
 class TestDrain(InstanceCase):
@@ -628,6 +986,19 @@ class TestDrain(InstanceCase):
 def tempfile_dir():
     import tempfile
     return tempfile.mkdtemp(prefix="hmx-tls-")
+
+
+def wait_log(h, pattern, start=0, timeout=20):
+    """The first match of pattern in the log after offset start, waiting for
+    it to appear; fails the test with the log's tail otherwise."""
+    deadline = time.time() + timeout
+    while True:
+        m = re.search(pattern, h.log()[start:])
+        if m:
+            return m
+        if time.time() > deadline:
+            raise AssertionError(f"no log line matching {pattern!r}:\n{h.log()[-4000:]}")
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":

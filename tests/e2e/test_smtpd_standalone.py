@@ -607,15 +607,23 @@ class TestQueueFailures(SmtpdCase):
         return c.cmd("DATA")
 
     def test_open_tempfail_and_nospace(self):
+        """A refused DATA (451/452) ends the transaction: the next MAIL starts a
+        new one instead of getting 503, and a DATA without one is a sequence error."""
         c = self.client()
         self.world.open_status = QUEUE_TEMPFAIL
         self.assertReply(self.start_data(c), 451, "4.3.0")
+        self.assertReply(c.cmd("DATA"), 503, "5.5.1")   # the envelope is gone
         self.world.open_status = QUEUE_NOSPACE
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
         self.assertReply(c.cmd("DATA"), 452, "4.3.1")
         self.world.open_status = QUEUE_OK
-        self.assertReply(c.cmd("DATA"), 354)   # the envelope survived
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
         c.send(b"x\r\n.\r\n")
         self.assertReply(c.reply(), 250)
+        self.assertEqual(len(self.world.messages), 1)
 
     def test_commit_statuses(self):
         c = self.client()
@@ -648,6 +656,8 @@ class TestQueueFailures(SmtpdCase):
         self.world.drop_peer("queue")
         self.world.wait_log("event=link_down peer=queue")
         self.assertReply(self.start_data(c), 451, "4.3.0")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250, "2.1.0")   # not 503
+        self.world.wait_log("reason=queue_unavailable")
 
     def test_client_gone_before_spool_file(self):
         """OPENED for a session that vanished: fd closed, ABORT sent."""
@@ -807,6 +817,161 @@ class TestLimits(SmtpdCase):
         self.assertReply(transaction(fast), 250)
 
 
+def client_from(port, source_ip):
+    """A client bound to a loopback source address (all of 127/8 is ours)."""
+    c = SMTPClient.__new__(SMTPClient)
+    c.sock = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                      source_address=(source_ip, 0))
+    c.buf = b""
+    return c
+
+
+def drip(c, data, every, limit):
+    """Sends data one byte every `every` seconds until the server answers;
+    returns (reply, seconds, bytes sent). Gives up (None) after `limit` s."""
+    t0 = time.time()
+    for i, byte in enumerate(data):
+        if time.time() - t0 > limit:
+            return None, time.time() - t0, i
+        try:
+            c.sock.sendall(bytes([byte]))
+        except OSError:
+            break
+        ready, _, _ = select.select([c.sock], [], [], every)
+        if ready:
+            return c.reply(), time.time() - t0, i + 1
+    return None, time.time() - t0, len(data)
+
+
+class TestDeadlines(SmtpdCase):
+    """Bytes never extend a deadline: a command line must be complete within
+    timeout_command of the previous reply, DATA must bring 64 KiB within each
+    timeout_data, and session_timeout caps a whole session."""
+    extra_conf = "timeout_command 2s\ntimeout_data 2s\nsession_timeout 5s"
+
+    def test_dripped_command_line_times_out(self):
+        c = self.client()
+        reply, took, sent = drip(c, b"EHLO " + b"x" * 100, 0.25, limit=6)
+        self.assertEqual(reply, (421, "421 4.4.2 mx.example.test Timeout"),
+                         f"after {took:.1f}s and {sent} bytes")
+        self.assertTrue(1.5 < took < 3.2, took)
+        self.assertGreater(sent, 4)   # bytes kept coming, and did not help
+        self.assertTrue(c.closed())
+        self.world.wait_log("limit=first_command stress=no")
+        # and after a command, the next line gets its own deadline
+        d = self.client()
+        self.assertReply(d.cmd("EHLO client.example"), 250)
+        reply, took, _ = drip(d, b"MAIL FROM:<" + b"a" * 100, 0.25, limit=6)
+        self.assertEqual(reply[0], 421, reply)
+        self.assertTrue(1.5 < took < 3.2, took)
+        self.world.wait_log("state=ready limit=command stress=no")
+
+    def test_dripped_data_times_out(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        self.assertReply(c.cmd("DATA"), 354)
+        reply, took, sent = drip(c, b"Subject: drip\r\n\r\n" + b"z" * 200, 0.25, limit=6)
+        self.assertReply(reply, 421, "4.4.2")
+        self.assertTrue(1.5 < took < 3.2, took)
+        self.world.wait_log("state=data limit=data stress=no")
+        self.world.wait_for(lambda: self.world.aborted)   # the spool file went back
+        self.assertEqual(self.world.messages, [])
+
+    def test_slow_honest_upload_passes(self):
+        """200 KiB at 64 KiB/s: 3 s in all, longer than timeout_data, but each
+        64 KiB block well inside it."""
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.cmd("RCPT TO:<kim@example.test>")
+        self.assertReply(c.cmd("DATA"), 354)
+        body = b"Subject: slow\r\n\r\n" + (b"y" * 98 + b"\r\n") * 2048
+        t0 = time.time()
+        for off in range(0, len(body), 16384):
+            c.send(body[off:off + 16384])
+            time.sleep(0.25)   # the client's pace, not a wait for the server
+        c.send(b".\r\n")
+        self.assertReply(c.reply(), 250, "2.0.0")
+        self.assertGreater(time.time() - t0, 2.5)
+        self.world.wait_for(lambda: self.world.messages)
+        self.assertTrue(self.world.messages[0].body.endswith(body[-500:]))
+
+    def test_session_timeout(self):
+        c = self.client()
+        t0 = time.time()
+        c.cmd("EHLO client.example")
+        while True:   # a client that answers every deadline with a NOOP
+            code, text = c.cmd("NOOP")
+            if code != 250:
+                break
+            self.assertLess(time.time() - t0, 8, "session_timeout never came")
+            time.sleep(0.5)
+        self.assertReply((code, text), 421, "4.4.2")
+        self.assertTrue(4.5 < time.time() - t0 < 7, time.time() - t0)
+        self.assertTrue(c.closed())
+        self.world.wait_log("reason=session_timeout")
+        self.assertRegex(self.world.log(), r"event=timeout sess=\w+ ip=127\.0\.0\.1 "
+                                           r"state=ready limit=session stress=no")
+
+
+class TestStressMode(SmtpdCase):
+    """Over 3/4 of max_connections, deadlines shrink (the first command 5 s
+    instead of timeout_command) for every session at once; at half, they
+    are back to normal. Logged once each way."""
+    extra_conf = "max_connections 8\ntimeout_command 60s"
+
+    def test_idle_sessions_are_cut_under_stress(self):
+        idle = [self.client() for _ in range(6)]
+        self.assertNotIn("event=stress", self.world.log())
+        t0 = time.time()
+        idle.append(self.client())   # 7 of 8: more than 3/4
+        self.world.wait_log("event=stress state=on sessions=7 max_connections=8")
+        # Cut at 5 s instead of 60 s - until only half are left: then stress
+        # mode ends and the last ones have their 60 s again.
+        cut, socks = [], {c.sock: c for c in idle}
+        while socks and time.time() - t0 < 12:
+            ready, _, _ = select.select(list(socks), [], [], 12 - (time.time() - t0))
+            for sock in ready:
+                c = socks.pop(sock)
+                cut.append((c.reply(), time.time() - t0))
+        self.assertGreaterEqual(len(cut), 3, cut)
+        for reply, took in cut:
+            self.assertEqual(reply, (421, "421 4.4.2 mx.example.test Timeout"))
+            self.assertTrue(3.5 < took < 9, took)
+        self.world.wait_log("event=stress state=off")
+        log = self.world.log()
+        self.assertEqual(log.count("limit=first_command stress=yes"), len(cut), log[-3000:])
+        self.assertEqual(log.count("event=stress state=on"), 1)
+        self.assertEqual(log.count("limit=first_command stress=no"), 0)   # the rest wait on
+        # back to normal: a new client has all the time it needs
+        c = self.client()
+        self.assertReply(transaction(c), 250)
+
+
+class TestPerNetLimit(SmtpdCase):
+    """max_connections_per_net counts a /24 (IPv4) as one client network."""
+    extra_conf = "max_connections_per_net 3"
+
+    def test_a_24_is_one_network(self):
+        for host in (1, 2, 3):
+            c = client_from(self.world.port, f"127.9.9.{host}")
+            self.clients.append(c)
+            self.assertEqual(c.reply()[0], 220)
+        extra = client_from(self.world.port, "127.9.9.200")
+        self.clients.append(extra)
+        self.assertEqual(extra.reply(), (421, "421 4.7.0 Too many connections"))
+        self.assertTrue(extra.closed())
+        self.world.wait_log("ip=127.9.9.200 port=")
+        self.assertRegex(self.world.log(), r"event=connect_refused ip=127\.9\.9\.200 port=\d+ "
+                                           r"reason=max_connections_per_net")
+        other = client_from(self.world.port, "127.9.10.1")   # the next /24
+        self.clients.append(other)
+        self.assertEqual(other.reply()[0], 220)
+        self.assertReply(transaction(other), 250)
+
+
 class TestGreetingDelay(SmtpdCase):
     greeting_delay = "1s"
 
@@ -927,7 +1092,8 @@ class TestChaos(SmtpdCase):
     random input in random pieces, vanishing at random moments, while the
     peers answer late or fail. smtpd must keep serving (and, in the ASan
     build, stay free of sanitizer reports: checked in tearDown)."""
-    extra_conf = "max_errors 50\nmax_connections_per_ip 100\nmax_message_size 8K"
+    extra_conf = ("max_errors 50\nmax_connections_per_ip 100\nmax_connections_per_net 100\n"
+                  "max_message_size 8K")
 
     PIECES = [b"EHLO c.example\r\n", b"HELO c\r\n", b"MAIL FROM:<a@c.example>\r\n",
               b"MAIL FROM:<>\r\n", b"RCPT TO:<kim@example.test>\r\n", b"RCPT TO:<x@other.test>\r\n",

@@ -12,7 +12,9 @@ driven with Python smtplib, raw sockets and msmtp over 587 (STARTTLS) and
     session, then 454 4.7.0 even for the right password; and the shipped
     fail2ban filter counts exactly the failures in the real log;
   - sender ownership: own address, alias, subaddress, someone else's
-    (553 5.7.1), <> (553 5.7.1), a From: header of someone else (550 5.7.1);
+    (553 5.7.1), a From: header of someone else (550 5.7.1); the null
+    sender <> of read receipts and auto-replies is accepted, logged and
+    signed for the From: domain;
   - RFC 6409 completion: Message-ID: and Date: added when missing (once),
     Received: without the client's IP (and with it when configured);
   - signing: both DKIM signatures verify with dkimpy against TXT records
@@ -356,6 +358,16 @@ class TestSubmission(SubmissionCase):
         self.assertReply(c.cmd("NOOP"), 250)                      # back to commands
         # every other line keeps the RFC 5321 limit
         self.assertReply(c.cmd("NOOP " + "x" * 600), 500, "5.5.2")
+        # a bare LF inside an AUTH line or response is one bad line (CRLF
+        # only ends a line), and what it carried stays out of the log
+        secret = plain("kim@example.test", "secret")
+        self.assertReply(c.cmd(f"AUTH PLAIN {secret}\nNOOP"), 500, "5.5.2")
+        self.assertReply(c.cmd("AUTH PLAIN"), 334)
+        self.assertReply(c.cmd(f"{secret}\nNOOP"), 500, "5.5.2")
+        self.assertReply(c.cmd("NOOP"), 250)                      # the exchange ended
+        self.assertNotIn(secret, self.h.log())
+        self.assertRegex(self.h.log(), r'event=command_reject sess=\w+ ip=127\.0\.0\.1 verb=UNKNOWN '
+                                       r'reply="500 5\.5\.2" arg="AUTH"')
 
     # -- sender ownership --------------------------------------------------
     def test_mail_from_ownership(self):
@@ -374,7 +386,6 @@ class TestSubmission(SubmissionCase):
                     self.assertTrue(text.startswith("553 5.7.1 "), text)
                 else:
                     self.assertReply(c.cmd("RSET"), 250)
-        self.assertReply(c.cmd("MAIL FROM:<>"), 553, "5.7.1")
         self.assertRegex(self.h.log(), r"event=sender sess=\w+ user=kim@example\.test where=mail "
                                        r"address=<lee@example\.test> verdict=not_owned")
 
@@ -429,6 +440,33 @@ class TestSubmission(SubmissionCase):
                             f"signature {sig} does not verify:\n{head.decode()}")
         self.assertRegex(self.h.log(), r"event=committed qid=[0-9a-f]{16} nrcpt=1 size=\d+ "
                                        r"source=submission")
+
+    def test_null_sender_is_signed(self):
+        """RFC 8098 read receipts and RFC 3834 auto-replies go out with MAIL
+        FROM:<>: accepted from an authenticated user, logged, signed for the
+        From: domain (which must still be owned), and queued as submission."""
+        before = self.count("lee@example.test")
+        c = self.authed()
+        receipt = message(frm="Kim <kim@example.test>", extra="Auto-Submitted: auto-replied\r\n",
+                          body="Your message was read.\r\n")
+        code, text = self.transaction(c, "", ["lee@example.test"], receipt)
+        self.assertReply((code, text), 250, "2.0.0")
+        qid = re.search(r"queued as ([0-9a-f]{16})", text).group(1)
+        msg = self.h.wait_messages("lee@example.test", before + 1)[-1]
+        head = msg.split(b"\r\n\r\n", 1)[0]
+        self.assertEqual(head.count(b"DKIM-Signature:"), 2, head)
+        self.assertIn(b"d=example.test", head)
+        for sig in range(2):
+            d = dkim.DKIM(msg)
+            self.assertTrue(d.verify(idx=sig, dnsfunc=lambda name, timeout=5: self.txt.get(name)),
+                            f"signature {sig} does not verify:\n{head.decode()}")
+        log = self.h.log()
+        self.assertRegex(log, r"event=sender sess=\w+ user=kim@example\.test where=mail "
+                              r"address=<> verdict=null_sender")
+        self.assertRegex(log, rf"event=committed qid={qid} nrcpt=1 size=\d+ source=submission")
+        # the From: address is still checked: <> is no way around ownership
+        self.assertReply(self.transaction(c, "", ["lee@example.test"], message(frm="lee@example.test")),
+                         550, "5.7.1")
 
     def test_existing_message_id_and_date_are_kept(self):
         before = self.count("lee@example.test")

@@ -1,7 +1,7 @@
-// SOURCES: smtpd/sasl.c
+// SOURCES: submission/sasl.c
 // LIBS: -lsodium
 /*
- * tests/fuzz/fuzz_auth.c - the AUTH decoders (smtpd/sasl.c) on arbitrary
+ * tests/fuzz/fuzz_auth.c - the AUTH decoders (submission/sasl.c) on arbitrary
  * bytes: the AUTH argument split, the response decoder (initial and not),
  * then the PLAIN and LOGIN parsers on what it decoded, and the PLAIN
  * parser on the raw input too. Beyond "no crash": base64 that decodes must
@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "../../smtpd/sasl.h"
+#include "../../submission/sasl.h"
 
 static void
 check_credentials(const struct sasl_credentials *c)

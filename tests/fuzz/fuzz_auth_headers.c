@@ -1,8 +1,8 @@
-// SOURCES: smtpd/headers.c smtpd/received.c lib/addr.c
+// SOURCES: submission/headers.c smtpd/received.c lib/addr.c
 // LIBS: -lidn2
 /*
  * tests/fuzz/fuzz_auth_headers.c - what submission does with the header
- * section an authenticated client sends (smtpd/headers.c): the streaming
+ * section an authenticated client sends (submission/headers.c): the streaming
  * scanner fed in chunks whose sizes come from the input, the From:
  * address-list parser, and the check of dkimsign's fields. (Named
  * fuzz_auth_* because it belongs to the submission/AUTH work.)
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../smtpd/headers.h"
+#include "../../submission/headers.h"
 
 #define OUT_MAX	(70000)
 

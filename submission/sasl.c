@@ -1,5 +1,5 @@
 /*
- * smtpd/sasl.c - decoding of AUTH PLAIN and AUTH LOGIN responses.
+ * submission/sasl.c - decoding of AUTH PLAIN and AUTH LOGIN responses.
  *
  * Owns: the base64 alphabet table and the field rules of RFC 4616. Why our
  * own strict decoder: the bytes are hostile, the output buffer is sized by

@@ -1,5 +1,5 @@
 /*
- * smtpd/sasl.h - the client side of SMTP AUTH (RFC 4954) as pure parsers:
+ * submission/sasl.h - the client side of SMTP AUTH (RFC 4954) as pure parsers:
  * strict base64 (RFC 4648 section 4), the PLAIN message (RFC 4616) and the
  * two steps of LOGIN (draft-murchison-sasl-login).
  *
@@ -8,8 +8,8 @@
  * functions with (pointer, length). Credentials live in struct
  * sasl_credentials and are wiped with sasl_credentials_wipe().
  */
-#ifndef SMTPD_SASL_H
-#define SMTPD_SASL_H
+#ifndef SUBMISSION_SASL_H
+#define SUBMISSION_SASL_H
 
 #include <stdbool.h>
 #include <stddef.h>

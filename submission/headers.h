@@ -1,5 +1,5 @@
 /*
- * smtpd/headers.h - the header section of a submitted message (RFC 5322):
+ * submission/headers.h - the header section of a submitted message (RFC 5322):
  * a streaming scanner that finds its end and the fields RFC 6409 cares
  * about, the From: address-list parser, the completion fields we add, and
  * the check of the DKIM-Signature fields dkimsign hands back.
@@ -8,8 +8,8 @@
  * where missing Message-ID:/Date: fields go (at its end, like Postfix's
  * cleanup). Pure: bytes in, bytes out through a callback; no I/O of its own.
  */
-#ifndef SMTPD_HEADERS_H
-#define SMTPD_HEADERS_H
+#ifndef SUBMISSION_HEADERS_H
+#define SUBMISSION_HEADERS_H
 
 #include <stdbool.h>
 #include <stddef.h>

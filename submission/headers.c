@@ -1,5 +1,5 @@
 /*
- * smtpd/headers.c - the header section of a submitted message.
+ * submission/headers.c - the header section of a submitted message.
  *
  * Owns: the one rule for where the header section ends in homemx: at the
  * first empty line, or at the first line that is neither a field
@@ -17,7 +17,7 @@
 #include <strings.h>
 
 #include "headers.h"
-#include "received.h"	/* rfc5322_date */
+#include "../smtpd/received.h"	/* rfc5322_date */
 
 void
 header_scan_init(struct header_scan *hs, header_emit_fn emit, header_end_fn end,

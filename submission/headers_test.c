@@ -1,5 +1,5 @@
 /*
- * smtpd/headers_test.c - the header section of submitted mail: where it
+ * submission/headers_test.c - the header section of submitted mail: where it
  * ends (blank line, a body line without the blank, over-long lines, no
  * body at all), fed whole and one byte at a time; which fields are seen
  * (From, Date, Message-ID, folded From); the From: address-list parser

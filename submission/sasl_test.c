@@ -1,5 +1,5 @@
 /*
- * smtpd/sasl_test.c - AUTH decoding, one row per case: strict base64
+ * submission/sasl_test.c - AUTH decoding, one row per case: strict base64
  * (padding, alphabet, non-canonical bits, whitespace, overflow), the PLAIN
  * message (authzid rules, missing fields, NUL smuggling, field bounds),
  * LOGIN steps, cancel and the "=" empty initial response.

@@ -1,0 +1,312 @@
+/*
+ * screen/judge.c - one verdict per recipient: evaluate, apply the
+ * thresholds, greylist the grey zone, log and remember.
+ *
+ * Owns: the questions in flight (req_id -> evaluation) and the verdict
+ * line, whose format is stable: fail2ban (conf/fail2ban/) and `mxctl why`
+ * read it. Why greylisting lives here and not in a check: it is not a sign
+ * of spam but a consequence of the score, and the only step with a side
+ * effect (the memory), so it runs once, after the last round.
+ *
+ * The reply text smtpd sends is the same for every reason; only the ref
+ * in it leads an admin to this line. A DNSWL-listed client and a sender
+ * whose SPF passed are greylisted by what identifies them best: a listed
+ * client is never delayed, and an SPF-passing sender is greylisted by its
+ * domain, so a big provider that retries from another address of its SPF
+ * set is not sent back to the start.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "judge.h"
+#include "log.h"
+#include "role.h"
+#include "util.h"
+
+const screen_check_fn judge_checks[] = {
+	check_behaviour, check_client, check_helo, check_lists, check_sender,
+	check_spf,
+};
+const size_t judge_nchecks = sizeof(judge_checks) / sizeof(judge_checks[0]);
+
+struct question {
+	TAILQ_ENTRY(question)	 entry;
+	uint64_t		 req_id;	/* 0 for a hint */
+	struct screen_facts	 facts;
+	struct eval		*eval;
+};
+
+static TAILQ_HEAD(, question)	questions = TAILQ_HEAD_INITIALIZER(questions);
+static size_t			nhints;
+static struct judge_setup	J;
+static struct dnsbl_health	health;
+static struct screen_env	env = { NULL, &health };
+
+void
+judge_init(const struct judge_setup *s)
+{
+	J = *s;
+	dnsbl_health_init(&health);
+}
+
+const struct screen_env *
+judge_env(void)
+{
+	env.cfg = role_config();	/* a reload replaces it */
+	return &env;
+}
+
+void
+judge_reload(void)
+{
+	dnsbl_health_init(&health);
+}
+
+void
+judge_log_list_changes(void)
+{
+	const struct screen_config *sc = &role_config()->screen;
+	enum list_state from, to;
+	size_t i;
+	bool ipv6;
+
+	while (dnsbl_health_change(&health, &i, &ipv6, &from, &to))
+		if (i < sc->nlists)
+			log_event("dnsbl_state", "zone=%s points=%s from=%s to=%s%s",
+			    sc->lists[i].zone, ipv6 ? "ipv6" : "ipv4",
+			    list_state_name(from), list_state_name(to),
+			    to == LIST_HEALTHY || to == LIST_UNKNOWN ? "" :
+			    " action=ignored");
+}
+
+static const char *
+action_name(enum screen_action a)
+{
+	switch (a) {
+	case SCREEN_ACCEPT:	return "accept";
+	case SCREEN_GREYLIST:	return "greylist";
+	case SCREEN_TEMPFAIL:	return "tempfail";
+	case SCREEN_REJECT:	return "reject";
+	}
+	return "?";
+}
+
+static const char *
+reply_code(enum screen_reply r)
+{
+	switch (r) {
+	case SCREEN_REPLY_OK:		return "250 2.1.5";
+	case SCREEN_REPLY_GREYLIST:	return "451 4.7.1";
+	case SCREEN_REPLY_TEMPFAIL:	return "451 4.7.1";
+	case SCREEN_REPLY_DNS_TEMPFAIL:	return "451 4.4.3";
+	case SCREEN_REPLY_REJECT:	return "550 5.7.1";
+	case SCREEN_REPLY_SPF_REJECT:	return "550 5.7.23";
+	}
+	return "?";
+}
+
+static struct score_thresholds
+thresholds(const struct screen_config *sc)
+{
+	return (struct score_thresholds){ sc->greylist_score, sc->tempfail_score,
+	    sc->reject_score, sc->spf_fail_reject != 0 };
+}
+
+/* The grey zone: delay the first attempt, unless the client is known. */
+static const char *
+judge_greylist(const struct config *c, const struct screen_facts *f,
+    const struct score *s, struct screen_memory *m, bool peek, time_t now,
+    enum screen_action *a, enum screen_reply *r)
+{
+	char source[MEMORY_SOURCE_MAX + 1];
+	enum grey_decision d;
+	time_t retry;
+
+	if (s->allow_listed) {
+		*a = SCREEN_ACCEPT;
+		*r = SCREEN_REPLY_OK;
+		return "dnswl";
+	}
+	if (m == NULL)
+		return "error";	/* stays a 451: we cannot tell a retry */
+	memory_source(f->client_ip, s->spf_pass_domain[0] ? s->spf_pass_domain : NULL,
+	    source, sizeof(source));
+	alarm(MEMORY_WATCHDOG_SECONDS);	/* screen.c: a hung call ends the role */
+	d = peek ? memory_greylist_peek(m, &c->screen, source, f->mail_from, f->rcpt, now) :
+	    memory_greylist(m, &c->screen, source, f->mail_from, f->rcpt, now, &retry);
+	alarm(0);
+	if (d == GREY_PASSED || d == GREY_KNOWN) {
+		*a = SCREEN_ACCEPT;
+		*r = SCREEN_REPLY_OK;
+	}
+	return grey_decision_name(d);
+}
+
+void
+judge_decide(const struct config *c, const struct screen_facts *f,
+    const struct eval_result *res, struct screen_memory *m, bool peek,
+    time_t now, struct screen_verdict *v, char *line, size_t linesize)
+{
+	struct score_thresholds t = thresholds(&c->screen);
+	const struct score *s = &res->score;
+	const char *grey = "-", *dns = "complete";
+	enum screen_action a;
+	enum screen_reply r;
+	char checks[1024], esc_from[LOG_ESCAPE_MAX], esc_to[LOG_ESCAPE_MAX];
+	char esc_helo[LOG_ESCAPE_MAX];
+
+	memset(v, 0, sizeof(*v));
+	score_verdict(s, &t, &a, &r);
+	if (!res->complete) {
+		/* the rounds ran out: we do not know enough, come back later */
+		a = SCREEN_TEMPFAIL;
+		r = SCREEN_REPLY_DNS_TEMPFAIL;
+		dns = "incomplete";
+	} else if (res->gave_up)
+		dns = "gave_up";
+	if (a == SCREEN_GREYLIST)
+		grey = judge_greylist(c, f, s, m, peek, now, &a, &r);
+	v->action = (uint8_t)a;
+	v->reply = (uint8_t)r;
+	v->score = score_total(s);
+	snprintf(v->ref, sizeof(v->ref), "%s-%u", f->sess, f->rcpt_seq);
+	score_format(s, checks, sizeof(checks));
+	/* ip= last: fail2ban anchors on the end of the line, where no client
+	 * text can follow it */
+	snprintf(line, linesize, "sess=%s ref=%s from=<%s> to=<%s> helo=\"%s\" ptr=%s "
+	    "score=%d verdict=%s reply=\"%s\" greylist=%s dns=%s checks=\"%s\" ip=%s",
+	    f->sess, v->ref,
+	    log_escape(esc_from, sizeof(esc_from), f->mail_from, strlen(f->mail_from)),
+	    log_escape(esc_to, sizeof(esc_to), f->rcpt, strlen(f->rcpt)),
+	    log_escape(esc_helo, sizeof(esc_helo), f->helo, strlen(f->helo)),
+	    s->ptr[0] ? s->ptr : "-", v->score, action_name(a), reply_code(r), grey, dns,
+	    checks, f->client_ip);
+}
+
+/* ---- questions in flight ------------------------------------------------- */
+
+static void
+question_free(struct question *q)
+{
+	TAILQ_REMOVE(&questions, q, entry);
+	if (q->req_id == 0)
+		nhints--;
+	eval_cancel(q->eval);
+	free(q);
+}
+
+static void
+judge_answer(const struct screen_facts *f, uint64_t req_id,
+    const struct eval_result *res)
+{
+	const struct config *c = role_config();
+	struct screen_verdict v;
+	char line[JUDGE_LINE_MAX];
+	time_t now = J.now();
+
+	judge_decide(c, f, res, J.memory, false, now, &v, line, sizeof(line));
+	log_event("verdict", "%s", line);
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	if (J.memory != NULL && memory_put_verdict(J.memory, v.ref, now, line) == -1)
+		log_debug("screen: verdict %s not recorded", v.ref);
+	alarm(0);
+	J.answer(req_id, &v);
+}
+
+static void
+question_done(const struct eval_result *res, void *arg)
+{
+	struct question *q = arg;
+
+	q->eval = NULL;	/* finishing: eval frees itself */
+	if (q->req_id != 0)
+		judge_answer(&q->facts, q->req_id, res);
+	question_free(q);
+	judge_log_list_changes();	/* a list may have refused us just now */
+}
+
+/* Mail from our own networks skips every network check. */
+static bool
+judge_trusted(const struct screen_facts *f, struct eval_result *res)
+{
+	const struct config *c = role_config();
+
+	if (!screen_ip_trusted(&c->screen, f->client_ip))
+		return false;
+	memset(res, 0, sizeof(*res));
+	score_add(&res->score, screen_weight_name(W_TRUSTED_NETWORK),
+	    c->screen.weights[W_TRUSTED_NETWORK], "trusted_networks");
+	res->complete = true;
+	return true;
+}
+
+static struct question *
+question_start(const struct screen_facts *f, uint64_t req_id)
+{
+	const struct config *c = role_config();
+	struct question *q = xcalloc(1, sizeof(*q));
+	struct eval_params p = { judge_env(), judge_checks, judge_nchecks, J.cache,
+	    J.fetch, J.base, c->screen.dns_timeout * 1000 };
+
+	q->req_id = req_id;
+	q->facts = *f;
+	TAILQ_INSERT_TAIL(&questions, q, entry);
+	if (req_id == 0)
+		nhints++;
+	q->eval = eval_start(&p, f, question_done, q);
+	return q;
+}
+
+void
+judge_ask(const struct screen_facts *f, uint64_t req_id)
+{
+	static struct eval_result res;	/* a score is 13 KiB */
+
+	if (judge_trusted(f, &res)) {
+		judge_answer(f, req_id, &res);
+		return;
+	}
+	if (eval_count() >= JUDGE_EVALS_MAX) {
+		struct screen_verdict v = { SCREEN_TEMPFAIL, SCREEN_REPLY_TEMPFAIL, 0, "" };
+		snprintf(v.ref, sizeof(v.ref), "%s-%u", f->sess, f->rcpt_seq);
+		log_event("verdict", "sess=%s ref=%s verdict=tempfail reply=\"451 4.7.1\" "
+		    "reason=overloaded evaluations=%zu ip=%s", f->sess, v.ref,
+		    eval_count(), f->client_ip);
+		J.answer(req_id, &v);
+		return;
+	}
+	(void)question_start(f, req_id);
+}
+
+void
+judge_hint(const struct screen_facts *f)
+{
+	const struct config *c = role_config();
+
+	if (f->stage == SCREEN_STAGE_DATA) {
+		alarm(MEMORY_WATCHDOG_SECONDS);
+		if (J.memory != NULL && memory_put_qid(J.memory, f->qid, f->sess, J.now()) == -1)
+			log_debug("screen: queue id %s not recorded", f->qid);
+		alarm(0);
+		return;
+	}
+	/* prefetching is a favour: never at the cost of a question */
+	if (screen_ip_trusted(&c->screen, f->client_ip) || nhints >= JUDGE_HINTS_MAX ||
+	    eval_count() >= JUDGE_EVALS_MAX / 2)
+		return;
+	(void)question_start(f, 0);
+}
+
+void
+judge_forget_all(void)
+{
+	struct question *q;
+
+	while ((q = TAILQ_FIRST(&questions)) != NULL)
+		question_free(q);
+}

@@ -1,0 +1,197 @@
+/*
+ * smtpd/inbound.c - port 25's session policy: mail from anyone, for our
+ * domains only, judged by the screen role while the client waits.
+ *
+ * Owns: what port 25 decides at each hook of smtpd/policy.h, and the
+ * per-session facts the screen is told (lib/screen_facts.h). The screen
+ * hears a hint at connect, HELO, MAIL and DATA (it starts its DNS lookups
+ * early; the DATA hint ties the queue id to the session for `mxctl why`),
+ * and is asked at each RCPT that lookup found local: its verdict becomes
+ * 250, 451 or 550 with a neutral text and a reference id. Unknown users
+ * keep lookup's 550 5.1.1 (cheaper, and no DNS for them); relaying is
+ * denied before the screen is asked.
+ * Why the screen's failure is a 451 4.3.0: unscreened mail is never
+ * accepted, and our own trouble never refuses mail for good. The engine's
+ * answer deadline covers a screen that does not answer; a link that goes
+ * down answers every question in flight at once (smtpd/links.c).
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inbound.h"
+#include "links.h"
+#include "log.h"
+#include "policy.h"
+#include "session.h"
+#include "util.h"
+
+/* What the screen is told about the session beyond the engine's fields. */
+struct inbound_state {
+	char		local_ip[IP_TEXT_MAX];	/* our end of the connection */
+	uint32_t	rcpt_seq;		/* questions asked: the ref's -N */
+};
+
+static struct inbound_state *
+state(struct smtp_session *s)
+{
+	return s->policy_state;
+}
+
+/* The facts every message to the screen carries (it keeps no sessions). */
+static void
+inbound_facts(struct smtp_session *s, enum screen_stage stage,
+    struct screen_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->stage = (uint8_t)stage;
+	f->errors = s->errors > UINT16_MAX ? UINT16_MAX : (uint16_t)s->errors;
+	snprintf(f->sess, sizeof(f->sess), "%s", s->id);
+	snprintf(f->client_ip, sizeof(f->client_ip), "%s", s->ip);
+	snprintf(f->local_ip, sizeof(f->local_ip), "%s", state(s)->local_ip);
+	snprintf(f->helo, sizeof(f->helo), "%s", s->helo);
+	if (s->tls_active)
+		f->flags |= SCREEN_FACT_TLS;
+	if (s->early_talker)
+		f->flags |= SCREEN_FACT_EARLY_TALKER;
+	if (s->tx != NULL) {
+		f->flags |= SCREEN_FACT_MAIL_SEEN;
+		if (s->tx->null_sender)
+			f->flags |= SCREEN_FACT_NULL_SENDER;
+		snprintf(f->mail_from, sizeof(f->mail_from), "%s", s->tx->from);
+		if (s->tx->qid[0] != '\0')
+			snprintf(f->qid, sizeof(f->qid), "%s", s->tx->qid);
+	}
+}
+
+static void
+inbound_hint(struct smtp_session *s, enum screen_stage stage)
+{
+	struct screen_facts f;
+
+	inbound_facts(s, stage, &f);
+	links_screen_hint(&f);
+}
+
+static void
+inbound_on_connect(struct smtp_session *s)
+{
+	struct inbound_state *st = xcalloc(1, sizeof(*st));
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	unsigned port;
+
+	s->policy_state = st;
+	snprintf(st->local_ip, sizeof(st->local_ip), "0.0.0.0");
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0)
+		sockaddr_to_text((struct sockaddr *)&ss, st->local_ip,
+		    sizeof(st->local_ip), &port);
+	inbound_hint(s, SCREEN_STAGE_CONNECT);
+}
+
+static void
+inbound_on_close(struct smtp_session *s)
+{
+	free(s->policy_state);
+	s->policy_state = NULL;
+}
+
+static void
+inbound_on_helo(struct smtp_session *s)
+{
+	inbound_hint(s, SCREEN_STAGE_HELO);
+}
+
+static void
+inbound_check_mail(struct smtp_session *s)
+{
+	inbound_hint(s, SCREEN_STAGE_MAIL);
+	session_mail_done(s, REPLY_MAIL_OK);
+}
+
+static enum reply_id
+screen_reply(const struct screen_verdict *v)
+{
+	switch ((enum screen_reply)v->reply) {
+	case SCREEN_REPLY_OK:			return REPLY_RCPT_OK;
+	case SCREEN_REPLY_GREYLIST:
+	case SCREEN_REPLY_TEMPFAIL:		return REPLY_SCREEN_TEMPFAIL;
+	case SCREEN_REPLY_DNS_TEMPFAIL:		return REPLY_SCREEN_DNS_TEMPFAIL;
+	case SCREEN_REPLY_REJECT:		return REPLY_SCREEN_REJECT;
+	case SCREEN_REPLY_SPF_REJECT:		return REPLY_SCREEN_SPF_REJECT;
+	}
+	return REPLY_TEMPFAIL;	/* the decoder lets nothing else through */
+}
+
+static const char *
+screen_reason(const struct screen_verdict *v)
+{
+	switch ((enum screen_action)v->action) {
+	case SCREEN_ACCEPT:	return "local";
+	case SCREEN_GREYLIST:	return "screen_greylist";
+	case SCREEN_TEMPFAIL:	return "screen_tempfail";
+	case SCREEN_REJECT:	return "screen_reject";
+	}
+	return "screen_unavailable";
+}
+
+static void
+on_screen_verdict(void *owner, const struct screen_verdict *v)
+{
+	struct smtp_session *s = owner;
+
+	if (v == NULL) {
+		session_rcpt_done(s, REPLY_TEMPFAIL, "screen_unavailable");
+		return;
+	}
+	session_rcpt_done_arg(s, screen_reply(v), screen_reason(v), v->ref);
+}
+
+/* lookup's verdict stands unless the recipient is local: then the screen. */
+static void
+inbound_check_rcpt(struct smtp_session *s, enum resolve_verdict v,
+    enum reply_id r, const char *reason)
+{
+	struct screen_facts f;
+
+	if (v != RESOLVE_LOCAL || r != REPLY_RCPT_OK) {
+		session_rcpt_done(s, r, reason);
+		return;
+	}
+	inbound_facts(s, SCREEN_STAGE_RCPT, &f);
+	f.rcpt_seq = ++state(s)->rcpt_seq;
+	snprintf(f.rcpt, sizeof(f.rcpt), "%s", s->tx->asking);
+	if (links_screen_ask(s, &f, on_screen_verdict) == 0)
+		session_rcpt_done(s, REPLY_TEMPFAIL, "screen_unavailable");
+}
+
+/* The body goes straight into the spool file; the screen learns the qid. */
+static int
+inbound_data_start(struct smtp_session *s, const char **why)
+{
+	(void)why;
+	inbound_hint(s, SCREEN_STAGE_DATA);
+	return s->tx->fd;
+}
+
+static void
+inbound_end_of_data(struct smtp_session *s)
+{
+	session_message_accept(s);
+}
+
+const struct session_policy inbound_policy = {
+	.name = "smtp",
+	.source = SOURCE_SMTP,
+	.greeting_delay = true,
+	.mail_options = 0,
+	.on_connect = inbound_on_connect,
+	.on_close = inbound_on_close,
+	.on_helo = inbound_on_helo,
+	.check_mail = inbound_check_mail,
+	.check_rcpt = inbound_check_rcpt,
+	.data_start = inbound_data_start,
+	.end_of_data = inbound_end_of_data,
+};

@@ -1,0 +1,75 @@
+/*
+ * submission/submission.h - the submission role (RFC 6409: 587 with
+ * STARTTLS, 465 with TLS from the first byte, RFC 8314) as a policy of the
+ * session engine in smtpd/ (smtpd/policy.h).
+ *
+ * The folder:
+ *	role.c		the role: start-up, TLS required, the listeners
+ *	policy.c	the policy table; MAIL needs AUTH and an owned sender,
+ *			recipients need not be local, the Received: fields
+ *	auth.c		AUTH PLAIN/LOGIN (RFC 4954) under TLS, checked by lookup
+ *	message.c	the message: a memfd, RFC 6409 completion, From: owned,
+ *			DKIM-signed by dkimsign, then into the spool
+ *	sasl.c		the AUTH response parsers (pure)
+ *	headers.c	the header-section scanner and From: parser (pure)
+ * Owns: struct submission_state, the per-session state behind
+ * s->policy_state: who logged in, the AUTH exchange in progress, and the
+ * message waiting to be signed. Why separate from smtpd/: port 25 never
+ * links this code, so nothing here can be reached by an unauthenticated
+ * sender on port 25.
+ */
+#ifndef SUBMISSION_SUBMISSION_H
+#define SUBMISSION_SUBMISSION_H
+
+#include "../smtpd/policy.h"
+#include "headers.h"
+#include "role.h"
+#include "sasl.h"
+
+/* An AUTH exchange in progress; wiped and freed at its end. */
+struct auth_exchange {
+	enum sasl_mech		 mech;
+	bool			 want_password;	/* LOGIN: the user name came */
+	struct sasl_credentials	 cred;
+	char			 user[AUTH_USER_MAX + 1];	/* normalized, for the answer */
+};
+
+struct submission_state {
+	char			 auth_user[AUTH_USER_MAX + 1];	/* "" until AUTH succeeded */
+	unsigned		 auth_failures;
+	struct auth_exchange	*auth;
+	/* the message of the transaction: in a memfd until it is signed */
+	int			 body_fd;
+	struct header_scan	*headers;
+	char			(*from_addrs)[ADDR_MAX + 1];	/* From: addresses */
+	size_t			 nfrom_addrs;
+	size_t			 from_checked;	/* owned so far */
+};
+
+static inline struct submission_state *
+submission_of(const struct smtp_session *s)
+{
+	return s->policy_state;
+}
+
+extern const struct session_policy submission_policy;
+extern const struct role_ops submission_role_ops;
+
+/* auth.c */
+extern const struct policy_command submission_auth_command;
+void	auth_input_line(struct smtp_session *, const char *line, size_t len);
+void	auth_input_abort(struct smtp_session *);
+/* Wipes and frees the exchange (the password never outlives it). */
+void	auth_wipe(struct submission_state *);
+
+/* message.c */
+int	message_data_start(struct smtp_session *, const char **why);
+void	message_data_sink(struct smtp_session *, const uint8_t *, size_t);
+void	message_end_of_data(struct smtp_session *);
+void	message_tx_end(struct smtp_session *);
+
+/* policy.c: event=sender; where is "mail" (MAIL FROM) or "header" (From:). */
+void	log_sender(struct smtp_session *, const char *where, const char *address,
+	    const char *verdict);
+
+#endif
