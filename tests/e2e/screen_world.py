@@ -514,13 +514,12 @@ class ScreenHomemx(NetnsHomemx):
 
     @property
     def screen_dir(self):
-        return os.path.join(self.dir, "screen")
+        return os.path.join(self.dir, "screen")     # harness.py writes it so
 
     def write_config(self):
         self.extra_conf = "\n".join([
             f"listen smtp {Topology.MTA_IPV4}:{SMTP_PORT}",
             f"listen smtp [{Topology.MTA_IPV6}]:{SMTP_PORT}",
-            f"screen_dir {self.screen_dir}",
             f"trusted_networks {self.trusted}",
             f"screen_dns_timeout {self.dns_timeout}",
             self.screen_conf,
@@ -565,12 +564,12 @@ class ScreenHomemx(NetnsHomemx):
     def wait_screen_link(self, since=0, timeout=30):
         """Until a screen role is up and smtpd has its link to it (both
         after log offset since): from then on, RCPT gets screened."""
-        self.wait_log(r"homemx-screen\[\d+\]: event=link_up peer=smtpd", since=since,
+        self.wait_line(r"homemx-screen\[\d+\]: event=link_up peer=smtpd", since=since,
                       timeout=timeout)
-        self.wait_log(r"homemx-smtpd\[\d+\]: event=link_up peer=screen", since=since,
+        self.wait_line(r"homemx-smtpd\[\d+\]: event=link_up peer=screen", since=since,
                       timeout=timeout)
 
-    def wait_log(self, pattern, since=0, timeout=20, count=1):
+    def wait_line(self, pattern, since=0, timeout=harness.WAIT, count=1):
         """The count-th match of pattern in the log after offset since."""
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
@@ -601,9 +600,9 @@ class ScreenHomemx(NetnsHomemx):
                 out.append(v)
         return out
 
-    def verdict(self, ref, timeout=10):
+    def verdict(self, ref, timeout=harness.WAIT):
         """The verdict line of ref (it is written before smtpd replies)."""
-        self.wait_log(rf"event=verdict sess=\S+ ref={re.escape(ref)} ", timeout=timeout)
+        self.wait_line(rf"event=verdict sess=\S+ ref={re.escape(ref)} ", timeout=timeout)
         for v in self.verdicts():
             if v.get("ref") == ref:
                 return v
@@ -981,11 +980,11 @@ class ScreenCase:
         self.assertEqual(t.mail and t.mail[0], 250, t)
         return t, self.verdict_after(since, ip, rcpt)
 
-    def verdict_after(self, since, ip, rcpt, timeout=10):
+    def verdict_after(self, since, ip, rcpt, timeout=harness.WAIT):
         """The first verdict for (ip, rcpt) logged after offset since."""
         pattern = (rf"homemx-screen\[\d+\]: event=verdict .*to=<{re.escape(rcpt)}>.* "
                    rf"ip={re.escape(ip)}$")
-        self.h.wait_log(pattern, since=since, timeout=timeout)
+        self.h.wait_line(pattern, since=since, timeout=timeout)
         for v in self.h.verdicts(since):
             if v.get("ip") == ip and v.get("to") == rcpt:
                 return v

@@ -102,7 +102,7 @@ dnsbl deadbl.example weight=8
 
     def setUp(self):
         # the probe finds deadbl.example dead once at the start: wait for it
-        self.h.wait_log(r"homemx-screen\[\d+\]: .*deadbl\.example.*dead", timeout=30)
+        self.h.wait_line(r"homemx-screen\[\d+\]: .*deadbl\.example.*dead", timeout=30)
 
     def assertUnknown(self, v, item):
         """item is a range in the log ("?+0..+4"): its DNS did not answer,
@@ -188,7 +188,7 @@ dnsbl deadbl.example weight=8
             self.assertEqual(c.cmd("MAIL FROM:<k@good.example>")[0], 250)
             self.assertEqual(c.cmd("RCPT TO:<kim@example.test>")[0], 250)
             os.kill(self.h.screen_pid(), signal.SIGKILL)
-            self.h.wait_log(r"homemx-smtpd\[\d+\]: event=link_down peer=screen", since=since)
+            self.h.wait_line(r"homemx-smtpd\[\d+\]: event=link_down peer=screen", since=since)
             code, text = c.cmd("RCPT TO:<lee@example.test>")
             self.assertEqual((code, text[4:9]), (451, "4.3.0"), text)
             self.h.wait_screen_link(since=since)

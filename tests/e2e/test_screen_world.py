@@ -188,7 +188,7 @@ class WorldClients(unittest.TestCase):
                             ["kim@example.test"])
             self.assertTrue(t.delivered(), t)
             qid = t.data[1].split()[-1]
-            m = self.h.wait_log(rf"^(\S+)Z homemx-queue\[\d+\]: event=committed qid={qid} ",
+            m = self.h.wait_line(rf"^(\S+)Z homemx-queue\[\d+\]: event=committed qid={qid} ",
                                 since=since)
             stamp = calendar.timegm(time.strptime(m.group(1).split(".")[0], "%Y-%m-%dT%H:%M:%S"))
             self.assertAlmostEqual(stamp - time.time(), 86400, delta=120)
