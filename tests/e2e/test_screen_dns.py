@@ -67,6 +67,7 @@ class DnsTrouble(ScreenCase, unittest.TestCase):
     ODD_DNS = True
     CONF = """
 dnsbl bl.example weight=8
+dnsbl bl2.example weight=3
 dnsbl deadbl.example weight=8
 """
 
@@ -94,7 +95,7 @@ dnsbl deadbl.example weight=8
         odd.rule(ptr_name(net(56)), ptr_reply("bad name.example", "mail56.good56.example"))
         odd.rule(ptr_name(net(57)), ptr_reply(*[f"h{i}.many.example" for i in range(40)]))
         odd.rule(dnsbl_name(PLAIN, "bl.example"), "silent")
-        odd.rule(dnsbl_name("203.0.113.10", "bl.example"), "silent")
+        odd.rule(dnsbl_name("203.0.113.10", "bl2.example"), "silent")
         odd.rule("loop.example", cname_loop)
         odd.rule("loop2.example", cname_loop)
         odd.rule("manytxt.example", many_txt)
@@ -137,10 +138,10 @@ dnsbl deadbl.example weight=8
         self.assertDnsTempfail(t, v, "dnsbl:bl.example")
 
     def test_clear_cases_are_decided_despite_a_silent_list(self):
-        # -3 whatever bl.example says: accepted
+        # -3 + bl2.example's 0..3 stays below greylist_score 4: accepted
         t, v = self.judged("203.0.113.10", "mail.good.example", "a@good.example", body=True)
         self.assertVerdict(t, v, 250, "2.1.5", "accept")
-        self.assertUnknown(v, "dnsbl:bl.example")
+        self.assertUnknown(v, "dnsbl:bl2.example")
         self.assertTrue(t.delivered(), t)
         # a forged HELO is refused whatever bl.example says
         t, v = self.judged(PLAIN, "mx.example.test", "b@nospf.example")
@@ -168,16 +169,16 @@ dnsbl deadbl.example weight=8
         self.assertEqual(v["ptr"], "mail56.good56.example", v)
 
     def test_odd_answers_never_crash_the_role(self):
-        pid = self.h.screen_pid()
-        for ip, sender in ((net(57), "a@nospf.example"),     # 40 PTRs
-                           (PLAIN, "a@loop.example"),         # CNAME loop
-                           (PLAIN, "a@bigtxt.example"),       # 6000-octet SPF record
-                           (PLAIN, "a@manytxt.example")):     # 40 SPF records
+        pid, since = self.h.screen_pid(), self.h.log_size()
+        for ip, sender in ((net(57), "a@nospf.example"),           # 40 PTRs
+                           ("203.0.113.11", "a@loop.example"),     # CNAME loop
+                           ("203.0.113.11", "a@bigtxt.example"),   # 6000-octet SPF record
+                           ("203.0.113.11", "a@manytxt.example")):  # 40 SPF records
             with self.subTest(ip=ip, sender=sender):
-                t, v = self.judged(ip, HELO, sender)
+                t, v = self.judged(ip, "mx2.good.example", sender)
                 self.assertIn(t.rcpt_code(), (250, 451, 550), t)
                 self.assertEqual(self.h.screen_pid(), pid)
-        self.assertNotIn("role_exit role=screen", self.h.log())
+        self.assertNotIn("role_exit role=screen", self.h.log()[since:])
 
     def test_killed_screen_mid_session(self):
         since = self.h.log_size()
@@ -208,8 +209,10 @@ dnsbl deadbl.example weight=8
         since = self.h.log_size()
         os.kill(pid, signal.SIGSTOP)
         try:
+            # smtpd waits its answer deadline (ANSWER_TIMEOUT in smtpd/guard.h,
+            # 120 s) for the screen; RFC 5321 4.5.3.2.3 gives RCPT 5 minutes
             t = self.send("203.0.113.11", "mx2.good.example", "h@good.example",
-                          "bob@example.test", timeout=120)
+                          "bob@example.test", timeout=300)
         finally:
             os.kill(pid, signal.SIGCONT)
         self.assertEqual(t.rcpt_code(), 451, t)
