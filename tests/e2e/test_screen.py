@@ -25,11 +25,15 @@ Needs root (ip netns) and build/homemx-screen; skipped otherwise.
 import os
 import pwd
 import re
+import shutil
+import smtplib
+import ssl
 import subprocess
+import tempfile
 import unittest
 
 import harness
-from netns import can_use_netns
+from netns import can_use_netns, in_netns
 from screen_world import SCREEN_BINARY, ScreenCase
 
 NETNS_OK, NETNS_WHY = can_use_netns()
@@ -433,6 +437,56 @@ dnsbl bl.example weight=12
             hits[m.group(1)] = hits.get(m.group(1), 0) + 1
         self.assertEqual(hits.get(ip, 0), 3, p.stdout[-3000:])
         self.assertNotIn("198.51.100.9", hits, p.stdout[-3000:])
+
+
+@unittest.skipUnless(NETNS_OK, NETNS_WHY)
+@unittest.skipUnless(HAVE_SCREEN, "homemx-screen not built")
+class SubmissionIsNotScreened(ScreenCase, unittest.TestCase):
+    """A client the screen refuses on port 25 submits on 587 (STARTTLS,
+    AUTH) without a verdict: submission is never screened."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="hmx-screen-cert-")
+        cert, key = (os.path.join(cls.certdir, n) for n in ("cert.pem", "key.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-days", "2", "-subj", "/CN=mx.example.test"],
+                       check=True, capture_output=True)
+        os.chmod(key, 0o644)        # the roles read it as their own users
+        cls.CONF = (f"listen submission 192.0.2.1:587\ntls_certificate {cert}\n"
+                    f"tls_key {key}\ndnsbl bl.example weight=12")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def test_listed_client_submits(self):
+        ip = "10.80.90.100"
+        t, v = self.judged(ip, "relay.listed.example", "kim@example.test", "lee@example.test")
+        self.assertEqual(t.rcpt_code(), 550, t)            # port 25: refused
+        self.h.mxctl("dkim", "keygen", "example.test")    # submitted mail is signed
+        since = self.h.log_size()
+        s = smtplib.SMTP(local_hostname="relay.listed.example", timeout=30,
+                         source_address=(ip, 0))
+        with in_netns(self.w.host_of(ip).ns):
+            s.connect("192.0.2.1", 587)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        s._host = "mx.example.test"        # starttls() wants a server name
+        s.starttls(context=ctx)
+        s.login("kim@example.test", "secret")
+        s.sendmail("kim@example.test", ["lee@example.test"],
+                   b"From: <kim@example.test>\r\nTo: <lee@example.test>\r\n"
+                   b"Subject: submitted\r\n\r\nhello\r\n")
+        s.quit()
+        msgs = self.h.wait_messages("lee@example.test", 1)
+        self.assertIn(b"Subject: submitted", msgs[-1])
+        self.assertEqual([x for x in self.h.verdicts(since) if x["ip"] == ip], [])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,9 +4,8 @@ say, the odd DNS server misbehaves as asked and forwards the rest, the
 clients leave from the source address they were given (the daemon logs
 the peer address it saw), and the fake clock reaches the daemon.
 
-If this file fails, every test_screen*.py result is meaningless: it runs
-first (alphabetically it does not, so each screen test class also relies
-on the same helpers and fails loudly on a broken world).
+If this file fails, the test_screen*.py results mean little: read its
+failures first.
 """
 import calendar
 import os
