@@ -16,8 +16,8 @@ import unittest
 from dnslib import QTYPE, RR, TXT
 
 from netns import can_use_netns
-from screen_world import (CATALOG, FAKETIME_LIB, dns_ask, dnsbl_name, ptr_name,
-                          standard_world)
+from screen_dns import dns_ask
+from screen_world import CATALOG, FAKETIME_LIB, dnsbl_name, ptr_name, standard_world
 
 NETNS_OK, NETNS_WHY = can_use_netns()
 
