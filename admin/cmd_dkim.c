@@ -2,7 +2,7 @@
  * admin/cmd_dkim.c - mxctl dkim keygen|show|list: the DKIM keys on disk
  * and the DNS records that publish them.
  *
- * Owns: the writing of dkim_key_dir (layout in dkimsign/keyfile.h, the one
+ * Owns: the writing of dkim_key_dir (layout in lib/dkimkey.h, the one
  * description shared with homemx-dkimsign, which only reads it). keygen
  * makes a 2048-bit RSA key and an Ed25519 key with OpenSSL's EVP API (no
  * openssl(1)), as PEM PKCS#8, mode 0600, owned by _hmx-dkim when run as
@@ -37,7 +37,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "../dkimsign/keyfile.h"
+#include "dkimkey.h"
 #include "mxctl.h"
 #include "role.h"
 #include "util.h"
@@ -261,23 +261,7 @@ open_domain_dir(struct mxctl *m, int keyfd, const char *domain, bool create, int
 	return 0;
 }
 
-static void
-key_file_name(char *buf, size_t size, const char *selector, enum dkim_key_alg a)
-{
-	snprintf(buf, size, "%s%s", selector, dkim_alg_suffix(a));
-}
-
 /* ---- reading a key and its DNS record ---------------------------------------------- */
-
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
 
 static const char *
 openssl_error(void)
@@ -294,9 +278,9 @@ static int
 load_key(struct mxctl *m, int domfd, const char *name, enum dkim_key_alg a,
     EVP_PKEY **out)
 {
-	char buf[DKIM_KEY_FILE_MAX + 1];
+	char buf[DKIM_KEY_FILE_MAX + 1], err[200];
+	enum dkim_pem_status st;
 	ssize_t n;
-	BIO *bio;
 	int fd;
 
 	*out = NULL;
@@ -308,18 +292,12 @@ load_key(struct mxctl *m, int domfd, const char *name, enum dkim_key_alg a,
 		explicit_bzero(buf, sizeof(buf));
 		return mx_fail(m, "%s: %s", name, n < 0 ? strerror(errno) : "too big for a key");
 	}
-	if ((bio = BIO_new_mem_buf(buf, (int)n)) != NULL) {
-		*out = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-		BIO_free(bio);
-	}
+	st = dkim_key_pem_parse(buf, (size_t)n, a, out, err, sizeof(err));
 	explicit_bzero(buf, sizeof(buf));
-	if (*out == NULL)
-		return mx_fail(m, "%s: not a PEM private key (%s)", name, openssl_error());
-	if (!EVP_PKEY_is_a(*out, a == DKIM_ALG_RSA ? "RSA" : "ED25519")) {
-		EVP_PKEY_free(*out);
-		*out = NULL;
+	if (st == DKIM_PEM_NOT_PEM)
+		return mx_fail(m, "%s: not a PEM private key (%s)", name, err);
+	if (st == DKIM_PEM_WRONG_TYPE)
 		return mx_fail(m, "%s: not an %s key", name, a == DKIM_ALG_RSA ? "RSA" : "Ed25519");
-	}
 	return 0;
 }
 
@@ -374,7 +352,7 @@ static int
 show_selector(struct mxctl *m, int domfd, const char *domain, const char *selector,
     unsigned *printed)
 {
-	char name[DKIM_SELECTOR_MAX + 16], rec[TXT_RECORD_MAX + 64];
+	char name[DKIM_KEY_NAME_MAX], rec[TXT_RECORD_MAX + 64];
 	char dns[DKIM_DNS_SELECTOR_MAX + 1];
 	struct stat st;
 
@@ -382,7 +360,7 @@ show_selector(struct mxctl *m, int domfd, const char *domain, const char *select
 		enum dkim_key_alg a = (enum dkim_key_alg)i;
 		EVP_PKEY *k;
 
-		key_file_name(name, sizeof(name), selector, a);
+		dkim_key_file_name(name, sizeof(name), selector, a);
 		if (fstatat(domfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
 			continue;
 		if (load_key(m, domfd, name, a, &k) == -1)
@@ -405,22 +383,6 @@ static int
 cmp_names(const void *a, const void *b)
 {
 	return strcmp(a, b);
-}
-
-/* The selector of a key file name, if it is one. */
-static bool
-selector_of(const char *file, char *sel, size_t size)
-{
-	for (int i = 0; i < DKIM_ALG_COUNT; i++) {
-		const char *suf = dkim_alg_suffix((enum dkim_key_alg)i);
-		size_t n = strlen(file), sn = strlen(suf);
-		if (n <= sn || strcmp(file + n - sn, suf) != 0 || n - sn >= size)
-			continue;
-		memcpy(sel, file, n - sn);
-		sel[n - sn] = '\0';
-		return dkim_selector_is_valid(sel);
-	}
-	return false;
 }
 
 static bool
@@ -447,7 +409,7 @@ collect_selectors(struct mxctl *m, int domfd, struct selector_list *l)
 	}
 	while ((e = readdir(d)) != NULL) {
 		char sel[DKIM_SELECTOR_MAX + 1];
-		if (!selector_of(e->d_name, sel, sizeof(sel)) || list_has(l, sel))
+		if (!dkim_key_file_selector(e->d_name, sel, sizeof(sel)) || list_has(l, sel))
 			continue;
 		if (l->n == DKIM_SELECTORS_MAX)
 			break;
@@ -538,7 +500,7 @@ write_tmp(struct mxctl *m, int domfd, const char *tmp, const void *data, size_t 
 static int
 make_key(struct mxctl *m, int domfd, const struct dkim_args *a, enum dkim_key_alg alg)
 {
-	char name[DKIM_SELECTOR_MAX + 16], tmp[DKIM_SELECTOR_MAX + 24];
+	char name[DKIM_KEY_NAME_MAX], tmp[DKIM_SELECTOR_MAX + 24];
 	EVP_PKEY *k = generate_key(alg);
 	BIO *bio = BIO_new(BIO_s_secmem());
 	char *pem = NULL;
@@ -546,7 +508,7 @@ make_key(struct mxctl *m, int domfd, const struct dkim_args *a, enum dkim_key_al
 	int r = -1;
 
 	m->err[0] = '\0';
-	key_file_name(name, sizeof(name), a->selector, alg);
+	dkim_key_file_name(name, sizeof(name), a->selector, alg);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	if (k == NULL || bio == NULL ||
 	    PEM_write_bio_PKCS8PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) != 1 ||
@@ -572,11 +534,11 @@ done:
 static int
 refuse_existing(struct mxctl *m, int domfd, const struct dkim_args *a)
 {
-	char name[DKIM_SELECTOR_MAX + 16];
+	char name[DKIM_KEY_NAME_MAX];
 	struct stat st;
 
 	for (int i = 0; i < DKIM_ALG_COUNT; i++) {
-		key_file_name(name, sizeof(name), a->selector, (enum dkim_key_alg)i);
+		dkim_key_file_name(name, sizeof(name), a->selector, (enum dkim_key_alg)i);
 		if (fstatat(domfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return mx_fail(m, "%s/%s/%s exists already: use --force to replace the "
 			    "keys of selector %s (then publish the new records)",
@@ -641,7 +603,7 @@ static void
 list_domain(struct mxctl *m, int keyfd, const char *domain)
 {
 	static struct selector_list l;
-	char name[DKIM_SELECTOR_MAX + 16];
+	char name[DKIM_KEY_NAME_MAX];
 	struct stat st;
 	int domfd;
 
@@ -651,7 +613,7 @@ list_domain(struct mxctl *m, int keyfd, const char *domain)
 		for (size_t i = 0; i < l.n; i++) {
 			printf("%s %s", domain, l.name[i]);
 			for (int a = 0; a < DKIM_ALG_COUNT; a++) {
-				key_file_name(name, sizeof(name), l.name[i], (enum dkim_key_alg)a);
+				dkim_key_file_name(name, sizeof(name), l.name[i], (enum dkim_key_alg)a);
 				if (fstatat(domfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 					printf(" %s", dkim_alg_dns_name((enum dkim_key_alg)a));
 			}

@@ -1,8 +1,9 @@
 /*
  * admin/cmd_screen.c - `mxctl screen test IP HELO FROM RCPT`: runs every
  * inbound check live, as the screen role would for that transaction, and
- * prints each contribution and the verdict the thresholds give. Sends no
- * mail and remembers nothing (no greylist entry, no verdict record).
+ * prints each contribution and the verdict. Sends no mail and remembers
+ * nothing: the greylist is only looked at (as the screen's own user, so the
+ * memory's files stay the role's), no verdict is recorded.
  *
  * Owns: nothing beyond one run: its own DNS cache, resolver and
  * evaluations (screen/eval.h), against dns_server from homemx.conf only.
@@ -21,6 +22,8 @@
 #include "../screen/dynptr.h"
 #include "../screen/eval.h"
 #include "../screen/ipname.h"
+#include "../screen/judge.h"
+#include "../screen/resolvconf.h"
 #include "../screen/resolver.h"
 #include "mxctl.h"
 
@@ -32,9 +35,6 @@ struct screen_run {
 	bool			 done;
 };
 
-static const screen_check_fn transaction_checks[] = {
-	check_client, check_helo, check_lists, check_spf, check_sender, check_behaviour,
-};
 static const screen_check_fn probe_checks[] = { dnsbl_probe_check };
 
 static void
@@ -121,26 +121,47 @@ print_score(const struct score *s)
 		printf("  (more contributions than a score keeps)\n");
 }
 
-static void
-print_verdict(const struct config *cfg, const struct eval_result *r)
+/* The screen's memory for a greylist look, or NULL (said why). */
+static struct screen_memory *
+screen_test_memory(struct mxctl *m)
 {
-	const struct score_thresholds t = {
-		cfg->screen.greylist_score, cfg->screen.tempfail_score,
-		cfg->screen.reject_score, cfg->screen.spf_fail_reject != 0,
-	};
-	enum screen_action action;
-	enum screen_reply reply;
+	const struct screen_config *sc = &m->cfg.screen;
+	char dir[CONFIG_PATH_MAX + 16], err[MEMORY_ERR_MAX];
+	struct screen_memory *mem;
 
-	score_verdict(&r->score, &t, &action, &reply);
+	if (mx_become_owner_of(m, sc->screen_dir) == -1 ||
+	    memory_dir(sc->screen_dir, dir, sizeof(dir)) == -1) {
+		printf("greylist memory: not available (%s)\n", m->err);
+		return NULL;
+	}
+	if ((mem = memory_open(dir, sc->memory_max_entries, err, sizeof(err))) == NULL)
+		printf("greylist memory: not available (%s)\n", err);
+	return mem;
+}
+
+/* The verdict as the role would give it now (screen/judge.c), greylist
+ * looked at but not written, and the line the role would log. */
+static void
+print_verdict(const struct config *cfg, const struct screen_facts *f,
+    const struct eval_result *r, struct screen_memory *mem)
+{
+	struct screen_verdict v;
+	char line[JUDGE_LINE_MAX];
+
+	judge_decide(cfg, f, r, mem, true, time(NULL), &v, line, sizeof(line));
 	printf("total: %d", score_total(&r->score));
 	if (score_has_unknown(&r->score))
 		printf(" (worst case %d)", score_worst(&r->score));
-	printf("   thresholds: greylist %d, tempfail %d, reject %d\n", t.greylist,
-	    t.tempfail, t.reject);
+	printf("   thresholds: greylist %d, tempfail %d, reject %d\n",
+	    cfg->screen.greylist_score, cfg->screen.tempfail_score,
+	    cfg->screen.reject_score);
 	if (!r->complete)
-		printf("dns: %s\n", r->gave_up ? "the budget ran out; what was missing counts as "
-		    "a temporary failure" : "too many rounds");
-	printf("verdict: %s (%s)\n", action_text(action), reply_text(reply));
+		printf("dns: too many rounds: the verdict waits for DNS\n");
+	else if (r->gave_up)
+		printf("dns: the budget ran out; what was missing counts as a temporary "
+		    "failure\n");
+	printf("verdict: %s (%s)\n", action_text(v.action), reply_text(v.reply));
+	printf("log line: event=verdict %s\n", line);
 }
 
 /* FROM: "<>" or "" is the null sender; else an address. */
@@ -177,7 +198,7 @@ print_facts(const struct screen_facts *f, bool trusted)
 
 static int
 screen_test(struct mxctl *m, struct event_base *base, struct dns_cache *cache,
-    const struct screen_facts *f)
+    const struct screen_facts *f, struct screen_memory *mem)
 {
 	static struct dnsbl_health health;
 	struct screen_env env = { &m->cfg, &health };
@@ -195,8 +216,8 @@ screen_test(struct mxctl *m, struct event_base *base, struct dns_cache *cache,
 		return -1;
 	print_facts(f, trusted);
 	print_lists(&m->cfg, &health);
-	p.checks = transaction_checks;
-	p.nchecks = sizeof(transaction_checks) / sizeof(transaction_checks[0]);
+	p.checks = judge_checks;	/* the role's list, in the role's order */
+	p.nchecks = judge_nchecks;
 	if (screen_evaluate(m, &p, f, &run) == -1)
 		return -1;
 	/* as the role does: a trusted network is its own contribution */
@@ -206,7 +227,7 @@ screen_test(struct mxctl *m, struct event_base *base, struct dns_cache *cache,
 	printf("checks (%u rounds, %u lookups, %.2f s):\n", run.result.rounds,
 	    run.result.fetches, run.result.elapsed);
 	print_score(&run.result.score);
-	print_verdict(&m->cfg, &run.result);
+	print_verdict(&m->cfg, f, &run.result, mem);
 	return 0;
 }
 
@@ -214,31 +235,36 @@ screen_test(struct mxctl *m, struct event_base *base, struct dns_cache *cache,
 static int
 screen_test_live(struct mxctl *m, const struct screen_facts *f)
 {
+	struct screen_memory *mem;
 	struct event_base *base;
 	struct dns_cache *cache;
+	char servers[256];
 	const char *why;
 	int rc;
 
-	if (m->cfg.dns_server[0] == '\0') {
-		mx_fail(m, "screen test: dns_server is not set in %s (the screen never uses "
-		    "/etc/resolv.conf)", m->config_path);
+	if (screen_dns_servers(m->cfg.dns_server, RESOLV_CONF, servers, sizeof(servers),
+	    &why) == -1) {
+		mx_fail(m, "screen test: %s (%s)", why, m->config_path);
 		return MX_FAIL;
 	}
-	dynptr_init();
+	dynptr_init();		/* before the drop: the suffix list is read now */
+	mem = screen_test_memory(m);
 	if ((base = event_base_new()) == NULL) {
+		memory_close(mem);
 		mx_fail(m, "screen test: event_base_new failed");
 		return MX_FAIL;
 	}
 	cache = dns_cache_new(SCREEN_TEST_CACHE);
-	if (resolver_init(base, m->cfg.dns_server, cache, NULL, &why) == -1) {
-		mx_fail(m, "screen test: dns_server %s: %s", m->cfg.dns_server, why);
+	if (resolver_init(base, servers, cache, NULL, &why) == -1) {
+		mx_fail(m, "screen test: dns_server %s: %s", servers, why);
 		rc = MX_FAIL;
 	} else {
-		rc = screen_test(m, base, cache, f) == 0 ? MX_OK : MX_FAIL;
+		rc = screen_test(m, base, cache, f, mem) == 0 ? MX_OK : MX_FAIL;
 		resolver_shutdown();
 	}
 	dns_cache_free(cache);
 	event_base_free(base);
+	memory_close(mem);
 	return rc;
 }
 

@@ -140,27 +140,6 @@ why_arg_valid(const char *s)
 	return true;
 }
 
-/* As root, become the owner of screen_dir (files stay the role's). */
-static int
-why_become_owner(struct mxctl *m, const char *dir)
-{
-	struct passwd *pw;
-	struct stat st;
-	char name[256];
-
-	if (stat(dir, &st) == -1)
-		return mx_fail(m, "no screen memory at %s (%s): has homemxd run with "
-		    "this config?", dir, strerror(errno));
-	if (geteuid() != 0 || st.st_uid == 0)
-		return 0;
-	if ((pw = getpwuid(st.st_uid)) == NULL ||
-	    snprintf(name, sizeof(name), "%s", pw->pw_name) >= (int)sizeof(name))
-		return mx_fail(m, "screen_dir %s: owner uid %ld has no usable passwd entry",
-		    dir, (long)st.st_uid);
-	privdrop(name, NULL);
-	return 0;
-}
-
 int
 cmd_why(struct mxctl *m, int argc, char **argv)
 {
@@ -176,7 +155,7 @@ cmd_why(struct mxctl *m, int argc, char **argv)
 		    "id such as 7f3a09c2 or a queue id, got '%s'", argv[0]);
 		return MX_FAIL;
 	}
-	if (why_become_owner(m, sc->screen_dir) == -1)
+	if (mx_become_owner_of(m, sc->screen_dir) == -1)
 		return MX_FAIL;
 	snprintf(err, sizeof(err), "screen_dir is too long");
 	if (memory_dir(sc->screen_dir, dir, sizeof(dir)) == -1 ||

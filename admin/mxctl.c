@@ -438,6 +438,32 @@ store_owner(struct mxctl *m, struct passwd **owner)
 	return 0;
 }
 
+/*
+ * As root, become the owner of dir (the screen's memory is _hmx-screen's):
+ * the files a command opens or creates stay readable for the role. A
+ * root-owned dir (a root-run demo) keeps us root. -1 with m->err if dir is
+ * missing or its owner has no passwd entry.
+ */
+int
+mx_become_owner_of(struct mxctl *m, const char *dir)
+{
+	struct passwd *pw;
+	struct stat st;
+	char name[256];
+
+	if (stat(dir, &st) == -1)
+		return mx_fail(m, "%s: %s (has homemxd run with this config?)", dir,
+		    strerror(errno));
+	if (geteuid() != 0 || st.st_uid == 0)
+		return 0;
+	if ((pw = getpwuid(st.st_uid)) == NULL ||
+	    snprintf(name, sizeof(name), "%s", pw->pw_name) >= (int)sizeof(name))
+		return mx_fail(m, "%s: owner uid %ld has no usable passwd entry", dir,
+		    (long)st.st_uid);
+	privdrop(name, NULL);
+	return 0;
+}
+
 /* As root, become the owner of store_dir before touching any store file. */
 static int
 become_store_owner(struct mxctl *m)

@@ -99,6 +99,7 @@ int	cmd_tag_block(struct mxctl *, int, char **);
 int	cmd_tag_unblock(struct mxctl *, int, char **);
 int	cmd_tag_list(struct mxctl *, int, char **);
 int	cmd_import(struct mxctl *, int, char **);
+int	mx_become_owner_of(struct mxctl *, const char *dir);
 int	cmd_why(struct mxctl *, int, char **);
 int	cmd_screen_test(struct mxctl *, int, char **);
 int	cmd_dkim(struct mxctl *, int, char **);

@@ -1,6 +1,6 @@
 /*
  * dkimsign/keys.c - the keyring: private keys read from dkim_key_dir (see
- * keyfile.h for the layout), checked, test-signed and kept in memory.
+ * lib/dkimkey.h for the layout), checked, test-signed and kept in memory.
  *
  * Owns: the only in-memory copies of the private keys, and the rule that
  * a key is used only after it parsed as the right type and signed a test
@@ -27,10 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "keys.h"
 #include "log.h"
@@ -91,17 +89,6 @@ key_status_text(enum key_status s)
 
 /* ---- one PEM text ----------------------------------------------------- */
 
-/* Never prompt for a passphrase: an encrypted key is simply refused. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 static bool
 starts_with(const char *p, size_t len, const char *prefix)
 {
@@ -147,25 +134,21 @@ key_pem_check(const char *pem, size_t len, enum dkim_key_alg a, unsigned *bits,
 {
 	enum key_status st;
 	EVP_PKEY *pkey = NULL;
-	BIO *bio = NULL;
 	char err[160];
 
 	*bits = 0;
 	if ((st = check_armor(pem, len, a, why, whysize)) != KEY_OK)
 		return st;
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return key_fail(KEY_NOT_PEM, why, whysize, "out of memory");
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	if (pkey == NULL) {
-		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
-		ERR_clear_error();
+	switch (dkim_key_pem_parse(pem, len, a, &pkey, err, sizeof(err))) {
+	case DKIM_PEM_NOT_PEM:
 		return key_fail(KEY_NOT_PEM, why, whysize, err);
-	}
-	if (!EVP_PKEY_is_a(pkey, a == DKIM_ALG_RSA ? "RSA" : "ED25519"))
-		st = key_fail(KEY_WRONG_TYPE, why, whysize, a == DKIM_ALG_RSA ?
+	case DKIM_PEM_WRONG_TYPE:
+		return key_fail(KEY_WRONG_TYPE, why, whysize, a == DKIM_ALG_RSA ?
 		    "expected an RSA key" : "expected an Ed25519 key");
-	else if ((*bits = (unsigned)EVP_PKEY_get_bits(pkey)) < DKIM_RSA_MIN_BITS &&
+	case DKIM_PEM_OK:
+		break;
+	}
+	if ((*bits = (unsigned)EVP_PKEY_get_bits(pkey)) < DKIM_RSA_MIN_BITS &&
 	    a == DKIM_ALG_RSA)
 		st = key_fail(KEY_TOO_SMALL, why, whysize, "RFC 8301 wants 1024 bits or more");
 	EVP_PKEY_free(pkey);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "keyfile.h"
+#include "dkimkey.h"
 #include "signer.h"
 
 #define KEYRING_DOMAINS_MAX	256	/* cached (domain, selector) pairs */

@@ -6,7 +6,7 @@
  * order of calls (dkim_sign, dkim_header per field, dkim_eoh, dkim_body
  * per chunk, dkim_eom, dkim_getsighdr_d; LIBRARIES.md section 1).
  * c=relaxed/relaxed for both rsa-sha256 (RFC 6376) and ed25519-sha256
- * (RFC 8463), each key under its own selector (keyfile.h). h= lists every present field of signer_sign_headers, and
+ * (RFC 8463), each key under its own selector (lib/dkimkey.h). h= lists every present field of signer_sign_headers, and
  * then once more each name of signer_oversign_headers (RFC 6376 8.15:
  * a listed name with no instance left stands for "no such field", so
  * nobody can add a From:, Subject:, Reply-To: or MIME header after us).

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keyfile.h"
+#include "dkimkey.h"
 
 #define SIGN_MESSAGE_MAX	(64u * 1024 * 1024)	/* bytes we agree to read */
 #define SIGN_BODY_CHUNK		(64 * 1024)
@@ -18,7 +18,7 @@ struct signer;
 
 /* What to sign with: the PEM text of each key (NULL = no key of that
  * algorithm; at least one must be set). selector is the base name of the
- * pair: s= is "<selector>-rsa" / "<selector>-ed25519" (keyfile.h). */
+ * pair: s= is "<selector>-rsa" / "<selector>-ed25519" (lib/dkimkey.h). */
 struct sign_keys {
 	const char	*domain;
 	const char	*selector;

@@ -23,7 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "keyfile.h"
+#include "dkimkey.h"
 
 /*
  * libopendkim 2.11.0~beta2 leaks the key object of every Ed25519

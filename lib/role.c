@@ -2,14 +2,14 @@
  * lib/role.c - start-up, privilege drop, control link and signals of a role.
  *
  * Owns: the role side of the contract in role.h. Why one file for all
- * roles: the order "parse config, preinit, chroot+setuid, init, listen to
- * the supervisor" is security-relevant and must not differ between roles.
+ * roles: the order "parse config, preinit, drop the capability bounding
+ * set, chroot+setuid, no_new_privs and no capabilities, seccomp filter,
+ * init, listen to the supervisor" is security-relevant and must not differ
+ * between roles.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,28 +82,6 @@ role_exit(int code)
 {
 	exit_code = code;
 	event_base_loopexit(base, NULL);
-}
-
-void
-privdrop(const char *user, const char *chroot_dir)
-{
-	struct passwd *pw;
-
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("privdrop: no such user '%s'", user);
-	if (chroot_dir != NULL) {
-		if (chroot(chroot_dir) == -1)
-			fatal("chroot %s", chroot_dir);
-		if (chdir("/") == -1)
-			fatal("chdir /");
-	}
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("privdrop: cannot drop to %s", user);
-	/* A drop that can be undone is no drop. */
-	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
-		fatalx("privdrop: could regain root");
 }
 
 /* A peer sent garbage: ask the supervisor to restart it (and relink us). */
@@ -253,7 +231,7 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 		case 'r': chroot_dir = optarg; break;
 		case 'n': nlisten = atoi(optarg); break;
 		case 'k': parse_listen_kinds(optarg); break;
-		case 'S': sink = LOG_SINK_SYSLOG; break;
+		case 'S': sink = LOG_SINK_PARENT; break;
 		case 'D': debug = 1; break;
 		default:
 			fprintf(stderr, "%s is started by homemxd, not by hand\n", progname);
@@ -281,12 +259,19 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 		fatalx("event_base_new");
 	if (ops->preinit != NULL)
 		ops->preinit(base, &cfg);
-	if (user != NULL)
+	if (user != NULL) {
+		/* Needs CAP_SETPCAP, so before the drop takes it away. */
+		if (sandbox_drop_bounding_set() == -1)
+			fatal("role=%s: dropping the capability bounding set",
+			    role_name(ops->role));
 		privdrop(user, chroot_dir);
-	else if (getuid() == 0)
+	} else if (getuid() == 0)
 		log_warnx("role=%s running as root without privilege drop (demo mode)",
 		    role_name(ops->role));
 	chrooted = user != NULL && chroot_dir != NULL;
+	sandbox_lock_privileges();
+	if (ops->sandbox != NULL)
+		sandbox_enter(ops->sandbox, role_name(ops->role));
 
 	int listen_fds[CONFIG_MAX_LISTEN];
 	for (int i = 0; i < nlisten; i++)

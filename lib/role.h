@@ -8,8 +8,12 @@
  *	argv	-u USER   drop to this user (root only); absent = demo mode
  *		-r DIR    chroot into DIR before dropping (with -u)
  *		-k KINDS  the kind of each listening fd: "smtp,submission,..."
- *		-S        log to syslog instead of stderr
+ *		-S        log for syslog: "<PRIO>text" lines (lib/log.h)
  *		-D        debug logging
+ *	fd 0	/dev/null; fd 1, 2: the role's log pipe, read by homemxd
+ * After the drop (or at once in demo mode) every role sets no_new_privs
+ * and holds no capability; a role with a seccomp profile (role_ops.sandbox)
+ * then runs under it from init on (lib/sandbox.h).
  * The supervisor then sends MSG_SUP_LINK frames, one per peer role, each
  * carrying this role's end of a socketpair, and may later send more (after
  * a peer restarted) or MSG_SUP_RELOAD. SIGTERM asks the role to drain.
@@ -22,6 +26,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "sandbox.h"
 
 struct event_base;
 
@@ -56,6 +61,9 @@ struct role_ops {
 	/* SIGTERM: stop taking work, finish what was promised, then call
 	 * role_exit(). */
 	void	(*on_shutdown)(void);
+	/* The system calls the role may make from init on (lib/sandbox.c);
+	 * NULL: no filter (the roles that never read the network). */
+	const struct sandbox_profile *sandbox;
 };
 
 int			 role_main(int argc, char **argv, const struct role_ops *);

@@ -14,6 +14,7 @@ main(int argc, char **argv)
 		.on_link = relay_on_link,
 		.on_reload = relay_on_reload,
 		.on_shutdown = relay_on_shutdown,
+		.sandbox = &sandbox_profile_relay,
 	};
 
 	return role_main(argc, argv, &ops);

@@ -16,12 +16,7 @@
  * SIGKILL, lib/store.h explains it); then the role exits and the
  * supervisor restarts it into recovery, instead of hanging every session.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +29,7 @@
 #include "judge.h"
 #include "log.h"
 #include "memory.h"
+#include "resolvconf.h"
 #include "resolver.h"
 #include "screen.h"
 
@@ -42,8 +38,6 @@
 #define SWEEP_WORK		2000	/* records visited per sweep tick */
 #define CHECKPOINT_TICKS	6	/* sweep ticks per checkpoint */
 #define PROBE_SECONDS		300	/* RFC 5782 health probe of the lists */
-#define RESOLV_CONF		"/etc/resolv.conf"
-#define RESOLV_SERVERS_MAX	3	/* as many as resolv.conf(5) uses */
 
 static struct ipc_link		*smtpd_link;
 static struct dns_cache		*cache;
@@ -187,49 +181,6 @@ screen_probe(evutil_socket_t fd, short what, void *arg)
 
 /* ---- role life ------------------------------------------------------------ */
 
-/*
- * dns_server "" means the system's resolvers, like relay: their addresses
- * are read from resolv.conf here, before the chroot hides it, and handed to
- * c-ares like a configured list (screen/resolver.c never reads the file).
- * Public DNS lists refuse the big public resolvers: a warning says so.
- */
-static void
-screen_servers(const struct config *c, char *csv, size_t size)
-{
-	char line[256], word[16], addr[64];
-	size_t n = 0, o = 0;
-	FILE *f;
-
-	csv[0] = '\0';
-	if (c->dns_server[0] != '\0') {
-		snprintf(csv, size, "%s", c->dns_server);
-		return;
-	}
-	if ((f = fopen(RESOLV_CONF, "re")) == NULL)
-		fatalx("screen: dns_server is not set and %s cannot be read: set "
-		    "dns_server to your resolver, e.g. 127.0.0.1:53", RESOLV_CONF);
-	while (fgets(line, sizeof(line), f) != NULL && n < RESOLV_SERVERS_MAX) {
-		struct in6_addr a6;
-		struct in_addr a4;
-		if (sscanf(line, "%15s %63s", word, addr) != 2 || strcmp(word, "nameserver") != 0)
-			continue;
-		if (inet_pton(AF_INET, addr, &a4) == 1)
-			o += (size_t)snprintf(csv + o, size - o, "%s%s:53", n ? "," : "", addr);
-		else if (inet_pton(AF_INET6, addr, &a6) == 1)
-			o += (size_t)snprintf(csv + o, size - o, "%s[%s]:53", n ? "," : "", addr);
-		else
-			continue;
-		n++;
-	}
-	fclose(f);
-	if (n == 0)
-		fatalx("screen: dns_server is not set and %s names no server: set "
-		    "dns_server to your resolver, e.g. 127.0.0.1:53", RESOLV_CONF);
-	log_warnx("screen: dns_server is not set: asking %s from %s; public DNS lists "
-	    "refuse the big public resolvers, so run one of your own (unbound) and set "
-	    "dns_server", csv, RESOLV_CONF);
-}
-
 static void
 screen_preinit(struct event_base *base, const struct config *c)
 {
@@ -239,7 +190,16 @@ screen_preinit(struct event_base *base, const struct config *c)
 	if (dynptr_init() == -1)
 		log_warnx("screen: no Public Suffix List: dynamic-PTR names are judged on "
 		    "their first labels only");
-	screen_servers(c, servers, sizeof(servers));
+	/* dns_server "" means the system's resolvers, like relay: read here,
+	 * before the chroot hides resolv.conf (screen/resolvconf.h) */
+	int from_file = screen_dns_servers(c->dns_server, RESOLV_CONF, servers,
+	    sizeof(servers), &why);
+	if (from_file == -1)
+		fatalx("screen: %s: set dns_server to your resolver, e.g. 127.0.0.1:53", why);
+	if (from_file == 1)
+		log_warnx("screen: dns_server is not set: asking %s from %s; public DNS "
+		    "lists refuse the big public resolvers, so run one of your own "
+		    "(unbound) and set dns_server", servers, RESOLV_CONF);
 	cache = dns_cache_new(SCREEN_CACHE_ENTRIES);
 	if (resolver_init(base, servers, cache, NULL, &why) == -1)
 		fatalx("screen: dns_server %s: %s", servers, why);

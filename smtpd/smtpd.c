@@ -40,4 +40,5 @@ const struct role_ops smtpd_role_ops = {
 	.on_link = links_on_link,
 	.on_reload = tls_role_on_reload,
 	.on_shutdown = server_shutdown,
+	.sandbox = &sandbox_profile_smtpd,
 };

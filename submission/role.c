@@ -43,4 +43,5 @@ const struct role_ops submission_role_ops = {
 	.on_link = links_on_link,
 	.on_reload = tls_role_on_reload,
 	.on_shutdown = server_shutdown,
+	.sandbox = &sandbox_profile_submission,
 };

@@ -47,6 +47,7 @@
 #include "ipc_decode.h"
 #include "log.h"
 #include "role.h"
+#include "rolelog.h"
 #include "setup.h"
 #include "supervisor.h"
 #include "tlscheck.h"
@@ -96,6 +97,7 @@ struct child {
 	enum child_state	 state;
 	pid_t			 pid;
 	struct ipc_link		*control;
+	struct rolelog		*log;		/* the pipe its fd 1 and 2 write to */
 	double			 started;
 	bool			 term_sent;	/* SIGTERM once per drain: a second one means "die now" */
 	unsigned		 backoff;
@@ -274,8 +276,25 @@ exec_failed(enum role r, const char *path)
 }
 
 /* In the child: arrange fds 3, 4, 5.. per lib/role.h and exec. */
+/*
+ * In the child, with every fd already moved to 64 and up: stdin is
+ * /dev/null, stdout and stderr the role's log pipe (supervisor/rolelog.c),
+ * never homemxd's own stderr.
+ */
+static int
+child_stdio(int log_fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null == -1 || dup2(null, STDIN_FILENO) == -1 ||
+	    dup2(log_fd, STDOUT_FILENO) == -1 || dup2(log_fd, STDERR_FILENO) == -1)
+		return -1;
+	return 0;
+}
+
+/* In the child: arrange fds 0-2 and 3, 4, 5.. per lib/role.h and exec. */
 static void __attribute__((noreturn))
-child_exec(const struct role_spec *s, int control_fd, int conf_fd)
+child_exec(const struct role_spec *s, int control_fd, int conf_fd, int log_fd)
 {
 	char path[PATH_MAX + 64], nbuf[16];
 	char *argv[20];
@@ -286,12 +305,14 @@ child_exec(const struct role_spec *s, int control_fd, int conf_fd)
 	/* Move everything out of the way of the fixed numbers first. */
 	int ctl = fcntl(control_fd, F_DUPFD, 64);
 	int conf = fcntl(conf_fd, F_DUPFD, 64);
+	int logw = fcntl(log_fd, F_DUPFD, 64);
 	int lfd[CONFIG_MAX_LISTEN];
 	size_t n = 0;
 	for (size_t i = 0; i < nlisten; i++)
 		if (s->listen_kinds & LK(cfg.listen[i].kind))
 			lfd[n++] = fcntl(listen_fds[i], F_DUPFD, 64);
-	if (ctl == -1 || conf == -1 || dup2(ctl, ROLE_FD_CONTROL) == -1 ||
+	if (ctl == -1 || conf == -1 || logw == -1 || child_stdio(logw) == -1 ||
+	    dup2(ctl, ROLE_FD_CONTROL) == -1 ||
 	    dup2(conf, ROLE_FD_CONFIG) == -1)
 		_exit(126);
 	for (size_t i = 0; i < n; i++)
@@ -347,13 +368,17 @@ child_start(struct child *c)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
 	int conf = config_memfd();
+	int log_fd;
+	if ((c->log = rolelog_new(base, c->spec->binary, &log_fd)) == NULL)
+		fatal("pipe for the log of %s", c->spec->binary);
 	pid_t pid = fork();
 	if (pid == -1)
 		fatal("fork");
 	if (pid == 0)
-		child_exec(c->spec, sv[1], conf);
+		child_exec(c->spec, sv[1], conf, log_fd);
 	close(sv[1]);
 	close(conf);
+	rolelog_started(c->log, pid);
 	c->pid = pid;
 	c->state = CHILD_RUNNING;
 	c->term_sent = false;
@@ -418,6 +443,7 @@ drain_step(void)
 			kill(children[i].pid, SIGTERM);
 		}
 	if (all_stopped()) {
+		rolelog_flush_all();
 		log_event("shutdown", "role=supervisor state=done");
 		event_base_loopexit(base, NULL);
 	}
@@ -485,11 +511,27 @@ startup_failure_is_fatal(struct child *c, int status, const char *how)
 	return true;
 }
 
+/* SIGSYS is how lib/sandbox.c ends a role that made a system call outside
+ * its profile: say so in words an admin can search for. */
+static void
+log_if_seccomp(const struct child *c, int status)
+{
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_event("seccomp_kill", "role=%s pid=%ld signal=%d reason=\"system call "
+		    "outside the role's seccomp profile (lib/sandbox.c); the role's "
+		    "event=seccomp_violation line names it\"", role_name(c->spec->role),
+		    (long)c->pid, SIGSYS);
+}
+
 static void
 child_exited(struct child *c, int status)
 {
 	char how[64];
 
+	/* What the role wrote before it died comes before the news. */
+	rolelog_release(c->log);
+	c->log = NULL;
+	log_if_seccomp(c, status);
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "signal=%d", WTERMSIG(status));
 	else

@@ -20,6 +20,7 @@ is never silently left out.
 No DNS is used by anything started here.
 """
 
+import collections
 import contextlib
 import os
 import re
@@ -113,10 +114,15 @@ class LogWatch:
     def wait_sessions_ended(self, timeout=WAIT):
         """For a log smtpd or submission writes: until every session logged
         as started (event=connect) is logged as ended (a closed client is
-        still counted against max_connections_per_ip until then)."""
-        self.wait_for(lambda: self.count("event=disconnect sess=") >=
-                      self.count("event=connect sess="), timeout=timeout,
-                      what="every session ended")
+        still counted against max_connections_per_ip until then). Counted
+        per process: the sessions of one that was killed never end."""
+        def ended():
+            started, done = collections.Counter(), collections.Counter()
+            for m in re.finditer(r"\[(\d+)\]: event=(connect|disconnect) sess=", self.log()):
+                (started if m.group(2) == "connect" else done)[m.group(1)] += 1
+            dead = {pid for pid in started if not os.path.exists(f"/proc/{pid}")}
+            return all(done[pid] >= n for pid, n in started.items() if pid not in dead)
+        self.wait_for(ended, timeout=timeout, what="every session ended")
 
     @contextlib.contextmanager
     def expect_log(self, needle, timeout=WAIT):

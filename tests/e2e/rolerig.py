@@ -78,8 +78,11 @@ _STATUS = {}
 for _enum in ("resolve_verdict", "queue_status", "delivery_result", "auth_result",
               "sender_result", "sign_status", "msg_source"):
     _STATUS.update(c_enum("lib/ipc_decode.h", _enum))
+for _enum in ("screen_stage", "screen_action", "screen_reply"):
+    _STATUS.update(c_enum("lib/screen_facts.h", _enum))
 # Module constants named as in C: RESOLVE_LOCAL.., QUEUE_OK.., DELIVERY_OK..,
-# AUTH_OK.., SENDER_OWNED.., SIGN_OK.., SOURCE_SMTP..
+# AUTH_OK.., SENDER_OWNED.., SIGN_OK.., SOURCE_SMTP.., SCREEN_STAGE_RCPT..,
+# SCREEN_ACCEPT.., SCREEN_REPLY_OK..
 globals().update(_STATUS)
 
 
@@ -105,6 +108,9 @@ class Cursor:
 
     def u8(self):
         return self.take(1)[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
 
     def u16(self):
         return struct.unpack(">H", self.take(2))[0]

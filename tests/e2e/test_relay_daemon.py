@@ -48,7 +48,7 @@ def message(to, subject="relay through the daemon", body="hello over the wire\r\
 
 def make_dkim_keys(h, domain, selector="mx1"):
     """mxctl dkim keygen if it works, else the key files by hand as
-    dkimsign/keyfile.h lays them out: submitted mail is never sent
+    lib/dkimkey.h lays them out: submitted mail is never sent
     unsigned, so without keys nothing would leave."""
     if h.mxctl("dkim", "keygen", domain, check=False).returncode == 0:
         return

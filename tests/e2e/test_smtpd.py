@@ -437,16 +437,27 @@ class TestLimits(InstanceCase):
 
 
 class TestEarlyTalker(InstanceCase):
+    """Talking before the greeting is weighed by the screen (early_talker,
+    10 = reject_score by default) and refused at RCPT, where the log shows
+    what the client wanted. Loopback must not be trusted for that, and the
+    other checks, whose DNS is off here, must not be able to lower the
+    score below the threshold (spf_pass could, as a range)."""
     greeting_delay = "1s"
-    users = ()
+    extra_conf = ("max_errors 1000\ntrusted_networks none\ndnsbl none\n"
+                  "weight spf_pass 0\nweight helo_matches_ptr 0")
 
-    def test_early_talker_is_refused(self):
+    def test_early_talker_is_refused_at_rcpt(self):
         c = self.client(banner=False)
-        c.send("EHLO eager.example\r\n")
-        code, text = c.reply()
-        self.assertEqual(code, 554, text)
-        self.assertTrue(text.startswith("554 5.5.0 "), text)
-        self.assertTrue(c.closed())
+        c.send("EHLO eager.example\r\nMAIL FROM:<a@client.example>\r\n")
+        self.assertEqual(c.reply(), (220, "220 mx.example.test ESMTP"))
+        self.assertEqual(c.cmd("EHLO eager.example")[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<a@client.example>")[0], 250)
+        code, text = c.cmd("RCPT TO:<kim@example.test>")
+        self.assertEqual(code, 550, text)
+        m = re.match(r"550 5\.7\.1 Refused by local policy, ref=([0-9a-f]+-1)$", text)
+        self.assertIsNotNone(m, text)
+        self.h.wait_log(rf"event=verdict sess=\w+ ref={m.group(1)} .*verdict=reject "
+                        rf'reply="550 5.7.1" .*checks="[^"]*early_talker:\+10', regex=True)
 
     def test_patient_client_is_greeted(self):
         c = self.client(banner=False)

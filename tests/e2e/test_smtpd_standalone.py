@@ -21,17 +21,21 @@ import select
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
 import unittest
 
 from harness import BUILD, WAIT, SMTPClient, assert_no_sanitizer_reports
+import rolerig
 from rolerig import (QUEUE_NOSPACE, QUEUE_OK, QUEUE_REJECT, QUEUE_TEMPFAIL, RESOLVE_BLOCKED,
                      RESOLVE_LOCAL, RESOLVE_NOT_LOCAL, RESOLVE_TEMPFAIL, RESOLVE_UNKNOWN_USER,
                      SOURCE_SMTP, Cursor, RoleRig, s)
 
 SMTPD = os.path.join(BUILD, "homemx-smtpd")
+SCREEN_FACT_TLS, SCREEN_FACT_EARLY_TALKER = 0x01, 0x02       # lib/screen_facts.h
+SCREEN_FACT_NULL_SENDER, SCREEN_FACT_MAIL_SEEN = 0x04, 0x08
 
 
 # ---- the fake world around smtpd --------------------------------------------
@@ -42,11 +46,26 @@ class Message:
         self.client_ip, self.source, self.rcpts, self.body = client_ip, source, rcpts, body
 
 
+class Facts:
+    """One MSG_SCREEN_HINT/ASK as smtpd sent it (lib/ipc_screen.h)."""
+
+    def __init__(self, kind, payload):
+        c = Cursor(payload)
+        self.kind = kind
+        self.stage, self.flags, self.errors = c.u8(), c.u8(), c.u16()
+        self.rcpt_seq = c.u32()
+        (self.sess, self.client_ip, self.local_ip, self.helo, self.mail_from,
+         self.rcpt, self.qid) = (c.str("latin-1") for _ in range(7))
+        c.end()
+
+
 class FakeWorld(RoleRig):
-    """homemx-smtpd with a fake supervisor, lookup and queue.
+    """homemx-smtpd with a fake supervisor, lookup, queue and screen.
 
     Policies (change them at any time from a test):
       verdict(address) -> RESOLVE_*     (default: kim/postmaster@example.test local)
+      screen(facts) -> (SCREEN_action, SCREEN_REPLY_*) or None (no answer);
+                                        default: accept
       lookup_delay, open_delay, commit_delay: seconds before answering
       open_status, commit_status: QUEUE_*; open_fd_path: file to hand over
     Observations: asked (addresses), messages (committed), aborted (msgids),
@@ -69,6 +88,8 @@ class FakeWorld(RoleRig):
         self.commit_status = QUEUE_OK
         self.open_fd_path = None
         self.verdict = self.default_verdict
+        self.screen = lambda facts: (rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK)
+        self.screened = []          # Facts of every hint and question, in order
         self.spool = {}
         self.proc = None
         self.links = {}
@@ -111,6 +132,7 @@ class FakeWorld(RoleRig):
         self.control = self.proc.control
         self.connect_peer("lookup")
         self.connect_peer("queue")
+        self.connect_peer("screen")
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
         self.wait_log("event=link_up peer=queue")
@@ -208,6 +230,16 @@ class FakeWorld(RoleRig):
             c.end()
             with self.lock:
                 self.aborted.append(msgid)
+        elif name in ("MSG_SCREEN_HINT", "MSG_SCREEN_ASK"):
+            facts = Facts(name, payload)
+            with self.lock:
+                self.screened.append(facts)
+            if name == "MSG_SCREEN_ASK":
+                answer = self.screen(facts)
+                if answer is not None:
+                    ref = f"{facts.sess}-{facts.rcpt_seq}".encode()
+                    self.safe_send(link, "MSG_SCREEN_VERDICT",
+                                   bytes(answer) + struct.pack(">i", 7) + s(ref), req_id)
         else:
             raise AssertionError(f"unexpected frame {name} from smtpd")
         if fd is not None:
@@ -599,6 +631,120 @@ class TestRecipients(SmtpdCase):
         self.assertReply(self.rcpt(c, "<kim@example.test>"), 250)
 
 
+class TestScreen(SmtpdCase):
+    """What port 25 tells the screen role, and how its verdicts reach the
+    client (smtpd/inbound.c); the screen itself is faked here."""
+    extra_conf = "max_errors 100"
+
+    def test_hints_and_questions(self):
+        c = self.client()
+        self.assertReply(c.cmd("EHLO client.example"), 250)
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250, "2.1.5")
+        self.assertReply(c.cmd("RCPT TO:<nobody@example.test>"), 550, "5.1.1")
+        self.assertReply(c.cmd("RCPT TO:<x@other.test>"), 554, "5.7.1")
+        self.assertReply(c.cmd("RCPT TO:<ann@example.test>"), 250, "2.1.5")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(MESSAGE + b".\r\n")
+        self.assertReply(c.reply(), 250)
+        self.world.wait_for(lambda: len(self.world.screened) == 6)
+        stages = [(f.kind, f.stage) for f in self.world.screened]
+        self.assertEqual(stages, [
+            ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_CONNECT),
+            ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_HELO),
+            ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_MAIL),
+            ("MSG_SCREEN_ASK", rolerig.SCREEN_STAGE_RCPT),      # kim: local
+            ("MSG_SCREEN_ASK", rolerig.SCREEN_STAGE_RCPT),      # ann; not the unknown or remote
+            ("MSG_SCREEN_HINT", rolerig.SCREEN_STAGE_DATA)])
+        kim, ann, data = self.world.screened[3], self.world.screened[4], self.world.screened[5]
+        self.assertEqual((kim.client_ip, kim.local_ip, kim.helo), ("127.0.0.1", "127.0.0.1",
+                                                                   "client.example"))
+        self.assertEqual((kim.mail_from, kim.rcpt, kim.rcpt_seq), ("a@client.example",
+                                                                   "kim@example.test", 1))
+        self.assertEqual((ann.rcpt, ann.rcpt_seq), ("ann@example.test", 2))
+        self.assertEqual(kim.flags, SCREEN_FACT_MAIL_SEEN)
+        self.assertEqual(len(data.qid), 16)
+        self.assertEqual(data.qid, self.world.messages[0].msgid)
+        self.assertEqual({f.sess for f in self.world.screened}, {kim.sess})
+
+    def test_null_sender_flag(self):
+        c = self.client()
+        c.cmd("EHLO client.example")
+        self.assertReply(c.cmd("MAIL FROM:<>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+        ask = self.world.wait_for(lambda: [f for f in self.world.screened
+                                           if f.kind == "MSG_SCREEN_ASK"])[0]
+        self.assertEqual(ask.flags, SCREEN_FACT_MAIL_SEEN | SCREEN_FACT_NULL_SENDER)
+        self.assertEqual(ask.mail_from, "")
+
+    def test_verdicts_become_neutral_replies(self):
+        verdicts = {
+            "kim@example.test": (rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK,
+                                 "250 2.1.5 "),
+            "ann@example.test": (rolerig.SCREEN_REJECT, rolerig.SCREEN_REPLY_REJECT,
+                                 "550 5.7.1 Refused by local policy, ref="),
+            "postmaster@example.test": (rolerig.SCREEN_REJECT, rolerig.SCREEN_REPLY_SPF_REJECT,
+                                        "550 5.7.23 Refused by local policy, ref="),
+            "kim-tag@example.test": (rolerig.SCREEN_GREYLIST, rolerig.SCREEN_REPLY_GREYLIST,
+                                     "451 4.7.1 Try again later, ref="),
+        }
+        self.world.screen = lambda f: verdicts[f.rcpt][:2]
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        for n, (rcpt, (_, _, want)) in enumerate(verdicts.items(), 1):
+            code, text = c.cmd(f"RCPT TO:<{rcpt}>")
+            self.assertTrue(text.startswith(want), (rcpt, text))
+            if code != 250:
+                self.assertRegex(text, rf"ref=[0-9a-f]{{8}}-{n}$")
+        self.world.screen = lambda f: (rolerig.SCREEN_TEMPFAIL, rolerig.SCREEN_REPLY_DNS_TEMPFAIL)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 451, "4.4.3")
+        log = self.world.log()
+        self.assertRegex(log, r'event=rcpt sess=\w+ from=<a@client.example> '
+                              r'to=<ann@example.test> verdict=reject reply="550 5.7.1" '
+                              r'reason=screen_reject ip=127.0.0.1')
+        self.assertIn('reason=screen_greylist', log)
+        # a DATA with only kim accepted still works
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(MESSAGE + b".\r\n")
+        self.assertReply(c.reply(), 250)
+
+    def test_screen_gone_is_451_and_back(self):
+        """The screen dies with a question in flight: 451 4.3.0 at once,
+        new clients wait until it is back, then all is well."""
+        self.world.screen = lambda f: None      # swallows the question
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        c.send("RCPT TO:<kim@example.test>\r\n")
+        self.world.wait_for(lambda: any(f.kind == "MSG_SCREEN_ASK" for f in self.world.screened))
+        self.world.drop_peer("screen")
+        self.assertReply(c.reply(), 451, "4.3.0")
+        self.world.wait_log("reason=screen_unavailable")
+        self.world.wait_log("event=accept role=smtpd state=off missing=screen")
+        waiting = self.world.client(banner=False)
+        self.clients.append(waiting)
+        waiting.sock.settimeout(1.0)
+        with self.assertRaises(socket.timeout):
+            waiting.sock.recv(100)                  # nobody greets while screen is down
+        self.world.screen = lambda f: (rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK)
+        self.world.connect_peer("screen")
+        waiting.sock.settimeout(WAIT)
+        self.assertEqual(waiting.reply()[0], 220)
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 250)
+
+    def test_garbage_verdict_is_451(self):
+        """A verdict that does not decode is no verdict (and is logged)."""
+        def bad(f):
+            return (rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_REJECT)   # disagree
+        self.world.screen = bad
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 451, "4.3.0")
+        self.world.wait_log(r"event=ipc_reject peer=screen type=MSG_SCREEN_VERDICT")
+
+
 class TestQueueFailures(SmtpdCase):
     def start_data(self, c):
         c.cmd("EHLO client.example")
@@ -976,13 +1122,22 @@ class TestGreetingDelay(SmtpdCase):
     greeting_delay = "1s"
 
     def test_early_talker(self):
+        """Talking first is scored by the screen (early_talker), not cut
+        off: the early bytes are dropped, the greeting comes, and the
+        screen hears of it with every question."""
+        self.world.screen = lambda f: ((rolerig.SCREEN_REJECT, rolerig.SCREEN_REPLY_REJECT)
+                                       if f.flags & SCREEN_FACT_EARLY_TALKER else
+                                       (rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK))
         c = self.client(banner=False)
-        c.send("EHLO eager.example\r\n")
-        code, text = c.reply()
-        self.assertEqual(code, 554, text)
-        self.assertTrue(text.startswith("554 5.5.0 "), text)
-        self.assertTrue(c.closed())
-        self.world.wait_log("event=early_talker")
+        c.send("EHLO eager.example\r\nMAIL FROM:<a@client.example>\r\n")
+        self.world.wait_log("event=early_talker sess=")
+        self.assertEqual(c.reply(), (220, "220 mx.example.test ESMTP"))
+        self.assertEqual(c.cmd("EHLO eager.example")[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<a@client.example>")[0], 250)
+        code, text = c.cmd("RCPT TO:<kim@example.test>")
+        self.assertEqual(code, 550, text)
+        self.assertRegex(text, r"^550 5\.7\.1 Refused by local policy, ref=[0-9a-f]+-1$")
+        self.assertFalse(c.closed())
 
     def test_patient_client(self):
         c = self.client(banner=False)

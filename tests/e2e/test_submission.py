@@ -111,7 +111,7 @@ class Client(SMTPClient):
 
 def dkim_keys(h, domain="example.test", selector="mx1"):
     """Creates the key pair (mxctl dkim keygen if it exists, else the key
-    files by hand as dkimsign/keyfile.h lays them out) and returns the DNS
+    files by hand as lib/dkimkey.h lays them out) and returns the DNS
     TXT records, computed here from the private keys with openssl."""
     d = os.path.join(h.dir, "dkim", domain)
     p = h.mxctl("dkim", "keygen", domain, check=False)
