@@ -80,6 +80,7 @@ static const struct param params[] = {
 	{ "tempfail_score",          P_SCORE,    OFF(screen.tempfail_score), 10,            0, 0,           NULL },
 	{ "greylist_score",          P_SCORE,    OFF(screen.greylist_score), 4,             0, 0,           NULL },
 	{ "spf_fail_reject",         P_BOOL,     OFF(screen.spf_fail_reject), 0,            0,      1,      NULL },
+	{ "dmarc_reject",            P_BOOL,     OFF(screen.dmarc_reject),   1,             0,      1,      NULL },
 	{ "greylist_delay",          P_DURATION, OFF(screen.greylist_delay), 5 * MIN_,      1,      DAY,    NULL },
 	{ "greylist_window",         P_DURATION, OFF(screen.greylist_window), DAY,          2,      7 * DAY, NULL },
 	{ "greylist_pass_memory",    P_DURATION, OFF(screen.greylist_pass_memory), 30 * DAY, 1,     365 * DAY, NULL },

@@ -20,6 +20,7 @@
  *	dynamic_ptr_words dyn dial pool dsl
  *	trusted_networks 127.0.0.0/8 ::1/128 192.0.2.0/24
  *	spf_fail_reject no
+ *	dmarc_reject yes
  *	greylist_delay 5m  greylist_window 24h  greylist_pass_memory 30d
  */
 #ifndef HMX_CONFIG_SCREEN_H
@@ -67,7 +68,29 @@
 	X(W_SUSPICIOUS_TLD,	"suspicious_tld",	2)	/* sender domain in suspicious_tlds */ \
 	X(W_EARLY_TALKER,	"early_talker",		10)	/* spoke before the greeting */ \
 	X(W_CLIENT_ERRORS,	"client_errors",	1)	/* per 3 refused commands */ \
-	X(W_TRUSTED_NETWORK,	"trusted_network",	-100)	/* in trusted_networks */
+	X(W_TRUSTED_NETWORK,	"trusted_network",	-100)	/* in trusted_networks */ \
+	X(W_DKIM_PASS_ALIGNED,	"dkim_pass_aligned",	-2)	/* a valid signature by the From domain */ \
+	X(W_DKIM_PASS,		"dkim_pass",		0)	/* valid, by another domain */ \
+	X(W_DKIM_FAIL,		"dkim_fail",		1)	/* signed, no signature valid */ \
+	X(W_DKIM_PERMERROR,	"dkim_permerror",	0)	/* no key, malformed signature */ \
+	X(W_DKIM_NONE,		"dkim_none",		0)	/* unsigned */ \
+	X(W_DMARC_PASS,		"dmarc_pass",		0)	/* RFC 7489: aligned SPF or DKIM pass */ \
+	X(W_DMARC_REJECT,	"dmarc_reject",		8)	/* fail, p=reject (decisive: dmarc_reject) */ \
+	X(W_DMARC_QUARANTINE,	"dmarc_quarantine",	4)	/* fail, p=quarantine */ \
+	X(W_DMARC_POLICY_NONE,	"dmarc_policy_none",	0)	/* fail, p=none */ \
+	X(W_DMARC_NO_RECORD,	"dmarc_no_record",	0) \
+	X(W_DMARC_PERMERROR,	"dmarc_permerror",	0)	/* a broken record */ \
+	X(W_HEADER_NO_FROM,	"header_no_from",	3)	/* RFC 5322 3.6: exactly one From */ \
+	X(W_HEADER_FROM_MULTIPLE, "header_from_multiple", 3)	/* several From fields or domains */ \
+	X(W_HEADER_FROM_INVALID, "header_from_invalid",	3)	/* an unparseable From */ \
+	X(W_HEADER_NO_DATE,	"header_no_date",	1) \
+	X(W_HEADER_DATE_MULTIPLE, "header_date_multiple", 2) \
+	X(W_HEADER_NO_MESSAGE_ID, "header_no_message_id", 1) \
+	X(W_HEADER_MESSAGE_ID_MULTIPLE, "header_message_id_multiple", 1) \
+	X(W_HEADER_8BIT,	"header_8bit",		2)	/* raw 8-bit without SMTPUTF8 */ \
+	X(W_HEADER_MALFORMED,	"header_malformed",	2)	/* a line that is not a field */ \
+	X(W_HEADER_OVERSIZE,	"header_oversize",	10)	/* over the header section limits */ \
+	X(W_FORGED_LOCAL_FROM,	"forged_local_from",	12)	/* From: our domain, from outside, no aligned DKIM pass */
 
 enum screen_weight_id {
 #define X(id, name, def) id,
@@ -110,6 +133,7 @@ struct screen_config {
 	int			greylist_score;
 	int			weights[W_COUNT];
 	uint32_t		spf_fail_reject;	/* 0 or 1 */
+	uint32_t		dmarc_reject;		/* 0 or 1: a DMARC p=reject fail rejects */
 	bool			lists_set;	/* a dnsbl/dnswl line or dnsbl_default off */
 	struct screen_list	lists[SCREEN_LISTS_MAX];
 	size_t			nlists;

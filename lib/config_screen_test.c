@@ -56,6 +56,8 @@ static const struct {
 	{ L "trusted_networks 192.0.2.0/33\n", "t.conf:2: trusted_networks: expected ADDRESS/PREFIX" },
 	{ L "trusted_networks example.net\n", "t.conf:2: trusted_networks: expected ADDRESS/PREFIX" },
 	{ L "spf_fail_reject sometimes\n", "t.conf:2: spf_fail_reject: expected yes or no" },
+	{ L "dmarc_reject no\nweight forged_local_from 20\n", NULL },
+	{ L "dmarc_reject maybe\n", "t.conf:2: dmarc_reject: expected yes or no" },
 };
 
 static void
@@ -117,6 +119,9 @@ test_defaults(void **state)
 	assert_int_equal(sc->greylist_window, 86400);
 	assert_int_equal(sc->greylist_pass_memory, 30 * 86400);
 	assert_string_equal(sc->screen_dir, "/var/lib/homemx/screen");
+	assert_int_equal(sc->dmarc_reject, 1);
+	assert_int_equal(sc->weights[W_FORGED_LOCAL_FROM], 12);
+	assert_string_equal(screen_weight_name(W_DKIM_PASS_ALIGNED), "dkim_pass_aligned");
 }
 
 static void
@@ -198,6 +203,7 @@ screen_config_equal(const struct screen_config *a, const struct screen_config *b
 	assert_int_equal(a->greylist_score, b->greylist_score);
 	assert_memory_equal(a->weights, b->weights, sizeof(a->weights));
 	assert_int_equal(a->spf_fail_reject, b->spf_fail_reject);
+	assert_int_equal(a->dmarc_reject, b->dmarc_reject);
 	assert_int_equal(a->nlists, b->nlists);
 	for (size_t i = 0; i < a->nlists; i++) {
 		const struct screen_list *x = &a->lists[i], *y = &b->lists[i];
@@ -237,7 +243,8 @@ test_example_documents_defaults(void **state)
 	static const char *const keys[] = { "weight ", "dnsbl ", "dnswl ",
 	    "suspicious_tlds ", "dynamic_ptr_words ", "trusted_networks ",
 	    "greylist_", "screen_", "verdict_memory ", "reject_score ",
-	    "tempfail_score ", "greylist_score ", "spf_fail_reject " };
+	    "tempfail_score ", "greylist_score ", "spf_fail_reject ",
+	    "dmarc_reject " };
 	static char text[CONFIG_TEXT_MAX], out[CONFIG_TEXT_MAX];
 	static struct config doc, def;
 	size_t n, o = 0, uncommented = 0;

@@ -37,7 +37,8 @@ enum screen_stage {
 #define SCREEN_FACT_EARLY_TALKER 0x02	/* spoke before the greeting */
 #define SCREEN_FACT_NULL_SENDER	0x04	/* MAIL FROM:<> */
 #define SCREEN_FACT_MAIL_SEEN	0x08	/* mail_from is meaningful */
-#define SCREEN_FACTS_ALL	0x0f
+#define SCREEN_FACT_SMTPUTF8	0x10	/* MAIL FROM carried SMTPUTF8 (RFC 6531) */
+#define SCREEN_FACTS_ALL	0x1f
 
 struct screen_facts {
 	uint8_t		stage;			/* enum screen_stage */

@@ -17,11 +17,15 @@
 #include "score.h"
 #include "screen_facts.h"
 
+struct screen_message;
+
 struct screen_env {
 	const struct config		*cfg;	/* cfg->screen, hostname, domains */
 	struct dnsbl_health		*health;	/* may be NULL: all usable;
 						 * check_lists marks a list that
 						 * refuses us (dnsbl_health.h) */
+	const struct screen_message	*msg;	/* end of DATA only, else NULL
+						 * (screen/message.h) */
 };
 
 /* PTR (no PTR, FCrDNS, dynamic-looking). screen/identity.c */
@@ -44,6 +48,26 @@ void	check_sender(const struct screen_env *, const struct screen_facts *,
 	    struct dns_view *, struct score *);
 /* Early talker, refused commands. screen/behaviour.c */
 void	check_behaviour(const struct screen_env *, const struct screen_facts *,
+	    struct dns_view *, struct score *);
+
+/*
+ * The message checks, at the end of DATA (env->msg set; each does nothing
+ * without a message). They read each other's findings from the score, so
+ * within a round they run in this order, after check_spf:
+ * check_spf, check_dkim, check_dmarc, check_headers.
+ */
+/* Every DKIM-Signature (RFC 6376, RFC 8463; RFC 8301's minimums): the
+ * per-signature results in score->dkim[]. screen/dkimverify.c */
+void	check_dkim(const struct screen_env *, const struct screen_facts *,
+	    struct dns_view *, struct score *);
+/* RFC 7489 for each From: domain: score->dmarc[], dmarc_reject,
+ * dmarc_unknown, auth_aligned. screen/dmarc.c */
+void	check_dmarc(const struct screen_env *, const struct screen_facts *,
+	    struct dns_view *, struct score *);
+/* From/Date/Message-ID counts, 8-bit header bytes without SMTPUTF8, the
+ * header limits, and a From: in our own domains from outside without an
+ * aligned DKIM pass. screen/headercheck.c */
+void	check_headers(const struct screen_env *, const struct screen_facts *,
 	    struct dns_view *, struct score *);
 
 #endif

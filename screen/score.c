@@ -127,10 +127,18 @@ score_verdict(const struct score *s, const struct score_thresholds *t,
 		*reply = SCREEN_REPLY_SPF_REJECT;
 		return;
 	}
+	/* So is a DMARC fail under the domain's p=reject (RFC 7489 6.6.4). */
+	if (s->dmarc_reject && t->dmarc_reject) {
+		*action = SCREEN_REJECT;
+		*reply = SCREEN_REPLY_REJECT;
+		return;
+	}
 	enum screen_action best = action_for(score_total(s), t);
 	enum screen_action worst = action_for(score_worst(s), t);
 	if (s->spf_unknown && t->spf_fail_reject)
 		worst = SCREEN_REJECT;	/* the SPF we could not learn may be a fail */
+	if (s->dmarc_unknown && t->dmarc_reject)
+		worst = SCREEN_REJECT;	/* so may the DMARC outcome */
 	if (best != worst) {
 		/* what we could not learn decides: ask the client to come back */
 		*action = SCREEN_TEMPFAIL;

@@ -22,6 +22,9 @@
 #define SCORE_ITEMS_MAX		48
 #define SCORE_NAME_MAX		80	/* "dnsbl:zen.spamhaus.org" */
 #define SCORE_REASON_MAX	160
+#define SCORE_DKIM_MAX		8	/* signatures verified per message */
+#define SCORE_DMARC_MAX		4	/* From: domains a message may name */
+#define SCORE_AUTH_REASON_MAX	63
 
 struct score_item {
 	char	name[SCORE_NAME_MAX + 1];
@@ -29,6 +32,36 @@ struct score_item {
 	int	worst;		/* == weight unless unknown */
 	bool	unknown;	/* DNS temporary failure: a range */
 	char	reason[SCORE_REASON_MAX + 1];
+};
+
+/* The message checks' results, in RFC 8601 2.7's words. */
+enum auth_result {
+	AUTH_NONE = 0,		/* DKIM: unsigned; DMARC: no policy record */
+	AUTH_PASS,
+	AUTH_FAIL,
+	AUTH_TEMPERROR,		/* a DNS temporary failure */
+	AUTH_PERMERROR,		/* no key, a malformed signature or record */
+};
+
+/* One DKIM-Signature's outcome (screen/dkimverify.c). d= and s= are the
+ * signature's bytes as libopendkim parsed them: printable, not trusted. */
+struct score_dkim {
+	char			domain[ADDR_DOMAIN_MAX + 1];	/* d=, "" if absent */
+	char			selector[ADDR_DOMAIN_MAX + 1];	/* s= */
+	char			alg[16];	/* a=: "rsa-sha256", "ed25519-sha256" */
+	char			b[9];		/* b='s first 8 characters (RFC 6008) */
+	enum auth_result	result;
+	bool			aligned;	/* d= shares a From: domain's
+						 * organizational domain */
+	char			reason[SCORE_AUTH_REASON_MAX + 1];	/* "" on pass */
+};
+
+/* DMARC's outcome for one From: domain (screen/dmarc.c). */
+struct score_dmarc {
+	char			from_domain[ADDR_DOMAIN_MAX + 1];
+	enum auth_result	result;
+	char			policy[12];	/* applied on fail: "reject",
+						 * "quarantine", "none"; else "" */
 };
 
 /*
@@ -45,6 +78,16 @@ struct score {
 	char			spf_pass_domain[ADDR_DOMAIN_MAX + 1];	/* "" unless SPF passed */
 	char			ptr[ADDR_DOMAIN_MAX + 1];	/* the client's (verified) PTR, "" if none */
 	struct score_item	item[SCORE_ITEMS_MAX];
+	/* end of DATA only: the message checks (screen/checks.h) */
+	bool			dmarc_reject;	/* for dmarc_reject: a p=reject fail */
+	bool			dmarc_unknown;	/* temperror: it may be that fail */
+	bool			auth_aligned;	/* SPF or DKIM passed for every
+						 * From: domain (relaxed alignment) */
+	bool			dkim_done;	/* check_dkim reached its result */
+	size_t			ndkim;
+	struct score_dkim	dkim[SCORE_DKIM_MAX];	/* in header order */
+	size_t			ndmarc;
+	struct score_dmarc	dmarc[SCORE_DMARC_MAX];
 };
 
 struct score_thresholds {
@@ -52,6 +95,7 @@ struct score_thresholds {
 	int	tempfail;	/* >= tempfail: 451 (== reject: no such zone) */
 	int	reject;		/* >= reject: 550 */
 	bool	spf_fail_reject;	/* an SPF fail alone rejects (5.7.23) */
+	bool	dmarc_reject;		/* a DMARC p=reject fail alone rejects (5.7.1) */
 };
 
 void	score_init(struct score *);

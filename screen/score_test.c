@@ -12,7 +12,7 @@
 
 #include "score.h"
 
-static const struct score_thresholds T = { 4, 8, 10, false };
+static const struct score_thresholds T = { 4, 8, 10, false, false };
 
 static void
 expect(const struct score *s, const struct score_thresholds *t,
@@ -103,6 +103,37 @@ test_spf_fail_reject(void **state)
 }
 
 static void
+test_dmarc_reject(void **state)
+{
+	struct score_thresholds t = T;
+	struct score s;
+
+	(void)state;
+	score_init(&s);
+	score_add(&s, "dmarc_reject", 8, "dmarc=fail p=reject");
+	s.dmarc_reject = true;
+	expect(&s, &t, SCREEN_TEMPFAIL, SCREEN_REPLY_TEMPFAIL);	/* the weight alone */
+	t.dmarc_reject = true;
+	expect(&s, &t, SCREEN_REJECT, SCREEN_REPLY_REJECT);	/* decisive, 550 5.7.1 */
+	s.spf_fail = true;
+	t.spf_fail_reject = true;
+	expect(&s, &t, SCREEN_REJECT, SCREEN_REPLY_SPF_REJECT);	/* SPF's code wins */
+
+	/* a DMARC outcome we could not learn may be that reject */
+	t.spf_fail_reject = false;
+	score_init(&s);
+	score_add_unknown(&s, "dmarc_temperror", 0, 8, "dmarc=temperror");
+	s.dmarc_unknown = true;
+	expect(&s, &t, SCREEN_TEMPFAIL, SCREEN_REPLY_DNS_TEMPFAIL);
+	score_init(&s);
+	score_add_unknown(&s, "dmarc_temperror", 0, 0, "dmarc=temperror");
+	s.dmarc_unknown = true;
+	expect(&s, &t, SCREEN_TEMPFAIL, SCREEN_REPLY_DNS_TEMPFAIL);	/* 0..0, yet reject possible */
+	t.dmarc_reject = false;
+	expect(&s, &t, SCREEN_ACCEPT, SCREEN_REPLY_OK);	/* without the rule it cannot reject */
+}
+
+static void
 test_format_and_overflow(void **state)
 {
 	struct score s;
@@ -133,6 +164,7 @@ main(void)
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_unknown_ranges),
 		cmocka_unit_test(test_spf_fail_reject),
+		cmocka_unit_test(test_dmarc_reject),
 		cmocka_unit_test(test_format_and_overflow),
 	};
 

@@ -244,7 +244,6 @@ class Homemx(LogWatch):
             f"maildir_root {self.dir}/maildirs",
             f"chroot_dir {self.dir}/empty",
             f"dkim_key_dir {self.dir}/dkim",
-            # each instance its own screen memory, never /var/lib/homemx/screen
             f"screen_dir {self.dir}/screen",
             f"dns_server {self.dns_server}",
             f"greeting_delay {self.greeting_delay}",

@@ -304,7 +304,8 @@ class RoleRig(LogWatch):
                  f"spool_dir {spool or os.path.join(self.dir, 'spool')}",
                  f"store_dir {self.dir}/store",
                  f"maildir_root {maildirs or os.path.join(self.dir, 'maildirs')}",
-                 f"chroot_dir {chroot or os.path.join(self.dir, 'empty')}"]
+                 f"chroot_dir {chroot or os.path.join(self.dir, 'empty')}",
+                 f"screen_dir {self.dir}/screen"]
         return "\n".join(lines + list(extra))
 
     def start_role(self, name, config_text, **kw):

@@ -93,7 +93,8 @@ class Supervisor(unittest.TestCase):
         # every role but submission (no submission listener in this config)
         want = {"smtpd": "_hmx-smtpd", "lookup": "_hmx-lookup",
                 "queue": "_hmx-queue", "delivery": "_hmx-mail",
-                "dkimsign": "_hmx-dkim", "relay": "_hmx-relay"}
+                "dkimsign": "_hmx-dkim", "relay": "_hmx-relay",
+                "screen": "_hmx-screen"}
         pids = self.h.role_pids()
         self.assertEqual(set(pids), set(want))
         uids = set()
@@ -112,9 +113,12 @@ class Supervisor(unittest.TestCase):
         self.assertEqual(os.readlink(f"/proc/{pids['queue']}/root"), "/")
         self.assertEqual(os.readlink(f"/proc/{pids['relay']}/root"),
                          os.path.join(self.h.dir, "empty"))
-        # dkimsign is jailed in its key directory
+        # dkimsign is jailed in its key directory, screen in its own
         self.assertEqual(os.readlink(f"/proc/{pids['dkimsign']}/root"),
                          os.path.join(self.h.dir, "dkim"))
+        self.assertEqual(os.readlink(f"/proc/{pids['screen']}/root"),
+                         os.path.join(self.h.dir, "screen"))
+        self.assertEqual(os.listdir(os.path.join(self.h.dir, "screen")), ["memory"])
         # the supervisor stays root; the state directories belong to their roles
         self.assertEqual(proc_status(self.h.proc.pid)["Uid"].split()[0], "0")
         for sub, user in (("spool", "_hmx-queue"), ("store", "_hmx-lookup"),
