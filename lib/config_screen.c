@@ -40,13 +40,17 @@ static const int weight_defaults[W_COUNT] = {
 
 /*
  * The built-in lists, written in the config grammar so that they read like
- * the lines a user would write. Spamhaus ZEN (RFC 5782 codes): SBL .2/.3,
- * XBL .4-.7, DROP .9, PBL .10/.11 (end-user ranges: a weak sign alone).
+ * the lines a user would write. Spamhaus ZEN (RFC 5782 codes): SBL .2,
+ * CSS .3, XBL .4-.7, DROP .9, PBL .10/.11 (end-user ranges: a weak sign
+ * alone). SBL, CSS and DROP list spam operations by hand, and those run
+ * tidy MTAs (PTR, HELO, SPF in order): their weight is over reject_score
+ * plus every hygiene bonus (helo_matches_ptr, spf_pass), so only an allow
+ * list or a passed authentication at end of DATA can outweigh them.
  * dnswl.org answers 127.0.<category>.<trust 0-3>.
  */
 static const char *const default_lists[] = {
-	"dnsbl zen.spamhaus.org weight=8 127.0.0.2=10 127.0.0.3=10 127.0.0.4=8 "
-	    "127.0.0.5=8 127.0.0.6=8 127.0.0.7=8 127.0.0.9=10 127.0.0.10=3 "
+	"dnsbl zen.spamhaus.org weight=8 127.0.0.2=13 127.0.0.3=13 127.0.0.4=8 "
+	    "127.0.0.5=8 127.0.0.6=8 127.0.0.7=8 127.0.0.9=13 127.0.0.10=3 "
 	    "127.0.0.11=3 ipv6=yes",
 	"dnsbl bl.spamcop.net weight=4",
 	"dnsbl ix.dnsbl.manitu.net weight=4",

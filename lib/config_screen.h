@@ -65,7 +65,7 @@
 	X(W_SENDER_NXDOMAIN,	"sender_nxdomain",	10)	/* the MAIL FROM domain does not exist */ \
 	X(W_SENDER_NO_MAIL,	"sender_no_mail",	6)	/* no MX, no A/AAAA: cannot get replies */ \
 	X(W_SENDER_NULL_MX,	"sender_null_mx",	10)	/* RFC 7505: says it takes no mail */ \
-	X(W_SUSPICIOUS_TLD,	"suspicious_tld",	2)	/* sender domain in suspicious_tlds */ \
+	X(W_SUSPICIOUS_TLD,	"suspicious_tld",	6)	/* sender domain in suspicious_tlds */ \
 	X(W_EARLY_TALKER,	"early_talker",		10)	/* spoke before the greeting */ \
 	X(W_CLIENT_ERRORS,	"client_errors",	1)	/* per 3 refused commands */ \
 	X(W_TRUSTED_NETWORK,	"trusted_network",	-100)	/* in trusted_networks */ \

@@ -216,8 +216,11 @@ list_listed(const struct screen_list *l, const char *name, const struct dv_answe
 	}
 	if (ignored != NULL)
 		score_add(s, name, 0, "ignored %s: outside 127/8", ignored);
-	if (strongest != NULL)
-		score_add(s, name, best, "listed %s", strongest);
+	if (strongest == NULL)
+		return;
+	score_add(s, name, best, "listed %s", strongest);
+	if (l->allow)	/* never greylisted (screen/judge.c) */
+		s->allow_listed = true;
 }
 
 void

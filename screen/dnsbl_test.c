@@ -114,6 +114,10 @@ test_lists_codes(void **state)
 			bench_expect(b, "dnsbl:bl.example", rows[i].bl_w, rows[i].bl_reason, NULL);
 		else
 			bench_expect(b, "dnswl:wl.example", rows[i].wl_w, rows[i].wl_reason, NULL);
+		/* an allow list's listing (any code in 127/8 it gave) spares
+		 * the client the greylist */
+		assert_int_equal(b->score.allow_listed, rows[i].wl_reason != NULL &&
+		    strncmp(rows[i].wl_reason, "listed", 6) == 0);
 		bench_free(b);
 	}
 }

@@ -176,6 +176,8 @@ check_client(const struct screen_env *env, const struct screen_facts *f,
 	default:
 		break;
 	}
+	if (cp.any_verified)	/* the log line's ptr= and the greylist's name */
+		snprintf(s->ptr, sizeof(s->ptr), "%s", cp.best);
 	if (!cp.any_verified && cp.any_fwd_tempfail)
 		score_add_unknown(s, screen_weight_name(W_FCRDNS_FAIL), 0, w[W_FCRDNS_FAIL],
 		    "ptr=%s fcrdns=tempfail", cp.best);

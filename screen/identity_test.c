@@ -31,6 +31,7 @@ test_client_rounds(void **state)
 	bench_run(b, check_client);		/* b is verified: nothing to say */
 	bench_expect_nothing(b);
 	bench_expect_misses(b, NULL);
+	assert_string_equal(b->score.ptr, "b.example.net");	/* the log's ptr= */
 	bench_free(b);
 }
 

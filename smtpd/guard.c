@@ -93,6 +93,12 @@ deadline_seconds(enum deadline_kind k, const struct config *c, bool stress)
 	return 0;
 }
 
+unsigned
+screen_answer_seconds(const struct config *c)
+{
+	return 2 * c->screen.dns_timeout + 5;
+}
+
 bool
 stress_next(bool stressed, size_t sessions, uint32_t max_connections)
 {

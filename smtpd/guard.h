@@ -55,6 +55,14 @@ enum deadline_kind {
  */
 #define DATA_BLOCK		(64 * 1024)
 #define ANSWER_TIMEOUT		120	/* seconds we wait for lookup, queue, dkimsign */
+
+/*
+ * The screen answers a RCPT question within its DNS budget
+ * (screen_dns_timeout) plus its own work; twice that and 5 s more is
+ * room for a busy screen, while a hung one costs a client seconds, not
+ * ANSWER_TIMEOUT per recipient.
+ */
+unsigned	screen_answer_seconds(const struct config *);
 #define CLOSE_LINGER		5	/* seconds to flush the last reply */
 
 /* Stress mode (as Postfix's): at more than 3/4 of max_connections. */

@@ -169,7 +169,8 @@ inbound_check_rcpt(struct smtp_session *s, enum resolve_verdict v,
 	inbound_facts(s, SCREEN_STAGE_RCPT, &f);
 	f.rcpt_seq = ++state(s)->rcpt_seq;
 	snprintf(f.rcpt, sizeof(f.rcpt), "%s", s->tx->asking);
-	if (links_screen_ask(s, &f, on_screen_verdict) == 0)
+	if (links_screen_ask(s, &f, screen_answer_seconds(session_cfg()),
+	    on_screen_verdict) == 0)
 		session_rcpt_done(s, REPLY_TEMPFAIL, "screen_unavailable");
 }
 

@@ -13,7 +13,9 @@
  * orphan spool file. When a link dies or is replaced (the peer restarted),
  * every request still pending on it is answered as a temporary failure,
  * from a deferred event so that an owner is never re-entered from inside
- * its own send. Why callbacks: this file knows no session, so the session
+ * its own send. A question to the screen also has a deadline of its own:
+ * a screen that hangs (rather than dies) would otherwise hold each RCPT
+ * for the general answer timeout. Why callbacks: this file knows no session, so the session
  * engine and each policy (smtpd/, submission/) take their own answers.
  */
 #include <sys/queue.h>
@@ -54,14 +56,16 @@ struct pending {
 	unsigned		 gen;		/* link generation it was sent on */
 	void			*owner;
 	union answer_fn		 done;
+	double			 expires;	/* mono_now() deadline, 0: none */
 };
 
-static TAILQ_HEAD(, pending)	pendings = TAILQ_HEAD_INITIALIZER(pendings);
+static TAILQ_HEAD(pending_list, pending) pendings = TAILQ_HEAD_INITIALIZER(pendings);
 static struct ipc_link		*links[ROLE_COUNT];
 static unsigned			 gens[ROLE_COUNT];
 static enum role		 links_self = ROLE_SMTPD;
 static uint64_t			 next_req_id = 1;
 static struct event		*ev_sweep;
+static struct event		*ev_expire;	/* the earliest row's deadline */
 static void			(*change_hook)(void);
 
 static struct ipc_link **
@@ -275,6 +279,68 @@ links_schedule_sweep(void)
 	    (ev_sweep = evtimer_new(role_base(), links_sweep, NULL)) == NULL)
 		fatalx("links: evtimer_new");
 	event_active(ev_sweep, EV_TIMEOUT, 0);
+}
+
+/* ---- deadlines --------------------------------------------------------- */
+
+static void links_arm_expiry(void);
+
+/* Takes the first row whose deadline has passed, or false. */
+static bool
+pending_take_expired(double now, struct pending *out)
+{
+	struct pending *p;
+
+	TAILQ_FOREACH(p, &pendings, entry) {
+		if (p->expires > 0 && p->expires <= now) {
+			*out = *p;
+			pending_remove(p);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A late answer to an expired row finds no row and is dropped. */
+static void
+links_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending p;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while (pending_take_expired(mono_now(), &p)) {
+		log_warnx("%s did not answer request %llu in time",
+		    role_name(p.peer), (unsigned long long)p.req_id);
+		pending_fail(&p);
+	}
+	links_arm_expiry();
+}
+
+static void
+links_arm_expiry(void)
+{
+	struct pending *p;
+	double first = 0, left;
+	struct timeval tv;
+
+	TAILQ_FOREACH(p, &pendings, entry)
+		if (p->expires > 0 && (first == 0 || p->expires < first))
+			first = p->expires;
+	if (ev_expire == NULL &&
+	    (ev_expire = evtimer_new(role_base(), links_expire, NULL)) == NULL)
+		fatalx("links: evtimer_new");
+	if (first == 0) {
+		event_del(ev_expire);
+		return;
+	}
+	left = first - mono_now();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = (time_t)left;
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6) + 1;
+	event_add(ev_expire, &tv);
 }
 
 /* ---- answers ----------------------------------------------------------- */
@@ -634,11 +700,21 @@ links_sign_ask(void *owner, const char *domain, int fd, signed_done_fn fn)
 }
 
 uint64_t
-links_screen_ask(void *owner, const struct screen_facts *f, screen_done_fn fn)
+links_screen_ask(void *owner, const struct screen_facts *f, unsigned deadline,
+    screen_done_fn fn)
 {
+	struct pending *p;
+	uint64_t id;
+
 	ipc_encode_screen_facts(&request_builder, f);
-	return links_request(owner, ROLE_SCREEN, MSG_SCREEN_ASK, MSG_SCREEN_VERDICT,
+	id = links_request(owner, ROLE_SCREEN, MSG_SCREEN_ASK, MSG_SCREEN_VERDICT,
 	    (union answer_fn){ .screen = fn });
+	if (id == 0)
+		return 0;
+	p = TAILQ_LAST(&pendings, pending_list);	/* the row just added */
+	p->expires = mono_now() + deadline;
+	links_arm_expiry();
+	return id;
 }
 
 void

@@ -67,9 +67,10 @@ uint64_t	links_sign_ask(void *owner, const char *domain, int fd,
 		    signed_done_fn);
 /* Fire and forget: the queue drops the spool file. */
 void		links_msg_abort(const char *msgid);
-/* Port 25: judge a recipient (stage RCPT); hints are fire and forget. */
+/* Port 25: judge a recipient (stage RCPT), answered within deadline
+ * seconds or failed as a temporary failure; hints are fire and forget. */
 uint64_t	links_screen_ask(void *owner, const struct screen_facts *,
-		    screen_done_fn);
+		    unsigned deadline, screen_done_fn);
 /* End of DATA, port 25: a read-only fd of the body from the queue, then
  * the screen's verdict on the whole message (fd dup()ed by the send). */
 uint64_t	links_msg_read(void *owner, const char *msgid, reader_done_fn);

@@ -119,7 +119,7 @@ dnswl wl.example weight=-1 match=last-octet
         self.assertGrey(self.attempt(net(3), "a@nospf.example", helo="relaybox"), "first")
 
     def test_allow_listed_client_is_never_greylisted(self):
-        """helo_not_fqdn 3 + spf_none 1 + suspicious_tld 2 - dnswl 1 = 5:
+        """helo_not_fqdn 3 + spf_none 1 + suspicious_tld 6 - dnswl 1 = 9:
         grey, but listed on wl.example, so accepted at the first attempt."""
         t, v = self.attempt("203.0.113.40", "a@deals.icu", helo="wlbox")
         self.assertEqual(v["checks"].get("dnswl:wl.example"), -1, v)
