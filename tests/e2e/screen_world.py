@@ -44,6 +44,7 @@ Typical use::
     h.stop(); w.stop()
 """
 
+import email.utils
 import ipaddress
 import os
 import re
@@ -463,7 +464,10 @@ def _text(b):
 
 
 def message_for(mail_from, rcpts, token, subject="screen test"):
+    """A message as an MTA sends it (From, Date, Message-ID: the end of
+    DATA's header checks stay quiet)."""
     return (f"From: <{mail_from}>\r\nTo: {', '.join('<%s>' % r for r in rcpts)}\r\n"
+            f"Date: {email.utils.formatdate()}\r\n"
             f"Subject: {subject}\r\nMessage-ID: <{token}@screen.test>\r\n"
             f"X-Screen-Token: {token}\r\n\r\nbody of {token}\r\n").encode()
 
