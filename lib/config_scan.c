@@ -173,8 +173,8 @@ parse_ip_port(const char *v, struct scan_target *t, const char **why)
 	}
 	return 0;
 not_loopback:
-	*why = "a scanner must listen on loopback (127.0.0.0/8 or [::1]): the "
-	    "message travels to it unencrypted. Run the scanner on this host";
+	*why = "a scanner must listen on loopback (127.0.0.0/8 or [::1]), since "
+	    "the message travels to it unencrypted: run it on this host";
 	return -1;
 }
 
@@ -212,7 +212,7 @@ directive_address(struct scan_config *sc, enum scan_kind k, char **w, int nw,
 		return 0;	/* under screen_dir? checked when the file is read */
 	}
 	if (parse_ip_port(w[1], t, &why) == -1)
-		return cerr(err, errlen, "%s: %s, got '%s'", w[0], why, w[1]);
+		return cerr(err, errlen, "%s: %s (got '%s')", w[0], why, w[1]);
 	t->enabled = true;
 	return 0;
 }
@@ -277,7 +277,8 @@ jail_path(struct scan_target *t, const char *screen_dir)
 	if (!path_is_plain(t->path) || strncmp(t->path, screen_dir, dl) != 0 ||
 	    t->path[dl] != '/' || t->path[dl + 1] == '\0')
 		return -1;
-	snprintf(t->path_in_jail, sizeof(t->path_in_jail), "%s", t->path + dl);
+	size_t len = strlen(t->path + dl);	/* shorter than path: fits */
+	memmove(t->path_in_jail, t->path + dl, len + 1);
 	return 0;
 }
 
