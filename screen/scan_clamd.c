@@ -28,7 +28,8 @@ static const char head[] = "zINSTREAM";	/* with its NUL */
 size_t
 scan_clamd_head(char *buf, size_t size)
 {
-	memcpy(buf, head, sizeof(head) < size ? sizeof(head) : size);
+	if (size > 0)
+		memcpy(buf, head, sizeof(head) < size ? sizeof(head) : size);
 	return sizeof(head);
 }
 

@@ -308,8 +308,14 @@ member(struct json *j, const char *key, struct scan_result *r, struct reply_memb
 		return number(j, &r->threshold);
 	}
 	if (strcmp(key, "action") == 0 && !m->action) {
+		char raw[sizeof(r->action)];
+		size_t len;
 		m->action = true;
-		return string(j, r->action, sizeof(r->action), NULL);
+		if (!string(j, raw, sizeof(raw), &len))
+			return false;
+		scan_copy_text(r->action, sizeof(r->action), (const uint8_t *)raw,
+		    len < sizeof(raw) ? len : sizeof(raw) - 1);
+		return true;
 	}
 	if (strcmp(key, "symbols") == 0)
 		return symbols(j, r);
@@ -375,9 +381,6 @@ json_body(const uint8_t *p, size_t len, struct scan_result *r)
 	}
 	if (!m.score || !m.action)
 		return bad(r, "no score or no action");
-	for (char *a = r->action; *a != '\0'; a++)
-		if ((unsigned char)*a < 0x20 || *a == '"' || *a == '\\' || *a == 0x7f)
-			*a = '?';
 	r->spam = action_is_spam(r->action);
 	r->status = SCAN_STATUS_OK;
 	r->why[0] = '\0';

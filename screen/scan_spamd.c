@@ -33,7 +33,8 @@ scan_spamd_head(uint64_t body_len, char *buf, size_t size)
 	int n = snprintf(head, sizeof(head), "SYMBOLS SPAMC/1.5\r\n"
 	    "Content-length: %llu\r\n\r\n", (unsigned long long)body_len);
 
-	memcpy(buf, head, (size_t)n < size ? (size_t)n : size);
+	if (size > 0)
+		memcpy(buf, head, (size_t)n < size ? (size_t)n : size);
 	return (size_t)n;
 }
 
