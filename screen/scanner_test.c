@@ -1,6 +1,6 @@
 /*
  * screen/scanner_test.c - the scan driver against fake scanners on UNIX
- * sockets served by the same event loop: the bytes a scanner gets (head,
+ * sockets served by the same event loop: the bytes a scanner receives (head,
  * prefix, the message without the left-out ranges, clamd's framing), and
  * each way a scan ends (answer, refused, timeout, garbage, over the cap,
  * cancelled); the skip normalization and the score hook.
