@@ -32,6 +32,7 @@
 
 #define SCAN_CHUNK	65536	/* message bytes per send (and per clamd chunk) */
 #define CLAMD_FRAME	4	/* the big-endian length before each chunk */
+#define SEND_ROUNDS	4	/* chunks sent per write event */
 
 struct scan_proto {
 	bool		framed;		/* clamd: length-prefixed chunks, 0 at the end */
@@ -378,7 +379,9 @@ on_write(evutil_socket_t fd, short what, void *arg)
 		}
 		conn_connected(c);
 	}
-	while (c->state == C_SENDING) {
+	/* at most SEND_ROUNDS chunks per wakeup: a fast local scanner must not
+	 * keep the loop from other sessions for a whole 25 MB message */
+	for (int round = 0; round < SEND_ROUNDS && c->state == C_SENDING; round++) {
 		if (c->out_off == c->out_len && !stage_next(c)) {
 			if (c->body_off < c->job->body_len) {
 				conn_fail(c, SCAN_STATUS_TEMPFAIL, "reading the message failed");
