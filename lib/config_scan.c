@@ -6,7 +6,10 @@
  * Owns: the address rules (a UNIX socket under screen_dir, or an IP
  * literal on loopback: never a host name, which would need DNS before the
  * chroot and would hide where the message goes) and the defaults: every
- * scanner off, weight 1.
+ * scanner off, weight 1. A socket below screen_dir is only possible for a
+ * daemon that binds it as root: homemxd keeps screen_dir 0700 for the
+ * screen's user, so clamd, which drops to its User before it binds, must
+ * use TCP (TCPSocket/TCPAddr) - the error message says so.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -286,15 +289,22 @@ int
 scan_config_finish(struct scan_config *sc, const char *screen_dir, char *err,
     size_t errlen)
 {
+	static const char *const loopback[SCAN_KINDS] = {
+		[SCAN_RSPAMD] = "127.0.0.1:11333",
+		[SCAN_SPAMD] = "127.0.0.1:783",
+		[SCAN_CLAMD] = "127.0.0.1:3310",
+	};
+
 	for (int k = 0; k < SCAN_KINDS; k++) {
 		struct scan_target *t = &sc->target[k];
 		if (!t->is_unix || jail_path(t, screen_dir) == 0)
 			continue;
 		return cerr(err, errlen, "%s %s: the screen runs chrooted into screen_dir "
-		    "(%s) and cannot reach a socket elsewhere: let the scanner listen "
-		    "on a socket below it (e.g. %s/scanners/%s.sock, writable by the "
-		    "screen's user) or on a loopback IP:PORT", kind_names[k], t->path,
-		    screen_dir, screen_dir, kind_names[k]);
+		    "(%s) and cannot reach a socket elsewhere: let the scanner listen on a "
+		    "loopback IP:PORT (e.g. %s), or on a socket below screen_dir (e.g. "
+		    "%s/scanners/%s.sock) if it creates its socket before it drops root, "
+		    "as rspamd and spamd do", kind_names[k], t->path, screen_dir, loopback[k],
+		    screen_dir, kind_names[k]);
 	}
 	return 0;
 }

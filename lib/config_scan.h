@@ -14,7 +14,7 @@
  * Grammar (conf/homemx.conf.example's screen section documents them):
  *	rspamd 127.0.0.1:11333		# or [::1]:11333, or none (the default)
  *	spamd /var/lib/homemx/screen/scanners/spamd.sock
- *	clamd none
+ *	clamd 127.0.0.1:3310		# clamd binds after dropping root
  *	rspamd_weight 1			# contribution = round(score * weight)
  *	spamd_weight 1.5		# 0 to 100, at most two decimals
  *	scanner_timeout 30s		# rows of lib/config.c's table, as are

@@ -45,9 +45,9 @@ static const struct {
 	    "t.conf:3: clamd: socket path longer than 107 bytes" },
 	{ L "clamd /run/clamav/clamd.ctl\n", "t.conf: clamd /run/clamav/clamd.ctl: the screen "
 	    "runs chrooted into screen_dir (/var/lib/homemx/screen) and cannot reach a socket "
-	    "elsewhere: let the scanner listen on a socket below it (e.g. "
-	    "/var/lib/homemx/screen/scanners/clamd.sock, writable by the screen's user) or on "
-	    "a loopback IP:PORT" },
+	    "elsewhere: let the scanner listen on a loopback IP:PORT (e.g. 127.0.0.1:3310), or "
+	    "on a socket below screen_dir (e.g. /var/lib/homemx/screen/scanners/clamd.sock) if "
+	    "it creates its socket before it drops root, as rspamd and spamd do" },
 	{ L "spamd /var/lib/homemx/screenx/s.sock\n", "t.conf: spamd /var/lib/homemx/screenx/s.sock: the screen runs chrooted" },
 	{ L "spamd /var/lib/homemx/screen/../s.sock\n", "t.conf: spamd /var/lib/homemx/screen/../s.sock: the screen runs chrooted" },
 	{ L "spamd /var/lib/homemx/screen//s.sock\n", "t.conf: spamd /var/lib/homemx/screen//s.sock: the screen runs chrooted" },

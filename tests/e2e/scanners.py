@@ -5,8 +5,9 @@ Python fakes of a scanner (silent, garbage, recording).
 Owns: each daemon's private config under a test's directory, its UNIX
 socket there, its log, and its process. Nothing here touches the network
 or the system's scanner configs:
-  - rspamd runs one normal worker on a UNIX socket with only the C regexp
-    module and one local rule (HMX_CHEAP); no Lua plugin is configured, so
+  - rspamd runs one normal worker on a UNIX socket and a loopback TCP
+    port, with only the C regexp module and one local rule (HMX_CHEAP);
+    no Lua plugin is configured, so
     nothing fetches maps or queries DNS (its resolver points at 127.0.0.1:9,
     where nothing answers); its TLD list is a five-line local file (the
     packaged one takes half a minute to compile); GTUBE is built in.
@@ -90,8 +91,13 @@ class Daemon(harness.LogWatch):
 
 
 class Rspamd(Daemon):
+    """Listens on its UNIX socket and on 127.0.0.1:self.port."""
     name = "rspamd"
     ready_line = "starting normal process"
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.port = harness.free_port()
 
     def argv(self):
         conf = os.path.join(self.dir, "rspamd.conf")
@@ -128,6 +134,7 @@ actions {{
 }}
 worker "normal" {{
     bind_socket = "{self.socket} mode=0666";
+    bind_socket = "127.0.0.1:{self.port}";
     count = 1;
 }}
 regexp {{

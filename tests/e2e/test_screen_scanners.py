@@ -159,6 +159,12 @@ class RealScanners(ScannerCase):
         # round(7.5 * 0.5) = 4, round(3.5 * 2) = 7
         self.assertEqual(p.score, "rspamd:+4 spamd:+7 virus:+0")
 
+    def test_loopback_tcp(self):
+        p = self.probe(self.conf(rspamd=f"127.0.0.1:{DAEMONS['rspamd'].port}", spamd=None,
+                                 clamd=None), message(scanners.GTUBE + "\r\n"))
+        r = p.results["rspamd"]
+        self.assertEqual((r["status"], r["action"], r["symbols"]), ("ok", "reject", "GTUBE"), p.out)
+
     def test_envelope_reaches_rspamd(self):
         rs = DAEMONS["rspamd"]
         with rs.expect_log("qid: <Q-ENV>"):
