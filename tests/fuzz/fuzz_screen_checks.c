@@ -129,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct config cfg;
 	static int ready;
 	struct dnsbl_health health;
-	struct screen_env env = { &cfg, &health };
+	struct screen_env env = { &cfg, &health, NULL };
 	struct screen_facts f;
 	struct score s;
 	char line[INPUT_LINE_MAX];
