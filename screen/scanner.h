@@ -109,7 +109,8 @@ struct scanner_job;
 
 struct scanner_params {
 	struct event_base	*base;
-	const struct scan_config *cfg;	/* must outlive the job */
+	const struct scan_config *cfg;	/* read in scanner_start only: a reload
+						 * does not touch jobs in flight */
 	bool			 chrooted;	/* role_chrooted(): a UNIX socket is
 						 * reached by its path in screen_dir */
 };
