@@ -44,8 +44,10 @@ dir_objs_nomain = $(filter-out $(O)/obj/$(1)/main.o,$(call dir_objs,$(1)))
 BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%)
 
 # Test tools the e2e tests run (tests/tools/NAME.c + the objects it names).
-TOOLS := $(O)/tests/tools/screen_dnsprobe
+TOOLS := $(O)/tests/tools/screen_dnsprobe $(O)/tests/tools/scanprobe
 TOOL_OBJS_screen_dnsprobe := $(O)/obj/screen/resolver.o $(O)/obj/screen/dnscache.o
+TOOL_OBJS_scanprobe := $(patsubst %,$(O)/obj/screen/%.o,scanner scan_rspamd scan_spamd \
+	scan_clamd scan_text score)
 
 UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin,$(wildcard $(d)/*_test.c))
 UNIT_BINS := $(patsubst %.c,$(O)/tests/%,$(UNIT_SRCS))

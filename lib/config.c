@@ -91,6 +91,14 @@ static const struct param params[] = {
 	/* a whole session: 25 MB over a 60 kbit/s uplink still fits in 1h */
 	{ "session_timeout",         P_DURATION, OFF(session_timeout),       HOUR,          1,      DAY,    NULL },
 	{ "max_connections_per_net", P_COUNT,    OFF(max_connections_per_net), 20,          1,      10000,  NULL },
+	/* content scanners at the end of DATA (lib/config_scan.h): one timeout
+	 * for all of a message's scans; a message over a scanner's cap is not
+	 * sent to it (screen/scanner.h says why that is not a tempfail).
+	 * spamc's own default cap is 500 KB; clamd's StreamMaxLength is 25M. */
+	{ "scanner_timeout",         P_DURATION, OFF(screen.scan.timeout),   30,            1,      300,    NULL },
+	{ "rspamd_max_size",         P_SIZE,     OFF(screen.scan.target[SCAN_RSPAMD].max_size), 10 * MB, 1 * KB, 1 * GB, NULL },
+	{ "spamd_max_size",          P_SIZE,     OFF(screen.scan.target[SCAN_SPAMD].max_size), 500 * KB, 1 * KB, 1 * GB, NULL },
+	{ "clamd_max_size",          P_SIZE,     OFF(screen.scan.target[SCAN_CLAMD].max_size), 25 * MB, 1 * KB, 1 * GB, NULL },
 };
 
 struct parse_ctx;

@@ -384,6 +384,7 @@ screen_config_parse_begin(void)
 	parse_state.words = (struct word_list){ "dynamic_ptr_words", SCREEN_WORDS_MAX,
 	    SCREEN_WORD_MAX + 1, false };
 	parse_state.trusted = (struct word_list){ "trusted_networks", SCREEN_NETS_MAX, 0, false };
+	scan_config_parse_begin();
 }
 
 static int
@@ -456,7 +457,7 @@ screen_config_directive(struct screen_config *sc, char **w, int nw,
 		    "letters and digits such as dyn pool dsl, or none", err, errlen);
 	if (strcmp(w[0], "trusted_networks") == 0)
 		return directive_trusted(sc, w, nw, err, errlen);
-	return 1;	/* not a screen directive */
+	return scan_config_directive(&sc->scan, w, nw, err, errlen);	/* 1: not ours */
 }
 
 int
@@ -473,7 +474,7 @@ screen_config_finish(struct screen_config *sc, bool tempfail_set, char *err,
 	if (sc->greylist_window <= sc->greylist_delay)
 		return serr(err, errlen, "greylist_window (%us) must be longer than "
 		    "greylist_delay (%us)", sc->greylist_window, sc->greylist_delay);
-	return 0;
+	return scan_config_finish(&sc->scan, sc->screen_dir, err, errlen);
 }
 
 /* Parses one built-in line; a failure is a bug in the table above. */
@@ -538,4 +539,5 @@ screen_config_defaults(struct screen_config *sc)
 	sc->nwords = built.nwords;
 	memcpy(sc->trusted, built.trusted, sizeof(sc->trusted));
 	sc->ntrusted = built.ntrusted;
+	scan_config_defaults(&sc->scan);
 }

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "config_scan.h"
 
 #define SCREEN_LISTS_MAX	16	/* dnsbl + dnswl lines */
 #define SCREEN_CODES_MAX	16	/* return codes with their own weight */
@@ -150,6 +151,7 @@ struct screen_config {
 	uint32_t		verdict_memory;		/* `mxctl why` looks back this far */
 	uint32_t		memory_max_entries;	/* per database: greylist, verdicts */
 	char			screen_dir[512];	/* its Berkeley DB environment */
+	struct scan_config	scan;	/* content scanners (lib/config_scan.h) */
 };
 
 /* Defaults: the built-in list set, TLDs, words and trusted loopback. */

@@ -1,4 +1,4 @@
-// SOURCES: lib/config.c lib/config_screen.c lib/addr.c
+// SOURCES: lib/config.c lib/config_screen.c lib/config_scan.c lib/addr.c
 // LIBS: -lidn2
 /*
  * tests/fuzz/fuzz_config.c - the homemx.conf grammar on arbitrary text.

@@ -1,4 +1,4 @@
-// SOURCES: screen/dynptr.c lib/config_screen.c lib/addr.c
+// SOURCES: screen/dynptr.c lib/config_screen.c lib/config_scan.c lib/addr.c
 // LIBS: -lpsl -lidn2
 /*
  * tests/fuzz/fuzz_dynptr.c - the dynamic-PTR heuristic (screen/dynptr.c)

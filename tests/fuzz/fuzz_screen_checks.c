@@ -1,4 +1,4 @@
-// SOURCES: screen/identity.c screen/dnsbl.c screen/sender.c screen/behaviour.c screen/dynptr.c screen/ipname.c screen/dnscache.c screen/score.c lib/config.c lib/config_screen.c lib/addr.c lib/log.c lib/util.c
+// SOURCES: screen/identity.c screen/dnsbl.c screen/sender.c screen/behaviour.c screen/dynptr.c screen/ipname.c screen/dnscache.c screen/score.c lib/config.c lib/config_screen.c lib/config_scan.c lib/addr.c lib/log.c lib/util.c
 // LIBS: -lpsl -lidn2
 /*
  * tests/fuzz/fuzz_screen_checks.c - every check of screen/identity.c,
@@ -129,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct config cfg;
 	static int ready;
 	struct dnsbl_health health;
-	struct screen_env env = { &cfg, &health };
+	struct screen_env env = { &cfg, &health, NULL };
 	struct screen_facts f;
 	struct score s;
 	char line[INPUT_LINE_MAX];
