@@ -8,6 +8,12 @@
  * of spam but a consequence of the score, and the only step with a side
  * effect (the memory), so it runs once, after the last round.
  *
+ * At the end of DATA a message the checks accept is handed to the content
+ * scanners when any is configured (screen/scanner.h), with the
+ * Authentication-Results it will get and without the forged ones, and
+ * their findings enter the same score: a virus answers 554 5.7.1, a
+ * scanner that failed 451 4.7.1 - never accepted unscanned.
+ *
  * The reply text smtpd sends is the same for every reason; only the ref
  * in it leads an admin to this line. A DNSWL-listed client and a sender
  * whose SPF passed are greylisted by what identifies them best: a listed
@@ -28,6 +34,7 @@
 #include "message.h"
 #include "log.h"
 #include "role.h"
+#include "scanner.h"
 #include "util.h"
 
 const screen_check_fn judge_checks[] = {
@@ -53,6 +60,8 @@ struct question {
 	struct screen_env	 env;		/* its own: a message's env has msg */
 	struct screen_message	*msg;		/* end of DATA only */
 	int			 fd;		/* the message, -1 if none */
+	struct scanner_job	*scan;		/* scanners asked, or NULL */
+	struct eval_result	*checked;	/* while scanning: the checks' result */
 };
 
 static TAILQ_HEAD(, question)	questions = TAILQ_HEAD_INITIALIZER(questions);
@@ -217,6 +226,8 @@ question_free(struct question *q)
 	if (q->req_id == 0)
 		nhints--;
 	eval_cancel(q->eval);
+	scanner_cancel(q->scan);
+	free(q->checked);
 	screen_message_free(q->msg);
 	if (q->fd != -1)
 		close(q->fd);
@@ -313,8 +324,95 @@ judge_decide_message(const struct config *c, const struct screen_facts *f,
 	}
 }
 
+/* The verdict is final: log it, remember it, teach the greylist, answer. */
 static void
-judge_answer_message(const struct question *q, const struct eval_result *res)
+judge_send_message_verdict(const struct question *q, const struct eval_result *res,
+    struct screen_message_verdict *mv, const char *line, time_t now)
+{
+	if (mv->v.action == SCREEN_ACCEPT)
+		judge_learn(q, &res->score, now);
+	judge_record(&mv->v, line, now);
+	J.answer_message(q->req_id, mv);
+}
+
+/* A scanner's finding overrides the score: a virus is refused whatever the
+ * total, and a message that would be accepted but was not fully scanned
+ * waits for a retry. */
+static void
+scan_override(const struct scan_findings *fnd, struct screen_message_verdict *mv,
+    char *line, size_t linesize)
+{
+	size_t o = strlen(line);
+
+	if (fnd->virus) {
+		mv->v.action = SCREEN_REJECT;
+		mv->v.reply = SCREEN_REPLY_VIRUS;
+		snprintf(line + o, linesize - o, " override=virus virus=\"%s\"",
+		    fnd->virus_name);
+	} else if (fnd->tempfail && mv->v.action == SCREEN_ACCEPT) {
+		mv->v.action = SCREEN_TEMPFAIL;
+		mv->v.reply = SCREEN_REPLY_TEMPFAIL;
+		snprintf(line + o, linesize - o, " override=tempfail scanners=%s",
+		    fnd->tempfail_scanners);
+	} else
+		return;
+	mv->prepend[0] = '\0';
+	mv->nstrip = 0;
+}
+
+
+static void
+judge_scanned(const struct scan_result *results, size_t n, void *arg)
+{
+	static struct screen_message_verdict mv;
+	struct question *q = arg;
+	const struct config *c = role_config();
+	struct scan_findings fnd;
+	char line[JUDGE_LINE_MAX];
+	time_t now = J.now();
+
+	q->scan = NULL;		/* the driver frees the job after we return */
+	scanner_score(&c->screen.scan, results, n, &q->checked->score, &fnd);
+	judge_decide_message(c, &q->facts, q->msg, q->checked, J.memory, false, now, &mv,
+	    line, sizeof(line));
+	scan_override(&fnd, &mv, line, sizeof(line));
+	judge_send_message_verdict(q, q->checked, &mv, line, now);
+	question_free(q);
+}
+
+/* Hands an accepted message to the scanners: true if they were started
+ * (the question then waits for judge_scanned). */
+static bool
+judge_scan(struct question *q, const struct eval_result *res,
+    const struct screen_message_verdict *mv)
+{
+	const struct config *c = role_config();
+	struct scanner_params p = { J.base, &c->screen.scan, role_chrooted() };
+	struct authres_range skip[SCREEN_STRIP_MAX];
+	const char *rcpts[1] = { q->facts.rcpt };
+	const char *why;
+
+	for (unsigned i = 0; i < mv->nstrip && i < SCREEN_STRIP_MAX; i++)
+		skip[i] = (struct authres_range){ mv->strip[i].off, mv->strip[i].len };
+	struct scan_request rq = { q->fd, mv->prepend, strlen(mv->prepend), skip,
+	    mv->nstrip, { q->facts.sess, q->facts.qid, q->facts.client_ip, q->facts.helo,
+	    res->score.ptr, q->facts.mail_from, rcpts, q->facts.rcpt[0] ? 1 : 0,
+	    c->hostname } };
+	q->checked = xmalloc(sizeof(*q->checked));
+	*q->checked = *res;
+	if ((q->scan = scanner_start(&p, &rq, judge_scanned, q, &why)) == NULL) {
+		log_warnx("screen: sess=%s qid=%s: the scanners cannot be asked: %s",
+		    q->facts.sess, q->facts.qid, why);
+		free(q->checked);
+		q->checked = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Returns true if the question waits for the scanners (not answered yet). */
+static bool
+judge_answer_message(struct question *q, const struct eval_result *res)
 {
 	static struct screen_message_verdict mv;	/* 5 KiB */
 	const struct config *c = role_config();
@@ -323,10 +421,16 @@ judge_answer_message(const struct question *q, const struct eval_result *res)
 
 	judge_decide_message(c, &q->facts, q->msg, res, J.memory, false, now, &mv, line,
 	    sizeof(line));
-	if (mv.v.action == SCREEN_ACCEPT)
-		judge_learn(q, &res->score, now);
-	judge_record(&mv.v, line, now);
-	J.answer_message(q->req_id, &mv);
+	if (mv.v.action == SCREEN_ACCEPT && q->msg != NULL &&
+	    scan_config_any(&c->screen.scan)) {
+		if (judge_scan(q, res, &mv))
+			return true;
+		struct scan_findings fnd = { .tempfail = true };
+		snprintf(fnd.tempfail_scanners, sizeof(fnd.tempfail_scanners), "all");
+		scan_override(&fnd, &mv, line, sizeof(line));
+	}
+	judge_send_message_verdict(q, res, &mv, line, now);
+	return false;
 }
 
 static void
@@ -335,9 +439,10 @@ question_done(const struct eval_result *res, void *arg)
 	struct question *q = arg;
 
 	q->eval = NULL;	/* finishing: eval frees itself */
-	if (q->req_id != 0 && q->facts.stage == SCREEN_STAGE_MESSAGE)
-		judge_answer_message(q, res);
-	else if (q->req_id != 0)
+	if (q->req_id != 0 && q->facts.stage == SCREEN_STAGE_MESSAGE) {
+		if (judge_answer_message(q, res))
+			return;		/* the scanners have it now */
+	} else if (q->req_id != 0)
 		judge_answer(&q->facts, q->req_id, res);
 	question_free(q);
 	judge_log_list_changes();	/* a list may have refused us just now */
@@ -428,7 +533,7 @@ judge_ask_message(const struct screen_facts *f, int fd, uint64_t req_id)
 	if (judge_trusted(f, &res)) {
 		close(fd);
 		struct question q = { .facts = *f, .req_id = req_id, .fd = -1 };
-		judge_answer_message(&q, &res);	/* accept, nothing added */
+		(void)judge_answer_message(&q, &res);	/* accept, nothing added */
 		return;
 	}
 	if (judge_overloaded(f, &mv.v)) {

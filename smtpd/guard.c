@@ -59,6 +59,7 @@ deadline_name(enum deadline_kind k)
 	case DEADLINE_COMMAND:		return "command";
 	case DEADLINE_DATA:		return "data";
 	case DEADLINE_ANSWER:		return "answer";
+	case DEADLINE_EOD_ANSWER:	return "eod_answer";
 	case DEADLINE_LINGER:		return "linger";
 	case DEADLINE_NONE:		break;
 	}
@@ -85,6 +86,8 @@ deadline_seconds(enum deadline_kind k, const struct config *c, bool stress)
 		return shorter(c->timeout_data, STRESS_DATA, stress);
 	case DEADLINE_ANSWER:
 		return ANSWER_TIMEOUT;
+	case DEADLINE_EOD_ANSWER:
+		return eod_answer_seconds(c);
 	case DEADLINE_LINGER:
 		return CLOSE_LINGER;
 	case DEADLINE_NONE:
@@ -97,6 +100,14 @@ unsigned
 screen_answer_seconds(const struct config *c)
 {
 	return 2 * c->screen.dns_timeout + 5;
+}
+
+unsigned
+eod_answer_seconds(const struct config *c)
+{
+	unsigned need = 2 * c->screen.dns_timeout + c->screen.scan.timeout + 10;
+
+	return need > ANSWER_TIMEOUT ? need : ANSWER_TIMEOUT;
 }
 
 bool

@@ -44,6 +44,7 @@ enum deadline_kind {
 	DEADLINE_COMMAND,	/* one command line (or TLS handshake, AUTH line) */
 	DEADLINE_DATA,		/* one DATA_BLOCK of the message */
 	DEADLINE_ANSWER,	/* we wait for another role: not the client's time */
+	DEADLINE_EOD_ANSWER,	/* the same after the final dot: may include scanners */
 	DEADLINE_LINGER,	/* the last reply drains */
 };
 
@@ -63,6 +64,14 @@ enum deadline_kind {
  * ANSWER_TIMEOUT per recipient.
  */
 unsigned	screen_answer_seconds(const struct config *);
+
+/*
+ * After the final dot the screen may also wait for content scanners
+ * (scanner_timeout): the wait is at least ANSWER_TIMEOUT and long enough
+ * for the DNS budget twice, the scanners and 10 s of slack, within RFC
+ * 5321 4.5.3.2.6's 10 minutes.
+ */
+unsigned	eod_answer_seconds(const struct config *);
 #define CLOSE_LINGER		5	/* seconds to flush the last reply */
 
 /* Stress mode (as Postfix's): at more than 3/4 of max_connections. */

@@ -84,6 +84,7 @@ test_deadlines(void **state)
 		{ DEADLINE_COMMAND,		300,	STRESS_COMMAND },
 		{ DEADLINE_DATA,		180,	STRESS_DATA },
 		{ DEADLINE_ANSWER,		ANSWER_TIMEOUT,	ANSWER_TIMEOUT },	/* ours, not the client's */
+		{ DEADLINE_EOD_ANSWER,		250,	250 },	/* 2 * 60 + 120 + 10 */
 		{ DEADLINE_LINGER,		CLOSE_LINGER,	CLOSE_LINGER },
 		{ DEADLINE_NONE,		0,	0 },
 	};
@@ -92,6 +93,8 @@ test_deadlines(void **state)
 	c.greeting_delay = 3;
 	c.timeout_command = 300;
 	c.timeout_data = 180;
+	c.screen.dns_timeout = 60;
+	c.screen.scan.timeout = 120;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		unsigned n = deadline_seconds(want[i].kind, &c, false);
 		unsigned st = deadline_seconds(want[i].kind, &c, true);

@@ -60,7 +60,7 @@ static const struct {
 	[SESSION_RCPT_WAIT] =		{ "rcpt_wait",		DEADLINE_ANSWER,	false },
 	[SESSION_DATA_WAIT] =		{ "data_wait",		DEADLINE_ANSWER,	false },
 	[SESSION_DATA] =		{ "data",		DEADLINE_DATA,		false },
-	[SESSION_EOD_WAIT] =		{ "eod_wait",		DEADLINE_ANSWER,	false },
+	[SESSION_EOD_WAIT] =		{ "eod_wait",		DEADLINE_EOD_ANSWER,	false },
 	[SESSION_COMMIT_WAIT] =		{ "commit_wait",	DEADLINE_ANSWER,	false },
 	[SESSION_TLS_WAIT] =		{ "tls_wait",		DEADLINE_COMMAND,	false },
 	[SESSION_TLS_HANDSHAKE] =	{ "tls_handshake",	DEADLINE_COMMAND,	false },
@@ -577,7 +577,8 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	}
 	/* We are the ones being waited on: the silence is a temporary failure. */
-	if (state_table[s->state].deadline == DEADLINE_ANSWER) {
+	if (state_table[s->state].deadline == DEADLINE_ANSWER ||
+	    state_table[s->state].deadline == DEADLINE_EOD_ANSWER) {
 		if (links_fail_pending(s) > 0)
 			return;
 		log_warnx("sess=%s: nothing pending in state %s",
