@@ -3,7 +3,8 @@ outside on a running homemxd (lib/sandbox.c, supervisor/rolelog.c):
 
 - /proc/PID/status of every role: no_new_privs, no capability in any set
   (with the real privilege drop, as root), a seccomp filter on smtpd,
-  submission and relay only;
+  submission, relay and screen only; the screen runs as _hmx-screen with
+  its root in screen_dir (its memory is all it can see);
 - a forbidden system call kills the role: HOMEMX_SANDBOX_SELFTEST=ROLE makes
   that role call mount(2) right after its filter is loaded; the role logs
   event=seccomp_violation naming the call, dies of SIGSYS, and homemxd
@@ -20,6 +21,7 @@ Mail flows under the filters are covered by the rest of the suite, which
 runs with them on.
 """
 import os
+import pwd
 import re
 import shutil
 import smtplib
@@ -32,7 +34,7 @@ import unittest
 from harness import BUILD, Homemx
 
 ROOT = os.geteuid() == 0
-NETWORK_ROLES = ("smtpd", "submission", "relay")
+NETWORK_ROLES = ("smtpd", "submission", "relay", "screen")
 CERT = {}
 
 
@@ -70,7 +72,19 @@ def wait_for(predicate, what, timeout=20, log=lambda: ""):
 
 class SandboxHomemx(Homemx):
     """/proc/PID/comm is cut at 15 bytes: "homemx-submission" reads
-    "submissi" where the harness falls back to it."""
+    "submissi" where the harness falls back to it. The screen keeps its
+    memory in a screen_dir of this daemon's own, never in the default
+    /var/lib/homemx/screen."""
+
+    def __init__(self, extra_conf="", **kw):
+        self.screen_parent = tempfile.mkdtemp(prefix="hmx-sandbox-screen-")
+        os.chmod(self.screen_parent, 0o755)
+        self.screen_dir = os.path.join(self.screen_parent, "screen")
+        super().__init__(extra_conf=f"{extra_conf}\nscreen_dir {self.screen_dir}\n", **kw)
+
+    def cleanup(self):
+        super().cleanup()
+        shutil.rmtree(self.screen_parent, ignore_errors=True)
 
     def role_pids(self):
         pids = super().role_pids()
@@ -104,7 +118,7 @@ class RunningRoles(unittest.TestCase):
 
     def test_all_roles_are_up(self):
         want = {"smtpd", "lookup", "queue", "delivery", "submission"}
-        for role in ("dkimsign", "relay"):
+        for role in ("dkimsign", "relay", "screen"):
             if os.path.exists(os.path.join(BUILD, f"homemx-{role}")):
                 want.add(role)
         self.assertEqual(set(self.pids), want)
@@ -131,6 +145,20 @@ class RunningRoles(unittest.TestCase):
                                   f"profile={role} ", log)
                 else:
                     self.assertEqual(st["Seccomp"], "0")
+
+    @unittest.skipUnless(ROOT, "the real privilege drop needs root")
+    def test_screen_sees_only_its_memory(self):
+        pid = self.pids["screen"]
+        st = proc_status(pid)
+        uid = pwd.getpwnam("_hmx-screen").pw_uid
+        self.assertEqual(st["Uid"].split(), [str(uid)] * 4)
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), os.path.realpath(self.h.screen_dir))
+        # the memory was opened under the filter: the role is up and its
+        # environment's files are there
+        wait_for(lambda: f"homemx-screen[{pid}]: event=start role=screen" in self.h.log(),
+                 "the screen's start line", log=self.h.log)
+        self.assertTrue(os.path.exists(os.path.join(self.h.screen_dir, "memory",
+                                                    "__db.register")))
 
     def test_stdio_is_a_pipe_of_its_own(self):
         own = os.readlink(f"/proc/{self.h.proc.pid}/fd/2")
@@ -232,18 +260,24 @@ class SeccompKill(unittest.TestCase):
     def test_submission_is_killed_and_homemxd_says_seccomp(self):
         self.check_killed("submission")
 
+    def test_screen_is_killed_and_homemxd_says_seccomp(self):
+        self.check_killed("screen")
+
 
 class StartupFatal(unittest.TestCase):
+    """A role that cannot start says why before homemxd reports its exit.
+    homemxd itself refuses a bad TLS pair before any role runs
+    (lib/tlscheck.c), so the role here is the screen, whose memory cannot
+    open: screen_dir/memory is a plain file."""
+
     def test_fatal_at_start_reaches_the_log_before_the_exit(self):
-        d = tempfile.mkdtemp(prefix="hmx-sandbox-badcert-")
-        self.addCleanup(shutil.rmtree, d, True)
-        bad = os.path.join(d, "garbage.pem")
-        with open(bad, "w") as f:
-            f.write("not a certificate\n")
-        h = SandboxHomemx(extra_conf=f"tls_certificate {bad}\ntls_key {bad}\n")
+        h = SandboxHomemx()
+        os.makedirs(h.screen_dir)
+        with open(os.path.join(h.screen_dir, "memory"), "w") as f:
+            f.write("not a directory\n")
         original = h.wait_ready
         h.wait_ready = lambda timeout=20: wait_for(
-            lambda: "event=role_exit role=smtpd" in h.log(), "smtpd exit", timeout, h.log)
+            lambda: "event=role_exit role=screen" in h.log(), "screen exit", timeout, h.log)
         try:
             h.start(provision=False)
         finally:
@@ -251,11 +285,13 @@ class StartupFatal(unittest.TestCase):
         self.addCleanup(h.cleanup)
         self.addCleanup(h.stop)
         log = h.log()
-        fatal = re.search(r"homemx-smtpd\[(\d+)\]: event=fatal [^\n]+", log)
+        fatal = re.search(r"homemx-screen\[(\d+)\]: event=fatal [^\n]*memory[^\n]+", log)
         self.assertIsNotNone(fatal, log[-3000:])
-        exit_line = re.search(rf"homemxd\[\d+\]: event=role_exit role=smtpd status=1", log)
+        exit_line = re.search(r"homemxd\[\d+\]: event=role_exit role=screen status=1", log)
         self.assertIsNotNone(exit_line, log[-3000:])
         self.assertLess(fatal.start(), exit_line.start())
+        # under its filter: the failure is the memory's, not a killed call
+        self.assertNotIn("seccomp", log)
 
 
 # ---- -S: syslog ----------------------------------------------------------------
