@@ -161,6 +161,7 @@ static const struct allow_case allow_cases[] = {
 	{ SCREEN, "ptrace", { 0 }, false },
 	{ SCREEN, "clone", { 0 }, false },
 	{ SCREEN, "rt_sigaction", { SIGSEGV }, false },
+	{ SCREEN, "tgkill", { 4242, 4242, SIGKILL }, false },
 #endif
 	{ SCREEN, "fork", { 0 }, false },
 	{ SCREEN, "socket", { AF_UNIX, SOCK_STREAM }, false },
@@ -176,7 +177,6 @@ static const struct allow_case allow_cases[] = {
 	{ SCREEN, "memfd_create", { 0 }, false },
 	{ SCREEN, "kill", { 1, SIGKILL }, false },
 	{ SCREEN, "kill", { 4242, SIGTERM }, false },
-	{ SCREEN, "tgkill", { 4242, 4242, SIGKILL }, false },
 	{ SCREEN, "rt_sigaction", { SIGSYS }, false },
 	{ SCREEN, "setitimer", { ITIMER_PROF }, false },
 	{ SCREEN, "fcntl", { 9, F_SETOWN, 1 }, false },
