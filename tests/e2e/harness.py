@@ -244,6 +244,7 @@ class Homemx(LogWatch):
             f"maildir_root {self.dir}/maildirs",
             f"chroot_dir {self.dir}/empty",
             f"dkim_key_dir {self.dir}/dkim",
+            f"screen_dir {self.dir}/screen",
             f"dns_server {self.dns_server}",
             f"greeting_delay {self.greeting_delay}",
         ]
