@@ -163,10 +163,10 @@ static const struct sandbox_rule ipc_rules[] = {
 
 /* Accepted TCP sessions (smtpd/server.c): accept4 from libevent's
  * listener, TCP_NODELAY, the last reply of a refused session sent with
- * send() and SHUT_WR. TLS reads and writes are read()/write() (OpenSSL's
- * socket BIO) and readv()/writev() (libevent). getsockname: the address a
- * client reached on port 25, for the screen's forged-HELO check
- * (smtpd/inbound.c); it only reads the session's own socket. */
+ * send() and SHUT_WR, our own address of a session for the screen
+ * (getsockname, smtpd/inbound.c: a HELO naming it is forged). TLS reads
+ * and writes are read()/write() (OpenSSL's socket BIO) and readv()/
+ * writev() (libevent). */
 static const struct sandbox_rule listener_rules[] = {
 	ANY("accept4"),
 	ANY("getsockname"),

@@ -72,19 +72,12 @@ def wait_for(predicate, what, timeout=20, log=lambda: ""):
 
 class SandboxHomemx(Homemx):
     """/proc/PID/comm is cut at 15 bytes: "homemx-submission" reads
-    "submissi" where the harness falls back to it. The screen keeps its
-    memory in a screen_dir of this daemon's own, never in the default
-    /var/lib/homemx/screen."""
+    "submissi" where the harness falls back to it."""
 
-    def __init__(self, extra_conf="", **kw):
-        self.screen_parent = tempfile.mkdtemp(prefix="hmx-sandbox-screen-")
-        os.chmod(self.screen_parent, 0o755)
-        self.screen_dir = os.path.join(self.screen_parent, "screen")
-        super().__init__(extra_conf=f"{extra_conf}\nscreen_dir {self.screen_dir}\n", **kw)
-
-    def cleanup(self):
-        super().cleanup()
-        shutil.rmtree(self.screen_parent, ignore_errors=True)
+    @property
+    def screen_dir(self):
+        """Where the harness keeps this daemon's screen memory."""
+        return os.path.join(self.dir, "screen")
 
     def role_pids(self):
         pids = super().role_pids()
@@ -271,7 +264,10 @@ class StartupFatal(unittest.TestCase):
     open: screen_dir/memory is a plain file."""
 
     def test_fatal_at_start_reaches_the_log_before_the_exit(self):
-        h = SandboxHomemx()
+        d = tempfile.mkdtemp(prefix="hmx-e2e-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        h = SandboxHomemx(workdir=d)
         os.makedirs(h.screen_dir)
         with open(os.path.join(h.screen_dir, "memory"), "w") as f:
             f.write("not a directory\n")
