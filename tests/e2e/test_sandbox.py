@@ -9,6 +9,8 @@ outside on a running homemxd (lib/sandbox.c, supervisor/rolelog.c):
   that role call mount(2) right after its filter is loaded; the role logs
   event=seccomp_violation naming the call, dies of SIGSYS, and homemxd
   says event=seccomp_kill before its usual role_exit line;
+- the screen's SIGALRM watchdog, which ends a hung Berkeley DB call, gets
+  its last words out and exits under the filter;
 - roles hold no stdio of homemxd: fd 0 is /dev/null, fd 1 and 2 a pipe of
   their own that homemxd reads; a role's fatal message at start-up still
   reaches the log, before homemxd reports the exit;
@@ -24,6 +26,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -255,6 +258,34 @@ class SeccompKill(unittest.TestCase):
 
     def test_screen_is_killed_and_homemxd_says_seccomp(self):
         self.check_killed("screen")
+
+
+class ScreenWatchdog(unittest.TestCase):
+    """The screen's SIGALRM watchdog (screen/screen.c) cuts a Berkeley DB
+    call that hangs: its handler writes its last words and exits, and both
+    calls pass the filter. A SIGALRM sent from here stands in for the
+    alarm of a hung call."""
+
+    def test_watchdog_exit_passes_the_filter(self):
+        h = SandboxHomemx()
+        h.start(provision=False)
+        self.addCleanup(h.cleanup)
+        self.addCleanup(h.stop)
+        pid = h.role_pids()["screen"]
+        wait_for(lambda: f"homemx-screen[{pid}]: event=start role=screen" in h.log(),
+                 "the screen's start line", log=h.log)
+        os.kill(pid, signal.SIGALRM)
+        exit_line = wait_for(lambda: re.search(
+            r"homemxd\[\d+\]: event=role_exit role=screen status=1 restart_in=\d+s", h.log()),
+            "the screen's exit", log=h.log)
+        log = h.log()
+        last_words = log.find("homemx-screen: event=fatal role=screen reason=memory_watchdog")
+        self.assertNotEqual(last_words, -1, log[-3000:])
+        self.assertLess(last_words, exit_line.start())
+        self.assertNotIn("seccomp", log)
+        # and it comes back, its memory recovered
+        wait_for(lambda: h.count("event=start role=screen") >= 2, "the screen's restart",
+                 log=h.log)
 
 
 class StartupFatal(unittest.TestCase):
