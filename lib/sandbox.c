@@ -31,9 +31,10 @@
  * without root or chroot. The screen's come from strace -f and a learning
  * build (below) while it judged mail against a local unbound (PTR, DNSBL,
  * SPF over UDP and TCP, greylisting, IPv4 then IPv6 dns_server after a
- * reload), filled its log files until old ones were removed, was killed
- * with SIGKILL and recovered, served mxctl why and mxctl screen test, and
- * drained. Arguments are checked where a call can do more than the role
+ * reload), judged whole messages at the end of DATA (DKIM pass and fail,
+ * DMARC, headers), filled its log files until old ones were removed, was
+ * killed with SIGKILL and recovered, served mxctl why and mxctl screen
+ * test, and drained; in the normal, the sanitizer and the demo build. Arguments are checked where a call can do more than the role
  * needs (socket families, socket options, fcntl commands, ioctl requests,
  * open flags, signals, no new executable memory). Integer arguments are
  * compared on their low 32 bits (the kernel ignores the rest).
