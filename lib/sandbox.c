@@ -28,15 +28,20 @@
  * The lists come from strace -f of each role through the e2e tests (TLS
  * handshakes, STARTTLS, DATA, AUTH, signing, DNS, relaying, reload, SIGTERM
  * drain) against the normal and the sanitizer build, and from a demo run
- * without root or chroot. Arguments are checked where a call can do more
- * than the role needs (socket families, socket options, fcntl commands,
- * ioctl requests, open flags, no new executable memory). Integer arguments
- * are compared on their low 32 bits (the kernel ignores the rest).
+ * without root or chroot. The screen's come from strace -f and a learning
+ * build (below) while it judged mail against a local unbound (PTR, DNSBL,
+ * SPF over UDP and TCP, greylisting, IPv4 then IPv6 dns_server after a
+ * reload), judged whole messages at the end of DATA (DKIM pass and fail,
+ * DMARC, headers), filled its log files until old ones were removed, was
+ * killed with SIGKILL and recovered, served mxctl why and mxctl screen
+ * test, and drained; in the normal, the sanitizer and the demo build. Arguments are checked where a call can do more than the role
+ * needs (socket families, socket options, fcntl commands, ioctl requests,
+ * open flags, signals, no new executable memory). Integer arguments are
+ * compared on their low 32 bits (the kernel ignores the rest).
  *
- * Adding a role (the "screen" role will need c-ares, libevent and a
- * Berkeley DB environment in its chroot): give it a profile made of the
- * groups below that fit plus new groups for the rest, each with its
- * reason, and point its role_ops.sandbox at it. To find the calls, strace
+ * Adding a role: give it a profile made of the groups below that fit plus
+ * new groups for the rest, each with its reason, and point its
+ * role_ops.sandbox at it. To find the calls, strace
  * -f the role through its tests, or build it with -DHMX_SANDBOX_LEARN:
  * the default action is then SCMP_ACT_LOG, and the kernel logs each call
  * outside the profile ("type=1326 ... syscall=N" in dmesg, at most about
@@ -50,6 +55,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 
 #include <linux/capability.h>
 #include <netinet/in.h>
@@ -192,6 +198,76 @@ static const struct sandbox_rule outbound_rules[] = {
 	ANY("recvfrom"),
 };
 
+/* screen: c-ares 1.18 asks dns_server (screen/resolver.c) over UDP, and
+ * over TCP when an answer comes back truncated: socket, non-blocking
+ * connect, sendto/recvfrom, TCP_NODELAY, writev (event loop group) for
+ * the TCP stream. IPv4 and IPv6 only; nothing is bound, nothing accepted.
+ * uname: a reload checks the new dns_server list on a scratch channel,
+ * whose set-up asks gethostname() for a default search domain. */
+static const struct sandbox_rule dns_rules[] = {
+	ARG_IS("socket", 0, AF_INET),
+	ARG_IS("socket", 0, AF_INET6),
+	ANY("connect"),
+	ANY("sendto"),
+	ANY("recvfrom"),
+	ARGS_ARE("setsockopt", 1, IPPROTO_TCP, 2, TCP_NODELAY),
+	ANY("uname"),
+};
+
+/*
+ * screen: its Berkeley DB environment (screen/memory.c, lib/bdbenv.c), the
+ * only thing in its chroot (screen_dir, seen as /memory). So open may
+ * create and write here, unlike every other profile: there is nothing but
+ * the memory to reach (in demo mode, without a chroot, the role runs as
+ * the invoking user and the filter does not stand in for one). What the
+ * environment does:
+ *  - mkdir of /memory at first start; region files __db.00N created,
+ *    read and written and mapped MAP_SHARED (memory group: never
+ *    executable); databases written with pwrite, log files with write;
+ *    fdatasync at commit and checkpoint (fsync, its equal, not seen: this
+ *    build of the library uses fdatasync);
+ *  - rename of a new database into place, unlink of region files at
+ *    recovery (DB_RECOVER) and of old log files (DB_LOG_AUTO_REMOVE);
+ *    getdents64 to list log and region files; getcwd before it opens its
+ *    log files; ftruncate, not seen, for a recovery that cuts a torn log
+ *    tail (a power cut, not a SIGKILL) or a file whose last pages are
+ *    freed: refusing it would turn that recovery into a restart loop;
+ *  - DB_REGISTER's byte locks on __db.register (fcntl F_SETLK/F_SETLKW);
+ *  - its isalive callback (lib/bdbenv.c), not seen: kill(pid, 0), which
+ *    only asks whether a process lives; any real signal is refused;
+ *  - mutexes that spin, then yield (sched_yield), sized by the number of
+ *    CPUs (glibc's get_nprocs: sched_getaffinity); qsort of the dirty
+ *    buffers at a checkpoint asks the machine's memory size (sysinfo).
+ */
+static const struct sandbox_rule db_memory_rules[] = {
+	ANY("openat"),
+	ANY("mkdir"),
+	ANY("pwrite64"),
+	ANY("fdatasync"),
+	ANY("fsync"),
+	ANY("ftruncate"),
+	ANY("rename"),
+	ANY("unlink"),
+	ANY("getdents64"),
+	ANY("getcwd"),
+	ARG_IS("fcntl", 1, F_SETLK),
+	ARG_IS("fcntl", 1, F_SETLKW),
+	ARG_IS("kill", 1, 0),
+	ANY("sched_yield"),
+	ANY("sched_getaffinity"),
+	ANY("sysinfo"),
+};
+
+/* screen: a Berkeley DB call that hangs for good is cut by a SIGALRM
+ * watchdog (screen/screen.c): its handler, the alarm around each call
+ * (setitimer is alarm() where the kernel has no alarm call); the handler
+ * itself only writes and exits. */
+static const struct sandbox_rule watchdog_rules[] = {
+	ARG_IS("rt_sigaction", 0, SIGALRM),
+	ANY("alarm"),
+	ARG_IS("setitimer", 0, ITIMER_REAL),
+};
+
 #ifdef __SANITIZE_ADDRESS__
 /*
  * Only in the AddressSanitizer/UBSan build (make SAN=1), never in a
@@ -239,6 +315,10 @@ static const struct sandbox_group grp_ipc = GROUP("ipc links", ipc_rules);
 static const struct sandbox_group grp_listener = GROUP("accepted sessions", listener_rules);
 static const struct sandbox_group grp_memfd = GROUP("sealed message copies", memfd_rules);
 static const struct sandbox_group grp_outbound = GROUP("outbound TCP and DNS", outbound_rules);
+static const struct sandbox_group grp_dns = GROUP("DNS to dns_server", dns_rules);
+static const struct sandbox_group grp_db_memory = GROUP("Berkeley DB memory in the chroot",
+    db_memory_rules);
+static const struct sandbox_group grp_watchdog = GROUP("SIGALRM watchdog", watchdog_rules);
 #ifdef __SANITIZE_ADDRESS__
 static const struct sandbox_group grp_sanitizer = GROUP("sanitizer runtime", sanitizer_rules);
 #define SANITIZER_GROUP	&grp_sanitizer,
@@ -261,9 +341,15 @@ static const struct sandbox_group *const relay_groups[] = {
 	SANITIZER_GROUP NULL
 };
 
+static const struct sandbox_group *const screen_groups[] = {
+	&grp_memory, &grp_process, &grp_io, &grp_ipc, &grp_dns, &grp_db_memory,
+	&grp_watchdog, SANITIZER_GROUP NULL
+};
+
 const struct sandbox_profile sandbox_profile_smtpd = { "smtpd", smtpd_groups };
 const struct sandbox_profile sandbox_profile_submission = { "submission", submission_groups };
 const struct sandbox_profile sandbox_profile_relay = { "relay", relay_groups };
+const struct sandbox_profile sandbox_profile_screen = { "screen", screen_groups };
 
 /* ---- capabilities ------------------------------------------------------------------ */
 

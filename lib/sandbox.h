@@ -58,6 +58,7 @@ struct sandbox_profile {
 extern const struct sandbox_profile sandbox_profile_smtpd;
 extern const struct sandbox_profile sandbox_profile_submission;
 extern const struct sandbox_profile sandbox_profile_relay;
+extern const struct sandbox_profile sandbox_profile_screen;
 
 /*
  * Empties the capability bounding set, so that nothing this process or an

@@ -3,7 +3,9 @@
  * call, dangerous calls and arguments are refused) and as loaded filters
  * in forked children: allowed calls work, a refused one ends the child
  * with SIGSYS after one event=seccomp_violation line naming the call, and
- * the capability drop leaves nothing behind.
+ * the capability drop leaves nothing behind. The screen's child also does
+ * what its Berkeley DB memory and its watchdog do (in a directory of its
+ * own under /tmp), so the profile is shown to carry that work.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,11 +22,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <cmocka.h>
 
 #include <linux/capability.h>
@@ -34,6 +39,7 @@
 
 static const struct sandbox_profile *const profiles[] = {
 	&sandbox_profile_smtpd, &sandbox_profile_submission, &sandbox_profile_relay,
+	&sandbox_profile_screen,
 };
 #define NPROFILES	(sizeof(profiles) / sizeof(profiles[0]))
 
@@ -63,6 +69,7 @@ struct allow_case {
 #define SMTPD	&sandbox_profile_smtpd
 #define SUBMIT	&sandbox_profile_submission
 #define RELAY	&sandbox_profile_relay
+#define SCREEN	&sandbox_profile_screen
 
 static const struct allow_case allow_cases[] = {
 	/* what the roles do all day */
@@ -76,6 +83,7 @@ static const struct allow_case allow_cases[] = {
 	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_RDONLY | O_DIRECTORY }, true },
 	{ SMTPD, "rt_sigaction", { SIGTERM }, true },
 	{ SMTPD, "setsockopt", { 5, IPPROTO_TCP, TCP_NODELAY }, true },
+	{ SMTPD, "getsockname", { 5 }, true },
 	/* the kernel reads an int: junk above bit 31 changes nothing */
 	{ SMTPD, "setsockopt", { 5, 0xdead00000000ULL | IPPROTO_TCP, TCP_NODELAY }, true },
 	{ RELAY, "getsockopt", { 5, SOL_SOCKET, SO_ERROR }, true },
@@ -85,6 +93,23 @@ static const struct allow_case allow_cases[] = {
 	{ RELAY, "socket", { AF_INET, SOCK_STREAM }, true },
 	{ RELAY, "socket", { AF_INET6, SOCK_DGRAM }, true },
 	{ RELAY, "connect", { 0 }, true },
+	{ SCREEN, "socket", { AF_INET, SOCK_DGRAM }, true },
+	{ SCREEN, "socket", { AF_INET6, SOCK_STREAM }, true },
+	{ SCREEN, "connect", { 0 }, true },
+	{ SCREEN, "setsockopt", { 5, IPPROTO_TCP, TCP_NODELAY }, true },
+	{ SCREEN, "recvmsg", { 0 }, true },
+	{ SCREEN, "openat", { (uint64_t)AT_FDCWD, 0, O_RDWR | O_CREAT | O_EXCL }, true },
+	{ SCREEN, "pwrite64", { 9 }, true },
+	{ SCREEN, "fdatasync", { 9 }, true },
+	{ SCREEN, "rename", { 0 }, true },
+	{ SCREEN, "unlink", { 0 }, true },
+	{ SCREEN, "mmap", { 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 9 }, true },
+	{ SCREEN, "fcntl", { 9, F_SETLK }, true },
+	{ SCREEN, "fcntl", { 9, F_SETLKW }, true },
+	{ SCREEN, "kill", { 4242, 0 }, true },
+	{ SCREEN, "rt_sigaction", { SIGALRM }, true },
+	{ SCREEN, "alarm", { 5 }, true },
+	{ SCREEN, "setitimer", { ITIMER_REAL }, true },
 	/* what an attacker would like to do */
 	{ SMTPD, "execve", { 0 }, false },
 #ifndef __SANITIZE_ADDRESS__	/* LeakSanitizer needs these (sandbox.c) */
@@ -127,6 +152,51 @@ static const struct allow_case allow_cases[] = {
 	{ RELAY, "execve", { 0 }, false },
 	{ SUBMIT, "execve", { 0 }, false },
 	{ SUBMIT, "socket", { AF_INET, SOCK_STREAM }, false },
+	/* the screen: DNS and its memory, nothing more */
+	{ SCREEN, "execve", { 0 }, false },
+	{ SCREEN, "execveat", { 0 }, false },
+	{ SCREEN, "mount", { 0 }, false },
+	{ SCREEN, "unshare", { 0 }, false },
+#ifndef __SANITIZE_ADDRESS__
+	{ SCREEN, "ptrace", { 0 }, false },
+	{ SCREEN, "clone", { 0 }, false },
+	{ SCREEN, "rt_sigaction", { SIGSEGV }, false },
+	{ SCREEN, "tgkill", { 4242, 4242, SIGKILL }, false },
+#endif
+	{ SCREEN, "fork", { 0 }, false },
+	{ SCREEN, "socket", { AF_UNIX, SOCK_STREAM }, false },
+	{ SCREEN, "socket", { AF_NETLINK, SOCK_RAW }, false },
+	{ SCREEN, "socket", { AF_PACKET, SOCK_RAW }, false },
+	{ SCREEN, "accept4", { 0 }, false },
+	{ SCREEN, "bind", { 0 }, false },
+	{ SCREEN, "listen", { 0 }, false },
+	{ SCREEN, "setsockopt", { 5, SOL_SOCKET, SO_ATTACH_FILTER }, false },
+	{ SCREEN, "getsockopt", { 5, SOL_SOCKET, SO_PEERCRED }, false },
+	{ SCREEN, "mmap", { 0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, 9 }, false },
+	{ SCREEN, "mprotect", { 0, 4096, PROT_READ | PROT_EXEC }, false },
+	{ SCREEN, "memfd_create", { 0 }, false },
+	{ SCREEN, "kill", { 1, SIGKILL }, false },
+	{ SCREEN, "kill", { 4242, SIGTERM }, false },
+	{ SCREEN, "rt_sigaction", { SIGSYS }, false },
+	{ SCREEN, "setitimer", { ITIMER_PROF }, false },
+	{ SCREEN, "fcntl", { 9, F_SETOWN, 1 }, false },
+	{ SCREEN, "ioctl", { 0, TIOCSTI }, false },
+	{ SCREEN, "symlink", { 0 }, false },
+	{ SCREEN, "link", { 0 }, false },
+	{ SCREEN, "chmod", { 0 }, false },
+	{ SCREEN, "fchmod", { 0 }, false },
+	{ SCREEN, "chown", { 0 }, false },
+	{ SCREEN, "setuid", { 0 }, false },
+	{ SCREEN, "chroot", { 0 }, false },
+	/* what the screen may do, the others may not */
+	{ SMTPD, "openat", { (uint64_t)AT_FDCWD, 0, O_RDWR | O_CREAT }, false },
+	{ SMTPD, "pwrite64", { 9 }, false },
+	{ SMTPD, "rename", { 0 }, false },
+	{ SMTPD, "kill", { 4242, 0 }, false },
+	{ SMTPD, "rt_sigaction", { SIGALRM }, false },
+	{ RELAY, "openat", { (uint64_t)AT_FDCWD, 0, O_RDWR | O_CREAT }, false },
+	{ RELAY, "unlink", { 0 }, false },
+	{ SUBMIT, "fcntl", { 9, F_SETLK }, false },
 };
 
 static void
@@ -147,7 +217,55 @@ test_profiles_allow_and_refuse(void **state)
 /* ---- loaded filters, in children ------------------------------------------------- */
 
 enum child_act { ACT_ALLOWED_ONLY, ACT_UNSHARE, ACT_UNIX_SOCKET, ACT_EXEC_MEMORY,
-	ACT_SIGSYS_HANDLER, ACT_SELFTEST };
+	ACT_SIGSYS_HANDLER, ACT_SELFTEST, ACT_SIGNAL_SELF };
+
+/* The screen child's directory (made by the test, before the fork). */
+static char	screen_dir[64];
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* What the screen's memory and watchdog do, under its filter: a file
+ * created, written, locked, mapped shared, synced, cut, renamed and
+ * removed, a directory made and listed, a process asked whether it lives,
+ * SIGALRM armed and disarmed. An exit code 3x names the step that failed. */
+static void
+screen_memory_calls(void)
+{
+	char a[128], b[128], d[128], cwd[64];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
+	struct sigaction sa;
+
+	snprintf(a, sizeof(a), "%s/__db.001", screen_dir);
+	snprintf(b, sizeof(b), "%s/log.0000000001", screen_dir);
+	snprintf(d, sizeof(d), "%s/memory", screen_dir);
+	int fd = open(a, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd == -1 || pwrite(fd, "region", 6, 4090) != 6 || fdatasync(fd) == -1)
+		_exit(30);
+	if (fcntl(fd, F_SETLK, &fl) == -1 || ftruncate(fd, 8192) == -1)
+		_exit(31);
+	void *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED || munmap(m, 8192) == -1)
+		_exit(32);
+	close(fd);
+	if (rename(a, b) == -1 || unlink(b) == -1 || mkdir(d, 0700) == -1)
+		_exit(33);
+	DIR *dir = opendir(screen_dir);
+	if (dir == NULL || readdir(dir) == NULL || closedir(dir) == -1)
+		_exit(34);
+	if (getcwd(cwd, sizeof(cwd)) == NULL || kill(getpid(), 0) == -1)
+		_exit(35);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		_exit(36);
+	alarm(5);
+	alarm(0);
+}
 
 /* In the child: the calls a role makes, then maybe one it must not. */
 static void __attribute__((noreturn))
@@ -167,12 +285,14 @@ child_body(const struct sandbox_profile *p, enum child_act act)
 	munmap(m, 65536);
 	if (write(STDERR_FILENO, "alive\n", 6) != 6 || getpid() <= 0)
 		_exit(11);
-	if (p == &sandbox_profile_relay) {
+	if (p == &sandbox_profile_relay || p == &sandbox_profile_screen) {
 		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (s == -1)
 			_exit(12);
 		close(s);
 	}
+	if (p == &sandbox_profile_screen)
+		screen_memory_calls();
 	switch (act) {
 	case ACT_ALLOWED_ONLY:
 		break;
@@ -195,6 +315,9 @@ child_body(const struct sandbox_profile *p, enum child_act act)
 	}
 	case ACT_SELFTEST:
 		break;	/* sandbox_enter() already did it */
+	case ACT_SIGNAL_SELF:
+		kill(getpid(), SIGUSR1);	/* had it been allowed: death by SIGUSR1 */
+		break;
 	}
 	snprintf(buf, sizeof(buf), "survived\n");
 	if (write(STDERR_FILENO, buf, strlen(buf)) < 0)
@@ -208,10 +331,36 @@ struct child_result {
 };
 
 static void
+make_screen_dir(void)
+{
+	snprintf(screen_dir, sizeof(screen_dir), "/tmp/hmx-sandbox-test-XXXXXX");
+	assert_non_null(mkdtemp(screen_dir));
+}
+
+/* What screen_memory_calls() may leave, however far it got. */
+static void
+remove_screen_dir(void)
+{
+	static const char *const left[] = { "__db.001", "log.0000000001" };
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", screen_dir, left[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/memory", screen_dir);
+	rmdir(path);
+	assert_int_equal(rmdir(screen_dir), 0);
+}
+
+static void
 run_child(const struct sandbox_profile *p, enum child_act act, struct child_result *r)
 {
 	int pfd[2];
 	size_t n = 0;
+
+	if (p == &sandbox_profile_screen)
+		make_screen_dir();
 
 	assert_int_equal(pipe(pfd), 0);
 	pid_t pid = fork();
@@ -231,6 +380,8 @@ run_child(const struct sandbox_profile *p, enum child_act act, struct child_resu
 	r->log[n] = '\0';
 	close(pfd[0]);
 	assert_int_equal(waitpid(pid, &r->status, 0), pid);
+	if (p == &sandbox_profile_screen)
+		remove_screen_dir();
 }
 
 /* Died of SIGSYS with want_line logged; after the allowed calls, unless
@@ -278,6 +429,11 @@ test_refused_call_is_logged_then_kills(void **state)
 	assert_killed_after(&r, "event=seccomp_violation role=smtpd syscall=unshare nr=");
 	run_child(&sandbox_profile_relay, ACT_UNIX_SOCKET, &r);
 	assert_killed_after(&r, "event=seccomp_violation role=relay syscall=socket nr=");
+	run_child(&sandbox_profile_screen, ACT_UNIX_SOCKET, &r);
+	assert_killed_after(&r, "event=seccomp_violation role=screen syscall=socket nr=");
+	/* kill(pid, 0) is the screen's; a real signal is not */
+	run_child(&sandbox_profile_screen, ACT_SIGNAL_SELF, &r);
+	assert_killed_after(&r, "event=seccomp_violation role=screen syscall=kill nr=");
 	run_child(&sandbox_profile_submission, ACT_EXEC_MEMORY, &r);
 	assert_killed_after(&r, "event=seccomp_violation role=submission syscall=mmap nr=");
 	/* The line has the role's usual prefix: time stamp, name[pid]. */
@@ -307,8 +463,11 @@ test_selftest_variable_kills_only_the_named_role(void **state)
 	assert_killed(&r, "event=seccomp_violation role=relay syscall=mount", false);
 	assert_non_null(strstr(r.log, "event=sandbox_selftest role=relay syscall=mount"));
 	run_child(&sandbox_profile_smtpd, ACT_SELFTEST, &r);
-	unsetenv("HOMEMX_SANDBOX_SELFTEST");
 	assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	setenv("HOMEMX_SANDBOX_SELFTEST", "screen", 1);
+	run_child(&sandbox_profile_screen, ACT_SELFTEST, &r);
+	unsetenv("HOMEMX_SANDBOX_SELFTEST");
+	assert_killed(&r, "event=seccomp_violation role=screen syscall=mount", false);
 }
 
 /* ---- capabilities ------------------------------------------------------------------- */

@@ -306,4 +306,5 @@ const struct role_ops screen_role_ops = {
 	.on_link = screen_on_link,
 	.on_reload = screen_on_reload,
 	.on_shutdown = screen_shutdown,
+	.sandbox = &sandbox_profile_screen,
 };

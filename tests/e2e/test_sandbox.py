@@ -3,11 +3,14 @@ outside on a running homemxd (lib/sandbox.c, supervisor/rolelog.c):
 
 - /proc/PID/status of every role: no_new_privs, no capability in any set
   (with the real privilege drop, as root), a seccomp filter on smtpd,
-  submission and relay only;
+  submission, relay and screen only; the screen runs as _hmx-screen with
+  its root in screen_dir (its memory is all it can see);
 - a forbidden system call kills the role: HOMEMX_SANDBOX_SELFTEST=ROLE makes
   that role call mount(2) right after its filter is loaded; the role logs
   event=seccomp_violation naming the call, dies of SIGSYS, and homemxd
   says event=seccomp_kill before its usual role_exit line;
+- the screen's SIGALRM watchdog, which ends a hung Berkeley DB call, gets
+  its last words out and exits under the filter;
 - roles hold no stdio of homemxd: fd 0 is /dev/null, fd 1 and 2 a pipe of
   their own that homemxd reads; a role's fatal message at start-up still
   reaches the log, before homemxd reports the exit;
@@ -20,8 +23,10 @@ Mail flows under the filters are covered by the rest of the suite, which
 runs with them on.
 """
 import os
+import pwd
 import re
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -32,7 +37,7 @@ import unittest
 from harness import BUILD, Homemx
 
 ROOT = os.geteuid() == 0
-NETWORK_ROLES = ("smtpd", "submission", "relay")
+NETWORK_ROLES = ("smtpd", "submission", "relay", "screen")
 CERT = {}
 
 
@@ -71,6 +76,11 @@ def wait_for(predicate, what, timeout=20, log=lambda: ""):
 class SandboxHomemx(Homemx):
     """/proc/PID/comm is cut at 15 bytes: "homemx-submission" reads
     "submissi" where the harness falls back to it."""
+
+    @property
+    def screen_dir(self):
+        """Where the harness keeps this daemon's screen memory."""
+        return os.path.join(self.dir, "screen")
 
     def role_pids(self):
         pids = super().role_pids()
@@ -129,6 +139,20 @@ class RunningRoles(unittest.TestCase):
                                   f"profile={role} ", log)
                 else:
                     self.assertEqual(st["Seccomp"], "0")
+
+    @unittest.skipUnless(ROOT, "the real privilege drop needs root")
+    def test_screen_sees_only_its_memory(self):
+        pid = self.pids["screen"]
+        st = proc_status(pid)
+        uid = pwd.getpwnam("_hmx-screen").pw_uid
+        self.assertEqual(st["Uid"].split(), [str(uid)] * 4)
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), os.path.realpath(self.h.screen_dir))
+        # the memory was opened under the filter: the role is up and its
+        # environment's files are there
+        wait_for(lambda: f"homemx-screen[{pid}]: event=start role=screen" in self.h.log(),
+                 "the screen's start line", log=self.h.log)
+        self.assertTrue(os.path.exists(os.path.join(self.h.screen_dir, "memory",
+                                                    "__db.register")))
 
     def test_stdio_is_a_pipe_of_its_own(self):
         own = os.readlink(f"/proc/{self.h.proc.pid}/fd/2")
@@ -229,6 +253,37 @@ class SeccompKill(unittest.TestCase):
 
     def test_submission_is_killed_and_homemxd_says_seccomp(self):
         self.check_killed("submission")
+
+    def test_screen_is_killed_and_homemxd_says_seccomp(self):
+        self.check_killed("screen")
+
+
+class ScreenWatchdog(unittest.TestCase):
+    """The screen's SIGALRM watchdog (screen/screen.c) cuts a Berkeley DB
+    call that hangs: its handler writes its last words and exits, and both
+    calls pass the filter. A SIGALRM sent from here stands in for the
+    alarm of a hung call."""
+
+    def test_watchdog_exit_passes_the_filter(self):
+        h = SandboxHomemx()
+        h.start(provision=False)
+        self.addCleanup(h.cleanup)
+        self.addCleanup(h.stop)
+        pid = h.role_pids()["screen"]
+        wait_for(lambda: f"homemx-screen[{pid}]: event=start role=screen" in h.log(),
+                 "the screen's start line", log=h.log)
+        os.kill(pid, signal.SIGALRM)
+        exit_line = wait_for(lambda: re.search(
+            r"homemxd\[\d+\]: event=role_exit role=screen status=1 restart_in=\d+s", h.log()),
+            "the screen's exit", log=h.log)
+        log = h.log()
+        last_words = log.find("homemx-screen: event=fatal role=screen reason=memory_watchdog")
+        self.assertNotEqual(last_words, -1, log[-3000:])
+        self.assertLess(last_words, exit_line.start())
+        self.assertNotIn("seccomp", log)
+        # and it comes back, its memory recovered
+        wait_for(lambda: h.count("event=start role=screen") >= 2, "the screen's restart",
+                 log=h.log)
 
 
 class StartupFatal(unittest.TestCase):
