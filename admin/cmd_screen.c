@@ -16,11 +16,6 @@
  * admin asking "would this server take mail from X?" should get the answer
  * from the same code and settings, without sending a message.
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,20 +27,14 @@
 #include "../screen/eval.h"
 #include "../screen/ipname.h"
 #include "../screen/judge.h"
-#include "../screen/message.h"
 #include "../screen/resolvconf.h"
 #include "../screen/resolver.h"
 #include "mxctl.h"
+#include "screen_test.h"
 #include "util.h"
 
 #define SCREEN_TEST_CACHE	4096
-#define SCREEN_TEST_FILE_MAX	(64ULL * 1024 * 1024)	/* a message file */
 
-struct screen_run {
-	struct event_base	*base;
-	struct eval_result	 result;
-	bool			 done;
-};
 
 static const screen_check_fn probe_checks[] = { dnsbl_probe_check };
 
@@ -60,7 +49,7 @@ on_eval_done(const struct eval_result *r, void *arg)
 }
 
 /* Runs the checks to the end (the loop returns once done). */
-static int
+int
 screen_evaluate(struct mxctl *m, struct eval_params *p, const struct screen_facts *f,
     struct screen_run *run)
 {
@@ -73,7 +62,7 @@ screen_evaluate(struct mxctl *m, struct eval_params *p, const struct screen_fact
 	return 0;
 }
 
-static const char *
+const char *
 action_text(enum screen_action a)
 {
 	switch (a) {
@@ -85,7 +74,7 @@ action_text(enum screen_action a)
 	return "?";
 }
 
-static const char *
+const char *
 reply_text(enum screen_reply r)
 {
 	switch (r) {
@@ -116,7 +105,7 @@ print_lists(const struct config *cfg, const struct dnsbl_health *h)
 	}
 }
 
-static void
+void
 print_score(const struct score *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -177,30 +166,6 @@ print_verdict(const struct config *cfg, const struct screen_facts *f,
 	printf("log line: event=verdict %s\n", line);
 }
 
-/* What the role would do to an accepted message: the fields it puts
- * first and the ones claiming our authserv-id that it leaves out. */
-static void
-print_message_verdict(const struct config *cfg, const struct screen_facts *f,
-    const struct screen_message *msg, const struct eval_result *r,
-    struct screen_memory *mem)
-{
-	static struct screen_message_verdict mv;
-	char line[JUDGE_LINE_MAX];
-
-	judge_decide_message(cfg, f, msg, r, mem, true, time(NULL), &mv, line,
-	    sizeof(line));
-	printf("verdict at end of DATA: %s (%s)\n", action_text(mv.v.action),
-	    reply_text(mv.v.reply));
-	printf("log line: event=verdict %s\n", line);
-	if (mv.v.action != SCREEN_ACCEPT)
-		return;
-	printf("added first:\n%s", mv.prepend[0] ? mv.prepend : "  (nothing)\n");
-	for (unsigned i = 0; i < mv.nstrip; i++)
-		printf("left out: %u bytes at offset %u (an Authentication-Results "
-		    "claiming to be %s)\n", mv.strip[i].len, mv.strip[i].off,
-		    cfg->hostname);
-}
-
 /* FROM: "<>" or "" is the null sender; else an address. */
 static int
 facts_fill(struct mxctl *m, char **argv, struct screen_facts *f)
@@ -231,36 +196,6 @@ print_facts(const struct screen_facts *f, bool trusted)
 {
 	printf("screen test: client %s helo %s from <%s> to <%s>%s\n", f->client_ip,
 	    f->helo, f->mail_from, f->rcpt, trusted ? " (a trusted network)" : "");
-}
-
-/* The end-of-DATA stage on the message in fd, after the RCPT stage. */
-static int
-screen_test_message(struct mxctl *m, struct eval_params *p, struct screen_env *env,
-    const struct screen_facts *rcpt_facts, int fd, struct screen_memory *mem)
-{
-	struct screen_run run = { .base = p->base };
-	struct screen_facts f = *rcpt_facts;
-	struct screen_message *msg;
-	const char *why;
-	int rc;
-
-	if ((msg = screen_message_open(fd, &why)) == NULL)
-		return mx_fail(m, "screen test: the message cannot be read: %s", why);
-	f.stage = SCREEN_STAGE_MESSAGE;
-	snprintf(f.qid, sizeof(f.qid), "mxctl");
-	env->msg = msg;
-	p->checks = judge_message_checks;
-	p->nchecks = judge_message_nchecks;
-	rc = screen_evaluate(m, p, &f, &run);
-	env->msg = NULL;
-	if (rc == 0) {
-		printf("end of DATA (%u rounds, %u lookups, %.2f s):\n",
-		    run.result.rounds, run.result.fetches, run.result.elapsed);
-		print_score(&run.result.score);
-		print_message_verdict(&m->cfg, &f, msg, &run.result, mem);
-	}
-	screen_message_free(msg);
-	return rc;
 }
 
 static int
@@ -341,58 +276,6 @@ screen_test_live(struct mxctl *m, const struct screen_facts *f, int msg_fd)
 	return rc;
 }
 
-/*
- * Copies the file into an anonymous one as the message would be on the
- * wire and in the spool: every line ends in CRLF (a file saved from a
- * mail client usually has bare LFs, and DKIM hashes the CRLF form). The
- * copy is made before the drop to the screen's user, who may not be able
- * to read the admin's file.
- */
-static int
-message_file_open(struct mxctl *m, const char *path)
-{
-	unsigned char buf[16384];
-	char out[2 * sizeof(buf)];
-	unsigned long long total = 0;
-	bool last_cr = false;
-	struct stat st;
-	ssize_t n;
-	int in, fd;
-
-	if ((in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return mx_fail(m, "screen test: --file %s: %s", path, strerror(errno));
-	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (unsigned long long)st.st_size > SCREEN_TEST_FILE_MAX) {
-		close(in);
-		return mx_fail(m, "screen test: --file %s: not a regular file of at most "
-		    "%llu bytes", path, SCREEN_TEST_FILE_MAX);
-	}
-	if ((fd = memfd_create("mxctl-message", MFD_CLOEXEC)) == -1) {
-		close(in);
-		return mx_fail(m, "screen test: memfd_create: %s", strerror(errno));
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		size_t o = 0;
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n' && !last_cr)
-				out[o++] = '\r';
-			out[o++] = (char)buf[i];
-			last_cr = buf[i] == '\r';
-		}
-		total += o;
-		if (total > 2 * SCREEN_TEST_FILE_MAX || write_all(fd, out, o) == -1) {
-			n = -1;
-			break;
-		}
-	}
-	close(in);
-	if (n == -1) {
-		close(fd);
-		return mx_fail(m, "screen test: --file %s: cannot be copied", path);
-	}
-	return fd;
-}
-
 int
 cmd_screen_test(struct mxctl *m, int argc, char **argv)
 {
@@ -405,7 +288,7 @@ cmd_screen_test(struct mxctl *m, int argc, char **argv)
 			    "FROM|<> RCPT");
 			return MX_FAIL;
 		}
-		if ((msg_fd = message_file_open(m, argv[1])) == -1)
+		if ((msg_fd = screen_test_file_open(m, argv[1])) == -1)
 			return MX_FAIL;
 		argv += 2;
 		argc -= 2;

@@ -214,6 +214,17 @@ static const struct sandbox_rule dns_rules[] = {
 	ANY("uname"),
 };
 
+/* screen: the content scanners at the end of DATA (screen/scanner.c): a
+ * non-blocking stream connection to rspamd, spamd or clamd, on loopback
+ * TCP (the DNS group's AF_INET/AF_INET6, connect, sendto, recvfrom) or a
+ * UNIX socket inside screen_dir (only this exact socket type), whose
+ * connect result is read with SO_ERROR. The message is read with pread
+ * from a dup of the fd the queue passed (event loop group). */
+static const struct sandbox_rule scanner_rules[] = {
+	ARGS_ARE("socket", 0, AF_UNIX, 1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+	ARGS_ARE("getsockopt", 1, SOL_SOCKET, 2, SO_ERROR),
+};
+
 /*
  * screen: its Berkeley DB environment (screen/memory.c, lib/bdbenv.c), the
  * only thing in its chroot (screen_dir, seen as /memory). So open may
@@ -319,6 +330,7 @@ static const struct sandbox_group grp_dns = GROUP("DNS to dns_server", dns_rules
 static const struct sandbox_group grp_db_memory = GROUP("Berkeley DB memory in the chroot",
     db_memory_rules);
 static const struct sandbox_group grp_watchdog = GROUP("SIGALRM watchdog", watchdog_rules);
+static const struct sandbox_group grp_scanners = GROUP("content scanners", scanner_rules);
 #ifdef __SANITIZE_ADDRESS__
 static const struct sandbox_group grp_sanitizer = GROUP("sanitizer runtime", sanitizer_rules);
 #define SANITIZER_GROUP	&grp_sanitizer,
@@ -343,7 +355,7 @@ static const struct sandbox_group *const relay_groups[] = {
 
 static const struct sandbox_group *const screen_groups[] = {
 	&grp_memory, &grp_process, &grp_io, &grp_ipc, &grp_dns, &grp_db_memory,
-	&grp_watchdog, SANITIZER_GROUP NULL
+	&grp_watchdog, &grp_scanners, SANITIZER_GROUP NULL
 };
 
 const struct sandbox_profile sandbox_profile_smtpd = { "smtpd", smtpd_groups };

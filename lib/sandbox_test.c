@@ -165,6 +165,10 @@ static const struct allow_case allow_cases[] = {
 #endif
 	{ SCREEN, "fork", { 0 }, false },
 	{ SCREEN, "socket", { AF_UNIX, SOCK_STREAM }, false },
+	/* a content scanner's socket: this exact type only */
+	{ SCREEN, "socket", { AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC }, true },
+	{ SCREEN, "socket", { AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC }, false },
+	{ SCREEN, "getsockopt", { 5, SOL_SOCKET, SO_ERROR }, true },
 	{ SCREEN, "socket", { AF_NETLINK, SOCK_RAW }, false },
 	{ SCREEN, "socket", { AF_PACKET, SOCK_RAW }, false },
 	{ SCREEN, "accept4", { 0 }, false },

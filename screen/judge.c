@@ -171,50 +171,91 @@ judge_greylist(const struct config *c, const struct screen_facts *f,
 	return grey_decision_name(d);
 }
 
-void
-judge_decide(const struct config *c, const struct screen_facts *f,
-    const struct eval_result *res, struct screen_memory *m, bool peek,
-    time_t now, struct screen_verdict *v, char *line, size_t linesize)
+/* What the verdict line says besides the score. */
+struct judge_outcome {
+	enum screen_action	 action;
+	enum screen_reply	 reply;
+	const char		*grey;		/* greylist= */
+	const char		*dns;		/* dns= */
+	char			 override[160];	/* "" or "override=... " */
+};
+
+/* The thresholds, DNS trouble and the greylist decide the action. */
+static void
+judge_action(const struct config *c, const struct screen_facts *f,
+    const struct eval_result *res, struct screen_memory *m, bool peek, time_t now,
+    struct judge_outcome *o)
 {
 	struct score_thresholds t = thresholds(&c->screen);
 	const struct score *s = &res->score;
-	const char *grey = "-", *dns = "complete";
-	enum screen_action a;
-	enum screen_reply r;
+
+	memset(o, 0, sizeof(*o));
+	o->grey = "-";
+	o->dns = "complete";
+	score_verdict(s, &t, &o->action, &o->reply);
+	if (!res->complete) {
+		/* the rounds ran out: we do not know enough, come back later */
+		o->action = SCREEN_TEMPFAIL;
+		o->reply = SCREEN_REPLY_DNS_TEMPFAIL;
+		o->dns = "incomplete";
+	} else if (res->gave_up)
+		o->dns = "gave_up";
+	if (o->action == SCREEN_GREYLIST && f->stage == SCREEN_STAGE_MESSAGE) {
+		/* greylisting happened at RCPT; a grey message is delivered */
+		o->action = SCREEN_ACCEPT;
+		o->reply = SCREEN_REPLY_OK;
+		o->grey = "at_rcpt";
+	} else if (o->action == SCREEN_GREYLIST)
+		o->grey = judge_greylist(c, f, s, m, peek, now, &o->action, &o->reply);
+}
+
+/* Replaces the action; why (a few key=value words) goes into the line. */
+static void
+judge_override(struct judge_outcome *o, enum screen_action a, enum screen_reply r,
+    const char *why)
+{
+	o->action = a;
+	o->reply = r;
+	snprintf(o->override, sizeof(o->override), "override=%s ", why);
+}
+
+static void
+judge_format(const struct screen_facts *f, const struct eval_result *res,
+    const struct judge_outcome *o, struct screen_verdict *v, char *line,
+    size_t linesize)
+{
+	const struct score *s = &res->score;
 	char checks[1024], esc_from[LOG_ESCAPE_MAX], esc_to[LOG_ESCAPE_MAX];
 	char esc_helo[LOG_ESCAPE_MAX];
 
 	memset(v, 0, sizeof(*v));
-	score_verdict(s, &t, &a, &r);
-	if (!res->complete) {
-		/* the rounds ran out: we do not know enough, come back later */
-		a = SCREEN_TEMPFAIL;
-		r = SCREEN_REPLY_DNS_TEMPFAIL;
-		dns = "incomplete";
-	} else if (res->gave_up)
-		dns = "gave_up";
-	if (a == SCREEN_GREYLIST && f->stage == SCREEN_STAGE_MESSAGE) {
-		/* greylisting happened at RCPT; a grey message is delivered */
-		a = SCREEN_ACCEPT;
-		r = SCREEN_REPLY_OK;
-		grey = "at_rcpt";
-	} else if (a == SCREEN_GREYLIST)
-		grey = judge_greylist(c, f, s, m, peek, now, &a, &r);
-	v->action = (uint8_t)a;
-	v->reply = (uint8_t)r;
+	v->action = (uint8_t)o->action;
+	v->reply = (uint8_t)o->reply;
 	v->score = score_total(s);
 	snprintf(v->ref, sizeof(v->ref), "%s-%u", f->sess, f->rcpt_seq);
 	score_format(s, checks, sizeof(checks));
 	/* ip= last: fail2ban anchors on the end of the line, where no client
 	 * text can follow it */
 	snprintf(line, linesize, "sess=%s ref=%s stage=%s from=<%s> to=<%s> helo=\"%s\" "
-	    "ptr=%s score=%d verdict=%s reply=\"%s\" greylist=%s dns=%s checks=\"%s\" ip=%s",
+	    "ptr=%s score=%d verdict=%s reply=\"%s\" greylist=%s dns=%s checks=\"%s\" "
+	    "%sip=%s",
 	    f->sess, v->ref, f->stage == SCREEN_STAGE_MESSAGE ? "message" : "rcpt",
 	    log_escape(esc_from, sizeof(esc_from), f->mail_from, strlen(f->mail_from)),
 	    log_escape(esc_to, sizeof(esc_to), f->rcpt, strlen(f->rcpt)),
 	    log_escape(esc_helo, sizeof(esc_helo), f->helo, strlen(f->helo)),
-	    s->ptr[0] ? s->ptr : "-", v->score, action_name(a), reply_code(r), grey, dns,
-	    checks, f->client_ip);
+	    s->ptr[0] ? s->ptr : "-", v->score, action_name(o->action), reply_code(o->reply),
+	    o->grey, o->dns, checks, o->override, f->client_ip);
+}
+
+void
+judge_decide(const struct config *c, const struct screen_facts *f,
+    const struct eval_result *res, struct screen_memory *m, bool peek,
+    time_t now, struct screen_verdict *v, char *line, size_t linesize)
+{
+	struct judge_outcome o;
+
+	judge_action(c, f, res, m, peek, now, &o);
+	judge_format(f, res, &o, v, line, linesize);
 }
 
 /* ---- questions in flight ------------------------------------------------- */
@@ -305,23 +346,43 @@ judge_learn(const struct question *q, const struct score *s, time_t now)
 	alarm(0);
 }
 
+/* A scanner's finding overrides the score: a virus is refused whatever the
+ * total, and a message that would be accepted but was not fully scanned
+ * waits for a retry (never accepted unscanned). */
+static void
+scan_override(const struct scan_findings *fnd, struct judge_outcome *o)
+{
+	char why[140], esc[LOG_ESCAPE_MAX];
+
+	if (fnd->virus) {
+		snprintf(why, sizeof(why), "virus virus=\"%.100s\"",
+		    log_escape(esc, sizeof(esc), fnd->virus_name, strlen(fnd->virus_name)));
+		judge_override(o, SCREEN_REJECT, SCREEN_REPLY_VIRUS, why);
+	} else if (fnd->tempfail && o->action == SCREEN_ACCEPT) {
+		snprintf(why, sizeof(why), "tempfail scanners=%s", fnd->tempfail_scanners);
+		judge_override(o, SCREEN_TEMPFAIL, SCREEN_REPLY_TEMPFAIL, why);
+	}
+}
+
 void
 judge_decide_message(const struct config *c, const struct screen_facts *f,
     const struct screen_message *msg, const struct eval_result *res,
-    struct screen_memory *mem, bool peek, time_t now,
+    struct screen_memory *mem, bool peek, time_t now, const struct scan_findings *fnd,
     struct screen_message_verdict *mv, char *line, size_t linesize)
 {
+	struct judge_outcome o;
+
 	memset(mv, 0, sizeof(*mv));
-	judge_decide(c, f, res, mem, peek, now, &mv->v, line, linesize);
-	if (mv->v.action == SCREEN_ACCEPT && msg != NULL &&
-	    !message_extras(c, f, msg, res, mv)) {
-		memset(mv, 0, sizeof(*mv));
-		mv->v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_REJECT,
-		    score_total(&res->score), "" };
-		snprintf(mv->v.ref, sizeof(mv->v.ref), "%s-%u", f->sess, f->rcpt_seq);
-		size_t o = strlen(line);
-		snprintf(line + o, linesize - o, " override=reject reason=authres_flood");
+	judge_action(c, f, res, mem, peek, now, &o);
+	if (o.action == SCREEN_ACCEPT && msg != NULL && !message_extras(c, f, msg, res, mv))
+		judge_override(&o, SCREEN_REJECT, SCREEN_REPLY_REJECT, "reject reason=authres_flood");
+	if (fnd != NULL)
+		scan_override(fnd, &o);
+	if (o.action != SCREEN_ACCEPT) {
+		mv->prepend[0] = '\0';		/* nothing is added to a refused message */
+		mv->nstrip = 0;
 	}
+	judge_format(f, res, &o, &mv->v, line, linesize);
 }
 
 /* The verdict is final: log it, remember it, teach the greylist, answer. */
@@ -335,32 +396,6 @@ judge_send_message_verdict(const struct question *q, const struct eval_result *r
 	J.answer_message(q->req_id, mv);
 }
 
-/* A scanner's finding overrides the score: a virus is refused whatever the
- * total, and a message that would be accepted but was not fully scanned
- * waits for a retry. */
-static void
-scan_override(const struct scan_findings *fnd, struct screen_message_verdict *mv,
-    char *line, size_t linesize)
-{
-	size_t o = strlen(line);
-
-	if (fnd->virus) {
-		mv->v.action = SCREEN_REJECT;
-		mv->v.reply = SCREEN_REPLY_VIRUS;
-		snprintf(line + o, linesize - o, " override=virus virus=\"%s\"",
-		    fnd->virus_name);
-	} else if (fnd->tempfail && mv->v.action == SCREEN_ACCEPT) {
-		mv->v.action = SCREEN_TEMPFAIL;
-		mv->v.reply = SCREEN_REPLY_TEMPFAIL;
-		snprintf(line + o, linesize - o, " override=tempfail scanners=%s",
-		    fnd->tempfail_scanners);
-	} else
-		return;
-	mv->prepend[0] = '\0';
-	mv->nstrip = 0;
-}
-
-
 static void
 judge_scanned(const struct scan_result *results, size_t n, void *arg)
 {
@@ -373,9 +408,8 @@ judge_scanned(const struct scan_result *results, size_t n, void *arg)
 
 	q->scan = NULL;		/* the driver frees the job after we return */
 	scanner_score(&c->screen.scan, results, n, &q->checked->score, &fnd);
-	judge_decide_message(c, &q->facts, q->msg, q->checked, J.memory, false, now, &mv,
-	    line, sizeof(line));
-	scan_override(&fnd, &mv, line, sizeof(line));
+	judge_decide_message(c, &q->facts, q->msg, q->checked, J.memory, false, now, &fnd,
+	    &mv, line, sizeof(line));
 	judge_send_message_verdict(q, q->checked, &mv, line, now);
 	question_free(q);
 }
@@ -419,15 +453,16 @@ judge_answer_message(struct question *q, const struct eval_result *res)
 	char line[JUDGE_LINE_MAX];
 	time_t now = J.now();
 
-	judge_decide_message(c, &q->facts, q->msg, res, J.memory, false, now, &mv, line,
-	    sizeof(line));
+	judge_decide_message(c, &q->facts, q->msg, res, J.memory, false, now, NULL, &mv,
+	    line, sizeof(line));
 	if (mv.v.action == SCREEN_ACCEPT && q->msg != NULL &&
 	    scan_config_any(&c->screen.scan)) {
 		if (judge_scan(q, res, &mv))
 			return true;
 		struct scan_findings fnd = { .tempfail = true };
 		snprintf(fnd.tempfail_scanners, sizeof(fnd.tempfail_scanners), "all");
-		scan_override(&fnd, &mv, line, sizeof(line));
+		judge_decide_message(c, &q->facts, q->msg, res, J.memory, false, now, &fnd,
+		    &mv, line, sizeof(line));
 	}
 	judge_send_message_verdict(q, res, &mv, line, now);
 	return false;

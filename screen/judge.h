@@ -62,13 +62,17 @@ void	judge_decide(const struct config *, const struct screen_facts *,
 /* The checks, in the order they run (and appear in a verdict line): at
  * RCPT, and at the end of DATA. */
 /* The end-of-DATA verdict: judge_decide, then what an accepted message
- * gets (our Authentication-Results, the forged ones to strip); msg may be
- * NULL (a trusted client: nothing added). */
+ * gets (our Authentication-Results, the forged ones to strip), and the
+ * content scanners' findings (NULL: not scanned), which may override the
+ * score (screen/scanner.h); msg may be NULL (a trusted client: nothing
+ * added). */
 struct screen_message;
+struct scan_findings;
 void	judge_decide_message(const struct config *, const struct screen_facts *,
 	    const struct screen_message *, const struct eval_result *,
 	    struct screen_memory *, bool peek, time_t now,
-	    struct screen_message_verdict *, char *line, size_t linesize);
+	    const struct scan_findings *, struct screen_message_verdict *,
+	    char *line, size_t linesize);
 
 extern const screen_check_fn	judge_checks[];
 extern const size_t		judge_nchecks;

@@ -321,15 +321,22 @@ class ScreenHomemx(NetnsHomemx):
         ])
         super().write_config()
 
+    def prepare_dir(self):
+        """Creates the instance's directory before the first start, for what
+        must know its paths first (the fake clock, scanner sockets under
+        screen_dir); start() still provisions the users. Returns it."""
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="hmx-e2e-")
+            os.chmod(self.dir, 0o755)
+            self.smtp_port = harness.free_port()
+            self._fresh = True
+        return self.dir
+
     def start(self, provision=True):
         self._start_offset = self.log_size()
         saved = {}
         if self.want_clock:
-            if self.dir is None:
-                self.dir = tempfile.mkdtemp(prefix="hmx-e2e-")
-                os.chmod(self.dir, 0o755)
-                self.smtp_port = harness.free_port()
-                self._fresh = True
+            self.prepare_dir()
             if self.clock is None:
                 self.clock = FakeClock(self.dir, self.screen_dir)
             for k, v in self.clock.env().items():
@@ -595,11 +602,12 @@ class ScreenWorld:
             code, text = s.connect(server, SMTP_PORT)
         return s, (code, _text(text))
 
-    def send(self, ip, helo, mail_from, rcpts, body=True, token=None, timeout=20):
+    def send(self, ip, helo, mail_from, rcpts, body=True, token=None, timeout=20,
+             message=None):
         """One transaction from source address ip. body=True sends a
-        message (with X-Screen-Token: token) when a recipient was accepted;
-        body=False stops after RCPT. Never raises for SMTP replies: every
-        code is in the returned Transaction."""
+        message (with X-Screen-Token: token; or the bytes message) when a
+        recipient was accepted; body=False stops after RCPT. Never raises
+        for SMTP replies: every code is in the returned Transaction."""
         rcpts = [rcpts] if isinstance(rcpts, str) else list(rcpts)
         t = Transaction(ip, helo, mail_from, rcpts)
         t.started = time.monotonic()
@@ -619,7 +627,8 @@ class ScreenWorld:
                 token = token or f"tok{os.getpid()}x{int(time.monotonic() * 1e6)}"
                 t.token = token
                 try:
-                    code, text = s.data(message_for(mail_from, t.accepted(), token))
+                    code, text = s.data(message if message is not None else
+                                        message_for(mail_from, t.accepted(), token))
                     t.data = (code, _text(text))
                 except smtplib.SMTPDataError as e:
                     t.data = (e.smtp_code, _text(e.smtp_error))
