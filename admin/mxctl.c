@@ -56,6 +56,7 @@ static const struct mx_command commands[] = {
 	{ "dkim",   NULL,      1, 5, cmd_dkim,            "dkim keygen DOMAIN [--selector S] [--force] | show DOMAIN [--selector S] | list", true },
 	{ "why",    NULL,      1, 1, cmd_why,             "why REF|SESSION|QUEUEID   (a screen verdict, e.g. why 7f3a09c2-1)", true },
 	{ "screen", "test",    4, 6, cmd_screen_test,     "screen test [--file MESSAGE] IP HELO FROM|<> RCPT   (every check live, no mail sent)", true },
+	{ "dns",    NULL,      1, 2, cmd_dns,             "dns DOMAIN [--json | --mta-sts-policy]   (the records to publish)", true },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -103,6 +103,8 @@ int	mx_become_owner_of(struct mxctl *, const char *dir);
 int	cmd_why(struct mxctl *, int, char **);
 int	cmd_screen_test(struct mxctl *, int, char **);
 int	cmd_dkim(struct mxctl *, int, char **);
+int	cmd_dns(struct mxctl *, int, char **);
+int	cmd_doctor(struct mxctl *, int, char **);
 
 int	mxctl_main(int argc, char **argv);
 
