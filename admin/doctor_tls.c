@@ -311,10 +311,10 @@ judge_certificate(struct doctor *d, const struct dr_listener *l, struct issues *
 		issue(is, DR_FAIL, "check the clock of this host, or install a certificate that "
 		    "is valid now", "the certificate is not valid yet");
 	if (left <= 0)
-		issue(is, DR_FAIL, "renew it (certbot renew) and restart homemxd", "the "
+		issue(is, DR_FAIL, "renew it (certbot renew), then reload homemxd", "the "
 		    "certificate expired %ld days ago", -days);
 	else if (days < DOCTOR_CERT_WARN_DAYS)
-		issue(is, DR_WARN, "renew it (certbot renew) and restart homemxd", "the "
+		issue(is, DR_WARN, "renew it (certbot renew), then reload homemxd", "the "
 		    "certificate expires in %ld days", days);
 	if (!cert_names_host(leaf, d->hostname)) {
 		snprintf(fix, sizeof(fix), "get a certificate for %s (e.g. certbot certonly -d "
@@ -326,7 +326,7 @@ judge_certificate(struct doctor *d, const struct dr_listener *l, struct issues *
 		    "certbot)", "the certificate does not verify against the public CAs (%s): "
 		    "senders that check (MTA-STS) refuse it", l->verify_why);
 	if (d->configured.n > 0 && !cert_equal(leaf, d->configured.x[0]))
-		issue(is, DR_WARN, "restart homemxd: a certificate is read at start only",
+		issue(is, DR_WARN, "reload or restart homemxd so that it reads the file again",
 		    "it is not the certificate in tls_certificate (a renewal not loaded yet?)");
 	if (is->status == DR_OK)
 		issue(is, DR_OK, NULL, "%s, %s, valid %ld more days, verifies for %s",
