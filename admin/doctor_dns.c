@@ -55,6 +55,8 @@ struct doctor_dns {
 	size_t			 nrawmiss;
 	struct raw_miss		 rawmiss[DDNS_RAW_MISSES_MAX];
 	struct resolver_answer	*scratch;	/* one parsed answer at a time */
+	ddns_fetch_fn		 table;		/* offline: who answers misses */
+	void			*table_arg;
 };
 
 struct query {
@@ -81,11 +83,14 @@ ddns_alloc(struct dns_cache *cache)
 }
 
 struct doctor_dns *
-ddns_new_offline(struct dns_cache *cache)
+ddns_new_offline(struct dns_cache *cache, ddns_fetch_fn fetch, void *arg)
 {
 	struct doctor_dns *dd = ddns_alloc(cache);
 
 	dd->offline = true;
+	dd->table = fetch;
+	dd->table_arg = arg;
+	dd->deadline = mono_now() + 3600;
 	return dd;
 }
 
@@ -318,6 +323,25 @@ send_raw(struct doctor_dns *dd, const char *name, uint16_t qtype)
 	ares_free_string(buf);
 }
 
+/* Offline: the table answers every miss at once. */
+static void
+fetch_from_table(struct doctor_dns *dd)
+{
+	size_t n = dv_misses(dd->view);
+	const char *name;
+	enum dv_type type;
+
+	for (size_t i = 0; i < n; i++) {
+		dv_miss(dd->view, i, &name, &type);
+		dd->queries++;
+		dd->table(dd, name, type, 0, dd->table_arg);
+	}
+	for (size_t i = 0; i < dd->nrawmiss; i++) {
+		dd->queries++;
+		dd->table(dd, dd->rawmiss[i].name, DV_A, dd->rawmiss[i].qtype, dd->table_arg);
+	}
+}
+
 static void
 fetch_misses(struct doctor_dns *dd)
 {
@@ -325,6 +349,10 @@ fetch_misses(struct doctor_dns *dd)
 	const char *name;
 	enum dv_type type;
 
+	if (dd->table != NULL) {
+		fetch_from_table(dd);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct query *q = xcalloc(1, sizeof(*q));
 		dv_miss(dd->view, i, &name, &type);
@@ -400,12 +428,13 @@ ddns_settle(struct doctor_dns *dd, void (*round)(void *, struct doctor_dns *), v
 		rounds++;
 		if (ddns_misses(dd) == 0 || (dd->gave_up && rounds > DDNS_ROUNDS_MAX + 1))
 			return rounds;
-		if (dd->offline || dd->gave_up || rounds >= DDNS_ROUNDS_MAX ||
-		    mono_now() >= dd->deadline) {
+		if ((dd->offline && dd->table == NULL) || dd->gave_up ||
+		    rounds >= DDNS_ROUNDS_MAX || mono_now() >= dd->deadline) {
 			give_up(dd);
 			continue;
 		}
 		fetch_misses(dd);
-		pump(dd);
+		if (!dd->offline)
+			pump(dd);
 	}
 }

@@ -29,8 +29,13 @@ struct doctor_dns;
 /* A doctor on servers ("IP:PORT,..."), or NULL with why. budget_ms bounds
  * all DNS waiting of the run. */
 struct doctor_dns *ddns_new(const char *servers, unsigned budget_ms, const char **why);
-/* A doctor on a cache filled by hand, without a network (unit tests). */
-struct doctor_dns *ddns_new_offline(struct dns_cache *);
+/* A doctor on a cache filled by hand, without a network (unit tests).
+ * With fetch, each miss of a round is handed to it (qtype 0 for the view's
+ * types), and it answers with dns_cache_put or ddns_put_raw, as c-ares
+ * would; without, misses become temporary failures at once. */
+typedef void (*ddns_fetch_fn)(struct doctor_dns *, const char *name, enum dv_type,
+    uint16_t qtype, void *arg);
+struct doctor_dns *ddns_new_offline(struct dns_cache *, ddns_fetch_fn fetch, void *arg);
 void	ddns_free(struct doctor_dns *);
 /* Offline doctors: store a raw answer, as the fetch would. */
 void	ddns_put_raw(struct doctor_dns *, const char *name, uint16_t qtype,
