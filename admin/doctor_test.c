@@ -19,6 +19,7 @@
 
 #include "doctor.h"
 #include "doctor_dns.h"
+#include "taglist.h"
 
 /* One zone record: a view type (raw 0) or a raw type with data. */
 struct zrec {
