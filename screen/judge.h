@@ -62,7 +62,7 @@ void	judge_decide(const struct config *, const struct screen_facts *,
 /* The checks, in the order they run (and appear in a verdict line): at
  * RCPT, and at the end of DATA. */
 /* The end-of-DATA verdict: judge_decide, then what an accepted message
- * gets (our Authentication-Results, the forged ones to strip), and the
+ * receives (our Authentication-Results, the forged ones to strip), and the
  * content scanners' findings (NULL: not scanned), which may override the
  * score (screen/scanner.h); msg may be NULL (a trusted client: nothing
  * added). */
