@@ -4,7 +4,7 @@
  *
  * Owns: the DKIM_LIB of the process, the signed-header policy and the
  * order of calls (dkim_sign, dkim_header per field, dkim_eoh, dkim_body
- * per chunk, dkim_eom, dkim_getsighdr_d; LIBRARIES.md section 1).
+ * per chunk, dkim_eom, dkim_getsighdr_d; doc/libraries.md section 1).
  * c=relaxed/relaxed for both rsa-sha256 (RFC 6376) and ed25519-sha256
  * (RFC 8463), each key under its own selector (lib/dkimkey.h). h= lists every present field of signer_sign_headers, and
  * then once more each name of signer_oversign_headers (RFC 6376 8.15:

@@ -95,7 +95,7 @@ struct config {
 	uint32_t		retry_max;
 	uint32_t		delivery_concurrency;
 
-	/* issue 4: submission, DKIM, outbound */
+	/* submission, DKIM, outbound */
 	char			dkim_key_dir[CONFIG_PATH_MAX];
 	char			dkim_selector[64];
 	char			dns_server[80];	/* "IP:PORT", "" = resolv.conf */

@@ -485,7 +485,7 @@ ipc_encode_delivery_result(struct ipc_builder *b, enum delivery_result r,
 	put_text_line(b, reason, IPC_REASON_MAX);
 }
 
-/* ---- issue 4: submission, signing, relay -------------------------------- */
+/* ---- submission, signing, relay ---------------------------------------- */
 
 /* A user name is an address (user@domain) as stored by mxctl. */
 int

@@ -1,5 +1,5 @@
-"""tests/e2e/test_dsn.py - routing to relay, retries and DSNs (issue 4
-sections 3 and 4), with the real homemx-queue and homemx-delivery.
+"""tests/e2e/test_dsn.py - routing to relay, retries and DSNs (RFC 3464),
+with the real homemx-queue and homemx-delivery.
 
 The test plays the supervisor (fd 3 control link, fd 4 config memfd,
 MSG_SUP_LINK frames, as in test_queue_roles.py), submission and smtpd

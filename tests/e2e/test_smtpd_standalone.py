@@ -4,7 +4,7 @@ Owns: a fake of everything around smtpd. This process plays homemxd (the
 control link on fd 3, the config memfd on fd 4, the listening socket on
 fd 5, MSG_SUP_LINK frames) and both of smtpd's peers, lookup and queue,
 speaking the real frame format (message numbers are read from
-lib/ipc_msgs.h). Why: the failure paths of section 4/5 that real roles
+lib/ipc_msgs.h). Why: the failure paths of inbound SMTP that real roles
 rarely produce on demand -- lookup down, queue answering NOSPACE, a spool
 fd on a full disk, a link that dies while a commit is pending, a client
 that vanishes before the spool file arrives -- are driven here exactly and
