@@ -218,7 +218,7 @@ screen_preinit(struct event_base *base, const struct config *c)
 	/* DMARC's organizational domains and libopendkim, before the chroot */
 	if (dmarc_psl_init(NULL) == -1)
 		log_warnx("screen: no Public Suffix List for DMARC: organizational "
-		    "domains fall back to the last two labels");
+		    "domains are unknown: relaxed alignment needs equal domains");
 	if (dkimverify_init() == -1)
 		fatalx("screen: libopendkim does not start");
 	/* dns_server "" means the system's resolvers, like relay: read here,
