@@ -1,0 +1,267 @@
+"""tests/e2e/test_screen_message.py - the end-of-DATA stage of the screen
+through the real daemon: DKIM, DMARC, our Authentication-Results, header
+sanity, `mxctl screen test --file`, and messages built to hurt.
+
+Owns: the proof that screen/dkimverify.c, screen/dmarc.c, screen/authres.c
+and screen/headercheck.c do on the wire what their comments and
+conf/homemx.conf.example promise. Each message comes from a client of
+the world in tests/e2e/screen_world.py with tidy DNS (PTR, FCrDNS, HELO,
+SPF pass for the envelope), so the network checks stay quiet; the keys,
+signatures and DMARC records are tests/e2e/screen_mail.py's.
+
+Weights: in the classes that look at contributions, every message-stage
+weight is a number no default has (31, 32, ...) and the thresholds are
+out of reach, so the verdict line proves which check fired with the
+configured weight, and every message is accepted and can be read back
+with the Authentication-Results field we added. The refusals (DMARC
+p=reject with dmarc_reject on, header sanity) have classes of their own
+with reachable thresholds.
+
+Needs root (ip netns), build/homemx-screen, python3-dkim; skipped otherwise.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import harness
+from netns import can_use_netns
+from screen_world import SCREEN_BINARY, ScreenCase
+
+try:
+    import screen_mail as sm
+    HAVE_DKIMPY, DKIMPY_WHY = True, ""
+except ImportError as e:          # python3-dkim or python3-nacl missing
+    HAVE_DKIMPY, DKIMPY_WHY = False, str(e)
+
+NETNS_OK, NETNS_WHY = can_use_netns()
+HAVE_SCREEN = os.path.exists(SCREEN_BINARY)
+
+# every message-stage weight, each a number no default has
+WEIGHTS = {
+    "dkim_pass_aligned": -31, "dkim_pass": -32, "dkim_fail": 33, "dkim_permerror": 34,
+    "dkim_none": 35, "dmarc_pass": -36, "dmarc_reject": 37, "dmarc_quarantine": 38,
+    "dmarc_policy_none": 39, "dmarc_no_record": 40, "dmarc_permerror": 41,
+}
+HIGH = "reject_score 1000\ntempfail_score 1000\ngreylist_score 1000\n"
+
+
+def weights_conf(w):
+    return "\n".join(f"weight {k} {v}" for k, v in w.items())
+
+
+def needs_world(cls):
+    cls = unittest.skipUnless(NETNS_OK, NETNS_WHY)(cls)
+    cls = unittest.skipUnless(HAVE_SCREEN, "homemx-screen not built")(cls)
+    return unittest.skipUnless(HAVE_DKIMPY, f"dkimpy missing: {DKIMPY_WHY}")(cls)
+
+
+class MessageCase(ScreenCase):
+    """ScreenCase with the message zones and helpers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = sm.make_keys()
+        super().setUpClass()
+
+    @classmethod
+    def extra_zones(cls, w):
+        sm.mail_zones(w, cls.keys)
+
+    def judge(self, data, **kw):
+        """Sends data from the client; (Sent, message-stage verdict)."""
+        since = self.h.log_size()
+        r = sm.send(self.w, data, **kw)
+        self.assertIsNotNone(r.data, r)
+        return r, sm.message_verdict(self.h, since)
+
+    def accepted(self, data, tok, **kw):
+        """Sends data, wants it accepted; (verdict, stored copy, our A-R)."""
+        r, v = self.judge(data, **kw)
+        self.assertEqual(r.code, 250, f"{r}\n{v}")
+        self.assertEqual(v["verdict"], "accept", v)
+        stored = sm.delivered(self.h, tok)
+        ars = sm.authres(stored)
+        ours = [a for a in ars if a.split(";")[0].strip().lower() == sm.HOSTNAME]
+        self.assertEqual(len(ours), 1, ars)
+        return v, stored, ours[0]
+
+
+# ---- DKIM -------------------------------------------------------------------------
+
+@needs_world
+class Dkim(MessageCase, unittest.TestCase):
+    CONF = HIGH + weights_conf(WEIGHTS) + "\ndmarc_reject no"
+    ODD_DNS = True          # sf._domainkey.dk.example: SERVFAIL
+
+    @classmethod
+    def odd_rules(cls, odd):
+        odd.rule(cls.keys["sf"].name, "servfail")
+
+    def signed(self, key, tok, **kw):
+        return key.sign(sm.message("news@dk.example", tok), **kw)
+
+    def dkim_of(self, ar):
+        return sm.results(ar, "dkim")
+
+    def test_rsa_sha256_relaxed_passes(self):
+        tok = sm.token()
+        v, _, ar = self.accepted(self.signed(self.keys["rsa"], tok), tok)
+        self.assertEqual(v["checks"].get("dkim_pass_aligned"), -31, v)
+        d = self.dkim_of(ar)
+        self.assertEqual(len(d), 1, ar)
+        self.assertEqual((d[0]["result"], d[0]["header.d"], d[0]["header.s"], d[0]["header.a"]),
+                         ("pass", "dk.example", "rsa", "rsa-sha256"), ar)
+
+    def test_ed25519_simple_passes(self):
+        tok = sm.token()
+        v, _, ar = self.accepted(self.signed(self.keys["ed"], tok, canon="simple/simple"), tok)
+        self.assertEqual(v["checks"].get("dkim_pass_aligned"), -31, v)
+        d = self.dkim_of(ar)
+        self.assertEqual([(x["result"], x["header.d"], x["header.s"], x["header.a"]) for x in d],
+                         [("pass", "dk.example", "ed", "ed25519-sha256")], ar)
+
+    def test_both_algorithms_each_reported(self):
+        """Signed as dkimsign signs: rsa-sha256 and ed25519-sha256."""
+        tok = sm.token()
+        data = self.keys["ed"].sign(self.signed(self.keys["rsa"], tok))
+        v, _, ar = self.accepted(data, tok)
+        self.assertEqual(v["checks"].get("dkim_pass_aligned"), -31, v)
+        self.assertEqual([(x["result"], x["header.s"]) for x in self.dkim_of(ar)],
+                         [("pass", "ed"), ("pass", "rsa")], ar)
+
+    def failed(self, data, tok, reason, result="fail", weight="dkim_fail"):
+        """data gets exactly one dkim result, with reason, and the weight."""
+        v, _, ar = self.accepted(data, tok)
+        self.assertEqual(v["checks"].get(weight), WEIGHTS.get(weight, weight), v)
+        self.assertNotIn("dkim_pass_aligned", v["checks"], v)
+        d = self.dkim_of(ar)
+        self.assertEqual([(x["result"], x.get("reason")) for x in d], [(result, reason)], ar)
+        self.assertEqual(d[0]["header.d"], "dk.example", ar)
+        return v, ar
+
+    def test_tampered_body_fails(self):
+        tok = sm.token()
+        data = self.signed(self.keys["rsa"], tok).replace(b"this is", b"this was")
+        self.failed(data, tok, "body hash mismatch")
+
+    def test_tampered_signed_header_fails(self):
+        tok = sm.token()
+        data = self.signed(self.keys["ed"], tok).replace(b"Subject: message test",
+                                                         b"Subject: message TEST")
+        self.failed(data, tok, "signature mismatch")
+
+    def test_unsigned_header_may_change(self):
+        """A field outside h= is not covered: adding one breaks nothing."""
+        tok = sm.token()
+        data = self.signed(self.keys["rsa"], tok).replace(b"\r\n\r\n", b"\r\nX-Added: 1\r\n\r\n",
+                                                          1)
+        v, _, ar = self.accepted(data, tok)
+        self.assertEqual([x["result"] for x in self.dkim_of(ar)], ["pass"], ar)
+
+    def test_rsa_sha1_is_a_failure(self):
+        """RFC 8301 3.1: rsa-sha1 signatures are not valid."""
+        tok = sm.token()
+        self.failed(self.signed(self.keys["rsa"], tok, algorithm=b"rsa-sha1"), tok,
+                    "rsa-sha1 (RFC 8301)")
+
+    def test_rsa_512_bit_key_is_a_failure(self):
+        """RFC 8301 3.2: RSA keys under 1024 bits are not valid."""
+        tok = sm.token()
+        self.failed(self.signed(self.keys["weak"], tok), tok, "RSA key under 1024 bits (RFC 8301)")
+
+    def test_body_length_limit_is_a_failure(self):
+        """l= (screen/dkimverify.c): fails with or without content after it."""
+        tok = sm.token()
+        self.failed(self.signed(self.keys["rsa"], tok, length=True), tok, "l= body length limit")
+        tok = sm.token()
+        data = self.signed(self.keys["rsa"], tok, length=True) + b"Click here: evil.example\r\n"
+        self.failed(data, tok, "l= body length limit")
+
+    def test_key_nxdomain_is_permerror(self):
+        tok = sm.token()
+        self.failed(self.signed(self.keys["nokey"], tok), tok, "no key", "permerror",
+                    "dkim_permerror")
+
+    def test_key_servfail_is_temperror(self):
+        """A key lookup that fails temporarily is a range (best: the key
+        would make the signature pass, aligned; worst: permerror); out
+        of the thresholds' reach it does not change the verdict."""
+        tok = sm.token()
+        v, _, ar = self.accepted(self.signed(self.keys["sf"], tok), tok)
+        self.assertEqual(v["checks"].get("dkim_temperror"), "?-32..+34", v)
+        d = self.dkim_of(ar)
+        self.assertEqual([(x["result"], x.get("reason"), x["header.s"]) for x in d],
+                         [("temperror", "key lookup failed", "sf")], ar)
+        self.assertIn(("sf._domainkey.dk.example", "TXT"), self.w.odd.seen)
+
+    def test_good_and_bad_signature_each_reported(self):
+        """The best outcome counts; both are in the A-R, top down."""
+        tok = sm.token()
+        good = self.signed(self.keys["rsa"], tok)
+        other = self.keys["ed"].sign(sm.message("news@dk.example", tok, body=b"another body\r\n"))
+        bad_field = other.split(b"From: ", 1)[0]        # its DKIM-Signature field
+        v, _, ar = self.accepted(bad_field + good, tok)
+        self.assertEqual(v["checks"].get("dkim_pass_aligned"), -31, v)
+        self.assertNotIn("dkim_fail", v["checks"], v)
+        self.assertEqual([(x["result"], x["header.s"], x.get("reason")) for x in self.dkim_of(ar)],
+                         [("fail", "ed", "body hash mismatch"), ("pass", "rsa", None)], ar)
+
+    def test_signature_of_another_domain_is_not_aligned(self):
+        tok = sm.token()
+        data = self.keys["rsa"].sign(sm.message("news@bounce.example", tok))
+        v, _, ar = self.accepted(data, tok)
+        self.assertEqual(v["checks"].get("dkim_pass"), -32, v)
+        self.assertNotIn("dkim_pass_aligned", v["checks"], v)
+        self.assertEqual([x["result"] for x in self.dkim_of(ar)], ["pass"], ar)
+
+    def test_unsigned_is_dkim_none(self):
+        tok = sm.token()
+        v, _, ar = self.accepted(sm.message("news@dk.example", tok), tok)
+        self.assertEqual(v["checks"].get("dkim_none"), 35, v)
+        self.assertEqual([x["result"] for x in self.dkim_of(ar)], ["none"], ar)
+
+    def test_mxctl_screen_test_file_agrees(self):
+        """The same signed message, as a file with LF line ends (mxctl
+        makes them CRLF), gets the daemon's contributions and A-R."""
+        tok = sm.token()
+        data = self.keys["ed"].sign(self.signed(self.keys["rsa"], tok))
+        v, _, ar = self.accepted(data, tok)
+        out = mxctl_screen_test_file(self, data.replace(b"\r\n", b"\n"))
+        self.assertEqual(out["checks"], v["checks"], out["text"])
+        self.assertEqual(out["verdict"], "accept (250 2.1.5)", out["text"])
+        mine = re.sub(r"\s+", " ", out["added"]).strip()
+        self.assertEqual([(x["result"], x["header.s"]) for x in sm.results(mine, "dkim")],
+                         [("pass", "ed"), ("pass", "rsa")], out["text"])
+        # and the daemon's A-R says the same, but for header.b of the run
+        self.assertEqual(sm.results(mine, "dkim"), self.dkim_of(ar))
+
+
+def mxctl_screen_test_file(case, data, ip=None, helo=None, mail_from=None,
+                           rcpt="kim@example.test"):
+    """`mxctl screen test --file` on data (written to a file as it is):
+    {"checks": {name: weight} of the end-of-DATA stage, "verdict": text,
+    "added": the A-R it would add, "text": the whole output}."""
+    d = tempfile.mkdtemp(prefix="hmx-msgfile-")
+    try:
+        path = os.path.join(d, "message.eml")
+        with open(path, "wb") as f:
+            f.write(data)
+        p = case.h.mxctl_in_mta("screen", "test", "--file", path, ip or sm.CLIENT_IP,
+                                helo or sm.CLIENT_HELO, mail_from or sm.ENVELOPE, rcpt,
+                                check=False)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    case.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+    text = p.stdout
+    section = text.split("\nend of DATA (", 1)[1]
+    items = section.split("\n", 1)[1].split("\nverdict at end of DATA: ", 1)[0]
+    checks = {}
+    for name, w in re.findall(r"(?m)^  (\S+)\s+(\?[-+0-9]+\.\.[-+0-9]+|[-+]\d+)  ", items):
+        checks[name] = w if w.startswith("?") else int(w)
+    verdict = re.search(r"(?m)^verdict at end of DATA: (.*)$", text).group(1)
+    added = text.split("\nadded first:\n", 1)[1].split("\nleft out:", 1)[0] \
+        if "\nadded first:\n" in text else ""
+    return {"checks": checks, "verdict": verdict, "added": added, "text": text}
