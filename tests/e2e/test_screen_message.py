@@ -239,6 +239,141 @@ class Dkim(MessageCase, unittest.TestCase):
         self.assertEqual(sm.results(mine, "dkim"), self.dkim_of(ar))
 
 
+
+# ---- DMARC --------------------------------------------------------------------------
+
+@needs_world
+class Dmarc(MessageCase, unittest.TestCase):
+    """RFC 7489 through the daemon, p=reject as a weight (dmarc_reject no)."""
+    CONF = HIGH + weights_conf(WEIGHTS) + "\ndmarc_reject no"
+
+    def dmarc(self, from_addr, mail_from=sm.ENVELOPE, key=None):
+        """An unsigned (or key-signed) message from from_addr: (verdict,
+        the dmarc results of our A-R)."""
+        tok = sm.token()
+        data = sm.message(from_addr, tok)
+        if key is not None:
+            data = key.sign(data)
+        v, _, ar = self.accepted(data, tok, mail_from=mail_from)
+        return v, sm.results(ar, "dmarc")
+
+    def assertDmarc(self, v, results, weight, result, policy=None, domain=None):
+        self.assertEqual(v["checks"].get(weight), WEIGHTS[weight], v)
+        others = [k for k in v["checks"] if k.startswith("dmarc_") and k != weight]
+        self.assertEqual(others, [], v)
+        self.assertEqual(len(results), 1, results)
+        self.assertEqual(results[0]["result"], result, results)
+        if policy is not None:
+            self.assertEqual(results[0].get("comment"), f"policy={policy}", results)
+        if domain is not None:
+            self.assertEqual(results[0]["header.from"], domain, results)
+
+    def test_aligned_through_dkim(self):
+        v, r = self.dmarc("news@dmk.example", key=self.keys["dmk"])
+        self.assertDmarc(v, r, "dmarc_pass", "pass", domain="dmk.example")
+        self.assertEqual(v["checks"].get("dkim_pass_aligned"), -31, v)
+
+    def test_aligned_through_spf_relaxed(self):
+        """MAIL FROM in mail.spfal.example, From in spfal.example."""
+        v, r = self.dmarc("news@spfal.example", mail_from="bounce@mail.spfal.example")
+        self.assertDmarc(v, r, "dmarc_pass", "pass", domain="spfal.example")
+        self.assertEqual(v["checks"].get("dkim_none"), 35, v)
+
+    def test_unaligned_spf_pass_is_no_dmarc_pass(self):
+        """SPF passes for bounce.example, which is not spfal.example's."""
+        v, r = self.dmarc("news@spfal.example")
+        self.assertDmarc(v, r, "dmarc_reject", "fail", policy="reject")
+
+    def test_strict_alignment_fails_on_a_subdomain(self):
+        """adkim=s and aspf=s: a DKIM pass and an SPF pass, both of
+        mail.strict.example, do not align with strict.example."""
+        v, r = self.dmarc("news@strict.example", mail_from="bounce@mail.strict.example",
+                          key=self.keys["strict"])
+        self.assertDmarc(v, r, "dmarc_quarantine", "fail", policy="quarantine",
+                         domain="strict.example")
+        self.assertIn("spf_pass", v["checks"], v)
+        # the DKIM pass itself is aligned in the relaxed sense (dkim_*)
+        self.assertEqual(v["checks"].get("dkim_pass_aligned"), -31, v)
+
+    def test_organizational_domain_under_a_two_label_suffix(self):
+        """sub.example.co.uk has no record; the PSL makes example.co.uk
+        its organizational domain (co.uk is the public suffix), whose
+        p=quarantine applies. Treating co.uk as the org domain would find
+        nothing (dmarc_no_record)."""
+        v, r = self.dmarc("news@sub.example.co.uk")
+        self.assertDmarc(v, r, "dmarc_quarantine", "fail", policy="quarantine",
+                         domain="sub.example.co.uk")
+        out = mxctl_screen_test_file(self, sm.message("news@sub.example.co.uk", sm.token()))
+        self.assertRegex(out["text"], r"dmarc=fail from=sub\.example\.co\.uk p=quarantine "
+                                      r"\(organizational\)")
+
+    def test_p_reject_is_its_weight_when_dmarc_reject_is_off(self):
+        v, r = self.dmarc("news@rej.example")
+        self.assertDmarc(v, r, "dmarc_reject", "fail", policy="reject")
+
+    def test_p_quarantine_is_its_weight(self):
+        v, r = self.dmarc("news@quar.example")
+        self.assertDmarc(v, r, "dmarc_quarantine", "fail", policy="quarantine")
+
+    def test_p_none_is_its_weight(self):
+        v, r = self.dmarc("news@none.example")
+        self.assertDmarc(v, r, "dmarc_policy_none", "fail", policy="none")
+
+    def test_sp_applies_to_subdomains_only(self):
+        v, r = self.dmarc("news@news.spdom.example")
+        self.assertDmarc(v, r, "dmarc_reject", "fail", policy="reject",
+                         domain="news.spdom.example")
+        v, r = self.dmarc("news@spdom.example")
+        self.assertDmarc(v, r, "dmarc_policy_none", "fail", policy="none")
+
+    def test_pct_zero_applies_the_next_milder_policy(self):
+        """pct=0: no message is sampled, p=reject becomes quarantine."""
+        v, r = self.dmarc("news@pct.example")
+        self.assertDmarc(v, r, "dmarc_quarantine", "fail", policy="quarantine")
+
+    def test_broken_record_is_permerror(self):
+        v, r = self.dmarc("news@broken.example")
+        self.assertDmarc(v, r, "dmarc_permerror", "permerror")
+
+    def test_no_record(self):
+        v, r = self.dmarc("news@dk.example")
+        self.assertDmarc(v, r, "dmarc_no_record", "none")
+
+
+@needs_world
+class DmarcReject(MessageCase, unittest.TestCase):
+    """The default settings: dmarc_reject yes, the default weights and
+    thresholds. A tidy client scores -3 at RCPT, so only the message
+    decides."""
+
+    def test_p_reject_fail_is_refused_with_5_7_1(self):
+        tok = sm.token()
+        r, v = self.judge(sm.message("ceo@rej.example", tok))
+        self.assertEqual(r.code, 550, r)
+        self.assertTrue(r.text.startswith("5.7.1 "), r)
+        self.assertEqual(r.ref(), v["ref"], f"{r}\n{v}")
+        self.assertEqual((v["verdict"], v["reply"]), ("reject", "550 5.7.1"), v)
+        self.assertEqual(v["checks"].get("dmarc_reject"), 8, v)
+        # below reject_score: the decisive flag refused it, not the total
+        self.assertLess(int(v["score"]), 10, v)
+        self.assertEqual([m for m in self.h.messages("kim@example.test") if tok.encode() in m], [])
+        p = self.h.mxctl("why", r.ref())
+        self.assertRegex(p.stdout, r"verdict\s+reject \(550 5\.7\.1\)")
+        self.assertRegex(p.stdout, r"dmarc_reject\s+\+8")
+
+    def test_p_reject_with_aligned_dkim_passes(self):
+        tok = sm.token()
+        v, _, ar = self.accepted(self.keys["dmk"].sign(sm.message("ceo@dmk.example", tok)), tok)
+        self.assertEqual(v["checks"].get("dmarc_pass"), 0, v)
+        self.assertEqual([x["result"] for x in sm.results(ar, "dmarc")], ["pass"], ar)
+
+    def test_p_none_adds_nothing(self):
+        tok = sm.token()
+        v, _, ar = self.accepted(sm.message("news@none.example", tok), tok)
+        self.assertEqual(v["checks"].get("dmarc_policy_none"), 0, v)
+        self.assertEqual([x["result"] for x in sm.results(ar, "dmarc")], ["fail"], ar)
+
+
 def mxctl_screen_test_file(case, data, ip=None, helo=None, mail_from=None,
                            rcpt="kim@example.test"):
     """`mxctl screen test --file` on data (written to a file as it is):
