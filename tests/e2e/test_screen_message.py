@@ -20,6 +20,7 @@ with reachable thresholds.
 Needs root (ip netns), build/homemx-screen, python3-dkim; skipped otherwise.
 """
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ import tempfile
 import unittest
 
 import harness
+from dovecot import Dovecot
 from netns import can_use_netns
 from screen_world import SCREEN_BINARY, ScreenCase
 
@@ -372,6 +374,226 @@ class DmarcReject(MessageCase, unittest.TestCase):
         v, _, ar = self.accepted(sm.message("news@none.example", tok), tok)
         self.assertEqual(v["checks"].get("dmarc_policy_none"), 0, v)
         self.assertEqual([x["result"] for x in sm.results(ar, "dmarc")], ["fail"], ar)
+
+
+
+# ---- Authentication-Results ------------------------------------------------------------
+
+FORGED = (
+    b"Authentication-Results: mx.example.test; dkim=pass header.d=bank.example\r\n",
+    # folded: the authserv-id on a line of its own
+    b"Authentication-Results:\r\n\tmx.example.test;\r\n\tspf=pass smtp.mailfrom=bank.example\r\n",
+    # mixed case, name and id (RFC 5322 field names, RFC 8601 2.5 ids)
+    b"authentication-RESULTS: MX.Example.TEST; dmarc=pass header.from=bank.example\r\n",
+    # a quoted authserv-id, with a trailing dot
+    b'Authentication-Results: "mx.example.test."; dkim=pass header.d=bank.example\r\n',
+)
+FOREIGN = b"Authentication-Results: mx.other.example; spf=pass smtp.mailfrom=other.example\r\n"
+
+
+@needs_world
+class AuthResults(MessageCase, unittest.TestCase):
+    CONF = HIGH
+
+    def test_ours_first_forged_removed_rest_byte_exact(self):
+        """Read back through a real Dovecot over IMAP: the delivery lines,
+        our field, the Received line, then what was sent minus the fields
+        claiming our hostname, byte for byte (8-bit body, a dot line)."""
+        tok = sm.token()
+        extra = FORGED[0] + FOREIGN + FORGED[1] + b"X-Between: kept\r\n" + FORGED[2] + FORGED[3]
+        body = (b"Sch\xc3\xb6ne Gr\xc3\xbc\xc3\x9fe, " + tok.encode() + b"\r\n"
+                b".a line that starts with a dot\r\n\r\n\r\nlast line\r\n")
+        sent = self.keys["rsa"].sign(sm.message("news@dk.example", tok, extra=extra, body=body))
+        v, stored, ours = self.accepted(sent, tok)
+        got = imap_fetch(self.h, tok)
+        self.assertEqual(got, stored, "IMAP gives the Maildir file as stored")
+        expected_rest = sent
+        for f in FORGED:
+            self.assertIn(f, expected_rest)
+            expected_rest = expected_rest.replace(f, b"", 1)
+        self.assertTrue(got.endswith(expected_rest), got)
+        head = sm.header_fields(got[:len(got) - len(expected_rest)] + b"\r\n")
+        self.assertEqual([n.lower() for n, _ in head],
+                         ["return-path", "delivered-to", "authentication-results", "received"],
+                         head)
+        self.assertTrue(head[2][1].startswith(b"Authentication-Results: mx.example.test;\r\n"),
+                        head[2])
+        self.assertIn(FOREIGN, got)
+        # the signature still verifies: removing the forged fields broke nothing
+        self.assertEqual([x["result"] for x in sm.results(ours, "dkim")], ["pass"], ours)
+        self.assertEqual(sm.authres(got).count(ours), 1)
+
+    def test_a_message_of_only_forged_fields_loses_them_all(self):
+        tok = sm.token()
+        sent = sm.message("news@bounce.example", tok, extra=b"".join(FORGED) * 2)
+        v, stored, ours = self.accepted(sent, tok)
+        ids = [a.split(";")[0].strip().lower() for a in sm.authres(stored)]
+        self.assertEqual(ids, [sm.HOSTNAME], stored)
+
+
+
+# ---- header sanity and bad input -----------------------------------------------------------
+
+HEADER_WEIGHTS = {
+    "header_no_from": 61, "header_from_multiple": 62, "header_no_date": 63,
+    "header_no_message_id": 64, "header_8bit": 65, "forged_local_from": 66,
+    "header_oversize": 67, "header_malformed": 68, "header_from_invalid": 69,
+    "header_date_multiple": 70, "header_message_id_multiple": 71,
+}
+
+
+@needs_world
+class Headers(MessageCase, unittest.TestCase):
+    """Each header fault alone reaches reject_score (50); a tidy message
+    from the tidy client scores far below it."""
+    CONF = ("reject_score 50\ntempfail_score 50\ngreylist_score 50\n" +
+            weights_conf(HEADER_WEIGHTS))
+
+    def refused(self, data, weight, session=None):
+        """data is refused at end of DATA by weight alone, with the ref
+        of its verdict; `mxctl why REF` shows the check."""
+        since = self.h.log_size()
+        r = session.send(data) if session else sm.send(self.w, data)
+        v = sm.message_verdict(self.h, since)
+        self.assertEqual((r.code, r.text[:6]), (550, "5.7.1 "), f"{r}\n{v}")
+        self.assertEqual(r.ref(), v["ref"], f"{r}\n{v}")
+        self.assertEqual((v["verdict"], v["reply"]), ("reject", "550 5.7.1"), v)
+        self.assertEqual(v["checks"].get(weight), HEADER_WEIGHTS[weight], v)
+        faults = [k for k in v["checks"] if k in HEADER_WEIGHTS and k != weight]
+        self.assertEqual(faults, [], v)
+        p = self.h.mxctl("why", r.ref())
+        self.assertIn(f"ref {r.ref()} at ", p.stdout)
+        self.assertRegex(p.stdout, r"verdict\s+reject \(550 5\.7\.1\)")
+        self.assertRegex(p.stdout, rf"{weight}\s+\+{HEADER_WEIGHTS[weight]}\b")
+        return r, v
+
+    def test_tidy_message_is_accepted(self):
+        tok = sm.token()
+        v, _, _ = self.accepted(sm.message("news@bounce.example", tok), tok)
+        self.assertEqual([k for k in v["checks"] if k in HEADER_WEIGHTS], [], v)
+
+    def test_no_from(self):
+        data = sm.message("x@bounce.example", sm.token())
+        self.refused(re.sub(rb"^From: [^\r]*\r\n", b"", data), "header_no_from")
+
+    def test_two_from(self):
+        data = sm.message("x@bounce.example", sm.token(), extra=b"From: <y@bounce.example>\r\n")
+        self.refused(data, "header_from_multiple")
+
+    def test_no_date(self):
+        self.refused(sm.message("x@bounce.example", sm.token(), date=False), "header_no_date")
+
+    def test_no_message_id(self):
+        self.refused(sm.message("x@bounce.example", sm.token(), message_id=False),
+                     "header_no_message_id")
+
+    def test_8bit_header_without_smtputf8(self):
+        """smtpd offers no SMTPUTF8 (RFC 6531), so raw UTF-8 in a header
+        field is never allowed (RFC 6532); in the body it is."""
+        tok = sm.token()
+        self.refused(sm.message("x@bounce.example", tok,
+                                extra=b"X-Greeting: Gr\xc3\xbc\xc3\x9fe\r\n"), "header_8bit")
+        tok = sm.token()
+        v, _, _ = self.accepted(sm.message("x@bounce.example", tok,
+                                           body=b"Gr\xc3\xbc\xc3\x9fe " + tok.encode() + b"\r\n"),
+                                tok)
+        self.assertNotIn("header_8bit", v["checks"], v)
+
+    def test_our_domain_from_outside_unsigned_is_forged(self):
+        r, v = self.refused(sm.message("kim@example.test", sm.token()), "forged_local_from")
+
+    def test_mxctl_screen_test_file_agrees_on_a_refusal(self):
+        data = sm.message("kim@example.test", sm.token(), date=False)
+        since = self.h.log_size()
+        r = sm.send(self.w, data)
+        v = sm.message_verdict(self.h, since)
+        self.assertEqual(r.code, 550, r)
+        out = mxctl_screen_test_file(self, data.replace(b"\r\n", b"\n"))
+        self.assertEqual(out["checks"], v["checks"], out["text"])
+        self.assertEqual(out["verdict"], "reject (550 5.7.1)", out["text"])
+
+    # -- messages built to hurt: the session goes on after each --
+    def survives(self, session):
+        """The same session delivers a tidy message next; the screen role
+        is the one that judged before."""
+        tok = sm.token()
+        r = session.send(sm.message("news@bounce.example", tok))
+        self.assertEqual(r.code, 250, r)
+        sm.delivered(self.h, tok)
+
+    def test_header_of_1000_fields_and_more(self):
+        """MSG_FIELDS_MAX (screen/message.h) counts the Received field
+        smtpd puts on top: 999 sent fields fit, 1000 are over the limit."""
+        pid = self.h.screen_pid()
+        s = sm.Session(self.w)
+        try:
+            for n, over in ((999, False), (1000, True)):
+                tok = sm.token()
+                filler = b"".join(b"X-Filler-%d: %d\r\n" % (i, i) for i in range(n - 5))
+                data = sm.message("news@bounce.example", tok, extra=filler)
+                self.assertEqual(len(sm.header_fields(data)), n)
+                if over:
+                    self.refused(data, "header_oversize", s)
+                else:
+                    self.assertEqual(s.send(data).code, 250)
+                    sm.delivered(self.h, tok)
+            self.survives(s)
+        finally:
+            s.close()
+        self.assertEqual(self.h.screen_pid(), pid)
+
+    def test_header_over_256_kib(self):
+        """300 fields of 1000 octets: over MSG_HEADER_MAX, no line over
+        RFC 5321's 1000 (which smtpd would refuse itself)."""
+        pid = self.h.screen_pid()
+        s = sm.Session(self.w)
+        try:
+            filler = b"".join(b"X-Big-%03d: " % i + b"y" * 986 + b"\r\n" for i in range(300))
+            self.assertTrue(all(len(line) <= 998 for line in filler.split(b"\r\n")))
+            data = sm.message("news@bounce.example", sm.token(), extra=filler)
+            self.assertGreater(len(data), 256 * 1024)
+            r, v = self.refused(data, "header_oversize", s)
+            self.assertIn("dkim_", " ".join(v["checks"]), v)
+            self.survives(s)
+        finally:
+            s.close()
+        self.assertEqual(self.h.screen_pid(), pid)
+
+    def test_nul_bytes(self):
+        """A NUL in the data is refused by smtpd itself (554 5.6.0,
+        README's wire decisions), in a header field or in the body; the
+        screen is not asked."""
+        s = sm.Session(self.w)
+        try:
+            for where in ("header", "body"):
+                tok = sm.token()
+                if where == "header":
+                    data = sm.message("news@bounce.example", tok, extra=b"X-Nul: a\x00b\r\n")
+                else:
+                    data = sm.message("news@bounce.example", tok, body=b"a\x00b\r\n")
+                since = self.h.log_size()
+                r = s.send(data)
+                self.assertEqual((r.code, r.text[:6]), (554, "5.6.0 "), r)
+                self.assertNotRegex(self.h.log()[since:], r"event=verdict .*stage=message")
+            self.survives(s)
+        finally:
+            s.close()
+
+
+def imap_fetch(h, tok, rcpt="kim@example.test"):
+    """The message holding tok as a real Dovecot serves it over IMAP."""
+    work = tempfile.mkdtemp(prefix="hmx-dovecot-")
+    os.chmod(work, 0o755)
+    pw = pwd.getpwnam("_hmx-mail")
+    try:
+        with Dovecot(os.path.join(h.dir, "maildirs"), pw.pw_uid, pw.pw_gid, work) as dc:
+            msgs = dc.fetch_all(rcpt)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    found = [m for m in msgs if tok.encode() in m]
+    if len(found) != 1:
+        raise AssertionError(f"{len(found)} messages with {tok} over IMAP")
+    return found[0]
 
 
 def mxctl_screen_test_file(case, data, ip=None, helo=None, mail_from=None,
