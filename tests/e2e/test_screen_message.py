@@ -23,13 +23,15 @@ import os
 import pwd
 import re
 import shutil
+import smtplib
+import ssl
 import subprocess
 import tempfile
 import unittest
 
 import harness
 from dovecot import Dovecot
-from netns import can_use_netns
+from netns import can_use_netns, in_netns
 from screen_world import SCREEN_BINARY, ScreenCase
 
 try:
@@ -578,6 +580,94 @@ class Headers(MessageCase, unittest.TestCase):
             self.survives(s)
         finally:
             s.close()
+
+
+
+# ---- our own outgoing mail -----------------------------------------------------------------
+
+@needs_world
+class OwnMail(MessageCase, unittest.TestCase):
+    """A message submitted on 587 and signed by dkimsign (rsa-sha256 and
+    ed25519-sha256), captured where it was delivered and replayed into
+    port 25 from a client that SPF allows for example.test: what another
+    server running homemx would see. Both signatures pass, aligned; our
+    own domain in From is no forgery then."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="hmx-msg-cert-")
+        cert, key = (os.path.join(cls.certdir, n) for n in ("cert.pem", "key.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-days", "2", "-subj", "/CN=mx.example.test"],
+                       check=True, capture_output=True)
+        os.chmod(key, 0o644)        # the roles read it as their own users
+        cls.CONF = (HIGH + weights_conf(WEIGHTS) + "\n" + weights_conf(HEADER_WEIGHTS) + "\n" +
+                    f"listen submission 192.0.2.1:587\ntls_certificate {cert}\n"
+                    f"tls_key {key}\n")
+        super().setUpClass()
+        try:
+            cls.h.mxctl("dkim", "keygen", "example.test")
+            shown = harness.dkim_show_records(cls.h.mxctl("dkim", "show", "example.test").stdout)
+            for name, record in shown.items():
+                cls.w.spf(name, record)
+            cls.w.dns.restart()     # unbound serves what it was started with
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    @classmethod
+    def extra_zones(cls, w):
+        super().extra_zones(w)
+        w.spf("example.test", "v=spf1 ip4:10.101.1.0/24 -all")
+        w.dns.add("example.test", "MX", "10 mx.example.test.")
+        w.dns.add("mx.example.test", "A", "192.0.2.1")
+
+    def submit(self, tok):
+        s = smtplib.SMTP(local_hostname=sm.CLIENT_HELO, timeout=harness.WAIT,
+                         source_address=(sm.CLIENT_IP, 0))
+        with in_netns(self.w.host_of(sm.CLIENT_IP).ns):
+            s.connect("192.0.2.1", 587)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        s._host = "mx.example.test"        # starttls() wants a server name
+        s.starttls(context=ctx)
+        s.login("kim@example.test", "secret")
+        s.sendmail("kim@example.test", ["lee@example.test"],
+                   f"From: Kim <kim@example.test>\r\nTo: <lee@example.test>\r\n"
+                   f"Subject: our own {tok}\r\n\r\nsigned by dkimsign, {tok}\r\n".encode())
+        s.quit()
+
+    def test_submitted_mail_verifies_on_port_25(self):
+        tok = sm.token()
+        self.submit(tok)
+        stored = sm.delivered(self.h, tok, "lee@example.test")
+        # what the relay would have sent: delivery's two lines off the top
+        head = sm.header_fields(stored)
+        self.assertEqual([n.lower() for n, _ in head[:2]], ["return-path", "delivered-to"], head)
+        wire = stored[sum(len(f) for _, f in head[:2]):]
+        self.assertEqual(wire.count(b"DKIM-Signature:"), 2, wire)
+        v, _, ar = self.accepted(wire, tok, mail_from="kim@example.test")
+        self.assertEqual(v["checks"].get("dkim_pass_aligned"), -31, v)
+        self.assertNotIn("forged_local_from", v["checks"], v)
+        self.assertIn("spf_pass", v["checks"], v)
+        d = sm.results(ar, "dkim")
+        self.assertEqual(sorted((x["result"], x["header.d"], x["header.a"]) for x in d),
+                         [("pass", "example.test", "ed25519-sha256"),
+                          ("pass", "example.test", "rsa-sha256")], ar)
+
+    def test_unsigned_copy_is_a_forgery(self):
+        """The same From without the signatures: forged_local_from."""
+        tok = sm.token()
+        v, _, _ = self.accepted(sm.message("kim@example.test", tok), tok,
+                                mail_from="kim@example.test")
+        self.assertEqual(v["checks"].get("forged_local_from"), 66, v)
 
 
 def imap_fetch(h, tok, rcpt="kim@example.test"):
