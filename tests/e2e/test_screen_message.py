@@ -432,6 +432,23 @@ class AuthResults(MessageCase, unittest.TestCase):
         ids = [a.split(";")[0].strip().lower() for a in sm.authres(stored)]
         self.assertEqual(ids, [sm.HOSTNAME], stored)
 
+    def test_more_forged_fields_than_a_verdict_carries_is_refused(self):
+        """SCREEN_STRIP_MAX (lib/screen_facts.h) forged fields are all
+        removed; one more and the message is refused (screen/judge.c:
+        nobody sends that many honestly), logged as the refusal it is."""
+        tok = sm.token()
+        v, stored, _ = self.accepted(sm.message("news@bounce.example", tok,
+                                                extra=FORGED[0] * 64), tok)
+        self.assertEqual(len(sm.authres(stored)), 1, stored)
+        since = self.h.log_size()
+        r = sm.send(self.w, sm.message("news@bounce.example", sm.token(), extra=FORGED[0] * 65))
+        v = sm.message_verdict(self.h, since)
+        self.assertEqual((r.code, r.text[:6]), (550, "5.7.1 "), r)
+        self.assertEqual(r.ref(), v["ref"], f"{r}\n{v}")
+        self.assertEqual((v["verdict"], v["reply"], v.get("override")),
+                         ("reject", "550 5.7.1", "authres_flood"), v)
+        p = self.h.mxctl("why", r.ref())
+        self.assertRegex(p.stdout, r"verdict\s+reject \(550 5\.7\.1\)")
 
 
 # ---- header sanity and bad input -----------------------------------------------------------
