@@ -162,78 +162,50 @@ judge_greylist(const struct config *c, const struct screen_facts *f,
 	return grey_decision_name(d);
 }
 
-/* What the thresholds and the greylist made of a score, before its line. */
-struct decision {
-	enum screen_action	 a;
-	enum screen_reply	 r;
-	const char		*grey;
-	const char		*dns;
-	const char		*override;	/* a rule that overrode the score */
-};
-
-static void
-decide(const struct config *c, const struct screen_facts *f,
-    const struct eval_result *res, struct screen_memory *m, bool peek,
-    time_t now, struct decision *d)
-{
-	struct score_thresholds t = thresholds(&c->screen);
-
-	*d = (struct decision){ .grey = "-", .dns = "complete" };
-	score_verdict(&res->score, &t, &d->a, &d->r);
-	if (!res->complete) {
-		/* the rounds ran out: we do not know enough, come back later */
-		d->a = SCREEN_TEMPFAIL;
-		d->r = SCREEN_REPLY_DNS_TEMPFAIL;
-		d->dns = "incomplete";
-	} else if (res->gave_up)
-		d->dns = "gave_up";
-	if (d->a == SCREEN_GREYLIST && f->stage == SCREEN_STAGE_MESSAGE) {
-		/* greylisting happened at RCPT; a grey message is delivered */
-		d->a = SCREEN_ACCEPT;
-		d->r = SCREEN_REPLY_OK;
-		d->grey = "at_rcpt";
-	} else if (d->a == SCREEN_GREYLIST)
-		d->grey = judge_greylist(c, f, &res->score, m, peek, now, &d->a, &d->r);
-}
-
-/* Fills v and the verdict line from d: the line says what the client was
- * told, overrides included. */
-static void
-decision_line(const struct screen_facts *f, const struct score *s,
-    const struct decision *d, struct screen_verdict *v, char *line, size_t linesize)
-{
-	char checks[1024], esc_from[LOG_ESCAPE_MAX], esc_to[LOG_ESCAPE_MAX];
-	char esc_helo[LOG_ESCAPE_MAX], override[64] = "";
-
-	memset(v, 0, sizeof(*v));
-	v->action = (uint8_t)d->a;
-	v->reply = (uint8_t)d->r;
-	v->score = score_total(s);
-	snprintf(v->ref, sizeof(v->ref), "%s-%u", f->sess, f->rcpt_seq);
-	score_format(s, checks, sizeof(checks));
-	if (d->override != NULL)
-		snprintf(override, sizeof(override), "override=%s ", d->override);
-	/* ip= last: fail2ban anchors on the end of the line, where no client
-	 * text can follow it */
-	snprintf(line, linesize, "sess=%s ref=%s stage=%s from=<%s> to=<%s> helo=\"%s\" "
-	    "ptr=%s score=%d verdict=%s reply=\"%s\" greylist=%s dns=%s checks=\"%s\" %sip=%s",
-	    f->sess, v->ref, f->stage == SCREEN_STAGE_MESSAGE ? "message" : "rcpt",
-	    log_escape(esc_from, sizeof(esc_from), f->mail_from, strlen(f->mail_from)),
-	    log_escape(esc_to, sizeof(esc_to), f->rcpt, strlen(f->rcpt)),
-	    log_escape(esc_helo, sizeof(esc_helo), f->helo, strlen(f->helo)),
-	    s->ptr[0] ? s->ptr : "-", v->score, action_name(d->a), reply_code(d->r), d->grey,
-	    d->dns, checks, override, f->client_ip);
-}
-
 void
 judge_decide(const struct config *c, const struct screen_facts *f,
     const struct eval_result *res, struct screen_memory *m, bool peek,
     time_t now, struct screen_verdict *v, char *line, size_t linesize)
 {
-	struct decision d;
+	struct score_thresholds t = thresholds(&c->screen);
+	const struct score *s = &res->score;
+	const char *grey = "-", *dns = "complete";
+	enum screen_action a;
+	enum screen_reply r;
+	char checks[1024], esc_from[LOG_ESCAPE_MAX], esc_to[LOG_ESCAPE_MAX];
+	char esc_helo[LOG_ESCAPE_MAX];
 
-	decide(c, f, res, m, peek, now, &d);
-	decision_line(f, &res->score, &d, v, line, linesize);
+	memset(v, 0, sizeof(*v));
+	score_verdict(s, &t, &a, &r);
+	if (!res->complete) {
+		/* the rounds ran out: we do not know enough, come back later */
+		a = SCREEN_TEMPFAIL;
+		r = SCREEN_REPLY_DNS_TEMPFAIL;
+		dns = "incomplete";
+	} else if (res->gave_up)
+		dns = "gave_up";
+	if (a == SCREEN_GREYLIST && f->stage == SCREEN_STAGE_MESSAGE) {
+		/* greylisting happened at RCPT; a grey message is delivered */
+		a = SCREEN_ACCEPT;
+		r = SCREEN_REPLY_OK;
+		grey = "at_rcpt";
+	} else if (a == SCREEN_GREYLIST)
+		grey = judge_greylist(c, f, s, m, peek, now, &a, &r);
+	v->action = (uint8_t)a;
+	v->reply = (uint8_t)r;
+	v->score = score_total(s);
+	snprintf(v->ref, sizeof(v->ref), "%s-%u", f->sess, f->rcpt_seq);
+	score_format(s, checks, sizeof(checks));
+	/* ip= last: fail2ban anchors on the end of the line, where no client
+	 * text can follow it */
+	snprintf(line, linesize, "sess=%s ref=%s stage=%s from=<%s> to=<%s> helo=\"%s\" "
+	    "ptr=%s score=%d verdict=%s reply=\"%s\" greylist=%s dns=%s checks=\"%s\" ip=%s",
+	    f->sess, v->ref, f->stage == SCREEN_STAGE_MESSAGE ? "message" : "rcpt",
+	    log_escape(esc_from, sizeof(esc_from), f->mail_from, strlen(f->mail_from)),
+	    log_escape(esc_to, sizeof(esc_to), f->rcpt, strlen(f->rcpt)),
+	    log_escape(esc_helo, sizeof(esc_helo), f->helo, strlen(f->helo)),
+	    s->ptr[0] ? s->ptr : "-", v->score, action_name(a), reply_code(r), grey, dns,
+	    checks, f->client_ip);
 }
 
 /* ---- questions in flight ------------------------------------------------- */
@@ -328,17 +300,17 @@ judge_decide_message(const struct config *c, const struct screen_facts *f,
     struct screen_memory *mem, bool peek, time_t now,
     struct screen_message_verdict *mv, char *line, size_t linesize)
 {
-	struct decision d;
-
 	memset(mv, 0, sizeof(*mv));
-	decide(c, f, res, mem, peek, now, &d);
-	if (d.a == SCREEN_ACCEPT && msg != NULL && !message_extras(c, f, msg, res, mv)) {
+	judge_decide(c, f, res, mem, peek, now, &mv->v, line, linesize);
+	if (mv->v.action == SCREEN_ACCEPT && msg != NULL &&
+	    !message_extras(c, f, msg, res, mv)) {
 		memset(mv, 0, sizeof(*mv));
-		d.a = SCREEN_REJECT;
-		d.r = SCREEN_REPLY_REJECT;
-		d.override = "authres_flood";
+		mv->v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_REJECT,
+		    score_total(&res->score), "" };
+		snprintf(mv->v.ref, sizeof(mv->v.ref), "%s-%u", f->sess, f->rcpt_seq);
+		size_t o = strlen(line);
+		snprintf(line + o, linesize - o, " override=reject reason=authres_flood");
 	}
-	decision_line(f, &res->score, &d, &mv->v, line, linesize);
 }
 
 static void
