@@ -445,8 +445,8 @@ class AuthResults(MessageCase, unittest.TestCase):
         v = sm.message_verdict(self.h, since)
         self.assertEqual((r.code, r.text[:6]), (550, "5.7.1 "), r)
         self.assertEqual(r.ref(), v["ref"], f"{r}\n{v}")
-        self.assertEqual((v["verdict"], v["reply"], v.get("override")),
-                         ("reject", "550 5.7.1", "authres_flood"), v)
+        self.assertEqual((v["verdict"], v["reply"], v.get("override"), v.get("reason")),
+                         ("reject", "550 5.7.1", "reject", "authres_flood"), v)
         p = self.h.mxctl("why", r.ref())
         self.assertRegex(p.stdout, r"verdict\s+reject \(550 5\.7\.1\)")
 
