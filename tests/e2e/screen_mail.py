@@ -41,12 +41,11 @@ import email.utils
 import os
 import re
 import smtplib
+import subprocess
 import time
 
 import dkim
 import nacl.signing
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 import harness
 from netns import Topology, in_netns
@@ -68,12 +67,11 @@ class DkimKey:
     def __init__(self, domain, selector, alg="rsa", bits=2048):
         self.domain, self.selector, self.alg = domain, selector, alg
         if alg == "rsa":
-            k = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-            self.private = k.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption())
-            spki = k.public_key().public_bytes(serialization.Encoding.DER,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+            # PKCS#1 PEM (what dkimpy reads); p= is the DER SubjectPublicKeyInfo
+            self.private = subprocess.run(["openssl", "genrsa", "-traditional", str(bits)],
+                                          check=True, capture_output=True).stdout
+            spki = subprocess.run(["openssl", "rsa", "-pubout", "-outform", "DER"],
+                                  input=self.private, check=True, capture_output=True).stdout
             self.record = f"v=DKIM1; k=rsa; p={base64.b64encode(spki).decode()}"
         else:
             k = nacl.signing.SigningKey.generate()

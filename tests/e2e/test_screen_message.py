@@ -1,6 +1,7 @@
 """tests/e2e/test_screen_message.py - the end-of-DATA stage of the screen
 through the real daemon: DKIM, DMARC, our Authentication-Results, header
-sanity, `mxctl screen test --file`, and messages built to hurt.
+sanity, `mxctl screen test --file`, messages built to hurt, and our own
+outgoing mail (signed by dkimsign) verifying on the way in.
 
 Owns: the proof that screen/dkimverify.c, screen/dmarc.c, screen/authres.c
 and screen/headercheck.c do on the wire what their comments and
