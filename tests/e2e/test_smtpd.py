@@ -715,6 +715,8 @@ class TestPeerRestart(InstanceCase):
         c = SMTPClient(self.h.smtp_port, timeout=30)   # connects: the backlog holds it
         self.clients.append(c)
         self.assertEqual(c.reply()[0], 220)            # ... until lookup is linked again
+        # the lines reach the file through homemxd's pipe: wait for them
+        wait_log(self.h, r"homemx-smtpd\[\d+\]: event=connect ", start=mark)
         log = self.h.log()[mark:]
         on = re.search(r"homemx-smtpd\[\d+\]: event=accept role=smtpd state=on\n", log)
         first = re.search(r"homemx-smtpd\[\d+\]: event=connect ", log)
