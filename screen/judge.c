@@ -27,6 +27,7 @@
 #include "judge.h"
 #include "message.h"
 #include "log.h"
+#include "recall.h"
 #include "role.h"
 #include "util.h"
 
@@ -53,6 +54,9 @@ struct question {
 	struct screen_env	 env;		/* its own: a message's env has msg */
 	struct screen_message	*msg;		/* end of DATA only */
 	int			 fd;		/* the message, -1 if none */
+	char			(*rcpt)[ADDR_MAX + 1];	/* end of DATA: every
+						 * recipient (malloc'd) */
+	unsigned		 nrcpt;
 };
 
 static TAILQ_HEAD(, question)	questions = TAILQ_HEAD_INITIALIZER(questions);
@@ -121,6 +125,7 @@ reply_code(enum screen_reply r)
 	case SCREEN_REPLY_REJECT:	return "550 5.7.1";
 	case SCREEN_REPLY_SPF_REJECT:	return "550 5.7.23";
 	case SCREEN_REPLY_VIRUS:	return "554 5.7.1";
+	case SCREEN_REPLY_USER_UNKNOWN:	return "550 5.1.1";
 	}
 	return "?";
 }
@@ -162,20 +167,37 @@ judge_greylist(const struct config *c, const struct screen_facts *f,
 	return grey_decision_name(d);
 }
 
+/* The memory's items (screen/recall.h), read under the watchdog. */
+static enum recall_override
+judge_recall_score(const struct config *c, const struct screen_facts *f,
+    struct screen_memory *m, time_t now, struct score *s)
+{
+	enum recall_override o;
+
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	o = recall_score(c, f, m, now, s);
+	alarm(0);
+	return o;
+}
+
 void
 judge_decide(const struct config *c, const struct screen_facts *f,
     const struct eval_result *res, struct screen_memory *m, bool peek,
     time_t now, struct screen_verdict *v, char *line, size_t linesize)
 {
+	static struct score rs;	/* 13 KiB: the checks' score and the memory's */
 	struct score_thresholds t = thresholds(&c->screen);
-	const struct score *s = &res->score;
+	const struct score *s = &rs;
 	const char *grey = "-", *dns = "complete";
+	enum recall_override o;
 	enum screen_action a;
 	enum screen_reply r;
 	char checks[1024], esc_from[LOG_ESCAPE_MAX], esc_to[LOG_ESCAPE_MAX];
 	char esc_helo[LOG_ESCAPE_MAX];
 
 	memset(v, 0, sizeof(*v));
+	rs = res->score;
+	o = judge_recall_score(c, f, m, now, &rs);
 	score_verdict(s, &t, &a, &r);
 	if (!res->complete) {
 		/* the rounds ran out: we do not know enough, come back later */
@@ -184,6 +206,7 @@ judge_decide(const struct config *c, const struct screen_facts *f,
 		dns = "incomplete";
 	} else if (res->gave_up)
 		dns = "gave_up";
+	recall_apply(o, &a, &r);	/* remembered spam, a bounce of our own mail */
 	if (a == SCREEN_GREYLIST && f->stage == SCREEN_STAGE_MESSAGE) {
 		/* greylisting happened at RCPT; a grey message is delivered */
 		a = SCREEN_ACCEPT;
@@ -220,6 +243,7 @@ question_free(struct question *q)
 	screen_message_free(q->msg);
 	if (q->fd != -1)
 		close(q->fd);
+	free(q->rcpt);
 	free(q);
 }
 
@@ -245,6 +269,9 @@ judge_answer(const struct screen_facts *f, uint64_t req_id,
 
 	judge_decide(c, f, res, J.memory, false, now, &v, line, sizeof(line));
 	judge_record(&v, line, now);
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	recall_learn_rcpt(c, f, J.memory, now);	/* a backscatter source */
+	alarm(0);
 	J.answer(req_id, &v);
 }
 
@@ -315,6 +342,10 @@ judge_answer_message(const struct question *q, const struct eval_result *res)
 	if (mv.v.action == SCREEN_ACCEPT)
 		judge_learn(q, &res->score, now);
 	judge_record(&mv.v, line, now);
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	(void)recall_learn_message(c, &q->facts, J.memory, &mv.v,
+	    (const char (*)[ADDR_MAX + 1])q->rcpt, q->nrcpt, now);	/* spam memory */
+	alarm(0);
 	J.answer_message(q->req_id, &mv);
 }
 
@@ -347,10 +378,24 @@ judge_trusted(const struct screen_facts *f, struct eval_result *res)
 	return true;
 }
 
-/* Takes fd (the message, or -1) and msg: the question owns them now. */
-static struct question *
+/* The message's recipients stay with its question (the spam memory). */
+static void
+question_keep_rcpts(struct question *q, const char (*rcpt)[ADDR_MAX + 1],
+    unsigned nrcpt)
+{
+	if (nrcpt == 0)
+		return;
+	q->rcpt = xcalloc(nrcpt, sizeof(*q->rcpt));
+	memcpy(q->rcpt, rcpt, nrcpt * sizeof(*q->rcpt));
+	q->nrcpt = nrcpt;
+}
+
+/* Takes fd (the message, or -1) and msg: the question owns them now; the
+ * recipients (end of DATA) are copied. The evaluation may finish (and free
+ * the question) before this returns. */
+static void
 question_start(const struct screen_facts *f, uint64_t req_id, int fd,
-    struct screen_message *msg)
+    struct screen_message *msg, const char (*rcpt)[ADDR_MAX + 1], unsigned nrcpt)
 {
 	const struct config *c = role_config();
 	struct question *q = xcalloc(1, sizeof(*q));
@@ -367,11 +412,11 @@ question_start(const struct screen_facts *f, uint64_t req_id, int fd,
 		p.checks = judge_message_checks;
 		p.nchecks = judge_message_nchecks;
 	}
+	question_keep_rcpts(q, rcpt, nrcpt);
 	TAILQ_INSERT_TAIL(&questions, q, entry);
 	if (req_id == 0)
 		nhints++;
 	q->eval = eval_start(&p, f, question_done, q);
-	return q;
 }
 
 /* Too much in flight: come back later (our trouble, so a 451). */
@@ -388,13 +433,30 @@ judge_overloaded(const struct screen_facts *f, struct screen_verdict *v)
 	return true;
 }
 
+/* Remembered spam and bounces of our own mail need no checks (no DNS):
+ * the verdict comes from the memory and the tag alone. */
+static bool
+judge_recalled(const struct screen_facts *f, struct eval_result *res)
+{
+	bool decided;
+
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	decided = recall_decides_rcpt(role_config(), f, J.memory, J.now());
+	alarm(0);
+	if (!decided)
+		return false;
+	memset(res, 0, sizeof(*res));
+	res->complete = true;
+	return true;
+}
+
 void
 judge_ask(const struct screen_facts *f, uint64_t req_id)
 {
 	static struct eval_result res;	/* a score is 13 KiB */
 	struct screen_verdict v;
 
-	if (judge_trusted(f, &res)) {
+	if (judge_trusted(f, &res) || judge_recalled(f, &res)) {
 		judge_answer(f, req_id, &res);
 		return;
 	}
@@ -402,11 +464,12 @@ judge_ask(const struct screen_facts *f, uint64_t req_id)
 		J.answer(req_id, &v);
 		return;
 	}
-	(void)question_start(f, req_id, -1, NULL);
+	question_start(f, req_id, -1, NULL, NULL, 0);
 }
 
 void
-judge_ask_message(const struct screen_facts *f, int fd, uint64_t req_id)
+judge_ask_message(const struct screen_facts *f, const char (*rcpt)[ADDR_MAX + 1],
+    unsigned nrcpt, int fd, uint64_t req_id)
 {
 	static struct screen_message_verdict mv;
 	static struct eval_result res;
@@ -434,7 +497,7 @@ judge_ask_message(const struct screen_facts *f, int fd, uint64_t req_id)
 		J.answer_message(req_id, &mv);
 		return;
 	}
-	(void)question_start(f, req_id, fd, msg);
+	question_start(f, req_id, fd, msg, rcpt, nrcpt);
 }
 
 void
@@ -453,7 +516,7 @@ judge_hint(const struct screen_facts *f)
 	if (screen_ip_trusted(&c->screen, f->client_ip) || nhints >= JUDGE_HINTS_MAX ||
 	    eval_count() >= JUDGE_EVALS_MAX / 2)
 		return;
-	(void)question_start(f, 0, -1, NULL);
+	question_start(f, 0, -1, NULL, NULL, 0);
 }
 
 void
