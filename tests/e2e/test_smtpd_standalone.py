@@ -47,7 +47,8 @@ class Message:
 
 
 class Facts:
-    """One MSG_SCREEN_HINT/ASK as smtpd sent it (lib/ipc_screen.h)."""
+    """One MSG_SCREEN_HINT/ASK/MESSAGE_ASK as smtpd sent it (lib/ipc_screen.h);
+    a message question also names every recipient (rcpts)."""
 
     def __init__(self, kind, payload):
         c = Cursor(payload)
@@ -56,6 +57,10 @@ class Facts:
         self.rcpt_seq = c.u32()
         (self.sess, self.client_ip, self.local_ip, self.helo, self.mail_from,
          self.rcpt, self.qid) = (c.str("latin-1") for _ in range(7))
+        self.bounce_tag = c.u8()
+        self.rcpts = []
+        if kind == "MSG_SCREEN_MESSAGE_ASK":
+            self.rcpts = [c.str("latin-1") for _ in range(c.u16())]
         c.end()
 
 
@@ -698,6 +703,8 @@ class TestScreen(SmtpdCase):
             ("MSG_SCREEN_MESSAGE_ASK", rolerig.SCREEN_STAGE_MESSAGE)])
         whole = self.world.screened[6]
         self.assertEqual((whole.rcpt, whole.rcpt_seq), ("kim@example.test", 3))
+        self.assertEqual(whole.rcpts, ["kim@example.test", "ann@example.test"])
+        self.assertEqual([f.bounce_tag for f in self.world.screened], [0] * 7)  # bounce_tags off
         self.assertEqual(whole.qid, self.world.messages[0].msgid)
         # the screen read exactly what the queue got (Received: first)
         self.assertEqual(whole.message, self.world.messages[0].body)
