@@ -38,6 +38,11 @@ import unittest
 
 import harness
 from harness import WAIT, Homemx, SMTPClient, wait_until
+from netns import NetnsHomemx, Topology, Unbound, can_use_netns
+from smtp_receiver import SmtpReceiver
+from test_relay_daemon import CTX, make_dkim_keys
+
+NETNS_OK, NETNS_WHY = can_use_netns()
 
 HAVE_BUILD = all(os.path.exists(os.path.join(harness.BUILD, b))
                  for b in ("homemxd", "mxctl", "homemx-screen"))
@@ -174,6 +179,228 @@ class SpamMemoryExpires(MemoryCase):
         self.h.wait_log(r"event=screen_memory removed=\d+ .* spam=0 ", timeout=60, regex=True)
         c = self.session("once@spam.example")
         self.assertEqual(self.rcpt(c, "kim@example.test")[0], 250)
+
+
+# ---- BATV --------------------------------------------------------------------
+
+DAY = 86400
+TAG_RE = re.compile(r"^prvs=(\d)(\d{3})([0-9a-f]{6})=(kim@example\.test)$")
+
+
+def ptr_name(ip):
+    return ".".join(reversed(ip.split("."))) + ".in-addr.arpa"
+
+
+def bounce(to, text="Subject: Undelivered Mail Returned to Sender\r\n"):
+    """A DSN-looking message (RFC 3464 in spirit; the screen does not parse it)."""
+    return (f"From: MAILER-DAEMON@example.net\r\nTo: {to}\r\n{text}"
+            f"Date: Sat, 05 Dec 2026 10:00:00 +0000\r\n"
+            f"Message-ID: <dsn-{time.time_ns()}@example.net>\r\n\r\n"
+            f"Your message could not be delivered.\r\n")
+
+
+@unittest.skipUnless(NETNS_OK, NETNS_WHY)
+@unittest.skipUnless(HAVE_BUILD, "homemxd, mxctl or homemx-screen not built")
+class BounceTags(unittest.TestCase):
+    """Hosts: net (mx.example.net, the remote MX that also bounces), stray
+    and forger (servers that send backscatter); each has a PTR that
+    resolves back, so their ordinary mail scores next to nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.topo = topo = Topology()
+        cls.h = cls.dns = cls.rx = None
+        try:
+            cls.hosts = hosts = {n: topo.add_host(n) for n in ("net", "stray", "forger")}
+            topo.start()
+            dns = cls.dns = Unbound(topo)
+            dns.add("example.net", "MX", "10 mx.example.net.")
+            dns.add_host_records("mx.example.net", hosts["net"])
+            dns.add(ptr_name(hosts["net"].ipv4), "PTR", "mx.example.net.")
+            for name in ("stray", "forger"):
+                host = hosts[name]
+                dns.add(ptr_name(host.ipv4), "PTR", f"{name}.example.com.")
+                dns.add(f"{name}.example.com", "A", host.ipv4)
+                dns.add(f"relay.{name}.example.com", "A", host.ipv4)   # its HELO
+            dns.add("example.com", "A", hosts["stray"].ipv4)           # a sender domain
+            dns.start()
+            cls.rx = SmtpReceiver(hosts["net"], name="mx.example.net").start()
+            cls.certdir = d = tempfile.mkdtemp(prefix="hmx-batv-cert-")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem", "-days", "2",
+                            "-subj", "/CN=mx.example.test"], check=True, capture_output=True)
+            os.chmod(d, 0o755)
+            cls.sub_port = harness.free_port()
+            conf = "\n".join([
+                f"listen submission 127.0.0.1:{cls.sub_port}",
+                f"listen smtp {topo.MTA_IPV4}:25",
+                f"tls_certificate {d}/cert.pem",
+                f"tls_key {d}/key.pem",
+                "retry_min 1s",
+                "retry_max 2s",
+                "dnsbl none",
+                "bounce_tags on",
+                "weight forged_local_from 30",     # one sign a bounce's score can carry
+            ])
+            cls.h = NetnsHomemx(topo, dns, extra_conf=conf)
+            cls.h.start()
+            make_dkim_keys(cls.h, "example.test")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.h is not None:
+            cls.h.stop()
+            cls.h.cleanup()
+        if cls.rx is not None:
+            cls.rx.stop()
+        if cls.dns is not None:
+            cls.dns.stop()
+        cls.topo.stop()
+        shutil.rmtree(getattr(cls, "certdir", "/nonexistent"), ignore_errors=True)
+
+    # -- helpers -------------------------------------------------------------
+    def submit(self, to, subject):
+        c = self.h.smtp(self.sub_port)
+        try:
+            c.ehlo("client.example")
+            c.starttls(context=CTX)
+            c.ehlo("client.example")
+            c.login("kim@example.test", "secret")
+            data = (f"From: Kim <kim@example.test>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+                    f"\r\nhello\r\n").encode()
+            self.assertEqual(c.sendmail("kim@example.test", [to], data), {})
+        finally:
+            c.quit()
+
+    def swaks(self, host, helo, sender, to, data):
+        """swaks from host's namespace to our port 25; (exit code, transcript)."""
+        p = self.topo.run_in(self.hosts[host].ns,
+                             ["swaks", "--server", f"{self.topo.MTA_IPV4}:25", "--helo", helo,
+                              "--from", sender, "--to", to, "--data", data,
+                              "--timeout", str(int(WAIT))],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out, _ = p.communicate(timeout=WAIT * 2)
+        return p.returncode, out
+
+    def key_file(self):
+        return os.path.join(self.h.dir, "spool", "state", "bounce_key")
+
+    def tag_for(self, mailbox, day):
+        """The tag queue/bounce_tag.c makes, from the key file (root reads it)."""
+        with open(self.key_file()) as f:
+            header, line = f.read().splitlines()
+        self.assertEqual(header, "homemx-bounce-key 1")
+        k, hexkey = line.split(" ")
+        text = f"{k}{day % 1000:03d}{mailbox.lower()}".encode()
+        sig = hmac.new(bytes.fromhex(hexkey), text, hashlib.sha256).hexdigest()[:6]
+        return f"prvs={k}{day % 1000:03d}{sig}={mailbox}"
+
+    def tagged_sender(self, subject):
+        """Submits a message to bob@example.net; the MAIL FROM it arrived with."""
+        before = len(self.rx.messages())
+        self.submit("bob@example.net", subject)
+        msgs = self.rx.wait_messages(before + 1, timeout=30)
+        m = [m for m in msgs if f"Subject: {subject}".encode() in m.data][0]
+        return m
+
+    # -- tests ---------------------------------------------------------------
+    def test_relayed_sender_is_tagged_and_its_bounce_is_delivered(self):
+        m = self.tagged_sender("tagged")
+        self.assertRegex(m.mail_from, TAG_RE)
+        today = int(time.time()) // DAY
+        self.assertIn(m.mail_from, (self.tag_for("kim@example.test", today + 7),
+                                    self.tag_for("kim@example.test", today + 6)))
+        # the message itself is untouched: From:, and the DKIM signature
+        self.assertIn(b"From: Kim <kim@example.test>", m.data)
+        self.assertIn(b"DKIM-Signature:", m.data)
+        self.assertNotIn(b"prvs=", m.data)
+        self.h.wait_log(rf"event=bounce_tag_sender qid=\w+ from=<kim@example.test> "
+                        rf"tagged=<{re.escape(m.mail_from)}>", regex=True)
+        # the remote bounces it: accepted, and kim gets it (Delivered-To untagged)
+        before = len(self.h.messages("kim@example.test"))
+        code, out = self.swaks("net", "mx.example.net", "<>", m.mail_from,
+                               bounce(m.mail_from))
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"<-  250 2\.0\.0 Ok: queued as ")
+        msg = self.h.wait_messages("kim@example.test", before + 1)[-1]
+        self.assertIn(b"Delivered-To: kim@example.test\r\n", msg)
+        self.assertIn(b"Your message could not be delivered.", msg)
+        self.h.wait_log(r"event=bounce_tag sess=\w+ to=<kim@example.test> result=valid",
+                        regex=True)
+        self.h.wait_log(r"event=verdict sess=\w+ ref=\S+ stage=rcpt from=<> "
+                        r'to=<kim@example.test> .*verdict=accept reply="250 2.1.5" .*'
+                        r'checks="bounce_tag_valid:-10"', regex=True)
+
+    def test_own_bounce_gets_through_whatever_the_message_scores(self):
+        """A bounce is accepted even when its message would be refused: here
+        it quotes a From: of ours, unsigned (forged_local_from, +30 here)."""
+        m = self.tagged_sender("forged-looking bounce")
+        before = len(self.h.messages("kim@example.test"))
+        data = bounce(m.mail_from).replace("From: MAILER-DAEMON@example.net",
+                                           "From: Kim <kim@example.test>")
+        code, out = self.swaks("net", "mx.example.net", "<>", m.mail_from, data)
+        self.assertEqual(code, 0, out)
+        self.h.wait_messages("kim@example.test", before + 1)
+        v = self.h.wait_log(r"event=verdict sess=\w+ ref=\S+ stage=message from=<> .*"
+                            r'score=(\d+) verdict=accept reply="250 2.1.5" .*'
+                            r'forged_local_from:\+30 bounce_tag_valid:-10"', regex=True)
+        self.assertGreaterEqual(int(v.group(1)), 10)    # over reject_score, yet accepted
+
+    def test_untagged_bounce_is_backscatter_and_marks_its_source(self):
+        code, out = self.swaks("stray", "relay.stray.example.com", "<>", "kim@example.test",
+                               bounce("kim@example.test"))
+        self.assertNotEqual(code, 0, out)
+        self.assertRegex(out, r"<\*\* +550 5\.7\.1 Refused by local policy, ref=")
+        self.h.wait_log(r"event=verdict sess=\w+ ref=\S+ stage=rcpt from=<> "
+                        r'to=<kim@example.test> .*verdict=reject reply="550 5.7.1" .*'
+                        r"backscatter:\+10.* ip=192.0.2.11(?m:$)", regex=True)
+        self.h.wait_log(r"event=backscatter_source sess=\w+ source=ip:192.0.2.11 ", regex=True)
+        # an ordinary message from that client now scores backscatter_source
+        # (greylisted: alone it would pass at once)
+        code, out = self.swaks("stray", "relay.stray.example.com", "someone@example.com",
+                               "kim@example.test", HAM.decode())
+        self.assertNotEqual(code, 0, out)
+        self.assertRegex(out, r"<\*\* +451 4\.7\.1 Try again later, ref=")
+        self.h.wait_log(r"event=verdict sess=\w+ ref=\S+ stage=rcpt "
+                        r"from=<someone@example.com> .*verdict=greylist .*"
+                        r"backscatter_source:\+5.* ip=192.0.2.11(?m:$)", regex=True)
+
+    def test_forged_and_expired_tags_are_backscatter(self):
+        today = int(time.time()) // DAY
+        forged = "prvs=0" + f"{(today + 7) % 1000:03d}" + "000000=kim@example.test"
+        expired = self.tag_for("kim@example.test", today - 2)   # made 9 days ago
+        for to, result in ((forged, "bad"), (expired, "expired")):
+            with self.subTest(to=to):
+                code, out = self.swaks("forger", "relay.forger.example.com", "<>", to,
+                                       bounce(to))
+                self.assertNotEqual(code, 0, out)
+                self.assertRegex(out, r"<\*\* +550 5\.7\.1 Refused by local policy, ref=")
+                self.h.wait_log(rf"event=bounce_tag sess=\w+ to=<kim@example.test> "
+                                rf"result={result}", regex=True)
+        # an ordinary sender to a tagged address is not a bounce: no backscatter
+        good = self.tag_for("kim@example.test", today + 7)
+        before = len(self.h.messages("kim@example.test"))
+        code, out = self.swaks("net", "mx.example.net", "someone@example.net", good,
+                               HAM.decode())
+        self.assertEqual(code, 0, out)
+        self.h.wait_messages("kim@example.test", before + 1)
+
+    def test_key_file_is_the_queues_alone(self):
+        self.tagged_sender("key")       # bounce_tags on: the key exists
+        st = os.stat(self.key_file())
+        self.assertEqual(st.st_mode & 0o7777, 0o600)
+        self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "_hmx-queue")
+        with open(self.key_file()) as f:
+            hexkey = f.read().split()[-1]
+        self.assertNotIn(hexkey, self.h.log())
+        for user in ("_hmx-smtpd", "_hmx-screen", "_hmx-relay", "_hmx-submit"):
+            p = subprocess.run(["runuser", "-u", user, "--", "cat", self.key_file()],
+                               capture_output=True, text=True)
+            self.assertNotEqual(p.returncode, 0, user)
+            self.assertNotIn(hexkey, p.stdout)
 
 
 if __name__ == "__main__":
