@@ -1,7 +1,9 @@
 /*
- * screen/memory.c - the screen's Berkeley DB memory: greylist triplets,
- * passed sources, verdict records and queue ids (screen/memory.h has the
- * record formats and the reasons).
+ * screen/memory.c - the screen's Berkeley DB memory: the environment,
+ * greylist triplets, passed sources, verdict records, queue ids, and the
+ * expiry and size bound of every database (screen/memory.h has the record
+ * formats and the reasons; the spam and backscatter records are in
+ * screen/memory_recall.c, over the helpers of screen/memory_db.h).
  *
  * Owns: every byte under screen_dir, and the live record count of each
  * database (counted at open, then kept by every insert and delete: this
