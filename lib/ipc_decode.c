@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc_bounce.h"
 #include "ipc_decode.h"
 #include "ipc_screen.h"
 #include "ipc_text.h"
+
+_Static_assert(SCREEN_RCPTS_MAX == IPC_MAX_RCPTS, "a message question names every recipient");
 
 bool
 queue_id_is_valid(const char *s)
@@ -832,6 +835,11 @@ union any_msg {
 	struct screen_facts		screen_facts;
 	struct screen_verdict		screen_verdict;
 	struct screen_message_verdict	screen_mverdict;
+	struct {
+		struct screen_facts	facts;
+		char			rcpt[SCREEN_RCPTS_MAX][ADDR_MAX + 1];
+	}				screen_mask;
+	char				tagged[ADDR_MAX + 1];
 };
 
 static int
@@ -839,7 +847,9 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 {
 	enum auth_result auth;
 	enum sender_result sender;
+	enum bounce_tag_result tag;
 	enum role peer;
+	unsigned nrcpt;
 	char *text = NULL;
 	int r = -1;
 
@@ -916,7 +926,12 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 	case MSG_QUEUE_MSG_READER:
 		return ipc_decode_queue_opened(f, &m->queue_opened, why);	/* same shape */
 	case MSG_SCREEN_MESSAGE_ASK:
-		return ipc_decode_screen_facts(f, &m->screen_facts, why);
+		return ipc_decode_screen_message_ask(f, &m->screen_mask.facts,
+		    m->screen_mask.rcpt, &nrcpt, why);
+	case MSG_SMTPD_TAG_CHECK:
+		return ipc_decode_tag_check(f, m->tagged, sizeof(m->tagged), why);
+	case MSG_QUEUE_TAG_CHECKED:
+		return ipc_decode_tag_checked(f, &tag, why);
 	case MSG_SCREEN_MESSAGE_VERDICT:
 		return ipc_decode_screen_message_verdict(f, &m->screen_mverdict, why);
 	}

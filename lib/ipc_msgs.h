@@ -150,9 +150,18 @@ X(MSG_SMTPD_MSG_READ,         R(SMTPD),               R(QUEUE), \
 X(MSG_QUEUE_MSG_READER,       R(QUEUE),               R(SMTPD), \
                               IPC_SZ_U8 + IPC_SZ_STR(0), \
                               IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN),      2) \
-/* facts (stage MESSAGE, qid set); fd = the whole message, read-only */ \
+/* facts (stage MESSAGE, qid set), u16 n, n x str rcpt (every recipient); \
+ * fd = the whole message, read-only */ \
 X(MSG_SCREEN_MESSAGE_ASK,     R(SMTPD),               R(SCREEN), \
-                              IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX,  1) \
+                              IPC_SCREEN_MESSAGE_ASK_MIN, IPC_SCREEN_MESSAGE_ASK_MAX, 1) \
 /* a verdict, str prepend, u16 n, n x (u32 off, u32 len) */ \
 X(MSG_SCREEN_MESSAGE_VERDICT, R(SCREEN),              R(SMTPD), \
-                              IPC_SCREEN_MVERDICT_MIN, IPC_SCREEN_MVERDICT_MAX, 0)
+                              IPC_SCREEN_MVERDICT_MIN, IPC_SCREEN_MVERDICT_MAX, 0) \
+/* ---- BATV bounce tags (lib/ipc_bounce.h, queue/bounce_tag.h) ----------- */ \
+/* is this tagged recipient one of ours?  str address (prvs=TAG=local@dom) */ \
+X(MSG_SMTPD_TAG_CHECK,        R(SMTPD),               R(QUEUE), \
+                              IPC_SZ_STR(BATV_OVERHEAD + IPC_ADDR_MIN), \
+                              IPC_SZ_STR(ADDR_MAX),                      0) \
+/* u8 result (enum bounce_tag_result) */ \
+X(MSG_QUEUE_TAG_CHECKED,      R(QUEUE),               R(SMTPD), \
+                              IPC_SZ_U8,              IPC_SZ_U8,                 0)
