@@ -28,7 +28,9 @@
  *
  * Signals: SIGTERM/SIGINT drain (smtpd first, so in-flight commits finish
  * and sessions get 421; then the rest), SIGHUP reloads the config if it
- * parses, and keeps the old one otherwise.
+ * parses, and keeps the old one otherwise; it also reads the TLS
+ * certificate and key again and sends them to smtpd and submission, which
+ * can no longer open them (a renewal needs no restart).
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -57,6 +59,7 @@
 #include "setup.h"
 #include "supervisor.h"
 #include "tlscheck.h"
+#include "tlspem.h"
 #include "util.h"
 
 #define BACKOFF_MIN	1	/* seconds before the first restart */
@@ -664,18 +667,49 @@ listen_changed(const struct config *a, const struct config *b)
 	return false;
 }
 
+/* The certificate and key as the roles will load them (lib/tlspem.h): -1
+ * for none configured, else a sealed memfd, or -2 with err. */
+static int
+tls_pair_memfd(const struct config *c, uint32_t *chain_len, char *err, size_t errlen)
+{
+	if (c->tls_certificate[0] == '\0')
+		return -1;
+	int fd = tlspem_memfd(c->tls_certificate, c->tls_key, chain_len, err, errlen);
+	return fd == -1 ? -2 : fd;
+}
+
+/* A renewed certificate (certbot's deploy hook reloads): smtpd and
+ * submission cannot read the key themselves any more. */
+static void
+send_tls_pair(int fd, uint32_t chain_len)
+{
+	static const enum role tls_roles[] = { ROLE_SMTPD, ROLE_SUBMISSION };
+	struct ipc_builder msg;
+
+	ipc_encode_sup_tls(&msg, chain_len);
+	for (size_t i = 0; i < sizeof(tls_roles) / sizeof(tls_roles[0]); i++) {
+		struct child *c = child_for_role(tls_roles[i]);
+		if (c->control != NULL)
+			ipc_send(c->control, MSG_SUP_TLS, 0, &msg, fd);
+	}
+	close(fd);
+}
+
 static void
 on_sighup(evutil_socket_t sig, short what, void *arg)
 {
 	char err[CONFIG_ERR_MAX], *text;
 	struct config next;
+	uint32_t chain_len = 0;
 	size_t len;
+	int tls_fd = -1;
 
 	(void)sig;
 	(void)what;
 	(void)arg;
 	if (config_load(cfg_path, &next, &text, &len, err, sizeof(err)) == -1 ||
-	    tlscheck_config(cfg_path, &next, err, sizeof(err)) == -1) {
+	    tlscheck_config(cfg_path, &next, err, sizeof(err)) == -1 ||
+	    (tls_fd = tls_pair_memfd(&next, &chain_len, err, sizeof(err))) == -2) {
 		char esc[LOG_ESCAPE_MAX];
 		free(text);	/* NULL unless only the TLS check failed */
 		log_event("reload_failed", "error=\"%s\" action=keep_old_config",
@@ -696,6 +730,8 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 		if (children[i].control != NULL)
 			ipc_send(children[i].control, MSG_SUP_RELOAD, 0, msg, -1);
 	free(msg);
+	if (tls_fd >= 0)
+		send_tls_pair(tls_fd, chain_len);
 	log_event("reload", "role=supervisor config=%s", cfg_path);
 }
 
