@@ -114,9 +114,9 @@ class InstalledTree(LogWatch):
         self.notify_name = f"hmx-notify-{os.getpid()}-{id(self)}"
         self.notified = []
         self.service = None
-        self.receiver = SyslogReceiver(self.syslog_sock, self.log_path)
         for d in ("w-etc", "w-var", "w-dev", "dev"):
             os.makedirs(os.path.join(workdir, d), exist_ok=True)
+        self.receiver = SyslogReceiver(self.syslog_sock, self.log_path)
 
     # -- the view of an installed machine --------------------------------
     def overlay_script(self):
@@ -242,6 +242,7 @@ class InstalledTree(LogWatch):
         try:
             return self.service.wait(timeout=timeout)
         finally:
+            self.poll_notify()
             self.notify.close()
             self.stderr.close()
 
