@@ -185,8 +185,8 @@ config_text(char *buf, size_t size, const struct setup_args *a, const char *path
 	    "#dns_server 127.0.0.1:53\n",
 	    path, a->domain, a->hostname, a->hostname,
 	    ipv6_available() ? "listen smtp [::]:25\n" : "", a->domain,
-	    a->self_signed ? "# A self-signed placeholder made by mxctl setup: replace it with a\n"
-	    "# real certificate (README.md, \"Install on a server\").\n" : "",
+	    a->self_signed ? "# A self-signed placeholder made by mxctl setup. Once certbot has a\n"
+	    "# certificate for the host name, \"mxctl setup ... --force\" uses it.\n" : "",
 	    a->cert, a->key);
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
@@ -234,8 +234,8 @@ load_back(struct mxctl *m, const char *path)
 
 /* ---- homemxd -P and the keys ------------------------------------------------------ */
 
-/* Runs argv with stdout (and, if quiet, stderr) going nowhere; the output
- * is kept in a pipe and shown when the program fails. */
+/* Runs argv with its stdout and stderr in a pipe: shown (the first 2 KB)
+ * only when the program fails. */
 static int
 run_program(struct mxctl *m, const char *path, char *const argv[])
 {
@@ -350,7 +350,7 @@ print_summary(const struct mxctl *m, const struct setup_args *a, bool keys_kept)
 }
 
 static void
-print_next_steps(const struct setup_args *a)
+print_next_steps(const struct setup_args *a, const char *maildir_root)
 {
 	printf("\nNext steps:\n"
 	    "  1. Start homemx now and at every boot:\n"
@@ -368,8 +368,9 @@ print_next_steps(const struct setup_args *a)
 		    "     then \"mxctl setup %s %s --force\" picks it up (your keys stay),\n"
 		    "     or point tls_certificate and tls_key at it by hand.\n",
 		    a->hostname, a->domain, a->hostname);
-	printf("Mail clients: %s, port 587 (STARTTLS) or 465 (TLS), your full address as\n"
-	    "the user name. Read mail over IMAP with Dovecot (README.md).\n", a->hostname);
+	printf("Mail programs send through %s, port 587 (STARTTLS) or 465 (TLS), with\n"
+	    "the full address as the user name; mail is delivered to Maildirs below\n"
+	    "%s, which Dovecot serves over IMAP.\n", a->hostname, maildir_root);
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
@@ -412,6 +413,6 @@ cmd_setup(struct mxctl *m, int argc, char **argv)
 	print_summary(m, &a, keys_kept);
 	if (setup_dns_print(m, a.domain, a.hostname) == -1)
 		return MX_FAIL;
-	print_next_steps(&a);
+	print_next_steps(&a, m->cfg.maildir_root);
 	return MX_OK;
 }

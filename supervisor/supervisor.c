@@ -711,7 +711,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	    tlscheck_config(cfg_path, &next, err, sizeof(err)) == -1 ||
 	    (tls_fd = tls_pair_memfd(&next, &chain_len, err, sizeof(err))) == -2) {
 		char esc[LOG_ESCAPE_MAX];
-		free(text);	/* NULL unless only the TLS check failed */
+		free(text);	/* NULL when the file itself did not load */
 		log_event("reload_failed", "error=\"%s\" action=keep_old_config",
 		    log_escape(esc, sizeof(esc), err, strlen(err)));
 		return;

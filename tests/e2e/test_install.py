@@ -139,6 +139,26 @@ class InstallLayoutTest(unittest.TestCase):
             self.assertIn(fixed, out)
         self.assertNotIn("/dest/opt/hmx/etc", out)
 
+    @unittest.skipUnless(shutil.which("fail2ban-client") and os.path.isdir("/etc/fail2ban"),
+                         "fail2ban not installed")
+    def test_fail2ban_reads_the_installed_jail(self):
+        # The machine's fail2ban config with ours added and switched on:
+        # fail2ban's own reader makes the jail of it (journal backend,
+        # homemx.service's entries, the filter's expressions).
+        conf = os.path.join(self.dir, "fail2ban")
+        shutil.copytree("/etc/fail2ban", conf, symlinks=True)
+        shutil.copy(self.path("/etc/fail2ban/filter.d/homemx.conf"), os.path.join(conf, "filter.d"))
+        with open(self.path("/etc/fail2ban/jail.d/homemx.conf")) as f:
+            jail = re.sub(r"(?m)^enabled\s*=\s*false$", "enabled = true", f.read())
+        with open(os.path.join(conf, "jail.d", "homemx.conf"), "w") as f:
+            f.write(jail)
+        p = subprocess.run(["fail2ban-client", "-c", conf, "-d"], capture_output=True,
+                           text=True, timeout=WAIT)
+        self.assertIn("['add', 'homemx', 'systemd']", p.stdout, p.stderr[-2000:])
+        self.assertIn("['set', 'homemx', 'addjournalmatch', '_SYSTEMD_UNIT=homemx.service']",
+                      p.stdout)
+        self.assertIn("event=auth sess=", p.stdout)
+
     @unittest.skipIf(os.path.exists("/usr/lib/homemx"), "homemx is installed on this machine")
     def test_installed_homemxd_runs_roles_from_the_libexec_directory(self):
         # Outside the overlay /usr/lib/homemx does not exist: the installed
