@@ -127,6 +127,17 @@ ipc_decode_reload(const struct ipc_frame *f, char **text, const char **why)
 }
 
 int
+ipc_decode_sup_tls(const struct ipc_frame *f, uint32_t *chain_len, const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	if (ipc_take_u32(&c, chain_len) == 0 && (*chain_len == 0 || *chain_len > TLSPEM_PART_MAX))
+		c.why = "bad certificate chain length";
+	return finish(&c, why);
+}
+
+int
 ipc_decode_peer_bad(const struct ipc_frame *f, enum role *peer, const char **why)
 {
 	struct ipc_cursor c;
@@ -357,6 +368,13 @@ ipc_encode_reload(struct ipc_builder *b, const char *text, size_t len)
 {
 	ipc_build_init(b);
 	ipc_put_bytes_str(b, text, len);
+}
+
+void
+ipc_encode_sup_tls(struct ipc_builder *b, uint32_t chain_len)
+{
+	ipc_build_init(b);
+	ipc_put_u32(b, chain_len);
 }
 
 void
@@ -850,6 +868,7 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 	enum bounce_tag_result tag;
 	enum role peer;
 	unsigned nrcpt;
+	uint32_t chain_len;
 	char *text = NULL;
 	int r = -1;
 
@@ -864,6 +883,8 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 		r = ipc_decode_reload(f, &text, why);
 		free(text);
 		return r;
+	case MSG_SUP_TLS:
+		return ipc_decode_sup_tls(f, &chain_len, why);
 	case MSG_ROLE_PEER_BAD:
 		return ipc_decode_peer_bad(f, &peer, why);
 	case MSG_ROLE_READY:

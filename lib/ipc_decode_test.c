@@ -127,6 +127,13 @@ build_reload(struct ipc_builder *b, enum sample_size k)
 }
 
 static int
+build_sup_tls(struct ipc_builder *b, enum sample_size k)
+{
+	ipc_encode_sup_tls(b, k == SAMPLE_MAX ? TLSPEM_PART_MAX : k == SAMPLE_TYPICAL ? 5812 : 1);
+	return 1;
+}
+
+static int
 build_peer_bad(struct ipc_builder *b, enum sample_size k)
 {
 	ipc_encode_peer_bad(b, k == SAMPLE_MAX ? ROLE_COUNT - 1 : ROLE_QUEUE);
@@ -548,6 +555,7 @@ typedef int (*sample_builder)(struct ipc_builder *, enum sample_size);
 static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_SUP_LINK] = build_sup_link,
 	[MSG_SUP_RELOAD] = build_reload,
+	[MSG_SUP_TLS] = build_sup_tls,
 	[MSG_ROLE_PEER_BAD] = build_peer_bad,
 	[MSG_ROLE_READY] = build_role_ready,
 	[MSG_ROLE_FATAL] = build_role_fatal,

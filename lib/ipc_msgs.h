@@ -29,6 +29,11 @@ X(MSG_SUP_LINK,               R(SUPERVISOR),          R_ANYROLE, \
 /* supervisor -> any role: new config text, already validated.  str text */ \
 X(MSG_SUP_RELOAD,             R(SUPERVISOR),          R_ANYROLE, \
                               IPC_SZ_STR(0),          IPC_SZ_STR(CONFIG_TEXT_MAX), 0) \
+/* supervisor -> smtpd, submission, after MSG_SUP_RELOAD: the certificate \
+ * chain and key, read by root and checked (lib/tlspem.h). u32 chain_len; \
+ * fd = sealed memfd: chain_len bytes of PEM chain, then the PEM key */ \
+X(MSG_SUP_TLS,                R(SUPERVISOR),          R(SMTPD)|R(SUBMISSION), \
+                              IPC_SZ_U32,             IPC_SZ_U32,                1) \
 /* any role -> supervisor: "peer R sent a frame I rejected; I dropped the \
  * link" - the supervisor restarts R so that both get a fresh link. u8 peer */ \
 X(MSG_ROLE_PEER_BAD,          R_ANYROLE,              R(SUPERVISOR), \
