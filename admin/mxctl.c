@@ -57,6 +57,8 @@ static const struct mx_command commands[] = {
 	{ "why",    NULL,      1, 1, cmd_why,             "why REF|SESSION|QUEUEID   (a screen verdict, e.g. why 7f3a09c2-1)", true },
 	{ "screen", "test",    4, 6, cmd_screen_test,     "screen test [--file MESSAGE] IP HELO FROM|<> RCPT   (every check live, no mail sent)", true },
 	{ "setup",  NULL,      2, 7, cmd_setup,           "setup DOMAIN HOSTNAME [--force] [--cert FILE --key FILE]   (writes the config)", true, true },
+	{ "dns",    NULL,      1, 2, cmd_dns,             "dns DOMAIN [--json | --mta-sts-policy]   (the records to publish)", true },
+	{ "doctor", NULL,      0, 6, cmd_doctor,          "doctor [DOMAIN] [--json] [--changes FILE [--mail ADDRESS]]   (check DNS, TLS, relay; exit 0 OK, 1 WARN, 2 FAIL, 3 error)", true },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -589,7 +591,9 @@ mxctl_main(int argc, char **argv)
 		return MX_FAIL;
 	}
 	r = c->run(&m, nargs, argv + (argc - nargs));
-	if (r == MX_USAGE)
+	if (m.verdict_exit)
+		;	/* r is a verdict, already reported */
+	else if (r == MX_USAGE)
 		usage(c->noun);
 	else if (r != MX_OK)
 		fprintf(stderr, "mxctl: %s\n", m.err);

@@ -357,6 +357,46 @@ directive_listen(struct parse_ctx *p, struct config *c, char **w, int nw)
 	return 0;
 }
 
+/* public_address IP [IP ...]: may repeat; the text is kept as inet_ntop
+ * writes it, so that mxctl compares addresses as text. */
+static int
+directive_public_address(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	unsigned char bin[16];
+
+	if (nw < 2)
+		return perr(p, "public_address: expected 'public_address IP [IP ...]'");
+	for (int i = 1; i < nw; i++) {
+		int af = strchr(w[i], ':') != NULL ? AF_INET6 : AF_INET;
+		char *slot;
+		if (inet_pton(af, w[i], bin) != 1)
+			return perr(p, "public_address: expected an IPv4 or IPv6 address such as "
+			    "192.0.2.1 or 2001:db8::1, got '%s'", w[i]);
+		if (c->npublic_address == CONFIG_MAX_PUBLIC)
+			return perr(p, "public_address: more than %d addresses", CONFIG_MAX_PUBLIC);
+		slot = c->public_address[c->npublic_address++];
+		inet_ntop(af, bin, slot, INET6_ADDRSTRLEN);
+	}
+	return 0;
+}
+
+static int
+directive_report_address(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	const char *why;
+
+	if (nw != 2)
+		return perr(p, "report_address: expected 'report_address ADDRESS'");
+	if (c->report_address[0] != '\0')
+		return perr(p, "report_address: set twice");
+	if (addr_normalize_input(w[1], c->report_address, sizeof(c->report_address),
+	    &why) != ADDR_OK) {
+		c->report_address[0] = '\0';
+		return perr(p, "report_address: '%s': %s", w[1], why);
+	}
+	return 0;
+}
+
 static int
 directive_domain(struct parse_ctx *p, struct config *c, char **w, int nw)
 {
@@ -633,6 +673,10 @@ parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
 		return directive_domain(p, c, w, nw);
 	if (strcmp(w[0], "destination") == 0)
 		return directive_destination(p, c, w, nw);
+	if (strcmp(w[0], "public_address") == 0)
+		return directive_public_address(p, c, w, nw);
+	if (strcmp(w[0], "report_address") == 0)
+		return directive_report_address(p, c, w, nw);
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		if (strcmp(w[0], params[i].name) != 0)
 			continue;
