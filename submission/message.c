@@ -7,7 +7,8 @@
  * (submission/headers.c), which adds Message-ID: and Date: where the header
  * section ends if they are missing (RFC 6409 8.2, 8.3). At the end of DATA
  * the memfd is sealed, every From: address must be owned by the
- * authenticated user (lookup, one at a time), then dkimsign signs it for
+ * authenticated user (lookup, one at a time; one equal to MAIL FROM was
+ * asked at MAIL already), then dkimsign signs it for
  * the domain of the first From: address (DMARC aligns on it), and only
  * then are the signature fields and the sealed memfd copied into the spool
  * file and committed. Why the memfd: a message that is refused or cannot
@@ -190,11 +191,29 @@ on_from_sender(void *owner, enum sender_result r)
 		session_message_refuse(s, REPLY_TEMPFAIL, "lookup_tempfail");
 }
 
+/*
+ * A From: address byte for byte equal to MAIL FROM was found owned by
+ * this user at MAIL, in this transaction (policy.c): asking lookup again
+ * would cost a round trip per message and tell nothing new. Anything else
+ * (another address, other case, <> as MAIL FROM) is asked.
+ */
+static bool
+from_is_checked_sender(const struct smtp_session *s, const char *addr)
+{
+	return !s->tx->null_sender && s->tx->from[0] != '\0' &&
+	    strcmp(addr, s->tx->from) == 0;
+}
+
 static void
 message_check_next_from(struct smtp_session *s)
 {
 	struct submission_state *st = submission_of(s);
 
+	while (st->from_checked < st->nfrom_addrs &&
+	    from_is_checked_sender(s, st->from_addrs[st->from_checked])) {
+		log_sender(s, "header", st->from_addrs[st->from_checked], "owned");
+		st->from_checked++;
+	}
 	if (st->from_checked == st->nfrom_addrs) {
 		message_sign(s);
 		return;
