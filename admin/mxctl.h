@@ -51,6 +51,9 @@ struct mx_command {
 	 * owner. For commands that need root for something else (dkim: the
 	 * key directory belongs to _hmx-dkim); they open the store themselves. */
 	bool		 own_privileges;
+	/* Runs before any config exists (setup writes it): nothing is loaded,
+	 * m->config_path is where the config goes. */
+	bool		 no_config;
 };
 
 /* Sets m->err; returns -1 so that callers can `return mx_fail(...)`. */
@@ -106,6 +109,7 @@ int	mx_become_owner_of(struct mxctl *, const char *dir);
 int	cmd_why(struct mxctl *, int, char **);
 int	cmd_screen_test(struct mxctl *, int, char **);
 int	cmd_dkim(struct mxctl *, int, char **);
+int	cmd_setup(struct mxctl *, int, char **);
 int	cmd_dns(struct mxctl *, int, char **);
 int	cmd_doctor(struct mxctl *, int, char **);
 

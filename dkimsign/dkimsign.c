@@ -2,23 +2,24 @@
  * dkimsign/dkimsign.c - the dkimsign role: MSG_SIGN_ASK in, MSG_SIGN_ANSWER
  * out, for submission and queue.
  *
- * Owns: the links to submission and queue and the answer to each request.
- * This process is the only holder of the DKIM private keys (keys.c). It
- * runs as _hmx-dkim, chrooted into dkim_key_dir, so "/" is the key
- * directory; in demo mode (no privilege drop) it opens dkim_key_dir
- * itself. A request names the d= domain and hands over the whole message
- * as a read-only fd; the answer is SIGN_OK with the DKIM-Signature fields
- * to prepend, SIGN_NO_KEY when the domain has no key for dkim_selector, or
+ * Owns: the links to submission and queue and the requests in progress
+ * (each answered once, on the link generation it came in on). This
+ * process is the only holder of the DKIM private keys (keys.c). It runs
+ * as _hmx-dkim, chrooted into dkim_key_dir, so "/" is the key directory;
+ * in demo mode (no privilege drop) it opens dkim_key_dir itself. A
+ * request names the d= domain and hands over the whole message as a
+ * read-only fd; the answer is SIGN_OK with the DKIM-Signature fields to
+ * prepend, SIGN_NO_KEY when the domain has no key for dkim_selector, or
  * SIGN_FAILED. The sender answers 451 to both failures: mail never leaves
  * unsigned by accident.
- * Why signing is synchronous inside the frame handler: a request is one
- * pass over the message with two hashes and two signatures, 2-3 ms for a
- * small message with both keys, plus a few ms per MB of body (measured,
- * see signer_test.c); nothing here waits on the network or on a peer, and
- * the size is capped by SIGN_MESSAGE_MAX. A big message delays the next
- * request by that much and no more. Signatures are made by a recycled
- * worker process (isolate.c), which contains a libopendkim leak and any
- * crash.
+ * Why asynchronous: a request is one pass over the message with one body
+ * hash and two signatures, ~0.3 ms for a small message with both keys
+ * (signer_test.c prints it), plus a few ms per MB of body; the signatures
+ * are made by a pool of ISOLATE_WORKERS recycled worker processes
+ * (isolate.c), which keep a crash to its message. The role hands a
+ * request to the first free worker and goes on reading frames, so the
+ * sessions of submission and the queue's DSNs are signed side by side
+ * and none waits behind another's big message.
  */
 #include <sys/stat.h>
 
@@ -55,15 +56,19 @@ static bool			 selector_ok;	/* short enough for "-ed25519" */
 static struct event		*ev_shutdown;
 static double			 shutdown_deadline;
 
-/* The outcome of one request, for the answer and the log line. */
+/* One request, from its frame to its answer and log line. */
 struct sign_job {
 	enum role		 peer;
+	unsigned		 link_gen;	/* answered only on that link */
+	uint64_t		 req_id;
 	char			 domain[ADDR_DOMAIN_MAX + 1];
 	enum sign_status	 status;
 	struct sign_result	 res;
 	char			 why[SIGN_WHY_MAX + KEY_WHY_MAX];
 	double			 started;
 };
+
+static unsigned			 link_gens[ROLE_COUNT];
 
 static void
 set_selector(const struct config *c)
@@ -95,11 +100,41 @@ log_sign(const struct sign_job *j)
 	    j->why[0] != '\0' ? "\"" : "");
 }
 
-/* Fills out (the fields to prepend) and j->status. */
+/* The answer, if the link it came in on is still there, and the log. */
 static void
-sign_message(struct sign_job *j, int fd, char *out, size_t outsize)
+job_answer(struct sign_job *j, const char *fields)
 {
-	struct sign_input in = { fd, NULL, 0 };
+	static struct ipc_builder b;			/* 65 KB: not on the stack */
+	struct ipc_link *l = links[j->peer];
+
+	if (l != NULL && link_gens[j->peer] == j->link_gen) {
+		ipc_encode_sign_answer(&b, j->status, j->status == SIGN_OK ? fields : "");
+		(void)ipc_send(l, MSG_SIGN_ANSWER, j->req_id, &b, -1);
+	}
+	log_sign(j);
+	free(j);
+}
+
+/* isolate.c's answer. */
+static void
+on_signed(void *arg, int r, const char *out, const struct sign_result *res)
+{
+	struct sign_job *j = arg;
+
+	j->res = *res;
+	if (r == -1) {
+		j->status = SIGN_FAILED;
+		snprintf(j->why, sizeof(j->why), "%s", res->why);
+	} else
+		j->status = SIGN_OK;
+	job_answer(j, out);
+}
+
+/* The keys of j->domain to a worker (fd is taken over), or the answer
+ * now when there is nothing to sign with. */
+static void
+sign_message(struct sign_job *j, int fd)
+{
 	struct sign_keys k;
 
 	/* keyring is NULL once the shutdown wiped the keys. */
@@ -107,52 +142,46 @@ sign_message(struct sign_job *j, int fd, char *out, size_t outsize)
 		j->status = SIGN_FAILED;
 		snprintf(j->why, sizeof(j->why), "%s", keyring == NULL ?
 		    "dkimsign is shutting down" : "dkim_selector too long");
-		return;
-	}
-	switch (keyring_get(keyring, j->domain, selector, &k, j->why, sizeof(j->why))) {
+	} else switch (keyring_get(keyring, j->domain, selector, &k, j->why, sizeof(j->why))) {
 	case KEYS_NONE:
 		j->status = SIGN_NO_KEY;
 		snprintf(j->why, sizeof(j->why), "no key for selector %s: "
 		    "mxctl dkim keygen %s", selector, j->domain);
-		return;
+		break;
 	case KEYS_BROKEN:
 		j->status = SIGN_FAILED;
-		return;
-	case KEYS_FOUND:
 		break;
-	}
-	if (isolate_sign(signer, &k, &in, out, outsize, &j->res) == -1) {
-		j->status = SIGN_FAILED;
-		snprintf(j->why, sizeof(j->why), "%s", j->res.why);
+	case KEYS_FOUND:
+		isolate_submit(signer, &k, fd, SIGN_HEADERS_MAX + 1, on_signed, j);
 		return;
 	}
-	j->status = SIGN_OK;
+	close(fd);
+	job_answer(j, "");
 }
 
 static void
 on_sign_ask(struct ipc_link *l, enum role peer, struct ipc_frame *f)
 {
-	static char fields[SIGN_HEADERS_MAX + 1];	/* not on the stack */
-	static struct ipc_builder b;			/* 65 KB: neither */
-	struct sign_job j;
 	struct msg_sign_ask m;
+	struct sign_job *j;
 	const char *why;
+	int fd;
 
 	/* A lying peer: logged, its link closed, the supervisor told. */
 	if (ipc_decode_sign_ask(f, &m, &why) == -1) {
 		ipc_link_reject(l, f->type, why);
 		return;
 	}
-	memset(&j, 0, sizeof(j));
-	j.peer = peer;
-	j.started = mono_now();
-	snprintf(j.domain, sizeof(j.domain), "%s", m.domain);
-	str_lower(j.domain);
-	fields[0] = '\0';
-	sign_message(&j, f->fd, fields, sizeof(fields));
-	ipc_encode_sign_answer(&b, j.status, j.status == SIGN_OK ? fields : "");
-	(void)ipc_send(l, MSG_SIGN_ANSWER, f->req_id, &b, -1);
-	log_sign(&j);
+	j = xcalloc(1, sizeof(*j));
+	j->peer = peer;
+	j->link_gen = link_gens[peer];
+	j->req_id = f->req_id;
+	j->started = mono_now();
+	snprintf(j->domain, sizeof(j->domain), "%s", m.domain);
+	str_lower(j->domain);
+	fd = f->fd;
+	f->fd = -1;		/* the job's now */
+	sign_message(j, fd);
 }
 
 static void
@@ -186,15 +215,14 @@ dkimsign_preinit(struct event_base *b, const struct config *c)
 {
 	const char *why;
 
-	(void)b;
-	/* Before the chroot: dkim_init() initializes OpenSSL, and this is
+	/* Before the chroot: signer_new() initializes OpenSSL, and this is
 	 * the last chance to see dkim_key_dir from outside. */
 	if ((signer = signer_new(&why)) == NULL)
 		fatalx("dkimsign: %s", why);
 	if (stat(c->dkim_key_dir, &keydir_st) == -1)
 		fatal("dkim_key_dir %s", c->dkim_key_dir);
-	if (isolate_init() == -1)
-		fatal("dkimsign: mmap");
+	if (isolate_init(b, ISOLATE_WORKERS) == -1)
+		fatal("dkimsign: the signing workers' memory");
 }
 
 /* The key directory: "/" when we were chrooted into it, else its path. */
@@ -238,6 +266,7 @@ dkimsign_on_link(enum role peer, int fd)
 	}
 	if (links[peer] != NULL)
 		ipc_link_free(links[peer]);
+	link_gens[peer]++;	/* answers to the old link's requests are dropped */
 	links[peer] = ipc_link_new(base, fd, ROLE_DKIMSIGN, peer, on_frame, on_close,
 	    (void *)(intptr_t)peer);
 }
@@ -271,7 +300,7 @@ on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (!answers_pending() || mono_now() > shutdown_deadline) {
+	if ((isolate_busy() == 0 && !answers_pending()) || mono_now() > shutdown_deadline) {
 		isolate_shutdown();
 		keyring_free(keyring);
 		keyring = NULL;
@@ -283,7 +312,8 @@ on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(ev_shutdown, &tv);
 }
 
-/* Requests are answered as they come, so only sends can be pending. */
+/* The requests with a worker, and the answers being sent, may finish
+ * within SHUTDOWN_GRACE; then the workers go and the keys are wiped. */
 void
 dkimsign_on_shutdown(void)
 {

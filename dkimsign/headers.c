@@ -1,6 +1,6 @@
 /*
  * dkimsign/headers.c - the header splitter: header section in, one field
- * at a time out, for dkim_header().
+ * at a time out, for the signer (signer.c).
  *
  * Owns: the rule for what header section dkimsign agrees to sign. A
  * field is a line that starts with a name (printable ASCII but ':', RFC
@@ -14,7 +14,7 @@
  * over what we think the fields are; a receiver that splits the same bytes
  * differently sees a broken signature, or worse, a signed header we never
  * meant to sign. Mail from our own smtpd/submission is CRLF-clean anyway.
- * This file is pure (no I/O, no libopendkim) so the fuzzer can drive it.
+ * This file is pure (no I/O, no crypto) so the fuzzer can drive it.
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*
  * dkimsign/headers.h - splits the header section of a message into fields
- * for libopendkim's dkim_header() (headers.c).
+ * for the signer (headers.c).
  */
 #ifndef HMX_DKIMSIGN_HEADERS_H
 #define HMX_DKIMSIGN_HEADERS_H

@@ -4,7 +4,7 @@
  *
  * Owns: the only in-memory copies of the private keys, and the rule that
  * a key is used only after it parsed as the right type and signed a test
- * message (a bad key otherwise shows up only at dkim_eom(), LIBRARIES.md
+ * message (a bad key otherwise shows up only at dkim_eom(), doc/libraries.md
  * section 1). Why look at the files on every request: two fstatat() calls
  * cost microseconds, and a key created or replaced by `mxctl dkim keygen`
  * is then used for the next message, with no restart and no reload. A
@@ -14,8 +14,9 @@
  * point of this process is that nobody else can read the keys. Key text
  * is wiped (explicit_bzero) before its memory is freed. The test-sign
  * runs in this process, not in the signing worker (isolate.c): it happens
- * once per key file version, so libopendkim's Ed25519 leak stays a few
- * hundred bytes per key change.
+ * once per key file version, and leaves the parsed key in this process's
+ * signer cache (signer.c), which the workers forked later inherit. A
+ * reload empties that cache too.
  */
 #include <sys/stat.h>
 
@@ -76,7 +77,7 @@ static const char *const status_text[] = {
 	[KEY_NOT_PEM] = "not a PEM private key",
 	[KEY_WRONG_TYPE] = "wrong key type for this file name",
 	[KEY_TOO_SMALL] = "RSA key too small",
-	[KEY_TEST_SIGN_FAILED] = "libopendkim could not sign with it",
+	[KEY_TEST_SIGN_FAILED] = "could not sign with it",
 };
 
 const char *
@@ -107,8 +108,8 @@ key_fail(enum key_status st, char *why, size_t whysize, const char *detail)
 	return st;
 }
 
-/* libopendkim tells PEM from DER by the first bytes, and reads the key
- * with strlen(): the text must start with the armor and hold no NUL. */
+/* Only the PEM forms `mxctl dkim keygen` writes (and PKCS#1 for RSA),
+ * and no NUL: the key travels to the worker as a C string. */
 static enum key_status
 check_armor(const char *pem, size_t len, enum dkim_key_alg a, char *why,
     size_t whysize)
@@ -309,6 +310,7 @@ keyring_flush(struct keyring *r)
 	for (size_t i = 0; i < KEYRING_DOMAINS_MAX; i++)
 		if (r->entries[i].used)
 			entry_forget(&r->entries[i]);
+	signer_forget_keys(r->signer);
 }
 
 void

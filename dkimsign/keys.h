@@ -24,7 +24,7 @@ enum key_status {
 	KEY_NOT_PEM,		/* not a PEM private key, or a NUL inside */
 	KEY_WRONG_TYPE,		/* RSA in the .ed25519.pem file or the reverse */
 	KEY_TOO_SMALL,		/* RSA under DKIM_RSA_MIN_BITS */
-	KEY_TEST_SIGN_FAILED,	/* libopendkim could not sign with it */
+	KEY_TEST_SIGN_FAILED,	/* the test signature failed */
 };
 
 const char	*key_status_text(enum key_status);

@@ -1,6 +1,6 @@
 /*
- * dkimsign/signer.h - one message in, DKIM-Signature fields out, with
- * libopendkim (signer.c).
+ * dkimsign/signer.h - one message in, DKIM-Signature fields out (signer.c:
+ * relaxed/relaxed, rsa-sha256 and ed25519-sha256, libcrypto).
  */
 #ifndef HMX_DKIMSIGN_SIGNER_H
 #define HMX_DKIMSIGN_SIGNER_H
@@ -40,15 +40,18 @@ struct sign_result {
 	char		 why[SIGN_WHY_MAX];	/* on failure */
 };
 
-/* dkim_init() with our header lists; NULL with *why on failure. Call it
- * before the chroot: it initializes OpenSSL. */
+/* A signer with its buffers and an empty key cache; NULL with *why on
+ * failure. Call it before the chroot: it initializes OpenSSL. */
 struct signer	*signer_new(const char **why);
 void		 signer_free(struct signer *);
+/* Frees the parsed keys the signer keeps between messages (on reload). */
+void		 signer_forget_keys(struct signer *);
 
 /*
  * Signs the message with every key in k: writes one "DKIM-Signature: ..."
- * field per key (folded with CRLF TAB by libopendkim, CRLF-ended) into
- * out, NUL-terminated, RSA first. Returns 0, or -1 with res->why.
+ * field per key (folded with CRLF TAB, CRLF-ended) into out,
+ * NUL-terminated, RSA first. Returns 0, or -1 with res->why. Each PEM
+ * text is parsed once and kept (by its SHA-256) for the next messages.
  * Synchronous: a message of a few MB takes milliseconds (see the note in
  * dkimsign.c); the size is bounded by SIGN_MESSAGE_MAX.
  */
@@ -56,8 +59,8 @@ int	signer_sign(struct signer *, const struct sign_keys *k,
 	    const struct sign_input *in, char *out, size_t outsize,
 	    struct sign_result *res);
 
-/* Signs a small fixed message with one key: a key libopendkim can not
- * use shows up only at dkim_eom(), so every key is tried once on load. */
+/* Signs a small fixed message with one key: every key is tried once on
+ * load, so that a key that can not sign is refused then, not per message. */
 int	signer_test_key(struct signer *, const char *domain, const char *selector,
 	    enum dkim_key_alg, const char *pem, char *why, size_t whysize);
 

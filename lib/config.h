@@ -97,7 +97,7 @@ struct config {
 	uint32_t		retry_max;
 	uint32_t		delivery_concurrency;
 
-	/* issue 4: submission, DKIM, outbound */
+	/* submission, DKIM, outbound */
 	char			dkim_key_dir[CONFIG_PATH_MAX];
 	char			dkim_selector[64];
 	char			dns_server[80];	/* "IP:PORT", "" = resolv.conf */
@@ -105,6 +105,7 @@ struct config {
 	uint32_t		max_connections_per_destination;
 	uint32_t		family_fallback_memory;	/* seconds */
 	uint32_t		auth_failures_per_ip;	/* then 421/454 */
+	uint32_t		bounce_tags;	/* 0 or 1: BATV on relayed senders */
 	struct dest_rule	destinations[CONFIG_MAX_DESTINATIONS];
 	size_t			ndestinations;
 

@@ -15,8 +15,8 @@
  * "<selector>-ed25519": RFC 6376 3.6.2.2 leaves several TXT records at one
  * selector name undefined (verifiers such as dkimpy read only the first),
  * so the two keys of a pair can not share a name.
- * Keys are PEM PKCS#8 ("BEGIN PRIVATE KEY"): libopendkim loads Ed25519
- * keys only in that form. A key is written to "<name>.tmp" and renamed into
+ * Keys are PEM PKCS#8 ("BEGIN PRIVATE KEY"), the form every DKIM tool
+ * reads (libopendkim loads Ed25519 keys only in that form). A key is written to "<name>.tmp" and renamed into
  * place, so dkimsign never reads half a key. dkimsign signs with the
  * selector named by dkim_selector in homemx.conf, with each of the two
  * keys that exists; a missing pair means no signing (the sender answers

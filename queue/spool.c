@@ -96,7 +96,9 @@ static int	msg_fd = -1;		/* spool_dir/msg */
 static int	corrupt_fd = -1;	/* spool_dir/corrupt */
 static char	envelope_buf[ENVELOPE_TEXT_MAX];
 static enum spool_flush_mode flush_mode = SPOOL_FLUSH_SYNCFS;
-static unsigned long flush_calls;	/* syncfs() and fsync() made so far */
+/* syncfs() and fsync() calls so far; the flush of a batch may run in the
+ * queue's flusher thread (batch.c), hence atomic. */
+static _Atomic unsigned long flush_calls;
 
 static char	fault_op[16];
 static int	fault_err;
@@ -539,12 +541,11 @@ rename_update(struct spool_write *w)
 		write_failed(w, "rename", err);
 }
 
-void
-spool_write_batch(struct spool_write_list *list)
+unsigned
+spool_batch_write(struct spool_write_list *list)
 {
 	struct spool_write *w;
-	const char *op;
-	int nwritten = 0, err;
+	unsigned nwritten = 0;
 
 	TAILQ_FOREACH(w, list, entry) {
 		w->error = 0;
@@ -552,15 +553,38 @@ spool_write_batch(struct spool_write_list *list)
 		if (write_envelope(w) == 0)
 			nwritten++;
 	}
-	if (nwritten == 0)
-		return;
-	if ((err = flush_batch(&op)) != 0) {
+	return nwritten;
+}
+
+int
+spool_batch_flush(const char **op)
+{
+	return flush_batch(op);
+}
+
+void
+spool_batch_finish(struct spool_write_list *list, int err, const char *op)
+{
+	struct spool_write *w;
+
+	if (err != 0) {
 		fail_survivors(list, op, err);
 		return;
 	}
 	TAILQ_FOREACH(w, list, entry)
 		if (w->error == 0 && w->kind == SPOOL_WRITE_UPDATE)
 			rename_update(w);
+}
+
+void
+spool_write_batch(struct spool_write_list *list)
+{
+	const char *op = NULL;
+	int err = 0;
+
+	if (spool_batch_write(list) > 0)
+		err = spool_batch_flush(&op);
+	spool_batch_finish(list, err, op);
 }
 
 /* ---- start-up scan ------------------------------------------------------ */

@@ -90,6 +90,18 @@ int	spool_remove(const char *id);
  */
 void	spool_write_batch(struct spool_write_list *);
 
+/*
+ * spool_write_batch() in its three steps, for a caller that runs the
+ * flush elsewhere (batch.c's flusher thread): write every item's file
+ * (returns how many were written), the one flush (0 or an errno value,
+ * *op names the call; touches no list and no file name, so it may run in
+ * another thread while this one goes on), then finish (err != 0 fails
+ * every item still fine; else the updates' renames).
+ */
+unsigned spool_batch_write(struct spool_write_list *);
+int	spool_batch_flush(const char **op);
+void	spool_batch_finish(struct spool_write_list *, int err, const char *op);
+
 /* Formats e into a new malloc'd text for w; -1 if e cannot be written. */
 int	spool_write_prepare(struct spool_write *w, enum spool_write_kind,
 	    const struct envelope *e);

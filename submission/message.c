@@ -7,7 +7,8 @@
  * (submission/headers.c), which adds Message-ID: and Date: where the header
  * section ends if they are missing (RFC 6409 8.2, 8.3). At the end of DATA
  * the memfd is sealed, every From: address must be owned by the
- * authenticated user (lookup, one at a time), then dkimsign signs it for
+ * authenticated user (lookup, one at a time; one equal to MAIL FROM was
+ * asked at MAIL already), then dkimsign signs it for
  * the domain of the first From: address (DMARC aligns on it), and only
  * then are the signature fields and the sealed memfd copied into the spool
  * file and committed. Why the memfd: a message that is refused or cannot
@@ -71,6 +72,8 @@ message_data_start(struct smtp_session *s, const char **why)
 	}
 	st->headers = xmalloc(sizeof(*st->headers));
 	header_scan_init(st->headers, message_emit, message_headers_end, s);
+	memset(&st->trace, 0, sizeof(st->trace));
+	st->trace.data = mono_now();
 	return st->body_fd;
 }
 
@@ -80,11 +83,35 @@ message_data_sink(struct smtp_session *s, const uint8_t *p, size_t n)
 	header_scan_feed(submission_of(s)->headers, p, n);
 }
 
+/*
+ * At debug level, one line per queued message with the time each step
+ * after 354 took: the body (client to the final dot), the From: check
+ * (lookup), the signature (dkimsign, IPC included) and the copy into the
+ * spool plus the commit (the queue's group flush) - what scripts/bench
+ * --trace adds up.
+ */
+static void
+message_trace_log(const struct smtp_session *s, const struct message_trace *t)
+{
+	double now = mono_now();
+
+	if (t->signed_at == 0 || s->messages == t->messages)
+		return;		/* not queued: refused, reset or failed */
+	log_debug("trace=submission sess=%s qid=%s body_ms=%.3f from_ms=%.3f "
+	    "sign_ms=%.3f commit_ms=%.3f eod_ms=%.3f", s->id, s->tx->qid,
+	    (t->eod - t->data) * 1000.0, (t->from_done - t->eod) * 1000.0,
+	    (t->signed_at - t->from_done) * 1000.0, (now - t->signed_at) * 1000.0,
+	    (now - t->eod) * 1000.0);
+}
+
 void
 message_tx_end(struct smtp_session *s)
 {
 	struct submission_state *st = submission_of(s);
 
+	if (s->tx != NULL)
+		message_trace_log(s, &st->trace);
+	memset(&st->trace, 0, sizeof(st->trace));
 	if (st->body_fd != -1)
 		close(st->body_fd);
 	st->body_fd = -1;
@@ -105,6 +132,8 @@ on_signed(void *owner, const struct msg_sign_answer *a)
 
 	if (s->state != SESSION_EOD_WAIT || tx == NULL)
 		return;
+	submission_of(s)->trace.signed_at = mono_now();
+	submission_of(s)->trace.messages = s->messages;
 	if (a->status != SIGN_OK) {
 		session_message_refuse(s, REPLY_SIGN_TEMPFAIL,
 		    a->status == SIGN_NO_KEY ? "sign_no_key" : "sign_failed");
@@ -130,6 +159,7 @@ message_sign(struct smtp_session *s)
 	const char *at = strrchr(st->from_addrs[0], '@');
 	const char *domain = at != NULL ? at + 1 : "";
 
+	st->trace.from_done = mono_now();
 	if (!domain_is_valid(domain, strlen(domain))) {
 		session_message_refuse(s, REPLY_SIGN_TEMPFAIL, "sign_bad_domain");
 		return;
@@ -161,11 +191,29 @@ on_from_sender(void *owner, enum sender_result r)
 		session_message_refuse(s, REPLY_TEMPFAIL, "lookup_tempfail");
 }
 
+/*
+ * A From: address byte for byte equal to MAIL FROM was found owned by
+ * this user at MAIL, in this transaction (policy.c): asking lookup again
+ * would cost a round trip per message and tell nothing new. Anything else
+ * (another address, other case, <> as MAIL FROM) is asked.
+ */
+static bool
+from_is_checked_sender(const struct smtp_session *s, const char *addr)
+{
+	return !s->tx->null_sender && s->tx->from[0] != '\0' &&
+	    strcmp(addr, s->tx->from) == 0;
+}
+
 static void
 message_check_next_from(struct smtp_session *s)
 {
 	struct submission_state *st = submission_of(s);
 
+	while (st->from_checked < st->nfrom_addrs &&
+	    from_is_checked_sender(s, st->from_addrs[st->from_checked])) {
+		log_sender(s, "header", st->from_addrs[st->from_checked], "owned");
+		st->from_checked++;
+	}
 	if (st->from_checked == st->nfrom_addrs) {
 		message_sign(s);
 		return;
@@ -183,6 +231,7 @@ message_end_of_data(struct smtp_session *s)
 	struct transaction *tx = s->tx;
 	char reason[32];
 
+	st->trace.eod = mono_now();
 	header_scan_finish(st->headers);
 	if (body_writer_flush(tx->writer) == -1 ||
 	    fcntl(st->body_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |

@@ -34,6 +34,17 @@ struct auth_exchange {
 	char			 user[AUTH_USER_MAX + 1];	/* normalized, for the answer */
 };
 
+/* When each step of the message's end of DATA happened (mono_now()), for
+ * the debug line event=trace (message.c): where a submitted message waits
+ * between the final dot and "250". */
+struct message_trace {
+	double			 data;		/* 354 about to go out */
+	double			 eod;		/* the final dot */
+	double			 from_done;	/* every From: address owned */
+	double			 signed_at;	/* dkimsign's answer */
+	unsigned		 messages;	/* s->messages before the commit */
+};
+
 struct submission_state {
 	char			 auth_user[AUTH_USER_MAX + 1];	/* "" until AUTH succeeded */
 	unsigned		 auth_failures;
@@ -44,6 +55,7 @@ struct submission_state {
 	char			(*from_addrs)[ADDR_MAX + 1];	/* From: addresses */
 	size_t			 nfrom_addrs;
 	size_t			 from_checked;	/* owned so far */
+	struct message_trace	 trace;
 };
 
 static inline struct submission_state *
