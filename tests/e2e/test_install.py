@@ -77,6 +77,8 @@ class InstallLayoutTest(unittest.TestCase):
             "/usr/share/man/man5/homemx.conf.5": 0o644,
             "/etc/homemx/homemx.conf.example": 0o644,
             "/usr/lib/systemd/system/homemx.service": 0o644,
+            "/usr/lib/systemd/system/homemx-doctor.service": 0o644,
+            "/usr/lib/systemd/system/homemx-doctor.timer": 0o644,
             "/etc/fail2ban/filter.d/homemx.conf": 0o644,
             "/etc/fail2ban/jail.d/homemx.conf": 0o644,
             "/var/spool/homemx": 0o755, "/var/lib/homemx": 0o755, "/var/mail/homemx": 0o755,
@@ -179,7 +181,9 @@ class InstallLayoutTest(unittest.TestCase):
         topo = Topology().start()
         tree = InstalledTree(self.dest, os.path.join(self.dir, "verify"), topo.mta)
         try:
-            p = tree.run("systemd-analyze verify /usr/lib/systemd/system/homemx.service")
+            p = tree.run("systemd-analyze verify /usr/lib/systemd/system/homemx.service "
+                         "/usr/lib/systemd/system/homemx-doctor.service "
+                         "/usr/lib/systemd/system/homemx-doctor.timer")
         finally:
             tree.close()
             topo.stop()
