@@ -106,6 +106,7 @@ class Doctor(unittest.TestCase):
         with in_netns(cls.topo.mta):
             p = subprocess.run([MXCTL, "-f", conf or cls.h.conf_path, *args], env=cls.env,
                                capture_output=True, text=True, timeout=harness.WAIT * 2)
+        harness.assert_no_sanitizer_reports(p.stderr, f"mxctl {' '.join(args)}")
         if check and p.returncode != 0:
             raise AssertionError(f"mxctl {' '.join(args)}: {p.returncode}\n{p.stdout}{p.stderr}")
         return p
@@ -118,6 +119,7 @@ class Doctor(unittest.TestCase):
         """(exit status, {id: check}) of mxctl doctor --json."""
         p = self.mxctl("doctor", "--json", *args, conf=conf, check=False)
         self.assertIn(p.returncode, (0, 1, 2), p.stderr)
+        self.assertEqual(p.stderr, "")
         out = json.loads(p.stdout)
         return p.returncode, {c["id"]: c for c in out["checks"]}
 
