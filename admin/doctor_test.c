@@ -587,6 +587,28 @@ test_ptr_findings(void **state)
 	bench_free(b);
 }
 
+/* A relay= host for most mail: a note (its addresses are the operator's),
+ * never a finding that changes the exit status; none without one. */
+static void
+test_smarthost_note(void **state)
+{
+	struct bench *b = bench_new(NULL);
+
+	(void)state;
+	bench_domain(b, "");
+	bench_run(b);
+	assert_null(dr_find(&b->r, "smarthost"));
+	bench_free(b);
+
+	b = bench_new(NULL);
+	snprintf(b->d.smarthost, sizeof(b->d.smarthost), "smtp.provider.test");
+	bench_domain(b, "");
+	bench_run(b);
+	expect(b, "smarthost", DR_OK, "relay=smtp.provider.test", NULL);
+	assert_int_equal(dr_worst(&b->r), DR_OK);
+	bench_free(b);
+}
+
 static void
 test_tempfail_is_a_warning(void **state)
 {
@@ -717,6 +739,7 @@ main(void)
 		cmocka_unit_test(test_dmarc_findings),
 		cmocka_unit_test(test_mx_findings),
 		cmocka_unit_test(test_ptr_findings),
+		cmocka_unit_test(test_smarthost_note),
 		cmocka_unit_test(test_tempfail_is_a_warning),
 		cmocka_unit_test(test_mta_sts_findings),
 		cmocka_unit_test(test_mta_sts_and_tls_rpt_records),
