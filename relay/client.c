@@ -97,6 +97,9 @@ struct client {
 	struct ehlo_caps	 caps;
 	bool			 tls;
 	bool			 tls_failed;
+	bool			 tls_verified;
+	char			 tls_why[80];		/* relay_tls_verified() */
+	bool			 starttls_missing;
 
 	struct smtp_reply	 err;
 	bool			 err_remote;
@@ -398,8 +401,11 @@ client_after_ehlo(struct client *c)
 		return;
 	}
 	if (!c->tls && c->p.tls == CLIENT_TLS_REQUIRE) {
+		/* RFC 3207 4: maybe stripped on the way; never plaintext here */
+		c->starttls_missing = true;
 		client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.4",
-		    "%s[%s] does not offer STARTTLS (tls=require)", c->p.host, c->ip);
+		    "%s[%s] does not offer STARTTLS (%s)", c->p.host, c->ip,
+		    tls_policy_word(c->p.policy.kind));
 		return;
 	}
 	if (c->p.cred != NULL) {
@@ -428,7 +434,7 @@ client_start_tls(struct client *c)
 	}
 	bufferevent_free(c->bev);	/* created without CLOSE_ON_FREE: fd stays */
 	c->bev = NULL;
-	if ((tbev = relay_tls_bev(c->base, c->fd, c->p.host)) == NULL) {
+	if ((tbev = relay_tls_bev(c->base, c->fd, c->p.host, &c->p.policy)) == NULL) {
 		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.5", "cannot start TLS with %s[%s]",
 		    c->p.host, c->ip);
 		return;
@@ -660,8 +666,10 @@ client_handle_reply(struct client *c, const struct smtp_reply *r)
 	case CS_STARTTLS:
 		if (r->code == 220)
 			client_start_tls(c);
-		else if (c->p.tls == CLIENT_TLS_REQUIRE)
+		else if (c->p.tls == CLIENT_TLS_REQUIRE) {
+			c->starttls_missing = true;
 			client_fail_remote(c, r);
+		}
 		else {
 			c->caps.starttls = false;	/* go on in plaintext */
 			client_after_ehlo(c);
@@ -795,8 +803,10 @@ client_connected(struct client *c)
 	if (c->state == CS_TLS_HANDSHAKE) {
 		char desc[128];
 		c->tls = true;
+		c->tls_verified = relay_tls_verified(c->bev, c->tls_why, sizeof(c->tls_why));
 		relay_tls_describe(c->bev, desc, sizeof(desc));
-		log_debug("relay %s[%s]: TLS %s", c->p.host, c->ip, desc);
+		log_event("relay_tls", "mx=%s ip=%s tls=%s policy=%s certificate=\"%s\"",
+		    c->p.host, c->ip, desc, tls_policy_word(c->p.policy.kind), c->tls_why);
 		client_send_ehlo(c);
 	}
 }
@@ -824,6 +834,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		    c->p.host, c->ip, evutil_socket_error_to_string(e));
 	} else if (c->state == CS_TLS_HANDSHAKE) {
 		c->tls_failed = true;
+		c->tls_verified = relay_tls_verified(bev, c->tls_why, sizeof(c->tls_why));
 		client_fail_local(c, CLIENT_FAIL_TLS, 451, "4.7.5",
 		    "TLS handshake with %s[%s] failed: %s", c->p.host, c->ip,
 		    relay_tls_error(bev, err, sizeof(err)));
@@ -981,4 +992,17 @@ bool
 client_tls_handshake_failed(const struct client *c)
 {
 	return c->tls_failed;
+}
+
+bool
+client_tls_check(const struct client *c, const char **why)
+{
+	*why = c->tls_why;
+	return c->tls_verified;
+}
+
+bool
+client_starttls_missing(const struct client *c)
+{
+	return c->starttls_missing;
 }

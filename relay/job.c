@@ -304,7 +304,7 @@ pool_key(const struct job_host *h, char *key, size_t size)
 {
 	snprintf(key, size, "%s:%u helo=%s source=%s tls=%s auth=%s", h->name,
 	    (unsigned)h->port, h->rule.helo, h->rule.source_ip,
-	    h->rule.tls_require ? "require" : "opportunistic", h->rule.auth_file);
+	    tls_policy_word(h->tlsp.kind), h->rule.auth_file);
 }
 
 static void
@@ -323,7 +323,8 @@ job_connect(struct job *j, struct job_host *h)
 	snprintf(p.helo, sizeof(p.helo), "%s", h->rule.helo);
 	(void)source_family(h, &p.source);
 	p.tls = j->tls_off ? CLIENT_TLS_OFF :
-	    h->rule.tls_require ? CLIENT_TLS_REQUIRE : CLIENT_TLS_OPPORTUNISTIC;
+	    tls_policy_required(h->tlsp.kind) ? CLIENT_TLS_REQUIRE : CLIENT_TLS_OPPORTUNISTIC;
+	p.policy = h->tlsp;
 	if (h->rule.auth_file[0] != '\0' &&
 	    (p.cred = relay_auth_find(h->rule.auth_file)) == NULL) {
 		struct smtp_reply r;
@@ -348,6 +349,28 @@ job_next_host(struct job *j)
 	j->tls_off = false;
 }
 
+/* The TLS policy rules this host out (relay/tlspolicy.h): its error
+ * stands for the recipients if no other host takes the message. */
+static void
+job_skip_host(struct job *j, struct job_host *h)
+{
+	struct smtp_reply r;
+	struct job_origin none;
+
+	memset(&none, 0, sizeof(none));
+	if (h->skip == TLSPOLICY_SKIP_TLSA_FAILED)
+		smtp_reply_set(&r, 451, "4.7.5", "TLSA lookup for %s failed under a DNSSEC-signed "
+		    "MX: not sent without DANE (RFC 7672 2.2.1)", h->name);
+	else
+		smtp_reply_set(&r, 451, "4.7.5", "MX host %s is not in the MTA-STS policy of %s "
+		    "(RFC 8461 4.1)", h->name, j->domain);
+	log_event("relay_tls_skip", "qid=%s domain=%s mx=%s policy=%s reason=%s", j->m.msgid,
+	    j->domain, h->name, tls_policy_word(h->tlsp.kind),
+	    h->skip == TLSPOLICY_SKIP_TLSA_FAILED ? "tlsa_lookup_failed" : "mx_not_in_policy");
+	job_note_error(j, &r, &none);
+	job_next_host(j);
+}
+
 /* One step of the walk: a session for the current host and address. */
 static void
 job_walk(struct job *j)
@@ -363,6 +386,10 @@ job_walk(struct job *j)
 			return;
 		}
 		struct job_host *h = &j->hosts[j->hidx];
+		if (h->skip != TLSPOLICY_USE) {
+			job_skip_host(j, h);
+			continue;
+		}
 		if (!j->order_ready)
 			job_order_host(j, h);
 		if (j->aidx >= j->norder) {
@@ -495,7 +522,7 @@ job_session_failed(struct job *j, struct client *c)
 		job_fall_back(j, host, ip, &err);
 		return;
 	}
-	if (tls_failed && !j->tls_off && !j->hosts[j->hidx].rule.tls_require) {
+	if (tls_failed && !j->tls_off && !tls_policy_required(j->hosts[j->hidx].tlsp.kind)) {
 		/* Opportunistic TLS that does not work: the same address in
 		 * plaintext, as RFC 3207 4.1 leaves to the client. */
 		char esc[LOG_ESCAPE_MAX];
@@ -682,6 +709,21 @@ on_client_event(struct client *c, enum client_event ev, void *arg)
 
 /* ---- DNS --------------------------------------------------------------------------- */
 
+/* Every answer is in: each host's TLS policy (relay/tlspolicy.h). */
+static void
+job_choose_policies(struct job *j)
+{
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct job_host *h = &j->hosts[i];
+		h->tlsp.kind = tlspolicy_choose(h->rule.tls_require, h->dane, NULL, h->name,
+		    &h->skip);
+		snprintf(h->tlsp.name, sizeof(h->tlsp.name), "%s", h->name);
+		if (h->tlsp.kind != TLSP_OPPORTUNISTIC)
+			log_debug("relay job %s: %s policy=%s", j->m.msgid, h->name,
+			    tls_policy_word(h->tlsp.kind));
+	}
+}
+
 static void
 job_dns_done(struct job *j)
 {
@@ -699,6 +741,7 @@ job_dns_done(struct job *j)
 		}
 	}
 	if (any) {
+		job_choose_policies(j);
 		job_walk(j);
 		return;
 	}
@@ -740,6 +783,33 @@ on_addr(uint64_t id, uint32_t tag, int family, enum dns_status st,
 		job_dns_done(j);
 }
 
+static void
+on_tlsa(uint64_t id, uint32_t tag, enum dane_rcode rc, bool ad, const struct dane_set *set)
+{
+	struct job *j = job_find(id);
+	struct job_host *h;
+
+	if (j == NULL || j->state != JOB_ADDRS || tag >= j->nhosts)
+		return;
+	h = &j->hosts[tag];
+	h->dane = dane_decide(cfg->dns_validating, j->mx_secure, rc, ad, set);
+	if (h->dane == DANE_AUTH)
+		h->tlsp.tlsa = *set;
+	log_debug("relay job %s: TLSA of %s: %zu records, ad=%d, dane=%d", j->m.msgid, h->name,
+	    set->nseen, ad, (int)h->dane);
+	h->dns_pending--;
+	if (--j->dns_pending == 0)
+		job_dns_done(j);
+}
+
+/* RFC 7672 2.2: TLSA only under a validated MX answer, and only when the
+ * admin said dns_server validates. */
+static bool
+job_wants_tlsa(const struct job *j, const struct job_host *h)
+{
+	return cfg->dns_validating && j->mx_secure && h->rule.relay_host[0] == '\0';
+}
+
 /* A/AAAA for every host, as its rule allows; literal addresses need none. */
 static void
 job_resolve_hosts(struct job *j)
@@ -756,6 +826,11 @@ job_resolve_hosts(struct job *j)
 			else
 				h->addrs.v6[h->addrs.n6++] = lit;
 			continue;
+		}
+		if (job_wants_tlsa(j, h)) {
+			h->dns_pending++;
+			j->dns_pending++;
+			dns_lookup_tlsa(h->name, h->port, on_tlsa, j->id, (uint32_t)i);
 		}
 		bool want4 = h->rule.family != DEST_FAMILY_IPV6_ONLY && sf != AF_INET6;
 		bool want6 = h->rule.family != DEST_FAMILY_IPV4_ONLY && sf != AF_INET;
@@ -786,13 +861,14 @@ job_add_host(struct job *j, const char *name, uint16_t port)
 
 static void
 on_mx(uint64_t id, enum dns_status st, const struct dns_mx *mx, size_t n,
-    const char *err)
+    const char *err, bool secure)
 {
 	struct job *j = job_find(id);
 	struct smtp_reply r;
 
 	if (j == NULL || j->state != JOB_MX)
 		return;
+	j->mx_secure = secure && cfg->dns_validating;
 	switch (st) {
 	case DNS_OK:
 		for (size_t i = 0; i < n && j->nhosts < JOB_HOSTS_MAX; i++)

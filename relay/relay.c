@@ -282,7 +282,7 @@ void
 relay_preinit(struct event_base *b, const struct config *c)
 {
 	dns_init(b, c->dns_server);
-	relay_tls_init();
+	relay_tls_init(c->relay_ca_file);
 	relay_auth_load(c, 1);
 }
 
