@@ -55,8 +55,10 @@ dane_parse_answer(const unsigned char *pkt, size_t len, bool *ad, struct dane_se
 		return DANE_RC_FAIL;
 	count = ns_msg_count(msg, ns_s_an);
 	for (int i = 0; i < count; i++) {
-		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1) {
+			memset(out, 0, sizeof(*out));	/* half a set is no set */
 			return DANE_RC_FAIL;
+		}
 		if (ns_rr_type(rr) == DNS_T_TLSA && ns_rr_class(rr) == ns_c_in)
 			keep_record(out, ns_rr_rdata(rr), ns_rr_rdlen(rr));
 	}
