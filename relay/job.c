@@ -38,6 +38,8 @@
 #include "family.h"
 #include "job.h"
 #include "log.h"
+#include "mtasts.h"
+#include "tlsrpt.h"
 #include "util.h"
 
 static struct event_base	*base;
@@ -367,6 +369,9 @@ job_skip_host(struct job *j, struct job_host *h)
 	log_event("relay_tls_skip", "qid=%s domain=%s mx=%s policy=%s reason=%s", j->m.msgid,
 	    j->domain, h->name, tls_policy_word(h->tlsp.kind),
 	    h->skip == TLSPOLICY_SKIP_TLSA_FAILED ? "tlsa_lookup_failed" : "mx_not_in_policy");
+	tlsrpt_note(j->domain, h->tlsp.kind, NULL, h->name, "",
+	    h->skip == TLSPOLICY_SKIP_TLSA_FAILED ? TLSRPT_DNSSEC_INVALID :
+	    TLSRPT_VALIDATION_FAILURE);
 	job_note_error(j, &r, &none);
 	job_next_host(j);
 }
@@ -715,9 +720,10 @@ job_choose_policies(struct job *j)
 {
 	for (size_t i = 0; i < j->nhosts; i++) {
 		struct job_host *h = &j->hosts[i];
-		h->tlsp.kind = tlspolicy_choose(h->rule.tls_require, h->dane, NULL, h->name,
-		    &h->skip);
+		h->tlsp.kind = tlspolicy_choose(h->rule.tls_require, h->dane,
+		    j->have_sts ? &j->sts : NULL, h->name, &h->skip);
 		snprintf(h->tlsp.name, sizeof(h->tlsp.name), "%s", h->name);
+		snprintf(h->tlsp.domain, sizeof(h->tlsp.domain), "%s", j->domain);
 		if (h->tlsp.kind != TLSP_OPPORTUNISTIC)
 			log_debug("relay job %s: %s policy=%s", j->m.msgid, h->name,
 			    tls_policy_word(h->tlsp.kind));
@@ -731,6 +737,10 @@ job_dns_done(struct job *j)
 	const char *err = NULL, *who = NULL;
 	struct smtp_reply r;
 
+	if (j->sts_waiting) {
+		j->dns_waits_sts = true;	/* on_sts comes back here */
+		return;
+	}
 	for (size_t i = 0; i < j->nhosts; i++) {
 		struct job_host *h = &j->hosts[i];
 		any = any || h->addrs.n4 > 0 || h->addrs.n6 > 0;
@@ -899,6 +909,25 @@ on_mx(uint64_t id, enum dns_status st, const struct dns_mx *mx, size_t n,
 	job_finish(j);
 }
 
+/* The domain's MTA-STS policy, or NULL (relay/mtasts.h). */
+static void
+on_sts(uint64_t id, const struct sts_policy *p)
+{
+	struct job *j = job_find(id);
+
+	if (j == NULL || !j->sts_waiting)
+		return;
+	j->sts_waiting = false;
+	if (p != NULL) {
+		j->sts = *p;
+		j->have_sts = true;
+	}
+	if (j->dns_waits_sts) {
+		j->dns_waits_sts = false;
+		job_dns_done(j);
+	}
+}
+
 /* ---- life cycle ------------------------------------------------------------------------ */
 
 struct job *
@@ -970,6 +999,8 @@ job_start(struct job *j)
 		return;
 	}
 	job_set_state(j, JOB_MX);
+	j->sts_waiting = true;
+	mtasts_get(j->domain, on_sts, j->id);
 	dns_lookup_mx(j->domain, on_mx, j->id);
 }
 

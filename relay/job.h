@@ -88,6 +88,11 @@ struct job {
 	char			 domain[ADDR_DOMAIN_MAX + 1];
 	bool			 implicit_mx;
 	bool			 mx_secure;	/* the MX answer had AD (dns_validating) */
+	/* the domain's MTA-STS policy (relay/mtasts.h), asked with the MX */
+	bool			 sts_waiting;	/* not answered yet */
+	bool			 dns_waits_sts;	/* the addresses are in: waiting for it */
+	bool			 have_sts;
+	struct sts_policy	 sts;
 
 	struct job_host		 hosts[JOB_HOSTS_MAX];
 	size_t			 nhosts;

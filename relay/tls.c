@@ -197,3 +197,11 @@ relay_tls_verified(struct bufferevent *bev, char *why, size_t size)
 	snprintf(why, size, "%s", SSL_get0_dane_authority(ssl, NULL, NULL) >= 0 ? "dane" : "ok");
 	return true;
 }
+
+long
+relay_tls_verify_error(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	return ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+}

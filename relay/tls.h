@@ -50,6 +50,7 @@ enum tls_policy_kind {
 struct tls_policy {
 	enum tls_policy_kind	kind;
 	char			name[ADDR_DOMAIN_MAX + 1];	/* MX or relay= host */
+	char			domain[ADDR_DOMAIN_MAX + 1];	/* the policy domain (TLS-RPT) */
 	struct dane_set		tlsa;				/* TLSP_DANE only */
 };
 
@@ -74,5 +75,7 @@ const char		*relay_tls_error(struct bufferevent *, char *buf, size_t size);
  * the policies that do not enforce one, would it have)? why gets "ok",
  * "dane" or OpenSSL's verify error ("hostname mismatch", ...). */
 bool			 relay_tls_verified(struct bufferevent *, char *why, size_t size);
+/* The X509_V_ERR_* of that check (X509_V_OK: none). */
+long			 relay_tls_verify_error(struct bufferevent *);
 
 #endif

@@ -22,13 +22,14 @@ the expired one). Needs root (ip netns) and ldns-keygen/ldns-signzone
 (ldnsutils, scripts/install-deps).
 """
 import glob
+import json
 import os
 import re
 import shutil
 import subprocess
 import unittest
 
-from doctor_world import TestCA, spki_sha256
+from doctor_world import PolicyServer, TestCA, spki_sha256
 from netns import Topology, Unbound, can_use_netns
 from smtp_receiver import SmtpReceiver
 from test_relay import HAVE_RELAY, OK, TEMPFAIL, RelayRig
@@ -88,6 +89,16 @@ class SignedUnbound(Unbound):
             os.chmod(p, 0o644)
 
 
+# (domain, its MX, the policy's mode, the policy's mx: line)
+STS_DOMAINS = (
+    ("sts-ok.test", "mx.good.test", "enforce", "mx.good.test"),
+    ("sts-badmx.test", "mx.good.test", "enforce", "*.elsewhere.test"),
+    ("sts-wrongname.test", "mx.wrongname.test", "enforce", "mx.wrongname.test"),
+    ("sts-strip.test", "mx.strip.test", "enforce", "*.strip.test"),
+    ("sts-testing.test", "mx.wrongname.test", "testing", "*.elsewhere.test"),
+)
+
+
 @unittest.skipUnless(NETNS_OK, NETNS_WHY)
 @unittest.skipUnless(HAVE_RELAY, "homemx-relay not built")
 @unittest.skipUnless(HAVE_LDNS, "ldns-signzone not installed (scripts/install-deps)")
@@ -99,6 +110,7 @@ class RelayTlsTest(unittest.TestCase):
         topo = cls.topo = Topology()
         try:
             cls.h = {label: topo.add_host(label, ipv6=False) for label in cls.LABELS}
+            policy_host = topo.add_host("policy", ipv6=False)
             topo.start()
             ca = cls.ca = TestCA(os.path.join(topo.dir, "ca"))
             certs = {
@@ -125,7 +137,18 @@ class RelayTlsTest(unittest.TestCase):
             dns.add("insecure.test", "MX", "10 mx.insecure.test.")
             dns.add_host_records("mx.insecure.test", cls.h["dane"])
             dns.add("_25._tcp.mx.insecure.test", "TLSA", f"3 1 1 {bad_hash}")
+            # MTA-STS: policies served over HTTPS by policy_host (RFC 8461 3)
+            policies = {}
+            for domain, mx, mode, pattern in STS_DOMAINS:
+                dns.add(domain, "MX", f"10 {mx}.")
+                dns.add(f"_mta-sts.{domain}", "TXT", '"v=STSv1; id=20261205T1;"')
+                dns.add(f"mta-sts.{domain}", "A", policy_host.ipv4)
+                policies[f"mta-sts.{domain}"] = (f"version: STSv1\nmode: {mode}\n"
+                                                 f"mx: {pattern}\nmax_age: 86400\n")
             dns.start()
+            pcert = ca.leaf("policy", list(policies))
+            cls.policy_args = (policy_host.ns, policy_host.ipv4, *pcert, policies)
+            cls.policy_server = PolicyServer(*cls.policy_args)
             cls.rx = {}
             for label, host in cls.h.items():
                 rx = SmtpReceiver(host, name=f"mx.{label}.test")
@@ -140,6 +163,9 @@ class RelayTlsTest(unittest.TestCase):
     def tearDownClass(cls):
         for rx in getattr(cls, "rx", {}).values():
             rx.stop()
+        if getattr(cls, "policy_server", None) is not None:
+            cls.policy_server.stop()
+            cls.policy_server = None
         if getattr(cls, "dns", None) is not None:
             cls.dns.stop()
         cls.topo.stop()
@@ -148,10 +174,13 @@ class RelayTlsTest(unittest.TestCase):
         for rx in self.rx.values():
             rx.reset()
             rx.up()
+        self.state_dir = os.path.join(self.topo.dir, f"state-{self.id().split('.')[-1]}")
         conf = (f"relay_ca_file {self.ca.cert}\n"
                 "dns_validating yes\n"
+                f"relay_state_dir {self.state_dir}\n"
                 "destination domain *.test tls=require\n")
-        self.rig = RelayRig(self.topo, self.dns, self.extra_conf(conf))
+        self.rig_conf = self.extra_conf(conf)
+        self.rig = RelayRig(self.topo, self.dns, self.rig_conf)
 
     def extra_conf(self, conf):
         return conf
@@ -166,6 +195,12 @@ class RelayTlsTest(unittest.TestCase):
         self.assertEqual(rx.messages(), [])
         for c in rx.connections:
             self.assertFalse([x for x in c.commands() if x.startswith("MAIL")], rx.describe())
+
+    def report(self, domain):
+        """The TLS-RPT JSON the relay wrote for domain today (after stop)."""
+        (path,) = glob.glob(os.path.join(self.state_dir, f"tlsrpt-*-{domain}.json"))
+        with open(path) as f:
+            return json.load(f)
 
     def attempts(self):
         return [l[l.index("qid="):] for l in self.rig.log().splitlines()
@@ -259,6 +294,96 @@ class Dane(RelayTlsTest):
         (m,) = self.rx["dane"].messages()
         self.assertTrue(m.tls)
         self.assertRegex(self.rig.log(), r"mx=mx.insecure.test ip=\S+ tls=\S+ policy=opportunistic")
+
+
+class MtaSts(RelayTlsTest):
+    def extra_conf(self, conf):
+        return conf.replace("destination domain *.test tls=require\n", "")
+
+    def test_enforced_policy_verifies_the_mx(self):
+        self.assertEqual(self.rig.relay(["a@sts-ok.test"])[0][0], OK)
+        (m,) = self.rx["good"].messages()
+        self.assertTrue(m.tls)
+        log = self.rig.log()
+        self.assertRegex(log, r"event=mta_sts_fetch domain=sts-ok.test result=ok "
+                              r"id=20261205T1 mode=enforce mx=1 max_age=86400")
+        self.assertRegex(log, r"event=relay_tls mx=mx.good.test \S+ tls=\S+ policy=mta-sts "
+                              r'certificate="ok"')
+        # cached on disk for the next relay process (RFC 8461 5)
+        self.assertTrue(os.path.exists(os.path.join(self.state_dir, "mta-sts-sts-ok.test")))
+
+    def test_mx_outside_the_policy_is_never_contacted(self):
+        ((r, reply),) = self.rig.relay(["a@sts-badmx.test"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertEqual(reply, "4.7.5 MX host mx.good.test is not in the MTA-STS policy of "
+                                "sts-badmx.test (RFC 8461 4.1)")
+        self.assertEqual(self.rx["good"].connections, [])
+
+    def test_enforced_policy_and_wrong_certificate_name_defers(self):
+        ((r, reply),) = self.rig.relay(["a@sts-wrongname.test"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertRegex(reply, r"certificate verification failed: hostname mismatch")
+        self.assert_never_sent("wrongname")
+
+    def test_enforced_policy_and_stripped_starttls_defers(self):
+        ((r, reply),) = self.rig.relay(["a@sts-strip.test"])
+        self.assertEqual(r, TEMPFAIL)
+        self.assertRegex(reply, r"^4\.7\.4 mx.strip.test\S+ does not offer STARTTLS \(mta-sts\)")
+        self.assert_never_sent("strip")
+        self.rig.stop()
+        rep = self.report("sts-strip.test")
+        (pol,) = rep["policies"]
+        self.assertEqual(pol["policy"]["policy-type"], "sts")
+        self.assertIn("mode: enforce", pol["policy"]["policy-string"])
+        self.assertEqual(pol["summary"], {"total-successful-session-count": 0,
+                                          "total-failure-session-count": 1})
+        self.assertEqual(pol["failure-details"][0]["result-type"], "starttls-not-supported")
+
+    def test_testing_mode_delivers_and_reports_the_failure(self):
+        self.assertEqual(self.rig.relay(["a@sts-testing.test"])[0][0], OK)
+        (m,) = self.rx["wrongname"].messages()
+        self.assertTrue(m.tls)
+        self.rig.stop()
+        (pol,) = self.report("sts-testing.test")["policies"]
+        self.assertEqual(pol["summary"]["total-failure-session-count"], 1)
+        (d,) = pol["failure-details"]
+        self.assertEqual((d["result-type"], d["receiving-mx-hostname"], d["receiving-ip"]),
+                         ("certificate-host-mismatch", "mx.wrongname.test", "192.0.2.11"))
+
+    def test_cached_policy_holds_when_the_fetch_is_blocked(self):
+        """A second relay process, the policy host unreachable: the policy
+        from relay_state_dir still keeps the MX outside it unused."""
+        self.assertEqual(self.rig.relay(["a@sts-badmx.test"])[0][0], TEMPFAIL)
+        self.rig.stop()
+        self.rig.cleanup()
+        self.policy_server.stop()
+        type(self).policy_server = None
+        try:
+            self.rig = RelayRig(self.topo, self.dns, self.rig_conf)
+            ((r, reply),) = self.rig.relay(["b@sts-badmx.test"])
+            self.assertEqual(r, TEMPFAIL)
+            self.assertIn("not in the MTA-STS policy", reply)
+            self.assertNotIn("event=mta_sts_fetch", self.rig.log())
+            self.assertEqual(self.rx["good"].connections, [])
+        finally:
+            type(self).policy_server = PolicyServer(*self.policy_args)
+
+
+class DaneReport(RelayTlsTest):
+    def extra_conf(self, conf):
+        return conf.replace("destination domain *.test tls=require\n", "")
+
+    def test_dane_sessions_are_reported(self):
+        self.assertEqual(self.rig.relay(["a@ok.dane.test"])[0][0], OK)
+        self.assertEqual(self.rig.relay(["a@bad.dane.test"])[0][0], TEMPFAIL)
+        self.rig.stop()
+        (ok,) = self.report("ok.dane.test")["policies"]
+        self.assertEqual(ok["policy"]["policy-type"], "tlsa")
+        self.assertRegex(ok["policy"]["policy-string"][0], r"^3 1 1 [0-9a-f]{64}$")
+        self.assertEqual(ok["summary"], {"total-successful-session-count": 1,
+                                         "total-failure-session-count": 0})
+        (bad,) = self.report("bad.dane.test")["policies"]
+        self.assertEqual(bad["failure-details"][0]["result-type"], "validation-failure")
 
 
 class DaneNeedsValidatingResolver(RelayTlsTest):
