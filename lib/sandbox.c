@@ -201,13 +201,15 @@ static const struct sandbox_rule outbound_rules[] = {
 /* relay: its state directory (relay/state.c: the MTA-STS policy cache and
  * the TLS-RPT reports), opened in preinit and reached with openat on that
  * fd: a file is written under a temporary name and renamed over the old
- * one (renameat), or removed if the write failed (unlinkat). Write access
- * reaches nothing else: the chroot is empty and owned by root, and the
- * state directory is the only one the relay's user owns. */
+ * one (renameat), or removed if the write failed (unlinkat). Only
+ * relative to a directory fd below 256 (the relay holds it from preinit):
+ * never AT_FDCWD (0xffffff9c), so no path of the chroot can be created or
+ * written, and the state directory is the only one the relay's user owns. */
+#define DIRFD_MASK	0xffffff00ULL
 static const struct sandbox_rule relay_state_rules[] = {
-	ANY("openat"),
-	ANY("renameat"),
-	ANY("unlinkat"),
+	ARG_MASKED("openat", 0, DIRFD_MASK, 0),
+	{ "renameat", 2, { CMP(0, DIRFD_MASK, 0), CMP(2, DIRFD_MASK, 0) } },
+	ARG_MASKED("unlinkat", 0, DIRFD_MASK, 0),
 };
 
 /* screen: c-ares 1.18 asks dns_server (screen/resolver.c) over UDP, and

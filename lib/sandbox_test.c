@@ -202,6 +202,8 @@ static const struct allow_case allow_cases[] = {
 	{ SMTPD, "rt_sigaction", { SIGALRM }, false },
 	{ RELAY, "openat", { (uint64_t)AT_FDCWD, 0, O_RDWR | O_CREAT }, false },
 	{ RELAY, "unlink", { 0 }, false },
+	{ RELAY, "renameat", { (uint64_t)AT_FDCWD, 0, 7 }, false },
+	{ RELAY, "unlinkat", { (uint64_t)AT_FDCWD, 0, 0 }, false },
 	{ SUBMIT, "fcntl", { 9, F_SETLK }, false },
 };
 
