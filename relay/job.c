@@ -8,6 +8,12 @@
  * each host (per its destination rule's family) -> for each host in order,
  * a slot in its pool (pool.c), then each address in order until one
  * session carries the transaction.
+ * Before the walk each host gets its TLS policy (relay/tlspolicy.h) from
+ * its rule, its TLSA records (asked with its addresses when the MX answer
+ * was DNSSEC-secure and dns_validating is on) and the domain's MTA-STS
+ * policy (relay/mtasts.h, asked alongside the MX); a policy that requires
+ * TLS never gets the plaintext retry below, and one that rules a host out
+ * skips it with its 4.7.5 as the error.
  * What moves the walk on: a refused connection, a timeout or a 4xx before
  * any recipient was answered -> the next address; a 5xx greeting or EHLO
  * -> the next host (like Postfix's smtp_skip_5xx_greeting). A 5.7.x refusal

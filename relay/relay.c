@@ -5,7 +5,9 @@
  * frames, the event=relay log lines (one per recipient), reload and the
  * drain at SIGTERM. The role runs as _hmx-relay, chrooted into the empty
  * chroot_dir: everything that needs a file (resolver set-up, the OpenSSL
- * context, smarthost credentials) happens in relay_preinit, as root.
+ * context, smarthost credentials) happens in relay_preinit, as root; the
+ * one directory it writes, relay_state_dir (MTA-STS cache, TLS-RPT), is
+ * opened there too and used through that fd (relay/state.h).
  * If the queue link goes away, its jobs are dropped: their sessions close
  * before the final dot where possible (the remote server then discards
  * the message) and the new queue process sends the work again.
