@@ -148,6 +148,13 @@ dns_init(struct event_base *b, const char *server_csv)
 	log_event("dns_ready", "server=%s", server_csv[0] != '\0' ? server_csv : "resolv.conf");
 }
 
+/*
+ * c-ares 1.18 refuses new servers while a query is pending (ARES_ENOTIMP):
+ * those queries are cancelled, asked again from the event loop (on_answer
+ * sees requeue_cancelled) and so go to the new servers like every later one.
+ */
+static bool	requeue_cancelled;
+
 void
 dns_set_servers(const char *server_csv)
 {
@@ -155,8 +162,16 @@ dns_set_servers(const char *server_csv)
 
 	if (!channel_ok || server_csv[0] == '\0')
 		return;
-	if ((rc = ares_set_servers_ports_csv(channel, server_csv)) != ARES_SUCCESS)
+	rc = ares_set_servers_ports_csv(channel, server_csv);
+	if (rc == ARES_ENOTIMP) {
+		requeue_cancelled = true;
+		ares_cancel(channel);
+		requeue_cancelled = false;
+		rc = ares_set_servers_ports_csv(channel, server_csv);
+	}
+	if (rc != ARES_SUCCESS)
 		log_warnx("dns: dns_server %s refused: %s", server_csv, ares_strerror(rc));
+	dns_rearm();
 }
 
 static enum dns_status
@@ -318,6 +333,8 @@ answer_txt(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
 	q->txt_cb(q->id, n > 0 ? DNS_OK : DNS_NODATA, ptr, n, NULL);
 }
 
+static void	dns_start(struct dns_req *);
+
 static void
 on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
@@ -326,6 +343,10 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	(void)timeouts;
 	if (status == ARES_EDESTRUCTION) {
 		free(q);
+		return;
+	}
+	if (status == ARES_ECANCELLED && requeue_cancelled) {
+		dns_start(q);		/* to the new servers (dns_set_servers) */
 		return;
 	}
 	if (q->type == ns_t_mx)
