@@ -101,7 +101,6 @@ struct client {
 	bool			 tls_failed;
 	bool			 tls_verified;
 	char			 tls_why[80];		/* relay_tls_verified() */
-	bool			 starttls_missing;
 
 	struct smtp_reply	 err;
 	bool			 err_remote;
@@ -419,7 +418,6 @@ client_after_ehlo(struct client *c)
 		client_report_tls(c, TLSRPT_STARTTLS_NOT_SUPPORTED);
 	if (!c->tls && c->p.tls == CLIENT_TLS_REQUIRE) {
 		/* RFC 3207 4: maybe stripped on the way; never plaintext here */
-		c->starttls_missing = true;
 		client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.4",
 		    "%s[%s] does not offer STARTTLS (%s)", c->p.host, c->ip,
 		    tls_policy_word(c->p.policy.kind));
@@ -684,7 +682,6 @@ client_handle_reply(struct client *c, const struct smtp_reply *r)
 		if (r->code == 220)
 			client_start_tls(c);
 		else if (c->p.tls == CLIENT_TLS_REQUIRE) {
-			c->starttls_missing = true;
 			client_report_tls(c, TLSRPT_STARTTLS_NOT_SUPPORTED);
 			client_fail_remote(c, r);
 		}
@@ -1016,17 +1013,4 @@ bool
 client_tls_handshake_failed(const struct client *c)
 {
 	return c->tls_failed;
-}
-
-bool
-client_tls_check(const struct client *c, const char **why)
-{
-	*why = c->tls_why;
-	return c->tls_verified;
-}
-
-bool
-client_starttls_missing(const struct client *c)
-{
-	return c->starttls_missing;
 }

@@ -120,11 +120,5 @@ const char	*client_host(const struct client *);
 bool		 client_tls_active(const struct client *);
 unsigned	 client_ntxn(const struct client *);
 bool		 client_tls_handshake_failed(const struct client *);
-/* The certificate check of the session's TLS (relay/tls.h,
- * relay_tls_verified): false if none ran (no TLS) or it failed; why gets
- * "ok", "dane", OpenSSL's verify error, or "" when no TLS was tried. */
-bool		 client_tls_check(const struct client *, const char **why);
-/* STARTTLS was required by the policy but not offered, or refused. */
-bool		 client_starttls_missing(const struct client *);
 
 #endif

@@ -43,9 +43,9 @@
 #include "auth.h"
 #include "family.h"
 #include "job.h"
+#include "jobtls.h"
 #include "log.h"
 #include "mtasts.h"
-#include "tlsrpt.h"
 #include "util.h"
 
 static struct event_base	*base;
@@ -357,8 +357,8 @@ job_next_host(struct job *j)
 	j->tls_off = false;
 }
 
-/* The TLS policy rules this host out (relay/tlspolicy.h): its error
- * stands for the recipients if no other host takes the message. */
+/* The TLS policy rules this host out (relay/jobtls.h): its 4.7.5 stands
+ * for the recipients if no other host takes the message. */
 static void
 job_skip_host(struct job *j, struct job_host *h)
 {
@@ -366,18 +366,7 @@ job_skip_host(struct job *j, struct job_host *h)
 	struct job_origin none;
 
 	memset(&none, 0, sizeof(none));
-	if (h->skip == TLSPOLICY_SKIP_TLSA_FAILED)
-		smtp_reply_set(&r, 451, "4.7.5", "TLSA lookup for %s failed under a DNSSEC-signed "
-		    "MX: not sent without DANE (RFC 7672 2.2.1)", h->name);
-	else
-		smtp_reply_set(&r, 451, "4.7.5", "MX host %s is not in the MTA-STS policy of %s "
-		    "(RFC 8461 4.1)", h->name, j->domain);
-	log_event("relay_tls_skip", "qid=%s domain=%s mx=%s policy=%s reason=%s", j->m.msgid,
-	    j->domain, h->name, tls_policy_word(h->tlsp.kind),
-	    h->skip == TLSPOLICY_SKIP_TLSA_FAILED ? "tlsa_lookup_failed" : "mx_not_in_policy");
-	tlsrpt_note(j->domain, h->tlsp.kind, NULL, h->name, "",
-	    h->skip == TLSPOLICY_SKIP_TLSA_FAILED ? TLSRPT_DNSSEC_INVALID :
-	    TLSRPT_VALIDATION_FAILURE);
+	jobtls_skip(j, h, &r);
 	job_note_error(j, &r, &none);
 	job_next_host(j);
 }
@@ -720,22 +709,6 @@ on_client_event(struct client *c, enum client_event ev, void *arg)
 
 /* ---- DNS --------------------------------------------------------------------------- */
 
-/* Every answer is in: each host's TLS policy (relay/tlspolicy.h). */
-static void
-job_choose_policies(struct job *j)
-{
-	for (size_t i = 0; i < j->nhosts; i++) {
-		struct job_host *h = &j->hosts[i];
-		h->tlsp.kind = tlspolicy_choose(h->rule.tls_require, h->dane,
-		    j->have_sts ? &j->sts : NULL, h->name, &h->skip);
-		snprintf(h->tlsp.name, sizeof(h->tlsp.name), "%s", h->name);
-		snprintf(h->tlsp.domain, sizeof(h->tlsp.domain), "%s", j->domain);
-		if (h->tlsp.kind != TLSP_OPPORTUNISTIC)
-			log_debug("relay job %s: %s policy=%s", j->m.msgid, h->name,
-			    tls_policy_word(h->tlsp.kind));
-	}
-}
-
 static void
 job_dns_done(struct job *j)
 {
@@ -757,7 +730,7 @@ job_dns_done(struct job *j)
 		}
 	}
 	if (any) {
-		job_choose_policies(j);
+		jobtls_choose(j);
 		job_walk(j);
 		return;
 	}
@@ -818,14 +791,6 @@ on_tlsa(uint64_t id, uint32_t tag, enum dane_rcode rc, bool ad, const struct dan
 		job_dns_done(j);
 }
 
-/* RFC 7672 2.2: TLSA only under a validated MX answer, and only when the
- * admin said dns_server validates. */
-static bool
-job_wants_tlsa(const struct job *j, const struct job_host *h)
-{
-	return cfg->dns_validating && j->mx_secure && h->rule.relay_host[0] == '\0';
-}
-
 /* A/AAAA for every host, as its rule allows; literal addresses need none. */
 static void
 job_resolve_hosts(struct job *j)
@@ -843,7 +808,7 @@ job_resolve_hosts(struct job *j)
 				h->addrs.v6[h->addrs.n6++] = lit;
 			continue;
 		}
-		if (job_wants_tlsa(j, h)) {
+		if (jobtls_wants_tlsa(j, h, cfg)) {
 			h->dns_pending++;
 			j->dns_pending++;
 			dns_lookup_tlsa(h->name, h->port, on_tlsa, j->id, (uint32_t)i);
