@@ -38,6 +38,19 @@ NETNS_OK, NETNS_WHY = can_use_netns()
 HAVE_LDNS = shutil.which("ldns-signzone") is not None and shutil.which("ldns-keygen") is not None
 
 
+class TlsRig(RelayRig):
+    """The relay of test_relay.py with its relay_state_dir at state_dir (one
+    per test, kept across a second relay process in the same test)."""
+
+    def __init__(self, topo, dns, extra_conf, state_dir):
+        self.state_dir = state_dir
+        super().__init__(topo, dns, extra_conf)
+
+    def config(self, *extra, **kw):
+        text = super().config(*extra, **kw)
+        return re.sub(r"(?m)^relay_state_dir .*$", f"relay_state_dir {self.state_dir}", text)
+
+
 class SignedUnbound(Unbound):
     """The test unbound, plus one DNSSEC-signed zone it serves to itself
     (auth-zone for-upstream) and validates with that zone's key as trust
@@ -177,10 +190,9 @@ class RelayTlsTest(unittest.TestCase):
         self.state_dir = os.path.join(self.topo.dir, f"state-{self.id().split('.')[-1]}")
         conf = (f"relay_ca_file {self.ca.cert}\n"
                 "dns_validating yes\n"
-                f"relay_state_dir {self.state_dir}\n"
                 "destination domain *.test tls=require\n")
         self.rig_conf = self.extra_conf(conf)
-        self.rig = RelayRig(self.topo, self.dns, self.rig_conf)
+        self.rig = TlsRig(self.topo, self.dns, self.rig_conf, self.state_dir)
 
     def extra_conf(self, conf):
         return conf
@@ -359,7 +371,7 @@ class MtaSts(RelayTlsTest):
         self.policy_server.stop()
         type(self).policy_server = None
         try:
-            self.rig = RelayRig(self.topo, self.dns, self.rig_conf)
+            self.rig = TlsRig(self.topo, self.dns, self.rig_conf, self.state_dir)
             ((r, reply),) = self.rig.relay(["b@sts-badmx.test"])
             self.assertEqual(r, TEMPFAIL)
             self.assertIn("not in the MTA-STS policy", reply)
