@@ -104,6 +104,16 @@ static const struct param params[] = {
 	{ "rspamd_max_size",         P_SIZE,     OFF(screen.scan.target[SCAN_RSPAMD].max_size), 10 * MB, 1 * KB, 1 * GB, NULL },
 	{ "spamd_max_size",          P_SIZE,     OFF(screen.scan.target[SCAN_SPAMD].max_size), 500 * KB, 1 * KB, 1 * GB, NULL },
 	{ "clamd_max_size",          P_SIZE,     OFF(screen.scan.target[SCAN_CLAMD].max_size), 25 * MB, 1 * KB, 1 * GB, NULL },
+	/* outbound TLS (relay/tls.h): the CA bundle that verifies MX
+	 * certificates when a policy asks for it (tls=require, MTA-STS), read
+	 * once at start; whether dns_server validates DNSSEC and may be
+	 * trusted with its AD bit (a resolver on this host: relay/dane.h);
+	 * MTA-STS (relay/mtasts.h) on or off; where the relay keeps its
+	 * MTA-STS cache and TLS-RPT counts (relay/tlsrpt.h) */
+	{ "relay_ca_file",           P_PATH,     OFF(relay_ca_file),         0, 0, 0,       "/etc/ssl/certs/ca-certificates.crt" },
+	{ "dns_validating",          P_BOOL,     OFF(dns_validating),        0,             0,      1,      NULL },
+	{ "mta_sts",                 P_BOOL,     OFF(mta_sts),               1,             0,      1,      NULL },
+	{ "relay_state_dir",         P_PATH,     OFF(relay_state_dir),       0, 0, 0,       "/var/lib/homemx/relay" },
 };
 
 struct parse_ctx;

@@ -123,6 +123,12 @@ struct config {
 	char			public_address[CONFIG_MAX_PUBLIC][INET6_ADDRSTRLEN];
 	size_t			npublic_address;
 	char			report_address[ADDR_MAX + 1];
+
+	/* outbound TLS policy (relay/tls.h, dane.h, mtasts.h, tlsrpt.h) */
+	char			relay_ca_file[CONFIG_PATH_MAX];
+	uint32_t		dns_validating;	/* 0 or 1: trust dns_server's AD bit */
+	uint32_t		mta_sts;	/* 0 or 1 */
+	char			relay_state_dir[CONFIG_PATH_MAX];
 };
 
 /* The rule fields that apply to a recipient domain and an MX host name

@@ -30,6 +30,13 @@ static struct ipc_link		*control;
 static int			 exit_code;
 static enum listen_kind		 listen_kinds[CONFIG_MAX_LISTEN];
 static bool			 chrooted;
+static const char		*run_as;	/* -u: the user the role drops to */
+
+const char *
+role_user(void)
+{
+	return run_as;
+}
 
 bool
 role_chrooted(void)
@@ -237,7 +244,7 @@ role_main(int argc, char **argv, const struct role_ops *role_ops)
 		listen_kinds[i] = LISTEN_SMTP;
 	while ((ch = getopt(argc, argv, "u:r:n:k:SD")) != -1) {
 		switch (ch) {
-		case 'u': user = optarg; break;
+		case 'u': user = optarg; run_as = optarg; break;
 		case 'r': chroot_dir = optarg; break;
 		case 'n': nlisten = atoi(optarg); break;
 		case 'k': parse_listen_kinds(optarg); break;

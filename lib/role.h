@@ -80,6 +80,9 @@ const struct config	*role_config(void);
 enum listen_kind	 role_listen_kind(size_t i);
 /* True once the role runs chrooted: its files are then under "/". */
 bool			 role_chrooted(void);
+/* The user given with -u (the role drops to it after preinit), or NULL
+ * (demo mode): preinit gives it what it must own (relay/state.c). */
+const char		*role_user(void);
 
 /* chroot (if dir) and drop to user, or fatal. */
 void	privdrop(const char *user, const char *chroot_dir);

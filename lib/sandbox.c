@@ -198,6 +198,20 @@ static const struct sandbox_rule outbound_rules[] = {
 	ANY("recvfrom"),
 };
 
+/* relay: its state directory (relay/state.c: the MTA-STS policy cache and
+ * the TLS-RPT reports), opened in preinit and reached with openat on that
+ * fd: a file is written under a temporary name and renamed over the old
+ * one (renameat), or removed if the write failed (unlinkat). Only
+ * relative to a directory fd below 256 (the relay holds it from preinit):
+ * never AT_FDCWD (0xffffff9c), so no path of the chroot can be created or
+ * written, and the state directory is the only one the relay's user owns. */
+#define DIRFD_MASK	0xffffff00ULL
+static const struct sandbox_rule relay_state_rules[] = {
+	ARG_MASKED("openat", 0, DIRFD_MASK, 0),
+	{ "renameat", 2, { CMP(0, DIRFD_MASK, 0), CMP(2, DIRFD_MASK, 0) } },
+	ARG_MASKED("unlinkat", 0, DIRFD_MASK, 0),
+};
+
 /* screen: c-ares 1.18 asks dns_server (screen/resolver.c) over UDP, and
  * over TCP when an answer comes back truncated: socket, non-blocking
  * connect, sendto/recvfrom, TCP_NODELAY, writev (event loop group) for
@@ -327,6 +341,8 @@ static const struct sandbox_group grp_listener = GROUP("accepted sessions", list
 static const struct sandbox_group grp_memfd = GROUP("sealed message copies", memfd_rules);
 static const struct sandbox_group grp_outbound = GROUP("outbound TCP and DNS", outbound_rules);
 static const struct sandbox_group grp_dns = GROUP("DNS to dns_server", dns_rules);
+static const struct sandbox_group grp_relay_state = GROUP("relay state directory",
+    relay_state_rules);
 static const struct sandbox_group grp_db_memory = GROUP("Berkeley DB memory in the chroot",
     db_memory_rules);
 static const struct sandbox_group grp_watchdog = GROUP("SIGALRM watchdog", watchdog_rules);
@@ -349,7 +365,7 @@ static const struct sandbox_group *const submission_groups[] = {
 	SANITIZER_GROUP NULL
 };
 static const struct sandbox_group *const relay_groups[] = {
-	&grp_memory, &grp_process, &grp_io, &grp_ipc, &grp_outbound,
+	&grp_memory, &grp_process, &grp_io, &grp_ipc, &grp_outbound, &grp_relay_state,
 	SANITIZER_GROUP NULL
 };
 

@@ -93,6 +93,8 @@ static const struct allow_case allow_cases[] = {
 	{ RELAY, "socket", { AF_INET, SOCK_STREAM }, true },
 	{ RELAY, "socket", { AF_INET6, SOCK_DGRAM }, true },
 	{ RELAY, "connect", { 0 }, true },
+	{ RELAY, "openat", { 7, 0, O_WRONLY | O_CREAT | O_TRUNC }, true },
+	{ RELAY, "renameat", { 7, 0, 7 }, true },
 	{ SCREEN, "socket", { AF_INET, SOCK_DGRAM }, true },
 	{ SCREEN, "socket", { AF_INET6, SOCK_STREAM }, true },
 	{ SCREEN, "connect", { 0 }, true },
@@ -200,6 +202,8 @@ static const struct allow_case allow_cases[] = {
 	{ SMTPD, "rt_sigaction", { SIGALRM }, false },
 	{ RELAY, "openat", { (uint64_t)AT_FDCWD, 0, O_RDWR | O_CREAT }, false },
 	{ RELAY, "unlink", { 0 }, false },
+	{ RELAY, "renameat", { (uint64_t)AT_FDCWD, 0, 7 }, false },
+	{ RELAY, "unlinkat", { (uint64_t)AT_FDCWD, 0, 0 }, false },
 	{ SUBMIT, "fcntl", { 9, F_SETLK }, false },
 };
 

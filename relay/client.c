@@ -30,12 +30,14 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/x509_vfy.h>
 
 #include "client.h"
 #include "dotstuff.h"
 #include "log.h"
 #include "targets.h"
 #include "tls.h"
+#include "tlsrpt.h"
 #include "util.h"
 
 #define BODY_CHUNK	65536	/* read from the spool file at a time */
@@ -97,6 +99,8 @@ struct client {
 	struct ehlo_caps	 caps;
 	bool			 tls;
 	bool			 tls_failed;
+	bool			 tls_verified;
+	char			 tls_why[80];		/* relay_tls_verified() */
 
 	struct smtp_reply	 err;
 	bool			 err_remote;
@@ -388,6 +392,19 @@ client_send_auth(struct client *c)
 	client_set_state(c, CS_AUTH);
 }
 
+/* One TLS session (or its absence) under a published policy, for TLS-RPT
+ * (RFC 8460; tlsrpt.c ignores the others). */
+static void
+client_report_tls(struct client *c, enum tlsrpt_result r)
+{
+	char text[1024];
+	const char *policy = c->p.policy.kind == TLSP_DANE ?
+	    tlsrpt_tlsa_text(&c->p.policy.tlsa, text, sizeof(text)) : NULL;
+
+	if (c->p.policy.domain[0] != '\0')
+		tlsrpt_note(c->p.policy.domain, c->p.policy.kind, policy, c->p.host, c->ip, r);
+}
+
 /* After EHLO (or HELO): STARTTLS, then AUTH, then ready. */
 static void
 client_after_ehlo(struct client *c)
@@ -397,9 +414,13 @@ client_after_ehlo(struct client *c)
 		client_set_state(c, CS_STARTTLS);
 		return;
 	}
+	if (!c->tls && c->p.tls != CLIENT_TLS_OFF && !c->caps.starttls)
+		client_report_tls(c, TLSRPT_STARTTLS_NOT_SUPPORTED);
 	if (!c->tls && c->p.tls == CLIENT_TLS_REQUIRE) {
+		/* RFC 3207 4: maybe stripped on the way; never plaintext here */
 		client_fail_local(c, CLIENT_FAIL_POLICY, 451, "4.7.4",
-		    "%s[%s] does not offer STARTTLS (tls=require)", c->p.host, c->ip);
+		    "%s[%s] does not offer STARTTLS (%s)", c->p.host, c->ip,
+		    tls_policy_word(c->p.policy.kind));
 		return;
 	}
 	if (c->p.cred != NULL) {
@@ -428,7 +449,7 @@ client_start_tls(struct client *c)
 	}
 	bufferevent_free(c->bev);	/* created without CLOSE_ON_FREE: fd stays */
 	c->bev = NULL;
-	if ((tbev = relay_tls_bev(c->base, c->fd, c->p.host)) == NULL) {
+	if ((tbev = relay_tls_bev(c->base, c->fd, c->p.host, &c->p.policy)) == NULL) {
 		client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.7.5", "cannot start TLS with %s[%s]",
 		    c->p.host, c->ip);
 		return;
@@ -660,8 +681,10 @@ client_handle_reply(struct client *c, const struct smtp_reply *r)
 	case CS_STARTTLS:
 		if (r->code == 220)
 			client_start_tls(c);
-		else if (c->p.tls == CLIENT_TLS_REQUIRE)
+		else if (c->p.tls == CLIENT_TLS_REQUIRE) {
+			client_report_tls(c, TLSRPT_STARTTLS_NOT_SUPPORTED);
 			client_fail_remote(c, r);
+		}
 		else {
 			c->caps.starttls = false;	/* go on in plaintext */
 			client_after_ehlo(c);
@@ -795,8 +818,13 @@ client_connected(struct client *c)
 	if (c->state == CS_TLS_HANDSHAKE) {
 		char desc[128];
 		c->tls = true;
+		c->tls_verified = relay_tls_verified(c->bev, c->tls_why, sizeof(c->tls_why));
 		relay_tls_describe(c->bev, desc, sizeof(desc));
-		log_debug("relay %s[%s]: TLS %s", c->p.host, c->ip, desc);
+		log_event("relay_tls", "mx=%s ip=%s tls=%s policy=%s certificate=\"%s\"",
+		    c->p.host, c->ip, desc, tls_policy_word(c->p.policy.kind), c->tls_why);
+		/* testing mode reports what enforce would have refused (RFC 8461 5) */
+		client_report_tls(c, c->tls_verified || c->p.policy.kind == TLSP_DANE_ENCRYPT ?
+		    TLSRPT_OK : tlsrpt_result_of_verify(relay_tls_verify_error(c->bev)));
 		client_send_ehlo(c);
 	}
 }
@@ -824,6 +852,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		    c->p.host, c->ip, evutil_socket_error_to_string(e));
 	} else if (c->state == CS_TLS_HANDSHAKE) {
 		c->tls_failed = true;
+		c->tls_verified = relay_tls_verified(bev, c->tls_why, sizeof(c->tls_why));
+		long verr = relay_tls_verify_error(bev);
+		client_report_tls(c, verr != X509_V_OK ?
+		    tlsrpt_result_of_verify(verr) : TLSRPT_VALIDATION_FAILURE);
 		client_fail_local(c, CLIENT_FAIL_TLS, 451, "4.7.5",
 		    "TLS handshake with %s[%s] failed: %s", c->p.host, c->ip,
 		    relay_tls_error(bev, err, sizeof(err)));

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "auth.h"
 #include "reply.h"
+#include "tls.h"
 
 struct event_base;
 struct client;
@@ -35,6 +36,7 @@ struct client_params {
 	struct sockaddr_storage		source;		/* ss_family 0: none */
 	enum client_tls			tls;
 	const struct relay_cred		*cred;		/* AUTH PLAIN, or NULL */
+	struct tls_policy		policy;		/* what the certificate must prove */
 };
 
 enum client_event {

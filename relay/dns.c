@@ -32,13 +32,20 @@ struct dns_sock {
 	struct event	*ev;
 };
 
+#define DNS_QNAME_MAX	(ADDR_DOMAIN_MAX + 16)	/* "_65535._tcp." + a host */
+#define DNS_TXT_MAX	8	/* TXT records kept per name */
+#define DNS_TXT_LEN	512	/* bytes kept per TXT record (joined strings) */
+
 struct dns_req {
-	char		 name[ADDR_DOMAIN_MAX + 1];
-	int		 type;		/* ns_t_mx, ns_t_a, ns_t_aaaa */
+	char		 name[DNS_QNAME_MAX + 1];
+	int		 type;		/* ns_t_mx, ns_t_a, ns_t_aaaa, TLSA, ns_t_txt */
+	bool		 dnssec;	/* DO and AD bits: the answer says if secure */
 	uint64_t	 id;
 	uint32_t	 tag;
 	dns_mx_cb	 mx_cb;
 	dns_addr_cb	 addr_cb;
+	dns_tlsa_cb	 tlsa_cb;
+	dns_txt_cb	 txt_cb;
 };
 
 static struct event_base	*base;
@@ -141,6 +148,13 @@ dns_init(struct event_base *b, const char *server_csv)
 	log_event("dns_ready", "server=%s", server_csv[0] != '\0' ? server_csv : "resolv.conf");
 }
 
+/*
+ * c-ares 1.18 refuses new servers while a query is pending (ARES_ENOTIMP):
+ * those queries are cancelled, asked again from the event loop (on_answer
+ * sees requeue_cancelled) and so go to the new servers like every later one.
+ */
+static bool	requeue_cancelled;
+
 void
 dns_set_servers(const char *server_csv)
 {
@@ -148,8 +162,16 @@ dns_set_servers(const char *server_csv)
 
 	if (!channel_ok || server_csv[0] == '\0')
 		return;
-	if ((rc = ares_set_servers_ports_csv(channel, server_csv)) != ARES_SUCCESS)
+	rc = ares_set_servers_ports_csv(channel, server_csv);
+	if (rc == ARES_ENOTIMP) {
+		requeue_cancelled = true;
+		ares_cancel(channel);
+		requeue_cancelled = false;
+		rc = ares_set_servers_ports_csv(channel, server_csv);
+	}
+	if (rc != ARES_SUCCESS)
 		log_warnx("dns: dns_server %s refused: %s", server_csv, ares_strerror(rc));
+	dns_rearm();
 }
 
 static enum dns_status
@@ -163,18 +185,42 @@ status_of(int rc)
 	}
 }
 
+/* The AD bit of a response header (RFC 4035 3.2.3). */
+static bool
+answer_ad(const unsigned char *abuf, int alen)
+{
+	return abuf != NULL && alen >= NS_HFIXEDSZ && (abuf[3] & 0x20) != 0;
+}
+
+/* ares_send hands back SERVFAIL & co. as a packet: the same words as ares_query. */
+static int
+rcode_status(int rc, const unsigned char *abuf, int alen)
+{
+	if (rc != ARES_SUCCESS || abuf == NULL || alen < NS_HFIXEDSZ)
+		return rc;
+	switch (abuf[3] & 0x0f) {
+	case ns_r_noerror:	return (abuf[6] | abuf[7]) == 0 ? ARES_ENODATA : ARES_SUCCESS;
+	case ns_r_nxdomain:	return ARES_ENOTFOUND;
+	case ns_r_servfail:	return ARES_ESERVFAIL;
+	case ns_r_refused:	return ARES_EREFUSED;
+	default:		return ARES_EFORMERR;
+	}
+}
+
 static void
 answer_mx(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
 {
 	struct dns_mx mx[DNS_MX_MAX];
 	uint32_t rnd[DNS_MX_MAX];
 	struct ares_mx_reply *list = NULL;
+	bool secure = answer_ad(abuf, alen);
 	size_t n = 0;
 
+	rc = rcode_status(rc, abuf, alen);
 	if (rc == ARES_SUCCESS)
 		rc = ares_parse_mx_reply(abuf, alen, &list);
 	if (rc != ARES_SUCCESS) {
-		q->mx_cb(q->id, status_of(rc), NULL, 0, ares_strerror(rc));
+		q->mx_cb(q->id, status_of(rc), NULL, 0, ares_strerror(rc), secure);
 		return;
 	}
 	for (struct ares_mx_reply *m = list; m != NULL && n < DNS_MX_MAX; m = m->next) {
@@ -189,17 +235,17 @@ answer_mx(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
 	}
 	ares_free_data(list);
 	if (mx_is_null(mx, n)) {
-		q->mx_cb(q->id, DNS_NULL_MX, NULL, 0, "null MX");
+		q->mx_cb(q->id, DNS_NULL_MX, NULL, 0, "null MX", secure);
 		return;
 	}
 	n = mx_drop_null(mx, n);
 	if (n == 0) {
-		q->mx_cb(q->id, DNS_NODATA, NULL, 0, "no usable MX");
+		q->mx_cb(q->id, DNS_NODATA, NULL, 0, "no usable MX", secure);
 		return;
 	}
 	random_bytes(rnd, sizeof(rnd));
 	mx_sort(mx, n, rnd);
-	q->mx_cb(q->id, DNS_OK, mx, n, NULL);
+	q->mx_cb(q->id, DNS_OK, mx, n, NULL, secure);
 }
 
 static void
@@ -236,6 +282,60 @@ answer_addr(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
 }
 
 static void
+answer_tlsa(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
+{
+	static struct dane_set set;
+	bool ad = false;
+	enum dane_rcode drc = DANE_RC_FAIL;
+
+	if (rc == ARES_SUCCESS)
+		drc = dane_parse_answer(abuf, (size_t)alen, &ad, &set);
+	else if (rc == ARES_ENOTFOUND || rc == ARES_ENODATA)
+		drc = DANE_RC_NONE;
+	if (drc != DANE_RC_RECORDS)
+		memset(&set, 0, sizeof(set));
+	q->tlsa_cb(q->id, q->tag, drc, ad, &set);
+}
+
+static void
+answer_txt(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
+{
+	static char text[DNS_TXT_MAX][DNS_TXT_LEN];
+	const char *ptr[DNS_TXT_MAX];
+	struct ares_txt_ext *list = NULL;
+	size_t n = 0, used = 0;
+
+	if (rc == ARES_SUCCESS)
+		rc = ares_parse_txt_reply_ext(abuf, alen, &list);
+	if (rc != ARES_SUCCESS) {
+		q->txt_cb(q->id, status_of(rc), NULL, 0, ares_strerror(rc));
+		return;
+	}
+	/* each record's strings joined (RFC 7208 3.3, RFC 8461 3.1) */
+	for (struct ares_txt_ext *t = list; t != NULL; t = t->next) {
+		if (t->record_start) {
+			if (n == DNS_TXT_MAX)
+				break;
+			ptr[n] = text[n];
+			text[n][0] = '\0';
+			used = 0;
+			n++;
+		}
+		if (n == 0)
+			continue;
+		if (used + t->length < DNS_TXT_LEN && memchr(t->txt, '\0', t->length) == NULL) {
+			memcpy(text[n - 1] + used, t->txt, t->length);
+			used += t->length;
+			text[n - 1][used] = '\0';
+		}
+	}
+	ares_free_data(list);
+	q->txt_cb(q->id, n > 0 ? DNS_OK : DNS_NODATA, ptr, n, NULL);
+}
+
+static void	dns_start(struct dns_req *);
+
+static void
 on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct dns_req *q = arg;
@@ -245,11 +345,46 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		free(q);
 		return;
 	}
+	if (status == ARES_ECANCELLED && requeue_cancelled) {
+		dns_start(q);		/* to the new servers (dns_set_servers) */
+		return;
+	}
 	if (q->type == ns_t_mx)
 		answer_mx(q, status, abuf, alen);
+	else if (q->type == DNS_T_TLSA)
+		answer_tlsa(q, status, abuf, alen);
+	else if (q->type == ns_t_txt)
+		answer_txt(q, status, abuf, alen);
 	else
 		answer_addr(q, status, abuf, alen);
 	free(q);
+}
+
+/*
+ * A query with the DO bit in its OPT record (RFC 3225) and AD in its
+ * header (RFC 6840 5.7): a validating resolver then says in AD whether it
+ * validated the answer. c-ares 1.18 builds the OPT record but has no DO
+ * flag: the record is the last 11 octets (root name, TYPE 41, CLASS, TTL,
+ * RDLENGTH 0), DO is the top bit of the TTL's third octet.
+ */
+static int
+dnssec_query(struct dns_req *q)
+{
+	unsigned char *buf = NULL;
+	int len = 0;
+
+	if (ares_create_query(q->name, ns_c_in, q->type, 0, 1, &buf, &len, 1232) != ARES_SUCCESS)
+		return -1;
+	if (len < NS_HFIXEDSZ + 11 || buf[len - 11] != 0 || buf[len - 10] != 0 ||
+	    buf[len - 9] != ns_t_opt) {
+		ares_free_string(buf);
+		return -1;
+	}
+	buf[3] |= 0x20;			/* AD */
+	buf[len - 4] |= 0x80;		/* DO */
+	ares_send(channel, buf, len, on_answer, q);
+	ares_free_string(buf);
+	return 0;
 }
 
 /* Runs from the event loop, never inside the caller's call. */
@@ -260,7 +395,8 @@ on_start(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	ares_query(channel, q->name, ns_c_in, q->type, on_answer, q);
+	if (!q->dnssec || dnssec_query(q) == -1)
+		ares_query(channel, q->name, ns_c_in, q->type, on_answer, q);
 	dns_rearm();
 }
 
@@ -280,6 +416,7 @@ dns_lookup_mx(const char *domain, dns_mx_cb cb, uint64_t id)
 
 	snprintf(q->name, sizeof(q->name), "%s", domain);
 	q->type = ns_t_mx;
+	q->dnssec = true;
 	q->id = id;
 	q->mx_cb = cb;
 	dns_start(q);
@@ -296,6 +433,32 @@ dns_lookup_addr(const char *host, int family, dns_addr_cb cb, uint64_t id,
 	q->id = id;
 	q->tag = tag;
 	q->addr_cb = cb;
+	dns_start(q);
+}
+
+void
+dns_lookup_tlsa(const char *host, uint16_t port, dns_tlsa_cb cb, uint64_t id, uint32_t tag)
+{
+	struct dns_req *q = xcalloc(1, sizeof(*q));
+
+	snprintf(q->name, sizeof(q->name), "_%u._tcp.%s", (unsigned)port, host);
+	q->type = DNS_T_TLSA;
+	q->dnssec = true;
+	q->id = id;
+	q->tag = tag;
+	q->tlsa_cb = cb;
+	dns_start(q);
+}
+
+void
+dns_lookup_txt(const char *name, dns_txt_cb cb, uint64_t id)
+{
+	struct dns_req *q = xcalloc(1, sizeof(*q));
+
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	q->type = ns_t_txt;
+	q->id = id;
+	q->txt_cb = cb;
 	dns_start(q);
 }
 

@@ -8,6 +8,12 @@
  * each host (per its destination rule's family) -> for each host in order,
  * a slot in its pool (pool.c), then each address in order until one
  * session carries the transaction.
+ * Before the walk each host gets its TLS policy (relay/tlspolicy.h) from
+ * its rule, its TLSA records (asked with its addresses when the MX answer
+ * was DNSSEC-secure and dns_validating is on) and the domain's MTA-STS
+ * policy (relay/mtasts.h, asked alongside the MX); a policy that requires
+ * TLS never gets the plaintext retry below, and one that rules a host out
+ * skips it with its 4.7.5 as the error.
  * What moves the walk on: a refused connection, a timeout or a 4xx before
  * any recipient was answered -> the next address; a 5xx greeting or EHLO
  * -> the next host (like Postfix's smtp_skip_5xx_greeting). A 5.7.x refusal
@@ -37,7 +43,9 @@
 #include "auth.h"
 #include "family.h"
 #include "job.h"
+#include "jobtls.h"
 #include "log.h"
+#include "mtasts.h"
 #include "util.h"
 
 static struct event_base	*base;
@@ -304,7 +312,7 @@ pool_key(const struct job_host *h, char *key, size_t size)
 {
 	snprintf(key, size, "%s:%u helo=%s source=%s tls=%s auth=%s", h->name,
 	    (unsigned)h->port, h->rule.helo, h->rule.source_ip,
-	    h->rule.tls_require ? "require" : "opportunistic", h->rule.auth_file);
+	    tls_policy_word(h->tlsp.kind), h->rule.auth_file);
 }
 
 static void
@@ -323,7 +331,8 @@ job_connect(struct job *j, struct job_host *h)
 	snprintf(p.helo, sizeof(p.helo), "%s", h->rule.helo);
 	(void)source_family(h, &p.source);
 	p.tls = j->tls_off ? CLIENT_TLS_OFF :
-	    h->rule.tls_require ? CLIENT_TLS_REQUIRE : CLIENT_TLS_OPPORTUNISTIC;
+	    tls_policy_required(h->tlsp.kind) ? CLIENT_TLS_REQUIRE : CLIENT_TLS_OPPORTUNISTIC;
+	p.policy = h->tlsp;
 	if (h->rule.auth_file[0] != '\0' &&
 	    (p.cred = relay_auth_find(h->rule.auth_file)) == NULL) {
 		struct smtp_reply r;
@@ -348,6 +357,20 @@ job_next_host(struct job *j)
 	j->tls_off = false;
 }
 
+/* The TLS policy rules this host out (relay/jobtls.h): its 4.7.5 stands
+ * for the recipients if no other host takes the message. */
+static void
+job_skip_host(struct job *j, struct job_host *h)
+{
+	struct smtp_reply r;
+	struct job_origin none;
+
+	memset(&none, 0, sizeof(none));
+	jobtls_skip(j, h, &r);
+	job_note_error(j, &r, &none);
+	job_next_host(j);
+}
+
 /* One step of the walk: a session for the current host and address. */
 static void
 job_walk(struct job *j)
@@ -363,6 +386,10 @@ job_walk(struct job *j)
 			return;
 		}
 		struct job_host *h = &j->hosts[j->hidx];
+		if (h->skip != TLSPOLICY_USE) {
+			job_skip_host(j, h);
+			continue;
+		}
 		if (!j->order_ready)
 			job_order_host(j, h);
 		if (j->aidx >= j->norder) {
@@ -495,7 +522,7 @@ job_session_failed(struct job *j, struct client *c)
 		job_fall_back(j, host, ip, &err);
 		return;
 	}
-	if (tls_failed && !j->tls_off && !j->hosts[j->hidx].rule.tls_require) {
+	if (tls_failed && !j->tls_off && !tls_policy_required(j->hosts[j->hidx].tlsp.kind)) {
 		/* Opportunistic TLS that does not work: the same address in
 		 * plaintext, as RFC 3207 4.1 leaves to the client. */
 		char esc[LOG_ESCAPE_MAX];
@@ -689,6 +716,10 @@ job_dns_done(struct job *j)
 	const char *err = NULL, *who = NULL;
 	struct smtp_reply r;
 
+	if (j->sts_waiting) {
+		j->dns_waits_sts = true;	/* on_sts comes back here */
+		return;
+	}
 	for (size_t i = 0; i < j->nhosts; i++) {
 		struct job_host *h = &j->hosts[i];
 		any = any || h->addrs.n4 > 0 || h->addrs.n6 > 0;
@@ -699,6 +730,7 @@ job_dns_done(struct job *j)
 		}
 	}
 	if (any) {
+		jobtls_choose(j);
 		job_walk(j);
 		return;
 	}
@@ -740,6 +772,25 @@ on_addr(uint64_t id, uint32_t tag, int family, enum dns_status st,
 		job_dns_done(j);
 }
 
+static void
+on_tlsa(uint64_t id, uint32_t tag, enum dane_rcode rc, bool ad, const struct dane_set *set)
+{
+	struct job *j = job_find(id);
+	struct job_host *h;
+
+	if (j == NULL || j->state != JOB_ADDRS || tag >= j->nhosts)
+		return;
+	h = &j->hosts[tag];
+	h->dane = dane_decide(cfg->dns_validating, j->mx_secure, rc, ad, set);
+	if (h->dane == DANE_AUTH)
+		h->tlsp.tlsa = *set;
+	log_debug("relay job %s: TLSA of %s: %zu records, ad=%d, dane=%d", j->m.msgid, h->name,
+	    set->nseen, ad, (int)h->dane);
+	h->dns_pending--;
+	if (--j->dns_pending == 0)
+		job_dns_done(j);
+}
+
 /* A/AAAA for every host, as its rule allows; literal addresses need none. */
 static void
 job_resolve_hosts(struct job *j)
@@ -756,6 +807,11 @@ job_resolve_hosts(struct job *j)
 			else
 				h->addrs.v6[h->addrs.n6++] = lit;
 			continue;
+		}
+		if (jobtls_wants_tlsa(j, h, cfg)) {
+			h->dns_pending++;
+			j->dns_pending++;
+			dns_lookup_tlsa(h->name, h->port, on_tlsa, j->id, (uint32_t)i);
 		}
 		bool want4 = h->rule.family != DEST_FAMILY_IPV6_ONLY && sf != AF_INET6;
 		bool want6 = h->rule.family != DEST_FAMILY_IPV4_ONLY && sf != AF_INET;
@@ -786,13 +842,14 @@ job_add_host(struct job *j, const char *name, uint16_t port)
 
 static void
 on_mx(uint64_t id, enum dns_status st, const struct dns_mx *mx, size_t n,
-    const char *err)
+    const char *err, bool secure)
 {
 	struct job *j = job_find(id);
 	struct smtp_reply r;
 
 	if (j == NULL || j->state != JOB_MX)
 		return;
+	j->mx_secure = secure && cfg->dns_validating;
 	switch (st) {
 	case DNS_OK:
 		for (size_t i = 0; i < n && j->nhosts < JOB_HOSTS_MAX; i++)
@@ -821,6 +878,25 @@ on_mx(uint64_t id, enum dns_status st, const struct dns_mx *mx, size_t n,
 	}
 	pending_set(j, result_of(&r), &r, NULL);
 	job_finish(j);
+}
+
+/* The domain's MTA-STS policy, or NULL (relay/mtasts.h). */
+static void
+on_sts(uint64_t id, const struct sts_policy *p)
+{
+	struct job *j = job_find(id);
+
+	if (j == NULL || !j->sts_waiting)
+		return;
+	j->sts_waiting = false;
+	if (p != NULL) {
+		j->sts = *p;
+		j->have_sts = true;
+	}
+	if (j->dns_waits_sts) {
+		j->dns_waits_sts = false;
+		job_dns_done(j);
+	}
 }
 
 /* ---- life cycle ------------------------------------------------------------------------ */
@@ -894,6 +970,8 @@ job_start(struct job *j)
 		return;
 	}
 	job_set_state(j, JOB_MX);
+	j->sts_waiting = true;
+	mtasts_get(j->domain, on_sts, j->id);
 	dns_lookup_mx(j->domain, on_mx, j->id);
 }
 

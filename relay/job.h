@@ -22,6 +22,7 @@
 #include "pool.h"
 #include "reply.h"
 #include "targets.h"
+#include "tlspolicy.h"
 
 #define JOB_HOSTS_MAX	10	/* MX hosts tried per message */
 #define JOB_ORDER_MAX	(2 * DNS_ADDR_MAX)
@@ -44,6 +45,11 @@ struct job_host {
 	unsigned		dns_pending;
 	bool			dns_tempfail;
 	char			dns_err[DNS_ERR_MAX];
+	/* outbound TLS (relay/tlspolicy.h): what the TLSA lookup said, and
+	 * the policy chosen once every answer is in */
+	enum dane_state		dane;
+	struct tls_policy	tlsp;
+	enum tlspolicy_skip	skip;
 };
 
 /* The session a reply or an error came from. */
@@ -81,6 +87,12 @@ struct job {
 	double			 started;	/* mono_now() when it arrived */
 	char			 domain[ADDR_DOMAIN_MAX + 1];
 	bool			 implicit_mx;
+	bool			 mx_secure;	/* the MX answer had AD (dns_validating) */
+	/* the domain's MTA-STS policy (relay/mtasts.h), asked with the MX */
+	bool			 sts_waiting;	/* not answered yet */
+	bool			 dns_waits_sts;	/* the addresses are in: waiting for it */
+	bool			 have_sts;
+	struct sts_policy	 sts;
 
 	struct job_host		 hosts[JOB_HOSTS_MAX];
 	size_t			 nhosts;

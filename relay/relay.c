@@ -5,7 +5,9 @@
  * frames, the event=relay log lines (one per recipient), reload and the
  * drain at SIGTERM. The role runs as _hmx-relay, chrooted into the empty
  * chroot_dir: everything that needs a file (resolver set-up, the OpenSSL
- * context, smarthost credentials) happens in relay_preinit, as root.
+ * context, smarthost credentials) happens in relay_preinit, as root; the
+ * one directory it writes, relay_state_dir (MTA-STS cache, TLS-RPT), is
+ * opened there too and used through that fd (relay/state.h).
  * If the queue link goes away, its jobs are dropped: their sessions close
  * before the final dot where possible (the remote server then discards
  * the message) and the new queue process sends the work again.
@@ -27,10 +29,13 @@
 #include "family.h"
 #include "job.h"
 #include "log.h"
+#include "mtasts.h"
 #include "pool.h"
 #include "relay.h"
 #include "role.h"
+#include "state.h"
 #include "tls.h"
+#include "tlsrpt.h"
 #include "util.h"
 
 #define RELAY_JOBS_MAX		2000	/* more at once: "busy", the queue retries */
@@ -282,8 +287,9 @@ void
 relay_preinit(struct event_base *b, const struct config *c)
 {
 	dns_init(b, c->dns_server);
-	relay_tls_init();
+	relay_tls_init(c->relay_ca_file);
 	relay_auth_load(c, 1);
+	relay_state_open(c->relay_state_dir, role_user());
 }
 
 static void
@@ -318,6 +324,8 @@ relay_init(struct event_base *b, const struct config *c, const int *listen_fds,
 	cfg = c;
 	pool_init(b);
 	job_setup(b, c);
+	mtasts_init(b, c->mta_sts != 0);
+	tlsrpt_init(b, c->hostname);
 	family_set_learn_hook(on_family_learned);
 	if ((ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL)) == NULL ||
 	    event_add(ev_sweep, &tv) == -1)
@@ -330,6 +338,7 @@ relay_on_reload(const struct config *c)
 	cfg = c;
 	dns_set_servers(c->dns_server);
 	relay_auth_load(c, 0);
+	mtasts_set_enabled(c->mta_sts != 0);
 }
 
 static void
@@ -357,6 +366,7 @@ on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	bool flushed = qlink == NULL || ipc_link_pending(qlink) == 0;
 	if ((job_count() == 0 && pool_open_sessions() == 0 && flushed) ||
 	    now > shutdown_deadline + 2) {
+		tlsrpt_flush();
 		dns_shutdown();
 		relay_auth_wipe();
 		role_exit(0);

@@ -103,6 +103,7 @@ setup_dirs(const struct config *c, bool as_root)
 	prepare_dir(c->maildir_root, USER_MAIL, 0750, as_root);
 	prepare_dir(c->dkim_key_dir, USER_DKIM, 0700, as_root);
 	prepare_dir(c->screen.screen_dir, USER_SCREEN, 0700, as_root);
+	prepare_dir(c->relay_state_dir, USER_RELAY, 0750, as_root);	/* relay/state.h */
 	prepare_chroot(c->chroot_dir, as_root);
 }
 

@@ -245,6 +245,7 @@ class Homemx(LogWatch):
             f"chroot_dir {self.dir}/empty",
             f"dkim_key_dir {self.dir}/dkim",
             f"screen_dir {self.dir}/screen",
+            f"relay_state_dir {self.dir}/relay",
             f"dns_server {self.dns_server}",
             f"greeting_delay {self.greeting_delay}",
         ]

@@ -316,7 +316,8 @@ class RoleRig(LogWatch):
                  f"store_dir {self.dir}/store",
                  f"maildir_root {maildirs or os.path.join(self.dir, 'maildirs')}",
                  f"chroot_dir {chroot or os.path.join(self.dir, 'empty')}",
-                 f"screen_dir {self.dir}/screen"]
+                 f"screen_dir {self.dir}/screen",
+                 f"relay_state_dir {self.dir}/relay"]
         return "\n".join(lines + list(extra))
 
     def start_role(self, name, config_text, **kw):

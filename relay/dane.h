@@ -1,0 +1,74 @@
+/*
+ * relay/dane.h - DANE for SMTP (RFC 7672): the TLSA records of an MX host
+ * and what they make of the session.
+ *
+ * Owns: the reading of a TLSA response (pure, bounded, fuzzed by
+ * tests/fuzz/fuzz_relay_tlsa.c) and the decision table of RFC 7672 2.2.
+ * The query itself goes out through relay/dns.c with the EDNS DO bit and
+ * the AD bit set; the answer's AD bit is believed only when dns_validating
+ * is on: the admin says that dns_server is a validating resolver on this
+ * host (RFC 6698 4.1, RFC 7672 2.1.1: the AD bit is only as good as the
+ * path to the resolver). DANE applies to an MX host only when the MX
+ * RRset itself was validated (RFC 7672 2.2.1): an insecure MX name could
+ * be the attacker's.
+ */
+#ifndef RELAY_DANE_H
+#define RELAY_DANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kept per host (a job holds up to 10 hosts, the relay 2000 jobs): a
+ * rollover publishes two or three records; a full certificate (x x 0)
+ * over DANE_DATA_MAX is not kept, as RFC 7672 3.1.2 advises digests. */
+#define DANE_TLSA_MAX	6
+#define DANE_DATA_MAX	256
+#define DNS_T_TLSA	52
+
+struct dane_tlsa {
+	uint8_t		usage;		/* 2 DANE-TA, 3 DANE-EE */
+	uint8_t		selector;	/* 0 certificate, 1 SubjectPublicKeyInfo */
+	uint8_t		mtype;		/* 0 full, 1 SHA-256, 2 SHA-512 */
+	size_t		len;
+	unsigned char	data[DANE_DATA_MAX];
+};
+
+struct dane_set {
+	size_t			n;		/* records kept */
+	size_t			nseen;		/* records in the answer */
+	struct dane_tlsa	rr[DANE_TLSA_MAX];
+};
+
+enum dane_rcode {
+	DANE_RC_RECORDS,	/* one or more TLSA records */
+	DANE_RC_NONE,		/* NXDOMAIN or no TLSA: no DANE for this host */
+	DANE_RC_FAIL,		/* SERVFAIL, REFUSED, a broken packet, a timeout */
+};
+
+/* A response packet to a TLSA query; sets *ad from the header. */
+enum dane_rcode	dane_parse_answer(const unsigned char *pkt, size_t len, bool *ad,
+		    struct dane_set *out);
+
+/* RFC 7672 3.1: DANE-TA(2) and DANE-EE(3) with a known selector and
+ * matching type whose digest has the right length; PKIX-TA/EE (0, 1) are
+ * unusable for SMTP. */
+bool		dane_tlsa_usable(const struct dane_tlsa *);
+
+enum dane_state {
+	DANE_OFF,		/* no secure TLSA: other policies decide */
+	DANE_AUTH,		/* usable records: TLS, the certificate must match */
+	DANE_ENCRYPT,		/* secure records, none usable: TLS, no auth (2.2) */
+	DANE_HOST_FAILED,	/* the lookup failed under a secure MX: skip this host */
+};
+
+/*
+ * RFC 7672 2.2: validating (dns_validating), mx_secure (the MX answer had
+ * AD), rc/ad the TLSA answer. A failed TLSA lookup under a secure MX makes
+ * the host unusable (2.2.1: the attacker could be hiding the records);
+ * anything insecure is as if there were no TLSA.
+ */
+enum dane_state	dane_decide(bool validating, bool mx_secure, enum dane_rcode rc, bool ad,
+		    const struct dane_set *);
+
+#endif
