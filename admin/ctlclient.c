@@ -136,7 +136,15 @@ ctl_ask(struct mxctl *m, enum ctl_verb verb, unsigned nargs,
 	}
 	ipc_encode_ctl_ask(b, verb, nargs, args);
 	if (ipc_send_now(fd, ROLE_SUPERVISOR, ROLE_SUPERVISOR, MSG_CTL_ASK, b) == -1) {
-		mx_fail(m, "cannot send to homemxd: %s", strerror(errno));
+		/* homemxd may have refused us and hung up first: its reason
+		 * is waiting to be read. */
+		int err = errno;
+		if (read_answer(m, fd, buf, sizeof(buf), &a) == 0 && a.status != CTL_MORE) {
+			res->status = a.status;
+			snprintf(res->text, sizeof(res->text), "%s", a.text);
+			r = 0;
+		} else
+			mx_fail(m, "cannot send to homemxd: %s", strerror(err));
 		goto out;
 	}
 	for (;;) {
