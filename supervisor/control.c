@@ -629,6 +629,12 @@ bind_socket(void)
 }
 
 void
+control_prepare(void)
+{
+	(void)admin_group();
+}
+
+void
 control_init(struct event_base *b, const struct config *cfg, bool as_root)
 {
 	base = b;

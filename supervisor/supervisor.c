@@ -926,9 +926,11 @@ supervisor_main(int argc, char **argv)
 	find_bindir();
 	check_role_binaries();
 	as_root = geteuid() == 0;
-	if (as_root)
+	if (as_root) {
 		for (size_t i = 0; i < NROLES; i++)
 			setup_user(role_specs[i].user);
+		control_prepare();	/* the homemx-admin group */
+	}
 	else
 		log_warnx("not running as root: roles run as uid %ld without chroot (demo mode)",
 		    (long)getuid());
