@@ -14,9 +14,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "ctlclient.h"
 #include "jsonout.h"
 #include "mxctl.h"
+
+#define BUSY_RETRIES	40
+#define BUSY_PAUSE_USEC	50000	/* 2 s in all */
 
 static const char *
 rec_str(const struct ctl_rec *r, const char *key)
@@ -130,8 +135,16 @@ run(struct mxctl *m, enum ctl_verb verb, unsigned nargs, const char *const *args
 	struct ctl_result res;
 	int r;
 
-	if (ctl_ask(m, verb, nargs, args, &res, NULL, NULL) == -1)
-		return MX_FAIL;
+	/* Busy means nothing was changed and the message is between two
+	 * steps (a round's envelope being written): ask again, briefly. */
+	for (int tries = 0;; tries++) {
+		if (ctl_ask(m, verb, nargs, args, &res, NULL, NULL) == -1)
+			return MX_FAIL;
+		if (res.status != CTL_BUSY || tries == BUSY_RETRIES)
+			break;
+		ctl_result_free(&res);
+		usleep(BUSY_PAUSE_USEC);
+	}
 	if (res.status == CTL_OK && print != NULL) {
 		print(&res, json);
 		r = MX_OK;

@@ -147,8 +147,8 @@ target(const struct msg_ctl_ask *ask, uint64_t req_id, bool any_state)
 		return NULL;
 	}
 	if (!any_state && !sched_is_idle(m)) {
-		snprintf(text, sizeof(text), "%s is being delivered now: nothing was "
-		    "changed, try again", m->env.id);
+		snprintf(text, sizeof(text), "%s is being delivered or written now: "
+		    "nothing was changed, try again", m->env.id);
 		answer(req_id, CTL_BUSY, text);
 		return NULL;
 	}
@@ -180,6 +180,7 @@ persisted(struct spool_write *sw)
 	struct persist_ctx *ctx = sw->arg;
 	char text[160];
 
+	sched_persisted(sw->id);
 	if (sw->error != 0) {
 		snprintf(text, sizeof(text), "%s in memory, but not on disk (%s: %s): "
 		    "it will not survive a restart", ctx->text, sw->failed_op,

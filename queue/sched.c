@@ -290,6 +290,7 @@ sched_kick_held(void)
 static void
 update_done(struct spool_write *w)
 {
+	sched_persisted(w->id);
 	if (w->error != 0)
 		/* The older envelope stays: at worst a second delivery. */
 		log_event("spool_error", "op=%s qid=%s errno=\"%s\" action=kept_old_envelope",
@@ -306,6 +307,7 @@ persist_envelope(struct qmsg *m)
 	if (spool_write_prepare(w, SPOOL_WRITE_UPDATE, &m->env) == -1)
 		fatalx("sched: envelope %s no longer formats", m->env.id);
 	w->done = update_done;
+	m->npersist++;
 	batch_add(w);
 }
 
@@ -794,11 +796,22 @@ sched_find(const char *id)
 	return NULL;
 }
 
+/* Not idle either while a rewrite of its envelope waits for the flush:
+ * two rewrites of one envelope in one batch would share its .env.tmp. */
 bool
 sched_is_idle(const struct qmsg *m)
 {
 	return !m->busy && !m->bodyless && !m->on_ready && m->nready == 0 &&
-	    m->ninflight == 0 && m->nrelay == 0;
+	    m->ninflight == 0 && m->nrelay == 0 && m->npersist == 0;
+}
+
+void
+sched_persisted(const char *id)
+{
+	struct qmsg *m = sched_find(id);
+
+	if (m != NULL && m->npersist > 0)
+		m->npersist--;
 }
 
 void
@@ -849,5 +862,6 @@ sched_persist(struct qmsg *m, void (*done)(struct spool_write *), void *arg)
 		fatalx("sched: envelope %s no longer formats", m->env.id);
 	w->done = done;
 	w->arg = arg;
+	m->npersist++;
 	batch_add(w);
 }

@@ -69,7 +69,9 @@ void		 sched_delete(struct qmsg *);
  * (bounce.c) before the message goes. False, and nothing changed, if the
  * message may get no DSN (port 25 mail, the null sender). */
 bool		 sched_bounce(struct qmsg *, const char *why);
-/* Rewrites the envelope through the group flush; done(w) follows. */
+/* Rewrites the envelope through the group flush; done(w) follows, and
+ * must call sched_persisted(w->id). */
 void		 sched_persist(struct qmsg *, void (*done)(struct spool_write *), void *arg);
+void		 sched_persisted(const char *id);
 
 #endif

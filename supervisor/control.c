@@ -438,14 +438,30 @@ peer_allowed(int fd, struct ucred *cred)
 	return uid_in_admin_group(cred->uid, cred->gid);
 }
 
+/* The refused client's question (or its hang-up, or a time limit) came:
+ * closing now leaves nothing unread, so the kernel does not reset the
+ * connection before the client has read why it was refused. */
+static void
+refused_closed(evutil_socket_t fd, short what, void *arg)
+{
+	uint8_t junk[IPC_HEADER_SIZE + CTL_ASK_MAX];
+
+	(void)what;
+	(void)arg;
+	(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+	close(fd);
+}
+
 static void
 refuse(int fd, const char *text)
 {
 	struct ipc_builder b;
+	struct timeval tv = { CONTROL_TIMEOUT, 0 };
 
 	ipc_encode_ctl_answer_bare(&b, CTL_DENIED, text);
 	(void)ipc_send_now(fd, ROLE_SUPERVISOR, ROLE_SUPERVISOR, MSG_CTL_ANSWER, &b);
-	close(fd);
+	if (event_base_once(base, fd, EV_READ | EV_TIMEOUT, refused_closed, NULL, &tv) == -1)
+		close(fd);
 }
 
 static struct client *
