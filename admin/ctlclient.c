@@ -43,7 +43,7 @@ ctl_connect(struct mxctl *m)
 			    path);
 		if (err == EACCES || err == EPERM)
 			return mx_fail(m, "permission denied on %s: root or the %s group only",
-			    path, CTL_ADMIN_GROUP);
+			    path, m->cfg.control_group);
 		return mx_fail(m, "connect %s: %s", path, strerror(err));
 	}
 	return fd;

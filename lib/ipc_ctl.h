@@ -164,9 +164,8 @@ void	ipc_encode_ctl_answer_bare(struct ipc_builder *, enum ctl_status,
  * The control socket: next to the store, in the parent of store_dir
  * (/var/lib/homemx/control by default), a directory every user can
  * enter and the service may write (the systemd unit's ReadWritePaths);
- * the socket itself is 0660 root:CTL_ADMIN_GROUP.
+ * the socket itself is 0660 root:control_group (homemx.conf).
  */
-#define CTL_ADMIN_GROUP		"homemx-admin"
 int	ctl_socket_path(const struct config *, char *out, size_t size);
 
 #endif

@@ -2,7 +2,7 @@
  * supervisor/control.c - homemxd's control socket: mxctl's questions,
  * checked, answered here or routed to the role that owns the state.
  *
- * Owns: the listening socket (SOCK_SEQPACKET, 0660 root:homemx-admin, in
+ * Owns: the listening socket (SOCK_SEQPACKET, 0660 root:control_group, in
  * the parent of store_dir: lib/ipc_ctl.h), the connected clients, the
  * requests waiting for roles, and the log followers.
  *
@@ -83,6 +83,7 @@ static struct event		*ev_accept;
 static char			 sock_path[CONFIG_PATH_MAX + 16];
 static bool			 served_as_root;
 static gid_t			 admin_gid = (gid_t)-1;
+static char			 group_name[sizeof(((struct config *)0)->control_group)];
 static struct client		 clients[CONTROL_CLIENTS_MAX];
 static struct pending		 pendings[CONTROL_CLIENTS_MAX];
 static uint64_t			 next_id = 1;
@@ -487,7 +488,10 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 	if (!peer_allowed(fd, &cred)) {
 		log_event("control_refused", "uid=%ld pid=%ld reason=not_admin",
 		    (long)cred.uid, (long)cred.pid);
-		refuse(fd, "permission denied: root or the " CTL_ADMIN_GROUP " group only");
+		char text[96];
+		snprintf(text, sizeof(text), "permission denied: root or the %s group only",
+		    group_name);
+		refuse(fd, text);
 		return;
 	}
 	if ((c = client_slot()) == NULL) {
@@ -597,11 +601,11 @@ log_tap(const char *tag, const char *line, size_t len)
 static gid_t
 admin_group(void)
 {
-	char *const argv[] = { "groupadd", "--system", CTL_ADMIN_GROUP, NULL };
+	char *const argv[] = { "groupadd", "--system", group_name, NULL };
 	struct group *g;
 	int status;
 
-	if ((g = getgrnam(CTL_ADMIN_GROUP)) != NULL)
+	if ((g = getgrnam(group_name)) != NULL)
 		return g->gr_gid;
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -610,9 +614,9 @@ admin_group(void)
 	}
 	if (pid > 0)
 		(void)waitpid(pid, &status, 0);
-	if ((g = getgrnam(CTL_ADMIN_GROUP)) == NULL)
+	if ((g = getgrnam(group_name)) == NULL)
 		return (gid_t)-1;
-	log_event("group_created", "group=%s", CTL_ADMIN_GROUP);
+	log_event("group_created", "group=%s", group_name);
 	return g->gr_gid;
 }
 
@@ -645,8 +649,9 @@ bind_socket(void)
 }
 
 void
-control_prepare(void)
+control_prepare(const struct config *cfg)
 {
+	snprintf(group_name, sizeof(group_name), "%s", cfg->control_group);
 	(void)admin_group();
 }
 
@@ -655,6 +660,7 @@ control_init(struct event_base *b, const struct config *cfg, bool as_root)
 {
 	base = b;
 	served_as_root = as_root;
+	snprintf(group_name, sizeof(group_name), "%s", cfg->control_group);
 	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if ((pendings[i].timer = evtimer_new(base, pending_timeout, &pendings[i])) == NULL)
 			fatalx("control: evtimer_new");
@@ -669,7 +675,7 @@ control_init(struct event_base *b, const struct config *cfg, bool as_root)
 	ev_accept = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, NULL);
 	event_add(ev_accept, NULL);
 	rolelog_set_tap(log_tap);
-	log_event("control_ready", "path=%s group=%s", sock_path, CTL_ADMIN_GROUP);
+	log_event("control_ready", "path=%s group=%s", sock_path, group_name);
 }
 
 void

@@ -15,8 +15,8 @@ struct event_base;
 
 /* homemxd -P (outside the systemd sandbox, which keeps /etc read-only):
  * creates the admin group if it is missing. */
-void	control_prepare(void);
-/* Binds the socket (root: 0660 root:homemx-admin, the group made if
+void	control_prepare(const struct config *);
+/* Binds the socket (root: 0660 root:control_group, the group made if
  * missing) and starts serving; a socket that can not be bound is logged,
  * and homemxd runs without it. */
 void	control_init(struct event_base *, const struct config *, bool as_root);

@@ -929,7 +929,7 @@ supervisor_main(int argc, char **argv)
 	if (as_root) {
 		for (size_t i = 0; i < NROLES; i++)
 			setup_user(role_specs[i].user);
-		control_prepare();	/* the homemx-admin group */
+		control_prepare(&cfg);	/* control_group */
 	}
 	else
 		log_warnx("not running as root: roles run as uid %ld without chroot (demo mode)",
