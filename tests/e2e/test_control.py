@@ -178,6 +178,13 @@ class TestQueue(ControlCase):
         self.assertGreater(data["next_attempt"], time.time() + 600)   # retry_min 1h
         self.assertEqual(data["source"], "submission")
 
+        data, _ = self.ctl_json("status")
+        deferred = [r for r in data["records"] if r.get("section") == "deferred"]
+        self.assertIn("remote.test", [r["destination"] for r in deferred])
+        self.assertTrue(all(r["reason"] and r["recipients"] >= 1 for r in deferred))
+        self.assertRegex(self.ctl("status").stdout,
+                         r"(?m)^deferred by destination and reason:\n(  .*\n)*  +\d+  remote\.test ")
+
         p = self.ctl("queue", "show", "0123456789abcdef", check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("no message 0123456789abcdef", p.stderr)
