@@ -58,6 +58,17 @@ static const struct mx_command commands[] = {
 	{ "screen", "test",    4, 6, cmd_screen_test,     "screen test [--file MESSAGE] IP HELO FROM|<> RCPT   (every check live, no mail sent)", true },
 	{ "setup",  NULL,      2, 7, cmd_setup,           "setup DOMAIN HOSTNAME [--force] [--cert FILE --key FILE]   (writes the config)", true, true },
 	{ "dns",    NULL,      1, 2, cmd_dns,             "dns DOMAIN [--json | --mta-sts-policy]   (the records to publish)", true },
+	{ "queue",  "list",    0, 3, cmd_queue_list,      "queue list [--deferred|--held|--to DOMAIN] [--json]   (like mailq)", true },
+	{ "queue",  "show",    1, 2, cmd_queue_show,      "queue show ID [--json]   (envelope, attempts, last error, next try)", true },
+	{ "queue",  "flush",   0, 2, cmd_queue_flush,     "queue flush [ID|DOMAIN] [--json]   (try now)", true },
+	{ "queue",  "delete",  1, 2, cmd_queue_delete,    "queue delete ID [--json]", true },
+	{ "queue",  "hold",    1, 2, cmd_queue_hold,      "queue hold ID [--json]   (no delivery until released; kept over restarts)", true },
+	{ "queue",  "release", 1, 2, cmd_queue_release,   "queue release ID [--json]", true },
+	{ "queue",  "bounce",  1, 2, cmd_queue_bounce,    "queue bounce ID [--json]   (return to the sender with a DSN)", true },
+	{ "status", NULL,      0, 1, cmd_status,          "status [--json]   (processes, queue, connections, verdicts today)", true },
+	{ "reload", NULL,      0, 1, cmd_reload,          "reload [--json]   (read the config and certificate again)", true },
+	{ "log",    NULL,      1, 4, cmd_log,             "log -f [--session ID|--queue ID|--address A] [--json]", true },
+	{ "metrics", NULL,     0, 1, cmd_metrics,         "metrics [--json]   (Prometheus text format)", true },
 	{ "doctor", NULL,      0, 6, cmd_doctor,          "doctor [DOMAIN] [--json] [--changes FILE [--mail ADDRESS]]   (check DNS, TLS, relay; exit 0 OK, 1 WARN, 2 FAIL, 3 error)", true },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))

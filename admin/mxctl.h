@@ -112,6 +112,18 @@ int	cmd_dkim(struct mxctl *, int, char **);
 int	cmd_setup(struct mxctl *, int, char **);
 int	cmd_dns(struct mxctl *, int, char **);
 int	cmd_doctor(struct mxctl *, int, char **);
+/* Through homemxd's control socket (admin/ctlclient.h). */
+int	cmd_queue_list(struct mxctl *, int, char **);
+int	cmd_queue_show(struct mxctl *, int, char **);
+int	cmd_queue_flush(struct mxctl *, int, char **);
+int	cmd_queue_delete(struct mxctl *, int, char **);
+int	cmd_queue_hold(struct mxctl *, int, char **);
+int	cmd_queue_release(struct mxctl *, int, char **);
+int	cmd_queue_bounce(struct mxctl *, int, char **);
+int	cmd_status(struct mxctl *, int, char **);
+int	cmd_reload(struct mxctl *, int, char **);
+int	cmd_log(struct mxctl *, int, char **);
+int	cmd_metrics(struct mxctl *, int, char **);
 
 int	mxctl_main(int argc, char **argv);
 

@@ -28,7 +28,7 @@
 #include "config.h"
 
 enum param_kind { P_SIZE, P_COUNT, P_DURATION, P_PATH, P_HOSTNAME, P_DELIMS,
-	P_BOOL, P_SELECTOR, P_HOSTPORT, P_SCORE };
+	P_BOOL, P_SELECTOR, P_HOSTPORT, P_SCORE, P_GROUP };
 
 struct param {
 	const char	*name;
@@ -53,6 +53,7 @@ static const struct param params[] = {
 	{ "store_dir",               P_PATH,     OFF(store_dir),             0, 0, 0,       "/var/lib/homemx/store" },
 	{ "maildir_root",            P_PATH,     OFF(maildir_root),          0, 0, 0,       "/var/mail/homemx" },
 	{ "chroot_dir",              P_PATH,     OFF(chroot_dir),            0, 0, 0,       "/var/lib/homemx/empty" },
+	{ "control_group",           P_GROUP,    OFF(control_group),         0, 0, 0,       "homemx-admin" },
 	{ "tls_certificate",         P_PATH,     OFF(tls_certificate),       0, 0, 0,       "" },
 	{ "tls_key",                 P_PATH,     OFF(tls_key),               0, 0, 0,       "" },
 	{ "subaddress_delimiters",   P_DELIMS,   OFF(subaddress_delimiters), 0, 0, 0,       "+-" },
@@ -239,6 +240,12 @@ set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
 		if (v[0] == '\0' || strlen(v) > 63 || !domain_is_valid(v, strlen(v)))
 			return perr(p, "%s: expected a DNS label such as mx1, got '%s'", pr->name, v);
 		return set_string(p, field, 64, pr->name, v);
+	case P_GROUP:	/* Debian's default NAME_REGEX (adduser.conf(5)) */
+		if (strlen(v) == 0 || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz_") < 1 ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(v))
+			return perr(p, "%s: expected a group name such as homemx-admin, got '%s'",
+			    pr->name, v);
+		return set_string(p, field, 33, pr->name, v);
 	case P_HOSTPORT: {
 		struct listen_conf l;
 		if (v[0] != '\0' && parse_listen_addr(v, &l) == -1)

@@ -100,6 +100,7 @@ struct config {
 	/* submission, DKIM, outbound */
 	char			dkim_key_dir[CONFIG_PATH_MAX];
 	char			dkim_selector[64];
+	char			control_group[33];	/* may use mxctl's control socket */
 	char			dns_server[80];	/* "IP:PORT", "" = resolv.conf */
 	uint32_t		submission_hide_client_ip;	/* 0 or 1 */
 	uint32_t		max_connections_per_destination;

@@ -858,7 +858,24 @@ union any_msg {
 		char			rcpt[SCREEN_RCPTS_MAX][ADDR_MAX + 1];
 	}				screen_mask;
 	char				tagged[ADDR_MAX + 1];
+	struct msg_ctl_ask		ctl_ask;
 };
+
+/* An answer decodes into about 200 KB: its own allocation, not the union's. */
+static int
+decode_ctl_answer(const struct ipc_frame *f, const char **why)
+{
+	struct msg_ctl_answer *a = malloc(sizeof(*a));
+	int r;
+
+	if (a == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	r = ipc_decode_ctl_answer(f, a, why);
+	free(a);
+	return r;
+}
 
 static int
 decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
@@ -955,6 +972,10 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 		return ipc_decode_tag_checked(f, &tag, why);
 	case MSG_SCREEN_MESSAGE_VERDICT:
 		return ipc_decode_screen_message_verdict(f, &m->screen_mverdict, why);
+	case MSG_CTL_ASK:
+		return ipc_decode_ctl_ask(f, &m->ctl_ask, why);
+	case MSG_CTL_ANSWER:
+		return decode_ctl_answer(f, why);
 	}
 	return -1;
 }

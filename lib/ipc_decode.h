@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "config.h"	/* CONFIG_TEXT_MAX: one MSG_SUP_RELOAD */
 #include "ipc.h"
+#include "ipc_ctl.h"	/* CTL_*: MSG_CTL_ASK, MSG_CTL_ANSWER */
 #include "screen_facts.h"
 #include "tlspem.h"	/* TLSPEM_PART_MAX: MSG_SUP_TLS */
 

@@ -549,6 +549,62 @@ build_screen_message_verdict(struct ipc_builder *b, enum sample_size k)
 	return -1;
 }
 
+static int
+build_ctl_ask(struct ipc_builder *b, enum sample_size k)
+{
+	static char addr[CTL_ARG_MAX + 1];
+	const char *args[CTL_ARGS_MAX] = { "to", "example.org", addr, addr };
+
+	if (k == SAMPLE_MIN) {
+		ipc_encode_ctl_ask(b, CTL_STATUS, 0, NULL);
+		return -1;
+	}
+	make_address(addr, CTL_ARG_MAX, 7);
+	ipc_encode_ctl_ask(b, k == SAMPLE_TYPICAL ? CTL_QUEUE_LIST : CTL_QUEUE_BOUNCE,
+	    k == SAMPLE_TYPICAL ? 2 : CTL_ARGS_MAX, args);
+	return -1;
+}
+
+/* The writer's frames go into the sample; counts them. */
+static unsigned ctl_frames;
+
+static void
+keep_frame(const struct ipc_builder *frame, void *arg)
+{
+	memcpy(arg, frame, sizeof(*frame));
+	ctl_frames++;
+}
+
+static int
+build_ctl_answer(struct ipc_builder *b, enum sample_size k)
+{
+	static struct ctl_writer w;
+
+	if (k == SAMPLE_MIN) {
+		ipc_encode_ctl_answer_bare(b, CTL_OK, "");
+		return -1;
+	}
+	ctl_frames = 0;
+	ctl_writer_init(&w, keep_frame, b);
+	ctl_rec_begin(&w);
+	ctl_field_text(&w, "id", "0123456789abcdef");
+	ctl_field_u64(&w, "size", 1234);
+	ctl_field_number(&w, "value", "0.0025");
+	ctl_rec_begin(&w);
+	ctl_field_text(&w, "rcpt", "bob@example.org");
+	if (k == SAMPLE_TYPICAL) {
+		ctl_writer_finish(&w, CTL_OK, "1 message");
+		return -1;
+	}
+	/* The largest: records until the writer sends a full frame (b). */
+	while (ctl_frames == 0) {
+		ctl_rec_begin(&w);
+		ctl_field_text(&w, "line", "event=delivered qid=0123456789abcdef "
+		    "to=<bob@example.org> attempts=1 reason=\"250 2.0.0 ok\"");
+	}
+	return -1;
+}
+
 /* Returns the fd the frame carries: 1 = one, -1 = none. */
 typedef int (*sample_builder)(struct ipc_builder *, enum sample_size);
 
@@ -587,6 +643,8 @@ static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_SCREEN_MESSAGE_VERDICT] = build_screen_message_verdict,
 	[MSG_SMTPD_TAG_CHECK] = build_tag_check,
 	[MSG_QUEUE_TAG_CHECKED] = build_tag_checked,
+	[MSG_CTL_ASK] = build_ctl_ask,
+	[MSG_CTL_ANSWER] = build_ctl_answer,
 };
 
 /* The lowest role set in a mask: a legal sender or receiver of a row. */

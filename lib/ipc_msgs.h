@@ -169,4 +169,13 @@ X(MSG_SMTPD_TAG_CHECK,        R(SMTPD),               R(QUEUE), \
                               IPC_SZ_STR(ADDR_MAX),                      0) \
 /* u8 result (enum bounce_tag_result) */ \
 X(MSG_QUEUE_TAG_CHECKED,      R(QUEUE),               R(SMTPD), \
-                              IPC_SZ_U8,              IPC_SZ_U8,                 0)
+                              IPC_SZ_U8,              IPC_SZ_U8,                 0) \
+/* ---- control: mxctl -> homemxd (the control socket; mxctl is checked in \
+ * the supervisor's name) and homemxd -> the role that owns the state \
+ * (lib/ipc_ctl.h has the layouts) ------------------------------------------ */ \
+/* u8 verb, u8 n, n x str arg */ \
+X(MSG_CTL_ASK,                R(SUPERVISOR),          R(SUPERVISOR)|R_ANYROLE, \
+                              CTL_ASK_MIN,            CTL_ASK_MAX,               0) \
+/* u8 status, str text, u16 nrec, records of named fields */ \
+X(MSG_CTL_ANSWER,             R(SUPERVISOR)|R_ANYROLE, R(SUPERVISOR), \
+                              CTL_ANSWER_MIN,         CTL_ANSWER_MAX,            0)

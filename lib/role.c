@@ -20,6 +20,7 @@
 
 #include "ipc_decode.h"
 #include "log.h"
+#include "metrics.h"
 #include "role.h"
 #include "util.h"
 
@@ -127,6 +128,46 @@ role_report_ready(void)
 }
 
 static void
+role_ctl_send(const struct ipc_builder *b, void *arg)
+{
+	struct ctl_writer *w = arg;
+
+	if (control != NULL)
+		(void)ipc_send(control, MSG_CTL_ANSWER, w->req_id, b, -1);
+}
+
+void
+role_ctl_writer(struct ctl_writer *w, uint64_t req_id)
+{
+	ctl_writer_init(w, role_ctl_send, w);
+	w->req_id = req_id;
+}
+
+/* mxctl, through homemxd: the counters are answered here for every role
+ * (lib/metrics.h); the rest by the role's on_ctl. */
+static void
+role_ctl_ask(struct ipc_frame *f)
+{
+	static struct ctl_writer w;	/* 65 KB: not on the stack */
+	struct msg_ctl_ask ask;
+	const char *why;
+
+	if (ipc_decode_ctl_ask(f, &ask, &why) == -1)
+		fatalx("bad MSG_CTL_ASK from supervisor: %s", why);
+	if (ask.verb != CTL_METRICS && ops->on_ctl != NULL) {
+		ops->on_ctl(&ask, f->req_id);
+		return;
+	}
+	role_ctl_writer(&w, f->req_id);
+	if (ask.verb == CTL_METRICS || ask.verb == CTL_STATUS) {
+		metrics_write(&w, role_name(ops->role), ask.verb == CTL_STATUS);
+		ctl_writer_finish(&w, CTL_OK, "");
+		return;
+	}
+	ctl_writer_finish(&w, CTL_REFUSED, "this role does not answer that");
+}
+
+static void
 role_control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	const char *why;
@@ -168,6 +209,9 @@ role_control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		ops->on_tls(f->fd, chain_len);
 		return;
 	}
+	case MSG_CTL_ASK:
+		role_ctl_ask(f);
+		return;
 	default:
 		(void)l;
 		fatalx("unexpected %s from supervisor", ipc_msg_name(f->type));

@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "ipc_ctl.h"
 #include "sandbox.h"
 
 struct event_base;
@@ -70,8 +71,15 @@ struct role_ops {
 	/* The system calls the role may make from init on (lib/sandbox.c);
 	 * NULL: no filter (the roles that never read the network). */
 	const struct sandbox_profile *sandbox;
+	/* A control question from homemxd (mxctl; lib/ipc_ctl.h) that is not
+	 * CTL_METRICS (lib/role.c answers that from lib/metrics.h): answer it
+	 * through role_ctl_writer(), now or later. NULL: CTL_STATUS gets the
+	 * role's METRIC_STATUS series, anything else is refused. */
+	void	(*on_ctl)(const struct msg_ctl_ask *, uint64_t req_id);
 };
 
+/* A writer whose frames go to homemxd as the answer to req_id. */
+void			 role_ctl_writer(struct ctl_writer *, uint64_t req_id);
 int			 role_main(int argc, char **argv, const struct role_ops *);
 void			 role_exit(int code);
 struct event_base	*role_base(void);

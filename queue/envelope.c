@@ -24,7 +24,7 @@
 
 enum envelope_field {
 	F_ID, F_ARRIVAL, F_SOURCE, F_CLIENT_IP, F_HELO, F_SENDER,
-	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_SIZE, F_COUNT
+	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_SIZE, F_HELD, F_COUNT
 };
 
 /* Fields every envelope has; the others are optional. */
@@ -42,12 +42,14 @@ static const char *const field_names[F_COUNT] = {
 	[F_RCPT] = "rcpt",
 	[F_HOLD] = "hold",
 	[F_SIZE] = "size",
+	[F_HELD] = "held",
 };
 
 /* The first version that has each field (the others: 1). */
 static const unsigned field_version[F_COUNT] = {
 	[F_HOLD] = 2,
 	[F_SIZE] = 3,
+	[F_HELD] = 4,
 };
 
 static const char *const hold_names[] = {
@@ -207,20 +209,34 @@ ends_with_end_record(const char *buf, size_t len)
 	return is_end_record_of(buf, start, buf + start, len - 1 - start);
 }
 
+/* The version a file of e is written in: the oldest that has every
+ * record it needs, so that a homemx one version back still reads it. */
+static unsigned
+written_version(const struct envelope *e)
+{
+	return e->held_since != 0 ? 4 : 3;
+}
+
 bool
 envelope_is_torn(const char *buf, size_t len)
 {
 	char magic[32];
 
-	snprintf(magic, sizeof(magic), "%s %d\n", ENVELOPE_MAGIC, ENVELOPE_VERSION);
-	size_t mlen = strlen(magic);
-	if (len == 0)
-		return true;
-	if (len < mlen)
-		return memcmp(buf, magic, len) == 0;
-	if (memcmp(buf, magic, mlen) != 0)
-		return false;	/* an older version, or not ours: corrupt */
-	return !ends_with_end_record(buf, len);
+	/* Versions 3 and 4 are written in place (their end record checks). */
+	for (unsigned v = 3; v <= ENVELOPE_VERSION; v++) {
+		snprintf(magic, sizeof(magic), "%s %u\n", ENVELOPE_MAGIC, v);
+		size_t mlen = strlen(magic);
+		if (len == 0)
+			return true;
+		if (len < mlen) {
+			if (memcmp(buf, magic, len) == 0)
+				return true;
+			continue;
+		}
+		if (memcmp(buf, magic, mlen) == 0)
+			return !ends_with_end_record(buf, len);
+	}
+	return false;	/* an older version, or not ours: corrupt */
 }
 
 /* ---- parser ------------------------------------------------------------- */
@@ -333,6 +349,11 @@ parse_value(struct parse_state *ps, enum envelope_field f, const char *v,
 		    memcmp(v, hold_names[ENVELOPE_HOLD_DKIM], vlen) != 0)
 			return ENVELOPE_BAD_VALUE;
 		e->hold = ENVELOPE_HOLD_DKIM;
+		return ENVELOPE_OK;
+	case F_HELD:
+		if (!parse_u64(v, vlen, ENVELOPE_TIME_MAX, &e->held_since) ||
+		    e->held_since == 0)
+			return ENVELOPE_BAD_VALUE;
 		return ENVELOPE_OK;
 	case F_SIZE:
 		if (!parse_u64(v, vlen, ENVELOPE_SIZE_MAX, &e->body_size))
@@ -505,6 +526,7 @@ envelope_is_writable(const struct envelope *e)
 	    e->source < SOURCE_SMTP || e->source > SOURCE_MAX ||
 	    (e->hold != ENVELOPE_HOLD_NONE && e->hold != ENVELOPE_HOLD_DKIM) ||
 	    (e->has_body_size && e->body_size > ENVELOPE_SIZE_MAX) ||
+	    e->held_since > ENVELOPE_TIME_MAX ||
 	    !client_ip_is_valid(e->client_ip, strnlen(e->client_ip, IP_TEXT_MAX)) ||
 	    !helo_is_valid(e->helo, strnlen(e->helo, sizeof(e->helo))) ||
 	    !mailbox_is_valid(e->sender, strnlen(e->sender, ADDR_MAX + 1), true))
@@ -539,7 +561,7 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 
 	if (!envelope_is_writable(e) || size == 0)
 		return -1;
-	snprintf(version, sizeof(version), "%d", ENVELOPE_VERSION);
+	snprintf(version, sizeof(version), "%u", written_version(e));
 	out_line(&o, ENVELOPE_MAGIC, version, "", "");
 	out_line(&o, "id", e->id, "", "");
 	out_u64(&o, "arrival", e->arrival);
@@ -555,6 +577,8 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 		out_line(&o, "hold", hold_names[e->hold], "", "");
 	if (e->has_body_size)
 		out_u64(&o, "size", e->body_size);
+	if (e->held_since != 0)
+		out_u64(&o, "held", e->held_since);
 	out_end_record(&o);
 	if (o.overflow)
 		return -1;

@@ -36,6 +36,11 @@
  *	end 321 0a1b2c3d	LEN CRC: the number of bytes before this line,
  *				and their CRC-32C (Castagnoli, RFC 3720
  *				appendix B.4) in 8 lowercase hex digits
+ * Version 4 adds one optional record, before the end record, and is
+ * written only for a file that has it (others stay version 3):
+ *	held 1700000000		held by the administrator (`mxctl queue hold`)
+ *				since this unix time: no delivery until
+ *				`mxctl queue release`; it survives a restart
  * Versions 1 and 2 end with a bare "end" and are still read (their files
  * were renamed into place complete). envelope_is_torn() tells a version-3
  * file cut short (no end record that matches) from one that is corrupt.
@@ -50,7 +55,7 @@
 #include "ipc_decode.h"
 
 #define ENVELOPE_MAGIC		"homemx-envelope"
-#define ENVELOPE_VERSION	3	/* written; 1 and 2 are still read */
+#define ENVELOPE_VERSION	4	/* the newest: 4 when held, else 3; 1 and 2 are still read */
 /* 10 fixed lines plus IPC_MAX_RCPTS lines of "rcpt <" ADDR_MAX ">". */
 #define ENVELOPE_TEXT_MAX	65536
 #define ENVELOPE_LINE_MAX	(ADDR_MAX + 16)	/* longest legal record */
@@ -77,6 +82,7 @@ struct envelope {
 	enum envelope_hold hold;		/* version 2 */
 	bool		 has_body_size;		/* version 3 "size" */
 	uint64_t	 body_size;		/* bytes, if has_body_size */
+	uint64_t	 held_since;		/* version 4 "held": 0 = not held */
 };
 
 enum envelope_status {

@@ -58,6 +58,17 @@
 	"attempts 0\n" \
 	"next_attempt 1700000000\n"
 #define V3_GOOD		V3_BODY "end 197 dfeced7f\n"
+/* Version 4 (written only for a held message): version 3 plus "held". */
+#define V4_BODY \
+	"homemx-envelope 4\n" \
+	"id 6561f0c2a1b2c3d4\n" \
+	"arrival 1700000000\n" \
+	"source smtp\n" \
+	"client_ip 192.0.2.7\n" \
+	"helo mail.example.net\n" \
+	GOOD_SENDER GOOD_RCPT \
+	"attempts 0\n" \
+	"next_attempt 1700000000\n"
 #define V3_SIZE		V3_BODY "size 1234\nend 207 813dabfd\n"
 #define V3_HOLD_SIZE	V3_BODY "hold dkim\nsize 0\nend 214 164041e7\n"
 
@@ -82,7 +93,11 @@ static const struct parse_case parse_cases[] = {
 	  GOOD_HEAD "sender <\"john doe\"@example.net>\n" GOOD_RCPT GOOD_TAIL,
 	  ENVELOPE_OK, 0 },
 	{ "empty file", "", ENVELOPE_BAD_VERSION, 1 },
-	{ "version 4", "homemx-envelope 4\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 5", "homemx-envelope 5\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "held in version 3", V3_BODY "held 1700000001\nend 1 0\n", ENVELOPE_UNKNOWN_KEY, 11 },
+	{ "held zero", V4_BODY "held 0\nend 1 0\n", ENVELOPE_BAD_VALUE, 11 },
+	{ "held twice", V4_BODY "held 1\nheld 1\nend 1 0\n", ENVELOPE_DUPLICATE, 12 },
+	{ "held not a number", V4_BODY "held yes\nend 1 0\n", ENVELOPE_BAD_VALUE, 11 },
 	{ "version 3", V3_GOOD, ENVELOPE_OK, 0 },
 	{ "version 3 with size", V3_SIZE, ENVELOPE_OK, 0 },
 	{ "version 3 with hold and size", V3_HOLD_SIZE, ENVELOPE_OK, 0 },
@@ -317,11 +332,14 @@ test_writer_version(void **state)
 		enum envelope_hold	hold;
 		bool			has_size;
 		uint64_t		size;
+		uint64_t		held;	/* version 4 when set */
 	} cases[] = {
-		{ ENVELOPE_HOLD_NONE, false, 0 },
-		{ ENVELOPE_HOLD_DKIM, false, 0 },
-		{ ENVELOPE_HOLD_NONE, true, 0 },
-		{ ENVELOPE_HOLD_DKIM, true, ENVELOPE_SIZE_MAX },
+		{ ENVELOPE_HOLD_NONE, false, 0, 0 },
+		{ ENVELOPE_HOLD_DKIM, false, 0, 0 },
+		{ ENVELOPE_HOLD_NONE, true, 0, 0 },
+		{ ENVELOPE_HOLD_DKIM, true, ENVELOPE_SIZE_MAX, 0 },
+		{ ENVELOPE_HOLD_NONE, false, 0, 1700000123 },
+		{ ENVELOPE_HOLD_DKIM, true, 5, ENVELOPE_TIME_MAX },
 	};
 
 	(void)state;
@@ -335,9 +353,13 @@ test_writer_version(void **state)
 		e.hold = cases[i].hold;
 		e.has_body_size = cases[i].has_size;
 		e.body_size = cases[i].size;
+		e.held_since = cases[i].held;
 		assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
-		if (len < 18 || memcmp(buf, "homemx-envelope 3\n", 18) != 0)
-			fail_msg("case %zu: got %.18s, want homemx-envelope 3", i, buf);
+		const char *want = cases[i].held != 0 ? "homemx-envelope 4\n" :
+		    "homemx-envelope 3\n";
+		if (len < 18 || memcmp(buf, want, 18) != 0)
+			fail_msg("case %zu: got %.18s, want %s", i, buf, want);
+		assert_int_equal(memmem(buf, len, "\nheld ", 6) != NULL, cases[i].held != 0);
 		bool has_hold = memmem(buf, len, "\nhold dkim\n", 11) != NULL;
 		assert_int_equal(has_hold, cases[i].hold == ENVELOPE_HOLD_DKIM);
 		assert_int_equal(memmem(buf, len, "\nsize ", 6) != NULL, cases[i].has_size);
@@ -350,6 +372,7 @@ test_writer_version(void **state)
 			    end, want_end);
 		assert_int_equal(envelope_parse(buf, len, &back, &line), ENVELOPE_OK);
 		assert_envelope_equal(&e, &back);
+		assert_true(back.held_since == cases[i].held);
 		envelope_free(&back);
 		assert_false(envelope_is_torn(buf, len));
 		for (size_t cut = 0; cut < len; cut++) {

@@ -1,6 +1,7 @@
 /*
  * queue/main.c - homemx-queue: only main(); the role lives in queue.c.
  */
+#include "admin.h"
 #include "queue.h"
 #include "role.h"
 
@@ -13,6 +14,7 @@ main(int argc, char **argv)
 		.on_link = queue_on_link,
 		.on_reload = queue_on_reload,
 		.on_shutdown = queue_on_shutdown,
+		.on_ctl = queue_admin_ask,	/* mxctl queue, status (admin.c) */
 	};
 
 	return role_main(argc, argv, &ops);

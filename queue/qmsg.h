@@ -71,6 +71,8 @@ struct qmsg {
 	bool			 round_linkdown;	/* delivery/relay went away */
 	bool			 bodyless;	/* moved aside: no spool I/O */
 	bool			 busy;		/* DSN commit or signing under way */
+	char			 last_error[IPC_REASON_MAX + 1];	/* of the last deferral */
+	unsigned		 npersist;	/* envelope rewrites not yet flushed */
 	unsigned		 linkdown_count;
 	struct event		*timer;
 	/* sign.c, for envelopes with hold dkim */

@@ -29,11 +29,13 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "batch.h"
 #include "bounce_tag.h"
 #include "family_store.h"
 #include "ipc_decode.h"
 #include "log.h"
+#include "metrics.h"
 #include "qmsg.h"
 #include "queue.h"
 #include "role.h"
@@ -58,6 +60,7 @@ struct txn {
 	char			 id[QUEUE_ID_SIZE];
 	bool			 committing;
 	uint64_t		 commit_req;
+	double			 commit_started;	/* homemx_commit_seconds */
 	off_t			 size;
 	struct envelope		 env;
 	struct spool_write	 w;
@@ -205,6 +208,7 @@ commit_done(struct spool_write *w)
 	struct txn *t = w->arg;
 
 	if (w->error == 0) {
+		metrics_observe("homemx_commit_seconds", "", mono_now() - t->commit_started);
 		reply_committed(t->client, t->commit_req, QUEUE_OK, t->id);
 		log_event("committed", "qid=%s nrcpt=%u size=%lld source=%s",
 		    t->id, t->env.nrcpt, (long long)t->size,
@@ -336,6 +340,7 @@ on_msg_commit(struct client *c, struct ipc_frame *f)
 	}
 	t->committing = true;
 	t->commit_req = f->req_id;
+	t->commit_started = mono_now();
 	t->w.done = commit_done;
 	t->w.arg = t;
 	batch_add(&t->w);
@@ -510,6 +515,7 @@ queue_init(struct event_base *b, const struct config *c,
 		clients[i].peer = (enum role)i;
 	}
 	raise_fd_limit();
+	queue_admin_init();
 	batch_init(base);
 	sched_init(base, cfg);
 	relay_init(base);

@@ -47,6 +47,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +55,7 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "batch.h"
 #include "ipc_decode.h"
 #include "log.h"
@@ -241,8 +243,8 @@ on_retry_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (stopped)
-		return;
+	if (stopped || m->env.held_since != 0)
+		return;		/* held by the administrator: no rounds */
 	if (m->env.hold != ENVELOPE_HOLD_NONE) {
 		sign_start(m, sign_finished, NULL);
 		return;
@@ -265,7 +267,8 @@ sched_add(struct envelope *e)
 		fatalx("sched_add: evtimer_new");
 	TAILQ_INSERT_TAIL(&all_msgs, m, all_entry);
 	nmsgs++;
-	retry_at(m, m->env.next_attempt);
+	if (m->env.held_since == 0)
+		retry_at(m, m->env.next_attempt);
 }
 
 void
@@ -276,7 +279,8 @@ sched_kick_held(void)
 	/* sign_start may free m (expired): walk with a saved next. */
 	for (m = TAILQ_FIRST(&all_msgs); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, all_entry);
-		if (m->env.hold != ENVELOPE_HOLD_NONE && !m->busy && !stopped) {
+		if (m->env.hold != ENVELOPE_HOLD_NONE && !m->busy && !stopped &&
+		    m->env.held_since == 0) {
 			evtimer_del(m->timer);
 			sign_start(m, sign_finished, NULL);
 		}
@@ -286,6 +290,7 @@ sched_kick_held(void)
 static void
 update_done(struct spool_write *w)
 {
+	sched_persisted(w->id);
 	if (w->error != 0)
 		/* The older envelope stays: at worst a second delivery. */
 		log_event("spool_error", "op=%s qid=%s errno=\"%s\" action=kept_old_envelope",
@@ -302,6 +307,7 @@ persist_envelope(struct qmsg *m)
 	if (spool_write_prepare(w, SPOOL_WRITE_UPDATE, &m->env) == -1)
 		fatalx("sched: envelope %s no longer formats", m->env.id);
 	w->done = update_done;
+	m->npersist++;
 	batch_add(w);
 }
 
@@ -460,6 +466,7 @@ log_rcpt(const char *event, const struct qmsg *m, unsigned i,
 {
 	char to[LOG_ESCAPE_MAX], why[LOG_ESCAPE_MAX];
 
+	queue_admin_delivery(m->env.rcpt[i], event);
 	log_event(event, "qid=%s to=<%s> attempts=%u reason=\"%s\"", m->env.id,
 	    log_escape(to, sizeof(to), m->env.rcpt[i], strlen(m->env.rcpt[i])),
 	    m->env.attempts + 1, log_escape(why, sizeof(why), reason, strlen(reason)));
@@ -523,6 +530,7 @@ rcpt_result(struct qmsg *m, unsigned i, enum delivery_result r,
 	}
 	m->state[i] = RCPT_DEFERRED;
 	note_clear(&m->note[i]);
+	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
 	if (linkdown)
 		m->round_linkdown = true;
 	else
@@ -761,4 +769,99 @@ unsigned
 sched_queued(void)
 {
 	return nmsgs;
+}
+
+/* ---- for queue/admin.c (mxctl queue) ------------------------------------- */
+
+struct qmsg *
+sched_first(void)
+{
+	return TAILQ_FIRST(&all_msgs);
+}
+
+struct qmsg *
+sched_next(struct qmsg *m)
+{
+	return TAILQ_NEXT(m, all_entry);
+}
+
+struct qmsg *
+sched_find(const char *id)
+{
+	struct qmsg *m;
+
+	TAILQ_FOREACH(m, &all_msgs, all_entry)
+		if (strcmp(m->env.id, id) == 0)
+			return m;
+	return NULL;
+}
+
+/* Not idle either while a rewrite of its envelope waits for the flush:
+ * two rewrites of one envelope in one batch would share its .env.tmp. */
+bool
+sched_is_idle(const struct qmsg *m)
+{
+	return !m->busy && !m->bodyless && !m->on_ready && m->nready == 0 &&
+	    m->ninflight == 0 && m->nrelay == 0 && m->npersist == 0;
+}
+
+void
+sched_persisted(const char *id)
+{
+	struct qmsg *m = sched_find(id);
+
+	if (m != NULL && m->npersist > 0)
+		m->npersist--;
+}
+
+void
+sched_set_held(struct qmsg *m, uint64_t since)
+{
+	m->env.held_since = since;
+	evtimer_del(m->timer);
+	if (since == 0) {
+		m->env.next_attempt = wall_now();
+		retry_at(m, m->env.next_attempt);
+	}
+}
+
+void
+sched_flush_now(struct qmsg *m)
+{
+	m->env.next_attempt = wall_now();
+	m->linkdown_count = 0;
+	retry_at(m, m->env.next_attempt);
+}
+
+void
+sched_delete(struct qmsg *m)
+{
+	log_event("admin_delete", "qid=%s nrcpt=%u", m->env.id, m->env.nrcpt);
+	remove_message(m);
+}
+
+bool
+sched_bounce(struct qmsg *m, const char *why)
+{
+	/* bounce_wanted()'s rule, asked before anything changes. */
+	if (m->env.source != SOURCE_SUBMISSION || m->env.sender[0] == '\0')
+		return false;
+	evtimer_del(m->timer);
+	for (unsigned i = 0; i < m->env.nrcpt; i++)
+		fail_rcpt(m, i, DSN_PERMANENT, why, false);
+	end_round(m);
+	return true;
+}
+
+void
+sched_persist(struct qmsg *m, void (*done)(struct spool_write *), void *arg)
+{
+	struct spool_write *w = xcalloc(1, sizeof(*w));
+
+	if (spool_write_prepare(w, SPOOL_WRITE_UPDATE, &m->env) == -1)
+		fatalx("sched: envelope %s no longer formats", m->env.id);
+	w->done = done;
+	w->arg = arg;
+	m->npersist++;
+	batch_add(w);
 }

@@ -48,4 +48,30 @@ uint64_t	sched_next_attempt(struct envelope *e, uint64_t now,
 bool		sched_is_expired(const struct envelope *e, uint64_t now,
 		    const struct config *);
 
+/* ---- for queue/admin.c (`mxctl queue`): the messages and the admin's
+ * actions. A message that is not idle (a round, a DSN or its signing
+ * under way) is refused by admin.c and never passed here. */
+struct qmsg;
+struct spool_write;
+
+struct qmsg	*sched_first(void);
+struct qmsg	*sched_next(struct qmsg *);
+struct qmsg	*sched_find(const char *id);
+bool		 sched_is_idle(const struct qmsg *);
+/* since != 0: held, no rounds until released; 0: released, due now. The
+ * caller persists the envelope. */
+void		 sched_set_held(struct qmsg *, uint64_t since);
+/* A round now, whatever the retry time said. */
+void		 sched_flush_now(struct qmsg *);
+/* Removes it from the spool and memory (event=admin_delete). */
+void		 sched_delete(struct qmsg *);
+/* Every recipient fails now with why, and the sender gets one DSN
+ * (bounce.c) before the message goes. False, and nothing changed, if the
+ * message may get no DSN (port 25 mail, the null sender). */
+bool		 sched_bounce(struct qmsg *, const char *why);
+/* Rewrites the envelope through the group flush; done(w) follows, and
+ * must call sched_persisted(w->id). */
+void		 sched_persist(struct qmsg *, void (*done)(struct spool_write *), void *arg);
+void		 sched_persisted(const char *id);
+
 #endif

@@ -33,6 +33,7 @@
 #include "judge.h"
 #include "message.h"
 #include "log.h"
+#include "metrics.h"
 #include "recall.h"
 #include "role.h"
 #include "scanner.h"
@@ -299,11 +300,37 @@ question_free(struct question *q)
 	free(q);
 }
 
+/* homemx_verdicts_total and _today, by kind and reply (lib/metrics.h). */
+static void
+judge_count(const struct screen_verdict *v)
+{
+	static const char *const kinds[] = { "?", "accept", "greylist", "tempfail", "reject" };
+	static const char *const replies[] = { "?", "ok", "greylist", "tempfail",
+	    "dns_tempfail", "reject", "spf_reject", "virus", "user_unknown" };
+	char labels[METRICS_LABELS_MAX] = "";
+	static bool declared;
+
+	if (!declared) {
+		metrics_family("homemx_verdicts_total", METRIC_COUNTER, 0,
+		    "Screen verdicts (one per recipient) by kind and reply.");
+		metrics_family("homemx_verdicts_today", METRIC_COUNTER,
+		    METRIC_STATUS | METRIC_DAILY, "Screen verdicts since 00:00 UTC, by kind.");
+		declared = true;
+	}
+	metrics_label(labels, sizeof(labels), "kind",
+	    kinds[v->action <= SCREEN_ACTION_MAX ? v->action : 0]);
+	metrics_add("homemx_verdicts_today", labels, 1);
+	metrics_label(labels, sizeof(labels), "reply",
+	    replies[v->reply < sizeof(replies) / sizeof(replies[0]) ? v->reply : 0]);
+	metrics_add("homemx_verdicts_total", labels, 1);
+}
+
 /* Logs the verdict line and keeps it for `mxctl why`. */
 static void
 judge_record(const struct screen_verdict *v, const char *line, time_t now)
 {
 	log_event("verdict", "%s", line);
+	judge_count(v);
 	alarm(MEMORY_WATCHDOG_SECONDS);
 	if (J.memory != NULL && memory_put_verdict(J.memory, v->ref, now, line) == -1)
 		log_debug("screen: verdict %s not recorded", v->ref);

@@ -35,6 +35,7 @@
 
 #include "dnscache.h"
 #include "log.h"
+#include "metrics.h"
 #include "resolver.h"
 #include "util.h"
 
@@ -53,6 +54,7 @@ struct fetch {
 	char			 name[DV_NAME_MAX + 1];
 	enum dv_type		 type;
 	struct waiter		*waiters;	/* newest first */
+	double			 started;	/* homemx_dns_seconds */
 };
 
 TAILQ_HEAD(fetch_list, fetch);
@@ -455,6 +457,9 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		fetch_free(f);
 		return;
 	}
+	metrics_observe("homemx_dns_seconds", status == ARES_SUCCESS || status == ARES_ENODATA ||
+	    status == ARES_ENOTFOUND ? "result=\"answer\"" : "result=\"failure\"",
+	    mono_now() - f->started);
 	resolver_parse_answer(f->type, status, abuf, alen, a);
 	if (a->status == DV_TEMPFAIL)
 		R.stats.tempfails++;
@@ -530,6 +535,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 		TAILQ_INSERT_TAIL(&R.running, f, link);
 		R.nrunning++;
 		R.stats.queries++;
+		f->started = mono_now();
 		/* may call on_answer at once (no server): f is gone then */
 		ares_query(R.channel, f->name, ns_c_in, qtype_of(f->type), on_answer, f);
 	}
@@ -613,6 +619,9 @@ resolver_init(struct event_base *base, const char *server_csv,
 	struct ares_options o;
 	int rc, mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS |
 	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SERVERS;
+
+	metrics_family("homemx_dns_seconds", METRIC_HISTOGRAM, 0,
+	    "Time of one DNS query of the screen, from the send to the answer.");
 
 	if (R.ready) {
 		*why = "resolver already started";

@@ -33,6 +33,7 @@
 #include "guard.h"
 #include "links.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 #include "role.h"
 #include "server.h"
@@ -181,6 +182,10 @@ server_start(struct event_base *base, const int *listen_fds, size_t n,
 {
 	server_role = self;
 	server_policy = policy;
+	metrics_family("homemx_connections", METRIC_GAUGE, METRIC_STATUS,
+	    "SMTP sessions open now, by listener kind.");
+	metrics_family("homemx_connections_total", METRIC_COUNTER, 0,
+	    "SMTP sessions accepted, by listener kind.");
 	if (n == 0)
 		log_warnx("%s: no listening socket was handed over", role_name(self));
 	if ((ev_resume_accept = evtimer_new(base, server_resume_accept, NULL)) == NULL)

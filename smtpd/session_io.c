@@ -36,6 +36,7 @@
 #include "lines.h"
 #include "links.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "role.h"
 #include "server.h"
@@ -74,6 +75,20 @@ static size_t	nsessions;
 static bool	stressed;
 
 static void	session_free(struct smtp_session *);
+static const char *kind_name(enum listen_kind);
+
+/* homemx_connections (now) and _total, by listener kind (lib/metrics.h;
+ * server_start declares them): +1 at connect, -1 when freed. */
+static void
+session_metric(const struct smtp_session *s, int delta)
+{
+	char labels[METRICS_LABELS_MAX] = "";
+
+	metrics_label(labels, sizeof(labels), "kind", kind_name(s->kind));
+	metrics_add("homemx_connections", labels, delta);
+	if (delta > 0)
+		metrics_add("homemx_connections_total", labels, delta);
+}
 
 /* ---- counts ------------------------------------------------------------- */
 
@@ -632,6 +647,7 @@ session_close(struct smtp_session *s, int reply, const char *reason)
 static void
 session_free(struct smtp_session *s)
 {
+	session_metric(s, -1);
 	TAILQ_REMOVE(&sessions, s, entry);
 	nsessions--;
 	links_forget(s);
@@ -711,6 +727,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 	(void)salen;
 	log_event("connect", "sess=%s ip=%s port=%u kind=%s", s->id, s->ip, s->port,
 	    kind_name(kind));
+	session_metric(s, 1);
 	if (policy->on_connect != NULL)
 		policy->on_connect(s);
 	session_start(s);

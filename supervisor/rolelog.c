@@ -48,6 +48,7 @@ struct rolelog {
 };
 
 static struct rolelog	*readers;
+static rolelog_tap_fn	*tap;	/* supervisor/control.c: `mxctl log -f` */
 
 static void	rolelog_readable(evutil_socket_t, short, void *);
 
@@ -74,6 +75,12 @@ rolelog_new(struct event_base *base, const char *name, int *child_fd)
 	readers = rl;
 	*child_fd = p[1];
 	return rl;
+}
+
+void
+rolelog_set_tap(rolelog_tap_fn *fn)
+{
+	tap = fn;
 }
 
 void
@@ -109,6 +116,8 @@ emit_lines(struct rolelog *rl)
 	while ((nl = memchr(rl->line + start, '\n', rl->len - start)) != NULL) {
 		size_t end = (size_t)(nl - rl->line);
 		log_forward(rl->tag, rl->line + start, end - start);
+		if (tap != NULL)
+			tap(rl->tag, rl->line + start, end - start);
 		start = end + 1;
 	}
 	memmove(rl->line, rl->line + start, rl->len - start);

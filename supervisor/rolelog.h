@@ -40,6 +40,11 @@ void		 rolelog_release(struct rolelog *);
 /* homemxd is about to exit: pass on what every pipe still holds. */
 void		 rolelog_flush_all(void);
 
+/* Also hands every whole line to fn (the followers of `mxctl log -f`,
+ * supervisor/control.c); fn must not block. */
+typedef void	rolelog_tap_fn(const char *tag, const char *line, size_t len);
+void		 rolelog_set_tap(rolelog_tap_fn *fn);
+
 /* For the unit test: feed bytes as if read from the pipe. */
 void		 rolelog_feed(struct rolelog *, const char *buf, size_t len);
 

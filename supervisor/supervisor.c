@@ -50,6 +50,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "control.h"
 #include "ipc_decode.h"
 #include "log.h"
 #include "notify.h"
@@ -114,6 +115,7 @@ struct child {
 	bool			 ready;		/* MSG_ROLE_READY since this start */
 	bool			 killed;	/* SIGKILLed by us (bad peer) */
 	unsigned		 startup_failures;	/* in a row */
+	unsigned		 starts;	/* since homemxd started (mxctl status) */
 	char			 last_error[IPC_FATAL_TEXT_MAX + 1];	/* MSG_ROLE_FATAL */
 };
 
@@ -132,6 +134,7 @@ static bool			 debug;
 static bool			 draining;
 static struct event		*ev_drain_timeout;
 static int			 exit_code;	/* of homemxd, once drained */
+static double			 started_at;
 
 static void	child_start(struct child *);
 
@@ -238,6 +241,9 @@ control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		return;
 	case MSG_ROLE_READY:
 		control_ready(l, c, f);
+		return;
+	case MSG_CTL_ANSWER:
+		control_role_answer(c->spec->role, l, f);
 		return;
 	default:
 		ipc_link_reject(l, f->type, "unexpected");
@@ -418,6 +424,7 @@ child_start(struct child *c)
 	c->killed = false;
 	c->last_error[0] = '\0';
 	c->started = mono_now();
+	c->starts++;
 	c->control = ipc_link_new(base, sv[0], ROLE_SUPERVISOR, c->spec->role,
 	    control_frame, control_closed, c);
 	log_event("role_start", "role=%s pid=%ld", role_name(c->spec->role), (long)pid);
@@ -624,6 +631,7 @@ static void
 drain_start(const char *cause)
 {
 	draining = true;
+	control_stop();
 	log_event("shutdown", "role=supervisor %s state=draining", cause);
 	notify_send("STOPPING=1");
 	for (size_t i = 0; i < NROLES; i++)
@@ -695,26 +703,23 @@ send_tls_pair(int fd, uint32_t chain_len)
 	close(fd);
 }
 
-static void
-on_sighup(evutil_socket_t sig, short what, void *arg)
+int
+supervisor_reload(char *err, size_t errlen)
 {
-	char err[CONFIG_ERR_MAX], *text;
+	char *text;
 	struct config next;
 	uint32_t chain_len = 0;
 	size_t len;
 	int tls_fd = -1;
 
-	(void)sig;
-	(void)what;
-	(void)arg;
-	if (config_load(cfg_path, &next, &text, &len, err, sizeof(err)) == -1 ||
-	    tlscheck_config(cfg_path, &next, err, sizeof(err)) == -1 ||
-	    (tls_fd = tls_pair_memfd(&next, &chain_len, err, sizeof(err))) == -2) {
+	if (config_load(cfg_path, &next, &text, &len, err, errlen) == -1 ||
+	    tlscheck_config(cfg_path, &next, err, errlen) == -1 ||
+	    (tls_fd = tls_pair_memfd(&next, &chain_len, err, errlen)) == -2) {
 		char esc[LOG_ESCAPE_MAX];
 		free(text);	/* NULL when the file itself did not load */
 		log_event("reload_failed", "error=\"%s\" action=keep_old_config",
 		    log_escape(esc, sizeof(esc), err, strlen(err)));
-		return;
+		return -1;
 	}
 	if (listen_changed(&cfg, &next))
 		log_warnx("reload: listen addresses changed; they take effect at the next restart");
@@ -733,6 +738,60 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	if (tls_fd >= 0)
 		send_tls_pair(tls_fd, chain_len);
 	log_event("reload", "role=supervisor config=%s", cfg_path);
+	return 0;
+}
+
+static void
+on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	char err[CONFIG_ERR_MAX];
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	(void)supervisor_reload(err, sizeof(err));
+}
+
+static const char *
+child_state_name(const struct child *c)
+{
+	switch (c->state) {
+	case CHILD_RUNNING:	return c->ready ? "running" : "starting";
+	case CHILD_WAITING:	return "restarting";
+	case CHILD_STOPPED:	return "stopped";
+	case CHILD_DISABLED:	return "disabled";
+	}
+	return "?";
+}
+
+size_t
+supervisor_roles(struct supervisor_role_info *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NROLES && n < max; i++, n++) {
+		const struct child *c = &children[i];
+		out[n].role = c->spec->role;
+		out[n].state = child_state_name(c);
+		out[n].pid = c->state == CHILD_RUNNING ? c->pid : -1;
+		out[n].uptime = c->state == CHILD_RUNNING ? mono_now() - c->started : 0;
+		out[n].restarts = c->starts > 0 ? c->starts - 1 : 0;
+	}
+	return n;
+}
+
+struct ipc_link *
+supervisor_role_link(enum role r)
+{
+	struct child *c = child_for_role(r);
+
+	return c->state == CHILD_RUNNING && c->ready && !draining ? c->control : NULL;
+}
+
+double
+supervisor_uptime(void)
+{
+	return mono_now() - started_at;
 }
 
 /* A listening role without a listener of its kind is not needed. */
@@ -867,9 +926,11 @@ supervisor_main(int argc, char **argv)
 	find_bindir();
 	check_role_binaries();
 	as_root = geteuid() == 0;
-	if (as_root)
+	if (as_root) {
 		for (size_t i = 0; i < NROLES; i++)
 			setup_user(role_specs[i].user);
+		control_prepare(&cfg);	/* control_group */
+	}
 	else
 		log_warnx("not running as root: roles run as uid %ld without chroot (demo mode)",
 		    (long)getuid());
@@ -900,6 +961,8 @@ supervisor_main(int argc, char **argv)
 		children[i].ev_restart = evtimer_new(base, restart_cb, &children[i]);
 		children[i].state = role_wanted(&role_specs[i]) ? CHILD_STOPPED : CHILD_DISABLED;
 	}
+	started_at = mono_now();
+	control_init(base, &cfg, as_root);
 	log_event("start", "role=supervisor config=%s root=%s pid=%ld", cfg_path,
 	    as_root ? "yes" : "no", (long)getpid());
 	for (size_t i = 0; i < NROLES; i++)
