@@ -21,6 +21,7 @@
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_DOMAINS	64
 #define CONFIG_PATH_MAX		512
+#define CONFIG_LMTP_PATH_MAX	108	/* sun_path of a struct sockaddr_un */
 #define CONFIG_TEXT_MAX		60000	/* must fit one MSG_SUP_RELOAD */
 #define CONFIG_ERR_MAX		1024
 
@@ -123,6 +124,13 @@ struct config {
 	char			public_address[CONFIG_MAX_PUBLIC][INET6_ADDRSTRLEN];
 	size_t			npublic_address;
 	char			report_address[ADDR_MAX + 1];
+
+	/* Dovecot (admin/dovecot_passwd.h, delivery/lmtp.h): the passwd-file
+	 * mxctl keeps in sync with the users ("" = none), and local delivery
+	 * through Dovecot's LMTP socket instead of writing Maildirs ("" =
+	 * Maildir, "delivery maildir"; "delivery lmtp:/run/dovecot/lmtp") */
+	char			dovecot_passwd_file[CONFIG_PATH_MAX];
+	char			delivery_lmtp[CONFIG_LMTP_PATH_MAX];
 };
 
 /* The rule fields that apply to a recipient domain and an MX host name
