@@ -115,6 +115,9 @@ PORT25_ONLY := $(patsubst %,$(O)/obj/smtpd/%.o,main smtpd inbound)
 ENGINE_OBJS = $(filter-out $(PORT25_ONLY),$(call dir_objs,smtpd))
 ROLE_EXTRA_OBJS_submission = $(ENGINE_OBJS)
 UNIT_EXTRA_OBJS_submission = $(ENGINE_OBJS)
+# delivery's LMTP client reads replies and sends the body as the relay does.
+ROLE_EXTRA_OBJS_delivery = $(O)/obj/relay/dotstuff.o $(O)/obj/relay/reply.o
+UNIT_EXTRA_OBJS_delivery = $(ROLE_EXTRA_OBJS_delivery)
 
 define ROLE_template
 $(O)/homemx-$(1): $(call dir_objs,$(1)) $$(ROLE_EXTRA_OBJS_$(1)) $(O)/libhmx.a

@@ -9,6 +9,11 @@
   after `mxctl user passwd` the old password fails and the new one works;
   `mxctl user del` ends the login; `mxctl user sync-dovecot` rebuilds a lost
   file.
+- LMTP ("delivery lmtp:SOCKET"): Dovecot's own LMTP server stores each
+  mailbox of a recipient (an alias reaches two), IMAP reads it with the
+  headers Dovecot adds; no socket defers and the queue's retry delivers
+  once Dovecot is up; a 5xx RCPT reply fails the recipient, and a submitted
+  message gets its DSN, which LMTP delivers to the sender.
 """
 import grp
 import imaplib
@@ -219,6 +224,102 @@ class OnePassword(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("dovecot_passwd_file is not set", p.stderr)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: Dovecot switches users")
+@unittest.skipUnless(os.path.exists("/usr/lib/dovecot/lmtp"), "dovecot-lmtpd missing")
+class LmtpDelivery(unittest.TestCase):
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="hmx-lmtp-")
+        os.chmod(self.work, 0o755)
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.passwd = os.path.join(self.work, "dovecot-auth", "passwd")
+        self.dc = Dovecot(os.path.join(self.work, "maildirs"), 0, 0,
+                          os.path.join(self.work, "dovecot"), lmtp=True,
+                          auth_conf=shipped_config(self.passwd,
+                                                   os.path.join(self.work, "maildirs"),
+                                                   "_hmx-mail"))
+        cert, key = make_tls_pair(self.work)
+        self.sub_port = free_port()
+        self.h = Homemx(workdir=self.work, extra_conf=(
+            f"dovecot_passwd_file {self.passwd}\n"
+            f"delivery lmtp:{self.dc.lmtp_path}\n"
+            "retry_min 1s\nretry_max 1s\n"
+            f"listen submission 127.0.0.1:{self.sub_port}\n"
+            f"tls_certificate {cert}\ntls_key {key}\n"))
+        self.h.start()
+        self.addCleanup(self.h.stop)
+        self.addCleanup(self.dc.stop)
+        for user in ("kim", "lee"):
+            self.h.mxctl("user", "add", f"{user}@example.test", input=f"{user} pass\n")
+        self.h.mxctl("alias", "add", "team@example.test", "kim@example.test,lee@example.test")
+
+    def swaks(self, to, subject):
+        p = subprocess.run(["swaks", "--server", f"127.0.0.1:{self.h.smtp_port}",
+                            "--helo", "client.example", "--from", "a@example.org",
+                            "--to", to, "--header", f"Subject: {subject}", "--hide-all"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def inbox(self, user):
+        return self.dc.fetch_all(user, user.split("@")[0] + " pass")
+
+    def test_lmtp_stores_every_mailbox(self):
+        self.dc.start()
+        with self.h.expect_log("mailbox=lee@example.test via=lmtp result=ok"):
+            self.swaks("team@example.test", "to the team")
+        self.h.wait_log("mailbox=kim@example.test via=lmtp result=ok")
+        for user in ("kim@example.test", "lee@example.test"):
+            msgs = self.inbox(user)
+            self.assertEqual(len(msgs), 1, user)
+            # Dovecot stored it (its Return-Path and Received on top),
+            # above the Delivered-To homemx adds, as in a Maildir delivery
+            head = msgs[0].split(b"\r\n\r\n")[0]
+            self.assertRegex(head, rb"\AReturn-Path: <a@example.org>\r\n"
+                                   rb"Received: from mx.example.test\r\n\tby [^\r]+ with LMTP\r\n"
+                                   rb"(?:\t[^\r]*\r\n)+"
+                                   rb"Delivered-To: team@example.test\r\n"
+                                   rb"Received: from client.example ")
+            self.assertIn(b"Subject: to the team", msgs[0])
+        self.assertRegex(self.dc.log(), r"lmtp\(kim@example.test\).*saved mail to INBOX")
+
+    def test_no_socket_defers_then_delivers(self):
+        self.swaks("kim@example.test", "while dovecot is down")
+        self.h.wait_log("mailbox=kim@example.test via=lmtp result=deferred")
+        self.assertIn("cannot connect to " + self.dc.lmtp_path, self.h.log())
+        self.dc.start()
+        self.h.wait_log("mailbox=kim@example.test via=lmtp result=ok")
+        msgs = self.inbox("kim@example.test")
+        self.assertEqual(len(msgs), 1)
+        self.assertIn(b"Subject: while dovecot is down", msgs[0])
+
+    def test_refused_recipient_fails_and_the_sender_gets_a_dsn(self):
+        self.h.mxctl("dkim", "keygen", "example.test")     # submission signs
+        self.h.mxctl("user", "add", "gone@example.test", "--no-password")
+        # Dovecot no longer knows gone@ (the file edited by hand): its RCPT
+        # reply is a 5xx, which homemx takes as final
+        with open(self.passwd) as f:
+            kept = [l for l in f if not l.startswith("gone@")]
+        with open(self.passwd, "w") as f:
+            f.writelines(kept)
+        self.dc.start()
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", self.sub_port, timeout=30) as c:
+            c.starttls(context=ctx)
+            c.login("kim@example.test", "kim pass")
+            c.sendmail("kim@example.test", ["gone@example.test"],
+                       b"From: kim@example.test\r\nTo: gone@example.test\r\n"
+                       b"Subject: to nobody\r\n\r\nhello\r\n")
+        line = self.h.wait_log(r"mailbox=gone@example.test via=lmtp result=failed[^\n]*", regex=True)
+        self.assertIn("LMTP RCPT: 550", line.group(0))
+        # the DSN for kim goes through LMTP too
+        self.h.wait_log("mailbox=kim@example.test via=lmtp result=ok")
+        msgs = self.inbox("kim@example.test")
+        self.assertEqual(len(msgs), 1)
+        self.assertIn(b"gone@example.test", msgs[0])
+        self.assertIn(b"5.1.1", msgs[0])
 
 
 if __name__ == "__main__":
