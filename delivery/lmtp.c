@@ -53,7 +53,7 @@ struct lmtp_session {
 	size_t			 naccepted;
 	size_t			 nfinal;	/* replies after the dot */
 	int			 body_fd;
-	uint64_t		 body_off;
+	uint64_t		 body_off;	/* next byte of body_fd to send */
 	struct dotstuff		 ds;
 	lmtp_done_fn		 done;
 	void			*arg;
@@ -123,8 +123,8 @@ fail_open_with_reply(struct lmtp_session *s, const char *after)
 
 	for (size_t i = 0; i < s->n; i++)
 		if (s->rcpts[i].status == LMTP_PENDING)
-			set_status(&s->rcpts[i], st, "LMTP %s: %d %s", after,
-			    s->reply.code, s->reply.text);
+			set_status(&s->rcpts[i], st, "LMTP %s: %s", after,
+			    s->reply.text);
 	s->over = true;
 }
 
@@ -212,7 +212,7 @@ rcpt_reply(struct lmtp_session *s)
 		s->naccepted++;
 	} else
 		set_status(r, smtp_reply_is_permanent(&s->reply) ? LMTP_PERMFAIL :
-		    LMTP_TEMPFAIL, "LMTP RCPT: %d %s", s->reply.code, s->reply.text);
+		    LMTP_TEMPFAIL, "LMTP RCPT: %s", s->reply.text);
 	next_rcpt(s);
 }
 
@@ -230,10 +230,10 @@ final_reply(struct lmtp_session *s)
 		return;
 	}
 	if (smtp_reply_is_positive(&s->reply))
-		set_status(&s->rcpts[i], LMTP_OK, "%d %s", s->reply.code, s->reply.text);
+		set_status(&s->rcpts[i], LMTP_OK, "%s", s->reply.text);
 	else
 		set_status(&s->rcpts[i], smtp_reply_is_permanent(&s->reply) ?
-		    LMTP_PERMFAIL : LMTP_TEMPFAIL, "LMTP DATA: %d %s", s->reply.code,
+		    LMTP_PERMFAIL : LMTP_TEMPFAIL, "LMTP DATA: %s",
 		    s->reply.text);
 	if (++s->nfinal == s->naccepted)
 		s->over = true;
