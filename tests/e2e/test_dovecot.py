@@ -19,6 +19,7 @@ import grp
 import imaplib
 import os
 import pwd
+import re
 import shutil
 import smtplib
 import ssl
@@ -224,6 +225,43 @@ class OnePassword(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("dovecot_passwd_file is not set", p.stderr)
+
+
+@unittest.skipUnless(os.path.exists("/etc/dovecot/conf.d/10-auth.conf"), "Debian's Dovecot config missing")
+class ShippedConfigInDebiansDovecot(unittest.TestCase):
+    """README's steps on a copy of /etc/dovecot: doveconf reads the result,
+    and homemx's passwd-file is the only way in."""
+
+    def doveconf(self, comment_out_system_auth):
+        work = tempfile.mkdtemp(prefix="hmx-dcconf-")
+        self.addCleanup(shutil.rmtree, work, True)
+        etc = os.path.join(work, "dovecot")
+        shutil.copytree("/etc/dovecot", etc, symlinks=True)
+        shutil.copy(SHIPPED_CONF, os.path.join(etc, "conf.d"))
+        main = os.path.join(etc, "dovecot.conf")
+        with open(main) as f:
+            text = f.read()
+        self.assertIn("!include conf.d/*.conf", text)
+        with open(main, "w") as f:
+            f.write(text.replace("!include conf.d/*.conf", f"!include {etc}/conf.d/*.conf"))
+        if comment_out_system_auth:     # the README's sed line, as written there
+            with open(os.path.join(HERE, "..", "..", "README.md")) as f:
+                sed = re.search(r"^(sed -i .*10-auth\.conf)$", f.read(), re.M).group(1)
+            sed = sed.replace("/etc/dovecot/", etc + "/")
+            subprocess.run(sed, shell=True, check=True)
+        p = subprocess.run(["doveconf", "-c", main, "-n"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_readme_steps_leave_homemx_the_only_passdb(self):
+        out = self.doveconf(True)
+        self.assertEqual(re.findall(r"^passdb \{\n  args = ([^\n]*)\n  driver = (\S+)", out, re.M),
+                         [("scheme=ARGON2ID /var/lib/homemx/dovecot/passwd", "passwd-file")])
+        self.assertEqual(re.findall(r"^userdb \{\n  args = ([^\n]*)\n  driver = (\S+)", out, re.M),
+                         [("uid=_hmx-mail gid=_hmx-mail home=/var/mail/homemx/%d/%n", "static")])
+        self.assertIn("mail_location = maildir:~/", out)
+        # without the sed line, PAM (the system accounts) comes first
+        self.assertIn("driver = pam", self.doveconf(False))
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: Dovecot switches users")
