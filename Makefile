@@ -7,8 +7,8 @@
 #                   "N passed, N failed, K skipped" and fails on any failure
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make install    install into DESTDIR (PREFIX /usr): binaries, man pages,
-#                   the example configs (homemx, Dovecot), the systemd unit,
-#                   the fail2ban filter
+#                   the example configs (homemx, Dovecot), the systemd units
+#                   (homemx, the doctor's timer), the fail2ban filter
 #                   and jail (see "Install on a server" in README.md)
 #
 # Each role is one binary built from its own folder; main.c in a folder holds
@@ -180,7 +180,11 @@ install: $(BINS)
 	install -m 0644 conf/dovecot/99-homemx.conf $(DESTDIR)$(EXAMPLEDIR)/dovecot/
 	sed 's|/usr/sbin/homemxd|$(SBINDIR)/homemxd|g' conf/systemd/homemx.service \
 	    > $(DESTDIR)$(UNITDIR)/homemx.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/homemx.service
+	for u in homemx-doctor.service homemx-doctor.timer; do \
+	    sed 's|/usr/sbin/mxctl|$(SBINDIR)/mxctl|g' conf/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(UNITDIR)/homemx.service $(DESTDIR)$(UNITDIR)/homemx-doctor.service \
+	    $(DESTDIR)$(UNITDIR)/homemx-doctor.timer
 	install -m 0644 conf/fail2ban/homemx.conf $(DESTDIR)$(FAIL2BANDIR)/filter.d/homemx.conf
 	[ -e $(DESTDIR)$(FAIL2BANDIR)/jail.d/homemx.conf ] || \
 	    install -m 0644 conf/fail2ban/homemx-jail.conf $(DESTDIR)$(FAIL2BANDIR)/jail.d/homemx.conf
@@ -194,6 +198,7 @@ uninstall:
 	    $(ROLE_DIRS:%=$(DESTDIR)$(LIBEXECDIR)/homemx-%) \
 	    $(DESTDIR)$(MANDIR)/man5/homemx.conf.5 $(DESTDIR)$(MANDIR)/man8/homemxd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/mxctl.8 $(DESTDIR)$(UNITDIR)/homemx.service \
+	    $(DESTDIR)$(UNITDIR)/homemx-doctor.service $(DESTDIR)$(UNITDIR)/homemx-doctor.timer \
 	    $(DESTDIR)$(FAIL2BANDIR)/filter.d/homemx.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/homemx/homemx.conf.example \
 	    $(DESTDIR)$(EXAMPLEDIR)/dovecot/99-homemx.conf

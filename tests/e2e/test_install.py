@@ -78,6 +78,8 @@ class InstallLayoutTest(unittest.TestCase):
             "/etc/homemx/homemx.conf.example": 0o644,
             "/usr/share/doc/homemx/examples/dovecot/99-homemx.conf": 0o644,
             "/usr/lib/systemd/system/homemx.service": 0o644,
+            "/usr/lib/systemd/system/homemx-doctor.service": 0o644,
+            "/usr/lib/systemd/system/homemx-doctor.timer": 0o644,
             "/etc/fail2ban/filter.d/homemx.conf": 0o644,
             "/etc/fail2ban/jail.d/homemx.conf": 0o644,
             "/var/spool/homemx": 0o755, "/var/lib/homemx": 0o755, "/var/mail/homemx": 0o755,
@@ -133,7 +135,9 @@ class InstallLayoutTest(unittest.TestCase):
         out = p.stdout
         for moved in ("/dest/opt/hmx/sbin", "/dest/opt/hmx/lib/homemx",
                       "/dest/opt/hmx/share/man/man8", "/dest/opt/hmx/lib/systemd/system",
-                      "s|/usr/sbin/homemxd|/opt/hmx/sbin/homemxd|g"):
+                      "s|/usr/sbin/homemxd|/opt/hmx/sbin/homemxd|g",
+                      "s|/usr/sbin/mxctl|/opt/hmx/sbin/mxctl|g",
+                      "/dest/opt/hmx/share/doc/homemx/examples/dovecot"):
             self.assertIn(moved, out)
         self.assertIn('HOMEMX_LIBEXECDIR "%s"', out)
         self.assertIn("'/opt/hmx/lib/homemx'", out)
@@ -182,7 +186,9 @@ class InstallLayoutTest(unittest.TestCase):
         topo = Topology().start()
         tree = InstalledTree(self.dest, os.path.join(self.dir, "verify"), topo.mta)
         try:
-            p = tree.run("systemd-analyze verify /usr/lib/systemd/system/homemx.service")
+            p = tree.run("systemd-analyze verify /usr/lib/systemd/system/homemx.service "
+                         "/usr/lib/systemd/system/homemx-doctor.service "
+                         "/usr/lib/systemd/system/homemx-doctor.timer")
         finally:
             tree.close()
             topo.stop()
