@@ -221,13 +221,14 @@ dovecot_passwd_after_change(struct mxctl *m)
 {
 	unsigned nusers, nlogin;
 
+	char why[MXCTL_ERR_MAX];
+
 	if (dovecot_passwd_sync(m, &nusers, &nlogin) == 0)
 		return 0;
 	/* the store has the change; only Dovecot's copy lags */
-	fprintf(stderr, "mxctl: the store has the change, but Dovecot's passwd-file "
-	    "does not: %s\nmxctl: fix that, then run 'mxctl user sync-dovecot'\n", m->err);
-	m->err[0] = '\0';
-	return -1;
+	snprintf(why, sizeof(why), "%s", m->err);
+	return mx_fail(m, "the store has the change, but Dovecot's passwd-file does "
+	    "not: %.800s; fix that, then run 'mxctl user sync-dovecot'", why);
 }
 
 /* ---- the directory (as root) --------------------------------------------- */
@@ -244,7 +245,8 @@ dovecot_passwd_prepare(struct mxctl *m, uid_t owner_uid, gid_t owner_gid)
 		return 0;
 	snprintf(buf, sizeof(buf), "%s", m->cfg.dovecot_passwd_file);
 	dir = dirname(buf);
-	if (mkdir_p(dir, 0750) == -1)
+	/* parents Dovecot's auth process can traverse, then its own */
+	if (mkdir_p(dir, 0755) == -1)
 		return mx_fail(m, "dovecot_passwd_file: cannot create %s: %s", dir,
 		    strerror(errno));
 	/* O_NOFOLLOW: the last component is ours to chown, not a link's target */

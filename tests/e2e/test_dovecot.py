@@ -215,6 +215,17 @@ class OnePassword(unittest.TestCase):
             with open(self.passwd) as f:
                 self.assertEqual(f.read(), "shop@example.test:\n")
 
+    def test_a_file_that_cannot_be_written_is_an_error_the_store_keeps_the_user(self):
+        os.makedirs(self.passwd)        # rename() over a directory fails
+        p = self.h.mxctl("user", "add", "kim@example.test", input="pw\n", check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("the store has the change, but Dovecot's passwd-file does not", p.stderr)
+        self.assertIn("mxctl user sync-dovecot", p.stderr)
+        self.assertIn("kim@example.test\tpassword", self.h.mxctl("user", "list").stdout)
+        self.assertNotIn("passwd.tmp", os.listdir(os.path.dirname(self.passwd)))
+        os.rmdir(self.passwd)
+        self.assertIn("1 users, 1 with a password", self.h.mxctl("user", "sync-dovecot").stdout)
+
     def test_sync_without_the_setting_says_what_to_set(self):
         conf = os.path.join(self.work, "plain.conf")
         with open(self.h.conf_path) as f:
