@@ -258,7 +258,7 @@ set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
 void
 config_defaults(struct config *c)
 {
-	struct parse_ctx p = { "default", 0, NULL, 0 };
+	struct parse_ctx p = { "default", 0, NULL, 0, 0 };
 	char err[CONFIG_ERR_MAX];
 
 	p.err = err;
@@ -722,7 +722,7 @@ int
 config_parse(const char *name, const char *text, size_t len,
     struct config *out, char *err, size_t errlen)
 {
-	struct parse_ctx p = { name, 0, err, errlen };
+	struct parse_ctx p = { name, 0, err, errlen, 0 };
 	uint8_t seen[sizeof(params) / sizeof(params[0])] = { 0 };
 	struct config *c;
 	char line[1024];
