@@ -180,11 +180,11 @@ install: $(BINS)
 	install -m 0644 conf/dovecot/99-homemx.conf $(DESTDIR)$(EXAMPLEDIR)/dovecot/
 	sed 's|/usr/sbin/homemxd|$(SBINDIR)/homemxd|g' conf/systemd/homemx.service \
 	    > $(DESTDIR)$(UNITDIR)/homemx.service
-	for u in homemx-doctor.service homemx-doctor.timer; do \
-	    sed 's|/usr/sbin/mxctl|$(SBINDIR)/mxctl|g' conf/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
-	done
-	chmod 0644 $(DESTDIR)$(UNITDIR)/homemx.service $(DESTDIR)$(UNITDIR)/homemx-doctor.service \
-	    $(DESTDIR)$(UNITDIR)/homemx-doctor.timer
+	chmod 0644 $(DESTDIR)$(UNITDIR)/homemx.service
+	sed 's|/usr/sbin/mxctl|$(SBINDIR)/mxctl|g' conf/systemd/homemx-doctor.service \
+	    > $(DESTDIR)$(UNITDIR)/homemx-doctor.service
+	install -m 0644 conf/systemd/homemx-doctor.timer $(DESTDIR)$(UNITDIR)/
+	chmod 0644 $(DESTDIR)$(UNITDIR)/homemx-doctor.service
 	install -m 0644 conf/fail2ban/homemx.conf $(DESTDIR)$(FAIL2BANDIR)/filter.d/homemx.conf
 	[ -e $(DESTDIR)$(FAIL2BANDIR)/jail.d/homemx.conf ] || \
 	    install -m 0644 conf/fail2ban/homemx-jail.conf $(DESTDIR)$(FAIL2BANDIR)/jail.d/homemx.conf

@@ -399,8 +399,12 @@ print_next_steps(const struct setup_args *a, const char *maildir_root)
 	    "       mxctl user add you@%s\n"
 	    "       mxctl alias add postmaster@%s you@%s\n"
 	    "  3. Publish the DNS records above; your provider sets the PTR records.\n"
-	    "     Open ports 25, 587 and 465; outgoing port 25 must be allowed too.\n",
-	    a->domain, a->domain, a->domain);
+	    "     Open ports 25, 587 and 465; outgoing port 25 must be allowed too.\n"
+	    "     \"mxctl dns %s\" prints every record (MTA-STS, TLS-RPT and TLSA too),\n"
+	    "     \"mxctl doctor\" checks what is published, and\n"
+	    "       systemctl enable --now homemx-doctor.timer\n"
+	    "     checks it every hour.\n",
+	    a->domain, a->domain, a->domain, a->domain);
 	if (a->self_signed)
 		printf("  4. A real certificate, renewed by certbot (port 80 must be free):\n"
 		    "       certbot certonly --standalone -d %s \\\n"

@@ -185,9 +185,5 @@ void	doctor_print_json(FILE *, const struct doctor *, const struct dr_report *,
 struct spf_outcome;
 int	doctor_spf(struct doctor_dns *, const char *ip, const char *sender,
 	    const char *helo, time_t now, struct spf_outcome *out);
-/* A DKIM key record's p= (RFC 6376 3.6.1), whitespace removed; k= in alg
- * ("rsa" when absent). -1 if it is no DKIM key record. */
-int	dkim_record_key(const char *txt, size_t len, char *p, size_t psize, char *k,
-	    size_t ksize, char *why, size_t whysize);
 
 #endif

@@ -376,6 +376,14 @@ give_up(struct doctor_dns *dd)
 		ares_cancel(dd->ch);
 }
 
+/* Bit i of ares_getsock()'s mask. Not ares.h's ARES_GETSOCK_WRITABLE:
+ * it shifts the int 1 by up to 31 places, undefined behaviour. */
+static bool
+sock_bit(unsigned bits, int i)
+{
+	return ((bits >> i) & 1u) != 0;
+}
+
 /* Drives c-ares until every query answered or the deadline passed. */
 static void
 pump(struct doctor_dns *dd)
@@ -386,7 +394,8 @@ pump(struct doctor_dns *dd)
 		struct timeval maxtv, tv, *t;
 		double left = dd->deadline - mono_now();
 		nfds_t n = 0;
-		int bits, ms;
+		unsigned bits;
+		int ms;
 
 		if (left <= 0) {
 			give_up(dd);
@@ -396,10 +405,10 @@ pump(struct doctor_dns *dd)
 		maxtv.tv_usec = (suseconds_t)((left - (double)maxtv.tv_sec) * 1e6);
 		t = ares_timeout(dd->ch, &maxtv, &tv);
 		ms = (int)(t->tv_sec * 1000 + t->tv_usec / 1000) + 1;
-		bits = ares_getsock(dd->ch, socks, ARES_GETSOCK_MAXNUM);
+		bits = (unsigned)ares_getsock(dd->ch, socks, ARES_GETSOCK_MAXNUM);
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-			    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			short ev = (short)((sock_bit(bits, i) ? POLLIN : 0) |
+			    (sock_bit(bits, i + ARES_GETSOCK_MAXNUM) ? POLLOUT : 0));
 			if (ev != 0)
 				pfd[n++] = (struct pollfd){ .fd = socks[i], .events = ev };
 		}

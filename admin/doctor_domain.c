@@ -301,52 +301,6 @@ check_spf_auth(struct doctor *d, struct dr_domain *dom, struct doctor_dns *dd,
 
 /* ---- DKIM ------------------------------------------------------------------------------- */
 
-int
-dkim_record_key(const char *txt, size_t len, char *p, size_t psize, char *k, size_t ksize,
-    char *why, size_t whysize)
-{
-	char name[8], value[16], raw[DKIM_TXT_RECORD_MAX];
-	size_t o = 0;
-
-	if (taglist_valid(txt, len) == -1) {
-		snprintf(why, whysize, "not a tag=value list");
-		return -1;
-	}
-	if (taglist_first(txt, len, name, sizeof(name), value, sizeof(value)) == 1 &&
-	    strcmp(name, "v") == 0 && strcmp(value, "DKIM1") != 0) {
-		snprintf(why, whysize, "v= is not DKIM1");
-		return -1;
-	}
-	if (taglist_get(txt, len, "v", value, sizeof(value)) == 1 &&
-	    (taglist_first(txt, len, name, sizeof(name), value, sizeof(value)) != 1 ||
-	    strcmp(name, "v") != 0)) {
-		snprintf(why, whysize, "v= is not the first tag (RFC 6376 3.6.1)");
-		return -1;
-	}
-	switch (taglist_get(txt, len, "k", k, ksize)) {
-	case 0:
-		snprintf(k, ksize, "rsa");
-		break;
-	case -1:
-		snprintf(why, whysize, "k= too long");
-		return -1;
-	}
-	if (taglist_get(txt, len, "p", raw, sizeof(raw)) != 1) {
-		snprintf(why, whysize, "no p= tag");
-		return -1;
-	}
-	for (size_t i = 0; raw[i] != '\0'; i++)
-		if (raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r' && raw[i] != '\n') {
-			if (o + 1 >= psize) {
-				snprintf(why, whysize, "p= too long");
-				return -1;
-			}
-			p[o++] = raw[i];
-		}
-	p[o] = '\0';
-	return 0;
-}
-
 /* 1 if the published key equals ours, 0 if not, -1 pending, -2 not known. */
 static int
 check_dkim_key(struct doctor *d, struct dr_domain *dom, const struct dkim_pub *pub,

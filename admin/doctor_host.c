@@ -2,8 +2,8 @@
  * admin/doctor_host.c - the doctor's checks of the host itself: each
  * public address's PTR, that the PTR name resolves back (FCrDNS) and is
  * our HELO name, that the HELO name resolves and has SPF for our bounces,
- * IPv6 sending without a PTR, and our addresses on the configured DNS
- * block and allow lists.
+ * IPv6 sending without a PTR, our addresses on the configured DNS block
+ * and allow lists, and a note when most mail leaves through a relay= host.
  *
  * Owns: nothing between rounds (doctor.h). The lists are checked with the
  * screen's own code: first the RFC 5782 5 probe (a list that refuses our
@@ -430,6 +430,19 @@ check_lists_all(struct doctor *d, struct doctor_dns *dd, struct dr_report *r)
 		check_addr_lists(d, dd, &h, usable, &d->sending.a[i], r);
 }
 
+/* Through a relay= host, receivers see its addresses, not ours: our SPF
+ * must name them, which only its operator knows (an include: they document). */
+static void
+check_smarthost(const struct doctor *d, struct dr_report *r)
+{
+	if (d->smarthost[0] == '\0')
+		return;
+	dr_add(r, DR_OK, "smarthost", NULL, "most mail leaves through relay=%s: receivers "
+	    "judge its addresses, so SPF must also name those (the include: its operator "
+	    "documents); the checks below are of the mail that leaves from this host",
+	    d->smarthost);
+}
+
 void
 doctor_check_host(struct doctor *d, struct doctor_dns *dd, struct dr_report *r)
 {
@@ -443,6 +456,7 @@ doctor_check_host(struct doctor *d, struct doctor_dns *dd, struct dr_report *r)
 	else
 		dr_add(r, DR_OK, "addresses", NULL, "%zu public address%s (%s)", d->public.n,
 		    d->public.n == 1 ? "" : "es", host_addr_origin_text(d->public.a[0].origin));
+	check_smarthost(d, r);
 	for (size_t i = 0; i < d->sending.n; i++) {
 		check_addr_ptr(d, dd, &d->sending.a[i], r, &v6);
 		if (d->sending.a[i].family == AF_INET6)

@@ -19,6 +19,7 @@
 
 #include "doctor.h"
 #include "doctor_dns.h"
+#include "taglist.h"
 
 /* One zone record: a view type (raw 0) or a raw type with data. */
 struct zrec {
@@ -427,6 +428,33 @@ test_dkim_findings(void **state)
 	bench_free(b);
 }
 
+/* Published and equal to ours, but ours is small: 1024 bits is weak, less
+ * is refused by receivers (RFC 8301 3.2). */
+static void
+test_dkim_key_size(void **state)
+{
+	static const struct { int bits; enum dr_status st; const char *what; } cases[] = {
+		{ 1024, DR_WARN, "RSA 1024 bits: weak" },
+		{ 768, DR_FAIL, "refuse keys under 1024 bits" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bench *b = bench_new(NULL);
+		EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)cases[i].bits);
+		assert_non_null(small);
+		assert_int_equal(dkim_pub_from_key(small, DKIM_ALG_RSA, "mx1",
+		    &b->dom[0].dkim[DKIM_ALG_RSA]), 0);
+		EVP_PKEY_free(small);
+		bench_domain(b, "");
+		bench_run(b);
+		expect(b, "dkim home.test mx1-rsa", cases[i].st, cases[i].what,
+		    "mxctl dkim keygen --selector NEW");
+		expect(b, "dkim home.test mx1-ed25519", DR_OK, "Ed25519", NULL);
+		bench_free(b);
+	}
+}
+
 static void
 test_dkim_record_key(void **state)
 {
@@ -559,6 +587,28 @@ test_ptr_findings(void **state)
 	bench_free(b);
 }
 
+/* A relay= host for most mail: a note (its addresses are the operator's),
+ * never a finding that changes the exit status; none without one. */
+static void
+test_smarthost_note(void **state)
+{
+	struct bench *b = bench_new(NULL);
+
+	(void)state;
+	bench_domain(b, "");
+	bench_run(b);
+	assert_null(dr_find(&b->r, "smarthost"));
+	bench_free(b);
+
+	b = bench_new(NULL);
+	snprintf(b->d.smarthost, sizeof(b->d.smarthost), "smtp.provider.test");
+	bench_domain(b, "");
+	bench_run(b);
+	expect(b, "smarthost", DR_OK, "relay=smtp.provider.test", NULL);
+	assert_int_equal(dr_worst(&b->r), DR_OK);
+	bench_free(b);
+}
+
 static void
 test_tempfail_is_a_warning(void **state)
 {
@@ -684,10 +734,12 @@ main(void)
 		cmocka_unit_test(test_spf_void_lookups),
 		cmocka_unit_test(test_spf_record_findings),
 		cmocka_unit_test(test_dkim_findings),
+		cmocka_unit_test(test_dkim_key_size),
 		cmocka_unit_test(test_dkim_record_key),
 		cmocka_unit_test(test_dmarc_findings),
 		cmocka_unit_test(test_mx_findings),
 		cmocka_unit_test(test_ptr_findings),
+		cmocka_unit_test(test_smarthost_note),
 		cmocka_unit_test(test_tempfail_is_a_warning),
 		cmocka_unit_test(test_mta_sts_findings),
 		cmocka_unit_test(test_mta_sts_and_tls_rpt_records),

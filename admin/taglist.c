@@ -1,11 +1,13 @@
 /*
- * admin/taglist.c - tag=value lists (see taglist.h).
+ * admin/taglist.c - tag=value lists, and the DKIM key records written in
+ * them (see taglist.h).
  *
  * Owns: nothing between calls. Walks the text once per question with
  * explicit lengths; the text may hold any byte (a TXT record from DNS).
  */
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "taglist.h"
@@ -79,10 +81,11 @@ taglist_valid(const char *txt, size_t len)
 	return r == 0 ? 0 : -1;
 }
 
+/* A value goes out as a C string: one holding a NUL byte is refused. */
 static int
 copy_out(struct span s, char *out, size_t size)
 {
-	if (s.n >= size)
+	if (s.n >= size || memchr(s.p, '\0', s.n) != NULL)
 		return -1;
 	memcpy(out, s.p, s.n);
 	out[s.n] = '\0';
@@ -116,4 +119,56 @@ taglist_first(const char *txt, size_t len, char *name, size_t nsize, char *value
 	    copy_out(v, value, vsize) != 1)
 		return 0;
 	return 1;
+}
+
+/* ---- DKIM key records (RFC 6376 3.6.1) ---------------------------------------------- */
+
+int
+dkim_record_key(const char *txt, size_t len, char *p, size_t psize, char *k, size_t ksize,
+    char *why, size_t whysize)
+{
+	char name[8], value[16], raw[TAGLIST_DKIM_P_MAX];
+	size_t o = 0;
+
+	if (taglist_valid(txt, len) == -1) {
+		snprintf(why, whysize, "not a tag=value list");
+		return -1;
+	}
+	if (taglist_first(txt, len, name, sizeof(name), value, sizeof(value)) == 1 &&
+	    strcmp(name, "v") == 0 && strcmp(value, "DKIM1") != 0) {
+		snprintf(why, whysize, "v= is not DKIM1");
+		return -1;
+	}
+	if (taglist_get(txt, len, "v", value, sizeof(value)) == 1 &&
+	    (taglist_first(txt, len, name, sizeof(name), value, sizeof(value)) != 1 ||
+	    strcmp(name, "v") != 0)) {
+		snprintf(why, whysize, "v= is not the first tag (RFC 6376 3.6.1)");
+		return -1;
+	}
+	switch (taglist_get(txt, len, "k", k, ksize)) {
+	case 0:
+		snprintf(k, ksize, "rsa");
+		break;
+	case -1:
+		snprintf(why, whysize, "k= too long or not text");
+		return -1;
+	}
+	switch (taglist_get(txt, len, "p", raw, sizeof(raw))) {
+	case 0:
+		snprintf(why, whysize, "no p= tag");
+		return -1;
+	case -1:
+		snprintf(why, whysize, "p= too long or not text");
+		return -1;
+	}
+	for (size_t i = 0; raw[i] != '\0'; i++)
+		if (raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r' && raw[i] != '\n') {
+			if (o + 1 >= psize) {
+				snprintf(why, whysize, "p= too long");
+				return -1;
+			}
+			p[o++] = raw[i];
+		}
+	p[o] = '\0';
+	return 0;
 }

@@ -16,10 +16,19 @@
  * (ALPHA *(ALNUM / "_")), else -1. */
 int	taglist_valid(const char *txt, size_t len);
 /* The value of the first tag called name: 1 (out set), 0 absent, -1 if it
- * does not fit size. */
+ * does not fit size or holds a NUL byte. */
 int	taglist_get(const char *txt, size_t len, const char *name, char *out, size_t size);
 /* The first tag's name and value: 1, or 0 if there is none / it is malformed. */
 int	taglist_first(const char *txt, size_t len, char *name, size_t nsize, char *value,
 	    size_t vsize);
+
+/*
+ * A DKIM key record (RFC 6376 3.6.1): 0 with p= (blanks removed, "" when
+ * revoked) and k= ("rsa" when absent); -1 with why if it is no key record
+ * (not a tag list, v= not DKIM1 or not first, no p=, too long).
+ */
+#define TAGLIST_DKIM_P_MAX	2048
+int	dkim_record_key(const char *txt, size_t len, char *p, size_t psize, char *k,
+	    size_t ksize, char *why, size_t whysize);
 
 #endif

@@ -190,6 +190,13 @@ test_parent_does_not_grow(void **state)
 	before = rss_kb();
 	for (int i = 0; i < 1000; i++)
 		assert_int_equal(sign_once(NULL, ed_pem, &res), 0);
+#if defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer keeps freed blocks in its quarantine, so the
+	 * resident size grows by design there (about 1 KB per signature);
+	 * its LeakSanitizer checks the same 1000 signatures at exit. */
+	(void)before;
+	return;
+#endif
 	if (rss_kb() - before > 100)
 		fail_msg("parent grew by %ld KB over 1000 signatures", rss_kb() - before);
 }

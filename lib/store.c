@@ -3,8 +3,9 @@
  * two questions both mxctl and lookup ask of it (what does this name
  * expand to, which base does this subaddress belong to).
  *
- * Owns: every byte under store_dir. Nothing else in homemx opens a BDB
- * handle. Records are decoded and checked here (version byte, lengths,
+ * Owns: every byte under store_dir; nothing else opens a handle there (the
+ * screen role's memory is a separate environment of its own, through the
+ * same lib/bdbenv.c settings). Records are decoded and checked here (version byte, lengths,
  * key syntax), so a corrupt row becomes STORE_ERROR, never a bad answer.
  * Why this way: the environment settings in doc/libraries.md section 5 were
  * each learned from a failure (a reader hung on a dead writer's locks, a

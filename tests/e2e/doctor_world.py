@@ -140,11 +140,13 @@ class PolicyServer:
 
 class FakeSmtp:
     """A port-25 look-alike on 127.0.0.1 in namespace ns: STARTTLS with the
-    given certificate (or none), RCPT answered 250 when open_relay (a
-    broken server the doctor must call out) else 554."""
+    given certificate (or none), or TLS at once when implicit_tls (a port
+    465 look-alike); RCPT answered 250 when open_relay (a broken server the
+    doctor must call out) else 554."""
 
-    def __init__(self, ns, cert=None, key=None, open_relay=False):
+    def __init__(self, ns, cert=None, key=None, open_relay=False, implicit_tls=False):
         self.cert, self.key, self.open_relay = cert, key, open_relay
+        self.implicit_tls = implicit_tls
         with in_netns(ns):
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -164,10 +166,16 @@ class FakeSmtp:
                 return
             threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
+    def _tls(self, conn):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        return ctx.wrap_socket(conn, server_side=True)
+
     def _session(self, conn):
-        f = conn.makefile("rwb")
         try:
-            self._dialog(conn, f)
+            if self.implicit_tls:
+                conn = self._tls(conn)
+            self._dialog(conn, conn.makefile("rwb"))
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
@@ -185,13 +193,11 @@ class FakeSmtp:
             verb = line.split(" ")[0].upper()
             if verb == "EHLO":
                 f.write(b"250-fake.example.test\r\n")
-                say("250-STARTTLS" if self.cert else "250-8BITMIME")
+                say("250-STARTTLS" if self.cert and not self.implicit_tls else "250-8BITMIME")
                 say("250 PIPELINING")
-            elif verb == "STARTTLS" and self.cert:
+            elif verb == "STARTTLS" and self.cert and not self.implicit_tls:
                 say("220 go ahead")
-                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                ctx.load_cert_chain(self.cert, self.key)
-                conn = ctx.wrap_socket(conn, server_side=True)
+                conn = self._tls(conn)
                 f = conn.makefile("rwb")
             elif verb == "MAIL":
                 say("250 2.1.0 ok")

@@ -1,6 +1,7 @@
 """tests/e2e/run.py - run every tests/e2e/test_*.py and print one
 machine-readable line "E2E-RESULT passed=N failed=M skipped=K" for
-scripts/run-tests, after one "E2E-SKIP id: reason" line per skipped test.
+scripts/run-tests, after one "E2E-SKIP id: reason" line per skipped test
+and one "E2E-TIME module seconds" line per test file, slowest first.
 
 Owns: the rule for skips. A skip is counted and listed, never silent. When
 the tests run as root with CI=true (CI sets it), every skip is a failure
@@ -16,6 +17,7 @@ Optional argument: a file name prefix (e.g. test_smtpd) to run a subset.
 import os
 import re
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +32,19 @@ class CountingResult(unittest.TextTestResult):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.passed = 0
+        self.module_seconds = {}    # module name -> wall time of its tests
+        self.started = None
+
+    def startTest(self, test):
+        self.started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        if self.started is not None:
+            module = test.id().split(".")[0]
+            spent = time.monotonic() - self.started
+            self.module_seconds[module] = self.module_seconds.get(module, 0.0) + spent
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -110,6 +125,10 @@ def main():
         else:
             print(f"E2E-SKIP {test_id}: {reason}")
             skipped += 1
+    # Where the time goes (the class fixtures not included): make check has
+    # a budget, and this says which file to look at first.
+    for module, spent in sorted(result.module_seconds.items(), key=lambda kv: -kv[1]):
+        print(f"E2E-TIME {module} {spent:.1f}s")
     print(f"E2E-RESULT passed={result.passed} failed={bad} skipped={skipped}")
     return 1 if bad else 0
 

@@ -33,11 +33,12 @@ WEB_IP = "192.0.2.10"          # the first host of the topology
 BROKEN = ("mx-elsewhere.test", "mx-cname.test", "mx-noaddr.test", "nospf.test",
           "twospf.test", "spf99.test", "spfsyntax.test", "spflookups.test",
           "spfvoid.test", "spfnoauth.test", "dkimmissing.test", "dkimwrong.test",
-          "nodmarc.test", "dmarcnone.test", "noauth.test", "stsbadid.test",
-          "stsnomx.test", "stsnohost.test", "sts404.test", "tlsrptbad.test")
+          "dkimweak.test", "nodmarc.test", "dmarcnone.test", "dmarcbad.test",
+          "noauth.test", "stsbadid.test", "stsnomx.test", "stsnohost.test", "sts404.test",
+          "stsnorpt.test", "tlsrptbad.test")
 NOKEY = "nokey.test"           # local, but no DKIM keys made
 DOMAINS = (GOOD,) + BROKEN + (NOKEY,)
-STS_SERVED = (GOOD, "stsnomx.test", "sts404.test")
+STS_SERVED = (GOOD, "stsnomx.test", "sts404.test", "stsnorpt.test")
 
 
 def owned_by(name, domain):
@@ -63,11 +64,13 @@ class Doctor(unittest.TestCase):
                 "public_address 192.0.2.1 2001:db8::1",
                 f"tls_certificate {cls.cert}", f"tls_key {cls.key}",
                 f"listen submission 127.0.0.1:{harness.free_port()}",
+                f"listen submissions 127.0.0.1:{harness.free_port()}",
                 "dnsbl bl.example weight=10", "dnswl wl.example weight=-5"]))
             cls.h.start()
             for d in DOMAINS:
                 if d != NOKEY:
                     cls.h.mxctl("dkim", "keygen", d)
+            cls.weaken_rsa_key("dkimweak.test")
             cls.records = {d: cls.dns_json(d)["records"] for d in DOMAINS}
             cls.policies = {d: cls.dns_json(d)["mta_sts"]["policy"] for d in STS_SERVED}
             cls.build_zones()
@@ -103,6 +106,7 @@ class Doctor(unittest.TestCase):
         with in_netns(cls.topo.mta):
             p = subprocess.run([MXCTL, "-f", conf or cls.h.conf_path, *args], env=cls.env,
                                capture_output=True, text=True, timeout=harness.WAIT * 2)
+        harness.assert_no_sanitizer_reports(p.stderr, f"mxctl {' '.join(args)}")
         if check and p.returncode != 0:
             raise AssertionError(f"mxctl {' '.join(args)}: {p.returncode}\n{p.stdout}{p.stderr}")
         return p
@@ -115,6 +119,7 @@ class Doctor(unittest.TestCase):
         """(exit status, {id: check}) of mxctl doctor --json."""
         p = self.mxctl("doctor", "--json", *args, conf=conf, check=False)
         self.assertIn(p.returncode, (0, 1, 2), p.stderr)
+        self.assertEqual(p.stderr, "")
         out = json.loads(p.stdout)
         return p.returncode, {c["id"]: c for c in out["checks"]}
 
@@ -126,6 +131,17 @@ class Doctor(unittest.TestCase):
             self.assertIn(what, c["what"], c)
         if fix is not None:
             self.assertIn(fix, c["fix"], c)
+
+    @classmethod
+    def weaken_rsa_key(cls, domain):
+        """Our RSA key of domain becomes a 1024-bit one (published as it is:
+        the record is what `mxctl dns` prints), written over the file keygen
+        made so that its owner and mode stay."""
+        key = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                              "rsa_keygen_bits:1024"], check=True, capture_output=True).stdout
+        with open(os.path.join(cls.h.dir, "dkim", domain, "mx1.rsa.pem"), "r+b") as f:
+            f.truncate(0)
+            f.write(key)
 
     # -- the zones -----------------------------------------------------------------
     @classmethod
@@ -147,6 +163,7 @@ class Doctor(unittest.TestCase):
         dns.add("2.0.0.127.bl.example", "A", "127.0.0.2")
         dns.add("2.0.0.127.wl.example", "A", "127.0.0.2")
         dns.add("80.2.0.192.bl.example", "A", "127.0.0.2")         # a listed address
+        dns.add("81.2.0.192.wl.example", "A", "127.0.0.2")         # an allow-listed one
         dns.add("2.0.0.127.refusing.example", "A", "127.255.255.254")
         dns.add("1.0.0.127.refusing.example", "A", "127.255.255.254")
         # host-level cases (variant configs)
@@ -207,6 +224,10 @@ class Doctor(unittest.TestCase):
                                        f"v=DKIM1; k=rsa; p={foreign_dkim_p()}")]
         if d == "nodmarc.test":
             return drop(is_dmarc)
+        if d == "dmarcbad.test":
+            return drop(is_dmarc) + [txt(f"_dmarc.{d}", "v=DMARC1; p=bounce")]
+        if d == "stsnorpt.test":
+            return drop(lambda r: r["name"].startswith("_smtp._tls."))
         if d == "dmarcnone.test":
             return drop(is_dmarc) + [txt(f"_dmarc.{d}", f"v=DMARC1; p=none; "
                                                         f"rua=mailto:postmaster@{d}")]
@@ -306,12 +327,13 @@ class Doctor(unittest.TestCase):
                     f"dkim {GOOD} mx1-ed25519", f"dmarc {GOOD}", f"dmarc_align {GOOD}",
                     f"mta_sts {GOOD}", f"tls_rpt {GOOD}", "tlsa"):
             self.assertIn(cid, checks)
-        tls = [c for k, c in checks.items() if k.startswith("tls smtp")]
-        self.assertEqual(len(tls), 1)
-        self.assertIn("verifies for mx.example.test", tls[0]["what"])
+        for kind in ("smtp", "submission", "submissions"):
+            tls = [c for k, c in checks.items() if k.startswith(f"tls {kind} ")]
+            self.assertEqual(len(tls), 1, kind)
+            self.assertIn("verifies for mx.example.test", tls[0]["what"])
         self.assertCheck(checks, f"open_relay 127.0.0.1:{self.h.smtp_port}", "OK",
                          what="554")
-        self.assertTrue(any(k.startswith("auth_required ") for k in checks), checks)
+        self.assertEqual(len([k for k in checks if k.startswith("auth_required ")]), 2, checks)
         self.assertCheck(checks, f"mta_sts {GOOD}", "OK", what="mode enforce")
 
     def test_text_output_and_exit_status(self):
@@ -379,6 +401,11 @@ class Doctor(unittest.TestCase):
         _, c = self.doctor(NOKEY)
         self.assertCheck(c, f"dkim {NOKEY} mx1-rsa", "FAIL", what="no private key",
                          fix=f"mxctl dkim keygen {NOKEY}")
+        rc, c = self.doctor("dkimweak.test")
+        self.assertCheck(c, "dkim dkimweak.test mx1-rsa", "WARN", what="RSA 1024 bits: weak",
+                         fix="mxctl dkim keygen --selector NEW")
+        self.assertCheck(c, "dkim dkimweak.test mx1-ed25519", "OK")
+        self.assertEqual(rc, 1)
 
     def test_dmarc_findings(self):
         _, c = self.doctor("nodmarc.test")
@@ -387,6 +414,9 @@ class Doctor(unittest.TestCase):
                              "adkim=s; aspf=s; rua=mailto:postmaster@nodmarc.test\"'")
         _, c = self.doctor("dmarcnone.test")
         self.assertCheck(c, "dmarc dmarcnone.test", "WARN", what="p=none")
+        _, c = self.doctor("dmarcbad.test")
+        self.assertCheck(c, "dmarc dmarcbad.test", "FAIL", what="does not parse",
+                         fix="publish '_dmarc.dmarcbad.test. IN TXT \"v=DMARC1; p=reject;")
         _, c = self.doctor("noauth.test")
         self.assertCheck(c, "dmarc_align noauth.test", "FAIL", what="fails DMARC")
 
@@ -404,6 +434,11 @@ class Doctor(unittest.TestCase):
                          fix="--mta-sts-policy")
         _, c = self.doctor("tlsrptbad.test")
         self.assertCheck(c, "tls_rpt tlsrptbad.test", "FAIL", what="no usable rua=")
+        rc, c = self.doctor("stsnorpt.test")
+        self.assertCheck(c, "mta_sts stsnorpt.test", "OK", what="mode enforce")
+        self.assertCheck(c, "tls_rpt stsnorpt.test", "WARN", what="no TLS-RPT record",
+                         fix="publish the _smtp._tls record 'mxctl dns stsnorpt.test' prints")
+        self.assertEqual(rc, 1)
 
     # -- host-level findings (variant configs) ---------------------------------------------
     def test_ptr_findings(self):
@@ -455,6 +490,10 @@ class Doctor(unittest.TestCase):
             "dnsbl refusing.example weight=5"]))
         self.assertCheck(c, "dnsbl refusing.example", "WARN", what="refuses queries",
                          fix="run a resolver of your own")
+        _, c = self.doctor(GOOD, conf=self.variant("allowed", ["public_address"],
+                                                   ["public_address 192.0.2.81"]))
+        self.assertCheck(c, "dnsbl 192.0.2.81", "OK",
+                         what="on no block list; allow-listed on wl.example")
 
     def test_tlsa_findings(self):
         _, c = self.doctor(GOOD, conf=self.variant("dane", ["hostname"],
@@ -466,22 +505,40 @@ class Doctor(unittest.TestCase):
         self.assertCheck(c, "tlsa", "WARN", what="not DNSSEC-validated")
 
     def test_certificate_findings(self):
-        """Fake port-25 listeners serve the bad certificates."""
+        """Fake listeners serve the bad certificates: STARTTLS on 25 and
+        587, TLS at once on 465."""
         cases = (
-            ("expired", self.ca.leaf("expired", [HOST], days=10, faketime="-40 days"),
-             "FAIL", "expired"),
-            ("expiring", self.ca.leaf("expiring", [HOST], days=5), "WARN", "expires in"),
-            ("wrongname", self.ca.leaf("wrongname", ["other.example.test"]), "FAIL",
-             "names other.example.test, not mx.example.test"),
-            ("selfsigned", self.ca.leaf("selfsigned", [HOST], self_signed=True), "WARN",
-             "does not verify against the public CAs"),
+            ("expired", "smtp", self.ca.leaf("expired", [HOST], days=10, faketime="-40 days"),
+             "FAIL", "expired", "renew it"),
+            ("expiring", "smtp", self.ca.leaf("expiring", [HOST], days=5), "WARN",
+             "expires in", "renew it"),
+            ("wrongname", "smtp", self.ca.leaf("wrongname", ["other.example.test"]), "FAIL",
+             "names other.example.test, not mx.example.test",
+             "get a certificate for mx.example.test"),
+            ("selfsigned", "smtp", self.ca.leaf("selfsigned", [HOST], self_signed=True),
+             "WARN", "does not verify against the public CAs", "public CA"),
+            ("expiring587", "submission", self.ca.leaf("expiring587", [HOST], days=3),
+             "WARN", "expires in", "renew it"),
+            ("expired465", "submissions",
+             self.ca.leaf("expired465", [HOST], days=10, faketime="-40 days"), "FAIL",
+             "expired", "renew it"),
         )
-        for label, (cert, key), status, what in cases:
+        for label, kind, (cert, key), status, what, fix in cases:
             with self.subTest(label):
-                f = self.fake(cert=cert, key=key)
-                conf = self.variant(label, [], [], listeners=[f"listen smtp 127.0.0.1:{f.port}"])
-                _, c = self.doctor(GOOD, conf=conf)
-                self.assertCheck(c, f"tls smtp 127.0.0.1:{f.port}", status, what=what)
+                f = self.fake(cert=cert, key=key, implicit_tls=kind == "submissions")
+                listeners = [f"listen {kind} 127.0.0.1:{f.port}"]
+                if kind != "smtp":      # port 25 stays the daemon's own
+                    listeners.insert(0, f"listen smtp 127.0.0.1:{self.h.smtp_port}")
+                conf = self.variant(label, [], [], listeners=listeners)
+                rc, c = self.doctor(GOOD, conf=conf)
+                self.assertCheck(c, f"tls {kind} 127.0.0.1:{f.port}", status, what=what,
+                                 fix=fix)
+                if label == "selfsigned":
+                    # the policy says enforce: senders that honour it cannot deliver
+                    self.assertCheck(c, f"mta_sts {GOOD}", "FAIL", what="does not verify",
+                                     fix="mode: testing")
+                    status = "FAIL"
+                self.assertEqual(rc, 2 if status == "FAIL" else 1)     # the worst finding
 
     def test_open_relay_and_no_starttls(self):
         f = self.fake(open_relay=True)

@@ -333,7 +333,8 @@ class InstalledServiceTest(unittest.TestCase):
                      f'{DOMAIN}. IN TXT "v=spf1 mx -all"',
                      f'_dmarc.{DOMAIN}. IN TXT "v=DMARC1; p=reject; rua=mailto:postmaster@{DOMAIN}"',
                      "systemctl enable --now homemx", f"mxctl user add you@{DOMAIN}",
-                     "--deploy-hook \"systemctl reload homemx\""):
+                     "--deploy-hook \"systemctl reload homemx\"", f'"mxctl dns {DOMAIN}"',
+                     '"mxctl doctor"', "systemctl enable --now homemx-doctor.timer"):
             self.assertIn(line, out)
         records = {k: v for k, v in harness.dkim_show_records(out).items() if "._domainkey." in k}
         self.assertEqual(sorted(records), [f"mx1-ed25519._domainkey.{DOMAIN}",
