@@ -7,8 +7,8 @@
 #                   "N passed, N failed, K skipped" and fails on any failure
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make install    install into DESTDIR (PREFIX /usr): binaries, man pages,
-#                   the example config, the systemd units (homemx, the doctor's
-#                   timer), the fail2ban filter
+#                   the example configs (homemx, Dovecot), the systemd units
+#                   (homemx, the doctor's timer), the fail2ban filter
 #                   and jail (see "Install on a server" in README.md)
 #
 # Each role is one binary built from its own folder; main.c in a folder holds
@@ -67,6 +67,7 @@ PREFIX		?= /usr
 SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/lib/homemx
 MANDIR		?= $(PREFIX)/share/man
+EXAMPLEDIR	?= $(PREFIX)/share/doc/homemx/examples
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR	:= /etc
 LOCALSTATEDIR	:= /var
@@ -114,6 +115,9 @@ PORT25_ONLY := $(patsubst %,$(O)/obj/smtpd/%.o,main smtpd inbound)
 ENGINE_OBJS = $(filter-out $(PORT25_ONLY),$(call dir_objs,smtpd))
 ROLE_EXTRA_OBJS_submission = $(ENGINE_OBJS)
 UNIT_EXTRA_OBJS_submission = $(ENGINE_OBJS)
+# delivery's LMTP client reads replies and sends the body as the relay does.
+ROLE_EXTRA_OBJS_delivery = $(O)/obj/relay/dotstuff.o $(O)/obj/relay/reply.o
+UNIT_EXTRA_OBJS_delivery = $(ROLE_EXTRA_OBJS_delivery)
 
 define ROLE_template
 $(O)/homemx-$(1): $(call dir_objs,$(1)) $$(ROLE_EXTRA_OBJS_$(1)) $(O)/libhmx.a
@@ -166,12 +170,14 @@ install: $(BINS)
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/homemx $(DESTDIR)$(FAIL2BANDIR)/filter.d \
 	    $(DESTDIR)$(FAIL2BANDIR)/jail.d $(DESTDIR)$(LOCALSTATEDIR)/spool/homemx \
-	    $(DESTDIR)$(LOCALSTATEDIR)/lib/homemx $(DESTDIR)$(LOCALSTATEDIR)/mail/homemx
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/homemx $(DESTDIR)$(LOCALSTATEDIR)/mail/homemx \
+	    $(DESTDIR)$(EXAMPLEDIR)/dovecot
 	install -m 0755 $(O)/homemxd $(O)/mxctl $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(ROLE_DIRS:%=$(O)/homemx-%) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 man/homemx.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/homemxd.8 man/mxctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 conf/homemx.conf.example $(DESTDIR)$(SYSCONFDIR)/homemx/
+	install -m 0644 conf/dovecot/99-homemx.conf $(DESTDIR)$(EXAMPLEDIR)/dovecot/
 	sed 's|/usr/sbin/homemxd|$(SBINDIR)/homemxd|g' conf/systemd/homemx.service \
 	    > $(DESTDIR)$(UNITDIR)/homemx.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/homemx.service
@@ -194,8 +200,10 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/mxctl.8 $(DESTDIR)$(UNITDIR)/homemx.service \
 	    $(DESTDIR)$(UNITDIR)/homemx-doctor.service $(DESTDIR)$(UNITDIR)/homemx-doctor.timer \
 	    $(DESTDIR)$(FAIL2BANDIR)/filter.d/homemx.conf \
-	    $(DESTDIR)$(SYSCONFDIR)/homemx/homemx.conf.example
-	-rmdir $(DESTDIR)$(LIBEXECDIR)
+	    $(DESTDIR)$(SYSCONFDIR)/homemx/homemx.conf.example \
+	    $(DESTDIR)$(EXAMPLEDIR)/dovecot/99-homemx.conf
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(EXAMPLEDIR)/dovecot $(DESTDIR)$(EXAMPLEDIR) \
+	    $(dir $(DESTDIR)$(EXAMPLEDIR))
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dovecot_passwd.h"
 #include "import.h"
 #include "mxctl.h"
 
@@ -314,7 +315,7 @@ cmd_import(struct mxctl *m, int argc, char **argv)
 	printf("imported from %s: %u domains, %u users, %u aliases, %u blocked tags\n",
 	    run.name, run.count[IMPORT_DOMAIN], run.count[IMPORT_USER],
 	    run.count[IMPORT_ALIAS], run.count[IMPORT_BLOCK]);
-	r = MX_OK;
+	r = dovecot_passwd_after_change(m) == 0 ? MX_OK : MX_FAIL;
 done:
 	import_free(&run.set);
 	free(text);

@@ -15,7 +15,9 @@
  *	4. homemxd -P: the roles' users and state directories, as the first
  *	   start would make them, so that the keys below get their owner;
  *	5. the DKIM keys (mxctl dkim keygen, unless the selector has them);
- *	6. the DNS records (admin/setup_dns.c) and the next steps.
+ *	6. Dovecot's passwd-file from the store (mxctl user sync-dovecot:
+ *	   empty on a new server, the existing users on a re-run);
+ *	7. the DNS records (admin/setup_dns.c) and the next steps.
  * Why in mxctl: the admin already has it in PATH, and it shares the key
  * generation and the record printer with `mxctl dkim`. It runs before any
  * config exists, so mxctl.c starts it without loading one.
@@ -40,6 +42,8 @@
 
 #define LETSENCRYPT_LIVE	"/etc/letsencrypt/live"
 #define CONFIG_TEXT_SIZE	4096
+#define SETUP_DOVECOT_PASSWD	"/var/lib/homemx/dovecot/passwd"
+#define DOVECOT_EXAMPLE		"/usr/share/doc/homemx/examples/dovecot/99-homemx.conf"
 
 struct setup_args {
 	char		 domain[ADDR_DOMAIN_MAX + 1];
@@ -179,6 +183,11 @@ config_text(char *buf, size_t size, const struct setup_args *a, const char *path
 	    "tls_certificate %s\n"
 	    "tls_key %s\n"
 	    "\n"
+	    "# IMAP through Dovecot with the password of submission: mxctl keeps\n"
+	    "# this file in sync with the users (Dovecot side: 99-homemx.conf in\n"
+	    "# /usr/share/doc/homemx/examples/dovecot/).\n"
+	    "dovecot_passwd_file " SETUP_DOVECOT_PASSWD "\n"
+	    "\n"
 	    "# DNS for outbound mail and the screen's checks; unset, the servers of\n"
 	    "# /etc/resolv.conf. DNS block lists refuse queries from big public\n"
 	    "# resolvers: run a resolver here (apt install unbound) and use it:\n"
@@ -270,16 +279,43 @@ run_program(struct mxctl *m, const char *path, char *const argv[])
 /* homemxd sits next to mxctl: both are built into one directory and
  * installed into one (SBINDIR). */
 static int
-prepare_with_homemxd(struct mxctl *m, const char *config_path)
+sibling_path(struct mxctl *m, const char *name, char *path, size_t size)
 {
-	char self[PATH_MAX], path[PATH_MAX + 16];
+	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n <= 0)
 		return mx_fail(m, "readlink /proc/self/exe: %s", strerror(errno));
 	self[n] = '\0';
-	snprintf(path, sizeof(path), "%s/homemxd", dirname(self));
+	if (snprintf(path, size, "%s/%s", dirname(self), name) >= (int)size)
+		return mx_fail(m, "path of %s too long", name);
+	return 0;
+}
+
+static int
+prepare_with_homemxd(struct mxctl *m, const char *config_path)
+{
+	char path[PATH_MAX + 16];
 	char *const argv[] = { "homemxd", "-P", "-f", (char *)config_path, NULL };
+
+	if (sibling_path(m, "homemxd", path, sizeof(path)) == -1)
+		return -1;
+	return run_program(m, path, argv);
+}
+
+/* A fresh mxctl: it opens the store as its owner, which this process
+ * (root, keys still to make) must not become. */
+static int
+sync_dovecot(struct mxctl *m, const char *config_path)
+{
+	char path[PATH_MAX + 16];
+	char *const argv[] = { "mxctl", "-f", (char *)config_path, "user",
+	    "sync-dovecot", NULL };
+
+	if (m->cfg.dovecot_passwd_file[0] == '\0')
+		return 0;
+	if (sibling_path(m, "mxctl", path, sizeof(path)) == -1)
+		return -1;
 	return run_program(m, path, argv);
 }
 
@@ -346,7 +382,11 @@ print_summary(const struct mxctl *m, const struct setup_args *a, bool keys_kept)
 	    " (self-signed placeholder, see step 4)" : "");
 	printf("  DKIM keys    %s/%s/%s.{rsa,ed25519}.pem%s\n", m->cfg.dkim_key_dir,
 	    a->domain, m->cfg.dkim_selector, keys_kept ? " (kept: they existed)" : "");
-	printf("  users and state directories of the roles: made (homemxd -P)\n\n");
+	printf("  users and state directories of the roles: made (homemxd -P)\n");
+	if (m->cfg.dovecot_passwd_file[0] != '\0')
+		printf("  Dovecot's passwords  %s (kept by mxctl user ...)\n",
+		    m->cfg.dovecot_passwd_file);
+	printf("\n");
 }
 
 static void
@@ -372,9 +412,15 @@ print_next_steps(const struct setup_args *a, const char *maildir_root)
 		    "     then \"mxctl setup %s %s --force\" picks it up (your keys stay),\n"
 		    "     or point tls_certificate and tls_key at it by hand.\n",
 		    a->hostname, a->domain, a->hostname);
+	printf("  %d. IMAP: apt install dovecot-imapd, then\n"
+	    "       cp %s /etc/dovecot/conf.d/\n"
+	    "     put a '#' before '!include auth-system.conf.ext' in\n"
+	    "     /etc/dovecot/conf.d/10-auth.conf, and systemctl restart dovecot.\n",
+	    a->self_signed ? 5 : 4, DOVECOT_EXAMPLE);
 	printf("Mail programs send through %s, port 587 (STARTTLS) or 465 (TLS), with\n"
 	    "the full address as the user name; mail is delivered to Maildirs below\n"
-	    "%s, which Dovecot serves over IMAP.\n", a->hostname, maildir_root);
+	    "%s, which Dovecot serves over IMAP with the same password.\n",
+	    a->hostname, maildir_root);
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
@@ -413,6 +459,8 @@ cmd_setup(struct mxctl *m, int argc, char **argv)
 	    prepare_with_homemxd(m, m->config_path) == -1)
 		return MX_FAIL;
 	if (!(keys_kept = dkim_keys_exist(m, a.domain)) && make_dkim_keys(m, a.domain) == -1)
+		return MX_FAIL;
+	if (sync_dovecot(m, m->config_path) == -1)
 		return MX_FAIL;
 	print_summary(m, &a, keys_kept);
 	if (setup_dns_print(m, a.domain, a.hostname) == -1)

@@ -5,13 +5,16 @@
  * name no alias or blocked tag already holds; its password is hashed
  * (Argon2id) before the transaction starts, so no lock is held during the
  * slow part; deleted only when no alias or catch-all still points at it,
- * together with its blocked tags.
+ * together with its blocked tags. After each change, the Dovecot
+ * passwd-file is written again from the store (dovecot_passwd.h), so IMAP
+ * takes the password submission takes; `user sync-dovecot` does only that.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "dovecot_passwd.h"
 #include "mxctl.h"
 #include "password.h"
 
@@ -96,7 +99,7 @@ cmd_user_add(struct mxctl *m, int argc, char **argv)
 	    mx_write(m, user_add_txn, &op) == -1)
 		return MX_FAIL;
 	printf("user %s added%s\n", op.address, no_password ? " (login disabled)" : "");
-	return MX_OK;
+	return dovecot_passwd_after_change(m) == 0 ? MX_OK : MX_FAIL;
 }
 
 static int
@@ -142,7 +145,7 @@ cmd_user_del(struct mxctl *m, int argc, char **argv)
 	if (op.dropped > 0)
 		printf(", with %u blocked tags", op.dropped);
 	printf("\n");
-	return MX_OK;
+	return dovecot_passwd_after_change(m) == 0 ? MX_OK : MX_FAIL;
 }
 
 static int
@@ -210,5 +213,26 @@ cmd_user_passwd(struct mxctl *m, int argc, char **argv)
 	    mx_write(m, user_passwd_txn, &op) == -1)
 		return MX_FAIL;
 	printf("user %s: %s\n", op.address, no_password ? "login disabled" : "password changed");
+	return dovecot_passwd_after_change(m) == 0 ? MX_OK : MX_FAIL;
+}
+
+/* The passwd-file from the store, for an install that predates it or a
+ * file someone edited by hand. */
+int
+cmd_user_sync_dovecot(struct mxctl *m, int argc, char **argv)
+{
+	unsigned nusers, nlogin;
+
+	(void)argc;
+	(void)argv;
+	if (m->cfg.dovecot_passwd_file[0] == '\0') {
+		mx_fail(m, "dovecot_passwd_file is not set in %s (mxctl setup writes "
+		    "'dovecot_passwd_file /var/lib/homemx/dovecot/passwd')", m->config_path);
+		return MX_FAIL;
+	}
+	if (dovecot_passwd_sync(m, &nusers, &nlogin) == -1)
+		return MX_FAIL;
+	printf("%s: %u users, %u with a password\n", m->cfg.dovecot_passwd_file,
+	    nusers, nlogin);
 	return MX_OK;
 }

@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "dovecot_passwd.h"
 #include "log.h"
 #include "mxctl.h"
 #include "role.h"
@@ -46,6 +47,7 @@ static const struct mx_command commands[] = {
 	{ "user",   "del",     1, 1, cmd_user_del,        "user del ADDRESS" },
 	{ "user",   "list",    0, 1, cmd_user_list,       "user list [DOMAIN]" },
 	{ "user",   "passwd",  1, 2, cmd_user_passwd,     "user passwd ADDRESS [--no-password]" },
+	{ "user",   "sync-dovecot", 0, 0, cmd_user_sync_dovecot, "user sync-dovecot   (rewrite dovecot_passwd_file from the store)" },
 	{ "alias",  "add",     2, 2, cmd_alias_add,       "alias add ALIAS TARGET[,TARGET...]" },
 	{ "alias",  "del",     1, 1, cmd_alias_del,       "alias del ALIAS" },
 	{ "alias",  "list",    0, 1, cmd_alias_list,      "alias list [DOMAIN]" },
@@ -488,6 +490,10 @@ become_store_owner(struct mxctl *m)
 	if (geteuid() != 0)
 		return 0;
 	if (store_owner(m, &pw) == -1)
+		return -1;
+	/* the last chance to make what only root can: Dovecot's directory */
+	if (dovecot_passwd_prepare(m, pw != NULL ? pw->pw_uid : 0,
+	    pw != NULL ? pw->pw_gid : 0) == -1)
 		return -1;
 	if (pw == NULL)
 		return 0;

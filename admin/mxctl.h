@@ -98,6 +98,7 @@ int	cmd_user_add(struct mxctl *, int, char **);
 int	cmd_user_del(struct mxctl *, int, char **);
 int	cmd_user_list(struct mxctl *, int, char **);
 int	cmd_user_passwd(struct mxctl *, int, char **);
+int	cmd_user_sync_dovecot(struct mxctl *, int, char **);
 int	cmd_alias_add(struct mxctl *, int, char **);
 int	cmd_alias_del(struct mxctl *, int, char **);
 int	cmd_alias_list(struct mxctl *, int, char **);

@@ -23,6 +23,13 @@
  * per-mailbox state in the queue is not worth it for a rare disk error.
  * If the queue link goes away, work for it is abandoned (tmp files
  * removed): the new queue process redelivers from its spool.
+ *
+ * With "delivery lmtp:/socket" the mailboxes of a recipient go to the LMTP
+ * server in one session (lmtp.c) instead of the Maildir writes; each
+ * mailbox's reply becomes its mbox_write status and the same report
+ * answers the queue. The message gets the Delivered-To line the Maildir
+ * writer adds (Dovecot adds Return-Path) (a 5xx: PERMFAIL, a 4xx or a broken session:
+ * TEMPFAIL).
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -38,6 +45,7 @@
 
 #include "delivery.h"
 #include "ipc_decode.h"
+#include "lmtp.h"
 #include "log.h"
 #include "maildir.h"
 #include "role.h"
@@ -48,7 +56,7 @@
 #define SHUTDOWN_GRACE		2.0	/* s to flush replies */
 #define SHUTDOWN_POLL_USEC	50000
 
-enum task_state { TASK_RESOLVING, TASK_WRITTEN };
+enum task_state { TASK_RESOLVING, TASK_WRITTEN, TASK_LMTP };
 
 struct mbox_write {
 	char			 mailbox[ADDR_MAX + 1];
@@ -69,6 +77,8 @@ struct task {
 	double			 queued_at;	/* wall clock, body mtime */
 	unsigned		 nwrite;
 	struct mbox_write	*writes;
+	struct lmtp_rcpt	*lmtp_rcpts;	/* TASK_LMTP: one per write */
+	struct lmtp_session	*lmtp;		/* TASK_LMTP: the session */
 };
 
 TAILQ_HEAD(task_list, task);
@@ -82,6 +92,7 @@ static unsigned			 queue_gen;
 static uint64_t			 lookup_counter;
 static struct task_list		 resolving = TAILQ_HEAD_INITIALIZER(resolving);
 static struct task_list		 written = TAILQ_HEAD_INITIALIZER(written);
+static struct task_list		 at_lmtp = TAILQ_HEAD_INITIALIZER(at_lmtp);
 static struct event		*ev_flush;
 static struct event		*ev_sweep;
 static struct event		*ev_shutdown;
@@ -117,7 +128,8 @@ log_delivery(const struct task *t, const char *mailbox, enum delivery_result r,
 	    t->m.msgid, log_escape(to, sizeof(to), t->m.rcpt, strlen(t->m.rcpt)),
 	    mailbox != NULL ? " mailbox=" : "",
 	    mailbox != NULL ? log_escape(mb, sizeof(mb), mailbox, strlen(mailbox)) : "",
-	    r == DELIVERY_REMOTE ? "none" : "maildir", result_word(r), delay < 0 ? 0.0 : delay,
+	    r == DELIVERY_REMOTE ? "none" : t->lmtp_rcpts != NULL ? "lmtp" : "maildir",
+	    result_word(r), delay < 0 ? 0.0 : delay,
 	    reason != NULL ? " reason=\"" : "",
 	    reason != NULL ? log_escape(why, sizeof(why), reason, strlen(reason)) : "",
 	    reason != NULL ? "\"" : "");
@@ -129,6 +141,7 @@ task_free(struct task *t)
 	for (unsigned i = 0; i < t->nwrite; i++)
 		maildir_file_close(&t->writes[i].file);
 	free(t->writes);
+	free(t->lmtp_rcpts);
 	if (t->body_fd != -1)
 		close(t->body_fd);
 	free(t);
@@ -331,11 +344,60 @@ already_listed(const struct task *t, const char *mailbox)
 	return false;
 }
 
+/* ---- LMTP ----------------------------------------------------------------- */
+
+/* The session's answers become the writes' statuses, then the report. */
+static void
+task_lmtp_report(struct task *t)
+{
+	for (unsigned i = 0; i < t->nwrite; i++) {
+		struct mbox_write *w = &t->writes[i];
+		const struct lmtp_rcpt *r = &t->lmtp_rcpts[i];
+		w->status = r->status == LMTP_OK ? MAILDIR_OK :
+		    r->status == LMTP_PERMFAIL ? MAILDIR_PERMFAIL : MAILDIR_TEMPFAIL;
+		snprintf(w->why, sizeof(w->why), "%.*s", (int)sizeof(w->why) - 1, r->why);
+	}
+	task_report(t);
+}
+
+static void
+on_lmtp_done(void *arg)
+{
+	struct task *t = arg;
+
+	t->lmtp = NULL;		/* lmtp.c frees it after this returns */
+	TAILQ_REMOVE(&at_lmtp, t, entry);
+	task_lmtp_report(t);
+}
+
+/* Every mailbox of t to the LMTP server in one session. */
+static void
+task_lmtp_start(struct task *t)
+{
+	/* as the Maildir writer does: the address the message came for */
+	char prefix[ADDR_MAX + 32];
+
+	snprintf(prefix, sizeof(prefix), "Delivered-To: %s\r\n", t->m.rcpt);
+	t->lmtp_rcpts = xcalloc(t->nwrite > 0 ? t->nwrite : 1, sizeof(*t->lmtp_rcpts));
+	for (unsigned i = 0; i < t->nwrite; i++)
+		memcpy(t->lmtp_rcpts[i].address, t->writes[i].mailbox,
+		    sizeof(t->lmtp_rcpts[i].address));
+	t->state = TASK_LMTP;
+	t->lmtp = lmtp_start(base, cfg->delivery_lmtp, cfg->hostname, t->m.sender,
+	    prefix, t->lmtp_rcpts, t->nwrite, t->body_fd, on_lmtp_done, t);
+	if (t->lmtp == NULL) {		/* no socket: every mailbox deferred */
+		task_lmtp_report(t);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&at_lmtp, t, entry);
+}
+
 /* Step 1 for every mailbox; the rest happens in the next flush. */
 static void
 task_write_all(struct task *t, const struct msg_resolve_answer *a)
 {
 	static const struct timeval now = { 0, 0 };
+	bool lmtp = cfg->delivery_lmtp[0] != '\0';
 
 	t->writes = xcalloc(a->nmailbox, sizeof(*t->writes));
 	for (unsigned i = 0; i < a->nmailbox; i++) {
@@ -343,8 +405,14 @@ task_write_all(struct task *t, const struct msg_resolve_answer *a)
 			continue;
 		struct mbox_write *w = &t->writes[t->nwrite++];
 		memcpy(w->mailbox, a->mailbox[i], sizeof(w->mailbox));
-		w->status = maildir_write(&root, w->mailbox, t->m.sender, t->m.rcpt,
-		    t->body_fd, &w->file, w->why, sizeof(w->why));
+		w->file.fd = w->file.dirfd = -1;
+		if (!lmtp)
+			w->status = maildir_write(&root, w->mailbox, t->m.sender, t->m.rcpt,
+			    t->body_fd, &w->file, w->why, sizeof(w->why));
+	}
+	if (lmtp) {
+		task_lmtp_start(t);
+		return;
 	}
 	t->state = TASK_WRITTEN;
 	TAILQ_INSERT_TAIL(&written, t, entry);
@@ -625,7 +693,7 @@ on_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	flush_written();
-	if ((qlink == NULL || ipc_link_pending(qlink) == 0) ||
+	if (((qlink == NULL || ipc_link_pending(qlink) == 0) && TAILQ_EMPTY(&at_lmtp)) ||
 	    mono_now() > shutdown_deadline) {
 		maildir_root_close(&root);
 		role_exit(0);

@@ -88,6 +88,7 @@ static const struct param params[] = {
 	{ "screen_dns_timeout",      P_DURATION, OFF(screen.dns_timeout),    5,             1,      60,     NULL },
 	{ "verdict_memory",          P_DURATION, OFF(screen.verdict_memory), 7 * DAY,       60,     90 * DAY, NULL },
 	{ "screen_memory_max",       P_COUNT,    OFF(screen.memory_max_entries), 200000,    100,    10000000, NULL },
+	{ "dovecot_passwd_file",     P_PATH,     OFF(dovecot_passwd_file),   0, 0, 0,       "" },
 	{ "screen_dir",              P_PATH,     OFF(screen.screen_dir),     0, 0, 0,       "/var/lib/homemx/screen" },
 	/* memories of the screen (screen/memory.h): 0 or off forgets at once */
 	{ "spam_memory_time",        P_DURATION, OFF(screen.spam_memory_time), 0,           0,      90 * DAY, NULL },
@@ -133,6 +134,7 @@ struct parse_ctx {
 	unsigned	 line;
 	char		*err;
 	size_t		 errlen;
+	unsigned	 delivery_seen;	/* 'delivery' lines so far */
 };
 
 static int
@@ -273,7 +275,7 @@ set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
 void
 config_defaults(struct config *c)
 {
-	struct parse_ctx p = { "default", 0, NULL, 0 };
+	struct parse_ctx p = { "default", 0, NULL, 0, 0 };
 	char err[CONFIG_ERR_MAX];
 
 	p.err = err;
@@ -411,6 +413,29 @@ directive_report_address(struct parse_ctx *p, struct config *c, char **w, int nw
 		c->report_address[0] = '\0';
 		return perr(p, "report_address: '%s': %s", w[1], why);
 	}
+	return 0;
+}
+
+/* delivery maildir | lmtp:/path/to/socket (RFC 2033 over a UNIX socket) */
+static int
+directive_delivery(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	const char *path;
+
+	if (nw != 2)
+		return perr(p, "delivery: expected 'delivery maildir' or 'delivery lmtp:/path/to/socket'");
+	if (p->delivery_seen++)
+		return perr(p, "delivery: set twice");
+	if (strcmp(w[1], "maildir") == 0)
+		return 0;
+	if (strncmp(w[1], "lmtp:", 5) != 0)
+		return perr(p, "delivery: expected 'maildir' or 'lmtp:/path/to/socket', got '%s'", w[1]);
+	path = w[1] + 5;
+	if (path[0] != '/')
+		return perr(p, "delivery: lmtp: expected an absolute socket path, got '%s'", path);
+	if (strlen(path) >= CONFIG_LMTP_PATH_MAX)
+		return perr(p, "delivery: lmtp: socket path longer than %d bytes", CONFIG_LMTP_PATH_MAX - 1);
+	memcpy(c->delivery_lmtp, path, strlen(path) + 1);
 	return 0;
 }
 
@@ -694,6 +719,8 @@ parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
 		return directive_public_address(p, c, w, nw);
 	if (strcmp(w[0], "report_address") == 0)
 		return directive_report_address(p, c, w, nw);
+	if (strcmp(w[0], "delivery") == 0)
+		return directive_delivery(p, c, w, nw);
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		if (strcmp(w[0], params[i].name) != 0)
 			continue;
@@ -712,7 +739,7 @@ int
 config_parse(const char *name, const char *text, size_t len,
     struct config *out, char *err, size_t errlen)
 {
-	struct parse_ctx p = { name, 0, err, errlen };
+	struct parse_ctx p = { name, 0, err, errlen, 0 };
 	uint8_t seen[sizeof(params) / sizeof(params[0])] = { 0 };
 	struct config *c;
 	char line[1024];

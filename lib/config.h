@@ -21,6 +21,7 @@
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_DOMAINS	64
 #define CONFIG_PATH_MAX		512
+#define CONFIG_LMTP_PATH_MAX	108	/* sun_path of a struct sockaddr_un */
 #define CONFIG_TEXT_MAX		60000	/* must fit one MSG_SUP_RELOAD */
 #define CONFIG_ERR_MAX		1024
 
@@ -130,6 +131,12 @@ struct config {
 	uint32_t		dns_validating;	/* 0 or 1: trust dns_server's AD bit */
 	uint32_t		mta_sts;	/* 0 or 1 */
 	char			relay_state_dir[CONFIG_PATH_MAX];
+	/* Dovecot (admin/dovecot_passwd.h, delivery/lmtp.h): the passwd-file
+	 * mxctl keeps in sync with the users ("" = none), and local delivery
+	 * through Dovecot's LMTP socket instead of writing Maildirs ("" =
+	 * Maildir, "delivery maildir"; "delivery lmtp:/run/dovecot/lmtp") */
+	char			dovecot_passwd_file[CONFIG_PATH_MAX];
+	char			delivery_lmtp[CONFIG_LMTP_PATH_MAX];
 };
 
 /* The rule fields that apply to a recipient domain and an MX host name

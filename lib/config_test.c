@@ -79,6 +79,16 @@ static const struct conf_case cases[] = {
 	{ L "report_address dmarc@example.org\n", NULL },
 	{ L "report_address nobody\n", "t.conf:2: report_address: 'nobody'" },
 	{ L "report_address a@example.org\nreport_address b@example.org\n", "t.conf:3: report_address: set twice" },
+	{ L "dovecot_passwd_file /var/lib/homemx/dovecot/passwd\n", NULL },
+	{ L "dovecot_passwd_file dovecot/passwd\n", "t.conf:2: dovecot_passwd_file: expected an absolute path" },
+	{ L "delivery maildir\n", NULL },
+	{ L "delivery lmtp:/run/dovecot/lmtp\n", NULL },
+	{ L "delivery lmtp\n", "t.conf:2: delivery: expected 'maildir' or 'lmtp:/path/to/socket', got 'lmtp'" },
+	{ L "delivery lmtp:run/lmtp\n", "t.conf:2: delivery: lmtp: expected an absolute socket path" },
+	{ L "delivery lmtp:/" "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "01234567890123456789012345678901234567\n", "t.conf:2: delivery: lmtp: socket path longer than 107" },
+	{ L "delivery maildir\ndelivery lmtp:/run/dovecot/lmtp\n", "t.conf:3: delivery: set twice" },
+	{ L "delivery\n", "t.conf:2: delivery: expected 'delivery maildir'" },
 };
 
 static void
@@ -117,6 +127,22 @@ test_values(void **state)
 	assert_string_equal(c.listen[0].text, "127.0.0.1:2525");
 	assert_int_equal(c.npublic_address, 0);
 	assert_string_equal(c.report_address, "");
+	assert_string_equal(c.dovecot_passwd_file, "");	/* not kept */
+	assert_string_equal(c.delivery_lmtp, "");		/* Maildir */
+}
+
+static void
+test_dovecot_settings(void **state)
+{
+	const char *text = L "dovecot_passwd_file /var/lib/homemx/dovecot/passwd\n"
+	    "delivery lmtp:/run/dovecot/lmtp\n";
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(config_parse("t", text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_string_equal(c.dovecot_passwd_file, "/var/lib/homemx/dovecot/passwd");
+	assert_string_equal(c.delivery_lmtp, "/run/dovecot/lmtp");
 }
 
 /* public_address keeps inet_ntop's form; report_address is normalized */
@@ -260,6 +286,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_dovecot_settings),
 		cmocka_unit_test(test_public_address),
 		cmocka_unit_test(test_failure_leaves_output_alone),
 		cmocka_unit_test(test_demo_template_parses),

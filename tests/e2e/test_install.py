@@ -76,6 +76,7 @@ class InstallLayoutTest(unittest.TestCase):
             "/usr/share/man/man8/homemxd.8": 0o644, "/usr/share/man/man8/mxctl.8": 0o644,
             "/usr/share/man/man5/homemx.conf.5": 0o644,
             "/etc/homemx/homemx.conf.example": 0o644,
+            "/usr/share/doc/homemx/examples/dovecot/99-homemx.conf": 0o644,
             "/usr/lib/systemd/system/homemx.service": 0o644,
             "/usr/lib/systemd/system/homemx-doctor.service": 0o644,
             "/usr/lib/systemd/system/homemx-doctor.timer": 0o644,
@@ -91,8 +92,10 @@ class InstallLayoutTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(self.path("/usr/sbin"))), ["homemxd", "mxctl"])
         self.assertEqual(sorted(os.listdir(self.path("/usr/lib/homemx"))),
                          sorted(f"homemx-{r}" for r in ROLES))
-        # The config is written by mxctl setup, never by make install.
+        # The config is written by mxctl setup, never by make install;
+        # Dovecot's config is Dovecot's: the homemx part is an example.
         self.assertFalse(os.path.exists(self.path("/etc/homemx/homemx.conf")))
+        self.assertFalse(os.path.exists(self.path("/etc/dovecot")))
         self.assertIn("mxctl setup DOMAIN HOSTNAME", self.output)
         with open(self.path("/usr/lib/systemd/system/homemx.service")) as f:
             self.assertIn("ExecStart=/usr/sbin/homemxd ", f.read())
@@ -132,7 +135,9 @@ class InstallLayoutTest(unittest.TestCase):
         out = p.stdout
         for moved in ("/dest/opt/hmx/sbin", "/dest/opt/hmx/lib/homemx",
                       "/dest/opt/hmx/share/man/man8", "/dest/opt/hmx/lib/systemd/system",
-                      "s|/usr/sbin/homemxd|/opt/hmx/sbin/homemxd|g"):
+                      "s|/usr/sbin/homemxd|/opt/hmx/sbin/homemxd|g",
+                      "s|/usr/sbin/mxctl|/opt/hmx/sbin/mxctl|g",
+                      "/dest/opt/hmx/share/doc/homemx/examples/dovecot"):
             self.assertIn(moved, out)
         self.assertIn('HOMEMX_LIBEXECDIR "%s"', out)
         self.assertIn("'/opt/hmx/lib/homemx'", out)
@@ -347,6 +352,16 @@ class InstalledServiceTest(unittest.TestCase):
         self.assertEqual(mode(self.path(f"/var/lib/homemx/dkim/{DOMAIN}/mx1.rsa.pem")), 0o600)
         import pwd
         self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "_hmx-dkim")
+        # Dovecot's passwd-file, kept by the installed mxctl (setUpClass
+        # added kim), and how to use it
+        self.assertIn("dovecot_passwd_file /var/lib/homemx/dovecot/passwd\n", conf)
+        passwd = self.path("/var/lib/homemx/dovecot/passwd")
+        with open(passwd) as f:
+            self.assertRegex(f.read(), rf"\Akim@{re.escape(DOMAIN)}:\{{ARGON2ID\}}\$argon2id\$[^\n]+\n\Z")
+        self.assertEqual(mode(passwd), 0o640)
+        self.assertEqual(mode(os.path.dirname(passwd)), 0o2750)
+        self.assertIn("cp /usr/share/doc/homemx/examples/dovecot/99-homemx.conf /etc/dovecot/conf.d/",
+                      out)
 
     def test_setup_again_needs_force_and_keeps_keys_and_old_config(self):
         self.assertEqual(self.again.returncode, 1)

@@ -1,0 +1,260 @@
+/*
+ * admin/dovecot_passwd.c - writes the Dovecot passwd-file from the store
+ * (see dovecot_passwd.h for the format and why it is rewritten whole).
+ *
+ * Owns: the lock file (FILE.lock, held with flock while the store is read
+ * and the new file written), the temporary file (FILE.tmp, created with
+ * O_EXCL under that lock) and the directory's owner, group and mode.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dovecot_passwd.h"
+#include "util.h"
+
+#define ARGON2ID_PREFIX	"$argon2id$"
+
+/* ---- the lines ------------------------------------------------------------- */
+
+/* The passwd-file separates fields with ':' and records with '\n'. */
+static bool
+field_is_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == ':' || (unsigned char)*s < 0x21 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+int
+dovecot_passwd_line(const struct store_user *u, char *out, size_t outsize,
+    bool *login)
+{
+	int n;
+
+	*login = false;
+	if (!field_is_safe(u->address) || u->address[0] == '\0')
+		return -1;
+	/* the store only holds crypto_pwhash_str strings (mxctl and import
+	 * check that); anything else would be a password Dovecot never
+	 * matches, so it is written as no login at all */
+	*login = strncmp(u->hash, ARGON2ID_PREFIX, strlen(ARGON2ID_PREFIX)) == 0 &&
+	    field_is_safe(u->hash);
+	n = snprintf(out, outsize, "%s:%s%s\n", u->address,
+	    *login ? "{ARGON2ID}" : "", *login ? u->hash : "");
+	if (n < 0 || (size_t)n >= outsize)
+		return 0;
+	return n;
+}
+
+struct text {
+	char		*buf;
+	size_t		 len, size;
+	unsigned	 nusers, nlogin, skipped;
+	bool		 oom;
+};
+
+static int
+add_user_line(const struct store_user *u, void *arg)
+{
+	struct text *t = arg;
+	char line[ADDR_MAX + STORE_HASH_MAX + 32];
+	bool login;
+	int n = dovecot_passwd_line(u, line, sizeof(line), &login);
+
+	if (n <= 0) {
+		t->skipped++;
+		return 0;
+	}
+	if (t->len + (size_t)n > t->size) {
+		size_t size = (t->size + (size_t)n) * 2;
+		char *b = realloc(t->buf, size);
+		if (b == NULL) {
+			t->oom = true;
+			return -1;
+		}
+		t->buf = b;
+		t->size = size;
+	}
+	memcpy(t->buf + t->len, line, (size_t)n);
+	t->len += (size_t)n;
+	t->nusers++;
+	t->nlogin += login;
+	return 0;
+}
+
+static int
+collect_users(struct mxctl *m, struct store_txn *txn, void *arg)
+{
+	struct text *t = arg;
+	enum store_status s = store_each_user(txn, add_user_line, t);
+
+	if (t->oom)
+		return mx_fail(m, "out of memory");
+	return s == STORE_OK ? 0 : mx_store_fail(m, s);
+}
+
+/* ---- the files ------------------------------------------------------------- */
+
+/* Group dovecot when Dovecot is installed, else -1 (keep the default). */
+static gid_t
+dovecot_gid(void)
+{
+	struct group *gr = getgrnam(DOVECOT_GROUP);
+
+	return gr != NULL ? gr->gr_gid : (gid_t)-1;
+}
+
+static int
+path_with_suffix(struct mxctl *m, const char *suffix, char *out, size_t outsize)
+{
+	if (snprintf(out, outsize, "%s%s", m->cfg.dovecot_passwd_file, suffix) >=
+	    (int)outsize)
+		return mx_fail(m, "dovecot_passwd_file: path too long");
+	return 0;
+}
+
+/* The temporary file, complete and on disk, readable by group dovecot. */
+static int
+write_temp(struct mxctl *m, const char *tmp, const struct text *t)
+{
+	gid_t gid = dovecot_gid();
+	struct stat st;
+	int fd;
+
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return mx_fail(m, "%s: %s", tmp, strerror(errno));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return mx_fail(m, "%s: %s (has mxctl run as root since "
+		    "dovecot_passwd_file was set? it creates the directory)", tmp,
+		    strerror(errno));
+	if (fchmod(fd, 0640) == -1 || fstat(fd, &st) == -1 ||
+	    (gid != (gid_t)-1 && st.st_gid != gid && fchown(fd, (uid_t)-1, gid) == -1) ||
+	    write_all(fd, t->buf, t->len) == -1 || fsync(fd) == -1) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return mx_fail(m, "%s: %s", tmp, strerror(e));
+	}
+	if (close(fd) == -1) {
+		unlink(tmp);
+		return mx_fail(m, "%s: %s", tmp, strerror(errno));
+	}
+	return 0;
+}
+
+static int
+replace_file(struct mxctl *m, const char *tmp)
+{
+	const char *path = m->cfg.dovecot_passwd_file;
+	char dir[CONFIG_PATH_MAX];
+
+	if (rename(tmp, path) == -1) {
+		int e = errno;
+		unlink(tmp);
+		return mx_fail(m, "%s: %s", path, strerror(e));
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (fsync_dir(dirname(dir)) == -1)
+		return mx_fail(m, "%s: fsync of its directory: %s", path, strerror(errno));
+	return 0;
+}
+
+static int
+sync_locked(struct mxctl *m, struct text *t)
+{
+	char tmp[CONFIG_PATH_MAX + 8];
+
+	if (path_with_suffix(m, ".tmp", tmp, sizeof(tmp)) == -1 ||
+	    mx_read(m, collect_users, t) == -1 ||
+	    write_temp(m, tmp, t) == -1)
+		return -1;
+	return replace_file(m, tmp);
+}
+
+int
+dovecot_passwd_sync(struct mxctl *m, unsigned *nusers, unsigned *nlogin)
+{
+	struct text t = { 0 };
+	char lock[CONFIG_PATH_MAX + 8];
+	int fd, r;
+
+	*nusers = *nlogin = 0;
+	if (m->cfg.dovecot_passwd_file[0] == '\0')
+		return 0;
+	if (path_with_suffix(m, ".lock", lock, sizeof(lock)) == -1)
+		return -1;
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return mx_fail(m, "%s: %s (has mxctl run as root since "
+		    "dovecot_passwd_file was set? it creates the directory)", lock,
+		    strerror(errno));
+	while ((r = flock(fd, LOCK_EX)) == -1 && errno == EINTR)
+		;
+	if (r == -1)
+		r = mx_fail(m, "%s: %s", lock, strerror(errno));
+	else
+		r = sync_locked(m, &t);
+	close(fd);	/* releases the lock */
+	free(t.buf);
+	if (r == 0) {
+		*nusers = t.nusers;
+		*nlogin = t.nlogin;
+		if (t.skipped > 0)
+			fprintf(stderr, "mxctl: %s: left out %u address(es) with ':' or "
+			    "control characters\n", m->cfg.dovecot_passwd_file, t.skipped);
+	}
+	return r;
+}
+
+int
+dovecot_passwd_after_change(struct mxctl *m)
+{
+	unsigned nusers, nlogin;
+
+	char why[MXCTL_ERR_MAX];
+
+	if (dovecot_passwd_sync(m, &nusers, &nlogin) == 0)
+		return 0;
+	/* the store has the change; only Dovecot's copy lags */
+	snprintf(why, sizeof(why), "%s", m->err);
+	return mx_fail(m, "the store has the change, but Dovecot's passwd-file does "
+	    "not: %.800s; fix that, then run 'mxctl user sync-dovecot'", why);
+}
+
+/* ---- the directory (as root) --------------------------------------------- */
+
+int
+dovecot_passwd_prepare(struct mxctl *m, uid_t owner_uid, gid_t owner_gid)
+{
+	char buf[CONFIG_PATH_MAX];
+	const char *dir;
+	gid_t gid = dovecot_gid();
+	int fd, r = 0;
+
+	if (m->cfg.dovecot_passwd_file[0] == '\0' || geteuid() != 0)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", m->cfg.dovecot_passwd_file);
+	dir = dirname(buf);
+	/* parents Dovecot's auth process can traverse, then its own */
+	if (mkdir_p(dir, 0755) == -1)
+		return mx_fail(m, "dovecot_passwd_file: cannot create %s: %s", dir,
+		    strerror(errno));
+	/* O_NOFOLLOW: the last component is ours to chown, not a link's target */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return mx_fail(m, "dovecot_passwd_file: %s: %s", dir, strerror(errno));
+	if (fchown(fd, owner_uid, gid != (gid_t)-1 ? gid : owner_gid) == -1 ||
+	    fchmod(fd, 02750) == -1)
+		r = mx_fail(m, "dovecot_passwd_file: %s: %s", dir, strerror(errno));
+	close(fd);
+	return r;
+}
