@@ -549,6 +549,26 @@ build_screen_message_verdict(struct ipc_builder *b, enum sample_size k)
 	return -1;
 }
 
+static int
+build_local_user_ask(struct ipc_builder *b, enum sample_size k)
+{
+	ipc_encode_local_user_ask(b, k == SAMPLE_MAX ? UINT32_MAX : 1000);
+	return -1;
+}
+
+static int
+build_local_user_answer(struct ipc_builder *b, enum sample_size k)
+{
+	struct msg_local_user_answer m = { .result = LOCAL_USER_UNKNOWN };
+
+	if (k != SAMPLE_MIN) {
+		m.result = LOCAL_USER_FOUND;
+		memset(m.login, 'a', k == SAMPLE_MAX ? CONFIG_LOGIN_MAX : 4);
+	}
+	ipc_encode_local_user_answer(b, &m);
+	return -1;
+}
+
 /* Returns the fd the frame carries: 1 = one, -1 = none. */
 typedef int (*sample_builder)(struct ipc_builder *, enum sample_size);
 
@@ -587,6 +607,8 @@ static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_SCREEN_MESSAGE_VERDICT] = build_screen_message_verdict,
 	[MSG_SMTPD_TAG_CHECK] = build_tag_check,
 	[MSG_QUEUE_TAG_CHECKED] = build_tag_checked,
+	[MSG_LOCAL_USER_ASK] = build_local_user_ask,
+	[MSG_LOCAL_USER_ANSWER] = build_local_user_answer,
 };
 
 /* The lowest role set in a mask: a legal sender or receiver of a row. */

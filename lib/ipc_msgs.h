@@ -169,4 +169,13 @@ X(MSG_SMTPD_TAG_CHECK,        R(SMTPD),               R(QUEUE), \
                               IPC_SZ_STR(ADDR_MAX),                      0) \
 /* u8 result (enum bounce_tag_result) */ \
 X(MSG_QUEUE_TAG_CHECKED,      R(QUEUE),               R(SMTPD), \
-                              IPC_SZ_U8,              IPC_SZ_U8,                 0)
+                              IPC_SZ_U8,              IPC_SZ_U8,                 0) \
+/* ---- sendmail(8): local mail (submission/local.c) ---------------------- */ \
+/* the login name of the uid the kernel gave for a local client \
+ * (SO_PEERCRED); submission is chrooted and cannot read passwd. u32 uid */ \
+X(MSG_LOCAL_USER_ASK,         R(SUBMISSION),          R(LOOKUP), \
+                              IPC_SZ_U32,             IPC_SZ_U32,                0) \
+/* u8 result (enum local_user_result), str login ("" unless FOUND) */ \
+X(MSG_LOCAL_USER_ANSWER,      R(LOOKUP),              R(SUBMISSION), \
+                              IPC_SZ_U8 + IPC_SZ_STR(0), \
+                              IPC_SZ_U8 + IPC_SZ_STR(CONFIG_LOGIN_MAX),  0)
