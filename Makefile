@@ -44,7 +44,7 @@ dir_srcs = $(filter-out %_test.c,$(wildcard $(1)/*.c))
 dir_objs = $(patsubst %.c,$(O)/obj/%.o,$(call dir_srcs,$(1)))
 dir_objs_nomain = $(filter-out $(O)/obj/$(1)/main.o,$(call dir_objs,$(1)))
 
-BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%)
+BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%) $(O)/homemx-sendmail
 
 # Test tools the e2e tests run (tests/tools/NAME.c + the objects it names).
 TOOLS := $(O)/tests/tools/screen_dnsprobe $(O)/tests/tools/scanprobe
@@ -52,7 +52,7 @@ TOOL_OBJS_screen_dnsprobe := $(O)/obj/screen/resolver.o $(O)/obj/screen/dnscache
 TOOL_OBJS_scanprobe := $(patsubst %,$(O)/obj/screen/%.o,scanner scan_rspamd scan_spamd \
 	scan_clamd scan_text score)
 
-UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin,$(wildcard $(d)/*_test.c))
+UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin sendmail,$(wildcard $(d)/*_test.c))
 UNIT_BINS := $(patsubst %.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all run check check-unit check-asan fuzz clean deps lint install uninstall FORCE
@@ -96,6 +96,11 @@ $(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
 # mxctl reads the screen's memory (why) and runs its checks (screen test).
 MXCTL_SCREEN_OBJS = $(filter-out $(O)/obj/screen/screen.o,$(call dir_objs_nomain,screen))
 $(O)/mxctl: $(call dir_objs,admin) $(MXCTL_SCREEN_OBJS) $(O)/libhmx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# sendmail(8) for local programs: installed setgid homemx-send, so it
+# links only what it needs of libhmx (addresses, the socket path).
+$(O)/homemx-sendmail: $(call dir_objs,sendmail) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 define TOOL_template
