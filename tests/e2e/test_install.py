@@ -20,6 +20,7 @@
   homemxd(8).
 """
 
+import grp
 import os
 import re
 import shlex
@@ -86,7 +87,23 @@ class InstallLayoutTest(unittest.TestCase):
             self.assertTrue(os.path.exists(self.path(p)), p)
             self.assertEqual(oct(mode(self.path(p))), oct(m), p)
         # Programs an admin runs are in sbin; the roles are not in PATH.
-        self.assertEqual(sorted(os.listdir(self.path("/usr/sbin"))), ["homemxd", "mxctl"])
+        # sendmail(8) is homemx-sendmail, and sendmail where nothing was.
+        self.assertEqual(sorted(os.listdir(self.path("/usr/sbin"))),
+                         ["homemx-sendmail", "homemxd", "mxctl", "sendmail"])
+        self.assertEqual(os.readlink(self.path("/usr/sbin/sendmail")), "homemx-sendmail")
+        self.assertEqual(os.readlink(self.path("/usr/share/man/man8/sendmail.8")),
+                         "homemx-sendmail.8")
+        sm = os.stat(self.path("/usr/sbin/homemx-sendmail"))
+        self.assertFalse(sm.st_mode & 0o4000, "sendmail must never be setuid")
+        try:
+            gid = grp.getgrnam("homemx-send").gr_gid
+        except KeyError:
+            gid = None      # no group on this host: not setgid, and make says so
+        if gid is not None and os.geteuid() == 0:
+            self.assertEqual((oct(mode(self.path("/usr/sbin/homemx-sendmail"))), sm.st_gid),
+                             (oct(0o2755), gid))
+        else:
+            self.assertIn("homemx-sendmail is not setgid", self.output)
         self.assertEqual(sorted(os.listdir(self.path("/usr/lib/homemx"))),
                          sorted(f"homemx-{r}" for r in ROLES))
         # The config is written by mxctl setup, never by make install.
