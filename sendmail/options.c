@@ -145,7 +145,7 @@ sm_options_parse(int argc, char **argv, struct sm_options *o, char *err,
 	opterr = 0;
 	while ((ch = getopt(argc, argv, optstring)) != -1) {
 		if (ch == ':')
-			return usage_error(err, errlen, "option -%c needs an argument",
+			return usage_error(err, errlen, "option -%s needs an argument",
 			    (char[]){ (char)optopt, '\0' });
 		if (ch == '?')
 			return usage_error(err, errlen, "unknown option -%s",
