@@ -14,7 +14,8 @@
  * an element is "phrase <addr-spec>" (only the angle part counts; a
  * source route "@a,@b:" in it is dropped), a bare addr-spec, or a group
  * "phrase: element, ... ;". Comments "(...)" nest and are skipped,
- * quoted strings and "\x" quoted pairs are kept as written.
+ * quoted strings and "\x" quoted pairs are kept as written. A control
+ * byte anywhere (NUL first) makes the list unreadable.
  */
 #include <string.h>
 
@@ -36,6 +37,24 @@ static bool
 is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* NUL and the other control bytes are in no address (RFC 5322 3.2.3:
+ * atext, qtext); one would cut the address short where C strings end. */
+static bool
+is_control(char c)
+{
+	return ((unsigned char)c < 0x20 && !is_blank(c)) || c == 0x7f;
+}
+
+/* Every byte of v outside comments is checked once, here. */
+static bool
+has_control(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (is_control(v[i]))
+			return true;
+	return false;
 }
 
 /* Skips a comment starting at v[i] == '('; false if it never closes. */
@@ -180,6 +199,8 @@ sm_addrlist_parse(const char *value, size_t len, struct sm_addr *out,
 	enum sm_list_status st;
 
 	*n = 0;
+	if (has_control(value, len))
+		return SM_LIST_SYNTAX;
 	while (s.i < s.len) {
 		char c = s.v[s.i];
 		if (c == '(') {

@@ -85,6 +85,9 @@ test_list_limits_and_offsets(void **state)
 	assert_true(out[1].qualified);
 	assert_int_equal(sm_addrlist_parse("a@x.test,b@x.test,c@x.test", 26, out, 2, &n),
 	    SM_LIST_TOO_MANY);
+	/* a NUL would cut the address short in C: the list is unreadable */
+	assert_int_equal(sm_addrlist_parse("evil\0@x.test", 12, out, 2, &n), SM_LIST_SYNTAX);
+	assert_int_equal(sm_addrlist_parse("Kim <k\x01@x.test>", 17, out, 2, &n), SM_LIST_SYNTAX);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(sm_addrlist_parse(big, strlen(big), out, 2, &n), SM_LIST_TOO_LONG);
