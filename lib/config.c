@@ -352,20 +352,6 @@ parse_listen_path(const char *v, struct listen_conf *l)
 	return 0;
 }
 
-bool
-config_login_is_valid(const char *login)
-{
-	size_t len = strlen(login);
-	struct mailaddr a;
-	char probe[CONFIG_LOGIN_MAX + 16];
-
-	if (len == 0 || len > CONFIG_LOGIN_MAX || login[0] == '"')
-		return false;
-	snprintf(probe, sizeof(probe), "%s@localhost", login);
-	return addr_parse_mailbox(probe, strlen(probe), &a) == ADDR_OK &&
-	    strcmp(a.local, login) == 0;
-}
-
 const char *
 config_local_sender(const struct config *c, const char *login)
 {
@@ -384,7 +370,7 @@ directive_local_sender(struct parse_ctx *p, struct config *c, char **w, int nw)
 
 	if (nw != 3)
 		return perr(p, "local_sender: expected 'local_sender LOGIN ADDRESS'");
-	if (!config_login_is_valid(w[1]))
+	if (!addr_login_is_valid(w[1]))
 		return perr(p, "local_sender: expected a login name of at most %d letters, digits "
 		    "and . _ - (a valid local part), got '%s'", CONFIG_LOGIN_MAX, w[1]);
 	if (config_local_sender(c, w[1]) != NULL)

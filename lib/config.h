@@ -46,7 +46,7 @@ struct listen_conf {
 /* local_sender LOGIN ADDRESS: what a local user's mail is sent as
  * (submission/local.c); without one, LOGIN@hostname. */
 #define CONFIG_MAX_LOCAL_SENDERS	64
-#define CONFIG_LOGIN_MAX		32	/* useradd(8)'s limit */
+#define CONFIG_LOGIN_MAX		ADDR_LOGIN_MAX
 struct local_sender {
 	char	login[CONFIG_LOGIN_MAX + 1];
 	char	address[ADDR_MAX + 1];
@@ -170,11 +170,6 @@ int	config_load(const char *path, struct config *out, char **text,
 
 /* The local_sender address of login, or NULL. */
 const char *config_local_sender(const struct config *, const char *login);
-
-/* True for a local login that can be the local part of an address as it
- * is (a dot-atom of RFC 5322 3.2.3, at most CONFIG_LOGIN_MAX octets):
- * what "LOGIN@hostname" needs. */
-bool	config_login_is_valid(const char *login);
 
 /* True if domain (lowercase ASCII) is listed with `domain`. */
 bool	config_has_domain(const struct config *, const char *domain);

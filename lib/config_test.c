@@ -186,14 +186,14 @@ test_local_mail(void **state)
 	assert_string_equal(config_local_sender(&c, "root"), "postmaster@example.test");
 	assert_string_equal(config_local_sender(&c, "kim.lee"), "kim@example.test");
 	assert_null(config_local_sender(&c, "www-data"));
-	assert_true(config_login_is_valid("www-data"));
-	assert_true(config_login_is_valid("_hmx-queue"));
-	assert_false(config_login_is_valid(""));
-	assert_false(config_login_is_valid("a b"));
-	assert_false(config_login_is_valid("a..b"));
-	assert_false(config_login_is_valid("\"q\""));
-	assert_false(config_login_is_valid("kim@x"));
-	assert_false(config_login_is_valid("012345678901234567890123456789012"));
+	assert_true(addr_login_is_valid("www-data"));
+	assert_true(addr_login_is_valid("_hmx-queue"));
+	assert_false(addr_login_is_valid(""));
+	assert_false(addr_login_is_valid("a b"));
+	assert_false(addr_login_is_valid("a..b"));
+	assert_false(addr_login_is_valid("\"q\""));
+	assert_false(addr_login_is_valid("kim@x"));
+	assert_false(addr_login_is_valid("012345678901234567890123456789012"));
 }
 
 static void

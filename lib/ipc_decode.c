@@ -585,7 +585,7 @@ ipc_decode_local_user_ask(const struct ipc_frame *f, uint32_t *uid, const char *
 }
 
 /* The login becomes the local part of a sender address: it must be one
- * as it is (config_login_is_valid), and present exactly when FOUND. */
+ * as it is (addr_login_is_valid), and present exactly when FOUND. */
 int
 ipc_decode_local_user_answer(const struct ipc_frame *f,
     struct msg_local_user_answer *m, const char **why)
@@ -598,7 +598,7 @@ ipc_decode_local_user_answer(const struct ipc_frame *f,
 	(void)ipc_take_str(&c, m->login, sizeof(m->login));
 	if (c.why == NULL && (v < 1 || v > LOCAL_USER_RESULT_MAX))
 		c.why = "bad result";
-	if (c.why == NULL && v == LOCAL_USER_FOUND && !config_login_is_valid(m->login))
+	if (c.why == NULL && v == LOCAL_USER_FOUND && !addr_login_is_valid(m->login))
 		c.why = "bad login";
 	if (c.why == NULL && v != LOCAL_USER_FOUND && m->login[0] != '\0')
 		c.why = "login without FOUND";

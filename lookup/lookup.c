@@ -255,7 +255,7 @@ lookup_answer_local_user(struct ipc_link *l, const struct ipc_frame *f)
 		return;
 	}
 	err = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &found);
-	if (found != NULL && config_login_is_valid(pw.pw_name)) {
+	if (found != NULL && addr_login_is_valid(pw.pw_name)) {
 		ans.result = LOCAL_USER_FOUND;
 		snprintf(ans.login, sizeof(ans.login), "%s", pw.pw_name);
 	} else if (found == NULL && err != 0 && err != ENOENT && err != ESRCH &&
