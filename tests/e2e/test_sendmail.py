@@ -17,6 +17,8 @@ what man/sendmail.8 and README.md's "sendmail for local programs" say:
     maximum RSS, from wait4), a message over max_message_size is
     EX_DATAERR;
   - a sendmail killed in the middle of the body queues nothing;
+  - -bs: SMTP on stdin/stdout under the same rules (a sender not owned
+    is 553, the message is signed);
   - no daemon: EX_TEMPFAIL before stdin is read, so the caller still has
     the message; a user outside the group homemx-send cannot connect; the
     setgid program ignores the test's socket variable (secure_getenv).
@@ -338,6 +340,24 @@ class TestSendmail(unittest.TestCase):
             self.assertIn("/var/lib/homemx/sendmail/socket", err)
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+    def test_bs_speaks_smtp_with_the_same_rules(self):
+        p = self.popen_as("nobody", ["-bs"])
+        out, err = p.communicate(
+            b"EHLO localhost\r\nVRFY me\r\nMAIL FROM:<kim@example.test>\r\n"
+            b"MAIL FROM:<nobody@mx.example.test>\r\nRCPT TO:<lee@example.test>\r\n"
+            b"DATA\r\nFrom: nobody@mx.example.test\r\nSubject: via -bs\r\n\r\nhello\r\n.\r\n"
+            b"QUIT\r\n", timeout=WAIT)
+        self.assertEqual(p.returncode, EX_OK, err)
+        codes = [line[:3] for line in out.decode().split("\r\n") if line[3:4] == " "]
+        # greeting, EHLO, VRFY, MAIL not owned, MAIL, RCPT, DATA, queued, QUIT;
+        # the program adds nothing here: the client writes its own From:
+        self.assertEqual(codes, ["220", "250", "250", "553", "250", "250", "354", "250", "221"],
+                         out)
+        self.assertIn(b"250 2.1.5 <nobody@mx.example.test>", out)
+        got = self.message_with("lee@example.test", b"Subject: via -bs")
+        self.assertRegex(got, rb"Received: from local \(uid 65534 nobody\)")
+        self.verify_dkim(self.strip_delivery_fields(got))
 
     def test_usage_errors(self):
         rc, err = self.run_as("nobody", ["-t"], b"Subject: nobody to send to\n\nhi\n")
