@@ -137,6 +137,11 @@ class TestSendmail(unittest.TestCase):
             self.assertTrue(d.verify(idx=sig, dnsfunc=lambda name, timeout=5: self.txt.get(name)),
                             f"signature {sig} does not verify:\n{head.decode()}")
 
+    def sanitized(self):
+        """The AddressSanitizer build (make O=build-asan SAN=1)."""
+        with open(self.sendmail, "rb") as f:
+            return b"__asan_init" in f.read()
+
     def count(self, address):
         return len(self.h.messages(address))
 
@@ -277,9 +282,7 @@ class TestSendmail(unittest.TestCase):
         self.assertTrue(peaks, "sendmail exited before its memory could be read")
         # AddressSanitizer's shadow memory and allocator cost a few MiB more;
         # a 30 MB message held in memory would still show over both
-        with open(self.sendmail, "rb") as f:
-            sanitized = b"__asan_init" in f.read()
-        limit = (28 if sanitized else 16) * 1024
+        limit = (28 if self.sanitized() else 16) * 1024
         self.assertLess(max(peaks), limit, "sendmail held the message in memory (KiB)")
         got = self.message_with("lee@example.test", b"Subject: big 30mb", timeout=WAIT * 4)
         self.assertGreater(len(got), 30 * 1024 * 1024)
@@ -333,11 +336,13 @@ class TestSendmail(unittest.TestCase):
             shutil.copy(self.sendmail, b)
             os.chown(b, 0, grp.getgrnam(GROUP).gr_gid)
             os.chmod(b, 0o2755)
-            # LeakSanitizer cannot run in a setgid process (no ptrace)
             rc, err = self.run_as("nobody", ["lee@example.test"], b"hi\n", group=False,
-                                  binary=b, env={"ASAN_OPTIONS": "detect_leaks=0"})
-            self.assertEqual(rc, EX_TEMPFAIL, err)
-            self.assertIn("/var/lib/homemx/sendmail/socket", err)
+                                  binary=b)
+            self.assertIn("cannot reach the mail system at /var/lib/homemx/sendmail/socket", err)
+            # LeakSanitizer cannot run in a setgid process (it cannot read
+            # its own /proc entries) and turns the exit code into 1 there
+            if not self.sanitized():
+                self.assertEqual(rc, EX_TEMPFAIL, err)
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
