@@ -137,6 +137,19 @@ class InstallLayoutTest(unittest.TestCase):
                 open(os.path.join(REPO, "conf/homemx.conf.example")) as g:
             self.assertEqual(f.read(), g.read())
 
+    def test_another_mtas_sendmail_is_kept(self):
+        dest = os.path.join(self.dir, "other-mta")
+        os.makedirs(os.path.join(dest, "usr/sbin"))
+        with open(os.path.join(dest, "usr/sbin/sendmail"), "w") as f:
+            f.write("#!/bin/sh\n# postfix's\n")
+        p = make_install(dest)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"kept {dest}/usr/sbin/sendmail (another MTA's)", p.stdout)
+        with open(os.path.join(dest, "usr/sbin/sendmail")) as f:
+            self.assertEqual(f.read(), "#!/bin/sh\n# postfix's\n")
+        self.assertTrue(os.path.exists(os.path.join(dest, "usr/sbin/homemx-sendmail")))
+        self.assertFalse(os.path.exists(os.path.join(dest, "usr/share/man/man8/sendmail.8")))
+
     def test_prefix_moves_programs_and_role_directory_only(self):
         # make -n: what it would do, without rebuilding the shared build
         # (a new PREFIX recompiles homemxd with the new role directory).
