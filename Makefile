@@ -9,7 +9,7 @@
 #   make install    install into DESTDIR (PREFIX /usr): binaries, man pages,
 #                   the example configs (homemx, Dovecot), the systemd units
 #                   (homemx, the doctor's timer), the fail2ban filter
-#                   and jail (see "Install on a server" in README.md)
+#                   and jail, sendmail(8) (see "Install on a server" in README.md)
 #
 # Each role is one binary built from its own folder; main.c in a folder holds
 # only main(), so unit tests can link the rest of the folder.
@@ -45,7 +45,7 @@ dir_srcs = $(filter-out %_test.c,$(wildcard $(1)/*.c))
 dir_objs = $(patsubst %.c,$(O)/obj/%.o,$(call dir_srcs,$(1)))
 dir_objs_nomain = $(filter-out $(O)/obj/$(1)/main.o,$(call dir_objs,$(1)))
 
-BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%)
+BINS := $(O)/homemxd $(O)/mxctl $(ROLE_DIRS:%=$(O)/homemx-%) $(O)/homemx-sendmail
 
 # Test tools the e2e tests run (tests/tools/NAME.c + the objects it names).
 TOOLS := $(O)/tests/tools/screen_dnsprobe $(O)/tests/tools/scanprobe
@@ -53,10 +53,10 @@ TOOL_OBJS_screen_dnsprobe := $(O)/obj/screen/resolver.o $(O)/obj/screen/dnscache
 TOOL_OBJS_scanprobe := $(patsubst %,$(O)/obj/screen/%.o,scanner scan_rspamd scan_spamd \
 	scan_clamd scan_text score)
 
-UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin,$(wildcard $(d)/*_test.c))
+UNIT_SRCS := $(wildcard lib/*_test.c) $(foreach d,$(ROLE_DIRS) supervisor admin sendmail,$(wildcard $(d)/*_test.c))
 UNIT_BINS := $(patsubst %.c,$(O)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run check check-unit check-asan fuzz clean deps lint install uninstall FORCE
+.PHONY: all run check check-unit check-asan fuzz clean deps lint install install-sendmail uninstall FORCE
 all: $(BINS) $(TOOLS)
 
 # ---- where `make install` puts things ----------------------------------------
@@ -98,6 +98,11 @@ $(O)/homemxd: $(call dir_objs,supervisor) $(O)/libhmx.a
 # mxctl reads the screen's memory (why) and runs its checks (screen test).
 MXCTL_SCREEN_OBJS = $(filter-out $(O)/obj/screen/screen.o,$(call dir_objs_nomain,screen))
 $(O)/mxctl: $(call dir_objs,admin) $(MXCTL_SCREEN_OBJS) $(O)/libhmx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# sendmail(8) for local programs: installed setgid homemx-send, so it
+# links only what it needs of libhmx (addresses, the socket path).
+$(O)/homemx-sendmail: $(call dir_objs,sendmail) $(O)/libhmx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 define TOOL_template
@@ -188,9 +193,33 @@ install: $(BINS)
 	install -m 0644 conf/fail2ban/homemx.conf $(DESTDIR)$(FAIL2BANDIR)/filter.d/homemx.conf
 	[ -e $(DESTDIR)$(FAIL2BANDIR)/jail.d/homemx.conf ] || \
 	    install -m 0644 conf/fail2ban/homemx-jail.conf $(DESTDIR)$(FAIL2BANDIR)/jail.d/homemx.conf
+	$(MAKE) --no-print-directory install-sendmail
 	@[ -e $(DESTDIR)$(SYSCONFDIR)/homemx/homemx.conf ] && \
 	    echo "install: kept $(DESTDIR)$(SYSCONFDIR)/homemx/homemx.conf" || \
 	    echo "install: next: mxctl setup DOMAIN HOSTNAME (writes $(SYSCONFDIR)/homemx/homemx.conf)"
+
+# sendmail(8) for local programs: homemx-sendmail always, setgid to the
+# group of the local socket (never setuid); /usr/sbin/sendmail only when no
+# other MTA put a file there (a link to ours). Installing into the running
+# system as root makes the group (homemxd makes it too, at its first
+# start); into a DESTDIR the group must exist on this host to be set.
+SENDMAIL_GROUP := homemx-send
+install-sendmail: $(O)/homemx-sendmail
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(O)/homemx-sendmail $(DESTDIR)$(SBINDIR)/homemx-sendmail
+	install -m 0644 man/sendmail.8 $(DESTDIR)$(MANDIR)/man8/homemx-sendmail.8
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent group $(SENDMAIL_GROUP) >/dev/null; then \
+	    groupadd --system $(SENDMAIL_GROUP); fi
+	@if getent group $(SENDMAIL_GROUP) >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    chgrp $(SENDMAIL_GROUP) $(DESTDIR)$(SBINDIR)/homemx-sendmail && \
+	    chmod 2755 $(DESTDIR)$(SBINDIR)/homemx-sendmail; \
+	else echo "install: homemx-sendmail is not setgid: no group $(SENDMAIL_GROUP) here (as root: chgrp $(SENDMAIL_GROUP) $(SBINDIR)/homemx-sendmail && chmod 2755 $(SBINDIR)/homemx-sendmail)"; fi
+	@if [ -L $(DESTDIR)$(SBINDIR)/sendmail ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/sendmail)" = homemx-sendmail ]; then :; \
+	elif [ -e $(DESTDIR)$(SBINDIR)/sendmail ] || [ -L $(DESTDIR)$(SBINDIR)/sendmail ]; then \
+	    echo "install: kept $(DESTDIR)$(SBINDIR)/sendmail (another MTA's); homemx's is homemx-sendmail"; \
+	else ln -s homemx-sendmail $(DESTDIR)$(SBINDIR)/sendmail && \
+	    { [ -e $(DESTDIR)$(MANDIR)/man8/sendmail.8 ] || \
+	      ln -s homemx-sendmail.8 $(DESTDIR)$(MANDIR)/man8/sendmail.8; }; fi
 
 # Leaves the config, the jail and every state directory (mail!) alone.
 uninstall:
@@ -202,6 +231,11 @@ uninstall:
 	    $(DESTDIR)$(FAIL2BANDIR)/filter.d/homemx.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/homemx/homemx.conf.example \
 	    $(DESTDIR)$(EXAMPLEDIR)/dovecot/99-homemx.conf
+	rm -f $(DESTDIR)$(SBINDIR)/homemx-sendmail $(DESTDIR)$(MANDIR)/man8/homemx-sendmail.8
+	[ "$$(readlink $(DESTDIR)$(SBINDIR)/sendmail)" != homemx-sendmail ] || \
+	    rm -f $(DESTDIR)$(SBINDIR)/sendmail
+	[ "$$(readlink $(DESTDIR)$(MANDIR)/man8/sendmail.8)" != homemx-sendmail.8 ] || \
+	    rm -f $(DESTDIR)$(MANDIR)/man8/sendmail.8
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(EXAMPLEDIR)/dovecot $(DESTDIR)$(EXAMPLEDIR) \
 	    $(dir $(DESTDIR)$(EXAMPLEDIR))
 

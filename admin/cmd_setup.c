@@ -176,6 +176,9 @@ config_text(char *buf, size_t size, const struct setup_args *a, const char *path
 	    "%s"
 	    "listen submission *:587\n"
 	    "listen submissions *:465\n"
+	    "# sendmail(8) for cron and local programs (homemx-sendmail)\n"
+	    "listen local " CONFIG_LOCAL_SOCKET_DEFAULT "\n"
+	    "#local_sender root postmaster@%s\n"
 	    "\n"
 	    "domain %s\n"
 	    "\n"
@@ -193,7 +196,7 @@ config_text(char *buf, size_t size, const struct setup_args *a, const char *path
 	    "# resolvers: run a resolver here (apt install unbound) and use it:\n"
 	    "#dns_server 127.0.0.1:53\n",
 	    path, a->domain, a->hostname, a->hostname,
-	    ipv6_available() ? "listen smtp [::]:25\n" : "", a->domain,
+	    ipv6_available() ? "listen smtp [::]:25\n" : "", a->domain, a->domain,
 	    a->self_signed ? "# A self-signed placeholder made by mxctl setup. Once certbot has a\n"
 	    "# certificate for the host name, \"mxctl setup ... --force\" uses it.\n" : "",
 	    a->cert, a->key);

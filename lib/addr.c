@@ -352,3 +352,17 @@ addr_normalize_input(const char *in, char *out, size_t outsize,
 	snprintf(out, outsize, "%s@%s", local, domain);
 	return ADDR_OK;
 }
+
+bool
+addr_login_is_valid(const char *login)
+{
+	size_t len = strlen(login);
+	struct mailaddr a;
+	char probe[ADDR_LOGIN_MAX + 16];
+
+	if (len == 0 || len > ADDR_LOGIN_MAX || login[0] == '"')
+		return false;
+	snprintf(probe, sizeof(probe), "%s@localhost", login);
+	return addr_parse_mailbox(probe, strlen(probe), &a) == ADDR_OK &&
+	    strcmp(a.local, login) == 0;
+}

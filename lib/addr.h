@@ -15,6 +15,7 @@
 #define ADDR_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
 #define ADDR_DOMAIN_MAX	255	/* RFC 5321 4.5.3.1.2 */
 #define ADDR_MAX	256	/* RFC 5321 4.5.3.1.3 path, incl. <> */
+#define ADDR_LOGIN_MAX	32	/* a system login name: useradd(8)'s limit */
 
 enum addr_status {
 	ADDR_OK = 0,
@@ -63,6 +64,10 @@ enum addr_status addr_normalize_input(const char *in, char *out, size_t outsize,
 /* Same for a bare domain name. Returns 0 or -1 with *why. */
 int		 domain_normalize_input(const char *in, char *out, size_t outsize,
 		    const char **why);
+/* True for a system login that can be the local part of an address as
+ * it is (a dot-atom, RFC 5322 3.2.3, of at most ADDR_LOGIN_MAX octets):
+ * what LOGIN@hostname needs (sendmail(8), submission/local.c). */
+bool		 addr_login_is_valid(const char *login);
 /* True if s is a syntactically valid (ASCII, LDH) domain name. */
 bool		 domain_is_valid(const char *s, size_t len);
 

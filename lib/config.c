@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -349,6 +350,62 @@ parse_listen_addr(const char *v, struct listen_conf *l)
 	return 0;
 }
 
+/* "listen local /PATH": an absolute path without "..", that fits a
+ * sockaddr_un; the supervisor binds it (supervisor/setup.c). */
+static int
+parse_listen_path(const char *v, struct listen_conf *l)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&l->addr;
+	size_t len = strlen(v);
+
+	if (v[0] != '/' || len >= sizeof(un->sun_path) || len >= sizeof(l->text) ||
+	    strstr(v, "/../") != NULL || (len >= 3 && strcmp(v + len - 3, "/..") == 0) ||
+	    v[len - 1] == '/')
+		return -1;
+	memset(l, 0, sizeof(*l));
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, v, len + 1);
+	l->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+	l->kind = LISTEN_LOCAL;
+	memcpy(l->text, v, len + 1);
+	return 0;
+}
+
+const char *
+config_local_sender(const struct config *c, const char *login)
+{
+	for (size_t i = 0; i < c->nlocal_senders; i++)
+		if (strcmp(c->local_senders[i].login, login) == 0)
+			return c->local_senders[i].address;
+	return NULL;
+}
+
+/* local_sender LOGIN ADDRESS: may repeat, once per login. */
+static int
+directive_local_sender(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	struct local_sender *ls;
+	const char *why;
+
+	if (nw != 3)
+		return perr(p, "local_sender: expected 'local_sender LOGIN ADDRESS'");
+	if (!addr_login_is_valid(w[1]))
+		return perr(p, "local_sender: expected a login name of at most %d letters, digits "
+		    "and . _ - (a valid local part), got '%s'", CONFIG_LOGIN_MAX, w[1]);
+	if (config_local_sender(c, w[1]) != NULL)
+		return perr(p, "local_sender: '%s' listed twice", w[1]);
+	if (c->nlocal_senders == CONFIG_MAX_LOCAL_SENDERS)
+		return perr(p, "local_sender: more than %d lines", CONFIG_MAX_LOCAL_SENDERS);
+	ls = &c->local_senders[c->nlocal_senders];
+	if (addr_normalize_input(w[2], ls->address, sizeof(ls->address), &why) != ADDR_OK) {
+		ls->address[0] = '\0';
+		return perr(p, "local_sender: '%s': %s", w[2], why);
+	}
+	snprintf(ls->login, sizeof(ls->login), "%s", w[1]);
+	c->nlocal_senders++;
+	return 0;
+}
+
 static int
 directive_listen(struct parse_ctx *p, struct config *c, char **w, int nw)
 {
@@ -361,12 +418,26 @@ directive_listen(struct parse_ctx *p, struct config *c, char **w, int nw)
 	size_t i;
 
 	if (nw != 3)
-		return perr(p, "listen: expected 'listen smtp|submission|submissions ADDRESS:PORT'");
+		return perr(p, "listen: expected 'listen smtp|submission|submissions ADDRESS:PORT' "
+		    "or 'listen local /PATH'");
+	if (strcmp(w[1], "local") == 0) {
+		if (parse_listen_path(w[2], &l) == -1)
+			return perr(p, "listen: expected an absolute socket path of at most %zu "
+			    "bytes such as %s, got '%s'", sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
+			    CONFIG_LOCAL_SOCKET_DEFAULT, w[2]);
+		for (i = 0; i < c->nlisten; i++)
+			if (c->listen[i].kind == LISTEN_LOCAL)
+				return perr(p, "listen: only one 'listen local' line");
+		if (c->nlisten == CONFIG_MAX_LISTEN)
+			return perr(p, "listen: more than %d listen lines", CONFIG_MAX_LISTEN);
+		c->listen[c->nlisten++] = l;
+		return 0;
+	}
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(w[1], kinds[i].name) == 0)
 			break;
 	if (i == sizeof(kinds) / sizeof(kinds[0]))
-		return perr(p, "listen: expected 'smtp', 'submission' or 'submissions', got '%s'", w[1]);
+		return perr(p, "listen: expected 'smtp', 'submission', 'submissions' or 'local', got '%s'", w[1]);
 	if (parse_listen_addr(w[2], &l) == -1)
 		return perr(p, "listen: expected ADDRESS:PORT such as 127.0.0.1:25 or [::1]:25, got '%s'", w[2]);
 	if (c->nlisten == CONFIG_MAX_LISTEN)
@@ -721,6 +792,8 @@ parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
 		return directive_report_address(p, c, w, nw);
 	if (strcmp(w[0], "delivery") == 0)
 		return directive_delivery(p, c, w, nw);
+	if (strcmp(w[0], "local_sender") == 0)
+		return directive_local_sender(p, c, w, nw);
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		if (strcmp(w[0], params[i].name) != 0)
 			continue;
@@ -794,7 +867,8 @@ config_parse(const char *name, const char *text, size_t len,
 		goto fail;
 	}
 	for (size_t k = 0; k < c->nlisten; k++)
-		if (c->listen[k].kind != LISTEN_SMTP && c->tls_certificate[0] == '\0') {
+		if ((c->listen[k].kind == LISTEN_SUBMISSION ||
+		    c->listen[k].kind == LISTEN_SUBMISSIONS) && c->tls_certificate[0] == '\0') {
 			snprintf(err, errlen, "%s: 'listen %s %s' needs tls_certificate and tls_key "
 			    "(AUTH is only offered under TLS)", name,
 			    c->listen[k].kind == LISTEN_SUBMISSION ? "submission" : "submissions",

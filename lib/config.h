@@ -24,18 +24,33 @@
 #define CONFIG_LMTP_PATH_MAX	108	/* sun_path of a struct sockaddr_un */
 #define CONFIG_TEXT_MAX		60000	/* must fit one MSG_SUP_RELOAD */
 #define CONFIG_ERR_MAX		1024
+#define CONFIG_LISTEN_TEXT_MAX	112	/* "[v6]:port", or a socket path (sun_path: 108) */
 
 enum listen_kind {
 	LISTEN_SMTP = 1,	/* port 25: inbound, no relay */
 	LISTEN_SUBMISSION,	/* 587 STARTTLS (next issue) */
 	LISTEN_SUBMISSIONS,	/* 465 implicit TLS (next issue) */
+	LISTEN_LOCAL,		/* the UNIX socket of sendmail(8): submission/local.c */
 };
 
 struct listen_conf {
 	enum listen_kind	kind;
-	struct sockaddr_storage	addr;
+	struct sockaddr_storage	addr;	/* a sockaddr_un for LISTEN_LOCAL */
 	socklen_t		addrlen;
-	char			text[80];	/* as written, for logs */
+	char			text[CONFIG_LISTEN_TEXT_MAX];	/* as written, for logs */
+};
+
+/* The socket of sendmail(8) when the config has no "listen local" line
+ * of its own: the path sendmail/sendmail.c connects to by default. */
+#define CONFIG_LOCAL_SOCKET_DEFAULT	"/var/lib/homemx/sendmail/socket"
+
+/* local_sender LOGIN ADDRESS: what a local user's mail is sent as
+ * (submission/local.c); without one, LOGIN@hostname. */
+#define CONFIG_MAX_LOCAL_SENDERS	64
+#define CONFIG_LOGIN_MAX		ADDR_LOGIN_MAX
+struct local_sender {
+	char	login[CONFIG_LOGIN_MAX + 1];
+	char	address[ADDR_MAX + 1];
 };
 
 #define CONFIG_MAX_DESTINATIONS	64
@@ -137,6 +152,10 @@ struct config {
 	 * Maildir, "delivery maildir"; "delivery lmtp:/run/dovecot/lmtp") */
 	char			dovecot_passwd_file[CONFIG_PATH_MAX];
 	char			delivery_lmtp[CONFIG_LMTP_PATH_MAX];
+	/* sendmail(8): the address each local login sends as, when it is not
+	 * LOGIN@hostname (submission/local.c) */
+	struct local_sender	local_senders[CONFIG_MAX_LOCAL_SENDERS];
+	size_t			nlocal_senders;
 };
 
 /* The rule fields that apply to a recipient domain and an MX host name
@@ -161,6 +180,9 @@ int	config_parse(const char *name, const char *text, size_t len,
  * *text is the malloc'd file content, for handing to the roles. */
 int	config_load(const char *path, struct config *out, char **text,
 	    size_t *textlen, char *err, size_t errlen);
+
+/* The local_sender address of login, or NULL. */
+const char *config_local_sender(const struct config *, const char *login);
 
 /* True if domain (lowercase ASCII) is listed with `domain`. */
 bool	config_has_domain(const struct config *, const char *domain);

@@ -54,6 +54,25 @@ static const struct conf_case cases[] = {
 	{ L "listen submission 127.0.0.1:587\nlisten submissions [::1]:465\n"
 	    "tls_certificate /c.pem\ntls_key /k.pem\n", NULL },
 	{ L "listen submission 127.0.0.1:587\n", "t.conf: 'listen submission 127.0.0.1:587' needs tls_certificate" },
+	{ L "listen local /var/lib/homemx/sendmail/socket\n", NULL },
+	{ L "listen local /run/x/s\nlocal_sender root postmaster@example.test\n"
+	    "local_sender www-data web@example.test\n", NULL },
+	{ L "listen local relative/socket\n", "t.conf:2: listen: expected an absolute socket path" },
+	{ L "listen local /a/../b\n", "t.conf:2: listen: expected an absolute socket path" },
+	{ L "listen local /a/\n", "t.conf:2: listen: expected an absolute socket path" },
+	{ L "listen local /" "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "01234567890123456789012345678901234567890123456789\n",
+	    "t.conf:2: listen: expected an absolute socket path of at most 107 bytes" },
+	{ L "listen local /a/s\nlisten local /b/s\n", "t.conf:3: listen: only one 'listen local' line" },
+	{ L "local_sender root\n", "t.conf:2: local_sender: expected 'local_sender LOGIN ADDRESS'" },
+	{ L "local_sender ro\"ot a@example.test\n", "t.conf:2: local_sender: expected a login name" },
+	{ L "local_sender 012345678901234567890123456789012 a@example.test\n",
+	    "t.conf:2: local_sender: expected a login name" },
+	{ L "local_sender root nobody\n", "t.conf:2: local_sender: 'nobody':" },
+	{ L "local_sender root a@example.test\nlocal_sender root b@example.test\n",
+	    "t.conf:3: local_sender: 'root' listed twice" },
+	/* the local socket alone needs no certificate */
+	{ "listen local /run/x/s\n", NULL },
 	{ L "destination domain gmail.com family=ipv4-only\n", NULL },
 	{ L "destination mx *.google.com family=ipv4-only max_connections=1 tls=require\n", NULL },
 	{ L "destination domain * relay=[smtp.example.net]:587 auth=/etc/r.secret helo=mx.example.org source=192.0.2.1\n", NULL },
@@ -175,6 +194,34 @@ test_failure_leaves_output_alone(void **state)
 	assert_int_equal(((unsigned char *)&c)[0], 0x5a);
 }
 
+/* listen local: a sockaddr_un; local_sender: per login, normalized. */
+static void
+test_local_mail(void **state)
+{
+	static const char text[] = L "listen local /var/lib/homemx/sendmail/socket\n"
+	    "local_sender root Postmaster@Example.TEST\nlocal_sender kim.lee kim@example.test\n";
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(config_parse("t.conf", text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nlisten, 2);
+	assert_int_equal(c.listen[1].kind, LISTEN_LOCAL);
+	assert_int_equal(c.listen[1].addr.ss_family, AF_UNIX);
+	assert_string_equal(c.listen[1].text, CONFIG_LOCAL_SOCKET_DEFAULT);
+	assert_string_equal(config_local_sender(&c, "root"), "postmaster@example.test");
+	assert_string_equal(config_local_sender(&c, "kim.lee"), "kim@example.test");
+	assert_null(config_local_sender(&c, "www-data"));
+	assert_true(addr_login_is_valid("www-data"));
+	assert_true(addr_login_is_valid("_hmx-queue"));
+	assert_false(addr_login_is_valid(""));
+	assert_false(addr_login_is_valid("a b"));
+	assert_false(addr_login_is_valid("a..b"));
+	assert_false(addr_login_is_valid("\"q\""));
+	assert_false(addr_login_is_valid("kim@x"));
+	assert_false(addr_login_is_valid("012345678901234567890123456789012"));
+}
+
 static void
 test_demo_template_parses(void **state)
 {
@@ -290,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_public_address),
 		cmocka_unit_test(test_failure_leaves_output_alone),
 		cmocka_unit_test(test_demo_template_parses),
+		cmocka_unit_test(test_local_mail),
 		cmocka_unit_test(test_destination_rules),
 		cmocka_unit_test(test_builtin_gmail_rules),
 	};

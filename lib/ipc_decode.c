@@ -575,6 +575,38 @@ ipc_decode_sender_answer(const struct ipc_frame *f, enum sender_result *r,
 }
 
 int
+ipc_decode_local_user_ask(const struct ipc_frame *f, uint32_t *uid, const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_u32(&c, uid);
+	return finish(&c, why);
+}
+
+/* The login becomes the local part of a sender address: it must be one
+ * as it is (addr_login_is_valid), and present exactly when FOUND. */
+int
+ipc_decode_local_user_answer(const struct ipc_frame *f,
+    struct msg_local_user_answer *m, const char **why)
+{
+	struct ipc_cursor c;
+	uint8_t v = 0;
+
+	ipc_cursor_init(&c, f);
+	(void)ipc_take_u8(&c, &v);
+	(void)ipc_take_str(&c, m->login, sizeof(m->login));
+	if (c.why == NULL && (v < 1 || v > LOCAL_USER_RESULT_MAX))
+		c.why = "bad result";
+	if (c.why == NULL && v == LOCAL_USER_FOUND && !addr_login_is_valid(m->login))
+		c.why = "bad login";
+	if (c.why == NULL && v != LOCAL_USER_FOUND && m->login[0] != '\0')
+		c.why = "login without FOUND";
+	m->result = (enum local_user_result)v;
+	return finish(&c, why);
+}
+
+int
 ipc_decode_sign_ask(const struct ipc_frame *f, struct msg_sign_ask *m,
     const char **why)
 {
@@ -697,6 +729,21 @@ ipc_encode_sender_ask(struct ipc_builder *b, const char *user,
 	ipc_build_init(b);
 	ipc_put_str(b, user);
 	ipc_put_str(b, address);
+}
+
+void
+ipc_encode_local_user_ask(struct ipc_builder *b, uint32_t uid)
+{
+	ipc_build_init(b);
+	ipc_put_u32(b, uid);
+}
+
+void
+ipc_encode_local_user_answer(struct ipc_builder *b, const struct msg_local_user_answer *m)
+{
+	ipc_build_init(b);
+	ipc_put_u8(b, (uint8_t)m->result);
+	ipc_put_str(b, m->result == LOCAL_USER_FOUND ? m->login : "");
 }
 
 void
@@ -846,6 +893,7 @@ union any_msg {
 	struct msg_sender_ask		sender_ask;
 	struct msg_sign_ask		sign_ask;
 	struct msg_sign_answer		sign_answer;
+	struct msg_local_user_answer	local_user;
 	struct msg_relay		relay;
 	struct msg_relay_result		relay_result;
 	struct family_pin		family_pin;
@@ -936,6 +984,10 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 		return ipc_decode_sender_ask(f, &m->sender_ask, why);
 	case MSG_SENDER_ANSWER:
 		return ipc_decode_sender_answer(f, &sender, why);
+	case MSG_LOCAL_USER_ASK:
+		return ipc_decode_local_user_ask(f, &chain_len, why);
+	case MSG_LOCAL_USER_ANSWER:
+		return ipc_decode_local_user_answer(f, &m->local_user, why);
 	case MSG_SIGN_ASK:
 		return ipc_decode_sign_ask(f, &m->sign_ask, why);
 	case MSG_SIGN_ANSWER:

@@ -73,6 +73,19 @@ enum sender_result {
 	SENDER_RESULT_MAX = SENDER_TEMPFAIL
 };
 
+/* MSG_LOCAL_USER_ANSWER: who is this uid? */
+enum local_user_result {
+	LOCAL_USER_FOUND = 1,
+	LOCAL_USER_UNKNOWN,	/* no passwd entry, or a name no address can hold */
+	LOCAL_USER_TEMPFAIL,
+	LOCAL_USER_RESULT_MAX = LOCAL_USER_TEMPFAIL
+};
+
+struct msg_local_user_answer {
+	enum local_user_result	result;
+	char			login[CONFIG_LOGIN_MAX + 1];	/* "" unless FOUND */
+};
+
 enum sign_status {
 	SIGN_OK = 1,
 	SIGN_NO_KEY,		/* no key for the domain: 451, never unsigned */
@@ -224,6 +237,9 @@ int	ipc_decode_auth_ask(const struct ipc_frame *, struct msg_auth_ask *, const c
 int	ipc_decode_auth_answer(const struct ipc_frame *, enum auth_result *, const char **why);
 int	ipc_decode_sender_ask(const struct ipc_frame *, struct msg_sender_ask *, const char **why);
 int	ipc_decode_sender_answer(const struct ipc_frame *, enum sender_result *, const char **why);
+int	ipc_decode_local_user_ask(const struct ipc_frame *, uint32_t *uid, const char **why);
+int	ipc_decode_local_user_answer(const struct ipc_frame *, struct msg_local_user_answer *,
+	    const char **why);
 int	ipc_decode_sign_ask(const struct ipc_frame *, struct msg_sign_ask *, const char **why);
 int	ipc_decode_sign_answer(const struct ipc_frame *, struct msg_sign_answer *, const char **why);
 int	ipc_decode_relay(const struct ipc_frame *, struct msg_relay *, const char **why);
@@ -268,6 +284,8 @@ void	ipc_encode_delivery_result(struct ipc_builder *, enum delivery_result, cons
 void	ipc_encode_auth_ask(struct ipc_builder *, const struct msg_auth_ask *);
 void	ipc_encode_u8_answer(struct ipc_builder *, uint8_t);	/* AUTH/SENDER answers */
 void	ipc_encode_sender_ask(struct ipc_builder *, const char *user, const char *address);
+void	ipc_encode_local_user_ask(struct ipc_builder *, uint32_t uid);
+void	ipc_encode_local_user_answer(struct ipc_builder *, const struct msg_local_user_answer *);
 void	ipc_encode_sign_ask(struct ipc_builder *, const char *domain);
 void	ipc_encode_sign_answer(struct ipc_builder *, enum sign_status, const char *headers);
 void	ipc_encode_relay(struct ipc_builder *, const struct msg_relay *);

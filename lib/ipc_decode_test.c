@@ -605,6 +605,26 @@ build_ctl_answer(struct ipc_builder *b, enum sample_size k)
 	return -1;
 }
 
+static int
+build_local_user_ask(struct ipc_builder *b, enum sample_size k)
+{
+	ipc_encode_local_user_ask(b, k == SAMPLE_MAX ? UINT32_MAX : 1000);
+	return -1;
+}
+
+static int
+build_local_user_answer(struct ipc_builder *b, enum sample_size k)
+{
+	struct msg_local_user_answer m = { .result = LOCAL_USER_UNKNOWN };
+
+	if (k != SAMPLE_MIN) {
+		m.result = LOCAL_USER_FOUND;
+		memset(m.login, 'a', k == SAMPLE_MAX ? CONFIG_LOGIN_MAX : 4);
+	}
+	ipc_encode_local_user_answer(b, &m);
+	return -1;
+}
+
 /* Returns the fd the frame carries: 1 = one, -1 = none. */
 typedef int (*sample_builder)(struct ipc_builder *, enum sample_size);
 
@@ -645,6 +665,8 @@ static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_QUEUE_TAG_CHECKED] = build_tag_checked,
 	[MSG_CTL_ASK] = build_ctl_ask,
 	[MSG_CTL_ANSWER] = build_ctl_answer,
+	[MSG_LOCAL_USER_ASK] = build_local_user_ask,
+	[MSG_LOCAL_USER_ANSWER] = build_local_user_answer,
 };
 
 /* The lowest role set in a mask: a legal sender or receiver of a row. */

@@ -178,4 +178,13 @@ X(MSG_CTL_ASK,                R(SUPERVISOR),          R(SUPERVISOR)|R_ANYROLE, \
                               CTL_ASK_MIN,            CTL_ASK_MAX,               0) \
 /* u8 status, str text, u16 nrec, records of named fields */ \
 X(MSG_CTL_ANSWER,             R(SUPERVISOR)|R_ANYROLE, R(SUPERVISOR), \
-                              CTL_ANSWER_MIN,         CTL_ANSWER_MAX,            0)
+                              CTL_ANSWER_MIN,         CTL_ANSWER_MAX,            0) \
+/* ---- sendmail(8): local mail (submission/local.c) ---------------------- */ \
+/* the login name of the uid the kernel gave for a local client \
+ * (SO_PEERCRED); submission is chrooted and cannot read passwd. u32 uid */ \
+X(MSG_LOCAL_USER_ASK,         R(SUBMISSION),          R(LOOKUP), \
+                              IPC_SZ_U32,             IPC_SZ_U32,                0) \
+/* u8 result (enum local_user_result), str login ("" unless FOUND) */ \
+X(MSG_LOCAL_USER_ANSWER,      R(LOOKUP),              R(SUBMISSION), \
+                              IPC_SZ_U8 + IPC_SZ_STR(0), \
+                              IPC_SZ_U8 + IPC_SZ_STR(CONFIG_LOGIN_MAX),  0)

@@ -68,6 +68,8 @@ parse_listen_kinds(const char *arg)
 			listen_kinds[i] = LISTEN_SUBMISSION;
 		else if (strcmp(t, "submissions") == 0)
 			listen_kinds[i] = LISTEN_SUBMISSIONS;
+		else if (strcmp(t, "local") == 0)
+			listen_kinds[i] = LISTEN_LOCAL;
 		else
 			fatalx("bad -k %s", arg);
 	}

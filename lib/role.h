@@ -43,6 +43,9 @@ struct event_base;
 #define USER_DKIM	"_hmx-dkim"
 #define USER_RELAY	"_hmx-relay"
 #define USER_SCREEN	"_hmx-screen"
+/* The group of sendmail(8) (installed setgid to it) and of its socket,
+ * the "listen local" listener: only members may hand mail over. */
+#define GROUP_SENDMAIL	"homemx-send"
 
 #define ROLE_FD_CONTROL	3
 #define ROLE_FD_CONFIG	4

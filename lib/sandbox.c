@@ -183,6 +183,12 @@ static const struct sandbox_rule memfd_rules[] = {
 	ARG_IS("fcntl", 1, F_ADD_SEALS),
 };
 
+/* submission's local socket (submission/local.c): who connected, as the
+ * kernel says (SO_PEERCRED), and nothing else of getsockopt. */
+static const struct sandbox_rule peercred_rules[] = {
+	ARGS_ARE("getsockopt", 1, SOL_SOCKET, 2, SO_PEERCRED),
+};
+
 /* relay: TCP to MX hosts (relay/client.c: non-blocking connect, SO_ERROR,
  * bind to a configured source address) and UDP or TCP to the DNS server
  * (c-ares 1.18: connect, send, recvfrom, TCP_NODELAY), IPv4 and IPv6 only:
@@ -339,6 +345,7 @@ static const struct sandbox_group grp_io = GROUP("event loop and fds", io_rules)
 static const struct sandbox_group grp_ipc = GROUP("ipc links", ipc_rules);
 static const struct sandbox_group grp_listener = GROUP("accepted sessions", listener_rules);
 static const struct sandbox_group grp_memfd = GROUP("sealed message copies", memfd_rules);
+static const struct sandbox_group grp_peercred = GROUP("local client credentials", peercred_rules);
 static const struct sandbox_group grp_outbound = GROUP("outbound TCP and DNS", outbound_rules);
 static const struct sandbox_group grp_dns = GROUP("DNS to dns_server", dns_rules);
 static const struct sandbox_group grp_relay_state = GROUP("relay state directory",
@@ -362,7 +369,7 @@ static const struct sandbox_group *const smtpd_groups[] = {
 };
 static const struct sandbox_group *const submission_groups[] = {
 	&grp_memory, &grp_process, &grp_io, &grp_ipc, &grp_listener, &grp_memfd,
-	SANITIZER_GROUP NULL
+	&grp_peercred, SANITIZER_GROUP NULL
 };
 static const struct sandbox_group *const relay_groups[] = {
 	&grp_memory, &grp_process, &grp_io, &grp_ipc, &grp_outbound, &grp_relay_state,

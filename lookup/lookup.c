@@ -13,7 +13,9 @@
  * resolve_address(), and logged at debug level only: smtpd logs the
  * verdict with its session id. Passwords (AUTH from submission) go
  * through auth.h, off the event loop; sender-ownership questions are
- * answered like resolve questions, from one snapshot.
+ * answered like resolve questions, from one snapshot. The login of a
+ * local sendmail(8) client's uid (MSG_LOCAL_USER_ASK) comes from the
+ * passwd database here, because submission, which asks, is chrooted.
  *
  * Crashes of mxctl: a writer killed between transactions or holding only
  * locks is harmless (snapshot reads never wait for locks; failchk aborts
@@ -23,6 +25,8 @@
  * the store. When the next mxctl runs that recovery first, our handle
  * panics (STORE_PANIC) and is reopened in place.
  */
+#include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,6 +238,35 @@ lookup_answer_sender(struct ipc_link *l, const struct ipc_frame *f)
 		log_warnx("sender answer to %s not sent", role_name(ipc_link_peer(l)));
 }
 
+/* Submission, for sendmail(8): the login of the uid SO_PEERCRED gave. */
+static void
+lookup_answer_local_user(struct ipc_link *l, const struct ipc_frame *f)
+{
+	struct msg_local_user_answer ans = { .result = LOCAL_USER_UNKNOWN };
+	struct passwd pw, *found = NULL;
+	struct ipc_builder b;
+	char buf[4096];
+	const char *why;
+	uint32_t uid;
+	int err;
+
+	if (ipc_decode_local_user_ask(f, &uid, &why) == -1) {
+		ipc_link_reject(l, f->type, why);
+		return;
+	}
+	err = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &found);
+	if (found != NULL && addr_login_is_valid(pw.pw_name)) {
+		ans.result = LOCAL_USER_FOUND;
+		snprintf(ans.login, sizeof(ans.login), "%s", pw.pw_name);
+	} else if (found == NULL && err != 0 && err != ENOENT && err != ESRCH &&
+	    err != EBADF && err != EPERM)
+		ans.result = LOCAL_USER_TEMPFAIL;	/* getpwuid_r(3): not found is these */
+	log_debug("local_user uid=%u result=%d login=%s", uid, (int)ans.result, ans.login);
+	ipc_encode_local_user_answer(&b, &ans);
+	if (ipc_send(l, MSG_LOCAL_USER_ANSWER, f->req_id, &b, -1) == -1)
+		log_warnx("local user answer to %s not sent", role_name(ipc_link_peer(l)));
+}
+
 static void
 lookup_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
@@ -249,6 +282,9 @@ lookup_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		return;
 	case MSG_SENDER_ASK:
 		lookup_answer_sender(l, f);
+		return;
+	case MSG_LOCAL_USER_ASK:
+		lookup_answer_local_user(l, f);
 		return;
 	default:
 		ipc_link_reject(l, f->type, "unexpected");

@@ -43,6 +43,7 @@ union answer_fn {
 	auth_done_fn		 auth;
 	sender_done_fn		 sender;
 	signed_done_fn		 sign;
+	local_user_done_fn	 local_user;
 	screen_done_fn		 screen;
 	message_verdict_fn	 message;
 	reader_done_fn		 reader;
@@ -198,6 +199,8 @@ pending_fail(const struct pending *p)
 {
 	static const struct msg_resolve_answer tempfail = { .verdict = RESOLVE_TEMPFAIL };
 	static const struct msg_sign_answer sign_failed = { .status = SIGN_FAILED };
+	static const struct msg_local_user_answer local_user_failed = {
+		.result = LOCAL_USER_TEMPFAIL };
 
 	switch (p->answer_type) {
 	case MSG_AUTH_ANSWER:
@@ -205,6 +208,9 @@ pending_fail(const struct pending *p)
 		break;
 	case MSG_SENDER_ANSWER:
 		p->done.sender(p->owner, SENDER_TEMPFAIL);
+		break;
+	case MSG_LOCAL_USER_ANSWER:
+		p->done.local_user(p->owner, &local_user_failed);
 		break;
 	case MSG_SIGN_ANSWER:
 		p->done.sign(p->owner, &sign_failed);
@@ -464,6 +470,23 @@ on_sender_answer(struct ipc_link *l, struct ipc_frame *f)
 }
 
 static void
+on_local_user_answer(struct ipc_link *l, struct ipc_frame *f)
+{
+	struct msg_local_user_answer m;
+	struct pending p;
+	const char *why;
+	bool found = pending_take(f->req_id, MSG_LOCAL_USER_ANSWER, ROLE_LOOKUP, &p);
+
+	if (ipc_decode_local_user_answer(f, &m, &why) == -1) {
+		links_bad_frame(l, f, why);
+		memset(&m, 0, sizeof(m));
+		m.result = LOCAL_USER_TEMPFAIL;
+	}
+	if (found)
+		p.done.local_user(p.owner, &m);
+}
+
+static void
 on_sign_answer(struct ipc_link *l, struct ipc_frame *f)
 {
 	static struct msg_sign_answer m;	/* 15 KiB: keep it off the stack */
@@ -572,6 +595,9 @@ links_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		return;
 	case MSG_SENDER_ANSWER:
 		on_sender_answer(l, f);
+		return;
+	case MSG_LOCAL_USER_ANSWER:
+		on_local_user_answer(l, f);
 		return;
 	case MSG_SIGN_ANSWER:
 		on_sign_answer(l, f);
@@ -712,6 +738,14 @@ links_sender_ask(void *owner, const char *user, const char *address,
 	ipc_encode_sender_ask(&request_builder, user, address);
 	return links_request(owner, ROLE_LOOKUP, MSG_SENDER_ASK, MSG_SENDER_ANSWER,
 	    (union answer_fn){ .sender = fn });
+}
+
+uint64_t
+links_local_user_ask(void *owner, uint32_t uid, local_user_done_fn fn)
+{
+	ipc_encode_local_user_ask(&request_builder, uid);
+	return links_request(owner, ROLE_LOOKUP, MSG_LOCAL_USER_ASK, MSG_LOCAL_USER_ANSWER,
+	    (union answer_fn){ .local_user = fn });
 }
 
 uint64_t

@@ -44,6 +44,8 @@ typedef void	(*committed_done_fn)(void *owner, enum queue_status);
 typedef void	(*auth_done_fn)(void *owner, enum auth_result);
 typedef void	(*sender_done_fn)(void *owner, enum sender_result);
 typedef void	(*signed_done_fn)(void *owner, const struct msg_sign_answer *);
+/* result LOCAL_USER_TEMPFAIL stands for "no answer" too. */
+typedef void	(*local_user_done_fn)(void *owner, const struct msg_local_user_answer *);
 /* NULL: no verdict (the screen is down, timed out or answered garbage). */
 typedef void	(*screen_done_fn)(void *owner, const struct screen_verdict *);
 typedef void	(*message_verdict_fn)(void *owner, const struct screen_message_verdict *);
@@ -65,6 +67,8 @@ uint64_t	links_msg_commit(void *owner, const struct msg_commit *,
 uint64_t	links_auth_ask(void *owner, const struct msg_auth_ask *, auth_done_fn);
 uint64_t	links_sender_ask(void *owner, const char *user, const char *address,
 		    sender_done_fn);
+/* Submission, sendmail(8): the login of a local client's uid. */
+uint64_t	links_local_user_ask(void *owner, uint32_t uid, local_user_done_fn);
 /* fd: the whole message, from offset 0 (dup()ed by the send). */
 uint64_t	links_sign_ask(void *owner, const char *domain, int fd,
 		    signed_done_fn);

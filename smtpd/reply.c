@@ -87,6 +87,11 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_FROM_NOT_OWNED] =	{ 550, "5.7.1",	"From: header address not owned by the authenticated user" },
 	[REPLY_FROM_INVALID] =		{ 550, "5.6.0",	"Message needs exactly one From: header with valid addresses" },
 	[REPLY_SIGN_TEMPFAIL] =		{ 451, "4.7.0",	"Message could not be signed, try again later" },
+	/* RFC 5321 3.5.1: a VRFY success names the mailbox */
+	[REPLY_LOCAL_SENDER] =		{ 250, "2.1.5",	"<%s>" },
+	/* RFC 5321 3.1: 554 instead of the greeting, the client QUITs */
+	[REPLY_LOCAL_USER_UNKNOWN] =	{ 554, "5.7.1",	"Local user unknown or without a valid login name" },
+	[REPLY_LOCAL_USER_TEMPFAIL] =	{ 421, "4.3.0",	"Local user lookup failed, try again later" },
 	/* The screen: one neutral text whatever the reason (a list name or
 	 * a rule would teach spammers); the ref leads the admin to the
 	 * verdict line and to `mxctl why`. RFC 7372 for the SPF code. */

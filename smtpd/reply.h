@@ -81,6 +81,10 @@ enum reply_id {
 	REPLY_FROM_NOT_OWNED,
 	REPLY_FROM_INVALID,
 	REPLY_SIGN_TEMPFAIL,
+	/* the local socket of sendmail(8) (submission/local.c) */
+	REPLY_LOCAL_SENDER,		/* VRFY: arg is the caller's own sender address */
+	REPLY_LOCAL_USER_UNKNOWN,	/* instead of the greeting */
+	REPLY_LOCAL_USER_TEMPFAIL,	/* instead of the greeting */
 	/* port 25, the screen's verdicts: arg is the reference id */
 	REPLY_SCREEN_REJECT,
 	REPLY_SCREEN_SPF_REJECT,

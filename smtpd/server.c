@@ -51,6 +51,13 @@ static bool			 accept_paused;	/* after an accept() error */
 static bool			 accepting;	/* the listeners are enabled */
 static enum role		 server_role = ROLE_SMTPD;	/* or ROLE_SUBMISSION */
 static const struct session_policy *server_policy;
+static void			(*local_accept)(int fd);	/* submission/local.c */
+
+void
+server_set_local_accept(void (*fn)(int fd))
+{
+	local_accept = fn;
+}
 
 static void
 server_refuse_connection(int fd, const char *ip, unsigned port, const char *reason)
@@ -96,6 +103,13 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	(void)l;
 	if (draining) {
 		close(fd);
+		return;
+	}
+	if (kind == LISTEN_LOCAL) {
+		if (session_count() >= c->max_connections || local_accept == NULL)
+			server_refuse_connection(fd, "local", 0, "max_connections");
+		else
+			local_accept(fd);
 		return;
 	}
 	sockaddr_to_text(sa, ip, sizeof(ip), &port);

@@ -17,6 +17,10 @@ struct session_policy;
  * TLS starts at once; policy is what this role's sessions allow. */
 void	server_start(struct event_base *, const int *listen_fds, size_t n,
 	    enum role self, const struct session_policy *policy);
+/* Submission: connections on a LISTEN_LOCAL listener (sendmail(8)) go to
+ * fn, which owns fd, instead of becoming a session at once; the
+ * per-address limits do not apply to them (max_connections does). */
+void	server_set_local_accept(void (*fn)(int fd));
 /* SIGTERM: stop accepting, drain the sessions, then role_exit(0). */
 void	server_shutdown(void);
 /* A session was freed (for the drain). */

@@ -669,7 +669,7 @@ static const char *
 kind_name(enum listen_kind kind)
 {
 	return kind == LISTEN_SMTP ? "smtp" : kind == LISTEN_SUBMISSION ?
-	    "submission" : "submissions";
+	    "submission" : kind == LISTEN_LOCAL ? "local" : "submissions";
 }
 
 static struct smtp_session *

@@ -122,6 +122,8 @@ message_tx_end(struct smtp_session *s)
 	st->nfrom_addrs = st->from_checked = 0;
 }
 
+static void	message_sign_domain(struct smtp_session *, const char *domain);
+
 /* Signed: the signature fields, then the sealed memfd, into the spool. */
 static void
 on_signed(void *owner, const struct msg_sign_answer *a)
@@ -129,11 +131,17 @@ on_signed(void *owner, const struct msg_sign_answer *a)
 	struct smtp_session *s = owner;
 	struct transaction *tx = s->tx;
 	size_t n = strlen(a->headers);
+	char next[ADDR_DOMAIN_MAX + 1];
 
 	if (s->state != SESSION_EOD_WAIT || tx == NULL)
 		return;
 	submission_of(s)->trace.signed_at = mono_now();
 	submission_of(s)->trace.messages = s->messages;
+	if (a->status == SIGN_NO_KEY && local_sign_fallback(submission_of(s),
+	    submission_of(s)->sign_domain, next, sizeof(next))) {
+		message_sign_domain(s, next);
+		return;
+	}
 	if (a->status != SIGN_OK) {
 		session_message_refuse(s, REPLY_SIGN_TEMPFAIL,
 		    a->status == SIGN_NO_KEY ? "sign_no_key" : "sign_failed");
@@ -164,6 +172,15 @@ message_sign(struct smtp_session *s)
 		session_message_refuse(s, REPLY_SIGN_TEMPFAIL, "sign_bad_domain");
 		return;
 	}
+	message_sign_domain(s, domain);
+}
+
+static void
+message_sign_domain(struct smtp_session *s, const char *domain)
+{
+	struct submission_state *st = submission_of(s);
+
+	snprintf(st->sign_domain, sizeof(st->sign_domain), "%s", domain);
 	if (links_sign_ask(s, domain, st->body_fd, on_signed) == 0) {
 		/* never queued unsigned by accident */
 		session_message_refuse(s, REPLY_SIGN_TEMPFAIL, "dkimsign_unavailable");
@@ -200,6 +217,8 @@ on_from_sender(void *owner, enum sender_result r)
 static bool
 from_is_checked_sender(const struct smtp_session *s, const char *addr)
 {
+	if (local_from_is_own(submission_of(s), addr))
+		return true;	/* a local client's own address (local.c) */
 	return !s->tx->null_sender && s->tx->from[0] != '\0' &&
 	    strcmp(addr, s->tx->from) == 0;
 }

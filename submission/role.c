@@ -17,12 +17,20 @@
 #include "log.h"
 #include "submission.h"
 
+/* TLS is required for 587/465 (AUTH is only offered under it); a role
+ * with only the local socket of sendmail(8) runs without. */
 static void
 submission_preinit(struct event_base *base, const struct config *c)
 {
+	bool network = false;
+
 	(void)base;
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (c->listen[i].kind == LISTEN_SUBMISSION ||
+		    c->listen[i].kind == LISTEN_SUBMISSIONS)
+			network = true;
 	tls_role_preinit(c);
-	if (!tls_available())
+	if (network && !tls_available())
 		fatalx("submission: listen submission/submissions needs "
 		    "tls_certificate and tls_key");
 }
@@ -33,6 +41,7 @@ submission_init(struct event_base *base, const struct config *c,
 {
 	(void)c;
 	links_set_self(ROLE_SUBMISSION);
+	local_init();
 	server_start(base, listen_fds, nlisten, ROLE_SUBMISSION, &submission_policy);
 }
 

@@ -12,6 +12,8 @@
  *			DKIM-signed by dkimsign, then into the spool
  *	sasl.c		the AUTH response parsers (pure)
  *	headers.c	the header-section scanner and From: parser (pure)
+ *	local.c		the local socket of sendmail(8): who the client is
+ *			(SO_PEERCRED), what it may send as
  * Owns: struct submission_state, the per-session state behind
  * s->policy_state: who logged in, the AUTH exchange in progress, and the
  * message waiting to be signed. Why separate from smtpd/: port 25 never
@@ -45,6 +47,15 @@ struct message_trace {
 	unsigned		 messages;	/* s->messages before the commit */
 };
 
+/* A client of the local socket (submission/local.c), as the kernel and
+ * lookup said. */
+struct local_client {
+	uint32_t		 uid;
+	char			 login[CONFIG_LOGIN_MAX + 1];
+	char			 sender[ADDR_MAX + 1];	/* D: local_sender or LOGIN@hostname */
+	char			 trace[CONFIG_LOGIN_MAX + 32];	/* Received: "from" text */
+};
+
 struct submission_state {
 	char			 auth_user[AUTH_USER_MAX + 1];	/* "" until AUTH succeeded */
 	unsigned		 auth_failures;
@@ -56,6 +67,8 @@ struct submission_state {
 	size_t			 nfrom_addrs;
 	size_t			 from_checked;	/* owned so far */
 	struct message_trace	 trace;
+	char			 sign_domain[ADDR_DOMAIN_MAX + 1];	/* asked of dkimsign */
+	struct local_client	*local;		/* NULL on 587/465 */
 };
 
 static inline struct submission_state *
@@ -79,6 +92,15 @@ int	message_data_start(struct smtp_session *, const char **why);
 void	message_data_sink(struct smtp_session *, const uint8_t *, size_t);
 void	message_end_of_data(struct smtp_session *);
 void	message_tx_end(struct smtp_session *);
+
+/* local.c */
+extern const struct session_policy local_policy;
+void	local_init(void);
+/* addr is the local client's own sender address (owned by definition). */
+bool	local_from_is_own(const struct submission_state *, const char *addr);
+/* No key for tried: the next domain to ask for a local message, if any. */
+bool	local_sign_fallback(const struct submission_state *, const char *tried,
+	    char *next, size_t size);
 
 /* policy.c: event=sender; where is "mail" (MAIL FROM) or "header" (From:). */
 void	log_sender(struct smtp_session *, const char *where, const char *address,

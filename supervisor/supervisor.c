@@ -92,7 +92,7 @@ static const struct role_spec role_specs[] = {
 	{ ROLE_SCREEN,     "homemx-screen",     USER_SCREEN, true,  0 },
 	{ ROLE_SMTPD,      "homemx-smtpd",      USER_SMTPD,  true,  LK(LISTEN_SMTP) },
 	{ ROLE_SUBMISSION, "homemx-submission", USER_SUBMIT, true,
-	    LK(LISTEN_SUBMISSION) | LK(LISTEN_SUBMISSIONS) },
+	    LK(LISTEN_SUBMISSION) | LK(LISTEN_SUBMISSIONS) | LK(LISTEN_LOCAL) },
 };
 #define NROLES	(sizeof(role_specs) / sizeof(role_specs[0]))
 
@@ -371,7 +371,8 @@ child_exec(const struct role_spec *s, int control_fd, int conf_fd, int log_fd)
 		size_t o = strlen(kinds);
 		snprintf(kinds + o, sizeof(kinds) - o, "%s%s", k++ ? "," : "",
 		    cfg.listen[i].kind == LISTEN_SMTP ? "smtp" :
-		    cfg.listen[i].kind == LISTEN_SUBMISSION ? "submission" : "submissions");
+		    cfg.listen[i].kind == LISTEN_SUBMISSION ? "submission" :
+		    cfg.listen[i].kind == LISTEN_LOCAL ? "local" : "submissions");
 	}
 	if (n > 0) {
 		argv[argc++] = "-k";
@@ -930,6 +931,8 @@ supervisor_main(int argc, char **argv)
 		for (size_t i = 0; i < NROLES; i++)
 			setup_user(role_specs[i].user);
 		control_prepare(&cfg);	/* control_group */
+		if (setup_has_local_listener(&cfg))
+			setup_group(GROUP_SENDMAIL);
 	}
 	else
 		log_warnx("not running as root: roles run as uid %ld without chroot (demo mode)",

@@ -20,6 +20,7 @@
   homemxd(8).
 """
 
+import grp
 import os
 import re
 import shlex
@@ -89,7 +90,23 @@ class InstallLayoutTest(unittest.TestCase):
             self.assertTrue(os.path.exists(self.path(p)), p)
             self.assertEqual(oct(mode(self.path(p))), oct(m), p)
         # Programs an admin runs are in sbin; the roles are not in PATH.
-        self.assertEqual(sorted(os.listdir(self.path("/usr/sbin"))), ["homemxd", "mxctl"])
+        # sendmail(8) is homemx-sendmail, and sendmail where nothing was.
+        self.assertEqual(sorted(os.listdir(self.path("/usr/sbin"))),
+                         ["homemx-sendmail", "homemxd", "mxctl", "sendmail"])
+        self.assertEqual(os.readlink(self.path("/usr/sbin/sendmail")), "homemx-sendmail")
+        self.assertEqual(os.readlink(self.path("/usr/share/man/man8/sendmail.8")),
+                         "homemx-sendmail.8")
+        sm = os.stat(self.path("/usr/sbin/homemx-sendmail"))
+        self.assertFalse(sm.st_mode & 0o4000, "sendmail must never be setuid")
+        try:
+            gid = grp.getgrnam("homemx-send").gr_gid
+        except KeyError:
+            gid = None      # no group on this host: not setgid, and make says so
+        if gid is not None and os.geteuid() == 0:
+            self.assertEqual((oct(mode(self.path("/usr/sbin/homemx-sendmail"))), sm.st_gid),
+                             (oct(0o2755), gid))
+        else:
+            self.assertIn("homemx-sendmail is not setgid", self.output)
         self.assertEqual(sorted(os.listdir(self.path("/usr/lib/homemx"))),
                          sorted(f"homemx-{r}" for r in ROLES))
         # The config is written by mxctl setup, never by make install;
@@ -124,6 +141,19 @@ class InstallLayoutTest(unittest.TestCase):
         with open(os.path.join(dest, "etc/homemx/homemx.conf.example")) as f, \
                 open(os.path.join(REPO, "conf/homemx.conf.example")) as g:
             self.assertEqual(f.read(), g.read())
+
+    def test_another_mtas_sendmail_is_kept(self):
+        dest = os.path.join(self.dir, "other-mta")
+        os.makedirs(os.path.join(dest, "usr/sbin"))
+        with open(os.path.join(dest, "usr/sbin/sendmail"), "w") as f:
+            f.write("#!/bin/sh\n# postfix's\n")
+        p = make_install(dest)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"kept {dest}/usr/sbin/sendmail (another MTA's)", p.stdout)
+        with open(os.path.join(dest, "usr/sbin/sendmail")) as f:
+            self.assertEqual(f.read(), "#!/bin/sh\n# postfix's\n")
+        self.assertTrue(os.path.exists(os.path.join(dest, "usr/sbin/homemx-sendmail")))
+        self.assertFalse(os.path.exists(os.path.join(dest, "usr/share/man/man8/sendmail.8")))
 
     def test_prefix_moves_programs_and_role_directory_only(self):
         # make -n: what it would do, without rebuilding the shared build
