@@ -8,9 +8,13 @@
  *	Bcc:, Resent-Bcc:	never go out (with -t their addresses are
  *				recipients): a blind copy must stay blind
  *	To:, Cc:		with -t, their addresses are the recipients
- *	From:, Sender:,		an address without a domain ("root", as
- *	Reply-To:, To:, Cc:	cron writes it) gets "@host", as Postfix's
- *				append_at_myorigin does
+ *	Reply-To:, To:, Cc:	an address without a domain gets "@host",
+ *				as Postfix's append_at_myorigin does
+ *	From:, Sender:		an address without a domain is the calling
+ *				account and becomes its sender address (the
+ *				VRFY answer): cron writes "From: root (Cron
+ *				Daemon)" for every user's job, and the role
+ *				would refuse root@host for anyone but root
  * and From: is added when the program wrote none (sm_render_from), with
  * -F as the display name, RFC 2047 encoded when it is not ASCII. Why
  * here and not in submission/local.c: the header section is what a
@@ -81,6 +85,7 @@ static const char *const blind_fields[] = { "bcc", "resent-bcc", NULL };
 static const char *const rcpt_fields[] = { "to", "cc", "bcc", NULL };
 static const char *const address_fields[] = { "from", "sender", "reply-to",
 	"to", "cc", NULL };
+static const char *const originator_fields[] = { "from", "sender", NULL };
 
 static enum sm_header_status
 out_put(struct sm_header *h, const char *p, size_t n)
@@ -107,14 +112,30 @@ add_rcpts(struct sm_header *h, const struct sm_header_input *in,
 	return SM_HEADER_OK;
 }
 
-/* The field with "@domain" after each unqualified address, on one line;
+/* Where the unqualified address a starts in the field's value, if it is
+ * written there as one run of text (no comment inside it); else -1. */
+static long
+bare_login_start(const struct sm_addr *a, size_t from)
+{
+	size_t len = strlen(a->text);
+
+	if (len == 0 || a->end < from + len ||
+	    memcmp(field.value + a->end - len, a->text, len) != 0)
+		return -1;
+	return (long)(a->end - len);
+}
+
+/* The field with "@domain" after each unqualified address (with me in
+ * place of it in From: and Sender:, when me is known), on one line;
  * false to keep it as written (nothing to do, or it would not fit). */
 static bool
-render_qualified(const struct sm_addr *a, size_t n, const char *domain,
+render_qualified(const struct sm_addr *a, size_t n, const struct sm_header_input *in,
     char *out, size_t size, size_t *outlen)
 {
 	size_t o = 0, from = 0;
 	bool changed = false;
+	bool originator = in->me != NULL && in->me[0] != '\0' &&
+	    name_is(field.name, originator_fields);
 	int w = snprintf(out, size, "%s:", field.name);
 
 	if (w < 0 || (size_t)w >= size)
@@ -123,14 +144,17 @@ render_qualified(const struct sm_addr *a, size_t n, const char *domain,
 	for (size_t i = 0; i < n; i++) {
 		if (a[i].qualified)
 			continue;
-		size_t seg = a[i].end - from;
-		if (o + seg + 1 + strlen(domain) >= size)
+		long start = originator ? bare_login_start(&a[i], from) : -1;
+		size_t keep = start >= 0 ? (size_t)start - from : a[i].end - from;
+		const char *add = start >= 0 ? in->me : in->domain;
+		if (o + keep + 1 + strlen(add) >= size)
 			return false;
-		memcpy(out + o, field.value + from, seg);
-		o += seg;
-		out[o++] = '@';
-		memcpy(out + o, domain, strlen(domain));
-		o += strlen(domain);
+		memcpy(out + o, field.value + from, keep);
+		o += keep;
+		if (start < 0)
+			out[o++] = '@';
+		memcpy(out + o, add, strlen(add));
+		o += strlen(add);
 		from = a[i].end;
 		changed = true;
 	}
@@ -177,7 +201,7 @@ field_done(struct sm_header *h, const struct sm_header_input *in)
 	}
 	if (blind)
 		return SM_HEADER_OK;
-	if (n > 0 && render_qualified(addrs, n, in->domain, line, sizeof(line), &linelen))
+	if (n > 0 && render_qualified(addrs, n, in, line, sizeof(line), &linelen))
 		return out_put(h, line, linelen);
 	if ((st = out_put(h, field.raw, field.rawlen)) != SM_HEADER_OK)
 		return st;

@@ -113,10 +113,13 @@ test_complete(void **state)
 static char	rcpts[SM_RCPTS_MAX][ADDR_MAX + 1];
 static struct sm_header h;
 
+static const char *feed_me;	/* the VRFY answer feed() passes on */
+
 static enum sm_header_status
 feed(const char *text, bool t)
 {
-	struct sm_header_input in = { .domain = "mx.example.test", .collect_rcpts = t };
+	struct sm_header_input in = { .domain = "mx.example.test", .me = feed_me,
+	    .collect_rcpts = t };
 	enum sm_header_status st;
 	const char *p = text;
 
@@ -157,6 +160,31 @@ test_header_rewrite(void **state)
 	assert_int_equal(feed("Cc: a b c@\n", true), SM_HEADER_BAD_ADDRESS);
 	/* the same without -t is the program's business: sent as written */
 	assert_int_equal(feed("To: Kim <kim@example.test\n", false), SM_HEADER_OK);
+}
+
+/* cron writes "From: root (Cron Daemon)" for every user's job: a bare
+ * login in From: or Sender: is the caller, whose address the server gave. */
+static void
+test_bare_originator_is_the_caller(void **state)
+{
+	(void)state;
+	feed_me = "kim@example.test";
+	assert_int_equal(feed("From: root (Cron Daemon)\nSender: daemon\n"
+	    "Reply-To: root\nTo: root, lee@example.test\n", false), SM_HEADER_OK);
+	h.buf[h.len] = '\0';
+	assert_string_equal(h.buf, "From: kim@example.test (Cron Daemon)\r\n"
+	    "Sender: kim@example.test\r\nReply-To: root@mx.example.test\r\n"
+	    "To: root@mx.example.test, lee@example.test\r\n");
+	/* a display name is kept, a qualified From: is left to the role */
+	assert_int_equal(feed("From: Backup Job <root>, ann@example.test\n", false),
+	    SM_HEADER_OK);
+	h.buf[h.len] = '\0';
+	assert_string_equal(h.buf, "From: Backup Job <kim@example.test>, ann@example.test\r\n");
+	/* a comment inside the login: qualified as written, for the role to judge */
+	assert_int_equal(feed("From: ro(x)ot\n", false), SM_HEADER_OK);
+	h.buf[h.len] = '\0';
+	assert_string_equal(h.buf, "From: ro(x)ot@mx.example.test\r\n");
+	feed_me = NULL;
 }
 
 static void
@@ -300,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_list_limits_and_offsets),
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_header_rewrite),
+		cmocka_unit_test(test_bare_originator_is_the_caller),
 		cmocka_unit_test(test_field_lines),
 		cmocka_unit_test(test_render_from),
 		cmocka_unit_test(test_render_from_long),

@@ -184,7 +184,7 @@ header_error(enum sm_header_status st)
 static int
 read_header(void)
 {
-	struct sm_header_input in = { .domain = run.host,
+	struct sm_header_input in = { .domain = run.host, .me = run.me,
 	    .collect_rcpts = run.o.from_headers };
 	enum sm_header_status st;
 	const char *line;

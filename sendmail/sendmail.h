@@ -121,6 +121,8 @@ enum sm_header_status {
 
 struct sm_header_input {
 	const char	*domain;	/* qualifies unqualified addresses */
+	const char	*me;		/* the caller's address (VRFY); NULL or ""
+					 * = unknown: From:/Sender: qualified too */
 	bool		 collect_rcpts;	/* -t */
 };
 

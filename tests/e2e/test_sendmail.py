@@ -186,6 +186,20 @@ class TestSendmail(unittest.TestCase):
         self.assertIn("sender=<nobody@mx.example.test>", self.h.log())
         self.assertIn(b"d=example.test;", self.message_with("kim@example.test", b"run-parts"))
 
+    def test_cron_from_root_is_the_calling_user(self):
+        """cron (Debian's too) writes "From: root (Cron Daemon)" for every
+        user's job and runs sendmail as that user, with these options."""
+        msg = (b"From: root (Cron Daemon)\nTo: lee@example.test\n"
+               b"Subject: Cron <nobody@host> /usr/local/bin/job\n"
+               b"Auto-Submitted: auto-generated\n\njob output\n")
+        rc, err = self.run_as("nobody", ["-FCronDaemon", "-i", "-B8BITMIME", "-oem",
+                                         "lee@example.test"], msg)
+        self.assertEqual(rc, EX_OK, err)
+        got = self.message_with("lee@example.test", b"/usr/local/bin/job")
+        self.assertIn(b"\r\nFrom: nobody@mx.example.test (Cron Daemon)\r\n", got)
+        self.assertNotIn(b"root@", got)
+        self.verify_dkim(self.strip_delivery_fields(got))
+
     def strip_delivery_fields(self, msg):
         """The message as signed: delivery prepends Delivered-To: and
         Return-Path:, which come before the signatures and are not signed."""
