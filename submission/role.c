@@ -21,7 +21,7 @@ static void
 submission_preinit(struct event_base *base, const struct config *c)
 {
 	(void)base;
-	tls_role_preinit(c);
+	tls_role_preinit(c, TLSCONF_SUBMISSION);
 	if (!tls_available())
 		fatalx("submission: listen submission/submissions needs "
 		    "tls_certificate and tls_key");

@@ -667,26 +667,31 @@ listen_changed(const struct config *a, const struct config *b)
 	return false;
 }
 
-/* The certificate and key as the roles will load them (lib/tlspem.h): -1
- * for none configured, else a sealed memfd, or -2 with err. */
+/* The certificates and keys as the roles will load them (lib/tlspem.h):
+ * -1 for none configured, else a sealed memfd (*npairs pairs: RSA, and
+ * ECDSA when set), or -2 with err. */
 static int
-tls_pair_memfd(const struct config *c, uint32_t *chain_len, char *err, size_t errlen)
+tls_pair_memfd(const struct config *c, uint32_t *npairs, char *err, size_t errlen)
 {
-	if (c->tls_certificate[0] == '\0')
+	struct tlspem_source src[TLSPEM_PAIRS_MAX];
+	size_t n = tlspem_config_sources(c, src);
+
+	if (n == 0)
 		return -1;
-	int fd = tlspem_memfd(c->tls_certificate, c->tls_key, chain_len, err, errlen);
+	*npairs = (uint32_t)n;
+	int fd = tlspem_memfd(src, n, err, errlen);
 	return fd == -1 ? -2 : fd;
 }
 
 /* A renewed certificate (certbot's deploy hook reloads): smtpd and
  * submission cannot read the key themselves any more. */
 static void
-send_tls_pair(int fd, uint32_t chain_len)
+send_tls_pair(int fd, uint32_t npairs)
 {
 	static const enum role tls_roles[] = { ROLE_SMTPD, ROLE_SUBMISSION };
 	struct ipc_builder msg;
 
-	ipc_encode_sup_tls(&msg, chain_len);
+	ipc_encode_sup_tls(&msg, npairs);
 	for (size_t i = 0; i < sizeof(tls_roles) / sizeof(tls_roles[0]); i++) {
 		struct child *c = child_for_role(tls_roles[i]);
 		if (c->control != NULL)
@@ -700,7 +705,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 {
 	char err[CONFIG_ERR_MAX], *text;
 	struct config next;
-	uint32_t chain_len = 0;
+	uint32_t npairs = 0;
 	size_t len;
 	int tls_fd = -1;
 
@@ -709,7 +714,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	if (config_load(cfg_path, &next, &text, &len, err, sizeof(err)) == -1 ||
 	    tlscheck_config(cfg_path, &next, err, sizeof(err)) == -1 ||
-	    (tls_fd = tls_pair_memfd(&next, &chain_len, err, sizeof(err))) == -2) {
+	    (tls_fd = tls_pair_memfd(&next, &npairs, err, sizeof(err))) == -2) {
 		char esc[LOG_ESCAPE_MAX];
 		free(text);	/* NULL when the file itself did not load */
 		log_event("reload_failed", "error=\"%s\" action=keep_old_config",
@@ -731,7 +736,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 			ipc_send(children[i].control, MSG_SUP_RELOAD, 0, msg, -1);
 	free(msg);
 	if (tls_fd >= 0)
-		send_tls_pair(tls_fd, chain_len);
+		send_tls_pair(tls_fd, npairs);
 	log_event("reload", "role=supervisor config=%s", cfg_path);
 }
 
