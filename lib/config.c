@@ -119,6 +119,11 @@ static const struct param params[] = {
 	/* a whole session: 25 MB over a 60 kbit/s uplink still fits in 1h */
 	{ "session_timeout",         P_DURATION, OFF(session_timeout),       HOUR,          1,      DAY,    NULL },
 	{ "max_connections_per_net", P_COUNT,    OFF(max_connections_per_net), 20,          1,      10000,  NULL },
+	/* Postfix opens up to 20 connections to one destination: a client
+	 * that sent clean mail gets room for that and sessions still closing
+	 * (smtpd/reputation.c) */
+	{ "max_connections_per_known_ip", P_COUNT, OFF(max_connections_per_known_ip), 30,    1,      10000,  NULL },
+	{ "known_client_memory",     P_DURATION, OFF(known_client_memory),   7 * DAY,       0,      90 * DAY, NULL },
 	/* content scanners at the end of DATA (lib/config_scan.h): one timeout
 	 * for all of a message's scans; a message over a scanner's cap is not
 	 * sent to it (screen/scanner.h says why that is not a tempfail).

@@ -134,6 +134,9 @@ struct config {
 	/* port 25 under abuse (smtpd/guard.h) */
 	uint32_t		session_timeout;	/* seconds, a whole session */
 	uint32_t		max_connections_per_net;	/* same /24 or /64 */
+	/* a client that sent clean mail lately (smtpd/reputation.h) */
+	uint32_t		max_connections_per_known_ip;
+	uint32_t		known_client_memory;	/* seconds; 0 = off */
 
 	/* what mxctl dns prints and mxctl doctor checks (admin/dnsrecords.h):
 	 * the addresses the Internet reaches this host at and it sends
