@@ -70,6 +70,8 @@ static const struct param params[] = {
 	{ "tls_key",                 P_PATH,     OFF(tls_key),               0, 0, 0,       "" },
 	{ "tls_certificate_ecdsa",   P_PATH,     OFF(tls_certificate_ecdsa), 0, 0, 0,       "" },
 	{ "tls_key_ecdsa",           P_PATH,     OFF(tls_key_ecdsa),         0, 0, 0,       "" },
+	{ "tls_ocsp_stapling",       P_BOOL,     OFF(tls_ocsp_stapling),     1,             0,      1,      NULL },
+	{ "ocsp_dir",                P_PATH,     OFF(ocsp_dir),              0, 0, 0,       "/var/lib/homemx/ocsp" },
 	{ "smtpd_tls_min_version",   P_TLSVERSION, OFF(tls_smtp.min_version), TLS_V1_2,    0, 0,   NULL },
 	{ "smtpd_tls_ciphers",       P_TLSLIST,  OFF(tls_smtp.ciphers),      0, 0, 0,       "DEFAULT" },
 	{ "smtpd_tls_ciphersuites",  P_TLSLIST,  OFF(tls_smtp.ciphersuites), 0, 0, 0,       TLS13_SUITES },

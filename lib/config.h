@@ -99,6 +99,8 @@ struct config {
 	 * RSA one of tls_certificate (lib/tlscheck.h checks the types) */
 	char			tls_certificate_ecdsa[CONFIG_PATH_MAX];
 	char			tls_key_ecdsa[CONFIG_PATH_MAX];
+	uint32_t		tls_ocsp_stapling;	/* 0 or 1 (supervisor/ocsp.h) */
+	char			ocsp_dir[CONFIG_PATH_MAX];	/* the responses, cached */
 	struct tls_settings	tls_smtp;	/* port 25 */
 	struct tls_settings	tls_submission;	/* 587 and 465 */
 	char			subaddress_delimiters[16];

@@ -31,7 +31,7 @@ tlscheck_config(const char *name, const struct config *c, char *err, size_t errl
 		return -1;
 	if (npairs == 0)
 		return 0;
-	if ((fd = tlspem_memfd(src, npairs, why, sizeof(why))) == -1) {
+	if ((fd = tlspem_memfd(src, npairs, NULL, why, sizeof(why))) == -1) {
 		snprintf(err, errlen, "%s: %s", name, why);
 		return -1;
 	}

@@ -16,8 +16,10 @@
  * client's signature algorithms and ciphers can use (SSL_CTX_use_certificate
  * fills the slot of the key's type). So the RSA pair must not be ECDSA and
  * the ECDSA pair must be ECDSA, or the second would replace the first.
- * The memfd starts with the lengths of the files (big-endian u32 each,
- * certificate and key of each pair), then the files in that order.
+ * The memfd starts with the lengths of the parts (big-endian u32 each:
+ * certificate, key and OCSP staple of each pair), then the parts in that
+ * order. A staple is homemxd's cached OCSP response (supervisor/ocsp.c);
+ * the roles check it against the certificate they load (lib/tlsocsp.c).
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -36,6 +39,7 @@
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "tlsocsp.h"
 #include "tlspem.h"
 #include "util.h"
 
@@ -235,8 +239,8 @@ get_be32(const unsigned char *p)
 
 /* Reads the files of src into buf after the header and checks each pair. */
 static int
-read_and_check(const struct tlspem_source *src, size_t npairs, char *buf, size_t *len,
-    char *err, size_t errlen)
+read_and_check(const struct tlspem_source *src, size_t npairs,
+    const struct tlspem_staple *staples, char *buf, size_t *len, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	char why[512];
@@ -248,20 +252,27 @@ read_and_check(const struct tlspem_source *src, size_t npairs, char *buf, size_t
 	}
 	*len = TLSPEM_HEADER(npairs);
 	for (size_t i = 0; i < npairs; i++) {
-		size_t start = *len;
+		size_t start = *len, ocsp_len = staples != NULL ? staples[i].len : 0;
+		unsigned char *head = (unsigned char *)buf + 12 * i;
 		if (read_part(src[i].cert_setting, src[i].cert_path, buf, len, err, errlen) == -1)
 			goto done;
 		size_t chain_len = *len - start;
 		if (read_part(src[i].key_setting, src[i].key_path, buf, len, err, errlen) == -1)
 			goto done;
-		put_be32((unsigned char *)buf + 8 * i, (uint32_t)chain_len);
-		put_be32((unsigned char *)buf + 8 * i + 4, (uint32_t)(*len - start - chain_len));
+		put_be32(head, (uint32_t)chain_len);
+		put_be32(head + 4, (uint32_t)(*len - start - chain_len));
 		if (tlspem_load_typed(ctx, buf + start, chain_len, *len - start,
 		    pair_key_type(i, npairs), why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s %s, %s %s: %s", src[i].cert_setting,
 			    src[i].cert_path, src[i].key_setting, src[i].key_path, why);
 			goto done;
 		}
+		if (ocsp_len > TLSPEM_PART_MAX)
+			ocsp_len = 0;	/* never: the cache holds at most 64 KiB */
+		if (ocsp_len > 0)
+			memcpy(buf + *len, staples[i].der, ocsp_len);
+		*len += ocsp_len;
+		put_be32(head + 8, (uint32_t)ocsp_len);
 	}
 	rc = 0;
 done:
@@ -270,7 +281,8 @@ done:
 }
 
 int
-tlspem_memfd(const struct tlspem_source *src, size_t npairs, char *err, size_t errlen)
+tlspem_memfd(const struct tlspem_source *src, size_t npairs,
+    const struct tlspem_staple *staples, char *err, size_t errlen)
 {
 	size_t size = TLSPEM_MEMFD_MAX + 2, len = 0;
 	char *buf;
@@ -284,29 +296,49 @@ tlspem_memfd(const struct tlspem_source *src, size_t npairs, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (read_and_check(src, npairs, buf, &len, err, errlen) == 0)
+	if (read_and_check(src, npairs, staples, buf, &len, err, errlen) == 0)
 		fd = sealed_memfd(buf, len, err, errlen);
 	explicit_bzero(buf, size);
 	free(buf);
 	return fd;
 }
 
+/* Attaches a pair's staple to the slot just loaded when it checks out. */
+static bool
+attach_staple(SSL_CTX *ctx, const unsigned char *der, size_t len)
+{
+	X509 *leaf = SSL_CTX_get0_certificate(ctx);
+	STACK_OF(X509) *chain = NULL;
+	time_t this_update, next_update;
+	char why[256];
+	X509 *issuer;
+
+	if (leaf == NULL || SSL_CTX_get0_chain_certs(ctx, &chain) != 1 ||
+	    (issuer = tlsocsp_issuer(leaf, chain)) == NULL)
+		return false;
+	return tlsocsp_check(der, len, leaf, issuer, time(NULL), &this_update, &next_update,
+	    why, sizeof(why)) == 0 && tlsocsp_attach(ctx, leaf, der, len, next_update) == 0;
+}
+
 int
-tlspem_load_pairs(SSL_CTX *ctx, const char *buf, size_t len, uint32_t npairs, char *err,
-    size_t errlen)
+tlspem_load_pairs(SSL_CTX *ctx, const char *buf, size_t len, uint32_t npairs, int *stapled,
+    char *err, size_t errlen)
 {
 	size_t off = TLSPEM_HEADER(npairs);
 	char why[512];
 
+	if (stapled != NULL)
+		*stapled = 0;
 	if (npairs == 0 || npairs > TLSPEM_PAIRS_MAX || len < off) {
 		snprintf(err, errlen, "certificate memfd: bad header");
 		return -1;
 	}
 	for (uint32_t i = 0; i < npairs; i++) {
-		size_t chain_len = get_be32((const unsigned char *)buf + 8 * i);
-		size_t key_len = get_be32((const unsigned char *)buf + 8 * i + 4);
+		const unsigned char *head = (const unsigned char *)buf + 12 * i;
+		size_t chain_len = get_be32(head), key_len = get_be32(head + 4);
+		size_t ocsp_len = get_be32(head + 8);
 		if (chain_len > TLSPEM_PART_MAX || key_len > TLSPEM_PART_MAX ||
-		    chain_len + key_len > len - off) {
+		    ocsp_len > TLSPEM_PART_MAX || chain_len + key_len + ocsp_len > len - off) {
 			snprintf(err, errlen, "certificate memfd: bad lengths");
 			return -1;
 		}
@@ -316,6 +348,10 @@ tlspem_load_pairs(SSL_CTX *ctx, const char *buf, size_t len, uint32_t npairs, ch
 			return -1;
 		}
 		off += chain_len + key_len;
+		if (ocsp_len > 0 && attach_staple(ctx, (const unsigned char *)buf + off, ocsp_len) &&
+		    stapled != NULL)
+			(*stapled)++;
+		off += ocsp_len;
 	}
 	if (off != len) {
 		snprintf(err, errlen, "certificate memfd: bad lengths");

@@ -165,7 +165,7 @@ memfd_of(const char *cert, const char *key, char *err, size_t errlen)
 {
 	struct tlspem_source src = { "tls_certificate", cert, "tls_key", key };
 
-	return tlspem_memfd(&src, 1, err, errlen);
+	return tlspem_memfd(&src, 1, NULL, err, errlen);
 }
 
 static void
@@ -191,15 +191,15 @@ test_memfd_holds_both_files_sealed(void **state)
 	assert_int_equal(write(fd, "x", 1), -1);
 	char *back = tlspem_read_fd(fd, &len, err, sizeof(err));
 	assert_non_null(back);
-	/* the header: the two lengths, big-endian; then the files */
+	/* the header: the three lengths, big-endian; then the files */
 	assert_int_equal(len, TLSPEM_HEADER(1) + p.len);
 	assert_int_equal(((unsigned char)back[2] << 8) | (unsigned char)back[3], chain_len);
 	assert_memory_equal(back + TLSPEM_HEADER(1), p.text, p.len);
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	assert_int_equal(tlspem_load_pairs(ctx, back, len, 1, err, sizeof(err)), 0);
+	assert_int_equal(tlspem_load_pairs(ctx, back, len, 1, NULL, err, sizeof(err)), 0);
 	/* a memfd of one pair announced as two, or cut short: refused */
-	assert_int_equal(tlspem_load_pairs(ctx, back, len, 2, err, sizeof(err)), -1);
-	assert_int_equal(tlspem_load_pairs(ctx, back, len - 1, 1, err, sizeof(err)), -1);
+	assert_int_equal(tlspem_load_pairs(ctx, back, len, 2, NULL, err, sizeof(err)), -1);
+	assert_int_equal(tlspem_load_pairs(ctx, back, len - 1, 1, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bad lengths"));
 	SSL_CTX_free(ctx);
 	free(back);
@@ -263,12 +263,12 @@ test_rsa_and_ecdsa_side_by_side(void **state)
 		{ "tls_certificate", rc, "tls_key", rk },
 		{ "tls_certificate_ecdsa", ec, "tls_key_ecdsa", ek },
 	};
-	fd = tlspem_memfd(two, 2, err, sizeof(err));
+	fd = tlspem_memfd(two, 2, NULL, err, sizeof(err));
 	assert_true(fd >= 0);
 	char *back = tlspem_read_fd(fd, &len, err, sizeof(err));
 	assert_non_null(back);
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	assert_int_equal(tlspem_load_pairs(ctx, back, len, 2, err, sizeof(err)), 0);
+	assert_int_equal(tlspem_load_pairs(ctx, back, len, 2, NULL, err, sizeof(err)), 0);
 	for (int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); r == 1;
 	    r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT))
 		slots++;
@@ -281,16 +281,16 @@ test_rsa_and_ecdsa_side_by_side(void **state)
 	 * pair: either would take the other's slot. */
 	struct tlspem_source rsa_twice[2] = { two[0], { "tls_certificate_ecdsa", rc,
 	    "tls_key_ecdsa", rk } };
-	assert_int_equal(tlspem_memfd(rsa_twice, 2, err, sizeof(err)), -1);
+	assert_int_equal(tlspem_memfd(rsa_twice, 2, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tls_certificate_ecdsa "));
 	assert_non_null(strstr(err, "expected an ECDSA key, got RSA"));
 	struct tlspem_source swapped[2] = { { "tls_certificate", ec, "tls_key", ek }, two[1] };
-	assert_int_equal(tlspem_memfd(swapped, 2, err, sizeof(err)), -1);
+	assert_int_equal(tlspem_memfd(swapped, 2, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tls_certificate "));
 	/* The ECDSA certificate with the RSA key: named, refused. */
 	struct tlspem_source mixed[2] = { two[0], { "tls_certificate_ecdsa", ec,
 	    "tls_key_ecdsa", rk } };
-	assert_int_equal(tlspem_memfd(mixed, 2, err, sizeof(err)), -1);
+	assert_int_equal(tlspem_memfd(mixed, 2, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tls_key_ecdsa "));
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(p256);

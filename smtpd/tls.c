@@ -16,7 +16,10 @@
  * close_notify is an EOF, not an error) and switches renegotiation off.
  * Both pairs go into the one context, an RSA and an ECDSA one when both
  * are configured: OpenSSL keeps one certificate per key type and picks
- * the one the client's signature algorithms and ciphers allow.
+ * the one the client's signature algorithms and ciphers allow. OCSP
+ * staples come the same way as a renewed pair: homemxd fetches them
+ * (supervisor/ocsp.c) and sends the pairs again with them; a context
+ * without one simply staples nothing (lib/tlsocsp.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +110,7 @@ ctx_from_files(const struct config *c, char *err, size_t errlen)
 {
 	struct tlspem_source src[TLSPEM_PAIRS_MAX];
 	size_t npairs = tlspem_config_sources(c, src);
-	int fd = tlspem_memfd(src, npairs, err, errlen);
+	int fd = tlspem_memfd(src, npairs, NULL, err, errlen);
 	SSL_CTX *ctx = NULL;
 	size_t len = 0;
 	char *pem = fd != -1 ? tlspem_read_fd(fd, &len, err, errlen) : NULL;
@@ -115,7 +118,7 @@ ctx_from_files(const struct config *c, char *err, size_t errlen)
 	if (fd != -1)
 		close(fd);
 	if (pem != NULL && (ctx = tls_ctx_new(c, err, errlen)) != NULL &&
-	    tlspem_load_pairs(ctx, pem, len, (uint32_t)npairs, err, errlen) == -1) {
+	    tlspem_load_pairs(ctx, pem, len, (uint32_t)npairs, NULL, err, errlen) == -1) {
 		SSL_CTX_free(ctx);
 		ctx = NULL;
 	}
@@ -164,14 +167,15 @@ tls_role_on_reload(const struct config *c)
 /* Builds a context from the bytes homemxd sent; NULL (logged) if they do
  * not load, and the old context stays. */
 static SSL_CTX *
-ctx_from_memfd(const struct config *c, int fd, uint32_t npairs)
+ctx_from_memfd(const struct config *c, int fd, uint32_t npairs, int *stapled)
 {
 	char err[CONFIG_ERR_MAX] = "";
 	size_t len = 0;
 	char *pem = tlspem_read_fd(fd, &len, err, sizeof(err));
 	SSL_CTX *ctx = pem != NULL ? tls_ctx_new(c, err, sizeof(err)) : NULL;
 
-	if (ctx != NULL && tlspem_load_pairs(ctx, pem, len, npairs, err, sizeof(err)) == -1) {
+	if (ctx != NULL && tlspem_load_pairs(ctx, pem, len, npairs, stapled, err,
+	    sizeof(err)) == -1) {
 		SSL_CTX_free(ctx);
 		ctx = NULL;
 	}
@@ -189,7 +193,8 @@ void
 tls_role_on_tls(int fd, uint32_t npairs)
 {
 	const struct config *c = role_config();
-	SSL_CTX *ctx = ctx_from_memfd(c, fd, npairs);
+	int stapled = 0;
+	SSL_CTX *ctx = ctx_from_memfd(c, fd, npairs, &stapled);
 
 	close(fd);
 	if (ctx == NULL)
@@ -198,6 +203,8 @@ tls_role_on_tls(int fd, uint32_t npairs)
 	tls_ctx = ctx;
 	memcpy(loaded_cert, c->tls_certificate, sizeof(loaded_cert));
 	log_certificates(tls_ctx, "tls_reload", c);
+	if (stapled > 0)	/* homemxd fetched them: supervisor/ocsp.c */
+		log_event("ocsp_staple", "kind=%s stapled=%d", tlsconf_prefix(tls_kind), stapled);
 }
 
 struct bufferevent *

@@ -59,6 +59,7 @@
 #include "setup.h"
 #include "supervisor.h"
 #include "tlscheck.h"
+#include "ocsp.h"
 #include "tlspem.h"
 #include "util.h"
 
@@ -207,6 +208,8 @@ announce_ready_once(void)
 	notify_send("READY=1\nSTATUS=accepting mail");
 }
 
+static void	tls_resend_with_staples(void);
+
 static void
 control_ready(struct ipc_link *l, struct child *c, struct ipc_frame *f)
 {
@@ -219,6 +222,10 @@ control_ready(struct ipc_link *l, struct child *c, struct ipc_frame *f)
 	c->ready = true;
 	c->startup_failures = 0;
 	log_debug("role=%s ready", role_name(c->spec->role));
+	/* a TLS role (re)started from the files, without the staples */
+	if ((c->spec->role == ROLE_SMTPD || c->spec->role == ROLE_SUBMISSION) &&
+	    ocsp_have_staple())
+		tls_resend_with_staples();
 	announce_ready_once();
 }
 
@@ -599,10 +606,13 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	(void)arg;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (ocsp_child_exited(pid, status))	/* an OCSP fetcher */
+			continue;
 		for (size_t i = 0; i < NROLES; i++)
 			if (children[i].pid == pid && children[i].state == CHILD_RUNNING)
 				child_exited(&children[i], status);
+	}
 }
 
 static void
@@ -674,12 +684,14 @@ static int
 tls_pair_memfd(const struct config *c, uint32_t *npairs, char *err, size_t errlen)
 {
 	struct tlspem_source src[TLSPEM_PAIRS_MAX];
+	struct tlspem_staple staples[TLSPEM_PAIRS_MAX];
 	size_t n = tlspem_config_sources(c, src);
 
 	if (n == 0)
 		return -1;
 	*npairs = (uint32_t)n;
-	int fd = tlspem_memfd(src, n, err, errlen);
+	ocsp_staples(staples);	/* the roles check each against its certificate */
+	int fd = tlspem_memfd(src, n, staples, err, errlen);
 	return fd == -1 ? -2 : fd;
 }
 
@@ -698,6 +710,20 @@ send_tls_pair(int fd, uint32_t npairs)
 			ipc_send(c->control, MSG_SUP_TLS, 0, &msg, fd);
 	}
 	close(fd);
+}
+
+/* A fresh OCSP response (supervisor/ocsp.c): the pairs again, with it. */
+static void
+tls_resend_with_staples(void)
+{
+	char err[CONFIG_ERR_MAX];
+	uint32_t npairs = 0;
+	int fd = tls_pair_memfd(&cfg, &npairs, err, sizeof(err));
+
+	if (fd == -2)
+		log_warnx("ocsp: cannot send the new staple: %s", err);
+	else if (fd >= 0)
+		send_tls_pair(fd, npairs);
 }
 
 static void
@@ -737,6 +763,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	free(msg);
 	if (tls_fd >= 0)
 		send_tls_pair(tls_fd, npairs);
+	ocsp_reconfigure(&cfg);
 	log_event("reload", "role=supervisor config=%s", cfg_path);
 }
 
@@ -910,6 +937,7 @@ supervisor_main(int argc, char **argv)
 	for (size_t i = 0; i < NROLES; i++)
 		if (children[i].state != CHILD_DISABLED)
 			child_start(&children[i]);
+	ocsp_start(base, &cfg, as_root, tls_resend_with_staples);
 	event_base_dispatch(base);
 	return exit_code;
 }
