@@ -15,10 +15,10 @@ struct config;
  * tls_certificate_ecdsa/tls_key_ecdsa as smtpd and submission will
  * (lib/tlspem.h), checking that each key belongs to its certificate and
  * is of its type. 0 if all loads; -1 with err set to "NAME: <setting>
- * ...: <reason>", e.g. "NAME: tls_key_ecdsa PATH: No such file or
- * directory", "NAME: tls_certificate PATH, tls_key PATH: key does not
- * match the certificate", "NAME: submission_tls_ciphers: OpenSSL knows no
- * cipher or alias 'FOO'". name is the config file, for the message.
+ * PATH: <reason>", e.g. "NAME: tls_key_ecdsa PATH: <OpenSSL's reason>",
+ * "NAME: tls_key_ecdsa PATH: key does not match certificate PATH",
+ * "NAME: submission_tls_ciphers: OpenSSL knows no cipher or alias 'FOO'".
+ * name is the config file, for the message.
  */
 int	tlscheck_config(const char *name, const struct config *, char *err,
 	    size_t errlen);

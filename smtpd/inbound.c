@@ -175,8 +175,8 @@ on_screen_verdict(void *owner, const struct screen_verdict *v)
 		session_rcpt_done(s, REPLY_UNKNOWN_USER, "spam_memory");
 		return;
 	}
-	if (v->action == SCREEN_ACCEPT && v->score <= REPUTATION_CLEAN_SCORE)
-		reputation_note_clean(&s->addr, (uint64_t)mono_now());
+	if (v->action == SCREEN_ACCEPT)
+		reputation_learn(session_cfg(), &s->addr, s->ip, v->score);
 	if (v->action == SCREEN_ACCEPT && st->rcpt_tag == SCREEN_TAG_VALID)
 		st->tx_valid_tags++;
 	else if (v->action == SCREEN_ACCEPT)
@@ -288,8 +288,7 @@ on_message_verdict(void *owner, const struct screen_message_verdict *mv)
 		    mv->v.ref);
 		return;
 	}
-	if (mv->v.score <= REPUTATION_CLEAN_SCORE)
-		reputation_note_clean(&s->addr, (uint64_t)mono_now());
+	reputation_learn(session_cfg(), &s->addr, s->ip, mv->v.score);
 	memcpy(tx->prepend, mv->prepend, sizeof(tx->prepend));
 	tx->nstrip = mv->nstrip;
 	memcpy(tx->strip, mv->strip, sizeof(tx->strip));

@@ -13,7 +13,9 @@
  * that earned one gets max_connections_per_known_ip for known_client_memory.
  * Postfix ramps its concurrency up only as deliveries succeed (it starts
  * with initial_destination_concurrency, 5), so its first messages earn the
- * higher limit before it needs it. Unknown clients keep
+ * higher limit before it needs it. trusted_networks (loopback by default)
+ * are never learned: their score is the screen's -100 for trust, not a
+ * sender's reputation. Unknown clients keep
  * max_connections_per_ip, and floods still meet max_connections_per_net,
  * max_connections and stress mode (smtpd/guard.h).
  *
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "reputation.h"
+#include "util.h"
 
 struct known_client {
 	struct client_addr	addr;
@@ -61,6 +64,14 @@ reputation_note_clean(const struct client_addr *a, uint64_t now)
 	}
 	slot->addr = *a;
 	slot->seen = now > 0 ? now : 1;
+}
+
+void
+reputation_learn(const struct config *c, const struct client_addr *a, const char *ip,
+    int score)
+{
+	if (score <= REPUTATION_CLEAN_SCORE && !screen_ip_trusted(&c->screen, ip))
+		reputation_note_clean(a, (uint64_t)mono_now());
 }
 
 bool

@@ -22,11 +22,17 @@
  * remembered from now (seconds, any monotonic clock). */
 void	reputation_note_clean(const struct client_addr *, uint64_t now);
 
+/* A verdict that accepted mail from the client at ip with score: noted
+ * when the score is clean, unless ip is in trusted_networks (its -100 says
+ * nothing about a sender, and its limit stays what the admin set). */
+void	reputation_learn(const struct config *, const struct client_addr *, const char *ip,
+	    int score);
+
 /* Did the client send clean mail within the last memory seconds? */
 bool	reputation_is_known(const struct client_addr *, uint64_t now, uint32_t memory);
 
 /* The per-address limit that applies: max_connections_per_known_ip for a
- * known client or one in trusted_networks, else max_connections_per_ip;
+ * known client, else max_connections_per_ip;
  * and the /24-/64 limit, never below the address's own. */
 void	reputation_limits(const struct config *, bool known, uint32_t *per_ip,
 	    uint32_t *per_net);

@@ -83,12 +83,12 @@ server_tune_socket(int fd)
 		log_debug("TCP_NODELAY: %s", strerror(errno));
 }
 
-/* Trusted networks and clients that sent clean mail lately. */
+/* A client that sent clean mail lately (never one of trusted_networks:
+ * smtpd/reputation.h). */
 static bool
-client_known(const struct config *c, const struct client_addr *addr, const char *ip)
+client_known(const struct config *c, const struct client_addr *addr)
 {
-	return screen_ip_trusted(&c->screen, ip) ||
-	    reputation_is_known(addr, (uint64_t)mono_now(), c->known_client_memory);
+	return reputation_is_known(addr, (uint64_t)mono_now(), c->known_client_memory);
 }
 
 /* arg: the listener's enum listen_kind. */
@@ -114,7 +114,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	sockaddr_to_text(sa, ip, sizeof(ip), &port);
 	client_addr_from_sockaddr(sa, &addr);
 	session_count_near(&addr, &same_ip, &same_net);
-	known = client_known(c, &addr, ip);
+	known = client_known(c, &addr);
 	reputation_limits(c, known, &per_ip, &per_net);
 	if (session_count() >= c->max_connections)
 		server_refuse_connection(fd, ip, port, "max_connections");

@@ -205,11 +205,11 @@ class EcdsaPairCheck(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             p = check(stray[1])
             self.assertNotEqual(p.returncode, 0)
-            self.assertIn(f"tls_key_ecdsa {stray[1]}: key does not match the certificate",
-                          p.stderr)
+            self.assertIn(f"tls_key_ecdsa {stray[1]}: key does not match certificate "
+                          f"{ecdsa[0]}", p.stderr)
             p = check(rsa[1])
             self.assertNotEqual(p.returncode, 0)
-            self.assertIn("tls_key_ecdsa", p.stderr)
+            self.assertIn(f"tls_key_ecdsa {rsa[1]}: expected an ECDSA key", p.stderr)
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
