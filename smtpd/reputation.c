@@ -89,9 +89,13 @@ void
 reputation_limits(const struct config *c, bool known, uint32_t *per_ip, uint32_t *per_net)
 {
 	*per_ip = c->max_connections_per_ip;
-	if (known && c->max_connections_per_known_ip > *per_ip)
-		*per_ip = c->max_connections_per_known_ip;
-	*per_net = c->max_connections_per_net > *per_ip ? c->max_connections_per_net : *per_ip;
+	*per_net = c->max_connections_per_net;
+	if (!known || c->max_connections_per_known_ip <= *per_ip)
+		return;
+	/* a known sender may fill its own /24 up to its own limit */
+	*per_ip = c->max_connections_per_known_ip;
+	if (*per_net < *per_ip)
+		*per_net = *per_ip;
 }
 
 void

@@ -32,8 +32,8 @@ void	reputation_learn(const struct config *, const struct client_addr *, const c
 bool	reputation_is_known(const struct client_addr *, uint64_t now, uint32_t memory);
 
 /* The per-address limit that applies: max_connections_per_known_ip for a
- * known client, else max_connections_per_ip;
- * and the /24-/64 limit, never below the address's own. */
+ * known client, else max_connections_per_ip; and the /24-/64 limit,
+ * max_connections_per_net, for a known client never below its own. */
 void	reputation_limits(const struct config *, bool known, uint32_t *per_ip,
 	    uint32_t *per_net);
 

@@ -86,6 +86,11 @@ test_limits_for_known_and_unknown(void **state)
 	reputation_limits(&c, true, &per_ip, &per_net);
 	assert_int_equal(per_ip, 30);
 	assert_int_equal(per_net, 30);	/* the /24 holds at least the address's own */
+	c.max_connections_per_net = 3;	/* an unknown client: the /24 limit as set */
+	reputation_limits(&c, false, &per_ip, &per_net);
+	assert_int_equal(per_ip, 10);
+	assert_int_equal(per_net, 3);
+	c.max_connections_per_net = 20;
 	c.max_connections_per_known_ip = 5;	/* set below the unknown one: no less */
 	reputation_limits(&c, true, &per_ip, &per_net);
 	assert_int_equal(per_ip, 10);
