@@ -29,7 +29,7 @@
 #include "config.h"
 
 enum param_kind { P_SIZE, P_COUNT, P_DURATION, P_PATH, P_HOSTNAME, P_DELIMS,
-	P_BOOL, P_SELECTOR, P_HOSTPORT, P_SCORE, P_GROUP };
+	P_BOOL, P_SELECTOR, P_HOSTPORT, P_SCORE, P_GROUP, P_TLSVERSION, P_TLSLIST };
 
 struct param {
 	const char	*name;
@@ -47,6 +47,19 @@ struct param {
 #define HOUR	3600
 #define DAY	86400
 
+/* TLS defaults (lib/tlsconf.h). Port 25 keeps OpenSSL's DEFAULT list, as
+ * before these settings existed: a sender that can only do an old cipher
+ * should still get TLS rather than plain text (RFC 7435, opportunistic
+ * security). Submission is for our own users' current programs: ECDHE key
+ * exchange with an AEAD cipher only - no CBC, no static RSA, no DHE (the
+ * TLS 1.2 part of Mozilla's "intermediate" profile). */
+#define TLS12_AEAD_ECDHE	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS13_SUITES	"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+#define TLS_GROUPS	"X25519:P-256:X448:P-521:P-384"
+#define TLS_V1_2	0x0303	/* TLS1_2_VERSION; lib/tlsconf.c maps the others */
+
 static const struct param params[] = {
 	/* name                      kind        offset                      default        min     max */
 	{ "hostname",                P_HOSTNAME, OFF(hostname),              0, 0, 0,       "localhost" },
@@ -57,6 +70,18 @@ static const struct param params[] = {
 	{ "control_group",           P_GROUP,    OFF(control_group),         0, 0, 0,       "homemx-admin" },
 	{ "tls_certificate",         P_PATH,     OFF(tls_certificate),       0, 0, 0,       "" },
 	{ "tls_key",                 P_PATH,     OFF(tls_key),               0, 0, 0,       "" },
+	{ "tls_certificate_ecdsa",   P_PATH,     OFF(tls_certificate_ecdsa), 0, 0, 0,       "" },
+	{ "tls_key_ecdsa",           P_PATH,     OFF(tls_key_ecdsa),         0, 0, 0,       "" },
+	{ "tls_ocsp_stapling",       P_BOOL,     OFF(tls_ocsp_stapling),     1,             0,      1,      NULL },
+	{ "ocsp_dir",                P_PATH,     OFF(ocsp_dir),              0, 0, 0,       "/var/lib/homemx/ocsp" },
+	{ "smtpd_tls_min_version",   P_TLSVERSION, OFF(tls_smtp.min_version), TLS_V1_2,    0, 0,   NULL },
+	{ "smtpd_tls_ciphers",       P_TLSLIST,  OFF(tls_smtp.ciphers),      0, 0, 0,       "DEFAULT" },
+	{ "smtpd_tls_ciphersuites",  P_TLSLIST,  OFF(tls_smtp.ciphersuites), 0, 0, 0,       TLS13_SUITES },
+	{ "smtpd_tls_groups",        P_TLSLIST,  OFF(tls_smtp.groups),       0, 0, 0,       TLS_GROUPS },
+	{ "submission_tls_min_version", P_TLSVERSION, OFF(tls_submission.min_version), TLS_V1_2, 0, 0, NULL },
+	{ "submission_tls_ciphers",  P_TLSLIST,  OFF(tls_submission.ciphers), 0, 0, 0,      TLS12_AEAD_ECDHE },
+	{ "submission_tls_ciphersuites", P_TLSLIST, OFF(tls_submission.ciphersuites), 0, 0, 0, TLS13_SUITES },
+	{ "submission_tls_groups",   P_TLSLIST,  OFF(tls_submission.groups), 0, 0, 0,      TLS_GROUPS },
 	{ "subaddress_delimiters",   P_DELIMS,   OFF(subaddress_delimiters), 0, 0, 0,       "+-" },
 	{ "max_message_size",        P_SIZE,     OFF(max_message_size),      25 * MB,       1 * KB, 1 * GB, NULL },
 	{ "max_recipients",          P_COUNT,    OFF(max_recipients),        100,           1,      200,    NULL },
@@ -99,6 +124,11 @@ static const struct param params[] = {
 	/* a whole session: 25 MB over a 60 kbit/s uplink still fits in 1h */
 	{ "session_timeout",         P_DURATION, OFF(session_timeout),       HOUR,          1,      DAY,    NULL },
 	{ "max_connections_per_net", P_COUNT,    OFF(max_connections_per_net), 20,          1,      10000,  NULL },
+	/* Postfix opens up to 20 connections to one destination: a client
+	 * that sent clean mail gets room for that and sessions still closing
+	 * (smtpd/reputation.c) */
+	{ "max_connections_per_known_ip", P_COUNT, OFF(max_connections_per_known_ip), 30,    1,      10000,  NULL },
+	{ "known_client_memory",     P_DURATION, OFF(known_client_memory),   7 * DAY,       0,      90 * DAY, NULL },
 	/* content scanners at the end of DATA (lib/config_scan.h): one timeout
 	 * for all of a message's scans; a message over a scanner's cap is not
 	 * sent to it (screen/scanner.h says why that is not a tempfail).
@@ -186,6 +216,31 @@ parse_number(const char *v, uint64_t *out, const char *suffixes,
 	return 0;
 }
 
+/* The protocol versions as OpenSSL names them (SSL_get_version()) and
+ * numbers them on the wire (RFC 8446 B.1: legacy_version). */
+static const struct { const char *name; uint32_t number; } tls_versions[] = {
+	{ "TLSv1", 0x0301 }, { "TLSv1.1", 0x0302 }, { "TLSv1.2", 0x0303 },
+	{ "TLSv1.3", 0x0304 },
+};
+
+uint32_t
+tls_version_number(const char *name)
+{
+	for (size_t i = 0; i < sizeof(tls_versions) / sizeof(tls_versions[0]); i++)
+		if (strcmp(name, tls_versions[i].name) == 0)
+			return tls_versions[i].number;
+	return 0;
+}
+
+const char *
+tls_version_name(uint32_t number)
+{
+	for (size_t i = 0; i < sizeof(tls_versions) / sizeof(tls_versions[0]); i++)
+		if (number == tls_versions[i].number)
+			return tls_versions[i].name;
+	return "?";
+}
+
 static int
 set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
     const char *v)
@@ -263,6 +318,20 @@ set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
 		*(int *)(void *)field = score;
 		return 0;
 	}
+	case P_TLSVERSION:
+		if ((n = tls_version_number(v)) == 0)
+			return perr(p, "%s: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, got '%s'",
+			    pr->name, v);
+		*(uint32_t *)(void *)field = (uint32_t)n;
+		return 0;
+	case P_TLSLIST:
+		/* OpenSSL's own check comes later (lib/tlsconf.c): it knows the
+		 * names; here only what can never be part of such a list */
+		if (v[0] == '\0' || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789:+-!@=_.,") != strlen(v))
+			return perr(p, "%s: expected an OpenSSL list of names separated by ':', got '%s'",
+			    pr->name, v);
+		return set_string(p, field, TLS_LIST_MAX, pr->name, v);
 	case P_COUNT:
 		if (parse_number(v, &n, "", NULL) == -1 || n < pr->min || n > pr->max)
 			return perr(p, "%s: expected a number from %llu to %llu, got '%s'",
@@ -864,6 +933,16 @@ config_parse(const char *name, const char *text, size_t len,
 	}
 	if ((c->tls_certificate[0] == '\0') != (c->tls_key[0] == '\0')) {
 		snprintf(err, errlen, "%s: tls_certificate and tls_key must be set together", name);
+		goto fail;
+	}
+	if ((c->tls_certificate_ecdsa[0] == '\0') != (c->tls_key_ecdsa[0] == '\0')) {
+		snprintf(err, errlen, "%s: tls_certificate_ecdsa and tls_key_ecdsa must be set together",
+		    name);
+		goto fail;
+	}
+	if (c->tls_certificate_ecdsa[0] != '\0' && c->tls_certificate[0] == '\0') {
+		snprintf(err, errlen, "%s: tls_certificate_ecdsa needs tls_certificate and tls_key "
+		    "(the RSA pair for clients without ECDSA)", name);
 		goto fail;
 	}
 	for (size_t k = 0; k < c->nlisten; k++)

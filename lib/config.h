@@ -85,6 +85,19 @@ struct dest_rule {
 	char			source_ip[64];
 };
 
+/*
+ * What one kind of listener offers in TLS (lib/tlsconf.h applies it):
+ * smtpd_tls_* for port 25, submission_tls_* for 587 and 465. The lists are
+ * OpenSSL's syntax, checked by OpenSSL when the config is checked.
+ */
+#define TLS_LIST_MAX	512
+struct tls_settings {
+	uint32_t		min_version;	/* 0x0301 TLSv1 .. 0x0304 TLSv1.3 */
+	char			ciphers[TLS_LIST_MAX];	/* TLS 1.2 and below */
+	char			ciphersuites[TLS_LIST_MAX];	/* TLS 1.3 */
+	char			groups[TLS_LIST_MAX];	/* key exchange */
+};
+
 struct config {
 	char			hostname[ADDR_DOMAIN_MAX + 1];
 	struct listen_conf	listen[CONFIG_MAX_LISTEN];
@@ -98,6 +111,14 @@ struct config {
 	char			chroot_dir[CONFIG_PATH_MAX];
 	char			tls_certificate[CONFIG_PATH_MAX];
 	char			tls_key[CONFIG_PATH_MAX];
+	/* a second pair beside the first: ECDSA clients get it, others the
+	 * RSA one of tls_certificate (lib/tlscheck.h checks the types) */
+	char			tls_certificate_ecdsa[CONFIG_PATH_MAX];
+	char			tls_key_ecdsa[CONFIG_PATH_MAX];
+	uint32_t		tls_ocsp_stapling;	/* 0 or 1 (supervisor/ocsp.h) */
+	char			ocsp_dir[CONFIG_PATH_MAX];	/* the responses, cached */
+	struct tls_settings	tls_smtp;	/* port 25 */
+	struct tls_settings	tls_submission;	/* 587 and 465 */
 	char			subaddress_delimiters[16];
 
 	uint64_t		max_message_size;	/* bytes */
@@ -132,6 +153,9 @@ struct config {
 	/* port 25 under abuse (smtpd/guard.h) */
 	uint32_t		session_timeout;	/* seconds, a whole session */
 	uint32_t		max_connections_per_net;	/* same /24 or /64 */
+	/* a client that sent clean mail lately (smtpd/reputation.h) */
+	uint32_t		max_connections_per_known_ip;
+	uint32_t		known_client_memory;	/* seconds; 0 = off */
 
 	/* what mxctl dns prints and mxctl doctor checks (admin/dnsrecords.h):
 	 * the addresses the Internet reaches this host at and it sends
@@ -164,6 +188,11 @@ struct config {
 void	config_destination_for(const struct config *, const char *rcpt_domain,
 	    const char *mx_host, struct dest_rule *out);
 bool	dest_pattern_matches(const char *pattern, const char *name);
+
+/* 0x0301..0x0304 for "TLSv1".."TLSv1.3" (OpenSSL's names), else 0. */
+uint32_t	tls_version_number(const char *name);
+/* The name of such a number, "?" for another. */
+const char	*tls_version_name(uint32_t number);
 
 /* Fills every field with its default. */
 void	config_defaults(struct config *);

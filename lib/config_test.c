@@ -50,6 +50,18 @@ static const struct conf_case cases[] = {
 	{ L "max_errors 5\nmax_errors 6\n", "t.conf:3: max_errors: set twice" },
 	{ L "retry_min 2h\nretry_max 1h\n", "t.conf: retry_min (7200s) is larger than retry_max" },
 	{ L "tls_certificate /etc/c.pem\n", "t.conf: tls_certificate and tls_key must be set together" },
+	{ L "tls_certificate /c.pem\ntls_key /k.pem\ntls_certificate_ecdsa /e.pem\n"
+	    "tls_key_ecdsa /ek.pem\n", NULL },
+	{ L "tls_certificate /c.pem\ntls_key /k.pem\ntls_key_ecdsa /ek.pem\n",
+	    "t.conf: tls_certificate_ecdsa and tls_key_ecdsa must be set together" },
+	{ L "tls_certificate_ecdsa /e.pem\ntls_key_ecdsa /ek.pem\n",
+	    "t.conf: tls_certificate_ecdsa needs tls_certificate and tls_key" },
+	{ L "smtpd_tls_min_version TLSv1\nsubmission_tls_min_version TLSv1.3\n", NULL },
+	{ L "submission_tls_min_version SSLv3\n",
+	    "t.conf:2: submission_tls_min_version: expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, got 'SSLv3'" },
+	{ L "smtpd_tls_ciphers \"HIGH:!aNULL\"\nsubmission_tls_groups X25519\n", NULL },
+	{ L "smtpd_tls_ciphers \"\"\n", "t.conf:2: smtpd_tls_ciphers: expected an OpenSSL list" },
+	{ L "submission_tls_ciphersuites \"a;b\"\n", "t.conf:2: submission_tls_ciphersuites: expected" },
 	{ L "hostname a\x01" "b\n", "t.conf:2: control character in line" },
 	{ L "listen submission 127.0.0.1:587\nlisten submissions [::1]:465\n"
 	    "tls_certificate /c.pem\ntls_key /k.pem\n", NULL },

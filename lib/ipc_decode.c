@@ -127,13 +127,13 @@ ipc_decode_reload(const struct ipc_frame *f, char **text, const char **why)
 }
 
 int
-ipc_decode_sup_tls(const struct ipc_frame *f, uint32_t *chain_len, const char **why)
+ipc_decode_sup_tls(const struct ipc_frame *f, uint32_t *npairs, const char **why)
 {
 	struct ipc_cursor c;
 
 	ipc_cursor_init(&c, f);
-	if (ipc_take_u32(&c, chain_len) == 0 && (*chain_len == 0 || *chain_len > TLSPEM_PART_MAX))
-		c.why = "bad certificate chain length";
+	if (ipc_take_u32(&c, npairs) == 0 && (*npairs == 0 || *npairs > TLSPEM_PAIRS_MAX))
+		c.why = "bad number of certificate pairs";
 	return finish(&c, why);
 }
 
@@ -371,10 +371,10 @@ ipc_encode_reload(struct ipc_builder *b, const char *text, size_t len)
 }
 
 void
-ipc_encode_sup_tls(struct ipc_builder *b, uint32_t chain_len)
+ipc_encode_sup_tls(struct ipc_builder *b, uint32_t npairs)
 {
 	ipc_build_init(b);
-	ipc_put_u32(b, chain_len);
+	ipc_put_u32(b, npairs);
 }
 
 void
@@ -933,7 +933,7 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 	enum bounce_tag_result tag;
 	enum role peer;
 	unsigned nrcpt;
-	uint32_t chain_len;
+	uint32_t npairs, uid;
 	char *text = NULL;
 	int r = -1;
 
@@ -949,7 +949,7 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 		free(text);
 		return r;
 	case MSG_SUP_TLS:
-		return ipc_decode_sup_tls(f, &chain_len, why);
+		return ipc_decode_sup_tls(f, &npairs, why);
 	case MSG_ROLE_PEER_BAD:
 		return ipc_decode_peer_bad(f, &peer, why);
 	case MSG_ROLE_READY:
@@ -985,7 +985,7 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 	case MSG_SENDER_ANSWER:
 		return ipc_decode_sender_answer(f, &sender, why);
 	case MSG_LOCAL_USER_ASK:
-		return ipc_decode_local_user_ask(f, &chain_len, why);
+		return ipc_decode_local_user_ask(f, &uid, why);
 	case MSG_LOCAL_USER_ANSWER:
 		return ipc_decode_local_user_answer(f, &m->local_user, why);
 	case MSG_SIGN_ASK:

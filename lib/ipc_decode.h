@@ -217,8 +217,8 @@ struct msg_family_memory {
 /* Decoders: 0 on success, -1 with *why set. */
 int	ipc_decode_sup_link(const struct ipc_frame *, struct msg_sup_link *, const char **why);
 int	ipc_decode_reload(const struct ipc_frame *, char **text, const char **why);
-/* MSG_SUP_TLS: *chain_len in [1, TLSPEM_PART_MAX]; the memfd is f->fd. */
-int	ipc_decode_sup_tls(const struct ipc_frame *, uint32_t *chain_len, const char **why);
+/* MSG_SUP_TLS: *npairs in [1, TLSPEM_PAIRS_MAX]; the memfd is f->fd. */
+int	ipc_decode_sup_tls(const struct ipc_frame *, uint32_t *npairs, const char **why);
 int	ipc_decode_peer_bad(const struct ipc_frame *, enum role *peer, const char **why);
 /* A message without payload (MSG_ROLE_READY, MSG_SMTPD_MSG_OPEN). */
 int	ipc_decode_empty(const struct ipc_frame *, const char **why);
@@ -268,7 +268,7 @@ void	ipc_take_strip_list(struct ipc_cursor *, struct byte_range *, unsigned *n);
  * goes through ipc_text_line_clean(), so a reason or reply always passes. */
 void	ipc_encode_sup_link(struct ipc_builder *, enum role peer);
 void	ipc_encode_reload(struct ipc_builder *, const char *text, size_t len);
-void	ipc_encode_sup_tls(struct ipc_builder *, uint32_t chain_len);
+void	ipc_encode_sup_tls(struct ipc_builder *, uint32_t npairs);
 void	ipc_encode_peer_bad(struct ipc_builder *, enum role peer);
 void	ipc_encode_role_ready(struct ipc_builder *);
 void	ipc_encode_role_fatal(struct ipc_builder *, const char *text);

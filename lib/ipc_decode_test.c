@@ -129,7 +129,7 @@ build_reload(struct ipc_builder *b, enum sample_size k)
 static int
 build_sup_tls(struct ipc_builder *b, enum sample_size k)
 {
-	ipc_encode_sup_tls(b, k == SAMPLE_MAX ? TLSPEM_PART_MAX : k == SAMPLE_TYPICAL ? 5812 : 1);
+	ipc_encode_sup_tls(b, k == SAMPLE_MAX ? TLSPEM_PAIRS_MAX : 1);
 	return 1;
 }
 

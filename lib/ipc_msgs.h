@@ -30,8 +30,9 @@ X(MSG_SUP_LINK,               R(SUPERVISOR),          R_ANYROLE, \
 X(MSG_SUP_RELOAD,             R(SUPERVISOR),          R_ANYROLE, \
                               IPC_SZ_STR(0),          IPC_SZ_STR(CONFIG_TEXT_MAX), 0) \
 /* supervisor -> smtpd, submission, after MSG_SUP_RELOAD: the certificate \
- * chain and key, read by root and checked (lib/tlspem.h). u32 chain_len; \
- * fd = sealed memfd: chain_len bytes of PEM chain, then the PEM key */ \
+ * chains and keys (RSA, then ECDSA), read by root and checked \
+ * (lib/tlspem.h). u32 npairs (1 or 2); fd = sealed memfd: the lengths of \
+ * the files, then each pair's PEM chain and PEM key */ \
 X(MSG_SUP_TLS,                R(SUPERVISOR),          R(SMTPD)|R(SUBMISSION), \
                               IPC_SZ_U32,             IPC_SZ_U32,                1) \
 /* any role -> supervisor: "peer R sent a frame I rejected; I dropped the \

@@ -64,10 +64,11 @@ struct role_ops {
 	void	(*on_link)(enum role peer, int fd);
 	/* The supervisor validated a new config; apply what can change. */
 	void	(*on_reload)(const struct config *);
-	/* The TLS roles (smtpd, submission): the certificate and key read
-	 * again by the supervisor at the reload (MSG_SUP_TLS, lib/tlspem.h);
-	 * the role owns fd. NULL for every other role. */
-	void	(*on_tls)(int fd, uint32_t chain_len);
+	/* The TLS roles (smtpd, submission): the certificates and keys read
+	 * again by the supervisor at the reload (MSG_SUP_TLS, lib/tlspem.h:
+	 * npairs pairs in the memfd); the role owns fd. NULL for every other
+	 * role. */
+	void	(*on_tls)(int fd, uint32_t npairs);
 	/* SIGTERM: stop taking work, finish what was promised, then call
 	 * role_exit(). */
 	void	(*on_shutdown)(void);

@@ -3,7 +3,8 @@
  * its key load from memory (the extra certificates become the chain sent
  * to clients), a key of another certificate, garbage and bad lengths are
  * refused with the part named, and the memfd homemxd makes holds exactly
- * the two files, sealed against writes, with errors naming the file.
+ * the files, sealed against writes, with errors naming the file; an RSA
+ * and an ECDSA pair load side by side, each only in its own setting.
  * Certificates are made here with OpenSSL (EC P-256, fast).
  */
 #include <sys/stat.h>
@@ -158,13 +159,21 @@ write_file(const char *path, const char *data, size_t len)
 	close(fd);
 }
 
+/* The memfd of one pair made from the files at cert and key. */
+static int
+memfd_of(const char *cert, const char *key, char *err, size_t errlen)
+{
+	struct tlspem_source src = { "tls_certificate", cert, "tls_key", key };
+
+	return tlspem_memfd(&src, 1, NULL, err, errlen);
+}
+
 static void
 test_memfd_holds_both_files_sealed(void **state)
 {
 	char dir[] = "/tmp/tlspem-test-XXXXXX", cert[64], key[64], err[512];
 	struct pem p;
 	size_t chain_len, len;
-	uint32_t got_chain = 0;
 	int fd;
 
 	(void)state;
@@ -175,26 +184,34 @@ test_memfd_holds_both_files_sealed(void **state)
 	write_file(cert, p.text, chain_len);
 	write_file(key, p.text + chain_len, p.len - chain_len);
 
-	fd = tlspem_memfd(cert, key, &got_chain, err, sizeof(err));
+	fd = memfd_of(cert, key, err, sizeof(err));
 	assert_true(fd >= 0);
-	assert_int_equal(got_chain, chain_len);
 	int seals = fcntl(fd, F_GET_SEALS);
 	assert_true((seals & F_SEAL_WRITE) && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW));
 	assert_int_equal(write(fd, "x", 1), -1);
 	char *back = tlspem_read_fd(fd, &len, err, sizeof(err));
 	assert_non_null(back);
-	assert_int_equal(len, p.len);
-	assert_memory_equal(back, p.text, p.len);
+	/* the header: the three lengths, big-endian; then the files */
+	assert_int_equal(len, TLSPEM_HEADER(1) + p.len);
+	assert_int_equal(((unsigned char)back[2] << 8) | (unsigned char)back[3], chain_len);
+	assert_memory_equal(back + TLSPEM_HEADER(1), p.text, p.len);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	assert_int_equal(tlspem_load_pairs(ctx, back, len, 1, NULL, err, sizeof(err)), 0);
+	/* a memfd of one pair announced as two, or cut short: refused */
+	assert_int_equal(tlspem_load_pairs(ctx, back, len, 2, NULL, err, sizeof(err)), -1);
+	assert_int_equal(tlspem_load_pairs(ctx, back, len - 1, 1, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad lengths"));
+	SSL_CTX_free(ctx);
 	free(back);
 	close(fd);
 
 	/* A key of another certificate, a missing file: named, no fd. */
 	make_pair(&p, &chain_len, true);
 	write_file(key, p.text + chain_len, p.len - chain_len);
-	assert_int_equal(tlspem_memfd(cert, key, &got_chain, err, sizeof(err)), -1);
+	assert_int_equal(memfd_of(cert, key, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "key does not match"));
 	unlink(key);
-	assert_int_equal(tlspem_memfd(cert, key, &got_chain, err, sizeof(err)), -1);
+	assert_int_equal(memfd_of(cert, key, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tls_key "));
 	assert_non_null(strstr(err, "No such file"));
 
@@ -203,10 +220,81 @@ test_memfd_holds_both_files_sealed(void **state)
 	assert_non_null(big);
 	write_file(cert, big, TLSPEM_PART_MAX + 1);
 	free(big);
-	assert_int_equal(tlspem_memfd(cert, key, &got_chain, err, sizeof(err)), -1);
+	assert_int_equal(memfd_of(cert, key, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tls_certificate "));
 	assert_non_null(strstr(err, "larger than"));
 	unlink(cert);
+	rmdir(dir);
+}
+
+/* Writes a self-signed pair of key's type to dir/NAME.pem, dir/NAME.key. */
+static void
+write_pair(const char *dir, const char *name, EVP_PKEY *key, char *cert, char *keyfile,
+    size_t size)
+{
+	struct pem c = { .len = 0 }, k = { .len = 0 };
+	X509 *x = self_signed(key, "mx.example.test");
+
+	append_pem(&c, x, NULL);
+	append_pem(&k, NULL, key);
+	snprintf(cert, size, "%s/%s.pem", dir, name);
+	snprintf(keyfile, size, "%s/%s.key", dir, name);
+	write_file(cert, c.text, c.len);
+	write_file(keyfile, k.text, k.len);
+	X509_free(x);
+}
+
+static void
+test_rsa_and_ecdsa_side_by_side(void **state)
+{
+	char dir[] = "/tmp/tlspem-test-XXXXXX", err[512];
+	char rc[64], rk[64], ec[64], ek[64];
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *p256 = new_key();
+	size_t len;
+	int fd, slots = 0;
+
+	(void)state;
+	assert_non_null(rsa);
+	assert_non_null(mkdtemp(dir));
+	write_pair(dir, "rsa", rsa, rc, rk, sizeof(rc));
+	write_pair(dir, "ec", p256, ec, ek, sizeof(ec));
+	struct tlspem_source two[2] = {
+		{ "tls_certificate", rc, "tls_key", rk },
+		{ "tls_certificate_ecdsa", ec, "tls_key_ecdsa", ek },
+	};
+	fd = tlspem_memfd(two, 2, NULL, err, sizeof(err));
+	assert_true(fd >= 0);
+	char *back = tlspem_read_fd(fd, &len, err, sizeof(err));
+	assert_non_null(back);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	assert_int_equal(tlspem_load_pairs(ctx, back, len, 2, NULL, err, sizeof(err)), 0);
+	for (int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); r == 1;
+	    r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT))
+		slots++;
+	assert_int_equal(slots, 2);	/* one RSA, one ECDSA: neither replaced */
+	SSL_CTX_free(ctx);
+	free(back);
+	close(fd);
+
+	/* The ECDSA setting with an RSA pair, the RSA setting with an ECDSA
+	 * pair: either would take the other's slot. */
+	struct tlspem_source rsa_twice[2] = { two[0], { "tls_certificate_ecdsa", rc,
+	    "tls_key_ecdsa", rk } };
+	assert_int_equal(tlspem_memfd(rsa_twice, 2, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tls_certificate_ecdsa "));
+	assert_non_null(strstr(err, "expected an ECDSA key, got RSA"));
+	struct tlspem_source swapped[2] = { { "tls_certificate", ec, "tls_key", ek }, two[1] };
+	assert_int_equal(tlspem_memfd(swapped, 2, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tls_certificate "));
+	/* The ECDSA certificate with the RSA key: named, refused. */
+	struct tlspem_source mixed[2] = { two[0], { "tls_certificate_ecdsa", ec,
+	    "tls_key_ecdsa", rk } };
+	assert_int_equal(tlspem_memfd(mixed, 2, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tls_key_ecdsa "));
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(p256);
+	unlink(rc); unlink(rk); unlink(ec); unlink(ek);
 	rmdir(dir);
 }
 
@@ -217,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_chain_and_key_load_from_memory),
 		cmocka_unit_test(test_bad_pairs_are_refused_by_part),
 		cmocka_unit_test(test_memfd_holds_both_files_sealed),
+		cmocka_unit_test(test_rsa_and_ecdsa_side_by_side),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

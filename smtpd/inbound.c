@@ -24,6 +24,8 @@
  * the screen hears the tag's state with the question. A screen verdict of
  * "unknown user" (its spam memory) is sent exactly as lookup's unknown
  * user is, without a reference: a spammer must not tell them apart.
+ * A verdict that accepts with a score of 0 or less gives the client a good
+ * reputation: more connections at once (smtpd/reputation.c).
  */
 #include <sys/socket.h>
 
@@ -37,6 +39,7 @@
 #include "links.h"
 #include "log.h"
 #include "policy.h"
+#include "reputation.h"
 #include "session.h"
 #include "util.h"
 
@@ -172,6 +175,8 @@ on_screen_verdict(void *owner, const struct screen_verdict *v)
 		session_rcpt_done(s, REPLY_UNKNOWN_USER, "spam_memory");
 		return;
 	}
+	if (v->action == SCREEN_ACCEPT)
+		reputation_learn(session_cfg(), &s->addr, s->ip, v->score);
 	if (v->action == SCREEN_ACCEPT && st->rcpt_tag == SCREEN_TAG_VALID)
 		st->tx_valid_tags++;
 	else if (v->action == SCREEN_ACCEPT)
@@ -283,6 +288,7 @@ on_message_verdict(void *owner, const struct screen_message_verdict *mv)
 		    mv->v.ref);
 		return;
 	}
+	reputation_learn(session_cfg(), &s->addr, s->ip, mv->v.score);
 	memcpy(tx->prepend, mv->prepend, sizeof(tx->prepend));
 	tx->nstrip = mv->nstrip;
 	memcpy(tx->strip, mv->strip, sizeof(tx->strip));

@@ -7,8 +7,10 @@
  * is linked (smtpd/links.c): before start-up is complete and while a peer
  * restarts, clients wait in the kernel's backlog (or are refused by it)
  * instead of getting "451" for our own start. A connection over
- * max_connections, max_connections_per_ip or max_connections_per_net (the
- * same /24 or /64, smtpd/guard.c) gets "421 4.7.0 Too many connections"
+ * max_connections, max_connections_per_ip (max_connections_per_known_ip for
+ * a client with a good reputation, smtpd/reputation.c) or
+ * max_connections_per_net (the same /24 or /64, smtpd/guard.c) gets
+ * "421 4.7.0 Too many connections"
  * written straight to the socket and is closed: no session is allocated
  * for it, so a flood costs us one accept and one send each. Why the drain
  * lives here: stopping the listeners and waiting for the last session are
@@ -35,9 +37,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
+#include "reputation.h"
 #include "role.h"
 #include "server.h"
 #include "session.h"
+#include "util.h"
 
 #define DRAIN_CAP_SECONDS	10
 #define ACCEPT_PAUSE_SECONDS	1	/* after EMFILE and friends */
@@ -87,6 +91,14 @@ server_tune_socket(int fd)
 		log_debug("TCP_NODELAY: %s", strerror(errno));
 }
 
+/* A client that sent clean mail lately (never one of trusted_networks:
+ * smtpd/reputation.h). */
+static bool
+client_known(const struct config *c, const struct client_addr *addr)
+{
+	return reputation_is_known(addr, (uint64_t)mono_now(), c->known_client_memory);
+}
+
 /* arg: the listener's enum listen_kind. */
 static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
@@ -99,6 +111,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 	struct client_addr addr;
 	size_t same_ip, same_net;
+	uint32_t per_ip, per_net;
+	bool known;
 
 	(void)l;
 	if (draining) {
@@ -115,11 +129,14 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	sockaddr_to_text(sa, ip, sizeof(ip), &port);
 	client_addr_from_sockaddr(sa, &addr);
 	session_count_near(&addr, &same_ip, &same_net);
+	known = client_known(c, &addr);
+	reputation_limits(c, known, &per_ip, &per_net);
 	if (session_count() >= c->max_connections)
 		server_refuse_connection(fd, ip, port, "max_connections");
-	else if (same_ip >= c->max_connections_per_ip)
-		server_refuse_connection(fd, ip, port, "max_connections_per_ip");
-	else if (same_net >= c->max_connections_per_net)
+	else if (same_ip >= per_ip)
+		server_refuse_connection(fd, ip, port, known ? "max_connections_per_known_ip" :
+		    "max_connections_per_ip");
+	else if (same_net >= per_net)
 		server_refuse_connection(fd, ip, port, "max_connections_per_net");
 	else {
 		server_tune_socket(fd);

@@ -21,7 +21,7 @@ static void
 smtpd_preinit(struct event_base *base, const struct config *c)
 {
 	(void)base;
-	tls_role_preinit(c);
+	tls_role_preinit(c, TLSCONF_SMTP);
 }
 
 static void

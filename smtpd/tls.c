@@ -8,11 +8,18 @@
  * sends its bytes (MSG_SUP_TLS, lib/tlspem.h). A new SSL_CTX then replaces
  * the old one for the sessions that start from then on; a session already
  * running keeps the context it was made from (every SSL object holds a
- * reference to its SSL_CTX), so a certificate renewal drops nobody. TLS
- * 1.2 is the floor; SSL_OP_IGNORE_UNEXPECTED_EOF because a client that
- * drops the connection without close_notify is an EOF, not an error
- * (OpenSSL 3 reports it as "unexpected eof while reading"). Renegotiation
- * is off: nothing needs it, and it has a history of abuse.
+ * reference to its SSL_CTX), so a certificate renewal drops nobody.
+ * The protocol floor, ciphers, suites and groups are the listener kind's
+ * (smtpd_tls_* for port 25, submission_tls_* for 587/465), applied by
+ * lib/tlsconf.c, which homemxd used to check them; it also sets
+ * SSL_OP_IGNORE_UNEXPECTED_EOF (a client that drops the connection without
+ * close_notify is an EOF, not an error) and switches renegotiation off.
+ * Both pairs go into the one context, an RSA and an ECDSA one when both
+ * are configured: OpenSSL keeps one certificate per key type and picks
+ * the one the client's signature algorithms and ciphers allow. OCSP
+ * staples come the same way as a renewed pair: homemxd fetches them
+ * (supervisor/ocsp.c) and sends the pairs again with them; a context
+ * without one simply staples nothing (lib/tlsocsp.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,41 +36,35 @@
 #include "log.h"
 #include "role.h"
 #include "tls.h"
+#include "tlsconf.h"
 #include "tlspem.h"
 
-static SSL_CTX	*tls_ctx;
-static char	 loaded_cert[CONFIG_PATH_MAX];
+static SSL_CTX		*tls_ctx;
+static char		 loaded_cert[CONFIG_PATH_MAX];
+static enum tlsconf_kind tls_kind;	/* whose settings this role serves */
 
-static void
-tls_fatal(const char *what, const char *path)
-{
-	char err[256];
-
-	ERR_error_string_n(ERR_get_error(), err, sizeof(err));
-	fatalx("tls: %s %s: %s", what, path, err);
-}
-
-/* A context with our protocol floor and options, without certificate. */
+/* A context with the listener kind's settings, without certificate;
+ * NULL with err. */
 static SSL_CTX *
-tls_ctx_new(void)
+tls_ctx_new(const struct config *c, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
-	if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+	if (ctx == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new failed");
+		return NULL;
+	}
+	if (tlsconf_apply(ctx, tlsconf_settings(c, tls_kind), tls_kind, err, errlen) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	return ctx;
 }
 
-/* serial=HEX not_after="..." of the leaf, for the log lines. */
+/* serial=HEX not_after="..." of a leaf, for the log lines. */
 static void
-describe_certificate(SSL_CTX *ctx, char *out, size_t size)
+describe_leaf(X509 *x, char *out, size_t size)
 {
-	X509 *x = SSL_CTX_get0_certificate(ctx);
 	BIGNUM *bn = x != NULL ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 	char after[64] = "?";
@@ -79,23 +80,66 @@ describe_certificate(SSL_CTX *ctx, char *out, size_t size)
 	BN_free(bn);
 }
 
-void
-tls_init(const char *cert_path, const char *key_path)
+/* One log line per certificate of ctx (RSA, ECDSA): event=NAME. */
+static void
+log_certificates(SSL_CTX *ctx, const char *event, const struct config *c)
 {
+	static const char *const types[] = { "rsa", "ecdsa" };
+	const char *paths[] = { c->tls_certificate, c->tls_certificate_ecdsa };
 	char what[160];
+	int n = 0;
 
-	if (cert_path[0] == '\0' || key_path[0] == '\0')
+	/* SSL_CTX_set_current_cert() walks the slots of the context */
+	for (int rc = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); rc == 1;
+	    rc = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+		X509 *x = SSL_CTX_get0_certificate(ctx);
+		EVP_PKEY *k = x != NULL ? X509_get0_pubkey(x) : NULL;
+		int ec = k != NULL && EVP_PKEY_is_a(k, "EC");
+		describe_leaf(x, what, sizeof(what));
+		log_event(event, "certificate=%s type=%s kind=%s %s", paths[ec], types[ec],
+		    tlsconf_prefix(tls_kind), what);
+		n++;
+	}
+	if (n == 0)
+		log_event(event, "certificate=none kind=%s", tlsconf_prefix(tls_kind));
+}
+
+/* The configured pairs as one memfd's bytes, read like a reload's. */
+static SSL_CTX *
+ctx_from_files(const struct config *c, char *err, size_t errlen)
+{
+	struct tlspem_source src[TLSPEM_PAIRS_MAX];
+	size_t npairs = tlspem_config_sources(c, src);
+	int fd = tlspem_memfd(src, npairs, NULL, err, errlen);
+	SSL_CTX *ctx = NULL;
+	size_t len = 0;
+	char *pem = fd != -1 ? tlspem_read_fd(fd, &len, err, errlen) : NULL;
+
+	if (fd != -1)
+		close(fd);
+	if (pem != NULL && (ctx = tls_ctx_new(c, err, errlen)) != NULL &&
+	    tlspem_load_pairs(ctx, pem, len, (uint32_t)npairs, NULL, err, errlen) == -1) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
+	if (pem != NULL) {
+		explicit_bzero(pem, len);
+		free(pem);
+	}
+	return ctx;
+}
+
+void
+tls_init(const struct config *c, enum tlsconf_kind kind)
+{
+	char err[CONFIG_ERR_MAX];
+
+	tls_kind = kind;
+	if (c->tls_certificate[0] == '\0' || c->tls_key[0] == '\0')
 		return;
-	if ((tls_ctx = tls_ctx_new()) == NULL)
-		tls_fatal("SSL_CTX_new", "");
-	if (SSL_CTX_use_certificate_chain_file(tls_ctx, cert_path) != 1)
-		tls_fatal("cannot load certificate", cert_path);
-	if (SSL_CTX_use_PrivateKey_file(tls_ctx, key_path, SSL_FILETYPE_PEM) != 1)
-		tls_fatal("cannot load key", key_path);
-	if (SSL_CTX_check_private_key(tls_ctx) != 1)
-		tls_fatal("key does not match certificate", key_path);
-	describe_certificate(tls_ctx, what, sizeof(what));
-	log_event("tls_ready", "certificate=%s %s", cert_path, what);
+	if ((tls_ctx = ctx_from_files(c, err, sizeof(err))) == NULL)
+		fatalx("tls: %s", err);
+	log_certificates(tls_ctx, "tls_ready", c);
 }
 
 bool
@@ -105,9 +149,9 @@ tls_available(void)
 }
 
 void
-tls_role_preinit(const struct config *c)
+tls_role_preinit(const struct config *c, enum tlsconf_kind kind)
 {
-	tls_init(c->tls_certificate, c->tls_key);
+	tls_init(c, kind);
 	memcpy(loaded_cert, c->tls_certificate, sizeof(loaded_cert));
 }
 
@@ -123,14 +167,15 @@ tls_role_on_reload(const struct config *c)
 /* Builds a context from the bytes homemxd sent; NULL (logged) if they do
  * not load, and the old context stays. */
 static SSL_CTX *
-ctx_from_memfd(int fd, uint32_t chain_len)
+ctx_from_memfd(const struct config *c, int fd, uint32_t npairs, int *stapled)
 {
-	char err[512] = "";
+	char err[CONFIG_ERR_MAX] = "";
 	size_t len = 0;
 	char *pem = tlspem_read_fd(fd, &len, err, sizeof(err));
-	SSL_CTX *ctx = pem != NULL ? tls_ctx_new() : NULL;
+	SSL_CTX *ctx = pem != NULL ? tls_ctx_new(c, err, sizeof(err)) : NULL;
 
-	if (ctx != NULL && tlspem_load(ctx, pem, chain_len, len, err, sizeof(err)) == -1) {
+	if (ctx != NULL && tlspem_load_pairs(ctx, pem, len, npairs, stapled, err,
+	    sizeof(err)) == -1) {
 		SSL_CTX_free(ctx);
 		ctx = NULL;
 	}
@@ -145,11 +190,11 @@ ctx_from_memfd(int fd, uint32_t chain_len)
 }
 
 void
-tls_role_on_tls(int fd, uint32_t chain_len)
+tls_role_on_tls(int fd, uint32_t npairs)
 {
 	const struct config *c = role_config();
-	SSL_CTX *ctx = ctx_from_memfd(fd, chain_len);
-	char what[160];
+	int stapled = 0;
+	SSL_CTX *ctx = ctx_from_memfd(c, fd, npairs, &stapled);
 
 	close(fd);
 	if (ctx == NULL)
@@ -157,8 +202,9 @@ tls_role_on_tls(int fd, uint32_t chain_len)
 	SSL_CTX_free(tls_ctx);	/* sessions still using it hold a reference */
 	tls_ctx = ctx;
 	memcpy(loaded_cert, c->tls_certificate, sizeof(loaded_cert));
-	describe_certificate(tls_ctx, what, sizeof(what));
-	log_event("tls_reload", "certificate=%s %s", loaded_cert, what);
+	log_certificates(tls_ctx, "tls_reload", c);
+	if (stapled > 0)	/* homemxd fetched them: supervisor/ocsp.c */
+		log_event("ocsp_staple", "kind=%s stapled=%d", tlsconf_prefix(tls_kind), stapled);
 }
 
 struct bufferevent *

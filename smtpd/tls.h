@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlsconf.h"
+
 struct bufferevent;
 struct config;
 struct event_base;
@@ -16,21 +18,22 @@ struct event_base;
 #define TLS_VERSION_MAX	32
 #define TLS_CIPHER_MAX	96
 
-/* Loads certificate chain and key (before chroot). Empty paths: no TLS.
- * A configured but unloadable pair is a setup failure (fatal). */
-void			 tls_init(const char *cert_path, const char *key_path);
+/* Loads the certificate chains and keys of the config (before chroot) into
+ * a context with kind's settings. No tls_certificate: no TLS. A configured
+ * but unloadable pair or setting is a setup failure (fatal). */
+void			 tls_init(const struct config *, enum tlsconf_kind kind);
 bool			 tls_available(void);
 
 /* A session role's preinit (smtpd, submission): tls_init() from the config,
  * remembering which certificate was loaded. */
-void			 tls_role_preinit(const struct config *);
+void			 tls_role_preinit(const struct config *, enum tlsconf_kind kind);
 /* A session role's on_reload: nothing TLS until MSG_SUP_TLS comes. */
 void			 tls_role_on_reload(const struct config *);
 /* A session role's on_tls: the renewed pair homemxd read at the reload
  * (fd: the sealed memfd of lib/tlspem.h, closed here). New sessions get
  * it; running ones keep theirs. A pair that does not load is logged
  * (event=tls_reload_failed) and the old one stays. */
-void			 tls_role_on_tls(int fd, uint32_t chain_len);
+void			 tls_role_on_tls(int fd, uint32_t npairs);
 
 /* A server-side TLS bufferevent on fd, owning fd and the SSL object. */
 struct bufferevent	*tls_accept_bev(struct event_base *, int fd);

@@ -29,7 +29,7 @@ submission_preinit(struct event_base *base, const struct config *c)
 		if (c->listen[i].kind == LISTEN_SUBMISSION ||
 		    c->listen[i].kind == LISTEN_SUBMISSIONS)
 			network = true;
-	tls_role_preinit(c);
+	tls_role_preinit(c, TLSCONF_SUBMISSION);
 	if (network && !tls_available())
 		fatalx("submission: listen submission/submissions needs "
 		    "tls_certificate and tls_key");

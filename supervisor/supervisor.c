@@ -60,6 +60,7 @@
 #include "setup.h"
 #include "supervisor.h"
 #include "tlscheck.h"
+#include "ocsp.h"
 #include "tlspem.h"
 #include "util.h"
 
@@ -210,6 +211,8 @@ announce_ready_once(void)
 	notify_send("READY=1\nSTATUS=accepting mail");
 }
 
+static void	tls_resend_with_staples(void);
+
 static void
 control_ready(struct ipc_link *l, struct child *c, struct ipc_frame *f)
 {
@@ -222,6 +225,10 @@ control_ready(struct ipc_link *l, struct child *c, struct ipc_frame *f)
 	c->ready = true;
 	c->startup_failures = 0;
 	log_debug("role=%s ready", role_name(c->spec->role));
+	/* a TLS role (re)started from the files, without the staples */
+	if ((c->spec->role == ROLE_SMTPD || c->spec->role == ROLE_SUBMISSION) &&
+	    ocsp_have_staple())
+		tls_resend_with_staples();
 	announce_ready_once();
 }
 
@@ -607,10 +614,13 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	(void)arg;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (ocsp_child_exited(pid, status))	/* an OCSP fetcher */
+			continue;
 		for (size_t i = 0; i < NROLES; i++)
 			if (children[i].pid == pid && children[i].state == CHILD_RUNNING)
 				child_exited(&children[i], status);
+	}
 }
 
 static void
@@ -676,26 +686,33 @@ listen_changed(const struct config *a, const struct config *b)
 	return false;
 }
 
-/* The certificate and key as the roles will load them (lib/tlspem.h): -1
- * for none configured, else a sealed memfd, or -2 with err. */
+/* The certificates and keys as the roles will load them (lib/tlspem.h):
+ * -1 for none configured, else a sealed memfd (*npairs pairs: RSA, and
+ * ECDSA when set), or -2 with err. */
 static int
-tls_pair_memfd(const struct config *c, uint32_t *chain_len, char *err, size_t errlen)
+tls_pair_memfd(const struct config *c, uint32_t *npairs, char *err, size_t errlen)
 {
-	if (c->tls_certificate[0] == '\0')
+	struct tlspem_source src[TLSPEM_PAIRS_MAX];
+	struct tlspem_staple staples[TLSPEM_PAIRS_MAX];
+	size_t n = tlspem_config_sources(c, src);
+
+	if (n == 0)
 		return -1;
-	int fd = tlspem_memfd(c->tls_certificate, c->tls_key, chain_len, err, errlen);
+	*npairs = (uint32_t)n;
+	ocsp_staples(staples);	/* the roles check each against its certificate */
+	int fd = tlspem_memfd(src, n, staples, err, errlen);
 	return fd == -1 ? -2 : fd;
 }
 
 /* A renewed certificate (certbot's deploy hook reloads): smtpd and
  * submission cannot read the key themselves any more. */
 static void
-send_tls_pair(int fd, uint32_t chain_len)
+send_tls_pair(int fd, uint32_t npairs)
 {
 	static const enum role tls_roles[] = { ROLE_SMTPD, ROLE_SUBMISSION };
 	struct ipc_builder msg;
 
-	ipc_encode_sup_tls(&msg, chain_len);
+	ipc_encode_sup_tls(&msg, npairs);
 	for (size_t i = 0; i < sizeof(tls_roles) / sizeof(tls_roles[0]); i++) {
 		struct child *c = child_for_role(tls_roles[i]);
 		if (c->control != NULL)
@@ -704,18 +721,32 @@ send_tls_pair(int fd, uint32_t chain_len)
 	close(fd);
 }
 
+/* A fresh OCSP response (supervisor/ocsp.c): the pairs again, with it. */
+static void
+tls_resend_with_staples(void)
+{
+	char err[CONFIG_ERR_MAX];
+	uint32_t npairs = 0;
+	int fd = tls_pair_memfd(&cfg, &npairs, err, sizeof(err));
+
+	if (fd == -2)
+		log_warnx("ocsp: cannot send the new staple: %s", err);
+	else if (fd >= 0)
+		send_tls_pair(fd, npairs);
+}
+
 int
 supervisor_reload(char *err, size_t errlen)
 {
 	char *text;
 	struct config next;
-	uint32_t chain_len = 0;
+	uint32_t npairs = 0;
 	size_t len;
 	int tls_fd = -1;
 
 	if (config_load(cfg_path, &next, &text, &len, err, errlen) == -1 ||
 	    tlscheck_config(cfg_path, &next, err, errlen) == -1 ||
-	    (tls_fd = tls_pair_memfd(&next, &chain_len, err, errlen)) == -2) {
+	    (tls_fd = tls_pair_memfd(&next, &npairs, err, errlen)) == -2) {
 		char esc[LOG_ESCAPE_MAX];
 		free(text);	/* NULL when the file itself did not load */
 		log_event("reload_failed", "error=\"%s\" action=keep_old_config",
@@ -737,7 +768,8 @@ supervisor_reload(char *err, size_t errlen)
 			ipc_send(children[i].control, MSG_SUP_RELOAD, 0, msg, -1);
 	free(msg);
 	if (tls_fd >= 0)
-		send_tls_pair(tls_fd, chain_len);
+		send_tls_pair(tls_fd, npairs);
+	ocsp_reconfigure(&cfg);
 	log_event("reload", "role=supervisor config=%s", cfg_path);
 	return 0;
 }
@@ -971,6 +1003,7 @@ supervisor_main(int argc, char **argv)
 	for (size_t i = 0; i < NROLES; i++)
 		if (children[i].state != CHILD_DISABLED)
 			child_start(&children[i]);
+	ocsp_start(base, &cfg, as_root, tls_resend_with_staples);
 	event_base_dispatch(base);
 	return exit_code;
 }
