@@ -10,8 +10,8 @@
  * place, so dkimsign (which re-checks the files before every message)
  * never sees half a key. Existing keys of the selector are replaced only
  * with --force. show prints the TXT records to publish, exactly as a zone
- * file wants them (RFC 6376 3.6.2.1 for rsa, RFC 8463 4.2 for ed25519,
- * strings of at most 255 octets per RFC 1035 3.3.14).
+ * file wants them (the encoding is admin/dkimpub.c's, shared with
+ * `mxctl dns` and `mxctl doctor`).
  * Privileges: the key directory belongs to _hmx-dkim and the store to
  * _hmx-lookup, so as root these commands stay root (mxctl.c runs them
  * before its usual drop to the store owner) and look at the store only in
@@ -35,9 +35,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "dkimkey.h"
+#include "dkimpub.h"
 #include "mxctl.h"
 #include "role.h"
 #include "util.h"
@@ -46,8 +46,6 @@
 #define USER_DKIM	"_hmx-dkim"	/* lib/role.h */
 #endif
 
-#define TXT_STRING_MAX		255	/* RFC 1035 3.3.14 character-string */
-#define TXT_RECORD_MAX		2048	/* "v=DKIM1; k=rsa; p=" + a 4096-bit SPKI */
 #define DKIM_SELECTORS_MAX	64	/* per domain, for show and list */
 #define DKIM_DOMAINS_MAX	1024	/* for list */
 
@@ -301,59 +299,13 @@ load_key(struct mxctl *m, int domfd, const char *name, enum dkim_key_alg a,
 	return 0;
 }
 
-/* The p= value: base64 of the SPKI DER (rsa) or of the raw key (ed25519). */
-static int
-public_key_base64(EVP_PKEY *k, enum dkim_key_alg a, char *out, size_t outsize)
-{
-	unsigned char raw[1024], *der = NULL;
-	size_t rawlen = sizeof(raw);
-	int n;
-
-	if (a == DKIM_ALG_ED25519) {
-		if (EVP_PKEY_get_raw_public_key(k, raw, &rawlen) != 1)
-			return -1;
-		der = raw;
-		n = (int)rawlen;
-	} else if ((n = i2d_PUBKEY(k, &der)) <= 0)
-		return -1;
-	int r = ((size_t)n + 2) / 3 * 4 + 1 <= outsize ? 0 : -1;
-	if (r == 0)
-		EVP_EncodeBlock((unsigned char *)out, der, n);
-	if (der != raw)
-		OPENSSL_free(der);
-	return r;
-}
-
-/* "v=DKIM1; k=...; p=..." as zone-file strings of at most 255 octets. */
-static int
-txt_record(EVP_PKEY *k, enum dkim_key_alg a, char *out, size_t outsize)
-{
-	char b64[TXT_RECORD_MAX], text[TXT_RECORD_MAX];
-	size_t len, o = 0;
-
-	if (public_key_base64(k, a, b64, sizeof(b64)) == -1 ||
-	    snprintf(text, sizeof(text), "v=DKIM1; k=%s; p=%s", dkim_alg_dns_name(a), b64) >=
-	    (int)sizeof(text))
-		return -1;
-	len = strlen(text);
-	for (size_t off = 0; off < len; off += TXT_STRING_MAX) {
-		size_t n = len - off < TXT_STRING_MAX ? len - off : TXT_STRING_MAX;
-		int w = snprintf(out + o, outsize - o, "%s\"%.*s\"", off ? " " : "", (int)n,
-		    text + off);
-		if (w < 0 || (size_t)w >= outsize - o)
-			return -1;
-		o += (size_t)w;
-	}
-	return 0;
-}
-
 /* Prints the records of one selector; *printed counts them. */
 static int
 show_selector(struct mxctl *m, int domfd, const char *domain, const char *selector,
     unsigned *printed)
 {
-	char name[DKIM_KEY_NAME_MAX], rec[TXT_RECORD_MAX + 64];
-	char dns[DKIM_DNS_SELECTOR_MAX + 1];
+	static struct dkim_pub pub;
+	char name[DKIM_KEY_NAME_MAX];
 	struct stat st;
 
 	for (int i = 0; i < DKIM_ALG_COUNT; i++) {
@@ -365,13 +317,11 @@ show_selector(struct mxctl *m, int domfd, const char *domain, const char *select
 			continue;
 		if (load_key(m, domfd, name, a, &k) == -1)
 			return -1;
-		int r = txt_record(k, a, rec, sizeof(rec));
+		int r = dkim_pub_from_key(k, a, selector, &pub);
 		EVP_PKEY_free(k);
 		if (r == -1)
-			return mx_fail(m, "%s: cannot encode the public key", name);
-		if (dkim_dns_selector(dns, sizeof(dns), selector, a) == -1)
-			return mx_fail(m, "%s: selector too long", name);
-		printf("%s._domainkey.%s. IN TXT %s\n", dns, domain, rec);
+			return mx_fail(m, "%s: %s", name, pub.err);
+		printf("%s._domainkey.%s. IN TXT %s\n", pub.dns_selector, domain, pub.zone);
 		(*printed)++;
 	}
 	return 0;

@@ -85,6 +85,7 @@ reply_text(enum screen_reply r)
 	case SCREEN_REPLY_REJECT:	return "550 5.7.1";
 	case SCREEN_REPLY_SPF_REJECT:	return "550 5.7.23";
 	case SCREEN_REPLY_VIRUS:	return "554 5.7.1, a virus";
+	case SCREEN_REPLY_USER_UNKNOWN:	return "550 5.1.1, as if the user did not exist (spam memory)";
 	}
 	return "?";
 }

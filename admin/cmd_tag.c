@@ -5,7 +5,8 @@
  * is a subaddress (a configured delimiter, and the base found the same way
  * lookup finds it: store_find_base, longest base first) of an existing user
  * or alias, and is not itself the name of one. Why: a leaked
- * kim-shop@ gets 550 while kim@ and every other tag keep working (seed 000).
+ * kim-shop@ gets 550 while kim@ and every other tag keep working
+ * (README.md, "mxctl": subaddresses).
  */
 #include <stdio.h>
 #include <string.h>

@@ -56,6 +56,9 @@ static const struct mx_command commands[] = {
 	{ "dkim",   NULL,      1, 5, cmd_dkim,            "dkim keygen DOMAIN [--selector S] [--force] | show DOMAIN [--selector S] | list", true },
 	{ "why",    NULL,      1, 1, cmd_why,             "why REF|SESSION|QUEUEID   (a screen verdict, e.g. why 7f3a09c2-1)", true },
 	{ "screen", "test",    4, 6, cmd_screen_test,     "screen test [--file MESSAGE] IP HELO FROM|<> RCPT   (every check live, no mail sent)", true },
+	{ "setup",  NULL,      2, 7, cmd_setup,           "setup DOMAIN HOSTNAME [--force] [--cert FILE --key FILE]   (writes the config)", true, true },
+	{ "dns",    NULL,      1, 2, cmd_dns,             "dns DOMAIN [--json | --mta-sts-policy]   (the records to publish)", true },
+	{ "doctor", NULL,      0, 6, cmd_doctor,          "doctor [DOMAIN] [--json] [--changes FILE [--mail ADDRESS]]   (check DNS, TLS, relay; exit 0 OK, 1 WARN, 2 FAIL, 3 error)", true },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -581,13 +584,16 @@ mxctl_main(int argc, char **argv)
 		usage(c->noun);
 		return MX_USAGE;
 	}
-	if ((c->own_privileges ? open_config(&m) : open_everything(&m)) == -1) {
+	if (!c->no_config &&
+	    (c->own_privileges ? open_config(&m) : open_everything(&m)) == -1) {
 		fprintf(stderr, "mxctl: %s\n", m.err);
 		store_close(m.st);
 		return MX_FAIL;
 	}
 	r = c->run(&m, nargs, argv + (argc - nargs));
-	if (r == MX_USAGE)
+	if (m.verdict_exit)
+		;	/* r is a verdict, already reported */
+	else if (r == MX_USAGE)
 		usage(c->noun);
 	else if (r != MX_OK)
 		fprintf(stderr, "mxctl: %s\n", m.err);

@@ -34,6 +34,9 @@ struct mxctl {
 	bool		 busy;	/* the failure was a lock conflict: retry */
 	bool		 panic;	/* another process ran recovery: reopen, retry */
 	bool		 store_trouble;	/* the failure was the store's, not a rule's */
+	bool		 verdict_exit;	/* the command's return value is its exit
+					 * status as it is (doctor: 0 OK, 1 WARN,
+					 * 2 FAIL): no usage, no error line */
 };
 
 /* One command: "mxctl NOUN VERB ARGS". */
@@ -48,6 +51,9 @@ struct mx_command {
 	 * owner. For commands that need root for something else (dkim: the
 	 * key directory belongs to _hmx-dkim); they open the store themselves. */
 	bool		 own_privileges;
+	/* Runs before any config exists (setup writes it): nothing is loaded,
+	 * m->config_path is where the config goes. */
+	bool		 no_config;
 };
 
 /* Sets m->err; returns -1 so that callers can `return mx_fail(...)`. */
@@ -103,6 +109,9 @@ int	mx_become_owner_of(struct mxctl *, const char *dir);
 int	cmd_why(struct mxctl *, int, char **);
 int	cmd_screen_test(struct mxctl *, int, char **);
 int	cmd_dkim(struct mxctl *, int, char **);
+int	cmd_setup(struct mxctl *, int, char **);
+int	cmd_dns(struct mxctl *, int, char **);
+int	cmd_doctor(struct mxctl *, int, char **);
 
 int	mxctl_main(int argc, char **argv);
 

@@ -5,7 +5,7 @@
  * included: mxctl catches it, so read() returns EINTR here) and the
  * hashing parameters: libsodium Argon2id, crypto_pwhash_str with the
  * INTERACTIVE limits (about 75 ms and 64 MiB per verify on the target
- * machine, LIBRARIES.md section 6).
+ * machine, doc/libraries.md section 6).
  */
 #include <errno.h>
 #include <stdbool.h>

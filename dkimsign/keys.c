@@ -4,7 +4,7 @@
  *
  * Owns: the only in-memory copies of the private keys, and the rule that
  * a key is used only after it parsed as the right type and signed a test
- * message (a bad key otherwise shows up only at dkim_eom(), LIBRARIES.md
+ * message (a bad key otherwise shows up only at dkim_eom(), doc/libraries.md
  * section 1). Why look at the files on every request: two fstatat() calls
  * cost microseconds, and a key created or replaced by `mxctl dkim keygen`
  * is then used for the next message, with no restart and no reload. A

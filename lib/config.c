@@ -88,6 +88,11 @@ static const struct param params[] = {
 	{ "verdict_memory",          P_DURATION, OFF(screen.verdict_memory), 7 * DAY,       60,     90 * DAY, NULL },
 	{ "screen_memory_max",       P_COUNT,    OFF(screen.memory_max_entries), 200000,    100,    10000000, NULL },
 	{ "screen_dir",              P_PATH,     OFF(screen.screen_dir),     0, 0, 0,       "/var/lib/homemx/screen" },
+	/* memories of the screen (screen/memory.h): 0 or off forgets at once */
+	{ "spam_memory_time",        P_DURATION, OFF(screen.spam_memory_time), 0,           0,      90 * DAY, NULL },
+	{ "backscatter_memory_time", P_DURATION, OFF(screen.backscatter_memory_time), 4 * DAY, 0,   90 * DAY, NULL },
+	/* BATV on relayed senders (queue/bounce_tag.h) and checked at RCPT */
+	{ "bounce_tags",             P_BOOL,     OFF(bounce_tags),           0,             0,      1,      NULL },
 	/* a whole session: 25 MB over a 60 kbit/s uplink still fits in 1h */
 	{ "session_timeout",         P_DURATION, OFF(session_timeout),       HOUR,          1,      DAY,    NULL },
 	{ "max_connections_per_net", P_COUNT,    OFF(max_connections_per_net), 20,          1,      10000,  NULL },
@@ -202,15 +207,19 @@ set_param(struct parse_ctx *p, struct config *c, const struct param *pr,
 		*(uint64_t *)(void *)field = n;
 		return 0;
 	case P_DURATION:
+		/* a duration that may be 0 is something to switch off */
+		if (pr->min == 0 && strcmp(v, "off") == 0)
+			v = "0";
 		if (parse_number(v, &n, "smhd", dur_mult) == -1 || n < pr->min || n > pr->max)
-			return perr(p, "%s: expected a duration from %llus to %llus (s, m, h, d suffixes allowed), got '%s'",
-			    pr->name, (unsigned long long)pr->min, (unsigned long long)pr->max, v);
+			return perr(p, "%s: expected a duration from %llus to %llus (s, m, h, d suffixes allowed%s), got '%s'",
+			    pr->name, (unsigned long long)pr->min, (unsigned long long)pr->max,
+			    pr->min == 0 ? ", or off" : "", v);
 		*(uint32_t *)(void *)field = (uint32_t)n;
 		return 0;
 	case P_BOOL:
-		if (strcmp(v, "yes") == 0)
+		if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0)
 			n = 1;
-		else if (strcmp(v, "no") == 0)
+		else if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0)
 			n = 0;
 		else
 			return perr(p, "%s: expected yes or no, got '%s'", pr->name, v);
@@ -345,6 +354,46 @@ directive_listen(struct parse_ctx *p, struct config *c, char **w, int nw)
 		return perr(p, "listen: more than %d listen lines", CONFIG_MAX_LISTEN);
 	l.kind = kinds[i].kind;
 	c->listen[c->nlisten++] = l;
+	return 0;
+}
+
+/* public_address IP [IP ...]: may repeat; the text is kept as inet_ntop
+ * writes it, so that mxctl compares addresses as text. */
+static int
+directive_public_address(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	unsigned char bin[16];
+
+	if (nw < 2)
+		return perr(p, "public_address: expected 'public_address IP [IP ...]'");
+	for (int i = 1; i < nw; i++) {
+		int af = strchr(w[i], ':') != NULL ? AF_INET6 : AF_INET;
+		char *slot;
+		if (inet_pton(af, w[i], bin) != 1)
+			return perr(p, "public_address: expected an IPv4 or IPv6 address such as "
+			    "192.0.2.1 or 2001:db8::1, got '%s'", w[i]);
+		if (c->npublic_address == CONFIG_MAX_PUBLIC)
+			return perr(p, "public_address: more than %d addresses", CONFIG_MAX_PUBLIC);
+		slot = c->public_address[c->npublic_address++];
+		inet_ntop(af, bin, slot, INET6_ADDRSTRLEN);
+	}
+	return 0;
+}
+
+static int
+directive_report_address(struct parse_ctx *p, struct config *c, char **w, int nw)
+{
+	const char *why;
+
+	if (nw != 2)
+		return perr(p, "report_address: expected 'report_address ADDRESS'");
+	if (c->report_address[0] != '\0')
+		return perr(p, "report_address: set twice");
+	if (addr_normalize_input(w[1], c->report_address, sizeof(c->report_address),
+	    &why) != ADDR_OK) {
+		c->report_address[0] = '\0';
+		return perr(p, "report_address: '%s': %s", w[1], why);
+	}
 	return 0;
 }
 
@@ -624,6 +673,10 @@ parse_line(struct parse_ctx *p, struct config *c, char *line, uint8_t *seen)
 		return directive_domain(p, c, w, nw);
 	if (strcmp(w[0], "destination") == 0)
 		return directive_destination(p, c, w, nw);
+	if (strcmp(w[0], "public_address") == 0)
+		return directive_public_address(p, c, w, nw);
+	if (strcmp(w[0], "report_address") == 0)
+		return directive_report_address(p, c, w, nw);
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		if (strcmp(w[0], params[i].name) != 0)
 			continue;

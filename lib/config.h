@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "addr.h"
 #include "config_screen.h"
@@ -37,6 +38,7 @@ struct listen_conf {
 };
 
 #define CONFIG_MAX_DESTINATIONS	64
+#define CONFIG_MAX_PUBLIC	8	/* public_address: addresses of this host */
 
 enum dest_match { DEST_MATCH_DOMAIN = 1, DEST_MATCH_MX };
 /* DEST_FAMILY_ANY (not set) and DEST_FAMILY_PREFER_IPV6 both try IPv6
@@ -95,7 +97,7 @@ struct config {
 	uint32_t		retry_max;
 	uint32_t		delivery_concurrency;
 
-	/* issue 4: submission, DKIM, outbound */
+	/* submission, DKIM, outbound */
 	char			dkim_key_dir[CONFIG_PATH_MAX];
 	char			dkim_selector[64];
 	char			dns_server[80];	/* "IP:PORT", "" = resolv.conf */
@@ -103,6 +105,7 @@ struct config {
 	uint32_t		max_connections_per_destination;
 	uint32_t		family_fallback_memory;	/* seconds */
 	uint32_t		auth_failures_per_ip;	/* then 421/454 */
+	uint32_t		bounce_tags;	/* 0 or 1: BATV on relayed senders */
 	struct dest_rule	destinations[CONFIG_MAX_DESTINATIONS];
 	size_t			ndestinations;
 
@@ -112,6 +115,14 @@ struct config {
 	/* port 25 under abuse (smtpd/guard.h) */
 	uint32_t		session_timeout;	/* seconds, a whole session */
 	uint32_t		max_connections_per_net;	/* same /24 or /64 */
+
+	/* what mxctl dns prints and mxctl doctor checks (admin/dnsrecords.h):
+	 * the addresses the Internet reaches this host at and it sends
+	 * from (none: found on the interfaces), and where DMARC and TLS-RPT
+	 * reports go ("" = postmaster@DOMAIN) */
+	char			public_address[CONFIG_MAX_PUBLIC][INET6_ADDRSTRLEN];
+	size_t			npublic_address;
+	char			report_address[ADDR_MAX + 1];
 };
 
 /* The rule fields that apply to a recipient domain and an MX host name

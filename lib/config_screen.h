@@ -22,6 +22,7 @@
  *	spf_fail_reject no
  *	dmarc_reject yes
  *	greylist_delay 5m  greylist_window 24h  greylist_pass_memory 30d
+ *	spam_memory_time 30d  backscatter_memory_time 4d
  */
 #ifndef HMX_CONFIG_SCREEN_H
 #define HMX_CONFIG_SCREEN_H
@@ -91,7 +92,10 @@
 	X(W_HEADER_8BIT,	"header_8bit",		2)	/* raw 8-bit without SMTPUTF8 */ \
 	X(W_HEADER_MALFORMED,	"header_malformed",	2)	/* a line that is not a field */ \
 	X(W_HEADER_OVERSIZE,	"header_oversize",	10)	/* over the header section limits */ \
-	X(W_FORGED_LOCAL_FROM,	"forged_local_from",	12)	/* From: our domain, from outside, no aligned DKIM pass */
+	X(W_FORGED_LOCAL_FROM,	"forged_local_from",	12)	/* From: our domain, from outside, no aligned DKIM pass */ \
+	X(W_BOUNCE_TAG_VALID,	"bounce_tag_valid",	-10)	/* a bounce to our BATV tag (decisive: accepted) */ \
+	X(W_BACKSCATTER,	"backscatter",		10)	/* a bounce to a bad tag, or untagged while bounce_tags is on */ \
+	X(W_BACKSCATTER_SOURCE,	"backscatter_source",	5)	/* the client sent backscatter lately */
 
 enum screen_weight_id {
 #define X(id, name, def) id,
@@ -150,6 +154,10 @@ struct screen_config {
 	uint32_t		dns_timeout;		/* one evaluation's DNS budget */
 	uint32_t		verdict_memory;		/* `mxctl why` looks back this far */
 	uint32_t		memory_max_entries;	/* per database: greylist, verdicts */
+	uint32_t		spam_memory_time;	/* 0: off; else (net, sender, rcpt)
+							 * of spam is refused as unknown */
+	uint32_t		backscatter_memory_time;	/* 0: off; a client that
+							 * sent backscatter is marked */
 	char			screen_dir[512];	/* its Berkeley DB environment */
 	struct scan_config	scan;	/* content scanners (lib/config_scan.h) */
 };

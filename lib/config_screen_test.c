@@ -58,6 +58,17 @@ static const struct {
 	{ L "spf_fail_reject sometimes\n", "t.conf:2: spf_fail_reject: expected yes or no" },
 	{ L "dmarc_reject no\nweight forged_local_from 20\n", NULL },
 	{ L "dmarc_reject maybe\n", "t.conf:2: dmarc_reject: expected yes or no" },
+	{ L "spam_memory_time 30d\nbackscatter_memory_time off\nbounce_tags on\n", NULL },
+	{ L "spam_memory_time off\nbounce_tags off\n", NULL },
+	{ L "bounce_tags yes\nbounce_tags no\n", "t.conf:3: bounce_tags: set twice" },
+	{ L "weight backscatter 12\nweight backscatter_source 0\nweight bounce_tag_valid -20\n", NULL },
+	{ L "spam_memory_time forever\n", "t.conf:2: spam_memory_time: expected a duration "
+	  "from 0s to 7776000s (s, m, h, d suffixes allowed, or off), got 'forever'" },
+	{ L "spam_memory_time 91d\n", "t.conf:2: spam_memory_time: expected a duration" },
+	{ L "backscatter_memory_time -1\n", "t.conf:2: backscatter_memory_time: expected a duration" },
+	{ L "bounce_tags sometimes\n", "t.conf:2: bounce_tags: expected yes or no, got 'sometimes'" },
+	{ L "greylist_delay off\n", "t.conf:2: greylist_delay: expected a duration from 1s to "
+	  "86400s (s, m, h, d suffixes allowed), got 'off'" },	/* it cannot be 0 */
 };
 
 static void
@@ -122,6 +133,17 @@ test_defaults(void **state)
 	assert_int_equal(sc->dmarc_reject, 1);
 	assert_int_equal(sc->weights[W_FORGED_LOCAL_FROM], 12);
 	assert_string_equal(screen_weight_name(W_DKIM_PASS_ALIGNED), "dkim_pass_aligned");
+	/* the memories and BATV are opt-in */
+	assert_int_equal(sc->spam_memory_time, 0);
+	assert_int_equal(sc->backscatter_memory_time, 4 * 86400);
+	assert_int_equal(c.bounce_tags, 0);
+	assert_int_equal(sc->weights[W_BACKSCATTER], 10);
+	assert_int_equal(sc->weights[W_BACKSCATTER_SOURCE], 5);
+	assert_int_equal(sc->weights[W_BOUNCE_TAG_VALID], -10);
+	parse_ok(L "spam_memory_time 30d\nbackscatter_memory_time off\nbounce_tags on\n", &c);
+	assert_int_equal(sc->spam_memory_time, 30 * 86400);
+	assert_int_equal(sc->backscatter_memory_time, 0);
+	assert_int_equal(c.bounce_tags, 1);
 }
 
 static void
@@ -230,6 +252,8 @@ screen_config_equal(const struct screen_config *a, const struct screen_config *b
 	assert_int_equal(a->verdict_memory, b->verdict_memory);
 	assert_int_equal(a->memory_max_entries, b->memory_max_entries);
 	assert_string_equal(a->screen_dir, b->screen_dir);
+	assert_int_equal(a->spam_memory_time, b->spam_memory_time);
+	assert_int_equal(a->backscatter_memory_time, b->backscatter_memory_time);
 }
 
 /*
@@ -244,7 +268,8 @@ test_example_documents_defaults(void **state)
 	    "suspicious_tlds ", "dynamic_ptr_words ", "trusted_networks ",
 	    "greylist_", "screen_", "verdict_memory ", "reject_score ",
 	    "tempfail_score ", "greylist_score ", "spf_fail_reject ",
-	    "dmarc_reject " };
+	    "dmarc_reject ", "spam_memory_time ", "backscatter_memory_time ",
+	    "bounce_tags " };
 	static char text[CONFIG_TEXT_MAX], out[CONFIG_TEXT_MAX];
 	static struct config doc, def;
 	size_t n, o = 0, uncommented = 0;
@@ -275,6 +300,7 @@ test_example_documents_defaults(void **state)
 	if (config_parse("example", text, n, &def, err, sizeof(err)) != 0)
 		fail_msg("example: %s", err);
 	screen_config_equal(&doc.screen, &def.screen);
+	assert_int_equal(doc.bounce_tags, def.bounce_tags);
 }
 
 int

@@ -70,6 +70,15 @@ static const struct conf_case cases[] = {
 	{ L "dns_server nowhere\n", "t.conf:2: dns_server: expected IP:PORT" },
 	{ L "dkim_selector bad_sel\n", "t.conf:2: dkim_selector: expected a DNS label" },
 	{ L "submission_hide_client_ip maybe\n", "t.conf:2: submission_hide_client_ip: expected yes or no" },
+	{ L "public_address 192.0.2.1 2001:db8::1\npublic_address 198.51.100.7\n", NULL },
+	{ L "public_address\n", "t.conf:2: public_address: expected 'public_address IP" },
+	{ L "public_address mx.example.org\n", "t.conf:2: public_address: expected an IPv4 or IPv6 address" },
+	{ L "public_address 192.0.2.300\n", "t.conf:2: public_address: expected an IPv4" },
+	{ L "public_address 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5\n"
+	    "public_address 1.1.1.6 1.1.1.7 1.1.1.8 1.1.1.9\n", "t.conf:3: public_address: more than 8" },
+	{ L "report_address dmarc@example.org\n", NULL },
+	{ L "report_address nobody\n", "t.conf:2: report_address: 'nobody'" },
+	{ L "report_address a@example.org\nreport_address b@example.org\n", "t.conf:3: report_address: set twice" },
 };
 
 static void
@@ -106,6 +115,25 @@ test_values(void **state)
 	assert_string_equal(c.subaddress_delimiters, "-");
 	assert_int_equal(c.nlisten, 1);
 	assert_string_equal(c.listen[0].text, "127.0.0.1:2525");
+	assert_int_equal(c.npublic_address, 0);
+	assert_string_equal(c.report_address, "");
+}
+
+/* public_address keeps inet_ntop's form; report_address is normalized */
+static void
+test_public_address(void **state)
+{
+	const char *text = L "public_address 192.0.2.1 2001:DB8:0::25\n"
+	    "report_address Reports@Example.ORG\n";
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(config_parse("t", text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.npublic_address, 2);
+	assert_string_equal(c.public_address[0], "192.0.2.1");
+	assert_string_equal(c.public_address[1], "2001:db8::25");
+	assert_string_equal(c.report_address, "reports@example.org");
 }
 
 static void
@@ -232,6 +260,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_public_address),
 		cmocka_unit_test(test_failure_leaves_output_alone),
 		cmocka_unit_test(test_demo_template_parses),
 		cmocka_unit_test(test_destination_rules),

@@ -26,6 +26,7 @@
 #include "ipc.h"
 #include "ipc_decode.h"
 #include "log.h"
+#include "batv.h"		/* sizes of the bounce-tag rows */
 #include "screen_facts.h"	/* sizes of the screen's rows */
 
 static const struct ipc_msg_spec ipc_msg_table[MSG_TYPE_COUNT] = {

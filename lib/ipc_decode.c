@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc_bounce.h"
 #include "ipc_decode.h"
 #include "ipc_screen.h"
 #include "ipc_text.h"
+
+_Static_assert(SCREEN_RCPTS_MAX == IPC_MAX_RCPTS, "a message question names every recipient");
 
 bool
 queue_id_is_valid(const char *s)
@@ -121,6 +124,17 @@ ipc_decode_reload(const struct ipc_frame *f, char **text, const char **why)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_decode_sup_tls(const struct ipc_frame *f, uint32_t *chain_len, const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, f);
+	if (ipc_take_u32(&c, chain_len) == 0 && (*chain_len == 0 || *chain_len > TLSPEM_PART_MAX))
+		c.why = "bad certificate chain length";
+	return finish(&c, why);
 }
 
 int
@@ -357,6 +371,13 @@ ipc_encode_reload(struct ipc_builder *b, const char *text, size_t len)
 }
 
 void
+ipc_encode_sup_tls(struct ipc_builder *b, uint32_t chain_len)
+{
+	ipc_build_init(b);
+	ipc_put_u32(b, chain_len);
+}
+
+void
 ipc_encode_peer_bad(struct ipc_builder *b, enum role peer)
 {
 	ipc_build_init(b);
@@ -485,7 +506,7 @@ ipc_encode_delivery_result(struct ipc_builder *b, enum delivery_result r,
 	put_text_line(b, reason, IPC_REASON_MAX);
 }
 
-/* ---- issue 4: submission, signing, relay -------------------------------- */
+/* ---- submission, signing, relay ---------------------------------------- */
 
 /* A user name is an address (user@domain) as stored by mxctl. */
 int
@@ -832,6 +853,11 @@ union any_msg {
 	struct screen_facts		screen_facts;
 	struct screen_verdict		screen_verdict;
 	struct screen_message_verdict	screen_mverdict;
+	struct {
+		struct screen_facts	facts;
+		char			rcpt[SCREEN_RCPTS_MAX][ADDR_MAX + 1];
+	}				screen_mask;
+	char				tagged[ADDR_MAX + 1];
 };
 
 static int
@@ -839,7 +865,10 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 {
 	enum auth_result auth;
 	enum sender_result sender;
+	enum bounce_tag_result tag;
 	enum role peer;
+	unsigned nrcpt;
+	uint32_t chain_len;
 	char *text = NULL;
 	int r = -1;
 
@@ -854,6 +883,8 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 		r = ipc_decode_reload(f, &text, why);
 		free(text);
 		return r;
+	case MSG_SUP_TLS:
+		return ipc_decode_sup_tls(f, &chain_len, why);
 	case MSG_ROLE_PEER_BAD:
 		return ipc_decode_peer_bad(f, &peer, why);
 	case MSG_ROLE_READY:
@@ -916,7 +947,12 @@ decode_into(const struct ipc_frame *f, union any_msg *m, const char **why)
 	case MSG_QUEUE_MSG_READER:
 		return ipc_decode_queue_opened(f, &m->queue_opened, why);	/* same shape */
 	case MSG_SCREEN_MESSAGE_ASK:
-		return ipc_decode_screen_facts(f, &m->screen_facts, why);
+		return ipc_decode_screen_message_ask(f, &m->screen_mask.facts,
+		    m->screen_mask.rcpt, &nrcpt, why);
+	case MSG_SMTPD_TAG_CHECK:
+		return ipc_decode_tag_check(f, m->tagged, sizeof(m->tagged), why);
+	case MSG_QUEUE_TAG_CHECKED:
+		return ipc_decode_tag_checked(f, &tag, why);
 	case MSG_SCREEN_MESSAGE_VERDICT:
 		return ipc_decode_screen_message_verdict(f, &m->screen_mverdict, why);
 	}

@@ -17,6 +17,7 @@
 #include "config.h"	/* CONFIG_TEXT_MAX: one MSG_SUP_RELOAD */
 #include "ipc.h"
 #include "screen_facts.h"
+#include "tlspem.h"	/* TLSPEM_PART_MAX: MSG_SUP_TLS */
 
 #define QUEUE_ID_LEN		16	/* hex digits */
 #define QUEUE_ID_SIZE		(QUEUE_ID_LEN + 1)
@@ -202,6 +203,8 @@ struct msg_family_memory {
 /* Decoders: 0 on success, -1 with *why set. */
 int	ipc_decode_sup_link(const struct ipc_frame *, struct msg_sup_link *, const char **why);
 int	ipc_decode_reload(const struct ipc_frame *, char **text, const char **why);
+/* MSG_SUP_TLS: *chain_len in [1, TLSPEM_PART_MAX]; the memfd is f->fd. */
+int	ipc_decode_sup_tls(const struct ipc_frame *, uint32_t *chain_len, const char **why);
 int	ipc_decode_peer_bad(const struct ipc_frame *, enum role *peer, const char **why);
 /* A message without payload (MSG_ROLE_READY, MSG_SMTPD_MSG_OPEN). */
 int	ipc_decode_empty(const struct ipc_frame *, const char **why);
@@ -248,6 +251,7 @@ void	ipc_take_strip_list(struct ipc_cursor *, struct byte_range *, unsigned *n);
  * goes through ipc_text_line_clean(), so a reason or reply always passes. */
 void	ipc_encode_sup_link(struct ipc_builder *, enum role peer);
 void	ipc_encode_reload(struct ipc_builder *, const char *text, size_t len);
+void	ipc_encode_sup_tls(struct ipc_builder *, uint32_t chain_len);
 void	ipc_encode_peer_bad(struct ipc_builder *, enum role peer);
 void	ipc_encode_role_ready(struct ipc_builder *);
 void	ipc_encode_role_fatal(struct ipc_builder *, const char *text);

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "batv.h"
+#include "ipc_bounce.h"
 #include "ipc_decode.h"
 #include "ipc_screen.h"
 #include "ipc_text.h"
@@ -122,6 +124,13 @@ build_reload(struct ipc_builder *b, enum sample_size k)
 	ipc_encode_reload(b, text, n);
 	free(text);
 	return -1;
+}
+
+static int
+build_sup_tls(struct ipc_builder *b, enum sample_size k)
+{
+	ipc_encode_sup_tls(b, k == SAMPLE_MAX ? TLSPEM_PART_MAX : k == SAMPLE_TYPICAL ? 5812 : 1);
+	return 1;
 }
 
 static int
@@ -477,12 +486,46 @@ build_msg_read(struct ipc_builder *b, enum sample_size k)
 static int
 build_screen_message_ask(struct ipc_builder *b, enum sample_size k)
 {
+	static char rcpt[SCREEN_RCPTS_MAX][ADDR_MAX + 1];
+	unsigned n = k == SAMPLE_MAX ? SCREEN_RCPTS_MAX : k == SAMPLE_TYPICAL ? 3 : 1;
 	struct screen_facts f;
 
 	make_facts(&f, k, SCREEN_STAGE_MESSAGE);
 	memcpy(f.qid, QID, sizeof(f.qid));
-	ipc_encode_screen_facts(b, &f);
+	if (k == SAMPLE_MAX)
+		f.bounce_tag = SCREEN_TAG_MAX;
+	for (unsigned i = 0; i < n; i++)
+		make_address(rcpt[i], address_len(k), i);
+	ipc_encode_screen_message_ask(b, &f, (const char (*)[ADDR_MAX + 1])rcpt, n);
 	return 1;
+}
+
+/* A tagged recipient: "prvs=KDDDSSSSSS=" and a mailbox of the size. */
+static int
+build_tag_check(struct ipc_builder *b, enum sample_size k)
+{
+	struct batv_tag t = { 0, 123, { 0xab, 0xcd, 0xef }, "" };
+	char tagged[ADDR_MAX + 1];
+	size_t len = k == SAMPLE_MAX ? MAX_MAILBOX - BATV_OVERHEAD : address_len(k);
+
+	make_address(t.mailbox, len, 3);
+	if (len > 64 + 4 - BATV_OVERHEAD) {	/* the local part must stay <= 64 */
+		memset(t.mailbox, 'a', 64 - BATV_OVERHEAD);
+		t.mailbox[64 - BATV_OVERHEAD] = '@';
+		make_domain(t.mailbox + 64 - BATV_OVERHEAD + 1, len - (64 - BATV_OVERHEAD) - 1);
+	}
+	if (batv_format(&t, tagged, sizeof(tagged)) == -1)
+		fail_msg("tag sample does not format: %s", t.mailbox);
+	ipc_encode_tag_check(b, tagged);
+	return -1;
+}
+
+static int
+build_tag_checked(struct ipc_builder *b, enum sample_size k)
+{
+	ipc_encode_tag_checked(b, k == SAMPLE_MIN ? BOUNCE_TAG_VALID : k == SAMPLE_TYPICAL ?
+	    BOUNCE_TAG_BAD : BOUNCE_TAG_RESULT_MAX);
+	return -1;
 }
 
 static int
@@ -512,6 +555,7 @@ typedef int (*sample_builder)(struct ipc_builder *, enum sample_size);
 static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_SUP_LINK] = build_sup_link,
 	[MSG_SUP_RELOAD] = build_reload,
+	[MSG_SUP_TLS] = build_sup_tls,
 	[MSG_ROLE_PEER_BAD] = build_peer_bad,
 	[MSG_ROLE_READY] = build_role_ready,
 	[MSG_ROLE_FATAL] = build_role_fatal,
@@ -541,6 +585,8 @@ static const sample_builder samples[MSG_TYPE_COUNT] = {
 	[MSG_QUEUE_MSG_READER] = build_queue_opened,	/* the same shape */
 	[MSG_SCREEN_MESSAGE_ASK] = build_screen_message_ask,
 	[MSG_SCREEN_MESSAGE_VERDICT] = build_screen_message_verdict,
+	[MSG_SMTPD_TAG_CHECK] = build_tag_check,
+	[MSG_QUEUE_TAG_CHECKED] = build_tag_checked,
 };
 
 /* The lowest role set in a mask: a legal sender or receiver of a row. */

@@ -29,6 +29,11 @@ X(MSG_SUP_LINK,               R(SUPERVISOR),          R_ANYROLE, \
 /* supervisor -> any role: new config text, already validated.  str text */ \
 X(MSG_SUP_RELOAD,             R(SUPERVISOR),          R_ANYROLE, \
                               IPC_SZ_STR(0),          IPC_SZ_STR(CONFIG_TEXT_MAX), 0) \
+/* supervisor -> smtpd, submission, after MSG_SUP_RELOAD: the certificate \
+ * chain and key, read by root and checked (lib/tlspem.h). u32 chain_len; \
+ * fd = sealed memfd: chain_len bytes of PEM chain, then the PEM key */ \
+X(MSG_SUP_TLS,                R(SUPERVISOR),          R(SMTPD)|R(SUBMISSION), \
+                              IPC_SZ_U32,             IPC_SZ_U32,                1) \
 /* any role -> supervisor: "peer R sent a frame I rejected; I dropped the \
  * link" - the supervisor restarts R so that both get a fresh link. u8 peer */ \
 X(MSG_ROLE_PEER_BAD,          R_ANYROLE,              R(SUPERVISOR), \
@@ -150,9 +155,18 @@ X(MSG_SMTPD_MSG_READ,         R(SMTPD),               R(QUEUE), \
 X(MSG_QUEUE_MSG_READER,       R(QUEUE),               R(SMTPD), \
                               IPC_SZ_U8 + IPC_SZ_STR(0), \
                               IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN),      2) \
-/* facts (stage MESSAGE, qid set); fd = the whole message, read-only */ \
+/* facts (stage MESSAGE, qid set), u16 n, n x str rcpt (every recipient); \
+ * fd = the whole message, read-only */ \
 X(MSG_SCREEN_MESSAGE_ASK,     R(SMTPD),               R(SCREEN), \
-                              IPC_SCREEN_FACTS_MIN, IPC_SCREEN_FACTS_MAX,  1) \
+                              IPC_SCREEN_MESSAGE_ASK_MIN, IPC_SCREEN_MESSAGE_ASK_MAX, 1) \
 /* a verdict, str prepend, u16 n, n x (u32 off, u32 len) */ \
 X(MSG_SCREEN_MESSAGE_VERDICT, R(SCREEN),              R(SMTPD), \
-                              IPC_SCREEN_MVERDICT_MIN, IPC_SCREEN_MVERDICT_MAX, 0)
+                              IPC_SCREEN_MVERDICT_MIN, IPC_SCREEN_MVERDICT_MAX, 0) \
+/* ---- BATV bounce tags (lib/ipc_bounce.h, queue/bounce_tag.h) ----------- */ \
+/* is this tagged recipient one of ours?  str address (prvs=TAG=local@dom) */ \
+X(MSG_SMTPD_TAG_CHECK,        R(SMTPD),               R(QUEUE), \
+                              IPC_SZ_STR(BATV_OVERHEAD + IPC_ADDR_MIN), \
+                              IPC_SZ_STR(ADDR_MAX),                      0) \
+/* u8 result (enum bounce_tag_result) */ \
+X(MSG_QUEUE_TAG_CHECKED,      R(QUEUE),               R(SMTPD), \
+                              IPC_SZ_U8,              IPC_SZ_U8,                 0)

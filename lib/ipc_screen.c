@@ -71,6 +71,7 @@ ipc_encode_screen_facts(struct ipc_builder *b, const struct screen_facts *f)
 	ipc_put_str(b, f->mail_from);
 	ipc_put_str(b, f->rcpt);
 	ipc_put_str(b, f->qid);
+	ipc_put_u8(b, f->bounce_tag);
 }
 
 static const char *
@@ -80,6 +81,8 @@ facts_check(const struct screen_facts *f)
 		return "bad stage";
 	if ((f->flags & ~SCREEN_FACTS_ALL) != 0)
 		return "bad flags";
+	if (f->bounce_tag > SCREEN_TAG_MAX)
+		return "bad bounce tag state";
 	if (!is_hex(f->sess, 1, SCREEN_SESS_MAX))
 		return "bad session id";
 	if (!is_ip(f->client_ip) || !is_ip(f->local_ip))
@@ -98,31 +101,90 @@ facts_check(const struct screen_facts *f)
 	return NULL;
 }
 
+static void
+take_facts(struct ipc_cursor *c, struct screen_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	(void)ipc_take_u8(c, &f->stage);
+	(void)ipc_take_u8(c, &f->flags);
+	(void)ipc_take_u16(c, &f->errors);
+	(void)ipc_take_u32(c, &f->rcpt_seq);
+	(void)ipc_take_str(c, f->sess, sizeof(f->sess));
+	(void)ipc_take_str(c, f->client_ip, sizeof(f->client_ip));
+	(void)ipc_take_str(c, f->local_ip, sizeof(f->local_ip));
+	(void)ipc_take_str(c, f->helo, sizeof(f->helo));
+	(void)ipc_take_str(c, f->mail_from, sizeof(f->mail_from));
+	(void)ipc_take_str(c, f->rcpt, sizeof(f->rcpt));
+	(void)ipc_take_str(c, f->qid, sizeof(f->qid));
+	(void)ipc_take_u8(c, &f->bounce_tag);
+}
+
 int
 ipc_decode_screen_facts(const struct ipc_frame *fr, struct screen_facts *f,
     const char **why)
 {
 	struct ipc_cursor c;
 
-	memset(f, 0, sizeof(*f));
 	ipc_cursor_init(&c, fr);
-	(void)ipc_take_u8(&c, &f->stage);
-	(void)ipc_take_u8(&c, &f->flags);
-	(void)ipc_take_u16(&c, &f->errors);
-	(void)ipc_take_u32(&c, &f->rcpt_seq);
-	(void)ipc_take_str(&c, f->sess, sizeof(f->sess));
-	(void)ipc_take_str(&c, f->client_ip, sizeof(f->client_ip));
-	(void)ipc_take_str(&c, f->local_ip, sizeof(f->local_ip));
-	(void)ipc_take_str(&c, f->helo, sizeof(f->helo));
-	(void)ipc_take_str(&c, f->mail_from, sizeof(f->mail_from));
-	(void)ipc_take_str(&c, f->rcpt, sizeof(f->rcpt));
-	(void)ipc_take_str(&c, f->qid, sizeof(f->qid));
+	take_facts(&c, f);
 	if (ipc_take_end(&c) == -1) {
 		*why = c.why;
 		return -1;
 	}
 	if ((*why = facts_check(f)) != NULL)
 		return -1;
+	return 0;
+}
+
+void
+ipc_encode_screen_message_ask(struct ipc_builder *b, const struct screen_facts *f,
+    const char (*rcpt)[ADDR_MAX + 1], unsigned nrcpt)
+{
+	ipc_encode_screen_facts(b, f);
+	ipc_put_u16(b, (uint16_t)nrcpt);
+	for (unsigned i = 0; i < nrcpt; i++)
+		ipc_put_str(b, rcpt[i]);
+}
+
+/* u16 n (1..SCREEN_RCPTS_MAX), n x str rcpt: each a mailbox. */
+static void
+take_rcpts(struct ipc_cursor *c, char (*rcpt)[ADDR_MAX + 1], unsigned *nrcpt)
+{
+	uint16_t n = 0;
+
+	*nrcpt = 0;
+	(void)ipc_take_u16(c, &n);
+	if (c->why == NULL && (n == 0 || n > SCREEN_RCPTS_MAX))
+		c->why = "bad recipient count";
+	for (unsigned i = 0; c->why == NULL && i < n; i++) {
+		(void)ipc_take_str(c, rcpt[i], sizeof(rcpt[i]));
+		if (c->why == NULL && !is_address_or_empty(rcpt[i]))
+			c->why = "invalid address field";
+		if (c->why == NULL && rcpt[i][0] == '\0')
+			c->why = "empty recipient";
+		*nrcpt = i + 1;
+	}
+}
+
+int
+ipc_decode_screen_message_ask(const struct ipc_frame *fr, struct screen_facts *f,
+    char (*rcpt)[ADDR_MAX + 1], unsigned *nrcpt, const char **why)
+{
+	struct ipc_cursor c;
+
+	ipc_cursor_init(&c, fr);
+	take_facts(&c, f);
+	take_rcpts(&c, rcpt, nrcpt);
+	if (ipc_take_end(&c) == -1) {
+		*why = c.why;
+		return -1;
+	}
+	if ((*why = facts_check(f)) != NULL)
+		return -1;
+	if (f->stage != SCREEN_STAGE_MESSAGE) {
+		*why = "message question at another stage";
+		return -1;
+	}
 	return 0;
 }
 
@@ -152,7 +214,8 @@ verdict_check(const struct screen_verdict *v)
 	/* the action and the reply must agree: a reject is never a 4xx */
 	bool ok = v->action == SCREEN_ACCEPT ? v->reply == SCREEN_REPLY_OK :
 	    v->action == SCREEN_REJECT ? (v->reply == SCREEN_REPLY_REJECT ||
-	    v->reply == SCREEN_REPLY_SPF_REJECT || v->reply == SCREEN_REPLY_VIRUS) :
+	    v->reply == SCREEN_REPLY_SPF_REJECT || v->reply == SCREEN_REPLY_VIRUS ||
+	    v->reply == SCREEN_REPLY_USER_UNKNOWN) :
 	    (v->reply == SCREEN_REPLY_GREYLIST || v->reply == SCREEN_REPLY_TEMPFAIL ||
 	    v->reply == SCREEN_REPLY_DNS_TEMPFAIL);
 	return ok ? NULL : "verdict and reply disagree";
@@ -210,6 +273,10 @@ ipc_decode_screen_message_verdict(const struct ipc_frame *fr,
 	m->v.score = (int32_t)score;
 	if ((*why = verdict_check(&m->v)) != NULL)
 		return -1;
+	if (m->v.reply == SCREEN_REPLY_USER_UNKNOWN) {
+		*why = "an unknown user at the end of DATA";
+		return -1;
+	}
 	if (m->prepend[0] != '\0' && !ipc_header_block_is_valid(m->prepend,
 	    strlen(m->prepend))) {
 		*why = "bad header block";

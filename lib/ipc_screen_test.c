@@ -103,6 +103,7 @@ test_facts_hostile(void **state)
 	BAD(f.stage = 0, "bad stage");
 	BAD(f.stage = SCREEN_STAGE_MAX + 1, "bad stage");
 	BAD(f.flags = 0x80, "bad flags");
+	BAD(f.bounce_tag = SCREEN_TAG_MAX + 1, "bad bounce tag state");
 	BAD(f.sess[0] = '\0', "bad session id");
 	BAD(snprintf(f.sess, sizeof(f.sess), "0BADCAFE"), "bad session id");
 	BAD(snprintf(f.sess, sizeof(f.sess), "0bad cafe"), "bad session id");
@@ -172,7 +173,14 @@ test_verdict(void **state)
 	BADV((x.action = SCREEN_GREYLIST, x.reply = SCREEN_REPLY_OK), "verdict and reply disagree");
 	BADV(snprintf(x.ref, sizeof(x.ref), "a\r\n550 x"), "bad reference");
 	BADV(x.ref[0] = '\0', "bad reference");
+	BADV((x.action = SCREEN_TEMPFAIL, x.reply = SCREEN_REPLY_USER_UNKNOWN),
+	    "verdict and reply disagree");
 #undef BADV
+	/* the spam memory's "unknown user" is a reject at RCPT */
+	v.reply = SCREEN_REPLY_USER_UNKNOWN;
+	ipc_encode_screen_verdict(&b, &v);
+	assert_int_equal(decode_verdict(&b, &w, &why), 0);
+	assert_int_equal(w.reply, SCREEN_REPLY_USER_UNKNOWN);
 }
 
 static int
@@ -226,6 +234,62 @@ test_message_verdict(void **state)
 	m.v = (struct screen_verdict){ SCREEN_REJECT, SCREEN_REPLY_VIRUS, 0, "0badcafe-5" };
 	ipc_encode_screen_message_verdict(&b, &m);
 	assert_int_equal(decode_mverdict(&b, &got, &why), 0);
+	/* an unknown user is a RCPT answer only */
+	m.v.reply = SCREEN_REPLY_USER_UNKNOWN;
+	ipc_encode_screen_message_verdict(&b, &m);
+	assert_int_equal(decode_mverdict(&b, &got, &why), -1);
+	assert_string_equal(why, "an unknown user at the end of DATA");
+}
+
+static int
+decode_mask(const struct ipc_builder *b, struct screen_facts *f,
+    char (*rcpt)[ADDR_MAX + 1], unsigned *n, const char **why)
+{
+	struct ipc_frame fr = { MSG_SCREEN_MESSAGE_ASK, (uint32_t)b->len, 1, b->buf, 3 };
+
+	*why = NULL;
+	return ipc_decode_screen_message_ask(&fr, f, rcpt, n, why);
+}
+
+/* The end-of-DATA question carries every recipient, each a mailbox. */
+static void
+test_message_ask(void **state)
+{
+	static struct ipc_builder b;
+	static char rcpt[SCREEN_RCPTS_MAX + 1][ADDR_MAX + 1], got[SCREEN_RCPTS_MAX][ADDR_MAX + 1];
+	struct screen_facts f = good_facts(), g;
+	unsigned n = 0;
+	const char *why;
+
+	(void)state;
+	f.stage = SCREEN_STAGE_MESSAGE;
+	f.bounce_tag = SCREEN_TAG_VALID;
+	snprintf(f.qid, sizeof(f.qid), "0123456789abcdef");
+	for (unsigned i = 0; i <= SCREEN_RCPTS_MAX; i++)
+		snprintf(rcpt[i], sizeof(rcpt[i]), "user%u@example.test", i);
+	ipc_encode_screen_message_ask(&b, &f, (const char (*)[ADDR_MAX + 1])rcpt, 3);
+	assert_true(b.len >= IPC_SCREEN_MESSAGE_ASK_MIN && b.len <= IPC_SCREEN_MESSAGE_ASK_MAX);
+	assert_int_equal(decode_mask(&b, &g, got, &n, &why), 0);
+	assert_memory_equal(&f, &g, sizeof(f));
+	assert_int_equal(n, 3);
+	assert_string_equal(got[2], "user2@example.test");
+	ipc_encode_screen_message_ask(&b, &f, (const char (*)[ADDR_MAX + 1])rcpt,
+	    SCREEN_RCPTS_MAX);
+	assert_true(b.len <= IPC_SCREEN_MESSAGE_ASK_MAX);
+	assert_int_equal(decode_mask(&b, &g, got, &n, &why), 0);
+	assert_int_equal(n, SCREEN_RCPTS_MAX);
+#define BADQ(stmt, count, want) do { \
+		struct screen_facts x = f; stmt; \
+		ipc_encode_screen_message_ask(&b, &x, (const char (*)[ADDR_MAX + 1])rcpt, count); \
+		if (decode_mask(&b, &g, got, &n, &why) != -1) fail_msg("accepted: %s", #stmt); \
+		if (strcmp(why, want) != 0) fail_msg("%s: got '%s', want '%s'", #stmt, why, want); \
+	} while (0)
+	BADQ((void)0, 0, "bad recipient count");
+	BADQ((void)0, SCREEN_RCPTS_MAX + 1, "bad recipient count");
+	BADQ(snprintf(rcpt[1], sizeof(rcpt[1]), "no-at"), 2, "invalid address field");
+	BADQ(rcpt[1][0] = '\0', 2, "empty recipient");
+	BADQ((snprintf(rcpt[1], sizeof(rcpt[1]), "u@example.test"), x.stage = SCREEN_STAGE_RCPT), 2, "message question at another stage");
+#undef BADQ
 }
 
 int
@@ -237,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_facts_hostile),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_message_verdict),
+		cmocka_unit_test(test_message_ask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

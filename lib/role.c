@@ -151,6 +151,16 @@ role_control_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		free(text);
 		return;
 	}
+	case MSG_SUP_TLS: {
+		uint32_t chain_len;
+		if (ipc_decode_sup_tls(f, &chain_len, &why) == -1 || ops->on_tls == NULL) {
+			close(f->fd);
+			fatalx("bad MSG_SUP_TLS from supervisor: %s", ops->on_tls == NULL ?
+			    "this role serves no TLS" : why);
+		}
+		ops->on_tls(f->fd, chain_len);
+		return;
+	}
 	default:
 		(void)l;
 		fatalx("unexpected %s from supervisor", ipc_msg_name(f->type));

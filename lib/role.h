@@ -16,13 +16,15 @@
  * then runs under it from init on (lib/sandbox.h).
  * The supervisor then sends MSG_SUP_LINK frames, one per peer role, each
  * carrying this role's end of a socketpair, and may later send more (after
- * a peer restarted) or MSG_SUP_RELOAD. SIGTERM asks the role to drain.
+ * a peer restarted) or MSG_SUP_RELOAD (followed, for smtpd and submission,
+ * by MSG_SUP_TLS with the certificate). SIGTERM asks the role to drain.
  */
 #ifndef HMX_ROLE_H
 #define HMX_ROLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "ipc.h"
@@ -58,6 +60,10 @@ struct role_ops {
 	void	(*on_link)(enum role peer, int fd);
 	/* The supervisor validated a new config; apply what can change. */
 	void	(*on_reload)(const struct config *);
+	/* The TLS roles (smtpd, submission): the certificate and key read
+	 * again by the supervisor at the reload (MSG_SUP_TLS, lib/tlspem.h);
+	 * the role owns fd. NULL for every other role. */
+	void	(*on_tls)(int fd, uint32_t chain_len);
 	/* SIGTERM: stop taking work, finish what was promised, then call
 	 * role_exit(). */
 	void	(*on_shutdown)(void);

@@ -11,7 +11,7 @@
  *	sandbox_enter(profile)		the syscall filter, when the role has one
  * A system call outside the profile is trapped: the role logs one line
  * (event=seccomp_violation, with the call's name) and dies of SIGSYS,
- * which homemxd reports as event=role_exit ... signal=31 cause=seccomp.
+ * which homemxd reports as event=seccomp_kill role=... signal=31.
  */
 #ifndef HMX_SANDBOX_H
 #define HMX_SANDBOX_H

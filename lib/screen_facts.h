@@ -41,6 +41,19 @@ enum screen_stage {
 #define SCREEN_FACT_SMTPUTF8	0x10	/* MAIL FROM carried SMTPUTF8 (RFC 6531) */
 #define SCREEN_FACTS_ALL	0x1f
 
+/*
+ * The recipient's BATV tag (lib/batv.h), as smtpd learned it: at RCPT for
+ * that recipient; at the end of DATA VALID only when every recipient of
+ * the message came in through a valid tag (a bounce of our own mail).
+ */
+enum screen_bounce_tag {
+	SCREEN_TAG_NONE = 0,	/* untagged, and bounce_tags is off */
+	SCREEN_TAG_VALID,	/* our tag, made in the last BATV_DAYS_VALID days */
+	SCREEN_TAG_BAD,		/* a tag we did not make, or an old one */
+	SCREEN_TAG_UNTAGGED,	/* untagged while bounce_tags is on */
+	SCREEN_TAG_MAX = SCREEN_TAG_UNTAGGED
+};
+
 struct screen_facts {
 	uint8_t		stage;			/* enum screen_stage */
 	uint8_t		flags;			/* SCREEN_FACT_* */
@@ -53,6 +66,7 @@ struct screen_facts {
 	char		mail_from[ADDR_MAX + 1];	/* canonical; "" for <> */
 	char		rcpt[ADDR_MAX + 1];		/* RCPT only */
 	char		qid[SCREEN_QID_MAX + 1];	/* DATA only */
+	uint8_t		bounce_tag;		/* enum screen_bounce_tag */
 };
 
 enum screen_action {
@@ -72,15 +86,25 @@ enum screen_reply {
 	SCREEN_REPLY_REJECT,		/* 550 5.7.1 */
 	SCREEN_REPLY_SPF_REJECT,	/* 550 5.7.23 (RFC 7372) */
 	SCREEN_REPLY_VIRUS,		/* 554 5.7.1, end of DATA only */
-	SCREEN_REPLY_MAX = SCREEN_REPLY_VIRUS
+	SCREEN_REPLY_USER_UNKNOWN,	/* 550 5.1.1, RCPT only: exactly smtpd's
+					 * reply for a recipient that does not
+					 * exist (screen/recall.h: spam memory) */
+	SCREEN_REPLY_MAX = SCREEN_REPLY_USER_UNKNOWN
 };
 
 /* Worst-case payload sizes of the IPC encoding (lib/ipc_screen.h), for
  * the message table in lib/ipc_msgs.h. */
-#define IPC_SCREEN_FACTS_MIN	(1 + 1 + 2 + 4 + 7 * 2)
+#define IPC_SCREEN_FACTS_MIN	(1 + 1 + 2 + 4 + 7 * 2 + 1)
 #define IPC_SCREEN_FACTS_MAX	(1 + 1 + 2 + 4 + 7 * 2 + SCREEN_SESS_MAX + \
 				 2 * (SCREEN_IP_MAX - 1) + SCREEN_HELO_MAX + \
-				 2 * ADDR_MAX + SCREEN_QID_MAX)
+				 2 * ADDR_MAX + SCREEN_QID_MAX + 1)
+/* The end-of-DATA question: facts, u16 n, n x str rcpt (every recipient
+ * of the message, for the spam memory). At most SCREEN_RCPTS_MAX, which is
+ * lib/ipc_decode.h's IPC_MAX_RCPTS. */
+#define SCREEN_RCPTS_MAX	200
+#define IPC_SCREEN_MESSAGE_ASK_MIN	(IPC_SCREEN_FACTS_MIN + 2 + 2 + 3)
+#define IPC_SCREEN_MESSAGE_ASK_MAX	(IPC_SCREEN_FACTS_MAX + 2 + \
+					 SCREEN_RCPTS_MAX * (2 + ADDR_MAX))
 #define IPC_SCREEN_VERDICT_MIN	(1 + 1 + 4 + 2)
 #define IPC_SCREEN_VERDICT_MAX	(1 + 1 + 4 + 2 + SCREEN_REF_MAX)
 /* a verdict, str prepend, u16 n, n x (u32 off, u32 len) */

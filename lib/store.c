@@ -6,7 +6,7 @@
  * Owns: every byte under store_dir. Nothing else in homemx opens a BDB
  * handle. Records are decoded and checked here (version byte, lengths,
  * key syntax), so a corrupt row becomes STORE_ERROR, never a bad answer.
- * Why this way: the environment settings in LIBRARIES.md section 5 were
+ * Why this way: the environment settings in doc/libraries.md section 5 were
  * each learned from a failure (a reader hung on a dead writer's locks, a
  * recovery that panicked the live reader); they are applied in one place
  * so that the writer and the reader can never disagree about them.

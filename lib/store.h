@@ -9,8 +9,8 @@
  * question), at the same time, each through its own environment handle.
  * Why this way: BDB transactions make an mxctl change visible to lookup at
  * commit, without a restart, and a writer killed mid-transaction leaves
- * nothing behind (LIBRARIES.md section 5, every setting below comes from a
- * failure measured there).
+ * nothing behind (doc/libraries.md section 5: every setting below comes
+ * from a failure measured there).
  *
  * Environment (store_dir): DB_CREATE|DB_INIT_TXN|DB_INIT_LOCK|DB_INIT_LOG|
  * DB_INIT_MPOOL|DB_THREAD, opened with DB_REGISTER|DB_RECOVER, with
@@ -19,9 +19,10 @@
  * locks. Databases are opened DB_MULTIVERSION; readers use DB_TXN_SNAPSHOT
  * (they never wait for a writer's locks, dead or alive) and DB_TXN_NOWAIT.
  *
- * Deviation from LIBRARIES.md: DB_FAILCHK is NOT passed to open. In BDB
- * 5.3, an open with DB_REGISTER|DB_FAILCHK that finds a dead process runs
- * failchk inside open, and when the dead process held the thread-table
+ * Deviation from the first design (doc/libraries.md section 5):
+ * DB_FAILCHK is NOT passed to open. In BDB 5.3, an open with
+ * DB_REGISTER|DB_FAILCHK that finds a dead process runs failchk inside
+ * open, and when the dead process held the thread-table
  * mutex (likely: every API call takes it once set_thread_count is on) that
  * open spins forever (measured: about 1 kill -9 of mxctl mid-import in 10;
  * __envreg_register -> __env_attach_regions -> __env_set_state ->

@@ -12,7 +12,7 @@
  *  - The event loop reads the hash in a snapshot transaction
  *    (auth_fetch_hash) and hands (hash, password) to a fixed pool of
  *    AUTH_WORKERS threads, because one verify costs ~75 ms and 64 MiB
- *    (INTERACTIVE, LIBRARIES.md section 6) and must not stall the loop
+ *    (INTERACTIVE, doc/libraries.md section 6) and must not stall the loop
  *    that answers RESOLVE questions. At most AUTH_WORKERS verifies run at
  *    once (2 cores); at most AUTH_QUEUE_MAX wait; a full queue answers
  *    AUTH_TEMPFAIL at once instead of piling up CPU debt.

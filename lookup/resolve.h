@@ -1,8 +1,9 @@
 /*
  * lookup/resolve.h - who gets mail sent to an address.
  *
- * Owns: the recipient-resolution rules of homemx (issue 3, sections 4 and
- * 6), in the order they are applied:
+ * Owns: the recipient-resolution rules of homemx (README.md: unknown
+ * users at RCPT, aliases, catch-all and subaddresses), in the order they
+ * are applied:
  *	1. lowercase; a domain that is neither in the store nor in a `domain`
  *	   line of homemx.conf is not ours: RESOLVE_NOT_LOCAL;
  *	2. the full address is a blocked subaddress: RESOLVE_BLOCKED;

@@ -300,7 +300,7 @@ on_alarm(int sig)
 /*
  * A writer in another process holds an uncommitted write, then is killed
  * with SIGKILL: questions neither wait for it nor see its data, and
- * failchk cleans up after it (LIBRARIES.md section 5).
+ * failchk cleans up after it (doc/libraries.md section 5).
  */
 static void
 test_dead_writer(void **state)

@@ -15,6 +15,8 @@
  * decode means a broken or hostile peer: event=ipc_reject and the link is
  * dropped. A frame that decodes but breaks a rule (unknown id, too many
  * recipients, body too large) gets QUEUE_REJECT and its files are deleted.
+ * smtpd also asks here whether a recipient's BATV tag is ours
+ * (MSG_SMTPD_TAG_CHECK): the key is the queue's (queue/bounce_tag.h).
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -28,6 +30,7 @@
 #include <event2/event.h>
 
 #include "batch.h"
+#include "bounce_tag.h"
 #include "family_store.h"
 #include "ipc_decode.h"
 #include "log.h"
@@ -391,6 +394,22 @@ on_msg_abort(struct client *c, struct ipc_frame *f)
 	txn_discard(t);
 }
 
+/* smtpd asks whether a recipient's bounce tag is one we made. */
+static void
+on_tag_check(struct client *c, struct ipc_frame *f)
+{
+	char tagged[ADDR_MAX + 1];
+	struct ipc_builder b;
+	const char *why;
+
+	if (ipc_decode_tag_check(f, tagged, sizeof(tagged), &why) == -1) {
+		ipc_link_reject(c->link, f->type, why);
+		return;
+	}
+	ipc_encode_tag_checked(&b, bounce_tag_check(tagged, time(NULL)));
+	(void)ipc_send(c->link, MSG_QUEUE_TAG_CHECKED, f->req_id, &b, -1);
+}
+
 static void
 on_client_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
@@ -410,6 +429,9 @@ on_client_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 		break;
 	case MSG_SMTPD_MSG_READ:
 		on_msg_read(c, f);
+		break;
+	case MSG_SMTPD_TAG_CHECK:
+		on_tag_check(c, f);
 		break;
 	default:
 		ipc_link_reject(l, f->type, "unexpected message");
@@ -495,6 +517,7 @@ queue_init(struct event_base *b, const struct config *c,
 	spool_init(cfg->spool_dir);
 	family_store_init(base, cfg->spool_dir, (uint64_t)time(NULL),
 	    cfg->family_fallback_memory);
+	bounce_tag_init(cfg);
 	spool_scan(load_message, NULL, &st);
 	log_event("spool_loaded", "messages=%u garbage=%u corrupt=%u unknown=%u torn=%u",
 	    st.loaded, st.garbage, st.corrupt, st.unknown, st.torn);
@@ -536,6 +559,7 @@ queue_on_reload(const struct config *c)
 	cfg = c;
 	sched_reload(c);
 	sign_reload(c);
+	bounce_tag_reload(c);
 }
 
 static bool

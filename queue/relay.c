@@ -20,6 +20,8 @@
  * rejected (ipc_link_reject: event=ipc_reject, link closed, and the
  * supervisor restarts it). A request without an answer for RELAY_TIMEOUT
  * is written off as deferred.
+ * The sender the relay puts in MAIL FROM is made here at each attempt:
+ * tagged for BATV when queue/bounce_tag.c says so, else the stored one.
  * The relay's remembered IPv6->IPv4 fallbacks pass through here too: each
  * one it learns goes to family_store.c, and the whole memory goes back to
  * every new relay link.
@@ -35,6 +37,7 @@
 
 #include <event2/event.h>
 
+#include "bounce_tag.h"
 #include "family_store.h"
 #include "ipc_decode.h"
 #include "log.h"
@@ -188,7 +191,9 @@ send_req(struct relay_req *r, int body_fd)
 
 	memset(&mr, 0, sizeof(mr));
 	memcpy(mr.msgid, m->env.id, sizeof(mr.msgid));
-	memcpy(mr.sender, m->env.sender, sizeof(mr.sender));
+	if (bounce_tag_sender(&m->env, time(NULL), mr.sender, sizeof(mr.sender)))
+		log_event("bounce_tag_sender", "qid=%s from=<%s> tagged=<%s>", m->env.id,
+		    m->env.sender, mr.sender);
 	for (unsigned k = 0; k < r->n; k++)
 		memcpy(rcpts[k], m->env.rcpt[r->idx[k]], sizeof(rcpts[k]));
 	mr.nrcpt = r->n;

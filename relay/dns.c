@@ -3,7 +3,7 @@
  *
  * Owns: the channel, one libevent event per c-ares socket (created and
  * freed from ARES_OPT_SOCK_STATE_CB) and one timer re-armed from
- * ares_timeout() after every call into c-ares (LIBRARIES.md section 4).
+ * ares_timeout() after every call into c-ares (doc/libraries.md section 4).
  * Status mapping: NXDOMAIN and "no data" are answers; everything else
  * (timeout, SERVFAIL, REFUSED, no server reachable) is a temporary failure,
  * so a broken resolver delays mail and never bounces it.

@@ -4,7 +4,7 @@
  *
  * Owns: the relay's one c-ares channel. It is set up in preinit (before
  * the chroot), never reads /etc/hosts (ARES_OPT_LOOKUPS "b") and sends only
- * to the configured dns_server (LIBRARIES.md section 4).
+ * to the configured dns_server (doc/libraries.md section 4).
  * Answers never arrive inside the call that asked: each lookup starts from
  * the event loop and reports to a callback with the caller's id, so the
  * caller looks its job up again and a job that is gone is simply not found.

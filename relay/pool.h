@@ -7,7 +7,8 @@
  * kept open for the next message, and the jobs waiting for a slot.
  * A slot is held by a job (connecting, or running a transaction), by an
  * idle session, or by a session saying QUIT; the sum never exceeds the
- * destination's max_connections (seed 000: T-Online counts connections).
+ * destination's max_connections (large receivers such as T-Online ask
+ * senders in their postmaster rules to keep few connections open).
  * Jobs beyond the limit wait here, in order, and are woken from the event
  * loop when a slot or an idle session is free.
  */

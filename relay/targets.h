@@ -20,8 +20,8 @@
 #include "config.h"
 #include "dns.h"
 
-/* Sorts mx[0..n) by preference; rnd[i] breaks ties (seed 002: two equal
- * MX 10s must share the load). */
+/* Sorts mx[0..n) by preference; rnd[i] breaks ties (RFC 5321 5.1: equal
+ * preferences are picked at random, so two MX 10s share the load). */
 void	mx_sort(struct dns_mx *mx, size_t n, const uint32_t *rnd);
 
 /* RFC 7505: exactly one MX, preference 0, exchange "." (c-ares gives ""). */

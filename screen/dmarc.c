@@ -48,10 +48,17 @@ dmarc_psl_init(const char *path)
 	return psl != NULL ? 0 : -1;
 }
 
+/*
+ * Both sections of the list: a private-section entry (github.io,
+ * blogspot.com) is a domain whose subdomains belong to different owners,
+ * so a.github.io must not align with b.github.io - with the ICANN section
+ * alone one tenant could pass DMARC for another. (screen/dynptr.c uses the
+ * ICANN section only: there a hosting zone is exactly what it judges.)
+ */
 static bool
-is_icann_suffix(const char *s)
+is_public_suffix(const char *s)
 {
-	return psl_is_public_suffix2(psl, s, PSL_TYPE_ICANN) != 0;
+	return psl_is_public_suffix2(psl, s, PSL_TYPE_ANY) != 0;
 }
 
 int
@@ -63,7 +70,7 @@ dmarc_org_domain(const char *domain, char *out, size_t outsize)
 		return -1;
 	/* from the longest suffix down: the first public one is the longest */
 	for (;;) {
-		if (is_icann_suffix(label)) {
+		if (is_public_suffix(label)) {
 			if (prev == NULL)
 				return -1;	/* domain is a public suffix */
 			if ((size_t)snprintf(out, outsize, "%s", prev) >= outsize)

@@ -41,7 +41,10 @@ test_org_domain(void **state)
 		{ "a.b.ck", "a.b.ck" },		/* b.ck is a public suffix under "*.ck" */
 		{ "city.kawasaki.jp", "city.kawasaki.jp" },	/* "!city.kawasaki.jp" */
 		{ "x.foo.kawasaki.jp", "x.foo.kawasaki.jp" },	/* "*.kawasaki.jp" */
-		{ "attacker.blogspot.com", "blogspot.com" },	/* a private-section entry: ICANN only */
+		/* private-section entries count: tenants of one hosting
+		 * domain never align with each other */
+		{ "attacker.blogspot.com", "attacker.blogspot.com" },
+		{ "news.victim.github.io", "victim.github.io" },
 		{ "", NULL },
 	};
 	char out[ADDR_DOMAIN_MAX + 1];

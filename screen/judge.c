@@ -33,6 +33,7 @@
 #include "judge.h"
 #include "message.h"
 #include "log.h"
+#include "recall.h"
 #include "role.h"
 #include "scanner.h"
 #include "util.h"
@@ -62,6 +63,9 @@ struct question {
 	int			 fd;		/* the message, -1 if none */
 	struct scanner_job	*scan;		/* scanners asked, or NULL */
 	struct eval_result	*checked;	/* while scanning: the checks' result */
+	char			(*rcpt)[ADDR_MAX + 1];	/* end of DATA: every
+						 * recipient (malloc'd) */
+	unsigned		 nrcpt;
 };
 
 static TAILQ_HEAD(, question)	questions = TAILQ_HEAD_INITIALIZER(questions);
@@ -130,6 +134,7 @@ reply_code(enum screen_reply r)
 	case SCREEN_REPLY_REJECT:	return "550 5.7.1";
 	case SCREEN_REPLY_SPF_REJECT:	return "550 5.7.23";
 	case SCREEN_REPLY_VIRUS:	return "554 5.7.1";
+	case SCREEN_REPLY_USER_UNKNOWN:	return "550 5.1.1";
 	}
 	return "?";
 }
@@ -180,18 +185,34 @@ struct judge_outcome {
 	char			 override[160];	/* "" or "override=... " */
 };
 
-/* The thresholds, DNS trouble and the greylist decide the action. */
+/* The memory's items (screen/recall.h), read under the watchdog. */
+static enum recall_override
+judge_recall_score(const struct config *c, const struct screen_facts *f,
+    struct screen_memory *m, time_t now, struct score *s)
+{
+	enum recall_override o;
+
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	o = recall_score(c, f, m, now, s);
+	alarm(0);
+	return o;
+}
+
+/* The thresholds, DNS trouble, the memory (remembered spam, a bounce of
+ * our own mail) and the greylist decide the action; s starts as the
+ * checks' score and gets the memory's items. */
 static void
 judge_action(const struct config *c, const struct screen_facts *f,
-    const struct eval_result *res, struct screen_memory *m, bool peek, time_t now,
-    struct judge_outcome *o)
+    const struct eval_result *res, struct score *s, struct screen_memory *m,
+    bool peek, time_t now, struct judge_outcome *o)
 {
 	struct score_thresholds t = thresholds(&c->screen);
-	const struct score *s = &res->score;
+	enum recall_override recalled;
 
 	memset(o, 0, sizeof(*o));
 	o->grey = "-";
 	o->dns = "complete";
+	recalled = judge_recall_score(c, f, m, now, s);
 	score_verdict(s, &t, &o->action, &o->reply);
 	if (!res->complete) {
 		/* the rounds ran out: we do not know enough, come back later */
@@ -200,6 +221,7 @@ judge_action(const struct config *c, const struct screen_facts *f,
 		o->dns = "incomplete";
 	} else if (res->gave_up)
 		o->dns = "gave_up";
+	recall_apply(recalled, &o->action, &o->reply);
 	if (o->action == SCREEN_GREYLIST && f->stage == SCREEN_STAGE_MESSAGE) {
 		/* greylisting happened at RCPT; a grey message is delivered */
 		o->action = SCREEN_ACCEPT;
@@ -220,11 +242,10 @@ judge_override(struct judge_outcome *o, enum screen_action a, enum screen_reply 
 }
 
 static void
-judge_format(const struct screen_facts *f, const struct eval_result *res,
+judge_format(const struct screen_facts *f, const struct score *s,
     const struct judge_outcome *o, struct screen_verdict *v, char *line,
     size_t linesize)
 {
-	const struct score *s = &res->score;
 	char checks[1024], esc_from[LOG_ESCAPE_MAX], esc_to[LOG_ESCAPE_MAX];
 	char esc_helo[LOG_ESCAPE_MAX];
 
@@ -252,10 +273,12 @@ judge_decide(const struct config *c, const struct screen_facts *f,
     const struct eval_result *res, struct screen_memory *m, bool peek,
     time_t now, struct screen_verdict *v, char *line, size_t linesize)
 {
+	static struct score s;	/* 13 KiB: the checks' score and the memory's */
 	struct judge_outcome o;
 
-	judge_action(c, f, res, m, peek, now, &o);
-	judge_format(f, res, &o, v, line, linesize);
+	s = res->score;
+	judge_action(c, f, res, &s, m, peek, now, &o);
+	judge_format(f, &s, &o, v, line, linesize);
 }
 
 /* ---- questions in flight ------------------------------------------------- */
@@ -272,6 +295,7 @@ question_free(struct question *q)
 	screen_message_free(q->msg);
 	if (q->fd != -1)
 		close(q->fd);
+	free(q->rcpt);
 	free(q);
 }
 
@@ -297,6 +321,9 @@ judge_answer(const struct screen_facts *f, uint64_t req_id,
 
 	judge_decide(c, f, res, J.memory, false, now, &v, line, sizeof(line));
 	judge_record(&v, line, now);
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	recall_learn_rcpt(c, f, J.memory, now);	/* a backscatter source */
+	alarm(0);
 	J.answer(req_id, &v);
 }
 
@@ -370,10 +397,12 @@ judge_decide_message(const struct config *c, const struct screen_facts *f,
     struct screen_memory *mem, bool peek, time_t now, const struct scan_findings *fnd,
     struct screen_message_verdict *mv, char *line, size_t linesize)
 {
+	static struct score s;	/* the checks' score and the memory's */
 	struct judge_outcome o;
 
 	memset(mv, 0, sizeof(*mv));
-	judge_action(c, f, res, mem, peek, now, &o);
+	s = res->score;
+	judge_action(c, f, res, &s, mem, peek, now, &o);
 	if (o.action == SCREEN_ACCEPT && msg != NULL && !message_extras(c, f, msg, res, mv))
 		judge_override(&o, SCREEN_REJECT, SCREEN_REPLY_REJECT, "reject reason=authres_flood");
 	if (fnd != NULL)
@@ -382,7 +411,7 @@ judge_decide_message(const struct config *c, const struct screen_facts *f,
 		mv->prepend[0] = '\0';		/* nothing is added to a refused message */
 		mv->nstrip = 0;
 	}
-	judge_format(f, res, &o, &mv->v, line, linesize);
+	judge_format(f, &s, &o, &mv->v, line, linesize);
 }
 
 /* The verdict is final: log it, remember it, teach the greylist, answer. */
@@ -390,9 +419,15 @@ static void
 judge_send_message_verdict(const struct question *q, const struct eval_result *res,
     struct screen_message_verdict *mv, const char *line, time_t now)
 {
+	const struct config *c = role_config();
+
 	if (mv->v.action == SCREEN_ACCEPT)
 		judge_learn(q, &res->score, now);
 	judge_record(&mv->v, line, now);
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	(void)recall_learn_message(c, &q->facts, J.memory, &mv->v,
+	    (const char (*)[ADDR_MAX + 1])q->rcpt, q->nrcpt, now);	/* spam memory */
+	alarm(0);
 	J.answer_message(q->req_id, mv);
 }
 
@@ -423,15 +458,19 @@ judge_scan(struct question *q, const struct eval_result *res,
 	const struct config *c = role_config();
 	struct scanner_params p = { J.base, &c->screen.scan, role_chrooted() };
 	struct authres_range skip[SCREEN_STRIP_MAX];
-	const char *rcpts[1] = { q->facts.rcpt };
+	const char *rcpts[SCAN_RCPTS_MAX];
+	size_t nrcpts = 0;
 	const char *why;
 
 	for (unsigned i = 0; i < mv->nstrip && i < SCREEN_STRIP_MAX; i++)
 		skip[i] = (struct authres_range){ mv->strip[i].off, mv->strip[i].len };
+	for (unsigned i = 0; i < q->nrcpt && nrcpts < SCAN_RCPTS_MAX; i++)
+		rcpts[nrcpts++] = q->rcpt[i];
+	if (nrcpts == 0 && q->facts.rcpt[0] != '\0')
+		rcpts[nrcpts++] = q->facts.rcpt;
 	struct scan_request rq = { q->fd, mv->prepend, strlen(mv->prepend), skip,
 	    mv->nstrip, { q->facts.sess, q->facts.qid, q->facts.client_ip, q->facts.helo,
-	    res->score.ptr, q->facts.mail_from, rcpts, q->facts.rcpt[0] ? 1 : 0,
-	    c->hostname } };
+	    res->score.ptr, q->facts.mail_from, rcpts, nrcpts, c->hostname } };
 	q->checked = xmalloc(sizeof(*q->checked));
 	*q->checked = *res;
 	if ((q->scan = scanner_start(&p, &rq, judge_scanned, q, &why)) == NULL) {
@@ -498,10 +537,24 @@ judge_trusted(const struct screen_facts *f, struct eval_result *res)
 	return true;
 }
 
-/* Takes fd (the message, or -1) and msg: the question owns them now. */
-static struct question *
+/* The message's recipients stay with its question (the spam memory). */
+static void
+question_keep_rcpts(struct question *q, const char (*rcpt)[ADDR_MAX + 1],
+    unsigned nrcpt)
+{
+	if (nrcpt == 0)
+		return;
+	q->rcpt = xcalloc(nrcpt, sizeof(*q->rcpt));
+	memcpy(q->rcpt, rcpt, nrcpt * sizeof(*q->rcpt));
+	q->nrcpt = nrcpt;
+}
+
+/* Takes fd (the message, or -1) and msg: the question owns them now; the
+ * recipients (end of DATA) are copied. The evaluation may finish (and free
+ * the question) before this returns. */
+static void
 question_start(const struct screen_facts *f, uint64_t req_id, int fd,
-    struct screen_message *msg)
+    struct screen_message *msg, const char (*rcpt)[ADDR_MAX + 1], unsigned nrcpt)
 {
 	const struct config *c = role_config();
 	struct question *q = xcalloc(1, sizeof(*q));
@@ -518,11 +571,11 @@ question_start(const struct screen_facts *f, uint64_t req_id, int fd,
 		p.checks = judge_message_checks;
 		p.nchecks = judge_message_nchecks;
 	}
+	question_keep_rcpts(q, rcpt, nrcpt);
 	TAILQ_INSERT_TAIL(&questions, q, entry);
 	if (req_id == 0)
 		nhints++;
 	q->eval = eval_start(&p, f, question_done, q);
-	return q;
 }
 
 /* Too much in flight: come back later (our trouble, so a 451). */
@@ -539,13 +592,30 @@ judge_overloaded(const struct screen_facts *f, struct screen_verdict *v)
 	return true;
 }
 
+/* Remembered spam and bounces of our own mail need no checks (no DNS):
+ * the verdict comes from the memory and the tag alone. */
+static bool
+judge_recalled(const struct screen_facts *f, struct eval_result *res)
+{
+	bool decided;
+
+	alarm(MEMORY_WATCHDOG_SECONDS);
+	decided = recall_decides_rcpt(role_config(), f, J.memory, J.now());
+	alarm(0);
+	if (!decided)
+		return false;
+	memset(res, 0, sizeof(*res));
+	res->complete = true;
+	return true;
+}
+
 void
 judge_ask(const struct screen_facts *f, uint64_t req_id)
 {
 	static struct eval_result res;	/* a score is 13 KiB */
 	struct screen_verdict v;
 
-	if (judge_trusted(f, &res)) {
+	if (judge_trusted(f, &res) || judge_recalled(f, &res)) {
 		judge_answer(f, req_id, &res);
 		return;
 	}
@@ -553,11 +623,12 @@ judge_ask(const struct screen_facts *f, uint64_t req_id)
 		J.answer(req_id, &v);
 		return;
 	}
-	(void)question_start(f, req_id, -1, NULL);
+	question_start(f, req_id, -1, NULL, NULL, 0);
 }
 
 void
-judge_ask_message(const struct screen_facts *f, int fd, uint64_t req_id)
+judge_ask_message(const struct screen_facts *f, const char (*rcpt)[ADDR_MAX + 1],
+    unsigned nrcpt, int fd, uint64_t req_id)
 {
 	static struct screen_message_verdict mv;
 	static struct eval_result res;
@@ -585,7 +656,7 @@ judge_ask_message(const struct screen_facts *f, int fd, uint64_t req_id)
 		J.answer_message(req_id, &mv);
 		return;
 	}
-	(void)question_start(f, req_id, fd, msg);
+	question_start(f, req_id, fd, msg, rcpt, nrcpt);
 }
 
 void
@@ -604,7 +675,7 @@ judge_hint(const struct screen_facts *f)
 	if (screen_ip_trusted(&c->screen, f->client_ip) || nhints >= JUDGE_HINTS_MAX ||
 	    eval_count() >= JUDGE_EVALS_MAX / 2)
 		return;
-	(void)question_start(f, 0, -1, NULL);
+	question_start(f, 0, -1, NULL, NULL, 0);
 }
 
 void

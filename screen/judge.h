@@ -41,9 +41,10 @@ void	judge_reload(void);
 void	judge_log_list_changes(void);
 /* A RCPT question; the answer goes through setup.answer, later. */
 void	judge_ask(const struct screen_facts *, uint64_t req_id);
-/* The end of DATA: the whole message on fd (taken over); the answer goes
- * through setup.answer_message. */
-void	judge_ask_message(const struct screen_facts *, int fd, uint64_t req_id);
+/* The end of DATA: the whole message on fd (taken over) and its nrcpt
+ * recipients (copied); the answer goes through setup.answer_message. */
+void	judge_ask_message(const struct screen_facts *, const char (*rcpt)[ADDR_MAX + 1],
+	    unsigned nrcpt, int fd, uint64_t req_id);
 /* CONNECT/HELO/MAIL start lookups early; DATA records the queue id. */
 void	judge_hint(const struct screen_facts *);
 /* The smtpd link went away: drop every question in flight. */

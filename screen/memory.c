@@ -1,7 +1,9 @@
 /*
- * screen/memory.c - the screen's Berkeley DB memory: greylist triplets,
- * passed sources, verdict records and queue ids (screen/memory.h has the
- * record formats and the reasons).
+ * screen/memory.c - the screen's Berkeley DB memory: the environment,
+ * greylist triplets, passed sources, verdict records, queue ids, and the
+ * expiry and size bound of every database (screen/memory.h has the record
+ * formats and the reasons; the spam and backscatter records are in
+ * screen/memory_recall.c, over the helpers of screen/memory_db.h).
  *
  * Owns: every byte under screen_dir, and the live record count of each
  * database (counted at open, then kept by every insert and delete: this
@@ -21,53 +23,31 @@
 #include "bdbenv.h"
 #include "log.h"
 #include "memory.h"
+#include "memory_db.h"
 #include "util.h"
 
-#define MEMORY_V1		1
-#define MEMORY_KEY_MAX		(MEMORY_SOURCE_MAX + 2 * (ADDR_MAX + 1) + 2)
-#define MEMORY_VALUE_MAX	(1 + 8 + MEMORY_TEXT_MAX)
 #define MEMORY_FIND_MAX		256	/* verdicts one `why` prints */
-
-enum mdb_id { MDB_GREYLIST, MDB_PASSED, MDB_VERDICTS, MDB_QIDS, MDB_COUNT };
 
 static const char *const mdb_file[MDB_COUNT] = {
 	[MDB_GREYLIST] = "greylist.db",
 	[MDB_PASSED] = "passed.db",
 	[MDB_VERDICTS] = "verdicts.db",
 	[MDB_QIDS] = "qids.db",
-};
-
-struct mdb {
-	DB		*db;
-	size_t		 count;		/* live records */
-	/* the sweep pass in progress */
-	bool		 in_pass;
-	char		 last_key[MEMORY_KEY_MAX];
-	size_t		 last_len;
-	uint64_t	*expiries;	/* of the live records seen this pass */
-	size_t		 nexp, capexp;
-	time_t		 cutoff;	/* also remove what expires before this */
-};
-
-struct screen_memory {
-	DB_ENV		*env;
-	struct mdb	 db[MDB_COUNT];
-	size_t		 max_entries;
-	int		 sweep_db;
-	char		 err[MEMORY_ERR_MAX];
+	[MDB_SPAM] = "spam.db",
+	[MDB_BACKSCATTER] = "backscatter.db",
 };
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static void
-put_be(uint8_t *p, uint64_t v, int bytes)
+void
+memory_put_be(uint8_t *p, uint64_t v, int bytes)
 {
 	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
 		p[i] = (uint8_t)v;
 }
 
-static uint64_t
-get_be(const uint8_t *p, int bytes)
+uint64_t
+memory_get_be(const uint8_t *p, int bytes)
 {
 	uint64_t v = 0;
 
@@ -86,7 +66,7 @@ memory_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 		snprintf(m->err, sizeof(m->err), "%s", msg);
 }
 
-static int
+int
 memory_fail(struct screen_memory *m, const char *what, int r)
 {
 	snprintf(m->err, sizeof(m->err), "%s: %s", what, db_strerror(r));
@@ -219,7 +199,7 @@ memory_close(struct screen_memory *m)
 }
 
 void
-memory_counts(const struct screen_memory *m, size_t out[4])
+memory_counts(const struct screen_memory *m, size_t out[MEMORY_KINDS])
 {
 	for (int i = 0; i < MDB_COUNT; i++)
 		out[i] = m->db[i].count;
@@ -246,8 +226,8 @@ struct passed_rec {
 	uint32_t	passes;
 };
 
-static size_t
-make_key(char *key, size_t size, const char *a, const char *b, const char *c)
+size_t
+memory_make_key(char *key, size_t size, const char *a, const char *b, const char *c)
 {
 	int n = b == NULL ? snprintf(key, size, "%s", a) :
 	    snprintf(key, size, "%s\t%s\t%s", a, b, c);
@@ -256,8 +236,8 @@ make_key(char *key, size_t size, const char *a, const char *b, const char *c)
 }
 
 /* Returns 0 found, 1 absent (or unreadable), -1 database trouble. */
-static int
-db_read(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
+int
+memory_db_read(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
     size_t klen, uint8_t *val, size_t *vlen)
 {
 	DBT k, v;
@@ -279,8 +259,8 @@ db_read(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
 	return val[0] == MEMORY_V1 ? 0 : 1;
 }
 
-static int
-db_write(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
+int
+memory_db_write(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
     size_t klen, const uint8_t *val, size_t vlen)
 {
 	DBT k, v;
@@ -297,8 +277,8 @@ db_write(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
 	return 0;
 }
 
-static int
-db_delete(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
+int
+memory_db_delete(struct screen_memory *m, DB_TXN *txn, enum mdb_id id, const char *key,
     size_t klen)
 {
 	DBT k;
@@ -318,9 +298,9 @@ grey_decode(const uint8_t *v, size_t n, struct grey_rec *g)
 {
 	if (n != 1 + 8 + 8 + 4)
 		return false;
-	g->first = get_be(v + 1, 8);
-	g->last = get_be(v + 9, 8);
-	g->attempts = (uint32_t)get_be(v + 17, 4);
+	g->first = memory_get_be(v + 1, 8);
+	g->last = memory_get_be(v + 9, 8);
+	g->attempts = (uint32_t)memory_get_be(v + 17, 4);
 	return true;
 }
 
@@ -328,9 +308,9 @@ static size_t
 grey_encode(uint8_t *v, const struct grey_rec *g)
 {
 	v[0] = MEMORY_V1;
-	put_be(v + 1, g->first, 8);
-	put_be(v + 9, g->last, 8);
-	put_be(v + 17, g->attempts, 4);
+	memory_put_be(v + 1, g->first, 8);
+	memory_put_be(v + 9, g->last, 8);
+	memory_put_be(v + 17, g->attempts, 4);
 	return 21;
 }
 
@@ -339,8 +319,8 @@ passed_decode(const uint8_t *v, size_t n, struct passed_rec *p)
 {
 	if (n != 1 + 8 + 4)
 		return false;
-	p->last = get_be(v + 1, 8);
-	p->passes = (uint32_t)get_be(v + 9, 4);
+	p->last = memory_get_be(v + 1, 8);
+	p->passes = (uint32_t)memory_get_be(v + 9, 4);
 	return true;
 }
 
@@ -348,8 +328,8 @@ static size_t
 passed_encode(uint8_t *v, const struct passed_rec *p)
 {
 	v[0] = MEMORY_V1;
-	put_be(v + 1, p->last, 8);
-	put_be(v + 9, p->passes, 4);
+	memory_put_be(v + 1, p->last, 8);
+	memory_put_be(v + 9, p->passes, 4);
 	return 13;
 }
 
@@ -375,7 +355,7 @@ grey_known_source(struct screen_memory *m, DB_TXN *txn, struct grey_ctx *c,
 	int r;
 
 	*known = false;
-	r = db_read(m, txn, MDB_PASSED, c->source, strlen(c->source), v, &n);
+	r = memory_db_read(m, txn, MDB_PASSED, c->source, strlen(c->source), v, &n);
 	if (r == -1)
 		return GREY_ERROR;
 	if (r != 0 || !passed_decode(v, n, &p) ||
@@ -387,7 +367,7 @@ grey_known_source(struct screen_memory *m, DB_TXN *txn, struct grey_ctx *c,
 	p.last = c->now;	/* remembered for pass_memory after the last use */
 	p.passes++;
 	n = passed_encode(v, &p);
-	return db_write(m, txn, MDB_PASSED, c->source, strlen(c->source), v, n) == -1 ?
+	return memory_db_write(m, txn, MDB_PASSED, c->source, strlen(c->source), v, n) == -1 ?
 	    GREY_ERROR : GREY_KNOWN;
 }
 
@@ -399,9 +379,9 @@ grey_pass(struct screen_memory *m, DB_TXN *txn, struct grey_ctx *c)
 	struct passed_rec p = { c->now, 1 };
 	int r;
 
-	if (db_delete(m, txn, MDB_GREYLIST, c->key, c->klen) == -1)
+	if (memory_db_delete(m, txn, MDB_GREYLIST, c->key, c->klen) == -1)
 		return GREY_ERROR;
-	r = db_read(m, txn, MDB_PASSED, c->source, strlen(c->source), v, &n);
+	r = memory_db_read(m, txn, MDB_PASSED, c->source, strlen(c->source), v, &n);
 	if (r == -1)
 		return GREY_ERROR;
 	if (r == 0 && passed_decode(v, n, &p)) {
@@ -412,7 +392,7 @@ grey_pass(struct screen_memory *m, DB_TXN *txn, struct grey_ctx *c)
 	else
 		m->db[MDB_PASSED].count++;
 	n = passed_encode(v, &p);
-	return db_write(m, txn, MDB_PASSED, c->source, strlen(c->source), v, n) == -1 ?
+	return memory_db_write(m, txn, MDB_PASSED, c->source, strlen(c->source), v, n) == -1 ?
 	    GREY_ERROR : GREY_PASSED;
 }
 
@@ -429,7 +409,7 @@ grey_decide(struct screen_memory *m, DB_TXN *txn, struct grey_ctx *c)
 
 	if ((d = grey_known_source(m, txn, c, &known)) == GREY_ERROR || known)
 		return d;
-	if ((r = db_read(m, txn, MDB_GREYLIST, c->key, c->klen, v, &n)) == -1)
+	if ((r = memory_db_read(m, txn, MDB_GREYLIST, c->key, c->klen, v, &n)) == -1)
 		return GREY_ERROR;
 	bool fresh = r == 0 && grey_decode(v, n, &g) &&
 	    g.first + cfg->greylist_window > c->now;
@@ -443,7 +423,7 @@ grey_decide(struct screen_memory *m, DB_TXN *txn, struct grey_ctx *c)
 			m->db[MDB_GREYLIST].count++;
 		g = (struct grey_rec){ c->now, c->now, 1 };
 		n = grey_encode(v, &g);
-		return db_write(m, txn, MDB_GREYLIST, c->key, c->klen, v, n) == -1 ?
+		return memory_db_write(m, txn, MDB_GREYLIST, c->key, c->klen, v, n) == -1 ?
 		    GREY_ERROR : GREY_FIRST;
 	}
 	if (c->now < g.first + cfg->greylist_delay) {
@@ -453,7 +433,7 @@ grey_decide(struct screen_memory *m, DB_TXN *txn, struct grey_ctx *c)
 		g.last = c->now;
 		g.attempts++;
 		n = grey_encode(v, &g);
-		return db_write(m, txn, MDB_GREYLIST, c->key, c->klen, v, n) == -1 ?
+		return memory_db_write(m, txn, MDB_GREYLIST, c->key, c->klen, v, n) == -1 ?
 		    GREY_ERROR : GREY_EARLY;
 	}
 	return c->write ? grey_pass(m, txn, c) : GREY_PASSED;
@@ -470,7 +450,7 @@ grey_run(struct screen_memory *m, const struct screen_config *cfg,
 	int r;
 
 	*retry_at = 0;
-	if ((c.klen = make_key(c.key, sizeof(c.key), source, sender, rcpt)) == 0)
+	if ((c.klen = memory_make_key(c.key, sizeof(c.key), source, sender, rcpt)) == 0)
 		return GREY_ERROR;
 	r = m->env->txn_begin(m->env, NULL, &txn, write ? 0 : DB_TXN_SNAPSHOT | DB_TXN_NOWAIT);
 	if (r != 0) {
@@ -522,7 +502,7 @@ memory_note_passed(struct screen_memory *m, const char *source, time_t now)
 
 	if (klen == 0 || klen >= MEMORY_KEY_MAX)
 		return -1;
-	if ((r = db_read(m, NULL, MDB_PASSED, source, klen, v, &n)) == -1)
+	if ((r = memory_db_read(m, NULL, MDB_PASSED, source, klen, v, &n)) == -1)
 		return -1;
 	if (r == 0 && passed_decode(v, n, &p)) {
 		p.last = (uint64_t)now;
@@ -530,7 +510,7 @@ memory_note_passed(struct screen_memory *m, const char *source, time_t now)
 	} else if (m->db[MDB_PASSED].count >= m->max_entries)
 		return -1;
 	n = passed_encode(v, &p);
-	if (db_write(m, NULL, MDB_PASSED, source, klen, v, n) == -1)
+	if (memory_db_write(m, NULL, MDB_PASSED, source, klen, v, n) == -1)
 		return -1;
 	if (r != 0)
 		m->db[MDB_PASSED].count++;
@@ -551,15 +531,15 @@ memory_put_text(struct screen_memory *m, enum mdb_id id, const char *key,
 
 	if (klen == 0 || klen >= MEMORY_KEY_MAX)
 		return -1;
-	r = db_read(m, NULL, id, key, klen, probe, &plen);
+	r = memory_db_read(m, NULL, id, key, klen, probe, &plen);
 	if (r == -1)
 		return -1;
 	if (r == 1 && m->db[id].count >= m->max_entries)
 		return -1;
 	v[0] = MEMORY_V1;
-	put_be(v + 1, (uint64_t)now, 8);
+	memory_put_be(v + 1, (uint64_t)now, 8);
 	memcpy(v + 9, text, tlen);
-	if (db_write(m, NULL, id, key, klen, v, 9 + tlen) == -1)
+	if (memory_db_write(m, NULL, id, key, klen, v, 9 + tlen) == -1)
 		return -1;
 	if (r == 1)
 		m->db[id].count++;
@@ -614,7 +594,7 @@ qid_session(struct screen_memory *m, const char *qid, char *sess, size_t size)
 {
 	uint8_t v[MEMORY_VALUE_MAX];
 	size_t n = 0;
-	int r = db_read(m, NULL, MDB_QIDS, qid, strlen(qid), v, &n);
+	int r = memory_db_read(m, NULL, MDB_QIDS, qid, strlen(qid), v, &n);
 
 	sess[0] = '\0';
 	if (r != 0)
@@ -654,7 +634,7 @@ collect(struct screen_memory *m, const char *prefix, bool exact,
 		struct found *f = &out[(*nout)++];
 		memcpy(f->ref, k.data, k.size);
 		f->ref[k.size] = '\0';
-		f->when = (time_t)get_be(val + 1, 8);
+		f->when = (time_t)memory_get_be(val + 1, 8);
 		f->text = xmalloc(v.size - 9 + 1);
 		memcpy(f->text, val + 9, v.size - 9);
 		f->text[v.size - 9] = '\0';
@@ -704,6 +684,8 @@ mdb_lifetime(enum mdb_id id, const struct screen_config *cfg)
 	switch (id) {
 	case MDB_GREYLIST:	return cfg->greylist_window;
 	case MDB_PASSED:	return cfg->greylist_pass_memory;
+	case MDB_SPAM:		return cfg->spam_memory_time;
+	case MDB_BACKSCATTER:	return cfg->backscatter_memory_time;
 	default:		return cfg->verdict_memory;
 	}
 }
@@ -718,9 +700,9 @@ record_expiry(enum mdb_id id, const DBT *v, uint32_t lifetime)
 		return 0;
 	if (id == MDB_GREYLIST && v->size != 21)
 		return 0;
-	if (id == MDB_PASSED && v->size != 13)
+	if ((id == MDB_PASSED || id == MDB_BACKSCATTER) && v->size != 13)
 		return 0;
-	return get_be(p + 1, 8) + lifetime;	/* first_seen, last_pass, when */
+	return memory_get_be(p + 1, 8) + lifetime;	/* first_seen, last_pass, when */
 }
 
 static int

@@ -1,9 +1,10 @@
 /*
  * screen/memory.h - what the screen remembers across restarts: greylist
- * triplets, the sources that passed greylisting, and every verdict (for
- * `mxctl why`), in a Berkeley DB environment in screen_dir.
+ * triplets, the sources that passed greylisting, every verdict (for
+ * `mxctl why`), the recipients of refused spam and the sources of
+ * backscatter, in a Berkeley DB environment in screen_dir.
  *
- * Owns: the four databases and their record formats, their expiry and the
+ * Owns: the six databases and their record formats, their expiry and the
  * bound on their size. The screen role is the only writer; mxctl opens the
  * same environment to read (snapshot transactions never wait for the
  * writer, lib/bdbenv.h). Commits are not flushed to disk one by one
@@ -19,6 +20,15 @@
  *   verdicts.db  key REF ("7f3a09c2-3")  value V1, be64 when, the verdict
  *                line. Expires verdict_memory after when.
  *   qids.db      key QUEUE ID  value V1, be64 when, session id. Same.
+ *   spam.db      key "NET\tSENDER\tRCPT"  value V1, be64 when, the ref of
+ *                the verdict that refused the message. Expires
+ *                spam_memory_time after when (0: at once, the memory is off).
+ *   backscatter.db  key BSOURCE  value V1, be64 last, be32 count. Expires
+ *                backscatter_memory_time after last.
+ * NET is the client's /24 or /64 ("net:192.0.2.0/24"): a spammer's list
+ * cleaning runs from the same network, rarely from the same address.
+ * BSOURCE is the client's address ("ip:192.0.2.7") or, for IPv6, its /64:
+ * backscatter comes from one misconfigured server, not from its neighbours.
  * SOURCE is "net:192.0.2.0/24", "net:2001:db8:1:2::/64" or, for a sender
  * whose SPF passed, "spf:example.net" (a big provider retries from another
  * address of its SPF set, and must not start over).
@@ -37,6 +47,7 @@
 #define MEMORY_TEXT_MAX		2048	/* one verdict line */
 #define MEMORY_ERR_MAX		512
 #define MEMORY_WATCHDOG_SECONDS	5	/* a call that takes longer hung (screen.c) */
+#define MEMORY_KINDS		6	/* databases, in the order of memory_counts() */
 
 struct screen_memory;
 
@@ -107,8 +118,33 @@ int	memory_find(struct screen_memory *, const char *what, memory_verdict_cb,
 size_t	memory_sweep(struct screen_memory *, const struct screen_config *,
 	    time_t now, size_t max_work);
 /* Records per database, for the log and tests: greylist, passed,
- * verdicts, qids. */
-void	memory_counts(const struct screen_memory *, size_t out[4]);
+ * verdicts, qids, spam, backscatter. */
+void	memory_counts(const struct screen_memory *, size_t out[MEMORY_KINDS]);
+
+/* ---- screen/memory_recall.c ---------------------------------------------- */
+
+/* The key part of a backscatter source: "ip:ADDRESS", or "net:X::/64". */
+void	memory_backscatter_source(const char *client_ip, char *out, size_t outsize);
+
+/* A recipient of a message refused as spam: (net, sender, rcpt) is
+ * remembered until spam_memory_time after now; ref names the verdict.
+ * 0, or -1 (full, off, or database trouble). */
+int	memory_note_spam(struct screen_memory *, const struct screen_config *,
+	    const char *net, const char *sender, const char *rcpt, time_t now,
+	    const char *ref);
+/* 1 if (net, sender, rcpt) is remembered at now (ref: the verdict that
+ * refused it), 0 if not (or the memory is off), -1 database trouble. */
+int	memory_spam_recall(struct screen_memory *, const struct screen_config *,
+	    const char *net, const char *sender, const char *rcpt, time_t now,
+	    char *ref, size_t refsize);
+/* A client that sent backscatter: remembered backscatter_memory_time after
+ * its latest. 0, or -1 (full, off, or database trouble). */
+int	memory_note_backscatter(struct screen_memory *, const struct screen_config *,
+	    const char *bsource, time_t now);
+/* 1 if bsource sent backscatter within backscatter_memory_time, 0 if not,
+ * -1 database trouble. */
+int	memory_backscatter_recall(struct screen_memory *, const struct screen_config *,
+	    const char *bsource, time_t now);
 /* Lets BDB drop log files it no longer needs. */
 void	memory_checkpoint(struct screen_memory *);
 

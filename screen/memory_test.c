@@ -146,7 +146,7 @@ static void
 test_bound(void **state)
 {
 	struct screen_memory *m = open_mem(100);
-	size_t counts[4];
+	size_t counts[MEMORY_KINDS];
 	char rcpt[64];
 	time_t t = 3000000;
 
@@ -216,7 +216,7 @@ test_verdicts(void **state)
 	out[0] = '\0';
 	assert_int_equal(memory_find(m, "0badcafe", collect_cb, out), 1);
 	assert_string_equal(out, "0badcafe-2@20:second;");
-	size_t counts[4];
+	size_t counts[MEMORY_KINDS];
 	memory_counts(m, counts);
 	assert_int_equal(counts[2], 2);	/* 0badcafe-2 and 0badcaff-1 */
 	assert_int_equal(counts[3], 1);

@@ -78,6 +78,26 @@ screen_answer_message(uint64_t req_id, const struct screen_message_verdict *mv)
 		log_debug("screen: cannot send verdict %s", mv->v.ref);
 }
 
+/* The end-of-DATA question: its facts and every recipient. */
+static void
+screen_message_frame(struct ipc_link *l, struct ipc_frame *f)
+{
+	static char rcpt[SCREEN_RCPTS_MAX][ADDR_MAX + 1];	/* 51 KiB */
+	struct screen_facts facts;
+	unsigned nrcpt = 0;
+	const char *why;
+
+	if (ipc_decode_screen_message_ask(f, &facts, rcpt, &nrcpt, &why) == -1 ||
+	    f->fd == -1) {
+		if (f->fd != -1)
+			close(f->fd);
+		ipc_link_reject(l, f->type, f->fd == -1 ? "no message" : why);
+		return;
+	}
+	judge_ask_message(&facts, (const char (*)[ADDR_MAX + 1])rcpt, nrcpt, f->fd,
+	    f->req_id);	/* takes fd */
+}
+
 static void
 screen_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
@@ -86,15 +106,14 @@ screen_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 	int fd = f->fd;
 
 	(void)arg;
+	if (f->type == MSG_SCREEN_MESSAGE_ASK) {
+		screen_message_frame(l, f);
+		return;
+	}
 	if (ipc_decode_screen_facts(f, &facts, &why) == -1) {
 		if (fd != -1)
 			close(fd);
 		ipc_link_reject(l, f->type, why);
-		return;
-	}
-	if (f->type == MSG_SCREEN_MESSAGE_ASK && facts.stage == SCREEN_STAGE_MESSAGE &&
-	    fd != -1) {
-		judge_ask_message(&facts, fd, f->req_id);	/* takes fd */
 		return;
 	}
 	if (fd != -1)
@@ -157,7 +176,7 @@ static void
 screen_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	static unsigned ticks;
-	size_t removed, counts[4];
+	size_t removed, counts[MEMORY_KINDS];
 
 	(void)fd;
 	(void)what;
@@ -170,8 +189,8 @@ screen_sweep(evutil_socket_t fd, short what, void *arg)
 	if (removed > 0) {
 		memory_counts(memory, counts);
 		log_event("screen_memory", "removed=%zu greylist=%zu passed=%zu "
-		    "verdicts=%zu qids=%zu", removed, counts[0], counts[1], counts[2],
-		    counts[3]);
+		    "verdicts=%zu qids=%zu spam=%zu backscatter=%zu", removed, counts[0],
+		    counts[1], counts[2], counts[3], counts[4], counts[5]);
 	}
 }
 
@@ -218,7 +237,7 @@ screen_preinit(struct event_base *base, const struct config *c)
 	/* DMARC's organizational domains and libopendkim, before the chroot */
 	if (dmarc_psl_init(NULL) == -1)
 		log_warnx("screen: no Public Suffix List for DMARC: organizational "
-		    "domains fall back to the last two labels");
+		    "domains are unknown: relaxed alignment needs equal domains");
 	if (dkimverify_init() == -1)
 		fatalx("screen: libopendkim does not start");
 	/* dns_server "" means the system's resolvers, like relay: read here,

@@ -18,6 +18,12 @@
  * accepted, and our own trouble never refuses mail for good. The engine's
  * answer deadline covers a screen that does not answer; a link that goes
  * down answers every question in flight at once (smtpd/links.c).
+ * BATV (lib/batv.h): a recipient "prvs=TAG=kim@example.org" is looked up,
+ * delivered and logged as kim@example.org; before the screen is asked,
+ * the queue (which alone holds the key) says whether the tag is ours, and
+ * the screen hears the tag's state with the question. A screen verdict of
+ * "unknown user" (its spam memory) is sent exactly as lookup's unknown
+ * user is, without a reference: a spammer must not tell them apart.
  */
 #include <sys/socket.h>
 
@@ -26,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batv.h"
 #include "inbound.h"
 #include "links.h"
 #include "log.h"
@@ -37,6 +44,12 @@
 struct inbound_state {
 	char		local_ip[IP_TEXT_MAX];	/* our end of the connection */
 	uint32_t	rcpt_seq;		/* questions asked: the ref's -N */
+	/* the RCPT being judged: its BATV tagged form ("" if untagged) and
+	 * what the queue said of the tag */
+	char		tagged[ADDR_MAX + 1];
+	uint8_t		rcpt_tag;		/* enum screen_bounce_tag */
+	/* the transaction's accepted recipients: through a valid tag, or not */
+	unsigned	tx_valid_tags, tx_others;
 };
 
 static struct inbound_state *
@@ -127,6 +140,7 @@ screen_reply(const struct screen_verdict *v)
 	case SCREEN_REPLY_REJECT:		return REPLY_SCREEN_REJECT;
 	case SCREEN_REPLY_SPF_REJECT:		return REPLY_SCREEN_SPF_REJECT;
 	case SCREEN_REPLY_VIRUS:		return REPLY_SCREEN_VIRUS;
+	case SCREEN_REPLY_USER_UNKNOWN:		return REPLY_UNKNOWN_USER;
 	}
 	return REPLY_TEMPFAIL;	/* the decoder lets nothing else through */
 }
@@ -147,31 +161,98 @@ static void
 on_screen_verdict(void *owner, const struct screen_verdict *v)
 {
 	struct smtp_session *s = owner;
+	struct inbound_state *st = state(s);
 
 	if (v == NULL) {
 		session_rcpt_done(s, REPLY_TEMPFAIL, "screen_unavailable");
 		return;
 	}
+	if (v->reply == SCREEN_REPLY_USER_UNKNOWN) {
+		/* byte for byte lookup's reply: no ref (smtpd/reply.c) */
+		session_rcpt_done(s, REPLY_UNKNOWN_USER, "spam_memory");
+		return;
+	}
+	if (v->action == SCREEN_ACCEPT && st->rcpt_tag == SCREEN_TAG_VALID)
+		st->tx_valid_tags++;
+	else if (v->action == SCREEN_ACCEPT)
+		st->tx_others++;
 	session_rcpt_done_arg(s, screen_reply(v), screen_reason(v), v->ref);
 }
 
-/* lookup's verdict stands unless the recipient is local: then the screen. */
+/* The recipient's question, with what is known of its tag. */
+static void
+inbound_ask_screen(struct smtp_session *s)
+{
+	struct screen_facts f;
+
+	inbound_facts(s, SCREEN_STAGE_RCPT, &f);
+	f.rcpt_seq = ++state(s)->rcpt_seq;
+	f.bounce_tag = state(s)->rcpt_tag;
+	snprintf(f.rcpt, sizeof(f.rcpt), "%s", s->tx->asking);
+	if (links_screen_ask(s, &f, screen_answer_seconds(session_cfg()),
+	    on_screen_verdict) == 0)
+		session_rcpt_done(s, REPLY_TEMPFAIL, "screen_unavailable");
+}
+
+/* RCPT TO:<prvs=TAG=kim@example.org> is kim@example.org from here on; the
+ * tagged form is kept to ask the queue about its tag. */
+static void
+inbound_rcpt_address(struct smtp_session *s, char *address, size_t size)
+{
+	struct inbound_state *st = state(s);
+	struct batv_tag t;
+
+	st->tagged[0] = '\0';
+	if (!batv_parse(address, &t) || strlen(t.mailbox) >= size)
+		return;
+	snprintf(st->tagged, sizeof(st->tagged), "%s", address);
+	snprintf(address, size, "%s", t.mailbox);
+}
+
+static void
+on_tag_checked(void *owner, bool ok, enum bounce_tag_result r)
+{
+	struct smtp_session *s = owner;
+
+	if (!ok) {
+		session_rcpt_done(s, REPLY_TEMPFAIL, "queue_unavailable");
+		return;
+	}
+	state(s)->rcpt_tag = r == BOUNCE_TAG_VALID ? SCREEN_TAG_VALID : SCREEN_TAG_BAD;
+	log_event("bounce_tag", "sess=%s to=<%s> result=%s", s->id, s->tx->asking,
+	    bounce_tag_result_name(r));
+	inbound_ask_screen(s);
+}
+
+/* lookup's verdict stands unless the recipient is local: then the queue
+ * for a tag, then the screen. */
 static void
 inbound_check_rcpt(struct smtp_session *s, enum resolve_verdict v,
     enum reply_id r, const char *reason)
 {
-	struct screen_facts f;
+	struct inbound_state *st = state(s);
 
 	if (v != RESOLVE_LOCAL || r != REPLY_RCPT_OK) {
 		session_rcpt_done(s, r, reason);
 		return;
 	}
-	inbound_facts(s, SCREEN_STAGE_RCPT, &f);
-	f.rcpt_seq = ++state(s)->rcpt_seq;
-	snprintf(f.rcpt, sizeof(f.rcpt), "%s", s->tx->asking);
-	if (links_screen_ask(s, &f, screen_answer_seconds(session_cfg()),
-	    on_screen_verdict) == 0)
-		session_rcpt_done(s, REPLY_TEMPFAIL, "screen_unavailable");
+	st->rcpt_tag = session_cfg()->bounce_tags ? SCREEN_TAG_UNTAGGED : SCREEN_TAG_NONE;
+	if (st->tagged[0] == '\0') {
+		inbound_ask_screen(s);
+		return;
+	}
+	if (links_tag_check(s, st->tagged, on_tag_checked) == 0)
+		session_rcpt_done(s, REPLY_TEMPFAIL, "queue_unavailable");
+}
+
+static void
+inbound_on_tx_end(struct smtp_session *s)
+{
+	struct inbound_state *st = state(s);
+
+	if (st == NULL)
+		return;
+	st->tx_valid_tags = st->tx_others = 0;
 }
 
 /* The body goes straight into the spool file; the screen learns the qid. */
@@ -227,7 +308,11 @@ on_reader(void *owner, enum queue_status st, int fd)
 	inbound_facts(s, SCREEN_STAGE_MESSAGE, &f);
 	f.rcpt_seq = ++state(s)->rcpt_seq;
 	snprintf(f.rcpt, sizeof(f.rcpt), "%s", s->tx->nrcpt > 0 ? s->tx->rcpt[0] : "");
-	uint64_t id = links_screen_message_ask(s, &f, fd, on_message_verdict);
+	/* a bounce of our own mail only if every recipient came by a valid tag */
+	if (state(s)->tx_valid_tags > 0 && state(s)->tx_others == 0)
+		f.bounce_tag = SCREEN_TAG_VALID;
+	uint64_t id = links_screen_message_ask(s, &f,
+	    (const char (*)[ADDR_MAX + 1])s->tx->rcpt, s->tx->nrcpt, fd, on_message_verdict);
 	close(fd);		/* the send took its own copy */
 	if (id == 0)
 		session_message_refuse(s, REPLY_TEMPFAIL, "screen_unavailable");
@@ -253,7 +338,9 @@ const struct session_policy inbound_policy = {
 	.on_close = inbound_on_close,
 	.on_helo = inbound_on_helo,
 	.check_mail = inbound_check_mail,
+	.rcpt_address = inbound_rcpt_address,
 	.check_rcpt = inbound_check_rcpt,
 	.data_start = inbound_data_start,
 	.end_of_data = inbound_end_of_data,
+	.on_tx_end = inbound_on_tx_end,
 };

@@ -46,6 +46,7 @@ union answer_fn {
 	screen_done_fn		 screen;
 	message_verdict_fn	 message;
 	reader_done_fn		 reader;
+	tag_done_fn		 tag;
 };
 
 struct pending {
@@ -225,6 +226,9 @@ pending_fail(const struct pending *p)
 		break;
 	case MSG_QUEUE_MSG_READER:
 		p->done.reader(p->owner, QUEUE_TEMPFAIL, -1);
+		break;
+	case MSG_QUEUE_TAG_CHECKED:
+		p->done.tag(p->owner, false, BOUNCE_TAG_BAD);
 		break;
 	}
 }
@@ -530,11 +534,30 @@ on_queue_reader(struct ipc_link *l, struct ipc_frame *f)
 	p.done.reader(p.owner, QUEUE_OK, f->fd);
 }
 
+/* A tag answer that does not decode is no answer: the owner gets !ok. */
+static void
+on_tag_checked(struct ipc_link *l, struct ipc_frame *f)
+{
+	enum bounce_tag_result r = BOUNCE_TAG_BAD;
+	struct pending p;
+	const char *why;
+	bool found = pending_take(f->req_id, MSG_QUEUE_TAG_CHECKED, ROLE_QUEUE, &p);
+	bool ok = ipc_decode_tag_checked(f, &r, &why) == 0;
+
+	if (!ok)
+		links_bad_frame(l, f, why);
+	if (found)
+		p.done.tag(p.owner, ok, r);
+}
+
 static void
 links_on_frame(struct ipc_link *l, struct ipc_frame *f, void *arg)
 {
 	(void)arg;
 	switch (f->type) {
+	case MSG_QUEUE_TAG_CHECKED:
+		on_tag_checked(l, f);
+		return;
 	case MSG_SCREEN_VERDICT:
 		on_screen_verdict(l, f);
 		return;
@@ -735,10 +758,18 @@ links_msg_read(void *owner, const char *msgid, reader_done_fn fn)
 }
 
 uint64_t
-links_screen_message_ask(void *owner, const struct screen_facts *f, int fd,
-    message_verdict_fn fn)
+links_screen_message_ask(void *owner, const struct screen_facts *f,
+    const char (*rcpt)[ADDR_MAX + 1], unsigned nrcpt, int fd, message_verdict_fn fn)
 {
-	ipc_encode_screen_facts(&request_builder, f);
+	ipc_encode_screen_message_ask(&request_builder, f, rcpt, nrcpt);
 	return links_request_fd(owner, ROLE_SCREEN, MSG_SCREEN_MESSAGE_ASK,
 	    MSG_SCREEN_MESSAGE_VERDICT, (union answer_fn){ .message = fn }, fd);
+}
+
+uint64_t
+links_tag_check(void *owner, const char *tagged_address, tag_done_fn fn)
+{
+	ipc_encode_tag_check(&request_builder, tagged_address);
+	return links_request(owner, ROLE_QUEUE, MSG_SMTPD_TAG_CHECK, MSG_QUEUE_TAG_CHECKED,
+	    (union answer_fn){ .tag = fn });
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_bounce.h"
 #include "ipc_decode.h"
 #include "screen_facts.h"
 
@@ -49,6 +50,8 @@ typedef void	(*message_verdict_fn)(void *owner, const struct screen_message_verd
 /* fd: a read-only view of the body when status is QUEUE_OK (the callee
  * owns it), else -1. */
 typedef void	(*reader_done_fn)(void *owner, enum queue_status, int fd);
+/* ok false: no answer (the queue is down, timed out or answered garbage). */
+typedef void	(*tag_done_fn)(void *owner, bool ok, enum bounce_tag_result);
 
 /*
  * Requests. Each returns the request id (never 0), or 0 when the link is
@@ -75,7 +78,10 @@ uint64_t	links_screen_ask(void *owner, const struct screen_facts *,
  * the screen's verdict on the whole message (fd dup()ed by the send). */
 uint64_t	links_msg_read(void *owner, const char *msgid, reader_done_fn);
 uint64_t	links_screen_message_ask(void *owner, const struct screen_facts *,
-		    int fd, message_verdict_fn);
+		    const char (*rcpt)[ADDR_MAX + 1], unsigned nrcpt, int fd,
+		    message_verdict_fn);
+/* Port 25: is the BATV tag of this recipient one the queue made? */
+uint64_t	links_tag_check(void *owner, const char *tagged_address, tag_done_fn);
 void		links_screen_hint(const struct screen_facts *);
 
 /* The owner is going away: answers to its requests will be dropped (a

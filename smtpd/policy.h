@@ -59,6 +59,10 @@ struct session_policy {
 	bool	(*mail_refused)(const struct smtp_session *, enum reply_id *r);
 	/* MAIL passed the grammar (s->tx->from); answer session_mail_done(). */
 	void	(*check_mail)(struct smtp_session *);
+	/* RCPT passed the grammar: address (canonical, size bytes of room) is
+	 * what lookup will be asked and the transaction will hold; the policy
+	 * may rewrite it (port 25: a BATV tag comes off, smtpd/inbound.c). */
+	void	(*rcpt_address)(struct smtp_session *, char *address, size_t size);
 	/* lookup judged s->tx->asking; r and reason are the engine's reading
 	 * of the verdict. Answer session_rcpt_done(). */
 	void	(*check_rcpt)(struct smtp_session *, enum resolve_verdict,

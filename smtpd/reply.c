@@ -4,7 +4,8 @@
  * Owns: every code, enhanced status code and text smtpd sends. Why one
  * table: a reader (and fail2ban) finds all outcomes in one place, the
  * enhanced codes follow RFC 3463 consistently, and texts do not drift into
- * the "You are blacklisted" inconsistencies that teach spammers (seed 003).
+ * telling ones ("You are blacklisted" here, other words there) that teach
+ * spammers which check they tripped (README.md: one neutral text, a ref=).
  * Client text is never echoed into a reply.
  */
 #include <stdio.h>

@@ -501,8 +501,11 @@ act_rcpt(struct smtp_session *s, struct command_ctx *c)
 
 	if (r->is_postmaster)
 		postmaster_domain(r->to.domain, sizeof(r->to.domain));
-	if (addr_format(&r->to, tx->asking, sizeof(tx->asking)) == -1 ||
-	    links_resolve_ask(s, tx->asking, on_resolved) == 0) {
+	if (addr_format(&r->to, tx->asking, sizeof(tx->asking)) == -1)
+		tx->asking[0] = '\0';
+	else if (s->policy->rcpt_address != NULL)
+		s->policy->rcpt_address(s, tx->asking, sizeof(tx->asking));
+	if (tx->asking[0] == '\0' || links_resolve_ask(s, tx->asking, on_resolved) == 0) {
 		log_session_rcpt(s, tx->asking, strlen(tx->asking), REPLY_TEMPFAIL,
 		    "lookup_unavailable");
 		session_reply(s, REPLY_TEMPFAIL);

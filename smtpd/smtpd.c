@@ -39,6 +39,7 @@ const struct role_ops smtpd_role_ops = {
 	.init = smtpd_init,
 	.on_link = links_on_link,
 	.on_reload = tls_role_on_reload,
+	.on_tls = tls_role_on_tls,
 	.on_shutdown = server_shutdown,
 	.sandbox = &sandbox_profile_smtpd,
 };

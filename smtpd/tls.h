@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct bufferevent;
 struct config;
@@ -23,9 +24,13 @@ bool			 tls_available(void);
 /* A session role's preinit (smtpd, submission): tls_init() from the config,
  * remembering which certificate was loaded. */
 void			 tls_role_preinit(const struct config *);
-/* A session role's on_reload: the key cannot be read again after the
- * privilege drop, so a new certificate waits for the next start. */
+/* A session role's on_reload: nothing TLS until MSG_SUP_TLS comes. */
 void			 tls_role_on_reload(const struct config *);
+/* A session role's on_tls: the renewed pair homemxd read at the reload
+ * (fd: the sealed memfd of lib/tlspem.h, closed here). New sessions get
+ * it; running ones keep theirs. A pair that does not load is logged
+ * (event=tls_reload_failed) and the old one stays. */
+void			 tls_role_on_tls(int fd, uint32_t chain_len);
 
 /* A server-side TLS bufferevent on fd, owning fd and the SSL object. */
 struct bufferevent	*tls_accept_bev(struct event_base *, int fd);

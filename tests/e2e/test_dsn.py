@@ -1,5 +1,5 @@
-"""tests/e2e/test_dsn.py - routing to relay, retries and DSNs (issue 4
-sections 3 and 4), with the real homemx-queue and homemx-delivery.
+"""tests/e2e/test_dsn.py - routing to relay, retries and DSNs (RFC 3464),
+with the real homemx-queue and homemx-delivery.
 
 The test plays the supervisor (fd 3 control link, fd 4 config memfd,
 MSG_SUP_LINK frames, as in test_queue_roles.py), submission and smtpd
@@ -59,7 +59,7 @@ from netns import NetnsHomemx, Topology, Unbound, can_use_netns, in_netns
 from rolerig import (DELIVERY_OK, DELIVERY_PERMFAIL, DELIVERY_TEMPFAIL,
                      QUEUE_OK, QUEUE_REJECT, RESOLVE_LOCAL, RESOLVE_NOT_LOCAL,
                      RESOLVE_UNKNOWN_USER, SIGN_FAILED, SIGN_NO_KEY, SIGN_OK, SOURCE_SMTP,
-                     SOURCE_SUBMISSION, RoleRig, parse_str, s)
+                     SOURCE_SUBMISSION, RoleRig, commit_payload, parse_str, s)
 from smtp_receiver import SmtpReceiver
 
 NETNS_OK, NETNS_WHY = can_use_netns()
@@ -182,9 +182,7 @@ class DsnRig(RoleRig):
         msgid, _ = parse_str(p, 1)
         os.write(fd, body)
         os.close(fd)
-        payload = s(msgid) + s(sender) + s("client.example") + s("192.0.2.9")
-        payload += bytes([source]) + struct.pack(">H", len(rcpts))
-        payload += b"".join(s(r) for r in rcpts)
+        payload = commit_payload(msgid, sender, "client.example", "192.0.2.9", source, rcpts)
         link.send("MSG_SMTPD_MSG_COMMIT", payload, req=2)
         name, _, p, _ = link.recv()
         assert name == "MSG_QUEUE_MSG_COMMITTED", name

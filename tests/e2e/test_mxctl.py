@@ -1,4 +1,4 @@
-"""tests/e2e/test_mxctl.py - issue 3 section 7 (store and CLI) end to end.
+"""tests/e2e/test_mxctl.py - the store and the mxctl CLI end to end.
 
 Owns: the proof that every mxctl command works and that every error exits
 non-zero with a clear message and writes nothing: a '€' typed for '@', a

@@ -1,7 +1,7 @@
 """tests/e2e/test_queue.py - the durable queue and local delivery through
 the whole daemon: SMTP in, Maildir out.
 
-Covers issue 3 sections 5 and 6: byte-exact delivery (8-bit, dot-unstuffing),
+Covers the queue and Maildir delivery: byte-exact (8-bit, dot-unstuffing),
 Return-Path and Delivered-To (with +tag and -tag), aliases to several users,
 the spool surviving a restart, 451/452 and never 250 on a full spool, and
 the crash-safety run: load, kill -9 of random roles, kill -9 of the whole
@@ -175,7 +175,7 @@ class Restart(unittest.TestCase):
 
 
 class CrashSafety(unittest.TestCase):
-    """Issue 3 section 5: no acknowledged message is ever lost."""
+    """The queue's promise: no acknowledged message is ever lost."""
 
     MESSAGES = 300
     CLIENTS = 8

@@ -18,7 +18,6 @@ import random
 import re
 import shutil
 import signal
-import struct
 import subprocess
 import tempfile
 import threading
@@ -27,7 +26,8 @@ import unittest
 
 from harness import WAIT, maildir_messages
 from rolerig import (QUEUE_NOSPACE, QUEUE_OK, QUEUE_REJECT, RESOLVE_LOCAL, RESOLVE_TEMPFAIL,
-                     RESOLVE_UNKNOWN_USER, SOURCE_SMTP, Link, RoleRig, pair, parse_str, s)
+                     RESOLVE_UNKNOWN_USER, SOURCE_SMTP, Link, RoleRig, commit_payload, pair,
+                     parse_str, s)
 
 
 class Rig(RoleRig):
@@ -75,10 +75,7 @@ class Rig(RoleRig):
         return status, msgid, fd
 
     def commit_frame(self, msgid, rcpts, sender="a@example.net", req=2):
-        p = s(msgid) + s(sender) + s("client.example") + s("127.0.0.1")
-        p += bytes([SOURCE_SMTP]) + struct.pack(">H", len(rcpts))
-        for r in rcpts:
-            p += s(r)
+        p = commit_payload(msgid, sender, "client.example", "127.0.0.1", SOURCE_SMTP, rcpts)
         self.smtpd.send("MSG_SMTPD_MSG_COMMIT", p, req=req)
 
     def committed(self):
@@ -302,8 +299,7 @@ class HostileSmtpd(RigTest):
         st, msgid, fd = r.open_body()
         os.close(fd)
         # Recipient "kim€example.test" does not decode: the link is dropped.
-        p = s(msgid) + s("") + s("h") + s("127.0.0.1") + bytes([SOURCE_SMTP])
-        p += struct.pack(">H", 1) + s("kim\u20acexample.test")
+        p = commit_payload(msgid, "", "h", "127.0.0.1", SOURCE_SMTP, ["kim\u20acexample.test"])
         r.smtpd.send("MSG_SMTPD_MSG_COMMIT", p)
         self.assertTrue(r.smtpd.is_closed())
         r.wait_log("event=ipc_reject peer=smtpd")
@@ -526,8 +522,8 @@ class CommitLoad:
             opened.append((msgid, mid))
         by_msgid = {}
         for msgid, mid in opened:
-            p = s(msgid) + s("a@example.net") + s("client.example") + s("127.0.0.1")
-            p += bytes([SOURCE_SMTP]) + struct.pack(">H", 1) + s("kim@example.test")
+            p = commit_payload(msgid, "a@example.net", "client.example", "127.0.0.1",
+                               SOURCE_SMTP, ["kim@example.test"])
             with self.lock:
                 self.attempted.add(mid)
             self.link.send("MSG_SMTPD_MSG_COMMIT", p, req=self.next_req())

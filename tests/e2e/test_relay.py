@@ -323,7 +323,7 @@ class Routing(RelayTest):
                                    r"outcome=delivered")
 
     def test_equal_preferences_share_the_load(self):
-        # seed 002: two MX 10s; each job shuffles them, so over 12 jobs both
+        # RFC 5321 5.1: two MX 10s; each job shuffles them, so over 12 jobs both
         # are used (all on one: probability 2^-11).
         for i in range(12):
             self.assertEqual(self.rig.relay([f"u{i}@equal.test"])[0][0], OK)

@@ -1,13 +1,13 @@
-"""tests/e2e/test_smtpd.py - issue 3 section 4 (inbound ESMTP) end to end.
+"""tests/e2e/test_smtpd.py - inbound ESMTP (port 25) end to end.
 
 Owns: the proof that the real daemon (homemxd + smtpd + lookup + queue +
-delivery) does what section 4 promises, driven with raw sockets, Python
-smtplib and swaks: the neutral banner and EHLO keywords, recipient
-validation at RCPT time (subaddresses, unknown users, relay denial), the
-nmap open-relay patterns, every SMTP smuggling variant, STARTTLS and its
-injection attack, pipelining of a whole transaction in one write, the
-limits and timeouts, the Received: header, the log lines, the privilege
-separation of smtpd and the drain on SIGTERM.
+delivery) does what README.md's "Decisions on the wire" promises, driven
+with raw sockets, Python smtplib and swaks: the neutral banner and EHLO
+keywords, recipient validation at RCPT time (subaddresses, unknown users,
+relay denial), the nmap open-relay patterns, every SMTP smuggling variant,
+STARTTLS and its injection attack, pipelining of a whole transaction in one
+write, the limits and timeouts, the Received: header, the log lines, the
+privilege separation of smtpd and the drain on SIGTERM.
 
 Each class runs one daemon instance (tests/e2e/harness.py). Failure paths
 that need a misbehaving lookup or queue are in test_smtpd_standalone.py.
@@ -715,6 +715,8 @@ class TestPeerRestart(InstanceCase):
         c = SMTPClient(self.h.smtp_port, timeout=30)   # connects: the backlog holds it
         self.clients.append(c)
         self.assertEqual(c.reply()[0], 220)            # ... until lookup is linked again
+        # the lines reach the file through homemxd's pipe: wait for them
+        wait_log(self.h, r"homemx-smtpd\[\d+\]: event=connect ", start=mark)
         log = self.h.log()[mark:]
         on = re.search(r"homemx-smtpd\[\d+\]: event=accept role=smtpd state=on\n", log)
         first = re.search(r"homemx-smtpd\[\d+\]: event=connect ", log)

@@ -4,7 +4,7 @@ Owns: a fake of everything around smtpd. This process plays homemxd (the
 control link on fd 3, the config memfd on fd 4, the listening socket on
 fd 5, MSG_SUP_LINK frames) and both of smtpd's peers, lookup and queue,
 speaking the real frame format (message numbers are read from
-lib/ipc_msgs.h). Why: the failure paths of section 4/5 that real roles
+lib/ipc_msgs.h). Why: the failure paths of inbound SMTP that real roles
 rarely produce on demand -- lookup down, queue answering NOSPACE, a spool
 fd on a full disk, a link that dies while a commit is pending, a client
 that vanishes before the spool file arrives -- are driven here exactly and
@@ -47,7 +47,8 @@ class Message:
 
 
 class Facts:
-    """One MSG_SCREEN_HINT/ASK as smtpd sent it (lib/ipc_screen.h)."""
+    """One MSG_SCREEN_HINT/ASK/MESSAGE_ASK as smtpd sent it (lib/ipc_screen.h);
+    a message question also names every recipient (rcpts)."""
 
     def __init__(self, kind, payload):
         c = Cursor(payload)
@@ -56,6 +57,10 @@ class Facts:
         self.rcpt_seq = c.u32()
         (self.sess, self.client_ip, self.local_ip, self.helo, self.mail_from,
          self.rcpt, self.qid) = (c.str("latin-1") for _ in range(7))
+        self.bounce_tag = c.u8()
+        self.rcpts = []
+        if kind == "MSG_SCREEN_MESSAGE_ASK":
+            self.rcpts = [c.str("latin-1") for _ in range(c.u16())]
         c.end()
 
 
@@ -95,6 +100,9 @@ class FakeWorld(RoleRig):
         self.screen_message = lambda facts: ((rolerig.SCREEN_ACCEPT, rolerig.SCREEN_REPLY_OK),
                                              b"", [])
         self.screened = []          # Facts of every hint and question, in order
+        # BATV: tag_check(tagged address) -> BOUNCE_TAG_* or None (no answer)
+        self.tag_check = lambda address: 1
+        self.tag_asks = []
         self.spool = {}
         self.proc = None
         self.links = {}
@@ -247,6 +255,14 @@ class FakeWorld(RoleRig):
                 self.safe_send(link, "MSG_QUEUE_MSG_READER", bytes([QUEUE_OK]) + s(msgid),
                                req_id, fd=rfd)
                 os.close(rfd)
+        elif name == "MSG_SMTPD_TAG_CHECK":
+            address = c.str("latin-1")
+            c.end()
+            with self.lock:
+                self.tag_asks.append(address)
+            answer = self.tag_check(address)
+            if answer is not None:
+                self.safe_send(link, "MSG_QUEUE_TAG_CHECKED", bytes([answer]), req_id)
         elif name == "MSG_SCREEN_MESSAGE_ASK":
             facts = Facts(name, payload)
             with os.fdopen(os.dup(fd), "rb") as f:
@@ -698,6 +714,8 @@ class TestScreen(SmtpdCase):
             ("MSG_SCREEN_MESSAGE_ASK", rolerig.SCREEN_STAGE_MESSAGE)])
         whole = self.world.screened[6]
         self.assertEqual((whole.rcpt, whole.rcpt_seq), ("kim@example.test", 3))
+        self.assertEqual(whole.rcpts, ["kim@example.test", "ann@example.test"])
+        self.assertEqual([f.bounce_tag for f in self.world.screened], [0] * 7)  # bounce_tags off
         self.assertEqual(whole.qid, self.world.messages[0].msgid)
         # the screen read exactly what the queue got (Received: first)
         self.assertEqual(whole.message, self.world.messages[0].body)
@@ -832,6 +850,80 @@ class TestScreen(SmtpdCase):
         c.cmd("MAIL FROM:<a@client.example>")
         self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 451, "4.3.0")
         self.world.wait_log(r"event=ipc_reject peer=screen type=MSG_SCREEN_VERDICT")
+
+
+class TestBounceTags(SmtpdCase):
+    """BATV in smtpd (smtpd/inbound.c): a tagged recipient is looked up and
+    delivered untagged, the queue is asked about its tag, the screen hears
+    the answer; the screen's "unknown user" is lookup's reply to the byte."""
+    extra_conf = "max_errors 100\nbounce_tags on"
+    TAGGED = "prvs=0123abcdef=kim@example.test"
+    VALID, BAD, UNTAGGED = 1, 2, 3      # enum screen_bounce_tag / bounce_tag_result
+
+    def test_tagged_recipient_is_the_untagged_mailbox(self):
+        c = self.client()
+        c.cmd("EHLO mx.example.net")
+        self.assertReply(c.cmd("MAIL FROM:<>"), 250)
+        self.assertReply(c.cmd(f"RCPT TO:<{self.TAGGED}>"), 250, "2.1.5")
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(MESSAGE + b".\r\n")
+        self.assertReply(c.reply(), 250)
+        self.assertEqual(self.world.tag_asks, [self.TAGGED])
+        self.assertEqual(self.world.asked, ["kim@example.test"])        # lookup: untagged
+        self.assertEqual(self.world.messages[0].rcpts, ["kim@example.test"])
+        asks = [f for f in self.world.screened if f.kind != "MSG_SCREEN_HINT"]
+        self.assertEqual([(f.rcpt, f.bounce_tag) for f in asks],
+                         [("kim@example.test", self.VALID), ("kim@example.test", self.VALID)])
+        self.assertEqual(asks[1].rcpts, ["kim@example.test"])
+        self.world.wait_log("event=bounce_tag sess=")
+        self.assertRegex(self.world.log(), r"event=bounce_tag sess=\w+ "
+                                           r"to=<kim@example.test> result=valid")
+
+    def test_tag_states_reach_the_screen(self):
+        self.world.tag_check = lambda address: 3        # BOUNCE_TAG_EXPIRED
+        c = self.client()
+        c.cmd("EHLO mx.example.net")
+        c.cmd("MAIL FROM:<>")
+        self.assertReply(c.cmd(f"RCPT TO:<{self.TAGGED}>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<ann@example.test>"), 250)   # untagged, tags on
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(MESSAGE + b".\r\n")
+        self.assertReply(c.reply(), 250)
+        asks = [f for f in self.world.screened if f.kind != "MSG_SCREEN_HINT"]
+        self.assertEqual([f.bounce_tag for f in asks], [self.BAD, self.UNTAGGED, 0])
+        self.assertEqual(asks[2].rcpts, ["kim@example.test", "ann@example.test"])
+        # an unknown user behind a tag is lookup's: the queue is not asked
+        self.world.tag_asks.clear()
+        c.cmd("MAIL FROM:<>")
+        self.assertReply(c.cmd("RCPT TO:<prvs=0123abcdef=nobody@example.test>"), 550, "5.1.1")
+        self.assertEqual(self.world.tag_asks, [])
+
+    def test_queue_gone_during_tag_check_is_451(self):
+        self.world.tag_check = lambda address: None     # swallows the question
+        c = self.client()
+        c.cmd("EHLO mx.example.net")
+        c.cmd("MAIL FROM:<>")
+        c.send(f"RCPT TO:<{self.TAGGED}>\r\n")
+        self.world.wait_for(lambda: self.world.tag_asks == [self.TAGGED])
+        self.world.drop_peer("queue")
+        self.assertReply(c.reply(), 451, "4.3.0")
+        self.world.wait_log("reason=queue_unavailable")
+        self.assertFalse(any(f.kind == "MSG_SCREEN_ASK" for f in self.world.screened))
+        self.world.tag_check = lambda address: 1
+        self.world.connect_peer("queue")
+
+    def test_screen_unknown_user_is_lookups_reply(self):
+        self.world.screen = lambda f: (rolerig.SCREEN_REJECT, rolerig.SCREEN_REPLY_USER_UNKNOWN)
+        c = self.client()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<a@client.example>")
+        real = c.cmd("RCPT TO:<nobody@example.test>")
+        self.assertEqual(c.cmd("RCPT TO:<kim@example.test>"), real)
+        self.assertEqual(real, (550, "550 5.1.1 Recipient address rejected: User unknown"))
+        self.world.wait_log("reason=spam_memory")
+        self.assertRegex(self.world.log(), r'event=rcpt sess=\w+ from=<a@client.example> '
+                                           r'to=<kim@example.test> verdict=reject '
+                                           r'reply="550 5.1.1" reason=spam_memory ip=127.0.0.1')
 
 
 class TestQueueFailures(SmtpdCase):

@@ -1,9 +1,9 @@
-"""tests/e2e/test_submission.py - issue 4 section 1 (submission) end to end.
+"""tests/e2e/test_submission.py - submission (587 and 465) end to end.
 
 Owns: the proof that the real daemon (homemxd with homemx-submission,
-lookup, queue, delivery and homemx-dkimsign) does what section 1 promises,
-driven with Python smtplib, raw sockets and msmtp over 587 (STARTTLS) and
-465 (implicit TLS):
+lookup, queue, delivery and homemx-dkimsign) does what README.md's
+"Submission, DKIM and outbound mail" promises, driven with Python smtplib,
+raw sockets and msmtp over 587 (STARTTLS) and 465 (implicit TLS):
   - AUTH is neither offered nor accepted before TLS (538 5.7.11), and MAIL
     needs AUTH (530 5.7.0); PLAIN and LOGIN work; a wrong password is
     535 5.7.8; the protocol edges (cancel, bad base64, unknown mechanism,

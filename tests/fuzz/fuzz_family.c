@@ -1,4 +1,4 @@
-// SOURCES: lib/ipc.c lib/ipc_decode.c lib/addr.c lib/log.c lib/util.c queue/family_store.c lib/ipc_screen.c lib/ipc_text.c
+// SOURCES: lib/ipc.c lib/ipc_decode.c lib/addr.c lib/log.c lib/util.c queue/family_store.c lib/ipc_screen.c lib/ipc_text.c lib/ipc_bounce.c lib/batv.c
 // LIBS: -levent -lidn2
 /*
  * tests/fuzz/fuzz_family.c - the remembered IPv6->IPv4 fallbacks on their
