@@ -1,15 +1,16 @@
 /*
- * queue/batch_test.c - the group commit with its flush in a thread: every
+ * queue/batch_test.c - the group commit with its flushes in threads: every
  * write is answered once, after its envelope is on disk, from the event
- * loop; writes added while a flush runs wait for the next batch (and
- * never see the flush of a batch they were not written in); a failed
- * flush fails its whole batch and only it; batch_run_now() (shutdown)
- * finishes the flush in flight and the rest without the loop.
+ * loop; a write added while a flush runs gets the second flusher at once;
+ * a rewrite of an envelope that a running flush is writing waits for it;
+ * a failed flush fails its whole batch and only it; batch_run_now()
+ * (shutdown) finishes the flushes in flight and the rest without the loop.
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -65,20 +67,39 @@ item_done(struct spool_write *w)
 	spool_write_release(w);
 }
 
+static void	item_prepare_kind(struct item *, enum spool_write_kind, time_t);
+
 /* A body as smtpd leaves it, and its commit write, not yet added. */
 static void
 item_prepare(struct item *it)
 {
-	struct envelope e;
 	int fd;
 
 	memset(it, 0, sizeof(*it));
 	assert_true((fd = spool_create_body(it->id)) != -1);
 	assert_int_equal(write_all(fd, BODY, strlen(BODY)), 0);
 	close(fd);
+	item_prepare_kind(it, SPOOL_WRITE_COMMIT, 1700000000);
+}
+
+/* A rewrite of its envelope (next attempt at `next`), not yet added. */
+static void
+item_prepare_update(struct item *u, const struct item *it, time_t next)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->id, sizeof(u->id), "%s", it->id);
+	item_prepare_kind(u, SPOOL_WRITE_UPDATE, next);
+}
+
+static void
+item_prepare_kind(struct item *it, enum spool_write_kind kind, time_t next)
+{
+	struct envelope e;
+
 	memset(&e, 0, sizeof(e));
 	snprintf(e.id, sizeof(e.id), "%s", it->id);
-	e.arrival = e.next_attempt = 1700000000;
+	e.arrival = 1700000000;
+	e.next_attempt = next;
 	e.source = SOURCE_SMTP;
 	snprintf(e.sender, sizeof(e.sender), "a@example.net");
 	e.nrcpt = 1;
@@ -86,7 +107,7 @@ item_prepare(struct item *it)
 	snprintf(e.rcpt[0], sizeof(e.rcpt[0]), "kim@example.test");
 	e.has_body_size = true;
 	e.body_size = strlen(BODY);
-	assert_int_equal(spool_write_prepare(&it->w, SPOOL_WRITE_COMMIT, &e), 0);
+	assert_int_equal(spool_write_prepare(&it->w, kind, &e), 0);
 	envelope_free(&e);
 	it->w.done = item_done;
 	it->w.arg = it;
@@ -131,11 +152,12 @@ setup(void **state)
 	snprintf(spool_dir, sizeof(spool_dir), "/tmp/hmx-batch-test-XXXXXX");
 	if (mkdtemp(spool_dir) == NULL)
 		return -1;
-	spool_init(spool_dir);
-	spool_set_flush_mode(SPOOL_FLUSH_SYNCFS);
+	/* In the queue role's order: the batch runner before the spool. */
 	if ((base = event_base_new()) == NULL)
 		return -1;
 	batch_init(base);
+	spool_init(spool_dir);
+	spool_set_flush_mode(SPOOL_FLUSH_SYNCFS);
 	return 0;
 }
 
@@ -174,30 +196,114 @@ test_answered_once_after_the_flush(void **state)
 	assert_true(batch_is_empty());
 }
 
-/* A write added while a batch is with the thread waits for the next
- * batch: it is answered after the first batch, in a flush of its own. */
+/* A write added while a batch is with one flusher gets the other at
+ * once: both flushes run side by side. */
 static void
-test_added_during_a_flush_waits(void **state)
+test_second_flush_runs_beside_the_first(void **state)
 {
 	static struct item first, second;
 	unsigned long flushes = spool_flush_calls();
 
 	(void)state;
+	batch_hold_flushes(true);
 	item_prepare(&first);
 	item_prepare(&second);
 	batch_add(&first.w);
-	/* One turn: the batch of `first` is written and with the thread. */
+	/* One turn: the batch of `first` is written and with a flusher. */
 	assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
 	assert_true(env_exists(first.id));
-	assert_int_equal(first.calls, 0);
 	batch_add(&second.w);
+	assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
+	assert_true(env_exists(second.id));	/* not waiting for `first` */
+	assert_int_equal(first.calls + second.calls, 0);
+	batch_hold_flushes(false);
 	run_until_answered(&first, 1);
 	run_until_answered(&second, 1);
-	assert_true(first.order < second.order);
 	assert_int_equal(first.error, 0);
 	assert_int_equal(second.error, 0);
-	assert_true(second.env_on_disk);
 	assert_int_equal(spool_flush_calls() - flushes, 2);
+	assert_true(batch_is_empty());
+}
+
+static bool
+file_has(const char *id, const char *suffix, const struct spool_write *w)
+{
+	char path[256], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/msg/%s%s", spool_dir, id, suffix);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)w->len && memcmp(buf, w->text, w->len) == 0;
+}
+
+/* Two rewrites of one envelope (<ID>.env.tmp) must not be flushed side
+ * by side: the second waits for the first batch, and its text is the one
+ * that ends in <ID>.env. A commit added with it does not wait. */
+static void
+test_rewrite_of_an_envelope_in_flight_waits(void **state)
+{
+	static struct item msg, u1, u2, other;
+	char u2_text[4096];
+	size_t u2_len;
+
+	(void)state;
+	item_prepare(&msg);
+	batch_add(&msg.w);
+	run_until_answered(&msg, 1);
+	batch_hold_flushes(true);
+	item_prepare_update(&u1, &msg, 1700000100);
+	item_prepare_update(&u2, &msg, 1700000200);
+	item_prepare(&other);
+	assert_true(u2.w.len <= sizeof(u2_text));
+	memcpy(u2_text, u2.w.text, u2.w.len);
+	u2_len = u2.w.len;
+	batch_add(&u1.w);
+	assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
+	assert_true(file_has(msg.id, ".env.tmp", &u1.w));
+	batch_add(&u2.w);
+	batch_add(&other.w);
+	assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
+	assert_true(env_exists(other.id));		/* the second flusher's */
+	assert_true(file_has(msg.id, ".env.tmp", &u1.w));	/* u2 not written */
+	batch_hold_flushes(false);
+	run_until_answered(&u1, 1);
+	run_until_answered(&other, 1);
+	run_until_answered(&u2, 1);
+	assert_true(u1.order < u2.order);
+	assert_int_equal(u1.error + u2.error + other.error, 0);
+	struct spool_write want = { .text = u2_text, .len = u2_len };
+	assert_true(file_has(msg.id, ".env", &want));
+	assert_true(batch_is_empty());
+}
+
+/* A rewrite whose message was removed while its batch was being flushed
+ * is not renamed into place: no envelope without a body comes back. */
+static void
+test_rewrite_of_a_removed_message_is_dropped(void **state)
+{
+	static struct item msg, u;
+
+	(void)state;
+	item_prepare(&msg);
+	batch_add(&msg.w);
+	run_until_answered(&msg, 1);
+	batch_hold_flushes(true);
+	item_prepare_update(&u, &msg, 1700000100);
+	batch_add(&u.w);
+	assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
+	assert_int_equal(spool_remove(msg.id), 0);	/* delivered meanwhile */
+	batch_hold_flushes(false);
+	run_until_answered(&u, 1);
+	assert_int_equal(u.error, 0);
+	assert_false(env_exists(msg.id));
+
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s/msg/%s.env.tmp", spool_dir, msg.id);
+	assert_int_equal(access(tmp, F_OK), -1);	/* cleaned up too */
 }
 
 static void
@@ -251,7 +357,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answered_once_after_the_flush),
-		cmocka_unit_test(test_added_during_a_flush_waits),
+		cmocka_unit_test(test_second_flush_runs_beside_the_first),
+		cmocka_unit_test(test_rewrite_of_an_envelope_in_flight_waits),
+		cmocka_unit_test(test_rewrite_of_a_removed_message_is_dropped),
 		cmocka_unit_test(test_failed_flush_fails_its_batch_only),
 		cmocka_unit_test(test_run_now_finishes_everything),
 	};
