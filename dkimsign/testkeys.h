@@ -32,11 +32,14 @@
  * here; any other leak still fails the ASan build. The slow unwinder is
  * needed to see dkim_privkey_load through libcrypto's frames.
  */
+#ifndef TESTKEYS_ASAN_OPTIONS	/* a test may need more (isolate_test.c) */
+#define TESTKEYS_ASAN_OPTIONS "fast_unwind_on_malloc=0"
+#endif
 const char *__asan_default_options(void);
 const char *
 __asan_default_options(void)
 {
-	return "fast_unwind_on_malloc=0";
+	return TESTKEYS_ASAN_OPTIONS;
 }
 
 const char *__lsan_default_suppressions(void);

@@ -1,6 +1,7 @@
 /*
  * queue/batch.h - group commit: envelope writes collected from one turn of
- * the event loop are flushed together (see batch.c).
+ * the event loop are flushed together, up to two batches at a time, in
+ * flusher threads (see batch.c).
  */
 #ifndef HMX_QUEUE_BATCH_H
 #define HMX_QUEUE_BATCH_H
@@ -18,5 +19,7 @@ void	batch_add(struct spool_write *w);
 /* Flushes whatever is queued, now (shutdown). */
 void	batch_run_now(void);
 bool	batch_is_empty(void);
+/* For the unit test: flushers start no flush while held. */
+void	batch_hold_flushes(bool hold);
 
 #endif

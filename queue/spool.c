@@ -77,6 +77,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,25 +100,34 @@ static enum spool_flush_mode flush_mode = SPOOL_FLUSH_SYNCFS;
 /* syncfs() and fsync() calls so far; the flush of a batch may run in the
  * queue's flusher thread (batch.c), hence atomic. */
 static _Atomic unsigned long flush_calls;
+static _Thread_local unsigned long flush_calls_here;	/* by this thread */
 
+/* Test faults; the flushes read them from batch.c's threads, hence the lock. */
+static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
 static char	fault_op[16];
 static int	fault_err;
 
 void
 spool_inject_fault(const char *op, int err)
 {
+	pthread_mutex_lock(&fault_lock);
 	snprintf(fault_op, sizeof(fault_op), "%s", op);
 	fault_err = err;
+	pthread_mutex_unlock(&fault_lock);
 }
 
 /* Returns the injected errno for op (once), or 0. */
 static int
 fault_hit(const char *op)
 {
-	if (fault_err == 0 || strcmp(fault_op, op) != 0)
-		return 0;
-	int err = fault_err;
-	fault_err = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&fault_lock);
+	if (fault_err != 0 && strcmp(fault_op, op) == 0) {
+		err = fault_err;
+		fault_err = 0;
+	}
+	pthread_mutex_unlock(&fault_lock);
 	return err;
 }
 
@@ -168,6 +178,12 @@ unsigned long
 spool_flush_calls(void)
 {
 	return flush_calls;
+}
+
+unsigned long
+spool_flush_calls_here(void)
+{
+	return flush_calls_here;
 }
 
 static void
@@ -442,6 +458,7 @@ fsync_or_fault(int fd, const char *op)
 	int err;
 
 	flush_calls++;
+	flush_calls_here++;
 	if ((err = fault_hit(op)) != 0)
 		return err;
 	return fsync(fd) == -1 ? errno : 0;
@@ -507,25 +524,34 @@ fail_survivors(struct spool_write_list *list, const char *op, int err)
 		write_failed(w, op, err);
 }
 
-/* The one flush of a batch; 0 or an errno value, *op says which call. */
+/* The one flush of a batch, through dir (an open file of msg/); 0 or an
+ * errno value, *op says which call. */
 static int
-flush_batch(const char **op)
+flush_batch(int dir, const char **op)
 {
 	int err;
 
 	if (flush_mode == SPOOL_FLUSH_SYNCFS) {
 		*op = "syncfs";
 		flush_calls++;
+		flush_calls_here++;
 		if ((err = fault_hit("syncfs")) != 0)
 			return err;
-		return syncfs(msg_fd) == -1 ? errno : 0;
+		return syncfs(dir) == -1 ? errno : 0;
 	}
 	/* Every file is fsynced already: make their new names durable. */
 	*op = "fsync_dir";
-	return fsync_or_fault(msg_fd, "fsync_dir");
+	return fsync_or_fault(dir, "fsync_dir");
 }
 
-/* A rewrite is durable in its tmp file: put it in place. */
+static bool	exists(int dirfd, const char *id, const char *suffix);
+
+/*
+ * A rewrite is durable in its tmp file: put it in place - unless the
+ * message was removed while its batch was being flushed (the flush runs
+ * beside the event loop, batch.c): then the rewrite is moot, and renaming
+ * it would bring back an envelope without a body.
+ */
 static void
 rename_update(struct spool_write *w)
 {
@@ -534,6 +560,10 @@ rename_update(struct spool_write *w)
 
 	spool_name(from, sizeof(from), w->id, ".env.tmp");
 	spool_name(to, sizeof(to), w->id, ".env");
+	if (!exists(msg_fd, w->id, ".msg")) {
+		(void)unlink_suffix(w->id, ".env.tmp");
+		return;
+	}
 	if ((err = fault_hit("rename")) == 0 &&
 	    renameat(msg_fd, from, msg_fd, to) == -1)
 		err = errno;
@@ -559,7 +589,19 @@ spool_batch_write(struct spool_write_list *list)
 int
 spool_batch_flush(const char **op)
 {
-	return flush_batch(op);
+	return flush_batch(msg_fd, op);
+}
+
+int
+spool_flush_handle(void)
+{
+	return openat(msg_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int
+spool_batch_flush_on(int handle, const char **op)
+{
+	return flush_batch(handle, op);
 }
 
 void

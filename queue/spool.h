@@ -53,6 +53,8 @@ bool	spool_release_has_syncfs_errors(const char *release);
 void	spool_set_flush_mode(enum spool_flush_mode);
 /* syncfs() and fsync() calls of group flushes so far (batch.c logs it). */
 unsigned long spool_flush_calls(void);
+/* The same, made by the calling thread only (batch.c's flushers). */
+unsigned long spool_flush_calls_here(void);
 
 /* Creates msg/<ID>.msg with a fresh id, O_EXCL, mode 0600, opened
  * write-only. Returns the fd, or -1 with errno. */
@@ -101,6 +103,16 @@ void	spool_write_batch(struct spool_write_list *);
 unsigned spool_batch_write(struct spool_write_list *);
 int	spool_batch_flush(const char **op);
 void	spool_batch_finish(struct spool_write_list *, int err, const char *op);
+/*
+ * For flushes that may run at the same time (batch.c's flushers): each
+ * flushes through an open file of msg/ of its own (spool_flush_handle,
+ * -1 with errno), because syncfs() reports a writeback error once per
+ * open file, and two flushes sharing one could see an error meant for
+ * the other's batch only once between them. An update whose message was
+ * removed while it was being flushed is not renamed (spool_batch_finish).
+ */
+int	spool_flush_handle(void);
+int	spool_batch_flush_on(int handle, const char **op);
 
 /* Formats e into a new malloc'd text for w; -1 if e cannot be written. */
 int	spool_write_prepare(struct spool_write *w, enum spool_write_kind,

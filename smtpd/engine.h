@@ -65,6 +65,7 @@ struct transaction {
 	char			 asking[ADDR_MAX + 1];	/* RCPT being judged */
 	char			 qid[QUEUE_ID_SIZE];
 	bool			 spool_open;	/* the queue holds an uncommitted file */
+	uint64_t		 open_req;	/* the OPEN in flight (0: none) */
 	int			 fd;		/* the spool file */
 	struct body_writer	*writer;
 	struct data_scanner	 scan;

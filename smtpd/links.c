@@ -193,6 +193,18 @@ links_forget(void *owner)
 	}
 }
 
+void
+links_forget_request(uint64_t req_id)
+{
+	struct pending *p;
+
+	TAILQ_FOREACH(p, &pendings, entry)
+		if (p->req_id == req_id) {
+			pending_remove(p);
+			return;
+		}
+}
+
 /* Answers one (already removed) request as a temporary failure. */
 static void
 pending_fail(const struct pending *p)

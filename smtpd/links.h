@@ -91,6 +91,9 @@ void		links_screen_hint(const struct screen_facts *);
 /* The owner is going away: answers to its requests will be dropped (a
  * late spool file is closed and aborted). */
 void		links_forget(void *owner);
+/* One request (its id, as links_*_ask returned it) is no longer wanted:
+ * as links_forget(), for that request only. */
+void		links_forget_request(uint64_t req_id);
 /* The owner stops waiting (its answer timer ran out): each of its pending
  * requests is answered now as a temporary failure. Returns how many. */
 size_t		links_fail_pending(void *owner);

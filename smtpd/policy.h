@@ -36,6 +36,10 @@ struct session_policy {
 	enum msg_source		 source;	/* what the queue is told */
 	bool			 greeting_delay;	/* greeting_delay applies */
 	unsigned		 mail_options;	/* MAIL_OPT_* the MAIL parser takes */
+	/* Ask the queue for the spool file at the first accepted recipient
+	 * rather than at DATA, so that 354 does not wait for it (the answer
+	 * comes while the client sends its next command). */
+	bool			 open_early;
 	const struct policy_command *commands;
 	size_t			 ncommands;
 

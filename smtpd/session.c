@@ -7,8 +7,11 @@
  * Owns: the command table verb -> (check, act), the transaction (envelope,
  * spool fd, DATA scanner), which is freed on RSET, at the end of DATA, on
  * a refused DATA and on close, and the handling of lookup's and queue's
- * answers. The states themselves and their deadlines are
- * smtpd/session_io.c's; every transition goes through session_set_state().
+ * answers. The spool file is asked for at DATA, or at the first accepted
+ * recipient when the policy says open_early (one round trip fewer before
+ * 354); a transaction that ends first aborts it. The states themselves
+ * and their deadlines are smtpd/session_io.c's; every transition goes
+ * through session_set_state().
  * Why this way: *check* validates syntax and state and sends the refusal;
  * *act* runs only after check passed, so no refusal path can half-change
  * state. A question to another role is a request with a completion
@@ -137,6 +140,21 @@ tx_new(void)
 	return tx;
 }
 
+static void	on_opened(void *, enum queue_status, const char *, int);
+
+/* Asks the queue for the transaction's spool file; false if the queue is
+ * not linked. */
+static bool
+tx_ask_open(struct smtp_session *s)
+{
+	uint64_t id = links_msg_open(s, on_opened);
+
+	if (id == 0)
+		return false;
+	s->tx->open_req = id;
+	return true;
+}
+
 void
 session_tx_free(struct smtp_session *s)
 {
@@ -146,6 +164,8 @@ session_tx_free(struct smtp_session *s)
 		return;
 	if (s->policy->on_tx_end != NULL)
 		s->policy->on_tx_end(s);
+	if (tx->open_req != 0)
+		links_forget_request(tx->open_req);	/* a late file is aborted */
 	if (tx->fd != -1)
 		close(tx->fd);
 	if (tx->spool_open)
@@ -531,6 +551,8 @@ session_rcpt_done_arg(struct smtp_session *s, enum reply_id r, const char *reaso
 	log_session_rcpt(s, tx->asking, strlen(tx->asking), r, reason);
 	if (r == REPLY_RCPT_OK)
 		tx_add_rcpt(tx, tx->asking);
+	if (r == REPLY_RCPT_OK && s->policy->open_early && tx->nrcpt == 1)
+		(void)tx_ask_open(s);	/* if not now, DATA asks */
 	session_resume_state(s);
 	session_reply_verdict(s, r, arg);
 	session_process(s);
@@ -552,13 +574,19 @@ check_data(struct smtp_session *s, struct command_ctx *c)
 	return true;
 }
 
-static void	on_opened(void *, enum queue_status, const char *, int);
+static void	session_data_opened(struct smtp_session *);
 
+/* DATA: the spool file, if the queue gave it early (policy open_early),
+ * or the wait for it. */
 static void
 act_data(struct smtp_session *s, struct command_ctx *c)
 {
 	(void)c;
-	if (links_msg_open(s, on_opened) == 0) {
+	if (s->tx->spool_open) {
+		session_data_opened(s);
+		return;
+	}
+	if (s->tx->open_req == 0 && !tx_ask_open(s)) {
 		session_message_refuse(s, REPLY_TEMPFAIL, "queue_unavailable");
 		return;
 	}
@@ -610,28 +638,49 @@ session_start_body(struct smtp_session *s)
 	return NULL;
 }
 
+/*
+ * The queue's answer to the transaction's OPEN: asked at DATA, or at the
+ * first accepted recipient (open_early), in which case the file waits in
+ * the transaction for DATA and a failure is only noted: DATA asks again.
+ * An answer for a transaction that is gone never arrives here
+ * (session_tx_free forgot the request; links.c aborts the file).
+ */
 static void
 on_opened(void *owner, enum queue_status st, const char *msgid, int fd)
 {
 	struct smtp_session *s = owner;
 	struct transaction *tx = s->tx;
-	const char *why;
 
-	if (s->state != SESSION_DATA_WAIT || tx == NULL) {
+	if (tx == NULL || tx->open_req == 0) {
 		if (fd != -1)
 			close(fd);
 		if (st == QUEUE_OK)
 			links_msg_abort(msgid);	/* nobody will write it */
 		return;
 	}
+	tx->open_req = 0;
+	if (st == QUEUE_OK) {
+		tx->fd = fd;
+		tx->spool_open = true;
+		snprintf(tx->qid, sizeof(tx->qid), "%s", msgid);
+	}
+	if (s->state != SESSION_DATA_WAIT)
+		return;
 	if (st != QUEUE_OK) {
 		session_message_refuse(s, st == QUEUE_NOSPACE ? REPLY_NOSPACE :
 		    REPLY_TEMPFAIL, "queue_open_failed");
 		return;
 	}
-	tx->fd = fd;
-	tx->spool_open = true;
-	snprintf(tx->qid, sizeof(tx->qid), "%s", msgid);
+	session_data_opened(s);
+}
+
+/* The spool file is the transaction's: the body starts, 354. */
+static void
+session_data_opened(struct smtp_session *s)
+{
+	struct transaction *tx = s->tx;
+	const char *why;
+
 	if ((why = session_start_body(s)) != NULL) {
 		session_message_refuse(s, REPLY_TEMPFAIL, why);	/* sends the ABORT */
 		return;

@@ -60,6 +60,9 @@ struct submission_state {
 	char			 auth_user[AUTH_USER_MAX + 1];	/* "" until AUTH succeeded */
 	unsigned		 auth_failures;
 	struct auth_exchange	*auth;
+	/* the last MAIL FROM lookup found owned by auth_user in this session
+	 * ("" if none): policy.c asks again only for another address */
+	char			 owned_sender[ADDR_MAX + 1];
 	/* the message of the transaction: in a memfd until it is signed */
 	int			 body_fd;
 	struct header_scan	*headers;
