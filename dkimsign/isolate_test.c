@@ -24,16 +24,6 @@
 
 #include "isolate.h"
 #include "signer.h"
-/*
- * test_parent_does_not_grow reads the parent's RSS. AddressSanitizer keeps
- * freed chunks resident in its quarantine (up to 256 MB) by design, which
- * reads as ~1 KB of growth per signature; without the quarantine the
- * parent stays flat. So this binary runs without it (testkeys.h hands the
- * options to ASan): use-after-free of a recycled chunk goes unseen here,
- * leaks are still reported at exit.
- */
-#define TESTKEYS_ASAN_OPTIONS "fast_unwind_on_malloc=0:quarantine_size_mb=0:" \
-	"thread_local_quarantine_size_kb=0"
 #include "testkeys.h"
 
 
