@@ -256,17 +256,6 @@ local_check_mail(struct smtp_session *s)
 	}
 }
 
-static void
-local_check_rcpt(struct smtp_session *s, enum resolve_verdict v,
-    enum reply_id r, const char *reason)
-{
-	if (v == RESOLVE_NOT_LOCAL) {
-		session_rcpt_done(s, REPLY_RCPT_OK, "relay");
-		return;
-	}
-	session_rcpt_done(s, r, reason);
-}
-
 /* "Received: from local (uid 1000 kim) by HOST with ESMTPA id ...": who
  * handed the message over, as the kernel said; no address, no HELO. */
 static void
@@ -316,7 +305,7 @@ const struct session_policy local_policy = {
 	.on_close = local_on_close,
 	.ehlo_offer = local_ehlo_offer,
 	.check_mail = local_check_mail,
-	.check_rcpt = local_check_rcpt,
+	.check_rcpt = submission_check_rcpt,	/* as for a logged-in user */
 	.data_start = message_data_start,
 	.trace = local_trace,
 	.data_sink = message_data_sink,

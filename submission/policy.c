@@ -136,8 +136,9 @@ submission_check_mail(struct smtp_session *s)
 	}
 }
 
-/* Authenticated: a recipient elsewhere is relayed; ours must exist. */
-static void
+/* Authenticated (or local): a recipient elsewhere is relayed; ours must
+ * exist. */
+void
 submission_check_rcpt(struct smtp_session *s, enum resolve_verdict v,
     enum reply_id r, const char *reason)
 {

@@ -108,5 +108,9 @@ bool	local_sign_fallback(const struct submission_state *, const char *tried,
 /* policy.c: event=sender; where is "mail" (MAIL FROM) or "header" (From:). */
 void	log_sender(struct smtp_session *, const char *where, const char *address,
 	    const char *verdict);
+/* policy.c: RCPT for a logged-in or local client: elsewhere is relayed,
+ * ours must exist. */
+void	submission_check_rcpt(struct smtp_session *, enum resolve_verdict,
+	    enum reply_id, const char *reason);
 
 #endif
