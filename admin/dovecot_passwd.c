@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dovecot_passwd.h"
@@ -123,6 +124,31 @@ path_with_suffix(struct mxctl *m, const char *suffix, char *out, size_t outsize)
 	return 0;
 }
 
+/*
+ * Dovecot reads the file again only when its mtime, in whole seconds, or
+ * its size changed (passwd-file's stat check). A new password has the
+ * same length as the old one, so a second change within the same second
+ * would go unseen, and the old password would keep opening IMAP: the new
+ * file's mtime is made later than the old one's whenever the clock alone
+ * would not do it.
+ */
+static int
+stamp_after_previous(int fd, const char *path)
+{
+	struct stat old;
+	struct timespec now, times[2];
+
+	if (stat(path, &old) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (clock_gettime(CLOCK_REALTIME, &now) == -1)
+		return -1;
+	if (now.tv_sec > old.st_mtim.tv_sec)
+		return 0;
+	times[0].tv_sec = times[1].tv_sec = old.st_mtim.tv_sec + 1;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	return futimens(fd, times);
+}
+
 /* The temporary file, complete and on disk, readable by group dovecot. */
 static int
 write_temp(struct mxctl *m, const char *tmp, const struct text *t)
@@ -140,7 +166,8 @@ write_temp(struct mxctl *m, const char *tmp, const struct text *t)
 		    strerror(errno));
 	if (fchmod(fd, 0640) == -1 || fstat(fd, &st) == -1 ||
 	    (gid != (gid_t)-1 && st.st_gid != gid && fchown(fd, (uid_t)-1, gid) == -1) ||
-	    write_all(fd, t->buf, t->len) == -1 || fsync(fd) == -1) {
+	    write_all(fd, t->buf, t->len) == -1 ||
+	    stamp_after_previous(fd, m->cfg.dovecot_passwd_file) == -1 || fsync(fd) == -1) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

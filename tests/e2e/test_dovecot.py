@@ -193,9 +193,15 @@ class OnePassword(unittest.TestCase):
             self.assertTrue(login_fails(dc, "shop@example.test", ""))
             self.assertTrue(login_fails(dc, "shop@example.test", "first pass"))
 
+            # Dovecot reads the file again only when its mtime in seconds
+            # or its size changed, and a new hash has the old one's size
+            before = int(os.stat(self.passwd).st_mtime)
             h.mxctl("user", "passwd", "kim@example.test", input="second pass\n")
-            self.assertTrue(login_fails(dc, "kim@example.test", "first pass"),
-                            "the old password still opens IMAP")
+            self.assertNotEqual(int(os.stat(self.passwd).st_mtime), before,
+                                "same size and second: Dovecot would keep the old file")
+            # and it looks at most once a second (as after user del below)
+            h.wait_for(lambda: login_fails(dc, "kim@example.test", "first pass"),
+                       what="IMAP login with the old password refused")
             self.assertFalse(submission_auth_ok(self.sub_port, "kim@example.test", "first pass"))
             self.assertEqual(len(dc.fetch_all("kim@example.test", "second pass")), 1)
             self.assertTrue(submission_auth_ok(self.sub_port, "kim@example.test", "second pass"))

@@ -128,6 +128,11 @@ class RunningRoles(unittest.TestCase):
                 self.assertNotEqual(st["Uid"].split()[0], "0")
 
     def test_network_roles_and_only_they_are_filtered(self):
+        for role in sorted(NETWORK_ROLES):
+            # A role logs event=sandbox right after seccomp_load; its pid
+            # can be seen before that (a slow start under ASan).
+            self.h.wait_log(f"homemx-{role}[{self.pids[role]}]: event=sandbox role={role} "
+                            f"profile={role} ")
         log = self.h.log()
         for role, pid in sorted(self.pids.items()):
             st = proc_status(pid)
