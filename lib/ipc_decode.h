@@ -136,6 +136,7 @@ struct msg_commit {
 	char		 prepend[SCREEN_PREPEND_MAX + 1];
 	unsigned	 nstrip;
 	struct byte_range strip[SCREEN_STRIP_MAX];
+	bool		 smtputf8;		/* MAIL had SMTPUTF8 (RFC 6531) */
 };
 
 struct msg_committed {

@@ -410,8 +410,8 @@ class TestDialog(SmtpdCase):
         lines = text.split("\n")
         self.assertEqual(lines[0], "250-mx.example.test")
         kws = [l[4:] for l in lines[1:]]
-        self.assertEqual(kws, ["PIPELINING", "8BITMIME", "SIZE 26214400", "ENHANCEDSTATUSCODES"])
-        self.assertNotIn("SMTPUTF8", text)
+        self.assertEqual(kws, ["PIPELINING", "8BITMIME", "SIZE 26214400", "SMTPUTF8",
+                               "ENHANCEDSTATUSCODES"])
         self.assertNotIn("STARTTLS", text)   # no certificate configured
 
     def test_simple_commands(self):
