@@ -658,6 +658,11 @@ ipc_decode_relay(const struct ipc_frame *f, struct msg_relay *m,
 	(void)ipc_take_str(&c, m->sender, sizeof(m->sender));
 	(void)check_address(&c, m->sender, true);
 	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
+	uint8_t u8 = 0;
+	(void)ipc_take_u8(&c, &u8);
+	if (c.why == NULL && u8 > 1)
+		c.why = "bad smtputf8 flag";
+	m->smtputf8 = u8 == 1;
 	if (finish(&c, why) == -1) {
 		msg_relay_free(m);
 		return -1;
@@ -777,6 +782,7 @@ ipc_encode_relay(struct ipc_builder *b, const struct msg_relay *m)
 	ipc_put_u16(b, (uint16_t)m->nrcpt);
 	for (unsigned i = 0; i < m->nrcpt; i++)
 		ipc_put_str(b, m->rcpt[i]);
+	ipc_put_u8(b, m->smtputf8 ? 1 : 0);
 }
 
 void

@@ -188,6 +188,7 @@ struct msg_relay {
 	char		 sender[ADDR_MAX + 1];
 	unsigned	 nrcpt;
 	char		(*rcpt)[ADDR_MAX + 1];	/* malloc'd; msg_relay_free() */
+	bool		 smtputf8;		/* the message needs SMTPUTF8 (RFC 6531) */
 };
 
 struct relay_rcpt_result {

@@ -114,12 +114,13 @@ X(MSG_SIGN_ASK,               R(SUBMISSION)|R(QUEUE), R(DKIMSIGN), \
 X(MSG_SIGN_ANSWER,            R(DKIMSIGN),            R(SUBMISSION)|R(QUEUE), \
                               IPC_SZ_U8 + IPC_SZ_STR(0), \
                               IPC_SZ_U8 + IPC_SZ_STR(SIGN_HEADERS_MAX),  0) \
-/* str msgid, str sender, u16 n, n x str rcpt (one domain); fd = body */ \
+/* str msgid, str sender, u16 n, n x str rcpt (one domain), u8 smtputf8 \
+ * (0/1, RFC 6531); fd = body */ \
 X(MSG_QUEUE_RELAY,            R(QUEUE),               R(RELAY), \
                               IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(0) + IPC_SZ_U16 + \
-                              IPC_SZ_STR(IPC_ADDR_MIN), \
+                              IPC_SZ_STR(IPC_ADDR_MIN) + IPC_SZ_U8, \
                               IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(ADDR_MAX) + IPC_SZ_U16 + \
-                              IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX),        1) \
+                              IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX) + IPC_SZ_U8, 1) \
 /* u16 n, n x (u8 result (enum delivery_result), str remote reply (one text \
  * line)) in rcpt order */ \
 X(MSG_RELAY_RESULT,           R(RELAY),               R(QUEUE), \

@@ -315,6 +315,7 @@ class FakeWorld(RoleRig):
         rcpts = [c.str("latin-1") for _ in range(n)]
         prepend = c.str("latin-1").encode("latin-1")
         strips = [(c.u32(), c.u32()) for _ in range(c.u16())]
+        c.u8()      # SMTPUTF8 flag
         c.end()
         with self.lock:
             self.commits.append(msgid)
