@@ -34,7 +34,7 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDSAN)
 LDLIBS	:= -levent_openssl -levent -lssl -lcrypto -ldb-5.3 -lsodium -lidn2 \
-	-lopendkim -lcares -lresolv -lpsl -lseccomp
+	-lopendkim -lcares -lresolv -lpsl -lseccomp -lunistring
 
 # Every role, one word each: homemxd refuses to start if one is missing.
 ROLE_DIRS := smtpd lookup queue delivery dkimsign relay submission screen

@@ -48,7 +48,10 @@ static const struct import_case cases[] = {
 	/* bad lines: the number of the first bad line, and why */
 	{ "user kim€example.test\n", 0, 1, "missing '@'", NULL },
 	{ "# fine\nuser kim@example.test\nuser bad€example.test\n", 0, 3, "bad€example.test", NULL },
-	{ "user kïm@example.test\n", 0, 1, "non-ASCII", NULL },
+	{ "user k\xefm@example.test\n", 0, 1, "not clean UTF-8", NULL },	/* Latin-1 */
+	/* RFC 6531: a UTF-8 local part is stored in NFC, whatever the spelling */
+	{ "user Ki\xcc\x88m@B\xc3\xbc" "cher.example\n", 0, 0, NULL,
+	  "U k\xc3\xafm@xn--bcher-kva.example -;" },
 	{ "user @example.test\n", 0, 1, "empty local part", NULL },
 	{ "user kim@\n", 0, 1, "empty domain", NULL },
 	{ "user kim@-bad-.test\n", 0, 1, "domain", NULL },

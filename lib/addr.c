@@ -16,8 +16,10 @@
 
 #include <arpa/inet.h>
 #include <idn2.h>
+#include <unistr.h>
 
 #include "addr.h"
+#include "addr_intl.h"
 
 const char *
 addr_status_text(enum addr_status s)
@@ -34,11 +36,14 @@ addr_status_text(enum addr_status s)
 	return "unknown";
 }
 
-/* RFC 5322 atext */
+/* RFC 5322 atext, extended by RFC 6531 3.3 with UTF8-non-ascii: a byte of
+ * 0x80 or above is accepted here only because every caller has checked
+ * first that the whole string is clean UTF-8 (lib/addr_intl.c). */
 static bool
 is_atext(unsigned char c)
 {
-	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+	return isalnum(c) || c >= 0x80 ||
+	    (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 static bool
@@ -128,21 +133,75 @@ quoted_len(const char *s, size_t len, bool *has_8bit)
 	return 0;
 }
 
+/* The domain of a mailbox into out->domain: a literal, an LDH name
+ * (lowercased) or U-labels (to A-labels, out->u_label). */
+static enum addr_status
+parse_domain(const char *dom, size_t dom_len, struct mailaddr *out)
+{
+	if (dom_len == 0)
+		return ADDR_NO_DOMAIN;
+	if (dom[0] == '[') {
+		if (dom[dom_len - 1] != ']' || parse_literal(dom, dom_len) != ADDR_OK)
+			return ADDR_BAD_DOMAIN;
+		out->is_literal = true;
+	} else if (addr_has_8bit(dom, dom_len)) {
+		if (addr_domain_alabel(dom, dom_len, out->domain,
+		    sizeof(out->domain)) == -1)
+			return ADDR_BAD_DOMAIN;
+		out->u_label = true;
+		return ADDR_OK;
+	} else if (!domain_is_valid(dom, dom_len))
+		return ADDR_BAD_DOMAIN;
+	if (dom_len > ADDR_DOMAIN_MAX)
+		return ADDR_TOO_LONG;
+	for (size_t i = 0; i < dom_len; i++)
+		out->domain[i] = (char)tolower((unsigned char)dom[i]);
+	out->domain[dom_len] = '\0';
+	return ADDR_OK;
+}
+
+/* The canonical local part into out->local: unquoted when the content is a
+ * dot-string, NFC when it is UTF-8 (out->utf8_local). */
+static enum addr_status
+store_local(const char *s, size_t local_len, struct mailaddr *out)
+{
+	const char *p = s;
+	size_t n = local_len;
+
+	if (s[0] == '"' && local_len >= 2 && is_dot_string(s + 1, local_len - 2) &&
+	    memchr(s + 1, '\\', local_len - 2) == NULL) {
+		p = s + 1;
+		n = local_len - 2;
+	}
+	if (!addr_has_8bit(p, n)) {
+		memcpy(out->local, p, n);
+		out->local[n] = '\0';
+		return ADDR_OK;
+	}
+	int r = addr_local_nfc(p, n, out->local, sizeof(out->local));
+	if (r == -1)
+		return ADDR_BAD_LOCAL;
+	if ((size_t)r > ADDR_LOCAL_MAX)
+		return ADDR_TOO_LONG;
+	out->utf8_local = true;
+	return ADDR_OK;
+}
+
 enum addr_status
 addr_parse_mailbox(const char *s, size_t len, struct mailaddr *out)
 {
 	size_t local_len;
 	bool has_8bit = false;
+	enum addr_status st;
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
 		return ADDR_SYNTAX;
 	if (len > ADDR_MAX - 2)
 		return ADDR_TOO_LONG;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			has_8bit = true;
-	if (has_8bit)
+	/* 8-bit bytes must be clean UTF-8 (RFC 6531 3.3) before the grammar
+	 * below treats them as atext/qtext. */
+	if (addr_has_8bit(s, len) && u8_check((const uint8_t *)s, len) != NULL)
 		return ADDR_NON_ASCII;
 
 	if (s[0] == '"') {
@@ -163,33 +222,10 @@ addr_parse_mailbox(const char *s, size_t len, struct mailaddr *out)
 	}
 	if (local_len > ADDR_LOCAL_MAX)
 		return ADDR_TOO_LONG;
-
-	const char *dom = s + local_len + 1;
-	size_t dom_len = len - local_len - 1;
-	if (dom_len == 0)
-		return ADDR_NO_DOMAIN;
-	if (dom[0] == '[') {
-		if (dom[dom_len - 1] != ']' || parse_literal(dom, dom_len) != ADDR_OK)
-			return ADDR_BAD_DOMAIN;
-		out->is_literal = true;
-	} else if (!domain_is_valid(dom, dom_len))
-		return ADDR_BAD_DOMAIN;
-	if (dom_len > ADDR_DOMAIN_MAX)
-		return ADDR_TOO_LONG;
-
-	/* Canonical local part: unquote when the content is a dot-string. */
-	if (s[0] == '"' && local_len >= 2 && is_dot_string(s + 1, local_len - 2) &&
-	    memchr(s + 1, '\\', local_len - 2) == NULL) {
-		memcpy(out->local, s + 1, local_len - 2);
-		out->local[local_len - 2] = '\0';
-	} else {
-		memcpy(out->local, s, local_len);
-		out->local[local_len] = '\0';
-	}
-	for (size_t i = 0; i < dom_len; i++)
-		out->domain[i] = (char)tolower((unsigned char)dom[i]);
-	out->domain[dom_len] = '\0';
-	return ADDR_OK;
+	st = parse_domain(s + local_len + 1, len - local_len - 1, out);
+	if (st != ADDR_OK)
+		return st;
+	return store_local(s, local_len, out);
 }
 
 /* Skips an A-d-l ("@a.example,@b.example:"); returns bytes consumed or 0. */
@@ -333,13 +369,18 @@ addr_normalize_input(const char *in, char *out, size_t outsize,
 	for (size_t i = 0; i < ll; i++)
 		local[i] = (char)tolower((unsigned char)in[i]);
 	local[ll] = '\0';
+	if (addr_has_8bit(local, ll)) {
+		/* RFC 6531 3.3: a UTF-8 local part, stored in NFC as smtpd
+		 * normalizes what arrives (addr_parse_mailbox). */
+		int r = addr_local_nfc(local, ll, local, sizeof(local));
+		if (r == -1) {
+			*why = "local part is not clean UTF-8";
+			return ADDR_NON_ASCII;
+		}
+		ll = (size_t)r;
+	}
 	if (!is_dot_string(local, ll)) {
-		for (size_t i = 0; i < ll; i++)
-			if ((unsigned char)local[i] >= 0x80) {
-				*why = "local part contains a non-ASCII character";
-				return ADDR_NON_ASCII;
-			}
-		*why = "local part may contain only letters, digits, . and !#$%&'*+-/=?^_`{|}~ (no leading, trailing or double dot)";
+		*why = "local part may contain only letters (any script), digits, . and !#$%&'*+-/=?^_`{|}~ (no leading, trailing or double dot)";
 		return ADDR_BAD_LOCAL;
 	}
 	if (domain_normalize_input(at + 1, domain, sizeof(domain), why) == -1)
@@ -360,7 +401,8 @@ addr_login_is_valid(const char *login)
 	struct mailaddr a;
 	char probe[ADDR_LOGIN_MAX + 16];
 
-	if (len == 0 || len > ADDR_LOGIN_MAX || login[0] == '"')
+	if (len == 0 || len > ADDR_LOGIN_MAX || login[0] == '"' ||
+	    addr_has_8bit(login, len))
 		return false;
 	snprintf(probe, sizeof(probe), "%s@localhost", login);
 	return addr_parse_mailbox(probe, strlen(probe), &a) == ADDR_OK &&

@@ -24,7 +24,7 @@ enum addr_status {
 	ADDR_NO_DOMAIN,		/* "user" or "a!b!c" without @domain */
 	ADDR_BAD_DOMAIN,
 	ADDR_BAD_LOCAL,
-	ADDR_NON_ASCII,		/* 8-bit without SMTPUTF8: 553 5.6.7 */
+	ADDR_NON_ASCII,		/* 8-bit without SMTPUTF8, or not UTF-8: 553 5.6.7 */
 };
 
 const char	*addr_status_text(enum addr_status);
@@ -33,12 +33,27 @@ struct mailaddr {
 	/* Local part in canonical form: unquoted if it is a valid dot-string,
 	 * otherwise the quoted string as received. */
 	char	local[ADDR_LOCAL_MAX + 3];
-	/* Domain, lowercased; an address literal keeps its brackets. */
+	/* Domain, lowercased, in A-label form (a U-label domain is converted,
+	 * lib/addr_intl.h); an address literal keeps its brackets. */
 	char	domain[ADDR_DOMAIN_MAX + 1];
 	bool	is_literal;
+	/* RFC 6531 3.3: the local part is UTF-8 (NFC); such an address can
+	 * only travel with SMTPUTF8. */
+	bool	utf8_local;
+	/* The domain was given with U-labels (domain holds the A-labels). */
+	bool	u_label;
 };
 
-/* Parses a bare Mailbox ("local@domain") of exactly len bytes. */
+/* True if the address as given needs SMTPUTF8 (RFC 6531 3.4). */
+#define ADDR_NEEDS_SMTPUTF8(a)	((a)->utf8_local || (a)->u_label)
+
+/*
+ * Parses a bare Mailbox ("local@domain") of exactly len bytes. UTF-8 local
+ * parts and U-label domains (RFC 6531 3.3) are accepted and normalized
+ * (NFC local part, A-label domain) and flagged in utf8_local/u_label: the
+ * SMTP layer decides whether the transaction may carry them (smtpd/command.c).
+ * 8-bit bytes that are not clean UTF-8 give ADDR_NON_ASCII.
+ */
 enum addr_status addr_parse_mailbox(const char *s, size_t len, struct mailaddr *);
 
 /*
@@ -55,8 +70,10 @@ int		 addr_format(const struct mailaddr *, char *buf, size_t size);
 
 /*
  * Normalizes an address typed by an administrator: trims nothing, rejects
- * anything but one mailbox, lowercases the local part and the domain, and
- * converts an internationalized domain to its A-label form (IDNA2008).
+ * anything but one mailbox, lowercases the ASCII letters of the local part
+ * and the domain, puts a UTF-8 local part into NFC, and converts an
+ * internationalized domain to its A-label form (IDNA2008), exactly as
+ * addr_parse_mailbox() does for an address received over SMTP.
  * On error returns the status and sets *why to a sentence for the user.
  */
 enum addr_status addr_normalize_input(const char *in, char *out, size_t outsize,

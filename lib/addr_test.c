@@ -45,7 +45,20 @@ static const struct path_case path_cases[] = {
 	{ "<@example.test>",			false, ADDR_SYNTAX, NULL },
 	{ "kim@example.test",			false, ADDR_SYNTAX, NULL },
 	{ "<kim@example.test",			false, ADDR_SYNTAX, NULL },
-	{ "<k\xc3\xa4m@example.test>",		false, ADDR_NON_ASCII, NULL },
+	/* RFC 6531 3.3: UTF-8 local parts (NFC) and U-labels (to A-labels);
+	 * whether SMTP may carry them is smtpd/command.c's question. */
+	{ "<k\xc3\xa4m@example.test>",		false, ADDR_OK, "k\xc3\xa4m@example.test" },
+	{ "<ka\xcc\x88m@example.test>",		false, ADDR_OK, "k\xc3\xa4m@example.test" },
+	{ "<\"k\xc3\xa4m\"@example.test>",	false, ADDR_OK, "k\xc3\xa4m@example.test" },
+	{ "<\"k \xc3\xa4m\"@example.test>",	false, ADDR_OK, "\"k \xc3\xa4m\"@example.test" },
+	{ "<kim@B\xc3\xbc" "cher.example>",	false, ADDR_OK, "kim@xn--bcher-kva.example" },
+	{ "<j\xc3\xbcrgen@b\xc3\xbc" "cher.example>", false, ADDR_OK, "j\xc3\xbcrgen@xn--bcher-kva.example" },
+	{ "<k\xe4m@example.test>",		false, ADDR_NON_ASCII, NULL },	/* Latin-1 */
+	{ "<k\xc3m@example.test>",		false, ADDR_NON_ASCII, NULL },	/* cut sequence */
+	{ "<k\xc0\xa0m@example.test>",		false, ADDR_NON_ASCII, NULL },	/* overlong */
+	{ "<k\xc2\x85m@example.test>",		false, ADDR_BAD_LOCAL, NULL },	/* C1 NEL */
+	{ "<kim@ex\xe2\x82\xacmple..test>",	false, ADDR_BAD_DOMAIN, NULL },
+	{ "<kim@[127.0.0.\xc3\xa4]>",		false, ADDR_BAD_DOMAIN, NULL },
 	{ "<\"unterminated@example.test>",	false, ADDR_SYNTAX, NULL },
 	{ "<\"a\\\"b\"@example.test>",		false, ADDR_OK, "\"a\\\"b\"@example.test" },
 	{ "<\"ctl\x01\"@example.test>",		false, ADDR_SYNTAX, NULL },
@@ -114,7 +127,10 @@ static const struct norm_case norm_cases[] = {
 	{ "kim@",			false, NULL },
 	{ "@example.test",		false, NULL },
 	{ "k im@example.test",		false, NULL },
-	{ "k\xc3\xa4m@example.test",	false, NULL },
+	{ "K\xc3\xa4m@example.test",	true,  "k\xc3\xa4m@example.test" },
+	{ "ju\xcc\x88rgen@B\xc3\xbc" "cher.example", true, "j\xc3\xbcrgen@xn--bcher-kva.example" },
+	{ "k\xe4m@example.test",		false, NULL },	/* Latin-1, not UTF-8 */
+	{ "k\xc2\x85m@example.test",	false, NULL },	/* C1 control */
 	{ "kim@example..test",		false, NULL },
 	{ "anne-marie@example.test",	true,  "anne-marie@example.test" },
 };
@@ -137,6 +153,57 @@ test_normalize_input(void **state)
 	}
 }
 
+/* What the SMTP layer reads: which addresses need SMTPUTF8 to travel. */
+static void
+test_needs_smtputf8(void **state)
+{
+	static const struct {
+		const char	*in;
+		bool		 utf8_local, u_label;
+	} cases[] = {
+		{ "kim@example.test",				false, false },
+		{ "kim@xn--bcher-kva.example",			false, false },
+		{ "kim@b\xc3\xbc" "cher.example",		false, true },
+		{ "k\xc3\xa4m@example.test",			true,  false },
+		{ "k\xc3\xa4m@b\xc3\xbc" "cher.example",	true,  true },
+	};
+	struct mailaddr a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(addr_parse_mailbox(cases[i].in, strlen(cases[i].in), &a),
+		    ADDR_OK);
+		assert_int_equal(a.utf8_local, cases[i].utf8_local);
+		assert_int_equal(a.u_label, cases[i].u_label);
+		assert_int_equal(ADDR_NEEDS_SMTPUTF8(&a), cases[i].utf8_local || cases[i].u_label);
+	}
+	/* A login is ASCII: sendmail(8) builds LOGIN@host from it. */
+	assert_false(addr_login_is_valid("j\xc3\xbcrgen"));
+	assert_true(addr_login_is_valid("juergen"));
+}
+
+/* NFC never grows a local part past what the grammar allows, and a
+ * 64-octet UTF-8 local part still fits. */
+static void
+test_utf8_lengths(void **state)
+{
+	char in[400], local[200];
+	struct mailaddr a;
+
+	(void)state;
+	size_t n = 0;
+	for (int i = 0; i < 32; i++) {		/* 32 x "ä" = 64 octets */
+		local[n++] = '\xc3';
+		local[n++] = '\xa4';
+	}
+	local[n] = '\0';
+	snprintf(in, sizeof(in), "%s@example.test", local);
+	assert_int_equal(addr_parse_mailbox(in, strlen(in), &a), ADDR_OK);
+	assert_string_equal(a.local, local);
+	snprintf(in, sizeof(in), "a%s@example.test", local);
+	assert_int_equal(addr_parse_mailbox(in, strlen(in), &a), ADDR_TOO_LONG);
+}
+
 int
 main(void)
 {
@@ -144,6 +211,8 @@ main(void)
 		cmocka_unit_test(test_parse_path),
 		cmocka_unit_test(test_long_parts),
 		cmocka_unit_test(test_normalize_input),
+		cmocka_unit_test(test_needs_smtputf8),
+		cmocka_unit_test(test_utf8_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

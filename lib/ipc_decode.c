@@ -260,6 +260,11 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 	if (m->prepend[0] != '\0')
 		check_kind(&c, m->prepend, ipc_header_block_is_valid, "bad header block");
 	ipc_take_strip_list(&c, m->strip, &m->nstrip);
+	uint8_t u8 = 0;
+	(void)ipc_take_u8(&c, &u8);
+	if (c.why == NULL && u8 > 1)
+		c.why = "bad smtputf8 flag";
+	m->smtputf8 = u8 == 1;
 	if (c.why == NULL && m->source != SOURCE_SMTP &&
 	    (m->prepend[0] != '\0' || m->nstrip > 0))
 		c.why = "header changes outside port 25";
@@ -438,6 +443,7 @@ ipc_encode_commit(struct ipc_builder *b, const struct msg_commit *m)
 		ipc_put_str(b, m->rcpt[i]);
 	ipc_put_str(b, m->prepend);
 	ipc_put_strip_list(b, m->strip, m->nstrip);
+	ipc_put_u8(b, m->smtputf8 ? 1 : 0);
 }
 
 void
@@ -652,6 +658,11 @@ ipc_decode_relay(const struct ipc_frame *f, struct msg_relay *m,
 	(void)ipc_take_str(&c, m->sender, sizeof(m->sender));
 	(void)check_address(&c, m->sender, true);
 	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
+	uint8_t u8 = 0;
+	(void)ipc_take_u8(&c, &u8);
+	if (c.why == NULL && u8 > 1)
+		c.why = "bad smtputf8 flag";
+	m->smtputf8 = u8 == 1;
 	if (finish(&c, why) == -1) {
 		msg_relay_free(m);
 		return -1;
@@ -771,6 +782,7 @@ ipc_encode_relay(struct ipc_builder *b, const struct msg_relay *m)
 	ipc_put_u16(b, (uint16_t)m->nrcpt);
 	for (unsigned i = 0; i < m->nrcpt; i++)
 		ipc_put_str(b, m->rcpt[i]);
+	ipc_put_u8(b, m->smtputf8 ? 1 : 0);
 }
 
 void

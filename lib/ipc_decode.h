@@ -136,6 +136,7 @@ struct msg_commit {
 	char		 prepend[SCREEN_PREPEND_MAX + 1];
 	unsigned	 nstrip;
 	struct byte_range strip[SCREEN_STRIP_MAX];
+	bool		 smtputf8;		/* MAIL had SMTPUTF8 (RFC 6531) */
 };
 
 struct msg_committed {
@@ -187,6 +188,7 @@ struct msg_relay {
 	char		 sender[ADDR_MAX + 1];
 	unsigned	 nrcpt;
 	char		(*rcpt)[ADDR_MAX + 1];	/* malloc'd; msg_relay_free() */
+	bool		 smtputf8;		/* the message needs SMTPUTF8 (RFC 6531) */
 };
 
 struct relay_rcpt_result {

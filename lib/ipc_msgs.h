@@ -64,15 +64,17 @@ X(MSG_QUEUE_MSG_OPENED,       R(QUEUE),               R(SMTPD)|R(SUBMISSION), \
 /* str msgid, str sender, str helo, str client_ip, u8 source,             \
  * u16 nrcpt, nrcpt x str rcpt, str prepend (header fields to put first), \
  * u16 n, n x (u32 off, u32 len) body ranges to leave out (port 25: the \
- * screen's Authentication-Results; lib/screen_facts.h) */ \
+ * screen's Authentication-Results; lib/screen_facts.h), u8 smtputf8 (0/1: \
+ * MAIL had SMTPUTF8, RFC 6531) */ \
 X(MSG_SMTPD_MSG_COMMIT,       R(SMTPD)|R(SUBMISSION), R(QUEUE), \
                               IPC_SZ_STR(QUEUE_ID_LEN) + 3 * IPC_SZ_STR(0) + IPC_SZ_U8 + \
                               IPC_SZ_U16 + IPC_SZ_STR(IPC_ADDR_MIN) + IPC_SZ_STR(0) + \
-                              IPC_SZ_U16, \
+                              IPC_SZ_U16 + IPC_SZ_U8, \
                               IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(ADDR_MAX) + \
                               IPC_SZ_STR(HELO_MAX) + IPC_SZ_STR(IP_TEXT_MAX - 1) + \
                               IPC_SZ_U8 + IPC_SZ_U16 + IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX) + \
-                              IPC_SZ_STR(SCREEN_PREPEND_MAX) + IPC_STRIP_LIST_MAX, 0) \
+                              IPC_SZ_STR(SCREEN_PREPEND_MAX) + IPC_STRIP_LIST_MAX + \
+                              IPC_SZ_U8, 0) \
 /* u8 status (enum queue_status), str msgid */ \
 X(MSG_QUEUE_MSG_COMMITTED,    R(QUEUE),               R(SMTPD)|R(SUBMISSION), \
                               IPC_SZ_U8 + IPC_SZ_STR(QUEUE_ID_LEN), \
@@ -112,12 +114,13 @@ X(MSG_SIGN_ASK,               R(SUBMISSION)|R(QUEUE), R(DKIMSIGN), \
 X(MSG_SIGN_ANSWER,            R(DKIMSIGN),            R(SUBMISSION)|R(QUEUE), \
                               IPC_SZ_U8 + IPC_SZ_STR(0), \
                               IPC_SZ_U8 + IPC_SZ_STR(SIGN_HEADERS_MAX),  0) \
-/* str msgid, str sender, u16 n, n x str rcpt (one domain); fd = body */ \
+/* str msgid, str sender, u16 n, n x str rcpt (one domain), u8 smtputf8 \
+ * (0/1, RFC 6531); fd = body */ \
 X(MSG_QUEUE_RELAY,            R(QUEUE),               R(RELAY), \
                               IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(0) + IPC_SZ_U16 + \
-                              IPC_SZ_STR(IPC_ADDR_MIN), \
+                              IPC_SZ_STR(IPC_ADDR_MIN) + IPC_SZ_U8, \
                               IPC_SZ_STR(QUEUE_ID_LEN) + IPC_SZ_STR(ADDR_MAX) + IPC_SZ_U16 + \
-                              IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX),        1) \
+                              IPC_MAX_RCPTS * IPC_SZ_STR(ADDR_MAX) + IPC_SZ_U8, 1) \
 /* u16 n, n x (u8 result (enum delivery_result), str remote reply (one text \
  * line)) in rcpt order */ \
 X(MSG_RELAY_RESULT,           R(RELAY),               R(QUEUE), \

@@ -259,14 +259,19 @@ key_is_domain(const char *s)
 	return domain_is_valid(s, strlen(s)) && !has_upper(s);
 }
 
-/* Normalized: a dot-string local part, lowercase, valid non-literal domain. */
+/* Normalized: a dot-string local part (UTF-8 in NFC allowed, RFC 6531),
+ * lowercase, valid non-literal domain in A-label form: exactly what the
+ * parser gives back for it (addr_normalize_input()'s output). */
 static bool
 key_is_address(const char *s)
 {
 	struct mailaddr m;
+	char canon[ADDR_MAX + 1];
 
 	return s[0] != '"' && !has_upper(s) &&
-	    addr_parse_mailbox(s, strlen(s), &m) == ADDR_OK && !m.is_literal;
+	    addr_parse_mailbox(s, strlen(s), &m) == ADDR_OK && !m.is_literal &&
+	    !m.u_label && addr_format(&m, canon, sizeof(canon)) == 0 &&
+	    strcmp(canon, s) == 0;
 }
 
 static enum store_status

@@ -8,6 +8,7 @@
  * recognised as corrupt (no "end" record, a duplicate key, a bad value)
  * instead of being half-understood. The writer refuses what the parser
  * would refuse, so a round trip is always exact. No I/O happens here.
+ * Version 5 (a message whose MAIL had SMTPUTF8) may hold UTF-8 addresses.
  * Version 3 ends with the length and CRC-32C of everything before its end
  * record: the spool creates an envelope in place and flushes once
  * (queue/spool.c), so after a power cut the end record is the proof that
@@ -24,7 +25,8 @@
 
 enum envelope_field {
 	F_ID, F_ARRIVAL, F_SOURCE, F_CLIENT_IP, F_HELO, F_SENDER,
-	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_SIZE, F_HELD, F_COUNT
+	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_SIZE, F_HELD, F_SMTPUTF8,
+	F_COUNT
 };
 
 /* Fields every envelope has; the others are optional. */
@@ -43,6 +45,7 @@ static const char *const field_names[F_COUNT] = {
 	[F_HOLD] = "hold",
 	[F_SIZE] = "size",
 	[F_HELD] = "held",
+	[F_SMTPUTF8] = "smtputf8",
 };
 
 /* The first version that has each field (the others: 1). */
@@ -50,6 +53,7 @@ static const unsigned field_version[F_COUNT] = {
 	[F_HOLD] = 2,
 	[F_SIZE] = 3,
 	[F_HELD] = 4,
+	[F_SMTPUTF8] = 5,
 };
 
 static const char *const hold_names[] = {
@@ -94,13 +98,27 @@ envelope_source_name(enum msg_source s)
 
 /* ---- value checks shared by the parser and the writer ------------------ */
 
+/* Printable ASCII; from version 5 also bytes of 0x80 and above, which only
+ * an address can hold (its parser checks they are UTF-8, lib/addr.c), every
+ * other value's check refusing them. */
 static bool
-is_printable(const char *s, size_t len)
+is_printable(const char *s, size_t len, bool allow_8bit)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (c > 0x7e && !allow_8bit))
 			return false;
+	}
 	return true;
+}
+
+static bool
+has_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
 }
 
 static bool
@@ -214,6 +232,8 @@ ends_with_end_record(const char *buf, size_t len)
 static unsigned
 written_version(const struct envelope *e)
 {
+	if (e->smtputf8)
+		return 5;
 	return e->held_since != 0 ? 4 : 3;
 }
 
@@ -355,6 +375,11 @@ parse_value(struct parse_state *ps, enum envelope_field f, const char *v,
 		    e->held_since == 0)
 			return ENVELOPE_BAD_VALUE;
 		return ENVELOPE_OK;
+	case F_SMTPUTF8:
+		if (vlen != 0)
+			return ENVELOPE_BAD_VALUE;
+		e->smtputf8 = true;
+		return ENVELOPE_OK;
 	case F_SIZE:
 		if (!parse_u64(v, vlen, ENVELOPE_SIZE_MAX, &e->body_size))
 			return ENVELOPE_BAD_VALUE;
@@ -372,7 +397,8 @@ parse_record(struct parse_state *ps, const char *line, size_t len)
 	const char *sp, *v = "";
 	size_t klen = len, vlen = 0;
 
-	if (len == 0 || len > ENVELOPE_LINE_MAX || !is_printable(line, len))
+	if (len == 0 || len > ENVELOPE_LINE_MAX ||
+	    !is_printable(line, len, ps->version >= 5))
 		return ENVELOPE_BAD_LINE;
 	if ((sp = memchr(line, ' ', len)) != NULL) {
 		klen = (size_t)(sp - line);
@@ -533,9 +559,13 @@ envelope_is_writable(const struct envelope *e)
 		return false;
 	if (e->nrcpt == 0 || e->nrcpt > IPC_MAX_RCPTS || e->rcpt == NULL)
 		return false;
+	/* A UTF-8 address travels only with SMTPUTF8 (RFC 6531 3.4), and only
+	 * a version-5 file (one with "smtputf8") may hold it. */
+	if (!e->smtputf8 && has_8bit(e->sender))
+		return false;
 	for (unsigned i = 0; i < e->nrcpt; i++)
 		if (!mailbox_is_valid(e->rcpt[i], strnlen(e->rcpt[i], ADDR_MAX + 1),
-		    false))
+		    false) || (!e->smtputf8 && has_8bit(e->rcpt[i])))
 			return false;
 	return true;
 }
@@ -579,6 +609,8 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 		out_u64(&o, "size", e->body_size);
 	if (e->held_since != 0)
 		out_u64(&o, "held", e->held_since);
+	if (e->smtputf8)
+		out_line(&o, "smtputf8", "", "", "");
 	out_end_record(&o);
 	if (o.overflow)
 		return -1;

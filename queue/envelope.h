@@ -41,6 +41,12 @@
  *	held 1700000000		held by the administrator (`mxctl queue hold`)
  *				since this unix time: no delivery until
  *				`mxctl queue release`; it survives a restart
+ * Version 5 adds one optional record, before the end record, and is
+ * written only for a file that has it:
+ *	smtputf8		the message came with SMTPUTF8 (RFC 6531 3.4):
+ *				sender and rcpt values may be UTF-8 (NFC local
+ *				part, A-label domain; lib/addr_intl.h), and the
+ *				relay needs a next hop that offers SMTPUTF8
  * Versions 1 and 2 end with a bare "end" and are still read (their files
  * were renamed into place complete). envelope_is_torn() tells a version-3
  * file cut short (no end record that matches) from one that is corrupt.
@@ -55,7 +61,7 @@
 #include "ipc_decode.h"
 
 #define ENVELOPE_MAGIC		"homemx-envelope"
-#define ENVELOPE_VERSION	4	/* the newest: 4 when held, else 3; 1 and 2 are still read */
+#define ENVELOPE_VERSION	5	/* the newest: 5 with smtputf8, 4 when held, else 3; 1 and 2 are still read */
 /* 10 fixed lines plus IPC_MAX_RCPTS lines of "rcpt <" ADDR_MAX ">". */
 #define ENVELOPE_TEXT_MAX	65536
 #define ENVELOPE_LINE_MAX	(ADDR_MAX + 16)	/* longest legal record */
@@ -83,6 +89,7 @@ struct envelope {
 	bool		 has_body_size;		/* version 3 "size" */
 	uint64_t	 body_size;		/* bytes, if has_body_size */
 	uint64_t	 held_since;		/* version 4 "held": 0 = not held */
+	bool		 smtputf8;		/* version 5 "smtputf8" */
 };
 
 enum envelope_status {

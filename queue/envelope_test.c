@@ -93,7 +93,7 @@ static const struct parse_case parse_cases[] = {
 	  GOOD_HEAD "sender <\"john doe\"@example.net>\n" GOOD_RCPT GOOD_TAIL,
 	  ENVELOPE_OK, 0 },
 	{ "empty file", "", ENVELOPE_BAD_VERSION, 1 },
-	{ "version 5", "homemx-envelope 5\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 6", "homemx-envelope 6\nend\n", ENVELOPE_BAD_VERSION, 1 },
 	{ "held in version 3", V3_BODY "held 1700000001\nend 1 0\n", ENVELOPE_UNKNOWN_KEY, 11 },
 	{ "held zero", V4_BODY "held 0\nend 1 0\n", ENVELOPE_BAD_VALUE, 11 },
 	{ "held twice", V4_BODY "held 1\nheld 1\nend 1 0\n", ENVELOPE_DUPLICATE, 12 },
@@ -515,6 +515,15 @@ static void bad_rcpt(struct envelope *e) { memcpy(e->rcpt[1], "", 1); }
 static void no_rcpt(struct envelope *e) { e->nrcpt = 0; }
 static void bad_source(struct envelope *e) { e->source = (enum msg_source)9; }
 static void bad_time(struct envelope *e) { e->arrival = ENVELOPE_TIME_MAX + 1; }
+/* A UTF-8 address only travels with SMTPUTF8 (RFC 6531 3.4). */
+static void utf8_no_flag(struct envelope *e) { memcpy(e->rcpt[0], "k\xc3\xa4m@example.test", 18); }
+static void utf8_sender_no_flag(struct envelope *e) { memcpy(e->sender, "k\xc3\xa4m@example.test", 18); }
+static void latin1_rcpt(struct envelope *e)
+{
+	e->smtputf8 = true;
+	memcpy(e->rcpt[0], "k\xe4m@example.test", 17);
+}
+
 
 static const struct format_case format_cases[] = {
 	{ "bad id", bad_id },
@@ -525,6 +534,9 @@ static const struct format_case format_cases[] = {
 	{ "no rcpt", no_rcpt },
 	{ "bad source", bad_source },
 	{ "time too big", bad_time },
+	{ "UTF-8 rcpt without smtputf8", utf8_no_flag },
+	{ "UTF-8 sender without smtputf8", utf8_sender_no_flag },
+	{ "Latin-1 rcpt", latin1_rcpt },
 };
 
 static void
@@ -589,6 +601,71 @@ test_too_many_rcpts(void **state)
 	    ENVELOPE_TOO_LONG);
 }
 
+/* Version 5: "smtputf8" and UTF-8 addresses round-trip; older versions
+ * and other values keep refusing 8-bit bytes. */
+static void
+test_smtputf8(void **state)
+{
+	static char buf[ENVELOPE_TEXT_MAX];
+	struct envelope e, back;
+	size_t len;
+	unsigned line;
+
+	(void)state;
+	fill_sample(&e, 2);
+	e.smtputf8 = true;
+	snprintf(e.sender, sizeof(e.sender), "%s", "d\xc3\xabmo@example.net");
+	snprintf(e.rcpt[1], sizeof(e.rcpt[1]), "%s", "j\xc3\xbcrgen@xn--bcher-kva.example");
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+	assert_memory_equal(buf, "homemx-envelope 5\n", 18);
+	assert_non_null(memmem(buf, len, "\nsmtputf8\n", 10));
+	assert_non_null(memmem(buf, len, "\nrcpt <j\xc3\xbcrgen@", 14));
+	assert_int_equal(envelope_parse(buf, len, &back, &line), ENVELOPE_OK);
+	assert_true(back.smtputf8);
+	assert_string_equal(back.sender, e.sender);
+	assert_string_equal(back.rcpt[1], e.rcpt[1]);
+	envelope_free(&back);
+	for (size_t cut = 0; cut < len; cut++)
+		assert_true(envelope_is_torn(buf, cut));
+	envelope_free(&e);
+
+	/* Without the flag the file stays version 3 and has no record. */
+	fill_sample(&e, 1);
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+	assert_memory_equal(buf, "homemx-envelope 3\n", 18);
+	assert_null(memmem(buf, len, "smtputf8", 8));
+	envelope_free(&e);
+
+	/* Not before version 5, no value, no 8-bit outside an address. */
+	static const struct {
+		unsigned	 version;
+		const char	*helo, *extra;
+		enum envelope_status want;
+	} bad[] = {
+		{ 4, "mail.example.net", "smtputf8\n", ENVELOPE_UNKNOWN_KEY },
+		{ 4, "mail.example.net", "rcpt <k\xc3\xa4m@example.test>\n", ENVELOPE_BAD_LINE },
+		{ 5, "mail.example.net", "smtputf8 yes\n", ENVELOPE_BAD_VALUE },
+		{ 5, "m\xc3\xa4il.example", "smtputf8\n", ENVELOPE_BAD_VALUE },
+		{ 5, "mail.example.net", "rcpt <k\xe4m@example.test>\nsmtputf8\n", ENVELOPE_BAD_VALUE },
+		{ 5, "mail.example.net", "rcpt <k\xc3\xa4m@example.test>\nsmtputf8\n", ENVELOPE_OK },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char f[512];
+		int n = snprintf(f, sizeof(f), "homemx-envelope %u\nid 6561f0c2a1b2c3d4\n"
+		    "arrival 1700000000\nsource smtp\nclient_ip 192.0.2.7\nhelo %s\n"
+		    "sender <a@example.net>\nrcpt <b@example.net>\nattempts 0\n"
+		    "next_attempt 1700000000\n%s", bad[i].version, bad[i].helo, bad[i].extra);
+		snprintf(f + n, sizeof(f) - (size_t)n, "end %d %08x\n", n,
+		    (unsigned)envelope_crc32c(f, (size_t)n));
+		enum envelope_status got = envelope_parse(f, strlen(f), &back, &line);
+		if (got != bad[i].want)
+			fail_msg("case %zu: got %s, want %s", i, envelope_status_text(got),
+			    envelope_status_text(bad[i].want));
+		if (got == ENVELOPE_OK)
+			envelope_free(&back);
+	}
+}
+
 int
 main(void)
 {
@@ -604,6 +681,7 @@ main(void)
 		cmocka_unit_test(test_format_refuses),
 		cmocka_unit_test(test_remove_rcpt),
 		cmocka_unit_test(test_too_many_rcpts),
+		cmocka_unit_test(test_smtputf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

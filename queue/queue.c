@@ -232,6 +232,7 @@ envelope_from_commit(struct envelope *e, struct msg_commit *m, off_t body_size)
 	e->arrival = (uint64_t)time(NULL);
 	e->next_attempt = e->arrival;
 	e->source = m->source;
+	e->smtputf8 = m->smtputf8;
 	memcpy(e->client_ip, m->client_ip, sizeof(e->client_ip));
 	memcpy(e->helo, m->helo, sizeof(e->helo));
 	memcpy(e->sender, m->sender, sizeof(e->sender));

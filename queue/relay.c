@@ -198,6 +198,7 @@ send_req(struct relay_req *r, int body_fd)
 		memcpy(rcpts[k], m->env.rcpt[r->idx[k]], sizeof(rcpts[k]));
 	mr.nrcpt = r->n;
 	mr.rcpt = rcpts;
+	mr.smtputf8 = m->env.smtputf8;
 	ipc_encode_relay(&b, &mr);
 	return ipc_send(rlink, MSG_QUEUE_RELAY, r->req_id, &b, body_fd);
 }

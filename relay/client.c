@@ -613,10 +613,23 @@ client_start_txn(struct client *c, struct client_txn *t)
 		client_defer(c, CLIENT_TXN_DONE);
 		return;
 	}
+	/* RFC 6531 3.4: a message that came with SMTPUTF8 goes on only to a
+	 * hop that offers it; its domains are A-labels already (lib/addr.c),
+	 * but a UTF-8 local part or header cannot be downgraded here. The 5xx
+	 * becomes the DSN's reason, as Postfix words it. */
+	if (t->smtputf8 && !c->caps.smtputf8) {
+		smtp_reply_set(&t->mail, 553, "5.6.7", "SMTPUTF8 is required, but was "
+		    "not offered by %s", c->p.host);
+		c->txn = NULL;
+		t->outcome = TXN_MAIL_REJECTED;
+		t->end_stage = "smtputf8";
+		client_defer(c, CLIENT_TXN_DONE);
+		return;
+	}
 	if (c->caps.size)
 		snprintf(size, sizeof(size), " SIZE=%llu", (unsigned long long)t->body_size);
-	client_send(c, "MAIL FROM:<%s>%s%s", t->sender, size,
-	    c->caps.eightbitmime ? " BODY=8BITMIME" : "");
+	client_send(c, "MAIL FROM:<%s>%s%s%s", t->sender, size,
+	    c->caps.eightbitmime ? " BODY=8BITMIME" : "", t->smtputf8 ? " SMTPUTF8" : "");
 	if (c->pipelined) {
 		for (size_t i = 0; i < t->nrcpt; i++)
 			client_send_rcpt(c, i);

@@ -76,6 +76,7 @@ enum txn_outcome {
 struct client_txn {
 	/* in */
 	const char		*sender;	/* "" = null sender */
+	bool			 smtputf8;	/* needs SMTPUTF8 at the next hop (RFC 6531) */
 	size_t			 nrcpt;
 	const char *const	*rcpt;
 	int			 body_fd;	/* read with pread from 0 */

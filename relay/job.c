@@ -483,6 +483,7 @@ job_start_txn(struct job *j)
 		}
 	memset(&j->txn, 0, sizeof(j->txn));
 	j->txn.sender = j->m.sender;
+	j->txn.smtputf8 = j->m.smtputf8;
 	j->txn.nrcpt = k;
 	j->txn.rcpt = j->txn_rcpt;
 	j->txn.body_fd = j->body_fd;

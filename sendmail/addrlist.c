@@ -257,5 +257,8 @@ sm_addr_complete(const char *a, const char *domain, char *out, size_t size)
 		memcpy(full, a, len + 1);
 	if ((st = addr_parse_mailbox(full, strlen(full), &m)) != ADDR_OK)
 		return st;
+	/* sendmail(8) submits without SMTPUTF8 (RFC 6531): ASCII only. */
+	if (ADDR_NEEDS_SMTPUTF8(&m))
+		return ADDR_NON_ASCII;
 	return addr_format(&m, out, size) == -1 ? ADDR_TOO_LONG : ADDR_OK;
 }

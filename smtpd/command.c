@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr_intl.h"
 #include "command.h"
 
 enum arg_policy { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
@@ -239,6 +240,13 @@ apply_mail_param(const struct param *p, unsigned opts, struct mail_cmd *m)
 		m->has_auth = true;
 		return CMD_OK;
 	}
+	if ((opts & MAIL_OPT_SMTPUTF8) && key_is(p, "SMTPUTF8")) {
+		/* RFC 6531 3.4: a keyword without a value, given once. */
+		if (m->smtputf8 || p->value != NULL)
+			return CMD_PARAM_BAD;
+		m->smtputf8 = true;
+		return CMD_OK;
+	}
 	if (key_is(p, "SIZE")) {
 		if (m->has_size)
 			return CMD_PARAM_BAD;
@@ -259,14 +267,46 @@ apply_mail_param(const struct param *p, unsigned opts, struct mail_cmd *m)
 	return CMD_PARAM_UNKNOWN;
 }
 
-/* The path at the start of *s; on success *s points after it. */
+/* How far a path that failed to parse reaches: up to the first blank after
+ * its '>' (or the whole argument), so that 8-bit bytes in the parameters
+ * are not blamed on the address. */
+static size_t
+path_extent(const char *s, size_t len)
+{
+	const char *gt = memchr(s, '>', len);
+
+	return gt == NULL ? len : (size_t)(gt - s) + 1;
+}
+
+/* True if the parameter text after a path names SMTPUTF8: only used to
+ * choose the reply for a MAIL whose path fails to parse. */
+static bool
+mentions_smtputf8(const char *s, size_t len)
+{
+	static const char kw[] = " SMTPUTF8";
+	size_t k = sizeof(kw) - 1;
+
+	for (size_t i = 0; i + k <= len; i++)
+		if (strncasecmp(s + i, kw, k) == 0 && (i + k == len || s[i + k] == ' '))
+			return true;
+	return false;
+}
+
+/* The path at the start of *s; on success *s points after it. A path with
+ * 8-bit bytes is ADDR_NON_ASCII (553 5.6.7, RFC 6531 3.4) when the
+ * transaction has no SMTPUTF8, whatever else is wrong with it. */
 static enum cmd_status
-take_path(const char **s, size_t *len, bool allow_null, struct mailaddr *a,
-    bool *is_null, enum addr_status *st)
+take_path(const char **s, size_t *len, bool allow_null, bool smtputf8,
+    struct mailaddr *a, bool *is_null, enum addr_status *st)
 {
 	size_t consumed;
 
 	*st = addr_parse_path(*s, *len, allow_null, a, is_null, &consumed);
+	if (!smtputf8 && (*st == ADDR_OK ? ADDR_NEEDS_SMTPUTF8(a) :
+	    addr_has_8bit(*s, path_extent(*s, *len)))) {
+		*st = ADDR_NON_ASCII;
+		return CMD_ADDR;
+	}
 	if (*st != ADDR_OK)
 		return CMD_ADDR;
 	*s += consumed;
@@ -298,8 +338,16 @@ command_parse_mail_opts(const char *arg, size_t len, unsigned opts,
 		return CMD_NUL;
 	if (!take_prefix(&arg, &len, "FROM:"))
 		return CMD_SYNTAX;
-	if (take_path(&arg, &len, true, &m->from, &m->is_null, &m->addr) != CMD_OK)
+	/* The path comes before the parameter that allows UTF-8 in it: parse
+	 * it as if SMTPUTF8 were given and judge once the parameters are in. */
+	const char *path = arg;
+	size_t pathlen = len;
+	if (take_path(&arg, &len, true, true, &m->from, &m->is_null, &m->addr) != CMD_OK) {
+		if ((opts & MAIL_OPT_SMTPUTF8) == 0 || !mentions_smtputf8(path, pathlen))
+			if (addr_has_8bit(path, path_extent(path, pathlen)))
+				m->addr = ADDR_NON_ASCII;
 		return CMD_ADDR;
+	}
 	if ((st = split_params(arg, len, params, SMTP_PARAMS_MAX, &np)) != CMD_OK)
 		return st;
 	/* Report a malformed parameter before an unsupported one. */
@@ -310,6 +358,11 @@ command_parse_mail_opts(const char *arg, size_t len, unsigned opts,
 			return st;
 		if (st != CMD_OK)
 			worst = st;
+	}
+	if (worst == CMD_OK && !m->is_null && !m->smtputf8 &&
+	    ADDR_NEEDS_SMTPUTF8(&m->from)) {
+		m->addr = ADDR_NON_ASCII;	/* RFC 6531 3.4: 553 5.6.7 */
+		return CMD_ADDR;
 	}
 	return worst;
 }
@@ -325,6 +378,13 @@ is_bare_postmaster(const char *s, size_t len)
 
 enum cmd_status
 command_parse_rcpt(const char *arg, size_t len, struct rcpt_cmd *r)
+{
+	return command_parse_rcpt_opts(arg, len, 0, r);
+}
+
+enum cmd_status
+command_parse_rcpt_opts(const char *arg, size_t len, unsigned opts,
+    struct rcpt_cmd *r)
 {
 	struct param params[SMTP_PARAMS_MAX];
 	size_t np;
@@ -342,7 +402,8 @@ command_parse_rcpt(const char *arg, size_t len, struct rcpt_cmd *r)
 		memcpy(r->to.local, "postmaster", sizeof("postmaster"));
 		arg += sizeof("<postmaster>") - 1;
 		len -= sizeof("<postmaster>") - 1;
-	} else if (take_path(&arg, &len, false, &r->to, &is_null, &r->addr) != CMD_OK)
+	} else if (take_path(&arg, &len, false, (opts & RCPT_OPT_SMTPUTF8) != 0,
+	    &r->to, &is_null, &r->addr) != CMD_OK)
 		return CMD_ADDR;
 	if ((st = split_params(arg, len, params, SMTP_PARAMS_MAX, &np)) != CMD_OK)
 		return st;

@@ -2,7 +2,7 @@
  * smtpd/command.h - pure parser for one SMTP command line and for the
  * MAIL FROM / RCPT TO arguments and their ESMTP parameters.
  *
- * Owns: the verb table and the parameter grammar (SIZE=, BODY=). No I/O, no
+ * Owns: the verb table and the parameter grammar (SIZE=, BODY=, AUTH=, SMTPUTF8). No I/O, no
  * session state, no allocation: the session, the unit tests and the fuzzer
  * all call the same functions with (pointer, length) input.
  */
@@ -71,10 +71,15 @@ struct mail_cmd {
 	uint64_t		size;		/* SIZE=, RFC 1870 */
 	enum body_type		body;		/* BODY=, RFC 6152 */
 	bool			has_auth;	/* AUTH=, RFC 4954 section 5 (ignored) */
+	bool			smtputf8;	/* SMTPUTF8, RFC 6531 3.4 */
 };
 
 /* command_parse_mail_opts() options */
 #define MAIL_OPT_AUTH_PARAM	0x01u	/* accept AUTH= (we advertised AUTH) */
+#define MAIL_OPT_SMTPUTF8	0x02u	/* accept SMTPUTF8 (we advertised it after EHLO) */
+
+/* command_parse_rcpt_opts() options */
+#define RCPT_OPT_SMTPUTF8	0x01u	/* the transaction's MAIL had SMTPUTF8 */
 
 struct rcpt_cmd {
 	struct mailaddr		to;
@@ -95,8 +100,13 @@ enum cmd_status	command_parse_mail(const char *arg, size_t len, struct mail_cmd 
 enum cmd_status	command_parse_mail_opts(const char *arg, size_t len, unsigned opts,
 		    struct mail_cmd *);
 
-/* "TO:<path> [params]" of RCPT. No RCPT parameter is supported. */
+/* "TO:<path> [params]" of RCPT. No RCPT parameter is supported. A
+ * non-ASCII address (RFC 6531 3.3) is CMD_ADDR/ADDR_NON_ASCII (553 5.6.7)
+ * unless opts has RCPT_OPT_SMTPUTF8; the same holds for MAIL and its own
+ * SMTPUTF8 parameter. */
 enum cmd_status	command_parse_rcpt(const char *arg, size_t len, struct rcpt_cmd *);
+enum cmd_status	command_parse_rcpt_opts(const char *arg, size_t len, unsigned opts,
+		    struct rcpt_cmd *);
 
 /*
  * The HELO/EHLO argument: one word of letters, digits and "-._[]:" (a host

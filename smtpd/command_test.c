@@ -227,6 +227,84 @@ test_rcpt_parse(void **state)
 	}
 }
 
+/* RFC 6531 3.4: SMTPUTF8 on MAIL (once, no value, only when offered), and
+ * UTF-8 in MAIL/RCPT paths only inside such a transaction (553 5.6.7). */
+struct utf8_case {
+	const char		*arg;
+	size_t			 len;
+	bool			 rcpt;		/* else MAIL */
+	unsigned		 opts;
+	enum cmd_status		 want;
+	enum addr_status	 addr;
+	const char		*addr_text;	/* canonical, when CMD_OK */
+	bool			 smtputf8;
+};
+
+static const struct utf8_case utf8_cases[] = {
+	{ LINE("FROM:<a@b.test> SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "a@b.test", true },
+	{ LINE("FROM:<a@b.test> smtputf8 BODY=8BITMIME"), false, MAIL_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "a@b.test", true },
+	{ LINE("FROM:<a@b.test> SMTPUTF8"), false, 0, CMD_PARAM_UNKNOWN, ADDR_OK, NULL, false },
+	{ LINE("FROM:<a@b.test> SMTPUTF8=yes"), false, MAIL_OPT_SMTPUTF8, CMD_PARAM_BAD, ADDR_OK, NULL, false },
+	{ LINE("FROM:<a@b.test> SMTPUTF8 SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_PARAM_BAD, ADDR_OK, NULL, false },
+	{ LINE("FROM:<d\xc3\xabmo@b.test> SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "d\xc3\xabmo@b.test", true },
+	{ LINE("FROM:<de\xcc\x88mo@b.test> SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "d\xc3\xabmo@b.test", true },
+	{ LINE("FROM:<a@b\xc3\xbc" "cher.test> SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "a@xn--bcher-kva.test", true },
+	{ LINE("FROM:<d\xc3\xabmo@b.test>"), false, MAIL_OPT_SMTPUTF8, CMD_ADDR, ADDR_NON_ASCII, NULL, false },
+	{ LINE("FROM:<a@b\xc3\xbc" "cher.test>"), false, MAIL_OPT_SMTPUTF8, CMD_ADDR, ADDR_NON_ASCII, NULL, false },
+	{ LINE("FROM:<d\xc3\xabmo@b.test> SMTPUTF8"), false, 0, CMD_PARAM_UNKNOWN, ADDR_OK, NULL, false },	/* after HELO */
+	{ LINE("FROM:<d\xc3\xabmo@b.test> BODY=8BITMIME"), false, MAIL_OPT_SMTPUTF8, CMD_ADDR, ADDR_NON_ASCII, NULL, false },
+	/* a broken UTF-8 path: 553 without SMTPUTF8, the grammar's error with */
+	{ LINE("FROM:<d\xc3\xabmo@@b.test>"), false, MAIL_OPT_SMTPUTF8, CMD_ADDR, ADDR_NON_ASCII, NULL, false },
+	{ LINE("FROM:<d\xc3\xabmo@@b.test> SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_ADDR, ADDR_BAD_DOMAIN, NULL, false },
+	{ LINE("FROM:<d\xebmo@b.test> SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_ADDR, ADDR_NON_ASCII, NULL, false },
+	{ LINE("FROM:<> SMTPUTF8"), false, MAIL_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "", true },
+	{ LINE("TO:<j\xc3\xbcrgen@example.test>"), true, RCPT_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "j\xc3\xbcrgen@example.test", false },
+	{ LINE("TO:<ju\xcc\x88rgen@example.test>"), true, RCPT_OPT_SMTPUTF8, CMD_OK, ADDR_OK, "j\xc3\xbcrgen@example.test", false },
+	{ LINE("TO:<j\xc3\xbcrgen@example.test>"), true, 0, CMD_ADDR, ADDR_NON_ASCII, NULL, false },
+	{ LINE("TO:<kim@b\xc3\xbc" "cher.test>"), true, 0, CMD_ADDR, ADDR_NON_ASCII, NULL, false },
+	{ LINE("TO:<kim@xn--bcher-kva.test>"), true, 0, CMD_OK, ADDR_OK, "kim@xn--bcher-kva.test", false },
+	{ LINE("TO:<j\xc3\xbcrgen@example.test> SMTPUTF8"), true, RCPT_OPT_SMTPUTF8, CMD_PARAM_UNKNOWN, ADDR_OK, NULL, false },
+	{ LINE("TO:<j\xc2\x85rgen@example.test>"), true, RCPT_OPT_SMTPUTF8, CMD_ADDR, ADDR_BAD_LOCAL, NULL, false },
+};
+
+static void
+test_smtputf8(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+		const struct utf8_case *c = &utf8_cases[i];
+		char text[ADDR_MAX + 1] = "";
+		enum cmd_status got;
+		enum addr_status addr;
+		struct mailaddr a;
+		bool is_null = false, smtputf8 = false;
+
+		if (c->rcpt) {
+			struct rcpt_cmd r;
+			got = command_parse_rcpt_opts(c->arg, c->len, c->opts, &r);
+			addr = r.addr;
+			a = r.to;
+		} else {
+			struct mail_cmd m;
+			got = command_parse_mail_opts(c->arg, c->len, c->opts, &m);
+			addr = m.addr;
+			a = m.from;
+			is_null = m.is_null;
+			smtputf8 = m.smtputf8;
+		}
+		if (got != c->want)
+			fail_msg("case %zu \"%s\": got status %d, want %d", i, c->arg, got, c->want);
+		if (got == CMD_ADDR && addr != c->addr)
+			fail_msg("case %zu \"%s\": got addr %d, want %d", i, c->arg, addr, c->addr);
+		if (got != CMD_OK)
+			continue;
+		if (!is_null)
+			assert_int_equal(addr_format(&a, text, sizeof(text)), 0);
+		if (strcmp(text, c->addr_text) != 0 || smtputf8 != c->smtputf8)
+			fail_msg("case %zu \"%s\": got \"%s\" smtputf8 %d", i, c->arg, text, smtputf8);
+	}
+}
+
 struct helo_case {
 	const char	*arg;
 	size_t		 len;
@@ -285,6 +363,7 @@ main(void)
 		cmocka_unit_test(test_command_parse),
 		cmocka_unit_test(test_mail_parse),
 		cmocka_unit_test(test_rcpt_parse),
+		cmocka_unit_test(test_smtputf8),
 		cmocka_unit_test(test_helo_parse),
 		cmocka_unit_test(test_verb_names),
 	};

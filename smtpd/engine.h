@@ -59,6 +59,7 @@ enum session_state {
 struct transaction {
 	char			 from[ADDR_MAX + 1];	/* canonical; "" for <> */
 	bool			 null_sender;
+	bool			 smtputf8;	/* MAIL had SMTPUTF8 (RFC 6531 3.4) */
 	char			(*rcpt)[ADDR_MAX + 1];
 	unsigned		 nrcpt;
 	unsigned		 rcpt_cap;
@@ -108,6 +109,7 @@ struct smtp_session {
 
 	/* the dialog: smtpd/session.c */
 	char			 helo[SMTP_HELO_MAX + 1];	/* "" until HELO/EHLO */
+	bool			 esmtp;		/* greeted with EHLO: extensions may be used */
 	unsigned		 errors;
 	unsigned		 messages;
 	int			 close_after_answer;	/* reply once the commit is answered */

@@ -81,6 +81,8 @@ inbound_facts(struct smtp_session *s, enum screen_stage stage,
 		f->flags |= SCREEN_FACT_MAIL_SEEN;
 		if (s->tx->null_sender)
 			f->flags |= SCREEN_FACT_NULL_SENDER;
+		if (s->tx->smtputf8)
+			f->flags |= SCREEN_FACT_SMTPUTF8;
 		snprintf(f->mail_from, sizeof(f->mail_from), "%s", s->tx->from);
 		if (s->tx->qid[0] != '\0')
 			snprintf(f->qid, sizeof(f->qid), "%s", s->tx->qid);

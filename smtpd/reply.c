@@ -69,7 +69,7 @@ static const struct reply_row reply_table[REPLY_COUNT] = {
 	[REPLY_BARE_LF] =		{ 554, "5.6.0",	"Message contains bare LF, lines must end with CRLF" },
 	[REPLY_BARE_CR] =		{ 554, "5.6.0",	"Message contains bare CR, lines must end with CRLF" },
 	[REPLY_DATA_NUL] =		{ 554, "5.6.0",	"Message contains NUL octets" },
-	[REPLY_NON_ASCII] =		{ 553, "5.6.7",	"Non-ASCII addresses need SMTPUTF8, which is not supported" },
+	[REPLY_NON_ASCII] =		{ 553, "5.6.7",	"Non-ASCII address needs the SMTPUTF8 parameter and UTF-8" },
 	/* RFC 4954 section 4: a 334 carries the challenge and nothing else. */
 	[REPLY_AUTH_CHALLENGE] =	{ 334, NULL,	"%s" },
 	[REPLY_AUTH_OK] =		{ 235, "2.7.0",	"Authentication successful" },
@@ -183,6 +183,7 @@ reply_render_ehlo_offer(const char *hostname, uint64_t max_size,
 	    "250-8BITMIME\r\n"
 	    "250-SIZE %llu\r\n"
 	    "%s%s"
+	    "250-SMTPUTF8\r\n"
 	    "250 ENHANCEDSTATUSCODES\r\n",
 	    hostname, (unsigned long long)max_size,
 	    o->starttls ? "250-STARTTLS\r\n" : "",

@@ -103,11 +103,12 @@ test_ehlo(void **state)
 	    "250-8BITMIME\r\n"
 	    "250-SIZE 26214400\r\n"
 	    "250-STARTTLS\r\n"
+	    "250-SMTPUTF8\r\n"
 	    "250 ENHANCEDSTATUSCODES\r\n");
 	assert_int_equal(n, strlen(buf));
 	reply_render_ehlo("mx.example.test", 1024, false, buf, sizeof(buf));
 	assert_null(strstr(buf, "STARTTLS"));
-	assert_null(strstr(buf, "SMTPUTF8"));
+	assert_non_null(strstr(buf, "250-SMTPUTF8\r\n"));	/* RFC 6531 3.1, every port */
 	assert_int_equal(reply_render_ehlo("mx.example.test", 1, true, buf, 20), 0);
 }
 
@@ -130,7 +131,8 @@ test_ehlo_offer(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
 		snprintf(want, sizeof(want), "250-h.test\r\n250-PIPELINING\r\n"
-		    "250-8BITMIME\r\n250-SIZE 10\r\n%s250 ENHANCEDSTATUSCODES\r\n",
+		    "250-8BITMIME\r\n250-SIZE 10\r\n%s250-SMTPUTF8\r\n"
+		    "250 ENHANCEDSTATUSCODES\r\n",
 		    offers[i].want_extra);
 		size_t n = reply_render_ehlo_offer("h.test", 10, &offers[i].offer, buf,
 		    sizeof(buf));

@@ -243,6 +243,7 @@ act_helo(struct smtp_session *s, struct command_ctx *c)
 	session_set_state(s, SESSION_READY);
 	if (s->policy->on_helo != NULL)
 		s->policy->on_helo(s);
+	s->esmtp = c->cmd->verb == VERB_EHLO;
 	if (c->cmd->verb == VERB_HELO) {
 		session_reply(s, REPLY_HELO);
 		return;
@@ -342,8 +343,9 @@ check_mail(struct smtp_session *s, struct command_ctx *c)
 		return session_refuse(s, c, REPLY_NESTED_MAIL);
 	if (c->status == CMD_SYNTAX)
 		return session_refuse(s, c, REPLY_SYNTAX);
+	/* SMTPUTF8 is offered after EHLO on every port (RFC 6531 3.1). */
 	switch (command_parse_mail_opts(c->cmd->arg, c->cmd->arglen,
-	    s->policy->mail_options, m)) {
+	    s->policy->mail_options | (s->esmtp ? MAIL_OPT_SMTPUTF8 : 0), m)) {
 	case CMD_OK:
 		break;
 	case CMD_ADDR:
@@ -373,11 +375,13 @@ act_mail(struct smtp_session *s, struct command_ctx *c)
 	session_tx_free(s);
 	s->tx = tx_new();
 	s->tx->null_sender = m->is_null;
+	s->tx->smtputf8 = m->smtputf8;
 	if (!m->is_null && addr_format(&m->from, s->tx->from, sizeof(s->tx->from)) == -1)
 		s->tx->from[0] = '\0';	/* cannot happen: the parser bounds it */
-	log_event("mail", "sess=%s from=<%s> size=%llu", s->id,
+	log_event("mail", "sess=%s from=<%s> size=%llu%s", s->id,
 	    log_escape(esc, sizeof(esc), s->tx->from, strlen(s->tx->from)),
-	    m->has_size ? (unsigned long long)m->size : 0ULL);
+	    m->has_size ? (unsigned long long)m->size : 0ULL,
+	    m->smtputf8 ? " smtputf8=yes" : "");
 	if (s->policy->check_mail == NULL) {
 		session_mail_done(s, REPLY_MAIL_OK);
 		return;
@@ -436,7 +440,8 @@ check_rcpt(struct smtp_session *s, struct command_ctx *c)
 		return session_refuse(s, c, REPLY_NEED_MAIL);
 	if (c->status == CMD_SYNTAX)
 		return session_refuse(s, c, REPLY_SYNTAX);
-	switch (command_parse_rcpt(c->cmd->arg, c->cmd->arglen, r)) {
+	switch (command_parse_rcpt_opts(c->cmd->arg, c->cmd->arglen,
+	    s->tx != NULL && s->tx->smtputf8 ? RCPT_OPT_SMTPUTF8 : 0, r)) {
 	case CMD_OK:
 		break;
 	case CMD_ADDR:
@@ -753,6 +758,7 @@ session_commit(struct smtp_session *s)
 	memcpy(m.helo, s->helo, sizeof(m.helo));
 	snprintf(m.client_ip, sizeof(m.client_ip), "%s", s->ip);
 	m.source = s->policy->source;
+	m.smtputf8 = tx->smtputf8;
 	m.nrcpt = tx->nrcpt;
 	m.rcpt = tx->rcpt;
 	memcpy(m.prepend, tx->prepend, sizeof(m.prepend));

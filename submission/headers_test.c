@@ -226,7 +226,10 @@ static const struct from_case from_cases[] = {
 	{ S(" <@route.test:a@b.test>"),			FROM_SYNTAX, 0, { NULL } },
 	{ S(" group: a@b.test;"),			FROM_SYNTAX, 0, { NULL } },
 	{ S(" kim @ example.test"),			FROM_SYNTAX, 0, { NULL } },
-	{ S(" k\xc3\xafm@example.test"),		FROM_SYNTAX, 0, { NULL } },
+	/* RFC 6532 3.2: a UTF-8 address in From: (NFC, as the envelope's) */
+	{ S(" k\xc3\xafm@example.test"),		FROM_OK, 1, { "k\xc3\xafm@example.test" } },
+	{ S(" D\xc3\xabmo <ki\xcc\x88m@b\xc3\xbc" "cher.example>"), FROM_OK, 1, { "k\xc3\xafm@xn--bcher-kva.example" } },
+	{ S(" k\xefm@example.test"),			FROM_SYNTAX, 0, { NULL } },	/* Latin-1 */
 	{ S(" <a@b.test\r\n>"),				FROM_SYNTAX, 0, { NULL } },
 	{ S(" <a@b\0.test>"),				FROM_SYNTAX, 0, { NULL } },
 	{ S(" a@b.test,a@b.test,a@b.test,a@b.test,a@b.test,a@b.test,a@b.test,a@b.test,a@b.test"),

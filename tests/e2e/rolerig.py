@@ -122,15 +122,16 @@ class Cursor:
         assert self.off == len(self.data), "trailing bytes in frame"
 
 
-def commit_payload(msgid, sender, helo, client_ip, source, rcpts, prepend="", strip=()):
+def commit_payload(msgid, sender, helo, client_ip, source, rcpts, prepend="", strip=(),
+                   smtputf8=False):
     """MSG_SMTPD_MSG_COMMIT as lib/ipc_decode.c reads it: the envelope, the
     recipients, the header block to put first and the byte ranges to leave
-    out (both only from port 25's screen)."""
+    out (both only from port 25's screen), and the SMTPUTF8 flag."""
     p = s(msgid) + s(sender) + s(helo) + s(client_ip) + bytes([source])
     p += struct.pack(">H", len(rcpts)) + b"".join(s(r) for r in rcpts)
     p += s(prepend) + struct.pack(">H", len(strip))
     p += b"".join(struct.pack(">II", off, n) for off, n in strip)
-    return p
+    return p + bytes([1 if smtputf8 else 0])
 
 
 def parse_str(p, off):

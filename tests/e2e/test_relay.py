@@ -103,7 +103,7 @@ class RelayRig(RoleRig):
         return (self.queue,)
 
     # -- playing the queue -------------------------------------------------
-    def send(self, rcpts, body=BODY, sender="a@example.test", msgid=None):
+    def send(self, rcpts, body=BODY, sender="a@example.test", msgid=None, smtputf8=False):
         """Sends one MSG_QUEUE_RELAY; returns its req id."""
         self.req += 1
         msgid = msgid or os.urandom(8).hex()
@@ -112,6 +112,7 @@ class RelayRig(RoleRig):
             f.write(body)
         fd = os.open(path, os.O_RDONLY)
         p = s(msgid) + s(sender) + struct.pack(">H", len(rcpts)) + b"".join(s(r) for r in rcpts)
+        p += bytes([1 if smtputf8 else 0])
         self.queue.send("MSG_QUEUE_RELAY", p, req=self.req, fd=fd)
         os.close(fd)
         return self.req
@@ -449,6 +450,31 @@ class Replies(RelayTest):
         self.assertEqual(LAST_REMOTE_MTAS, [None])
         self.assertEqual(self.rx["mx1"].messages(), [])
 
+    def test_smtputf8_passed_on_when_offered(self):
+        """RFC 6531: a message that came with SMTPUTF8 keeps it on the next hop."""
+        self.rx["mx1"].extensions = ["PIPELINING", "8BITMIME", "SIZE 52428800", "SMTPUTF8"]
+        try:
+            res = self.rig.relay(["kim@reply.test"], sender="d\u00ebmo@example.test",
+                                 smtputf8=True)
+        finally:
+            self.rx["mx1"].extensions = ["PIPELINING", "8BITMIME", "SIZE 52428800",
+                                         "ENHANCEDSTATUSCODES"]
+        self.assertEqual([r for r, _ in res], [OK])
+        (m,) = self.rx["mx1"].messages()
+        self.assertIn("SMTPUTF8", m.conn.mail_params[0].split())
+
+    def test_smtputf8_not_offered_is_permanent_without_sending(self):
+        """RFC 6531 3.4: no SMTPUTF8 at the next hop, no delivery; the
+        reason says why (it becomes the DSN's)."""
+        ((r, reply),) = self.rig.relay(["kim@reply.test"], smtputf8=True)
+        self.assertEqual(r, PERMFAIL)
+        self.assertRegex(reply, r"^5\.6\.7 SMTPUTF8 is required, but was not offered by ")
+        self.assertEqual(self.rx["mx1"].messages(), [])
+        # Without the flag nothing changes: no SMTPUTF8 parameter is sent.
+        self.assertEqual([r for r, _ in self.rig.relay(["kim@reply.test"])], [OK])
+        (m,) = self.rx["mx1"].messages()
+        self.assertNotIn("SMTPUTF8", m.conn.mail_params[0])
+
     def test_without_pipelining_one_command_at_a_time(self):
         self.rx["mx1"].extensions = ["8BITMIME"]
         try:
@@ -713,7 +739,7 @@ class Lifecycle(RelayTest):
         try:
             # "kim€example.test" is no address: the decoder refuses it.
             p = s("0123456789abcdef") + s("a@example.test") + struct.pack(">H", 1) + \
-                s("kim\u20acexample.test")
+                s("kim\u20acexample.test") + bytes([0])
             self.rig.queue.send("MSG_QUEUE_RELAY", p, req=7, fd=fd)
         finally:
             os.close(fd)

@@ -508,11 +508,16 @@ class Headers(MessageCase, unittest.TestCase):
                      "header_no_message_id")
 
     def test_8bit_header_without_smtputf8(self):
-        """smtpd offers no SMTPUTF8 (RFC 6531), so raw UTF-8 in a header
-        field is never allowed (RFC 6532); in the body it is."""
+        """Raw UTF-8 in a header field needs SMTPUTF8 on MAIL (RFC 6531
+        3.4, RFC 6532); in the body it is always allowed."""
         tok = sm.token()
         self.refused(sm.message("x@bounce.example", tok,
                                 extra=b"X-Greeting: Gr\xc3\xbc\xc3\x9fe\r\n"), "header_8bit")
+        tok = sm.token()
+        v, _, _ = self.accepted(sm.message("x@bounce.example", tok,
+                                           extra=b"X-Greeting: Gr\xc3\xbc\xc3\x9fe\r\n"),
+                                tok, options=("SMTPUTF8",))
+        self.assertNotIn("header_8bit", v["checks"], v)
         tok = sm.token()
         v, _, _ = self.accepted(sm.message("x@bounce.example", tok,
                                            body=b"Gr\xc3\xbc\xc3\x9fe " + tok.encode() + b"\r\n"),

@@ -124,7 +124,8 @@ class TestBasics(InstanceCase):
         code, text = c.cmd("EHLO client.example")
         self.assertEqual(code, 250)
         kws = [l[4:].split()[0] for l in text.split("\n")[1:]]
-        self.assertEqual(sorted(kws), ["8BITMIME", "ENHANCEDSTATUSCODES", "PIPELINING", "SIZE"])
+        self.assertEqual(sorted(kws), ["8BITMIME", "ENHANCEDSTATUSCODES", "PIPELINING", "SIZE",
+                                       "SMTPUTF8"])
         self.assertIn("250-SIZE 26214400", text)
 
     def test_every_error_reply_has_an_enhanced_code(self):
@@ -203,7 +204,8 @@ class TestBasics(InstanceCase):
         self.assertReply(c.cmd("RCPT TO:<kim@example.test>"), 503, "5.5.1")
         self.assertReply(c.cmd("DATA"), 503, "5.5.1")
         self.assertReply(c.cmd("MAIL FROM:a@client.example"), 501, "5.1.7")
-        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SMTPUTF8"), 555, "5.5.4")
+        self.assertReply(c.cmd("MAIL FROM:<a@client.example> SMTPUTF8=yes"), 501, "5.5.4")
+        self.assertReply(c.cmd("MAIL FROM:<k\u00e4m@client.example>"), 553, "5.6.7")
         self.assertReply(c.cmd("MAIL FROM:<a@client.example>"), 250)
         self.assertReply(c.cmd("RCPT TO:<kim>"), 501, "5.1.3")
         self.assertReply(c.cmd("RCPT TO:<k\u00e4m@example.test>"), 553, "5.6.7")

@@ -315,6 +315,7 @@ class FakeWorld(RoleRig):
         rcpts = [c.str("latin-1") for _ in range(n)]
         prepend = c.str("latin-1").encode("latin-1")
         strips = [(c.u32(), c.u32()) for _ in range(c.u16())]
+        c.u8()      # SMTPUTF8 flag
         c.end()
         with self.lock:
             self.commits.append(msgid)
@@ -410,8 +411,8 @@ class TestDialog(SmtpdCase):
         lines = text.split("\n")
         self.assertEqual(lines[0], "250-mx.example.test")
         kws = [l[4:] for l in lines[1:]]
-        self.assertEqual(kws, ["PIPELINING", "8BITMIME", "SIZE 26214400", "ENHANCEDSTATUSCODES"])
-        self.assertNotIn("SMTPUTF8", text)
+        self.assertEqual(kws, ["PIPELINING", "8BITMIME", "SIZE 26214400", "SMTPUTF8",
+                               "ENHANCEDSTATUSCODES"])
         self.assertNotIn("STARTTLS", text)   # no certificate configured
 
     def test_simple_commands(self):

@@ -1,11 +1,14 @@
-// SOURCES: lib/addr.c
-// LIBS: -lidn2
+// SOURCES: lib/addr.c lib/addr_intl.c
+// LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_address.c - the address grammar (lib/addr.c) on
  * arbitrary bytes: addr_parse_path (with and without the null path),
  * addr_parse_mailbox, and the admin-side addr_normalize_input. An accepted
  * address must stay within its RFC 5321 bounds; a normalized address must
- * be a valid mailbox and normalize to itself.
+ * be a valid mailbox and normalize to itself. UTF-8 (RFC 6531): an accepted
+ * address is a fixed point - its text (NFC local part, A-label domain)
+ * parses again to the same text, with no U-label left, and to the same
+ * "needs SMTPUTF8" answer for the local part.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +24,14 @@ check_bounds(const struct mailaddr *a)
 	if (strlen(a->local) > ADDR_LOCAL_MAX + 2 || strlen(a->domain) > ADDR_DOMAIN_MAX)
 		abort();
 	if (addr_format(a, text, sizeof(text)) == -1)
+		abort();
+	if (a->is_literal)
+		return;
+	char again[ADDR_MAX + 1];
+	struct mailaddr b;
+	if (addr_parse_mailbox(text, strlen(text), &b) != ADDR_OK ||
+	    addr_format(&b, again, sizeof(again)) == -1 || strcmp(text, again) != 0 ||
+	    b.u_label || b.utf8_local != a->utf8_local)
 		abort();
 }
 

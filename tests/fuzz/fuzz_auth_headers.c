@@ -1,5 +1,5 @@
-// SOURCES: submission/headers.c smtpd/received.c lib/addr.c
-// LIBS: -lidn2
+// SOURCES: submission/headers.c smtpd/received.c lib/addr.c lib/addr_intl.c
+// LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_auth_headers.c - what submission does with the header
  * section an authenticated client sends (submission/headers.c): the streaming

@@ -1,5 +1,5 @@
-// SOURCES: screen/authres.c screen/message.c screen/score.c lib/addr.c
-// LIBS: -lidn2
+// SOURCES: screen/authres.c screen/message.c screen/score.c lib/addr.c lib/addr_intl.c
+// LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_authres.c - the Authentication-Results writer and the
  * finder of forged fields (screen/authres.c) on arbitrary values and

@@ -1,5 +1,5 @@
-// SOURCES: lib/batv.c lib/addr.c queue/bounce_tag.c lib/config.c lib/config_screen.c lib/config_scan.c lib/util.c lib/log.c
-// LIBS: -lidn2 -lsodium
+// SOURCES: lib/batv.c lib/addr.c lib/addr_intl.c queue/bounce_tag.c lib/config.c lib/config_screen.c lib/config_scan.c lib/util.c lib/log.c
+// LIBS: -lidn2 -lsodium -lunistring
 /*
  * tests/fuzz/fuzz_batv.c - the BATV tag parser (lib/batv.c) and the
  * queue's checker (queue/bounce_tag.c) on arbitrary bytes: the recipient

@@ -1,5 +1,5 @@
-// SOURCES: lib/config.c lib/config_screen.c lib/config_scan.c lib/addr.c
-// LIBS: -lidn2
+// SOURCES: lib/config.c lib/config_screen.c lib/config_scan.c lib/addr.c lib/addr_intl.c
+// LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_config.c - the homemx.conf grammar on arbitrary text.
  * The parser must either accept or produce an error naming file:line.

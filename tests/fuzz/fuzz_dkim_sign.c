@@ -1,5 +1,5 @@
-// SOURCES: dkimsign/signer.c dkimsign/canon.c dkimsign/headers.c lib/dkimkey.c lib/addr.c lib/util.c lib/log.c
-// LIBS: -lidn2 -lopendkim -lcrypto
+// SOURCES: dkimsign/signer.c dkimsign/canon.c dkimsign/headers.c lib/dkimkey.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c
+// LIBS: -lidn2 -lopendkim -lcrypto -lunistring
 /*
  * tests/fuzz/fuzz_dkim_sign.c - dkimsign's own DKIM signer (signer.c,
  * canon.c) on arbitrary messages, checked against libopendkim's verifier.

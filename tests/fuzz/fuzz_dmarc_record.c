@@ -1,5 +1,5 @@
-// SOURCES: screen/dmarc.c screen/message.c screen/score.c screen/dnscache.c lib/config.c lib/config_screen.c lib/config_scan.c lib/addr.c lib/util.c lib/log.c
-// LIBS: -lidn2 -lpsl -lcrypto
+// SOURCES: screen/dmarc.c screen/message.c screen/score.c screen/dnscache.c lib/config.c lib/config_screen.c lib/config_scan.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c
+// LIBS: -lidn2 -lpsl -lcrypto -lunistring
 /*
  * tests/fuzz/fuzz_dmarc_record.c - the DMARC record parser
  * (screen/dmarc.c) on arbitrary TXT bytes, and the organizational domain

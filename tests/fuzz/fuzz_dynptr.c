@@ -1,5 +1,5 @@
-// SOURCES: screen/dynptr.c lib/config_screen.c lib/config_scan.c lib/addr.c
-// LIBS: -lpsl -lidn2
+// SOURCES: screen/dynptr.c lib/config_screen.c lib/config_scan.c lib/addr.c lib/addr_intl.c
+// LIBS: -lpsl -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_dynptr.c - the dynamic-PTR heuristic (screen/dynptr.c)
  * on any name and any address text: "NAME\nIP". The name is what a PTR

@@ -1,5 +1,5 @@
-// SOURCES: queue/envelope.c lib/ipc_decode.c lib/ipc_ctl.c lib/ipc_text.c lib/ipc.c lib/addr.c lib/log.c lib/ipc_screen.c lib/ipc_bounce.c lib/batv.c
-// LIBS: -levent -lidn2
+// SOURCES: queue/envelope.c lib/ipc_decode.c lib/ipc_ctl.c lib/ipc_text.c lib/ipc.c lib/addr.c lib/addr_intl.c lib/log.c lib/ipc_screen.c lib/ipc_bounce.c lib/batv.c
+// LIBS: -levent -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_envelope.c - the queue's envelope file parser
  * (queue/envelope.c) on arbitrary bytes. The spool is the queue's own, but

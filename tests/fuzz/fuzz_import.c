@@ -1,5 +1,5 @@
-// SOURCES: admin/import.c lib/addr.c
-// LIBS: -lidn2
+// SOURCES: admin/import.c lib/addr.c lib/addr_intl.c
+// LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_import.c - the `mxctl import` parser (admin/import.c) on
  * arbitrary bytes. It must accept or name a line; an accepted file must

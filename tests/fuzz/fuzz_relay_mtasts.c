@@ -1,5 +1,5 @@
-// SOURCES: relay/mtasts_parse.c lib/sts_policy.c lib/addr.c lib/util.c lib/log.c
-// LIBS: -lidn2
+// SOURCES: relay/mtasts_parse.c lib/sts_policy.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c
+// LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_relay_mtasts.c - what the relay reads for MTA-STS: the
  * HTTP/1.0 response of a policy host and the policy text in its body

@@ -1,5 +1,5 @@
-// SOURCES: sendmail/addrlist.c sendmail/header.c lib/addr.c
-// LIBS: -lidn2
+// SOURCES: sendmail/addrlist.c sendmail/header.c lib/addr.c lib/addr_intl.c
+// LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_sendmail_addrlist.c - what sendmail -t reads from a
  * program's header section (sendmail/addrlist.c, sendmail/header.c) on

@@ -1,11 +1,13 @@
-// SOURCES: smtpd/command.c smtpd/lines.c lib/addr.c
-// LIBS: -lidn2 -levent
+// SOURCES: smtpd/command.c smtpd/lines.c lib/addr.c lib/addr_intl.c
+// LIBS: -lidn2 -levent -lunistring
 /*
  * tests/fuzz/fuzz_smtp_command.c - the SMTP command grammar on arbitrary
  * bytes: command_parse() on the whole input, then the argument parser of
  * the verb it found (MAIL, RCPT, HELO/EHLO), and both path parsers on the
  * raw input too. Beyond "no crash": an accepted path must format within
- * its bounds and parse again to the same canonical address.
+ * its bounds and parse again to the same canonical address, and an
+ * address that needs SMTPUTF8 (RFC 6531 3.4) is accepted only in a
+ * transaction that has it (MAIL's parameter, or RCPT_OPT_SMTPUTF8).
  * The same bytes as a client's stream: cut into lines by line_take(), fed
  * once whole and once in pieces whose size the first byte picks - the
  * lines (and refusals) must not depend on TCP segmentation, no accepted
@@ -45,13 +47,21 @@ check_canonical(const struct mailaddr *a)
 static void
 fuzz_mail(const char *arg, size_t len)
 {
-	struct mail_cmd m;
-	enum cmd_status st = command_parse_mail(arg, len, &m);
+	static const unsigned opts[] = { 0, MAIL_OPT_SMTPUTF8 | MAIL_OPT_AUTH_PARAM };
 
-	if (st == CMD_OK && !m.is_null)
-		check_canonical(&m.from);
-	if (st == CMD_OK && m.body > BODY_8BITMIME)
-		abort();
+	for (size_t i = 0; i < 2; i++) {
+		struct mail_cmd m;
+		enum cmd_status st = command_parse_mail_opts(arg, len, opts[i], &m);
+
+		if (st != CMD_OK)
+			continue;
+		if (!m.is_null)
+			check_canonical(&m.from);
+		if (m.body > BODY_8BITMIME || (m.smtputf8 && opts[i] == 0))
+			abort();
+		if (!m.is_null && ADDR_NEEDS_SMTPUTF8(&m.from) && !m.smtputf8)
+			abort();
+	}
 }
 
 static void
@@ -59,7 +69,12 @@ fuzz_rcpt(const char *arg, size_t len)
 {
 	struct rcpt_cmd r;
 
-	if (command_parse_rcpt(arg, len, &r) == CMD_OK)
+	if (command_parse_rcpt(arg, len, &r) == CMD_OK) {
+		check_canonical(&r.to);
+		if (ADDR_NEEDS_SMTPUTF8(&r.to))
+			abort();
+	}
+	if (command_parse_rcpt_opts(arg, len, RCPT_OPT_SMTPUTF8, &r) == CMD_OK)
 		check_canonical(&r.to);
 }
 

@@ -1,0 +1,40 @@
+/*
+ * lib/addr_intl.h - the internationalized parts of an address (RFC 6530,
+ * RFC 6531 3.3): a UTF-8 local part in Unicode Normalization Form C, and a
+ * domain turned from U-labels into A-labels (IDNA2008) and back.
+ *
+ * Owns: the one normalization homemx applies to non-ASCII addresses, so
+ * that smtpd (MAIL/RCPT), mxctl (user/alias add) and every IPC decoder
+ * agree byte for byte on the key "jürgen@example.org" whichever spelling
+ * (NFC or NFD) the sender's software used.
+ */
+#ifndef HMX_ADDR_INTL_H
+#define HMX_ADDR_INTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True if any of the len bytes is 0x80 or above. */
+bool	addr_has_8bit(const char *s, size_t len);
+
+/*
+ * Copies len bytes of a local part into out in NFC. The input must be
+ * well-formed UTF-8 without C0 or C1 control characters (RFC 6532 3.1
+ * excludes neither, but no mailbox name needs them and a log line or a
+ * Maildir path must never see them). Returns the output length, or -1 if
+ * the input is not acceptable or the result does not fit in outsize - 1.
+ */
+int	addr_local_nfc(const char *in, size_t len, char *out, size_t outsize);
+
+/*
+ * The A-label form of a domain of len bytes (ASCII or U-labels), lowercase,
+ * NUL-terminated in out. -1 if it is not a valid IDNA2008 name or does not
+ * fit.
+ */
+int	addr_domain_alabel(const char *in, size_t len, char *out, size_t outsize);
+
+/* The U-label (display) form of an A-label domain; a domain without
+ * "xn--" labels, or one that does not convert, is copied as it is. */
+void	addr_domain_ulabel(const char *alabel, char *out, size_t outsize);
+
+#endif
