@@ -31,13 +31,20 @@ rfc5322_date(time_t t, char *buf, size_t size)
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* RFC 3848: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both). */
+/*
+ * RFC 3848: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both); a
+ * transaction with the SMTPUTF8 parameter says UTF8SMTP, UTF8SMTPS,
+ * UTF8SMTPA or UTF8SMTPSA instead (RFC 6531 3.7.3 and 4.3).
+ */
 static const char *
 received_protocol(const struct received_info *r)
 {
-	if (r->authenticated)
-		return r->tls_version != NULL ? "ESMTPSA" : "ESMTPA";
-	return r->tls_version != NULL ? "ESMTPS" : "ESMTP";
+	static const char *const names[2][2][2] = {
+		{ { "ESMTP", "ESMTPS" }, { "ESMTPA", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPS" }, { "UTF8SMTPA", "UTF8SMTPSA" } },
+	};
+
+	return names[r->smtputf8][r->authenticated][r->tls_version != NULL];
 }
 
 /*

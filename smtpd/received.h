@@ -23,6 +23,7 @@ struct received_info {
 	time_t		 when;
 	bool		 authenticated;	/* AUTH succeeded: "ESMTPSA" (RFC 3848) */
 	bool		 hide_client;	/* submission_hide_client_ip: no IP, no literal */
+	bool		 smtputf8;	/* MAIL had SMTPUTF8: "UTF8SMTP" (RFC 6531 3.7.3) */
 };
 
 /* Writes the whole header, CRLF line ends, into buf. Returns the length, or

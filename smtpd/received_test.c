@@ -1,7 +1,8 @@
 /*
  * smtpd/received_test.c - the Received: header, with and without TLS, with
  * one and with several recipients, IPv6, authenticated (ESMTPSA) with the
- * client address hidden or not, and the RFC 5322 date.
+ * client address hidden or not, the UTF8SMTP names of a transaction with
+ * SMTPUTF8, and the RFC 5322 date.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +61,27 @@ static const struct received_case cases[] = {
 	  "Received: from c.example ([192.0.2.7])\r\n"
 	  "\tby mx.example.test with ESMTPA id 0123456789abcdef;\r\n"
 	  "\tSun, 23 Nov 2025 13:34:00 +0000\r\n" },
+	/* MAIL with SMTPUTF8 (RFC 6531 3.7.3): UTF8SMTP, the "for" in UTF-8 */
+	{ { "client.example", "192.0.2.7", "mx.example.test", NULL, NULL,
+	    "0123456789abcdef", "d\xc3\xabmo@example.test", T0, false, false, true },
+	  "Received: from client.example ([192.0.2.7])\r\n"
+	  "\tby mx.example.test with UTF8SMTP id 0123456789abcdef\r\n"
+	  "\tfor <d\xc3\xabmo@example.test>; Sun, 23 Nov 2025 13:34:00 +0000\r\n" },
+	{ { "client.example", "192.0.2.7", "mx.example.test", "TLSv1.3",
+	    "TLS_AES_256_GCM_SHA384", "0123456789abcdef", NULL, T0, false, false, true },
+	  "Received: from client.example ([192.0.2.7])\r\n"
+	  "\tby mx.example.test with UTF8SMTPS (TLSv1.3:TLS_AES_256_GCM_SHA384) id 0123456789abcdef;\r\n"
+	  "\tSun, 23 Nov 2025 13:34:00 +0000\r\n" },
+	{ { "c.example", "192.0.2.7", "mx.example.test", NULL, NULL,
+	    "0123456789abcdef", NULL, T0, true, false, true },
+	  "Received: from c.example ([192.0.2.7])\r\n"
+	  "\tby mx.example.test with UTF8SMTPA id 0123456789abcdef;\r\n"
+	  "\tSun, 23 Nov 2025 13:34:00 +0000\r\n" },
+	{ { "laptop.home", "192.0.2.7", "mx.example.test", "TLSv1.3",
+	    "TLS_AES_256_GCM_SHA384", "0123456789abcdef", NULL, T0, true, true, true },
+	  "Received: from laptop.home\r\n"
+	  "\tby mx.example.test with UTF8SMTPSA (TLSv1.3:TLS_AES_256_GCM_SHA384) id 0123456789abcdef;\r\n"
+	  "\tSun, 23 Nov 2025 13:34:00 +0000\r\n" },
 };
 
 static void
@@ -89,7 +111,8 @@ test_longest(void **state)
 	memset(rcpt, 'r', 256);
 	rcpt[256] = '\0';
 	struct received_info ri = { helo, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-	    host, "TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", "0123456789abcdef", rcpt, T0 };
+	    host, "TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", "0123456789abcdef", rcpt, T0,
+	    true, false, true };	/* the longest protocol name: UTF8SMTPSA */
 	size_t n = received_render(&ri, buf, sizeof(buf));
 	assert_true(n > 0);
 	for (char *line = buf; *line != '\0';) {

@@ -624,7 +624,7 @@ session_start_body(struct smtp_session *s)
 		.tls_version = s->tls_active ? s->tls_version : NULL,
 		.tls_cipher = s->tls_active ? s->tls_cipher : NULL,
 		.queue_id = tx->qid, .rcpt = tx->nrcpt == 1 ? tx->rcpt[0] : NULL,
-		.when = time(NULL),
+		.when = time(NULL), .smtputf8 = tx->smtputf8,
 	};
 	char hdr[RECEIVED_MAX];
 	const char *why = NULL;
