@@ -24,6 +24,11 @@ Details:
     text replaces the static passdb, userdb and mail_location: logins then
     take the passwords mxctl wrote.
   * lmtp=True also serves LMTP on the UNIX socket self.lmtp_path.
+  * imap() and fetch_all() take UTF-8 user names (dëmo@example.test): they
+    log in with AUTHENTICATE PLAIN then, as imaplib's LOGIN is ASCII only.
+    Dovecot 2.3 refuses such a name unless auth_username_chars is empty
+    (conf/dovecot/99-homemx.conf sets it, and so does the static config
+    here; with auth_conf only the shipped text decides).
   * fetch_all() opens INBOX with EXAMINE (read-only): no \\Seen flags are
     set and (verified with Dovecot 2.3.19) files stay in new/.  A read-write
     SELECT (e.g. via imap()) makes Dovecot move them to cur/ with a ":2,"
@@ -118,6 +123,8 @@ userdb {{
   args = uid={self.mail_uid} gid={self.mail_gid} home={self.maildir_root}/%d/%n mail={user_mail}
 }}
 mail_location = {user_mail}
+# UTF-8 user names (RFC 6531 addresses): allow every character
+auth_username_chars =
 """ if self.auth_conf is None else "\n# --- homemx's shipped config ---\n" + self.auth_conf
         lmtp = """
 service lmtp {
@@ -268,7 +275,13 @@ service imap-login {{
         """A logged-in imaplib connection for `user` (caller must logout)."""
         conn = _FromAddress(next(_sources), "127.0.0.1", self.port, timeout=30)
         try:
-            conn.login(user, password)
+            if (user + password).isascii():
+                conn.login(user, password)
+            else:
+                # imaplib sends LOGIN's strings as ASCII quoted strings (RFC
+                # 3501 has no 8-bit there); SASL PLAIN carries UTF-8 (RFC 4616)
+                conn.authenticate("PLAIN", lambda _: b"\0" + user.encode() + b"\0"
+                                  + password.encode())
         except BaseException:
             conn.shutdown()
             raise
