@@ -101,6 +101,7 @@ class PostfixSendsUtf8(unittest.TestCase):
         cls.dns.add("sender.example", "MX", "10 mx1.sender.example.")
         cls.dns.add("sender.example", "TXT", f'"v=spf1 ip4:{ip} -all"')
         cls.dns.start()
+        # h.cleanup() removes it (unless HOMEMX_KEEP is set)
         cls.work = tempfile.mkdtemp(prefix="hmx-u8clients-")
         os.chmod(cls.work, 0o755)
         cls.passwd = os.path.join(cls.work, "dovecot-auth", "passwd")
@@ -152,7 +153,6 @@ class PostfixSendsUtf8(unittest.TestCase):
         cls.h.cleanup()
         cls.dns.stop()
         cls.topo.stop()
-        shutil.rmtree(cls.work, ignore_errors=True)
 
     # -- Postfix ------------------------------------------------------------
     def postfix_sendmail(self, rcpt, message):
@@ -165,7 +165,8 @@ class PostfixSendsUtf8(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def wait_postfix_sent(self, rcpt):
-        """Postfix's log line for rcpt once it is final; it must say sent."""
+        """Postfix's first status line for rcpt: sent, not deferred or
+        bounced (a 5.6.7 would bounce it, as in issue 13)."""
         pf = self.postfix
         final = re.compile(rf"to=<{re.escape(rcpt)}>,.*status=(\w+).*")
         m = wait_until(lambda: final.search(pf.log()), what=f"postfix final status for {rcpt}",
