@@ -6,7 +6,7 @@
  * STANDARDS: RFC 5321 (4.5.3.2 timeouts, shortened: a dead server should
  * cost minutes, not the RFC's ten), RFC 3207 STARTTLS, RFC 2920 PIPELINING
  * (MAIL, every RCPT and DATA in one write when offered), RFC 1870 SIZE,
- * RFC 6152 8BITMIME, RFC 4954/4616 AUTH PLAIN.
+ * RFC 6152 8BITMIME, RFC 6531 SMTPUTF8, RFC 4954/4616 AUTH PLAIN.
  * SECURITY: every byte from the server goes through relay/reply.c before
  * use. After "220" to STARTTLS nothing more may be buffered (a server, or
  * a man in the middle, injecting plaintext: CVE-2011-0411 in reverse), and
@@ -598,6 +598,7 @@ client_start_txn(struct client *c, struct client_txn *t)
 	c->discard_dot = false;
 	c->pipelined = c->caps.pipelining;
 	t->naccepted = 0;
+	t->downgraded = false;
 	t->end_stage = NULL;
 	smtp_reply_init(&t->mail);
 	smtp_reply_init(&t->data);
@@ -613,11 +614,13 @@ client_start_txn(struct client *c, struct client_txn *t)
 		client_defer(c, CLIENT_TXN_DONE);
 		return;
 	}
-	/* RFC 6531 3.4: a message that came with SMTPUTF8 goes on only to a
-	 * hop that offers it; its domains are A-labels already (lib/addr.c),
-	 * but a UTF-8 local part or header cannot be downgraded here. The 5xx
-	 * becomes the DSN's reason, as Postfix words it. */
-	if (t->smtputf8 && !c->caps.smtputf8) {
+	/* RFC 6531 3.2/3.4: a message that came with SMTPUTF8 goes on with it
+	 * to a hop that offers it. Without it, only a message that needs none
+	 * of it (ASCII envelope and header section; domains are A-labels
+	 * already, lib/addr.c) goes on, without the parameter; the others get
+	 * a 5xx that becomes the DSN's reason, as Postfix words it. */
+	bool utf8_param = t->smtputf8 && c->caps.smtputf8;
+	if (t->smtputf8 && !c->caps.smtputf8 && !t->ascii_only) {
 		smtp_reply_set(&t->mail, 553, "5.6.7", "SMTPUTF8 is required, but was "
 		    "not offered by %s", c->p.host);
 		c->txn = NULL;
@@ -626,10 +629,11 @@ client_start_txn(struct client *c, struct client_txn *t)
 		client_defer(c, CLIENT_TXN_DONE);
 		return;
 	}
+	t->downgraded = t->smtputf8 && !utf8_param;
 	if (c->caps.size)
 		snprintf(size, sizeof(size), " SIZE=%llu", (unsigned long long)t->body_size);
 	client_send(c, "MAIL FROM:<%s>%s%s%s", t->sender, size,
-	    c->caps.eightbitmime ? " BODY=8BITMIME" : "", t->smtputf8 ? " SMTPUTF8" : "");
+	    c->caps.eightbitmime ? " BODY=8BITMIME" : "", utf8_param ? " SMTPUTF8" : "");
 	if (c->pipelined) {
 		for (size_t i = 0; i < t->nrcpt; i++)
 			client_send_rcpt(c, i);

@@ -42,6 +42,7 @@
 #include "attempt.h"
 #include "auth.h"
 #include "family.h"
+#include "headscan.h"
 #include "job.h"
 #include "jobtls.h"
 #include "log.h"
@@ -470,6 +471,18 @@ job_fall_back(struct job *j, const char *host, const char *ip,
 
 /* ---- session events ------------------------------------------------------------------ */
 
+/* The sender and the first n recipients of txn_rcpt (this transaction). */
+static bool
+txn_envelope_is_ascii(const struct job *j, size_t n)
+{
+	if (!headscan_str_is_ascii(j->m.sender))
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (!headscan_str_is_ascii(j->txn_rcpt[k]))
+			return false;
+	return true;
+}
+
 static void
 job_start_txn(struct job *j)
 {
@@ -484,6 +497,7 @@ job_start_txn(struct job *j)
 	memset(&j->txn, 0, sizeof(j->txn));
 	j->txn.sender = j->m.sender;
 	j->txn.smtputf8 = j->m.smtputf8;
+	j->txn.ascii_only = j->headers_ascii && txn_envelope_is_ascii(j, k);
 	j->txn.nrcpt = k;
 	j->txn.rcpt = j->txn_rcpt;
 	j->txn.body_fd = j->body_fd;
@@ -608,8 +622,8 @@ log_txn_attempt(const struct job *j, const struct client *c)
 		    smtp_reply_diagnosis(client_error(c, NULL)));
 		return;
 	case TXN_MAIL_REJECTED:
-		if (t->mail.local)	/* over the server's SIZE: never sent */
-			attempt_log_failed(qid, c, reused, "size", CLIENT_FAIL_POLICY,
+		if (t->mail.local)	/* over SIZE, or no SMTPUTF8: never sent */
+			attempt_log_failed(qid, c, reused, t->end_stage, CLIENT_FAIL_POLICY,
 			    smtp_reply_diagnosis(&t->mail));
 		else
 			attempt_log_refused(qid, c, reused, "mail", &t->mail);
@@ -640,6 +654,10 @@ job_txn_done(struct job *j, struct client *c)
 	snprintf(ip, sizeof(ip), "%s", client_ip(c));
 	origin_of(c, &from);
 	log_txn_attempt(j, c);
+	if (t->downgraded)
+		log_event("relay_smtputf8_downgrade", "qid=%s mx=%s ip=%s reason=\"ASCII "
+		    "envelope and headers, the server does not offer SMTPUTF8\"",
+		    j->m.msgid, host, ip);
 	switch (t->outcome) {
 	case TXN_BROKEN:
 		job_note_error(j, client_error(c, NULL), &from);
@@ -924,6 +942,8 @@ job_new(struct msg_relay *m, int body_fd, uint64_t queue_req, unsigned queue_gen
 		j->body_size = (uint64_t)st.st_size;
 		j->queued_at = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
 	}
+	/* Only a message that came with SMTPUTF8 needs the scan (RFC 6531 3.2). */
+	j->headers_ascii = j->m.smtputf8 && headscan_fd_is_ascii(body_fd);
 	j->rcpt = xcalloc(j->m.nrcpt, sizeof(*j->rcpt));
 	j->txn_rcpt = xcalloc(j->m.nrcpt, sizeof(*j->txn_rcpt));
 	j->txn_map = xcalloc(j->m.nrcpt, sizeof(*j->txn_map));
