@@ -10,6 +10,9 @@
  * sender <>; a submitted one with Auto-Submitted or a delivery-status
  * report is recognised by dsn_headers_are_automatic()).
  *
+ * A DSN about internationalized mail takes the RFC 6533 form (dsn.c
+ * decides from the original's smtputf8 flag and addresses).
+ *
  * Order, so that a crash never loses a report: the DSN (body written by
  * dsn.c's builder, envelope SOURCE_LOCAL, sender <>, one recipient: the
  * original sender, "hold dkim") is committed through the group flush
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr_intl.h"
 #include "batch.h"
 #include "dsn.h"
 #include "log.h"
@@ -125,6 +129,7 @@ build_text(const struct qmsg *m, const struct config *c, size_t headers_len,
 		.hostname = c->hostname,
 		.orig_id = m->env.id,
 		.orig_sender = m->env.sender,
+		.smtputf8 = m->env.smtputf8,
 		.arrival = m->env.arrival,
 		.now = (uint64_t)time(NULL),
 		.lifetime = c->queue_lifetime,
@@ -138,7 +143,9 @@ build_text(const struct qmsg *m, const struct config *c, size_t headers_len,
 	return dsn_build(&in, out);
 }
 
-/* The DSN's own envelope: from <>, to the original sender, held for DKIM. */
+/* The DSN's own envelope: from <>, to the original sender, held for DKIM.
+ * A UTF-8 sender needs SMTPUTF8 on the DSN's way back (RFC 6531 3.4, RFC
+ * 6533 4), and its To field is UTF-8 too (dsn.c). */
 static void
 dsn_envelope(struct envelope *e, const char *id, size_t body_size,
     const struct qmsg *m, const struct config *c)
@@ -153,6 +160,7 @@ dsn_envelope(struct envelope *e, const char *id, size_t body_size,
 	e->nrcpt = 1;
 	e->rcpt = xcalloc(1, sizeof(*e->rcpt));
 	memcpy(e->rcpt[0], m->env.sender, sizeof(e->rcpt[0]));
+	e->smtputf8 = addr_has_8bit(m->env.sender, strlen(m->env.sender));
 	e->hold = ENVELOPE_HOLD_DKIM;
 	e->has_body_size = true;
 	e->body_size = body_size;

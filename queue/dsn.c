@@ -1,5 +1,6 @@
 /*
- * queue/dsn.c - what a delivery status notification (RFC 3464) says.
+ * queue/dsn.c - what a delivery status notification (RFC 3464, and RFC
+ * 6533 for internationalized mail) says.
  *
  * Owns: the exact content of every DSN homemx sends: a multipart/report
  * (RFC 6522) with a human-readable text/plain; charset=utf-8 part, a
@@ -11,6 +12,12 @@
  * or an "smtp;" Diagnostic-Code because no server said them; the Status of
  * each recipient; and the rule of which originals are automatic (never
  * answered with a DSN).
+ * For a message that came with SMTPUTF8 or has a UTF-8 address (RFC
+ * 6533, "the global form"): the report part is message/global-delivery-
+ * status, a UTF-8 address goes in as "utf-8; " utf-8-addr-unitext (RFC
+ * 6533 3: SP, '+', '=', '\' as "\x{HH}"), the returned headers are
+ * message/global-headers, and the To field may hold the UTF-8 sender.
+ * An ASCII message keeps the RFC 3464 form, byte for byte.
  *
  * Why this way: a reply from a remote server, a subject and a header block
  * are all attacker-controlled, and a DSN goes out under our name and DKIM
@@ -21,7 +28,11 @@
  * not plain 7-bit. The whole DSN is 7-bit ASCII with CRLF lines, and no
  * line can equal the MIME boundary ("=_" never appears in quoted-printable
  * output; a returned header line starting with "--" forces
- * quoted-printable). Nothing here does I/O: the caller (bounce.c) reads
+ * quoted-printable). In the global form the only 8-bit bytes are UTF-8
+ * that passed u8_check and has no C0, DEL or C1 control (addresses, and
+ * returned headers that are such UTF-8 throughout; other headers are
+ * still quoted-printable), under Content-Transfer-Encoding 8bit (RFC 6533
+ * 6.2, 6.3). Nothing here does I/O: the caller (bounce.c) reads
  * the spool and supplies the clock and the random token.
  */
 #include <stdio.h>
@@ -29,11 +40,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unistr.h>
+
 #include "dsn.h"
 
 #define DSN_WRAP		72	/* columns of the human-readable text */
 #define DSN_FIELD_VALUE_MAX	1024	/* an unfolded header value we read */
 #define DSN_SUBJECT_PREFIX	"Undelivered Mail Returned to Sender"
+#define DSN_ADDR_MAX		256	/* an address we place (RFC 5321 4.5.3.1.3) */
+#define DSN_UNITEXT_MAX		900	/* an encoded address: one field line */
 
 /* ---- small predicates ----------------------------------------------------- */
 
@@ -68,6 +83,91 @@ is_token(const char *s)
 		if (!is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
 			return false;
 	return true;
+}
+
+/* ---- UTF-8 (RFC 6533) ------------------------------------------------------ */
+
+static bool
+has_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* Valid UTF-8 (u8_check, RFC 3629) without C0 controls, DEL or C1
+ * controls (U+0080..U+009F); TAB and LF only if tab_and_lf. The only
+ * 8-bit text a DSN carries raw. */
+static bool
+is_clean_utf8(const uint8_t *s, size_t n, bool tab_and_lf)
+{
+	if (u8_check(s, n) != NULL)
+		return false;
+	for (size_t i = 0; i < n;) {
+		ucs4_t uc;
+		int k = u8_mbtouc(&uc, s + i, n - i);
+		if ((uc < 0x20 && !(tab_and_lf && (uc == '\t' || uc == '\n'))) ||
+		    (uc >= 0x7f && uc <= 0x9f))
+			return false;
+		i += (size_t)k;
+	}
+	return true;
+}
+
+/* RFC 6533 3 QCHAR: printable ASCII except SP, '+', '=' and '\'. */
+static bool
+is_qchar(unsigned char c)
+{
+	return c >= 0x21 && c <= 0x7e && c != '+' && c != '=' && c != '\\';
+}
+
+/* The length of addr as utf-8-addr-unitext (RFC 6533 3): UTF-8 and QCHAR
+ * as they are, any other ASCII byte as EmbeddedUnicodeChar "\x{HH}". */
+static size_t
+unitext_len(const char *addr)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++)
+		n += *p >= 0x80 || is_qchar(*p) ? 1 : 6;
+	return n;
+}
+
+static void
+put_unitext(struct textbuf *b, const char *addr)
+{
+	for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++) {
+		if (*p >= 0x80 || is_qchar(*p))
+			textbuf_putc(b, (char)*p);
+		else
+			textbuf_printf(b, "\\x{%02X}", *p);
+	}
+}
+
+/* An address we may place: printable ASCII; in the global form also
+ * clean UTF-8 whose unitext fits one field line. */
+static bool
+address_is_usable(const char *a, bool global)
+{
+	if (a == NULL)
+		return false;
+	if (!has_8bit(a))
+		return is_printable_ascii(a, DSN_ADDR_MAX);
+	size_t n = strnlen(a, DSN_ADDR_MAX + 1);
+	return global && n <= DSN_ADDR_MAX && is_clean_utf8((const uint8_t *)a, n, false) &&
+	    unitext_len(a) <= DSN_UNITEXT_MAX;
+}
+
+bool
+dsn_is_global(const struct dsn_input *in)
+{
+	if (in->smtputf8 || (in->orig_sender != NULL && has_8bit(in->orig_sender)))
+		return true;
+	for (unsigned i = 0; in->rcpts != NULL && i < in->nrcpt; i++)
+		if (in->rcpts[i].rcpt != NULL && has_8bit(in->rcpts[i].rcpt))
+			return true;
+	return false;
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -412,7 +512,13 @@ put_rcpt_fields(struct textbuf *b, const struct dsn_input *in,
 	dsn_status_for(rep, r->reason, status);
 	mime_format_date(in->now, date, sizeof(date));
 	textbuf_puts(b, "\r\n");
-	textbuf_printf(b, "Final-Recipient: rfc822; %s\r\n", r->rcpt);
+	if (has_8bit(r->rcpt)) {
+		/* RFC 6533 3; only in the global form (input_is_usable) */
+		textbuf_puts(b, "Final-Recipient: utf-8; ");
+		put_unitext(b, r->rcpt);
+		textbuf_puts(b, "\r\n");
+	} else
+		textbuf_printf(b, "Final-Recipient: rfc822; %s\r\n", r->rcpt);
 	textbuf_puts(b, "Action: failed\r\n");
 	textbuf_printf(b, "Status: %s\r\n", status);
 	if (rep->remote_mta[0] != '\0')
@@ -426,15 +532,30 @@ put_rcpt_fields(struct textbuf *b, const struct dsn_input *in,
 	textbuf_printf(b, "Last-Attempt-Date: %s\r\n", date);
 }
 
+static bool
+any_8bit_rcpt(const struct dsn_input *in)
+{
+	for (unsigned i = 0; i < in->nrcpt; i++)
+		if (has_8bit(in->rcpts[i].rcpt))
+			return true;
+	return false;
+}
+
 static void
 build_status_part(struct textbuf *b, const struct dsn_input *in,
-    const struct dsn_reply *reps)
+    const struct dsn_reply *reps, bool global)
 {
 	char date[40];
 
 	mime_format_date(in->arrival, date, sizeof(date));
 	textbuf_puts(b, "Content-Description: Delivery report\r\n");
-	textbuf_puts(b, "Content-Type: message/delivery-status\r\n\r\n");
+	if (!global)
+		textbuf_puts(b, "Content-Type: message/delivery-status\r\n\r\n");
+	else if (!any_8bit_rcpt(in))
+		textbuf_puts(b, "Content-Type: message/global-delivery-status\r\n\r\n");
+	else
+		textbuf_puts(b, "Content-Type: message/global-delivery-status\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n");
 	textbuf_printf(b, "Reporting-MTA: dns; %s\r\n", in->hostname);
 	textbuf_printf(b, "X-Homemx-Queue-ID: %s\r\n", in->orig_id);
 	textbuf_printf(b, "Arrival-Date: %s\r\n", date);
@@ -442,23 +563,45 @@ build_status_part(struct textbuf *b, const struct dsn_input *in,
 		put_rcpt_fields(b, in, &in->rcpts[i], &reps[i]);
 }
 
+/* Normalized headers (LF lines) that may go out raw as 8bit in the global
+ * form: clean UTF-8, lines within MIME_LINE_MAX, none starting with "--". */
+static bool
+headers_are_clean_utf8(const uint8_t *h, size_t n)
+{
+	size_t start = 0;
+
+	if (!is_clean_utf8(h, n, true))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i] != '\n')
+			continue;
+		if (i - start > MIME_LINE_MAX ||
+		    (i - start >= 2 && h[start] == '-' && h[start + 1] == '-'))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
 static void
-build_headers_part(struct textbuf *b, const struct dsn_input *in)
+build_headers_part(struct textbuf *b, const struct dsn_input *in, bool global)
 {
 	size_t len = mime_header_block_len(in->headers, in->headers_len);
 	uint8_t *norm = malloc(len + 1);
-	bool plain;
+	bool plain, raw;
 
 	if (norm == NULL) {
 		b->overflow = true;
 		return;
 	}
 	size_t n = mime_normalize_headers(in->headers, len, norm, &plain);
+	raw = plain || (global && headers_are_clean_utf8(norm, n));
 	textbuf_puts(b, "Content-Description: Undelivered Message Headers\r\n");
-	textbuf_puts(b, "Content-Type: text/rfc822-headers\r\n");
+	textbuf_printf(b, "Content-Type: %s\r\n", global ? "message/global-headers" :
+	    "text/rfc822-headers");
 	textbuf_printf(b, "Content-Transfer-Encoding: %s\r\n\r\n",
-	    plain ? "7bit" : "quoted-printable");
-	if (plain) {
+	    plain ? "7bit" : raw ? "8bit" : "quoted-printable");
+	if (raw) {
 		for (size_t i = 0; i < n; i++) {
 			if (norm[i] == '\n')
 				textbuf_puts(b, "\r\n");
@@ -475,6 +618,8 @@ build_headers_part(struct textbuf *b, const struct dsn_input *in)
 static bool
 input_is_usable(const struct dsn_input *in)
 {
+	bool global = dsn_is_global(in);
+
 	if (in->nrcpt == 0 || in->rcpts == NULL || !is_token(in->token) ||
 	    in->hostname == NULL || in->orig_id == NULL || in->orig_sender == NULL ||
 	    (in->headers == NULL && in->headers_len > 0) ||
@@ -482,20 +627,20 @@ input_is_usable(const struct dsn_input *in)
 	    strchr(in->hostname, ' ') != NULL ||
 	    !is_printable_ascii(in->orig_id, DSN_TOKEN_MAX) ||
 	    strchr(in->orig_id, ' ') != NULL ||
-	    !is_printable_ascii(in->orig_sender, 256))
+	    !address_is_usable(in->orig_sender, global))
 		return false;
 	for (unsigned i = 0; i < in->nrcpt; i++)
-		if (in->rcpts[i].rcpt == NULL ||
-		    !is_printable_ascii(in->rcpts[i].rcpt, 256) ||
+		if (!address_is_usable(in->rcpts[i].rcpt, global) ||
 		    (in->rcpts[i].reason != DSN_PERMANENT &&
 		    in->rcpts[i].reason != DSN_EXPIRED))
 			return false;
 	return true;
 }
 
+/* eight_bit: some part holds raw UTF-8 (only in the global form). */
 static void
 build_top_header(struct textbuf *b, const struct dsn_input *in,
-    const char *subject)
+    const char *subject, bool eight_bit)
 {
 	char date[40];
 
@@ -511,14 +656,14 @@ build_top_header(struct textbuf *b, const struct dsn_input *in,
 	textbuf_puts(b, "MIME-Version: 1.0\r\n");
 	textbuf_puts(b, "Content-Type: multipart/report; report-type=delivery-status;\r\n");
 	textbuf_printf(b, "\tboundary=\"=_hmx_%s\"\r\n", in->token);
-	textbuf_puts(b, "Content-Transfer-Encoding: 7bit\r\n\r\n");
+	textbuf_printf(b, "Content-Transfer-Encoding: %s\r\n\r\n", eight_bit ? "8bit" : "7bit");
 	textbuf_puts(b, "This is a MIME-encapsulated message: a delivery status "
 	    "notification.\r\n");
 }
 
 static void
 build_parts(struct textbuf *b, const struct dsn_input *in,
-    const struct dsn_reply *reps, const char *subject)
+    const struct dsn_reply *reps, const char *subject, bool global)
 {
 	struct textbuf text = { 0 };
 
@@ -533,17 +678,28 @@ build_parts(struct textbuf *b, const struct dsn_input *in,
 		mime_put_qp(b, (const uint8_t *)text.p, text.len);
 	textbuf_free(&text);
 	textbuf_printf(b, "\r\n--=_hmx_%s\r\n", in->token);
-	build_status_part(b, in, reps);
+	build_status_part(b, in, reps, global);
 	textbuf_printf(b, "\r\n--=_hmx_%s\r\n", in->token);
-	build_headers_part(b, in);
+	build_headers_part(b, in, global);
 	textbuf_printf(b, "\r\n--=_hmx_%s--\r\n", in->token);
+}
+
+static bool
+textbuf_has_8bit(const struct textbuf *t)
+{
+	for (size_t i = 0; i < t->len; i++)
+		if ((unsigned char)t->p[i] >= 0x80)
+			return true;
+	return false;
 }
 
 int
 dsn_build(const struct dsn_input *in, struct textbuf *out)
 {
 	char subject[DSN_SUBJECT_MAX + 1];
+	struct textbuf parts = { 0 };
 	struct dsn_reply *reps;
+	bool global = dsn_is_global(in);
 
 	if (!input_is_usable(in))
 		return -1;
@@ -554,9 +710,14 @@ dsn_build(const struct dsn_input *in, struct textbuf *out)
 		dsn_parse_reply(r, r != NULL ? strlen(r) : 0, &reps[i]);
 	}
 	original_subject(in, subject);
-	build_top_header(out, in, subject);
-	build_parts(out, in, reps, subject);
+	build_parts(&parts, in, reps, subject, global);
 	free(reps);
+	build_top_header(out, in, subject, global && textbuf_has_8bit(&parts));
+	if (parts.len > 0)
+		textbuf_put(out, parts.p, parts.len);
+	if (parts.overflow)
+		out->overflow = true;
+	textbuf_free(&parts);
 	if (out->overflow) {
 		textbuf_free(out);
 		return -1;

@@ -1,7 +1,8 @@
 /*
- * queue/dsn.h - RFC 3464 delivery status notifications, built in memory
- * (see dsn.c). Pure functions: no I/O, no clock, no randomness, so the unit
- * test and the fuzzer drive them directly.
+ * queue/dsn.h - RFC 3464 delivery status notifications, and their RFC 6533
+ * form for internationalized mail, built in memory (see dsn.c). Pure
+ * functions: no I/O, no clock, no randomness, so the unit test and the
+ * fuzzer drive them directly.
  */
 #ifndef HMX_QUEUE_DSN_H
 #define HMX_QUEUE_DSN_H
@@ -37,6 +38,9 @@ struct dsn_input {
 	const char		*hostname;	/* Reporting-MTA, From domain */
 	const char		*orig_id;	/* queue id of the original */
 	const char		*orig_sender;	/* gets the DSN; never "" */
+	/* The original came with SMTPUTF8 (RFC 6531). It, or any UTF-8
+	 * address, makes the DSN take the RFC 6533 form (dsn_is_global). */
+	bool			 smtputf8;
 	uint64_t		 arrival;	/* unix seconds */
 	uint64_t		 now;
 	uint32_t		 lifetime;	/* queue_lifetime, for the text */
@@ -78,10 +82,23 @@ void	dsn_status_for(const struct dsn_reply *, enum dsn_reason,
 	    char out[DSN_STATUS_MAX]);
 
 /*
- * Builds the whole DSN (header and body, CRLF lines, 7-bit, every line at
- * most MIME_LINE_MAX octets) into out, which must start zeroed. Returns 0,
- * or -1 if the input is unusable (no recipient, bad token, empty sender)
- * or the text would exceed TEXTBUF_MAX; out is then freed.
+ * True if the DSN for in takes the RFC 6533 form: the original came with
+ * SMTPUTF8, or its sender or a recipient has a UTF-8 local part. The
+ * report is then message/global-delivery-status (a UTF-8 address as
+ * "utf-8; " utf-8-addr-unitext, RFC 6533 3), the returned headers
+ * message/global-headers (RFC 6533 6.3), and UTF-8 may appear raw in
+ * those parts (Content-Transfer-Encoding 8bit) and in the To field.
+ */
+bool	dsn_is_global(const struct dsn_input *);
+
+/*
+ * Builds the whole DSN (header and body, CRLF lines, every line at most
+ * MIME_LINE_MAX octets) into out, which must start zeroed. 7-bit unless
+ * dsn_is_global(); then 8-bit only as valid UTF-8 without controls.
+ * Returns 0, or -1 if the input is unusable (no recipient, bad token,
+ * empty sender, an address that is neither printable ASCII nor, in the
+ * global form, clean UTF-8) or the text would exceed TEXTBUF_MAX; out is
+ * then freed.
  */
 int	dsn_build(const struct dsn_input *, struct textbuf *out);
 

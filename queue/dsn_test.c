@@ -8,8 +8,12 @@
  * recipient follows RFC 3463; that automatic messages are recognised; that
  * the original Subject is decoded (RFC 2047) and re-encoded exactly; and
  * that every DSN built, hostile input included, is 7-bit, CRLF only, with
- * no line over 998 octets and every required field in place. The text
- * helpers underneath (mime.c) have their own test, mime_test.c.
+ * no line over 998 octets and every required field in place; and that
+ * the RFC 6533 form for internationalized mail (message/global-delivery-
+ * status, "utf-8;" addresses, message/global-headers) is taken exactly
+ * when the original came with SMTPUTF8 or has a UTF-8 address, carries
+ * only clean UTF-8, and refuses addresses that are not. The text helpers
+ * underneath (mime.c) have their own test, mime_test.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,24 +25,41 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unistr.h>
 
 #include "dsn.h"
 
 /* ---- a well-formedness checker, shared by every build test ---------------- */
 
-/* NULL if text is a well-formed 7-bit message, else why not. */
+/* C1 controls (U+0080..U+009F) are C2 80..C2 9F in UTF-8. */
+static bool
+has_c1_control(const char *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((unsigned char)p[i] == 0xc2 && (unsigned char)p[i + 1] >= 0x80 &&
+		    (unsigned char)p[i + 1] <= 0x9f)
+			return true;
+	return false;
+}
+
+/* NULL if text is a well-formed message, 7-bit, or with utf8 also valid
+ * UTF-8 without C1 controls; else why not. */
 static const char *
-dsn_check(const char *p, size_t len)
+dsn_check_as(const char *p, size_t len, bool utf8)
 {
 	size_t line_start = 0;
 	bool in_header = true;
 
 	if (len < 2 || p[len - 2] != '\r' || p[len - 1] != '\n')
 		return "does not end in CRLF";
+	if (utf8 && (u8_check((const uint8_t *)p, len) != NULL || has_c1_control(p, len)))
+		return "not clean UTF-8";
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c == '\0' || c >= 0x80)
+		if (c == '\0' || (c >= 0x80 && !utf8))
 			return "NUL or 8-bit byte";
+		if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7f)
+			return "control character";
 		if (c == '\r' && (i + 1 == len || p[i + 1] != '\n'))
 			return "bare CR";
 		if (c == '\n' && (i == 0 || p[i - 1] != '\r'))
@@ -59,6 +80,12 @@ dsn_check(const char *p, size_t len)
 		line_start = i + 1;
 	}
 	return in_header ? "no body" : NULL;
+}
+
+static const char *
+dsn_check(const char *p, size_t len)
+{
+	return dsn_check_as(p, len, false);
 }
 
 /* The header section of a built DSN, unfolded field by field. */
@@ -640,6 +667,175 @@ test_uncontacted_destinations(void **state)
 	textbuf_free(&b);
 }
 
+/* ---- the RFC 6533 form ---------------------------------------------------------- */
+
+#define JUERGEN		"j\xc3\xbcrgen@example.test"
+#define BJOERN		"bj\xc3\xb8rn+tag=x y@remote.test"	/* '+', '=' and SP */
+#define BJOERN_UNITEXT	"bj\xc3\xb8rn\\x{2B}tag\\x{3D}x\\x{20}y@remote.test"
+
+static const struct dsn_rcpt global_rcpts[] = {
+	{ BJOERN, DSN_PERMANENT, "5.6.7 SMTPUTF8 is required, but was not offered by "
+	  "mx.remote.test", true },
+	{ "bob@remote.test", DSN_PERMANENT, "mx.remote.test[192.0.2.1]: 550 5.1.1 no", true },
+};
+
+static void
+build_global_ok(const struct dsn_input *in, struct textbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+	assert_true(dsn_is_global(in));
+	assert_int_equal(dsn_build(in, b), 0);
+	const char *why = dsn_check_as(b->p, b->len, true);
+	if (why != NULL)
+		fail_msg("not well-formed: %s\n%.*s", why, (int)b->len, b->p);
+}
+
+/* A UTF-8 sender and recipient: the report and the returned headers take
+ * their global types, the UTF-8 goes raw as 8bit, an ASCII recipient keeps
+ * the rfc822 type (RFC 6533 3, 6.2, 6.3; RFC 6532 3.2 for the To field). */
+static void
+test_global_form(void **state)
+{
+	struct dsn_input in = sample_input("From: J\xc3\xbcrgen <" JUERGEN ">\r\n"
+	    "Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\nbody\r\n");
+	struct textbuf b;
+	const char *want_lines[] = {
+		"To: <" JUERGEN ">",
+		"Subject: =?utf-8?B?VW5kZWxpdmVyZWQgTWFpbCBSZXR1cm5lZCB0byBTZW5kZXI6?=",
+		"Content-Type: multipart/report; report-type=delivery-status;",
+		"Content-Transfer-Encoding: 8bit",
+		"Content-Type: text/plain; charset=utf-8",
+		"Content-Type: message/global-delivery-status",
+		"Final-Recipient: utf-8; " BJOERN_UNITEXT,
+		"Status: 5.6.7",
+		"Diagnostic-Code: X-Homemx; SMTPUTF8 is required, but was not offered by",
+		"Final-Recipient: rfc822; bob@remote.test",
+		"Content-Type: message/global-headers",
+		"From: J\xc3\xbcrgen <" JUERGEN ">",
+		"Subject: Gr\xc3\xbc\xc3\x9f" "e",
+	};
+
+	(void)state;
+	in.orig_sender = JUERGEN;
+	in.smtputf8 = true;
+	in.rcpts = global_rcpts;
+	in.nrcpt = 2;
+	build_global_ok(&in, &b);
+	for (size_t i = 0; i < sizeof(want_lines) / sizeof(want_lines[0]); i++)
+		if (!has_line(b.p, b.len, want_lines[i]))
+			fail_msg("line missing: %s\n%.*s", want_lines[i], (int)b.len, b.p);
+	assert_false(contains(b.p, b.len, "message/delivery-status"));
+	assert_false(contains(b.p, b.len, "text/rfc822-headers"));
+	assert_false(contains(b.p, b.len, "quoted-printable\r\n\r\nFrom:"));
+	assert_false(contains(b.p, b.len, "\r\nbody\r\n"));
+	textbuf_free(&b);
+}
+
+/* Flagged SMTPUTF8 but all ASCII: the global types, and still 7-bit. */
+static void
+test_global_form_ascii(void **state)
+{
+	struct dsn_input in = sample_input("Subject: Hello\r\n\r\n");
+	struct textbuf b;
+
+	(void)state;
+	in.smtputf8 = true;
+	build_global_ok(&in, &b);
+	assert_null(dsn_check(b.p, b.len));
+	assert_true(has_line(b.p, b.len, "Content-Type: message/global-delivery-status"));
+	assert_true(has_line(b.p, b.len, "Content-Type: message/global-headers"));
+	assert_true(has_line(b.p, b.len, "Final-Recipient: rfc822; bob@remote.test"));
+	assert_true(has_line(b.p, b.len, "Content-Transfer-Encoding: 7bit"));
+	assert_false(contains(b.p, b.len, "8bit"));
+	textbuf_free(&b);
+	/* Without the flag and UTF-8: the RFC 3464 form. */
+	in.smtputf8 = false;
+	assert_false(dsn_is_global(&in));
+	/* A UTF-8 address alone makes it global, flag or not. */
+	in.orig_sender = JUERGEN;
+	assert_true(dsn_is_global(&in));
+}
+
+struct global_headers_case {
+	const char	*name;
+	const char	*headers;
+	const char	*want_cte;	/* of the returned headers */
+};
+
+/* Returned headers go raw only as clean UTF-8; anything else is quoted-
+ * printable, so no control, bad byte or boundary reaches the DSN raw. */
+static const struct global_headers_case global_headers_cases[] = {
+	{ "clean UTF-8", "Subject: caf\xc3\xa9\r\n\r\n", "8bit" },
+	{ "ASCII", "Subject: cafe\r\n\r\n", "7bit" },
+	{ "invalid UTF-8", "Subject: caf\xe9\r\n\r\n", "quoted-printable" },
+	{ "overlong encoding", "Subject: \xc0\xaf\r\n\r\n", "quoted-printable" },
+	{ "C1 control", "Subject: a\xc2\x85" "b\r\n\r\n", "quoted-printable" },
+	{ "C0 control", "Subject: \xc3\xa9\x1b[0m\r\n\r\n", "quoted-printable" },
+	{ "boundary-like line", "Subject: \xc3\xa9\r\n--=_hmx_deadbeef01234567--\r\n\r\n",
+	  "quoted-printable" },
+};
+
+static void
+test_global_headers(void **state)
+{
+	char want[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(global_headers_cases) /
+	    sizeof(global_headers_cases[0]); i++) {
+		const struct global_headers_case *c = &global_headers_cases[i];
+		struct dsn_input in = sample_input(c->headers);
+		struct textbuf b;
+		in.smtputf8 = true;
+		build_global_ok(&in, &b);
+		snprintf(want, sizeof(want), "Content-Type: message/global-headers\r\n"
+		    "Content-Transfer-Encoding: %s\r\n", c->want_cte);
+		if (!contains(b.p, b.len, want))
+			fail_msg("%s: want %s\n%.*s", c->name, c->want_cte, (int)b.len, b.p);
+		if (at_line_start(&(struct textbuf){ b.p, b.len - 30, 0, false },
+		    "--=_hmx_deadbeef01234567--"))
+			fail_msg("%s: boundary inside", c->name);
+		textbuf_free(&b);
+	}
+}
+
+/* An address that is not clean UTF-8 never reaches a DSN, in any form. */
+static void
+test_global_refused_addresses(void **state)
+{
+	static char many_plus[300];
+	const char *bad[] = {
+		"j\xfcrgen@example.test",		/* Latin-1 */
+		"j\xc3@example.test",			/* cut sequence */
+		"a\xc2\x85" "b@example.test",		/* C1 NEL */
+		"\xc3\xbc\r\nBcc: x@y",		/* CRLF */
+		"\xc3\xbc\x7f@example.test",		/* DEL */
+		"\xed\xa0\x80@example.test",		/* a surrogate */
+		many_plus,				/* unitext over one line */
+	};
+	struct textbuf b = { 0 };
+
+	(void)state;
+	memcpy(many_plus, "\xc3\xbc", 2);
+	memset(many_plus + 2, '+', 200);
+	memcpy(many_plus + 202, "@example.test", 14);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct dsn_rcpt r = { bad[i], DSN_PERMANENT, "550 x", true };
+		struct dsn_input in = sample_input("");
+		in.smtputf8 = true;
+		in.rcpts = &r;
+		in.nrcpt = 1;
+		if (dsn_build(&in, &b) != -1)
+			fail_msg("rcpt %zu accepted", i);
+		in = sample_input("");
+		in.smtputf8 = true;
+		in.orig_sender = bad[i];
+		if (dsn_build(&in, &b) != -1)
+			fail_msg("sender %zu accepted", i);
+	}
+	assert_null(b.p);
+}
+
 /* A DSN is never built for the null sender: RFC 5321 4.5.5, RFC 3464 2. */
 static void
 test_refused_inputs(void **state)
@@ -688,6 +884,10 @@ main(void)
 		cmocka_unit_test(test_largest),
 		cmocka_unit_test(test_uncontacted_destinations),
 		cmocka_unit_test(test_refused_inputs),
+		cmocka_unit_test(test_global_form),
+		cmocka_unit_test(test_global_form_ascii),
+		cmocka_unit_test(test_global_headers),
+		cmocka_unit_test(test_global_refused_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,13 @@
 /*
  * relay/client.c - the outbound SMTP client state machine (see client.h).
  *
- * Owns: the session state (enum client_state, traced by client_set_state),
- * the reply reader, the per-state timeouts and the STARTTLS upgrade.
+ * Owns: the session state (enum client_state, traced by client_set_state;
+ * struct client is in client_priv.h, shared with client_txn.c, which runs
+ * the transactions), the reply reader, the per-state timeouts and the
+ * STARTTLS upgrade.
  * STANDARDS: RFC 5321 (4.5.3.2 timeouts, shortened: a dead server should
- * cost minutes, not the RFC's ten), RFC 3207 STARTTLS, RFC 2920 PIPELINING
- * (MAIL, every RCPT and DATA in one write when offered), RFC 1870 SIZE,
- * RFC 6152 8BITMIME, RFC 4954/4616 AUTH PLAIN.
+ * cost minutes, not the RFC's ten), RFC 3207 STARTTLS, RFC 4954/4616 AUTH
+ * PLAIN; EHLO's keywords are read by relay/reply.c.
  * SECURITY: every byte from the server goes through relay/reply.c before
  * use. After "220" to STARTTLS nothing more may be buffered (a server, or
  * a man in the middle, injecting plaintext: CVE-2011-0411 in reverse), and
@@ -33,6 +34,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "client.h"
+#include "client_priv.h"
 #include "dotstuff.h"
 #include "log.h"
 #include "targets.h"
@@ -40,27 +42,7 @@
 #include "tlsrpt.h"
 #include "util.h"
 
-#define BODY_CHUNK	65536	/* read from the spool file at a time */
-#define BODY_HIGH	262144	/* stop filling the output buffer above this */
-#define BODY_LOWAT	65536	/* refill when the output drains below this */
 #define AUTH_LINE_MAX	1100	/* "AUTH PLAIN " + base64 of 2 x 255 + 2 */
-
-enum client_state {
-	CS_CONNECTING,
-	CS_GREETING,
-	CS_EHLO,
-	CS_HELO,
-	CS_STARTTLS,
-	CS_TLS_HANDSHAKE,
-	CS_AUTH,
-	CS_READY,
-	CS_RSET,
-	CS_TXN,		/* replies to MAIL, RCPT..., DATA */
-	CS_BODY,
-	CS_DOT,
-	CS_QUIT,
-	CS_DEAD,
-};
 
 /* Seconds to wait in each state; 0 = no timeout (idle: the pool decides). */
 static const struct state_row {
@@ -84,44 +66,12 @@ static const struct state_row {
 	[CS_DEAD] =		{ "dead",		"closed",	0 },
 };
 
-struct client {
-	struct event_base	*base;
-	struct client_params	 p;
-	enum client_state	 state;
-	struct bufferevent	*bev;
-	int			 fd;
-	bool			 bev_owns_fd;
-	client_cb		 cb;
-	void			*arg;
-	char			 ip[INET6_ADDRSTRLEN];
+const char *
+client_state_name(enum client_state st)
+{
+	return state_table[st].name;
+}
 
-	struct smtp_reply	 reply;		/* being read */
-	struct ehlo_caps	 caps;
-	bool			 tls;
-	bool			 tls_failed;
-	bool			 tls_verified;
-	char			 tls_why[80];		/* relay_tls_verified() */
-
-	struct smtp_reply	 err;
-	bool			 err_remote;
-	const char		*err_stage;
-	enum client_failure	 failure;
-
-	struct client_txn	*txn;
-	size_t			 txn_idx;	/* which reply comes next */
-	bool			 pipelined;
-	bool			 mail_ok;
-	bool			 discard_dot;	/* DATA went through with no rcpt */
-	enum txn_outcome	 discard_outcome;
-	uint64_t		 body_off;
-	struct dotstuff		 ds;
-	unsigned		 ntxn;
-
-	int			 depth;
-	bool			 free_pending;
-	struct event		*ev_defer;
-	enum client_event	 deferred;
-};
 
 static void	client_read_replies(struct client *);
 static void	client_install(struct client *);
@@ -174,7 +124,7 @@ client_gone(const struct client *c)
 	return c->free_pending || c->state == CS_DEAD;
 }
 
-static void
+void
 client_emit(struct client *c, enum client_event ev)
 {
 	client_ref(c);
@@ -195,7 +145,7 @@ on_defer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Reports ev from the event loop, not inside the owner's current call. */
-static void
+void
 client_defer(struct client *c, enum client_event ev)
 {
 	c->deferred = ev;
@@ -215,7 +165,7 @@ client_close_conn(struct client *c)
 
 /* ---- state and output ----------------------------------------------------- */
 
-static void
+void
 client_set_state(struct client *c, enum client_state st)
 {
 	struct timeval tv = { state_table[st].timeout, 0 };
@@ -231,7 +181,7 @@ client_set_state(struct client *c, enum client_state st)
 	bufferevent_set_timeouts(c->bev, st == CS_BODY ? NULL : t, t);
 }
 
-static void
+void
 client_send(struct client *c, const char *fmt, ...)
 {
 	char line[ADDR_MAX + 128];
@@ -324,11 +274,7 @@ client_fail_remote(struct client *c, const struct smtp_reply *r)
 	client_die(c);
 }
 
-static void
-client_fail_local(struct client *c, enum client_failure kind, int code,
-    const char *esc, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void
+void
 client_fail_local(struct client *c, enum client_failure kind, int code,
     const char *esc, const char *fmt, ...)
 {
@@ -345,7 +291,7 @@ client_fail_local(struct client *c, enum client_failure kind, int code,
 	client_die(c);
 }
 
-static void
+void
 client_lost(struct client *c, enum client_failure kind, const char *why)
 {
 	if (c->state == CS_QUIT) {
@@ -461,188 +407,11 @@ client_start_tls(struct client *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* ---- transactions ---------------------------------------------------------- */
-
-/* stage: the command whose reply ended the transaction. */
-static void
-client_txn_finish(struct client *c, enum txn_outcome o, const char *stage)
-{
-	struct client_txn *t = c->txn;
-
-	c->txn = NULL;
-	t->outcome = o;
-	t->end_stage = stage;
-	c->ntxn++;
-	client_set_state(c, CS_READY);
-	client_emit(c, CLIENT_TXN_DONE);
-}
-
-static void
-client_send_rcpt(struct client *c, size_t i)
-{
-	client_send(c, "RCPT TO:<%s>", c->txn->rcpt[i]);
-}
-
-static void
-client_fill_body(struct client *c)
-{
-	static uint8_t in[BODY_CHUNK];
-	static uint8_t enc[DOTSTUFF_OUT_MAX(BODY_CHUNK) + DOTSTUFF_FINISH_MAX];
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	while (evbuffer_get_length(out) < BODY_HIGH) {
-		ssize_t n = pread(c->txn->body_fd, in, sizeof(in), (off_t)c->body_off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			/* Half a message is out: only closing discards it. */
-			client_fail_local(c, CLIENT_FAIL_LOCAL, 451, "4.3.0", "cannot read the message: %s",
-			    strerror(errno));
-			return;
-		}
-		if (n == 0) {
-			size_t k = dotstuff_finish(&c->ds, enc);
-			evbuffer_add(out, enc, k);
-			client_set_state(c, CS_DOT);
-			return;
-		}
-		size_t k = dotstuff_chunk(&c->ds, in, (size_t)n, enc);
-		evbuffer_add(out, enc, k);
-		c->body_off += (uint64_t)n;
-	}
-}
-
-static void
-client_start_body(struct client *c)
-{
-	dotstuff_init(&c->ds);
-	c->body_off = 0;
-	bufferevent_setwatermark(c->bev, EV_WRITE, BODY_LOWAT, 0);
-	client_set_state(c, CS_BODY);
-	client_fill_body(c);
-}
-
-/* The reply to DATA: 354 starts the body, anything else ends the txn. */
-static void
-client_data_reply(struct client *c, const struct smtp_reply *r)
-{
-	struct client_txn *t = c->txn;
-
-	if (r->code == 354 && c->mail_ok && t->naccepted > 0) {
-		client_start_body(c);
-		return;
-	}
-	if (r->code == 354) {
-		/* RFC 2920 3.1: pipelined DATA accepted with no recipient:
-		 * send an empty message; its reply is meaningless. */
-		c->discard_dot = true;
-		c->discard_outcome = c->mail_ok ? TXN_NO_RCPT : TXN_MAIL_REJECTED;
-		client_send(c, ".");
-		client_set_state(c, CS_DOT);
-		return;
-	}
-	if (!c->mail_ok)
-		client_txn_finish(c, TXN_MAIL_REJECTED, "mail");
-	else if (t->naccepted == 0)
-		client_txn_finish(c, TXN_NO_RCPT, "rcpt");
-	else {
-		t->data = *r;
-		client_txn_finish(c, TXN_COMPLETE, "data");
-	}
-}
-
-static void
-client_txn_reply(struct client *c, const struct smtp_reply *r)
-{
-	struct client_txn *t = c->txn;
-	size_t idx = c->txn_idx++, n = t->nrcpt;
-
-	if (idx == 0) {
-		t->mail = *r;
-		c->mail_ok = smtp_reply_is_positive(r);
-		if (c->pipelined)
-			return;
-		if (!c->mail_ok)
-			client_txn_finish(c, TXN_MAIL_REJECTED, "mail");
-		else
-			client_send_rcpt(c, 0);
-		return;
-	}
-	if (idx <= n) {
-		t->rcpt_reply[idx - 1] = *r;
-		if (smtp_reply_is_positive(r))
-			t->naccepted++;
-		if (c->pipelined)
-			return;
-		if (idx < n)
-			client_send_rcpt(c, idx);
-		else if (t->naccepted == 0)
-			client_txn_finish(c, TXN_NO_RCPT, "rcpt");
-		else
-			client_send(c, "DATA");
-		return;
-	}
-	client_data_reply(c, r);
-}
-
-void
-client_start_txn(struct client *c, struct client_txn *t)
-{
-	char size[40] = "";
-
-	if (c->state != CS_READY)
-		fatalx("client_start_txn in state %s", state_table[c->state].name);
-	c->txn = t;
-	c->txn_idx = 0;
-	c->mail_ok = false;
-	c->discard_dot = false;
-	c->pipelined = c->caps.pipelining;
-	t->naccepted = 0;
-	t->end_stage = NULL;
-	smtp_reply_init(&t->mail);
-	smtp_reply_init(&t->data);
-	for (size_t i = 0; i < t->nrcpt; i++)
-		smtp_reply_init(&t->rcpt_reply[i]);
-	if (c->caps.size && c->caps.size_max > 0 && t->body_size > c->caps.size_max) {
-		smtp_reply_set(&t->mail, 552, "5.3.4", "message of %llu bytes exceeds the "
-		    "limit of %llu bytes of %s", (unsigned long long)t->body_size,
-		    (unsigned long long)c->caps.size_max, c->p.host);
-		c->txn = NULL;
-		t->outcome = TXN_MAIL_REJECTED;
-		t->end_stage = "size";
-		client_defer(c, CLIENT_TXN_DONE);
-		return;
-	}
-	/* RFC 6531 3.4: a message that came with SMTPUTF8 goes on only to a
-	 * hop that offers it; its domains are A-labels already (lib/addr.c),
-	 * but a UTF-8 local part or header cannot be downgraded here. The 5xx
-	 * becomes the DSN's reason, as Postfix words it. */
-	if (t->smtputf8 && !c->caps.smtputf8) {
-		smtp_reply_set(&t->mail, 553, "5.6.7", "SMTPUTF8 is required, but was "
-		    "not offered by %s", c->p.host);
-		c->txn = NULL;
-		t->outcome = TXN_MAIL_REJECTED;
-		t->end_stage = "smtputf8";
-		client_defer(c, CLIENT_TXN_DONE);
-		return;
-	}
-	if (c->caps.size)
-		snprintf(size, sizeof(size), " SIZE=%llu", (unsigned long long)t->body_size);
-	client_send(c, "MAIL FROM:<%s>%s%s%s", t->sender, size,
-	    c->caps.eightbitmime ? " BODY=8BITMIME" : "", t->smtputf8 ? " SMTPUTF8" : "");
-	if (c->pipelined) {
-		for (size_t i = 0; i < t->nrcpt; i++)
-			client_send_rcpt(c, i);
-		client_send(c, "DATA");
-	}
-	client_set_state(c, CS_TXN);
-}
-
 void
 client_reset(struct client *c)
 {
 	if (c->state != CS_READY)
-		fatalx("client_reset in state %s", state_table[c->state].name);
+		fatalx("client_reset in state %s", client_state_name(c->state));
 	client_send(c, "RSET");
 	client_set_state(c, CS_RSET);
 }
@@ -714,23 +483,10 @@ client_handle_reply(struct client *c, const struct smtp_reply *r)
 		client_txn_reply(c, r);
 		break;
 	case CS_BODY:
-		/* A reply before the end of the body: the server gave up on
-		 * it. It is the answer to the message; the session is over. */
-		c->txn->data = *r;
-		c->discard_dot = true;
-		c->discard_outcome = smtp_reply_is_positive(r) ? TXN_BROKEN : TXN_COMPLETE;
-		client_set_state(c, CS_DOT);
-		c->txn->end_stage = "data";
-		client_lost(c, CLIENT_FAIL_CLOSED, "reply before the end of the message");
+		client_body_reply(c, r);
 		break;
 	case CS_DOT:
-		if (c->discard_dot)
-			client_txn_finish(c, c->discard_outcome,
-			    c->discard_outcome == TXN_MAIL_REJECTED ? "mail" : "rcpt");
-		else {
-			c->txn->data = *r;
-			client_txn_finish(c, TXN_COMPLETE, "dot");
-		}
+		client_dot_reply(c, r);
 		break;
 	case CS_QUIT:
 		client_die(c);

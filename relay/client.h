@@ -76,7 +76,11 @@ enum txn_outcome {
 struct client_txn {
 	/* in */
 	const char		*sender;	/* "" = null sender */
-	bool			 smtputf8;	/* needs SMTPUTF8 at the next hop (RFC 6531) */
+	bool			 smtputf8;	/* came with SMTPUTF8 (RFC 6531) */
+	/* smtputf8, but the envelope of this transaction and the header
+	 * section are all ASCII: a hop without SMTPUTF8 may take it without
+	 * the parameter (RFC 6531 3.2); otherwise such a hop gets none */
+	bool			 ascii_only;
 	size_t			 nrcpt;
 	const char *const	*rcpt;
 	int			 body_fd;	/* read with pread from 0 */
@@ -87,7 +91,9 @@ struct client_txn {
 	struct smtp_reply	*rcpt_reply;	/* nrcpt, the caller's memory */
 	struct smtp_reply	 data;		/* DATA refused, or the final reply */
 	size_t			 naccepted;
-	/* "size" (over the server's SIZE: mail holds our own 552), "mail",
+	bool			 downgraded;	/* sent without SMTPUTF8 (ascii_only) */
+	/* "size" (over the server's SIZE: mail holds our own 552),
+	 * "smtputf8" (the hop lacks it: mail holds our own 553), "mail",
 	 * "rcpt", "data", "dot", or where the session died */
 	const char		*end_stage;
 };

@@ -2,7 +2,7 @@
  * relay/job.c - the delivery of one message to one domain (see job.h).
  *
  * Owns: every job in the relay, its state (enum job_state, traced by
- * job_set_state) and its recipients' results.
+ * job_set_state); each recipient's result is filled in by jobresult.c.
  * The walk: MX lookup (RFC 5321 5.1: by preference, equal ones shuffled;
  * no MX: the domain itself; null MX: RFC 7505, bounce now) -> A/AAAA of
  * each host (per its destination rule's family) -> for each host in order,
@@ -23,10 +23,8 @@
  * What ends it: every recipient has a result. One that the walk could not
  * place gets the last error, TEMPFAIL unless every failure was permanent.
  * Every session that ends (failed, or its transaction done) is one
- * event=relay_attempt line (attempt.c). A result records whether a server
- * said it (and which: struct job_origin) or the relay found it out itself
- * (a refused connection, DNS, null MX): the queue's DSN must not claim a
- * server answered when none did (RFC 3464 2.3.5, 2.3.6).
+ * event=relay_attempt line (attempt.c). Each recipient's result, and
+ * whether a server said it, is kept by relay/jobresult.c.
  */
 #include <arpa/inet.h>
 #include <sys/stat.h>
@@ -42,7 +40,9 @@
 #include "attempt.h"
 #include "auth.h"
 #include "family.h"
+#include "headscan.h"
 #include "job.h"
+#include "jobresult.h"
 #include "jobtls.h"
 #include "log.h"
 #include "mtasts.h"
@@ -115,58 +115,7 @@ wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- results ------------------------------------------------------------------- */
-
-static enum delivery_result
-result_of(const struct smtp_reply *r)
-{
-	if (smtp_reply_is_positive(r))
-		return DELIVERY_OK;
-	return smtp_reply_is_permanent(r) ? DELIVERY_PERMFAIL : DELIVERY_TEMPFAIL;
-}
-
-static void
-origin_of(const struct client *c, struct job_origin *o)
-{
-	memset(o, 0, sizeof(*o));
-	if (c == NULL)
-		return;
-	snprintf(o->mx, sizeof(o->mx), "%s", client_host(c));
-	snprintf(o->ip, sizeof(o->ip), "%s", client_ip(c));
-	o->family = client_family(c);
-	o->tls = client_tls_active(c);
-}
-
-/*
- * Recipient i is decided by reply r; from (may be NULL) is the session it
- * came from. A server's reply is kept whole and marked answered; our own
- * diagnosis (r->local) loses its made-up reply code, so that the queue
- * and its DSN never mistake it for something a server said.
- */
-static void
-rcpt_set(struct job *j, size_t i, enum delivery_result res,
-    const struct smtp_reply *r, const struct job_origin *from)
-{
-	struct job_rcpt *jr = &j->rcpt[i];
-
-	if (jr->final)
-		return;
-	jr->final = true;
-	jr->result = res;
-	snprintf(jr->reply, sizeof(jr->reply), "%s", smtp_reply_diagnosis(r));
-	jr->answered = !r->local && from != NULL && from->mx[0] != '\0';
-	if (from != NULL)
-		jr->from = *from;
-	j->npending--;
-}
-
-static void
-pending_set(struct job *j, enum delivery_result res, const struct smtp_reply *r,
-    const struct job_origin *from)
-{
-	for (size_t i = 0; i < j->m.nrcpt; i++)
-		rcpt_set(j, i, res, r, from);
-}
+/* ---- the end (results: jobresult.c) ----------------------------------------------- */
 
 static void
 job_finish(struct job *j)
@@ -185,21 +134,10 @@ job_give_up(struct job *j)
 		smtp_reply_set(&r, 451, "4.4.1", "no MX host of %s could be reached", j->domain);
 	else
 		r = j->last_err;
-	pending_set(j, (j->any_temp || !smtp_reply_is_permanent(&r)) ?
+	jobresult_set_pending(j, (j->any_temp || !smtp_reply_is_permanent(&r)) ?
 	    DELIVERY_TEMPFAIL : DELIVERY_PERMFAIL, &r,
 	    j->have_err ? &j->last_err_from : NULL);
 	job_finish(j);
-}
-
-/* r ended an attempt on the session from; the walk goes on. */
-static void
-job_note_error(struct job *j, const struct smtp_reply *r, const struct job_origin *from)
-{
-	j->last_err = *r;
-	j->last_err_from = *from;
-	j->have_err = true;
-	if (!smtp_reply_is_permanent(r))
-		j->any_temp = true;
 }
 
 /* ---- slots and sessions ---------------------------------------------------------- */
@@ -339,7 +277,7 @@ job_connect(struct job *j, struct job_host *h)
 		smtp_reply_set(&r, 451, "4.7.0", "credentials %s are not loaded "
 		    "(restart homemx to read a new auth file)", h->rule.auth_file);
 		job_drop_slot(j);
-		pending_set(j, DELIVERY_TEMPFAIL, &r, NULL);
+		jobresult_set_pending(j, DELIVERY_TEMPFAIL, &r, NULL);
 		job_finish(j);
 		return;
 	}
@@ -367,7 +305,7 @@ job_skip_host(struct job *j, struct job_host *h)
 
 	memset(&none, 0, sizeof(none));
 	jobtls_skip(j, h, &r);
-	job_note_error(j, &r, &none);
+	jobresult_note_error(j, &r, &none);
 	job_next_host(j);
 }
 
@@ -440,12 +378,6 @@ job_can_fall_back(const struct job *j)
 	return false;
 }
 
-static bool
-is_v6_policy_reject(const struct client *c, const struct smtp_reply *r)
-{
-	return client_family(c) == AF_INET6 && smtp_reply_is_policy_reject(r);
-}
-
 /* Logs, remembers and restarts the walk over IPv4. The session is gone. */
 static void
 job_fall_back(struct job *j, const char *host, const char *ip,
@@ -470,6 +402,18 @@ job_fall_back(struct job *j, const char *host, const char *ip,
 
 /* ---- session events ------------------------------------------------------------------ */
 
+/* The sender and the first n recipients of txn_rcpt (this transaction). */
+static bool
+txn_envelope_is_ascii(const struct job *j, size_t n)
+{
+	if (!headscan_str_is_ascii(j->m.sender))
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (!headscan_str_is_ascii(j->txn_rcpt[k]))
+			return false;
+	return true;
+}
+
 static void
 job_start_txn(struct job *j)
 {
@@ -484,6 +428,7 @@ job_start_txn(struct job *j)
 	memset(&j->txn, 0, sizeof(j->txn));
 	j->txn.sender = j->m.sender;
 	j->txn.smtputf8 = j->m.smtputf8;
+	j->txn.ascii_only = j->headers_ascii && txn_envelope_is_ascii(j, k);
 	j->txn.nrcpt = k;
 	j->txn.rcpt = j->txn_rcpt;
 	j->txn.body_fd = j->body_fd;
@@ -500,7 +445,7 @@ job_session_failed(struct job *j, struct client *c)
 	struct smtp_reply err = *client_error(c, &remote);
 	char host[ADDR_DOMAIN_MAX + 1], ip[INET6_ADDRSTRLEN];
 	bool tls_failed = client_tls_handshake_failed(c);
-	bool v6_policy = remote && is_v6_policy_reject(c, &err);
+	bool v6_policy = remote && jobresult_v6_policy_reject(c, &err);
 	const char *stage = client_error_stage(c);
 	struct job_origin from;
 
@@ -511,7 +456,7 @@ job_session_failed(struct job *j, struct client *c)
 		    client_failure(c), smtp_reply_diagnosis(&err));
 	snprintf(host, sizeof(host), "%s", client_host(c));
 	snprintf(ip, sizeof(ip), "%s", client_ip(c));
-	origin_of(c, &from);
+	jobresult_origin(c, &from);
 	client_free(c);
 	j->client = NULL;
 	if (was_reset) {
@@ -534,7 +479,7 @@ job_session_failed(struct job *j, struct client *c)
 		job_walk(j);
 		return;
 	}
-	job_note_error(j, &err, &from);
+	jobresult_note_error(j, &err, &from);
 	/* A refused login is our configuration, not the message's fault. */
 	if (strcmp(stage, "auth") == 0)
 		j->any_temp = true;
@@ -544,87 +489,6 @@ job_session_failed(struct job *j, struct client *c)
 	else
 		j->aidx++;
 	job_walk(j);
-}
-
-/* Per recipient: the RCPT reply, then the reply to the message. Returns
- * true if some recipient was refused over IPv6 with 5.7.x and the job can
- * fall back (that recipient stays pending). */
-static bool
-job_rcpt_results(struct job *j, struct client *c, bool can_fall_back)
-{
-	struct client_txn *t = &j->txn;
-	bool fall_back = false;
-	struct job_origin from;
-
-	origin_of(c, &from);
-	for (size_t k = 0; k < t->nrcpt; k++) {
-		size_t i = j->txn_map[k];
-		const struct smtp_reply *r = &t->rcpt_reply[k];
-		if (!smtp_reply_is_positive(r)) {
-			if (r->code == 0)
-				continue;	/* never answered: stays pending */
-			if (can_fall_back && is_v6_policy_reject(c, r))
-				fall_back = true;
-			else
-				rcpt_set(j, i, result_of(r), r, &from);
-			continue;
-		}
-		if (t->outcome == TXN_UNKNOWN) {
-			/* The reply to the dot never came: maybe delivered,
-			 * so a retry may duplicate (RFC 5321 6.1 prefers that). */
-			rcpt_set(j, i, DELIVERY_TEMPFAIL, client_error(c, NULL), &from);
-		} else if (can_fall_back && is_v6_policy_reject(c, &t->data))
-			fall_back = true;
-		else
-			rcpt_set(j, i, result_of(&t->data), &t->data, &from);
-	}
-	return fall_back;
-}
-
-/* The reply to the first refused RCPT of a transaction where none got
- * through. */
-static const struct smtp_reply *
-first_rcpt_refusal(const struct client_txn *t)
-{
-	for (size_t k = 0; k < t->nrcpt; k++)
-		if (t->rcpt_reply[k].code != 0 && !smtp_reply_is_positive(&t->rcpt_reply[k]))
-			return &t->rcpt_reply[k];
-	return &t->mail;
-}
-
-/* One event=relay_attempt line for a transaction that ended on c. */
-static void
-log_txn_attempt(const struct job *j, const struct client *c)
-{
-	const struct client_txn *t = &j->txn;
-	const char *qid = j->m.msgid;
-	bool reused = j->client_reused;
-
-	switch (t->outcome) {
-	case TXN_BROKEN:
-	case TXN_UNKNOWN:
-		attempt_log_failed(qid, c, reused, t->end_stage != NULL ? t->end_stage :
-		    client_error_stage(c), client_failure(c),
-		    smtp_reply_diagnosis(client_error(c, NULL)));
-		return;
-	case TXN_MAIL_REJECTED:
-		if (t->mail.local)	/* over the server's SIZE: never sent */
-			attempt_log_failed(qid, c, reused, "size", CLIENT_FAIL_POLICY,
-			    smtp_reply_diagnosis(&t->mail));
-		else
-			attempt_log_refused(qid, c, reused, "mail", &t->mail);
-		return;
-	case TXN_NO_RCPT:
-		attempt_log_refused(qid, c, reused, "rcpt", first_rcpt_refusal(t));
-		return;
-	case TXN_COMPLETE:
-		if (smtp_reply_is_positive(&t->data))
-			attempt_log_delivered(qid, c, reused, &t->data, t->naccepted, t->nrcpt);
-		else
-			attempt_log_refused(qid, c, reused, t->end_stage != NULL ?
-			    t->end_stage : "dot", &t->data);
-		return;
-	}
 }
 
 static void
@@ -638,17 +502,17 @@ job_txn_done(struct job *j, struct client *c)
 
 	snprintf(host, sizeof(host), "%s", client_host(c));
 	snprintf(ip, sizeof(ip), "%s", client_ip(c));
-	origin_of(c, &from);
-	log_txn_attempt(j, c);
+	jobresult_origin(c, &from);
+	jobresult_log_txn(j, c);
 	switch (t->outcome) {
 	case TXN_BROKEN:
-		job_note_error(j, client_error(c, NULL), &from);
+		jobresult_note_error(j, client_error(c, NULL), &from);
 		job_return_client(j, false);
 		j->aidx++;
 		job_walk(j);
 		return;
 	case TXN_MAIL_REJECTED:
-		if (can_fall_back && is_v6_policy_reject(c, &t->mail)) {
+		if (can_fall_back && jobresult_v6_policy_reject(c, &t->mail)) {
 			why = t->mail;
 			job_return_client(j, false);
 			job_fall_back(j, host, ip, &why);
@@ -656,13 +520,13 @@ job_txn_done(struct job *j, struct client *c)
 		}
 		if (!smtp_reply_is_permanent(&t->mail)) {
 			/* A 4xx for the whole session: another address may do. */
-			job_note_error(j, &t->mail, &from);
+			jobresult_note_error(j, &t->mail, &from);
 			job_return_client(j, false);
 			j->aidx++;
 			job_walk(j);
 			return;
 		}
-		pending_set(j, DELIVERY_PERMFAIL, &t->mail, &from);
+		jobresult_set_pending(j, DELIVERY_PERMFAIL, &t->mail, &from);
 		job_return_client(j, true);
 		job_walk(j);
 		return;
@@ -673,9 +537,9 @@ job_txn_done(struct job *j, struct client *c)
 	}
 	why = t->data;
 	for (size_t k = 0; k < t->nrcpt; k++)
-		if (is_v6_policy_reject(c, &t->rcpt_reply[k]))
+		if (jobresult_v6_policy_reject(c, &t->rcpt_reply[k]))
 			why = t->rcpt_reply[k];
-	if (job_rcpt_results(j, c, can_fall_back)) {
+	if (jobresult_from_txn(j, c, can_fall_back)) {
 		job_return_client(j, false);
 		job_fall_back(j, host, ip, &why);
 		return;
@@ -742,7 +606,7 @@ job_dns_done(struct job *j)
 		smtp_reply_set(&r, 550, "5.4.4", "%s has no MX and no address record", j->domain);
 	else
 		smtp_reply_set(&r, 451, "4.4.4", "no MX host of %s has an address", j->domain);
-	pending_set(j, result_of(&r), &r, NULL);
+	jobresult_set_pending(j, jobresult_of(&r), &r, NULL);
 	job_finish(j);
 }
 
@@ -877,7 +741,7 @@ on_mx(uint64_t id, enum dns_status st, const struct dns_mx *mx, size_t n,
 		    j->domain, err != NULL ? err : "error");
 		break;
 	}
-	pending_set(j, result_of(&r), &r, NULL);
+	jobresult_set_pending(j, jobresult_of(&r), &r, NULL);
 	job_finish(j);
 }
 
@@ -924,6 +788,8 @@ job_new(struct msg_relay *m, int body_fd, uint64_t queue_req, unsigned queue_gen
 		j->body_size = (uint64_t)st.st_size;
 		j->queued_at = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
 	}
+	/* Only a message that came with SMTPUTF8 needs the scan (RFC 6531 3.2). */
+	j->headers_ascii = j->m.smtputf8 && headscan_fd_is_ascii(body_fd);
 	j->rcpt = xcalloc(j->m.nrcpt, sizeof(*j->rcpt));
 	j->txn_rcpt = xcalloc(j->m.nrcpt, sizeof(*j->txn_rcpt));
 	j->txn_map = xcalloc(j->m.nrcpt, sizeof(*j->txn_map));
@@ -947,7 +813,7 @@ job_check_domains(struct job *j)
 		if (at == NULL || strcasecmp(at + 1, j->domain) != 0) {
 			struct smtp_reply r;
 			smtp_reply_set(&r, 451, "4.3.0", "recipient not in the domain of this job");
-			rcpt_set(j, i, DELIVERY_TEMPFAIL, &r, NULL);
+			jobresult_set(j, i, DELIVERY_TEMPFAIL, &r, NULL);
 		}
 	}
 }
@@ -1011,6 +877,6 @@ job_cancel(struct job *j, const struct smtp_reply *r)
 		j->client = NULL;
 	}
 	job_drop_slot(j);
-	pending_set(j, result_of(r), r, NULL);
+	jobresult_set_pending(j, jobresult_of(r), r, NULL);
 	job_finish(j);
 }

@@ -83,6 +83,7 @@ struct job {
 	struct msg_relay	 m;		/* owned: msg_relay_free() */
 	int			 body_fd;
 	uint64_t		 body_size;
+	bool			 headers_ascii;	/* smtputf8 and no 8-bit header (headscan.h) */
 	double			 queued_at;	/* wall clock: the body's mtime */
 	double			 started;	/* mono_now() when it arrived */
 	char			 domain[ADDR_DOMAIN_MAX + 1];

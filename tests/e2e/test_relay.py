@@ -464,9 +464,11 @@ class Replies(RelayTest):
         self.assertIn("SMTPUTF8", m.conn.mail_params[0].split())
 
     def test_smtputf8_not_offered_is_permanent_without_sending(self):
-        """RFC 6531 3.4: no SMTPUTF8 at the next hop, no delivery; the
-        reason says why (it becomes the DSN's)."""
-        ((r, reply),) = self.rig.relay(["kim@reply.test"], smtputf8=True)
+        """RFC 6531 3.4: no SMTPUTF8 at the next hop, no delivery of a
+        message with a UTF-8 address; the reason says why (it becomes the
+        DSN's). An all-ASCII one is downgraded: test_smtputf8_outbound.py."""
+        ((r, reply),) = self.rig.relay(["kim@reply.test"], sender="d\u00ebmo@example.test",
+                                       smtputf8=True)
         self.assertEqual(r, PERMFAIL)
         self.assertRegex(reply, r"^5\.6\.7 SMTPUTF8 is required, but was not offered by ")
         self.assertEqual(self.rx["mx1"].messages(), [])

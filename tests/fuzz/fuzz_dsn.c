@@ -1,5 +1,5 @@
 // SOURCES: queue/dsn.c queue/mime.c
-// LIBS:
+// LIBS: -lunistring
 /*
  * tests/fuzz/fuzz_dsn.c - the DSN builder (queue/dsn.c) and the text
  * helpers under it (queue/mime.c) on hostile input:
@@ -7,12 +7,16 @@
  * original header block and Subject (from the submitting client), and the
  * addresses. The input is split at NUL bytes into: reply 1, reply 2,
  * recipient, sender, header block; flag bits in the first byte pick the
- * reason and remote flag of each recipient.
+ * reason and remote flag of each recipient, the original's SMTPUTF8 flag
+ * (64), and whether the addresses go in as raw bytes (128: UTF-8, broken
+ * UTF-8, controls) or mapped to printable ASCII.
  *
  * Checks: no crash or UB; every parsed reply is one line of printable
  * ASCII within DSN_DIAG_MAX with a code of 0 or 200..599 and a well-formed
  * status, and names a remote MTA only if it has a reply code (the relay's
- * own diagnoses, "X.Y.Z text", never do); every DSN built is 7-bit with no NUL, no bare CR or LF, no line
+ * own diagnoses, "X.Y.Z text", never do); every DSN built is 7-bit (in
+ * the RFC 6533 form: valid UTF-8 without C0 or C1 controls) with no NUL,
+ * no bare CR or LF, no line
  * over 998 octets, header lines that are fields, and exactly one closing
  * boundary, at the very end; fields accepted by mime_fields_are_clean()
  * are clean CRLF header lines; an RFC 2047-decoded, cleaned Subject is
@@ -23,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistr.h>
 
 #include "../../queue/dsn.h"
 #include "../../queue/mime.h"
@@ -71,17 +77,33 @@ printable(const char *in, size_t len, char *out, size_t outsize)
 	out[o] = '\0';
 }
 
+/* The global form's 8-bit: valid UTF-8, no C1 control (C2 80..C2 9F). */
 static void
-check_dsn(const char *p, size_t len, const char *boundary)
+check_utf8(const char *p, size_t len)
+{
+	if (u8_check((const uint8_t *)p, len) != NULL)
+		abort();
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((unsigned char)p[i] == 0xc2 && (unsigned char)p[i + 1] <= 0x9f &&
+		    (unsigned char)p[i + 1] >= 0x80)
+			abort();
+}
+
+static void
+check_dsn(const char *p, size_t len, const char *boundary, bool global)
 {
 	size_t line_start = 0;
 	bool in_header = true;
 
 	if (len < 2 || p[len - 2] != '\r' || p[len - 1] != '\n')
 		abort();
+	if (global)
+		check_utf8(p, len);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c == '\0' || c >= 0x80)
+		if (c == '\0' || (c >= 0x80 && !global))
+			abort();
+		if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7f)
 			abort();
 		if (c == '\r' && (i + 1 == len || p[i + 1] != '\n'))
 			abort();
@@ -184,11 +206,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Replies reach dsn_build as C strings (IPC strings have no NUL). */
 	snprintf(r1, sizeof(r1), "%.*s", (int)plen[0], part[0]);
 	snprintf(r2, sizeof(r2), "%.*s", (int)plen[1], part[1]);
-	if (plen[2] > 0)
+	if (plen[2] > 0 && (flags & 128))
+		snprintf(rcpt, sizeof(rcpt), "%.*s", (int)plen[2], part[2]);
+	else if (plen[2] > 0)
 		printable(part[2], plen[2], rcpt, sizeof(rcpt) - 40);
 	else
 		snprintf(rcpt, sizeof(rcpt), "bob@remote.test");
-	if (plen[3] > 0)
+	if (plen[3] > 0 && (flags & 128))
+		snprintf(sender, sizeof(sender), "%.*s", (int)plen[3], part[3]);
+	else if (plen[3] > 0)
 		printable(part[3], plen[3], sender, sizeof(sender) - 40);
 	else
 		snprintf(sender, sizeof(sender), "kim@example.test");
@@ -202,6 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.hostname = "mx.example.test",
 		.orig_id = "0123456789abcdef",
 		.orig_sender = sender,
+		.smtputf8 = (flags & 64) != 0,
 		.arrival = (uint64_t)flags * 1000003,
 		.now = (uint64_t)flags * 1000003 + 86400,
 		.lifetime = (uint32_t)flags * 3600,
@@ -213,7 +240,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct textbuf b = { 0 };
 	if (dsn_build(&in, &b) == 0) {
-		check_dsn(b.p, b.len, "--=_hmx_0f1e2d3c4b5a6978--");
+		check_dsn(b.p, b.len, "--=_hmx_0f1e2d3c4b5a6978--", dsn_is_global(&in));
 		textbuf_free(&b);
 	} else if (b.p != NULL)
 		abort();
