@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "metrics.h"
+#include "util.h"
 
 static const double bucket_le[METRICS_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
@@ -52,22 +53,6 @@ metrics_reset(void)
 	dropped = 0;
 }
 
-/* [a-z0-9_], 1..METRICS_NAME_MAX bytes: a Prometheus metric name without
- * ':' and upper case, which also fits a control record's key. */
-static bool
-name_is_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > METRICS_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '_'))
-			return false;
-	return true;
-}
-
 static int
 family_find(const char *name)
 {
@@ -82,7 +67,7 @@ metrics_family(const char *name, enum metric_type type, unsigned flags,
     const char *help)
 {
 	if (family_find(name) >= 0 || nfamilies == METRICS_FAMILIES_MAX ||
-	    !name_is_valid(name))
+	    !util_is_snake_name(name, strlen(name), METRICS_NAME_MAX))
 		return;
 	struct family *f = &families[nfamilies++];
 	snprintf(f->name, sizeof(f->name), "%s", name);

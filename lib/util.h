@@ -6,6 +6,7 @@
 #ifndef HMX_UTIL_H
 #define HMX_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,6 +40,20 @@ void	 random_bytes(void *buf, size_t n);
 void	 make_queue_id(char out[17]);
 /* Seconds on the monotonic clock, as double. */
 double	 mono_now(void);
+/* True for 1..max bytes of [a-z0-9_]: a control record's key
+ * (lib/ipc_ctl.c), a metric family's name (lib/metrics.c). Inline, so
+ * that checking a name links nothing. */
+static inline bool
+util_is_snake_name(const char *s, size_t len, size_t max)
+{
+	if (len == 0 || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_'))
+			return false;
+	return true;
+}
 /* Lowercase in place. */
 void	 str_lower(char *);
 /* mkdir -p with mode for each created component; -1 with errno. */

@@ -1,6 +1,6 @@
 /*
  * supervisor/spawn.h - the child's side of starting a role: the fds it
- * gets (lib/role.h) and the command line it is executed with.
+ * receives (lib/role.h) and the command line it is executed with.
  */
 #ifndef HMX_SPAWN_H
 #define HMX_SPAWN_H

@@ -308,8 +308,8 @@ config_memfd(void)
 	return fd;
 }
 
-/* What the child of role s gets (supervisor/spawn.c): its listeners, and
- * as root its user and its jail. dkimsign is jailed in its key directory:
+/* What the child of role s receives (supervisor/spawn.c): its listeners,
+ * and as root its user and its jail. dkimsign is jailed in its key directory:
  * it can re-read keys after `mxctl dkim keygen` and sees nothing else;
  * screen in its own database directory, likewise. */
 static void
