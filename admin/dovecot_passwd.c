@@ -4,7 +4,8 @@
  *
  * Owns: the lock file (FILE.lock, held with flock while the store is read
  * and the new file written), the temporary file (FILE.tmp, created with
- * O_EXCL under that lock) and the directory's owner, group and mode.
+ * O_EXCL under that lock by util_replace_file_at_prepared, lib/util.h),
+ * the file's group and mtime, and the directory's owner, group and mode.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -149,64 +150,43 @@ stamp_after_previous(int fd, const char *path)
 	return futimens(fd, times);
 }
 
-/* The temporary file, complete and on disk, readable by group dovecot. */
+/* What the file needs besides its lines and mode 0640 (set by
+ * util_replace_file_at_prepared, lib/util.h): group dovecot, so that
+ * Dovecot's auth process may read it, and an mtime Dovecot notices. */
 static int
-write_temp(struct mxctl *m, const char *tmp, const struct text *t)
+prepare_passwd(int fd, void *path)
 {
 	gid_t gid = dovecot_gid();
 	struct stat st;
-	int fd;
 
-	if (unlink(tmp) == -1 && errno != ENOENT)
-		return mx_fail(m, "%s: %s", tmp, strerror(errno));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd == -1)
-		return mx_fail(m, "%s: %s (has mxctl run as root since "
-		    "dovecot_passwd_file was set? it creates the directory)", tmp,
-		    strerror(errno));
-	if (fchmod(fd, 0640) == -1 || fstat(fd, &st) == -1 ||
-	    (gid != (gid_t)-1 && st.st_gid != gid && fchown(fd, (uid_t)-1, gid) == -1) ||
-	    write_all(fd, t->buf, t->len) == -1 ||
-	    stamp_after_previous(fd, m->cfg.dovecot_passwd_file) == -1 || fsync(fd) == -1) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return mx_fail(m, "%s: %s", tmp, strerror(e));
-	}
-	if (close(fd) == -1) {
-		unlink(tmp);
-		return mx_fail(m, "%s: %s", tmp, strerror(errno));
-	}
-	return 0;
+	if (fstat(fd, &st) == -1 ||
+	    (gid != (gid_t)-1 && st.st_gid != gid && fchown(fd, (uid_t)-1, gid) == -1))
+		return -1;
+	return stamp_after_previous(fd, path);
 }
 
-static int
-replace_file(struct mxctl *m, const char *tmp)
-{
-	const char *path = m->cfg.dovecot_passwd_file;
-	char dir[CONFIG_PATH_MAX];
-
-	if (rename(tmp, path) == -1) {
-		int e = errno;
-		unlink(tmp);
-		return mx_fail(m, "%s: %s", path, strerror(e));
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (fsync_dir(dirname(dir)) == -1)
-		return mx_fail(m, "%s: fsync of its directory: %s", path, strerror(errno));
-	return 0;
-}
-
+/* FILE.tmp written whole, then renamed over FILE; the lock is held (so no
+ * other mxctl writes FILE.tmp) and it proved the directory is there. */
 static int
 sync_locked(struct mxctl *m, struct text *t)
 {
-	char tmp[CONFIG_PATH_MAX + 8];
+	const char *path = m->cfg.dovecot_passwd_file;
+	char dir[CONFIG_PATH_MAX], name[CONFIG_PATH_MAX];
+	int dirfd, r, e;
 
-	if (path_with_suffix(m, ".tmp", tmp, sizeof(tmp)) == -1 ||
-	    mx_read(m, collect_users, t) == -1 ||
-	    write_temp(m, tmp, t) == -1)
+	if (mx_read(m, collect_users, t) == -1)
 		return -1;
-	return replace_file(m, tmp);
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(name, sizeof(name), "%s", path);
+	if ((dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return mx_fail(m, "%s: its directory: %s", path, strerror(errno));
+	r = util_replace_file_at_prepared(dirfd, basename(name), t->buf, t->len, 0640,
+	    prepare_passwd, (void *)path);
+	e = errno;
+	close(dirfd);
+	if (r == -1)
+		return mx_fail(m, "%s: %s", path, strerror(e));
+	return 0;
 }
 
 int

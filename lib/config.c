@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hostport.h"
 
 enum param_kind { P_SIZE, P_COUNT, P_DURATION, P_PATH, P_HOSTNAME, P_DELIMS,
 	P_BOOL, P_SELECTOR, P_HOSTPORT, P_SCORE, P_GROUP, P_TLSVERSION, P_TLSLIST };
@@ -373,48 +374,8 @@ config_defaults(struct config *c)
 static int
 parse_listen_addr(const char *v, struct listen_conf *l)
 {
-	char host[64];
-	const char *colon;
-	char *end;
-
-	if (v[0] == '[') {
-		const char *rb = strchr(v, ']');
-		if (rb == NULL || rb[1] != ':' || (size_t)(rb - v - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, v + 1, (size_t)(rb - v - 1));
-		host[rb - v - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(v, ':');
-		if (colon == NULL || (size_t)(colon - v) >= sizeof(host))
-			return -1;
-		memcpy(host, v, (size_t)(colon - v));
-		host[colon - v] = '\0';
-	}
-	if (!isdigit((unsigned char)colon[1]))
+	if (config_parse_hostport(v, HOSTPORT_ALLOW_ANY, &l->addr, &l->addrlen) != HOSTPORT_OK)
 		return -1;
-	errno = 0;
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
-		return -1;
-	memset(&l->addr, 0, sizeof(l->addr));
-	if (v[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->addr;
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return -1;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		l->addrlen = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&l->addr;
-		if (strcmp(host, "*") == 0)
-			s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return -1;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		l->addrlen = sizeof(*s4);
-	}
 	snprintf(l->text, sizeof(l->text), "%s", v);
 	return 0;
 }

@@ -16,13 +16,13 @@
 #include <sys/un.h>
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_scan.h"
+#include "hostport.h"
 
 static const char *const kind_names[SCAN_KINDS] = {
 	[SCAN_RSPAMD] = "rspamd",
@@ -125,60 +125,24 @@ ipv4_is_loopback(const struct in_addr *a)
 static int
 parse_ip_port(const char *v, struct scan_target *t, const char **why)
 {
-	char host[64];
-	const char *colon;
-	char *end;
+	enum hostport_result r = config_parse_hostport(v, 0, &t->addr, &t->addrlen);
 
 	*why = "expected a UNIX socket path, IP:PORT such as 127.0.0.1:11333 "
 	    "or [::1]:11333, or none";
-	if (v[0] == '[') {
-		const char *rb = strchr(v, ']');
-		if (rb == NULL || rb[1] != ':' || (size_t)(rb - v - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, v + 1, (size_t)(rb - v - 1));
-		host[rb - v - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(v, ':');
-		if (colon == NULL || (size_t)(colon - v) >= sizeof(host))
-			return -1;
-		memcpy(host, v, (size_t)(colon - v));
-		host[colon - v] = '\0';
-	}
-	if (!isdigit((unsigned char)colon[1]))
+	if (r == HOSTPORT_NOT_IP && v[0] != '[')
+		*why = "expected an IP address, not a host name (the screen "
+		    "resolves nothing for its scanners), such as 127.0.0.1:11333";
+	if (r != HOSTPORT_OK)
 		return -1;
-	errno = 0;
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
+	bool loopback = t->addr.ss_family == AF_INET6 ?
+	    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&t->addr)->sin6_addr) :
+	    ipv4_is_loopback(&((struct sockaddr_in *)&t->addr)->sin_addr);
+	if (!loopback) {
+		*why = "a scanner must listen on loopback (127.0.0.0/8 or [::1]), since "
+		    "the message travels to it unencrypted: run it on this host";
 		return -1;
-	memset(&t->addr, 0, sizeof(t->addr));
-	if (v[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&t->addr;
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return -1;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*s6);
-		if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
-			goto not_loopback;
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&t->addr;
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-			*why = "expected an IP address, not a host name (the screen "
-			    "resolves nothing for its scanners), such as 127.0.0.1:11333";
-			return -1;
-		}
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*s4);
-		if (!ipv4_is_loopback(&s4->sin_addr))
-			goto not_loopback;
 	}
 	return 0;
-not_loopback:
-	*why = "a scanner must listen on loopback (127.0.0.0/8 or [::1]), since "
-	    "the message travels to it unencrypted: run it on this host";
-	return -1;
 }
 
 static int

@@ -13,6 +13,7 @@
 
 #include "ipc_ctl.h"
 #include "ipc_text.h"
+#include "util.h"
 
 const char *
 ctl_verb_name(enum ctl_verb v)
@@ -52,13 +53,7 @@ ctl_status_name(enum ctl_status s)
 bool
 ctl_key_is_valid(const char *s, size_t len)
 {
-	if (len == 0 || len > CTL_KEY_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '_'))
-			return false;
-	return true;
+	return util_is_snake_name(s, len, CTL_KEY_MAX);
 }
 
 static size_t

@@ -1,23 +1,27 @@
 /*
  * lib/metrics.c - the table of a role's series (lib/metrics.h says what
  * and why). A linear table: a role has tens of series, and a lookup is a
- * few string compares next to the work it counts.
+ * few string compares next to the work it counts. It writes its records
+ * through struct metrics_out and knows nothing of the control protocol:
+ * lib/metrics_ctl.c puts them in a control answer, so code that only
+ * counts (and its fuzz targets) does not link the IPC codec.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "metrics.h"
+#include "util.h"
 
 static const double bucket_le[METRICS_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 };
 
 struct family {
-	char		 name[CTL_KEY_MAX + 1];
+	char		 name[METRICS_NAME_MAX + 1];
 	enum metric_type type;
 	unsigned	 flags;
-	char		 help[CTL_VALUE_MAX + 1];
+	char		 help[METRICS_HELP_MAX + 1];
 };
 
 struct series {
@@ -63,7 +67,7 @@ metrics_family(const char *name, enum metric_type type, unsigned flags,
     const char *help)
 {
 	if (family_find(name) >= 0 || nfamilies == METRICS_FAMILIES_MAX ||
-	    !ctl_key_is_valid(name, strlen(name)))
+	    !util_is_snake_name(name, strlen(name), METRICS_NAME_MAX))
 		return;
 	struct family *f = &families[nfamilies++];
 	snprintf(f->name, sizeof(f->name), "%s", name);
@@ -176,7 +180,7 @@ metrics_label(char *buf, size_t size, const char *key, const char *value)
 /* ---- the answer --------------------------------------------------------- */
 
 static void
-sample(struct ctl_writer *w, const char *metric, const char *labels, double v)
+sample(const struct metrics_out *w, const char *metric, const char *labels, double v)
 {
 	char num[48];
 
@@ -184,16 +188,16 @@ sample(struct ctl_writer *w, const char *metric, const char *labels, double v)
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
 	else
 		snprintf(num, sizeof(num), "%.6f", v);
-	ctl_rec_begin(w);
-	ctl_field_text(w, "metric", metric);
-	ctl_field_text(w, "labels", labels);
-	ctl_field_number(w, "value", num);
+	w->record(w->arg);
+	w->text(w->arg, "metric", metric);
+	w->text(w->arg, "labels", labels);
+	w->number(w->arg, "value", num);
 }
 
 static void
-histogram_samples(struct ctl_writer *w, const struct family *f, const struct series *s)
+histogram_samples(const struct metrics_out *w, const struct family *f, const struct series *s)
 {
-	char metric[CTL_KEY_MAX + 16], labels[METRICS_LABELS_MAX + 32], le[16];
+	char metric[METRICS_NAME_MAX + 16], labels[METRICS_LABELS_MAX + 32], le[16];
 
 	snprintf(metric, sizeof(metric), "%.32s_bucket", f->name);
 	for (unsigned i = 0; i <= METRICS_BUCKETS; i++) {
@@ -218,15 +222,15 @@ type_name(enum metric_type t)
 }
 
 static void
-write_family(struct ctl_writer *w, unsigned fi, const char *role)
+write_family(const struct metrics_out *w, unsigned fi, const char *role)
 {
 	const struct family *f = &families[fi];
 	char labels[METRICS_LABELS_MAX + 32];
 
-	ctl_rec_begin(w);
-	ctl_field_text(w, "family", f->name);
-	ctl_field_text(w, "type", type_name(f->type));
-	ctl_field_text(w, "help", f->help);
+	w->record(w->arg);
+	w->text(w->arg, "family", f->name);
+	w->text(w->arg, "type", type_name(f->type));
+	w->text(w->arg, "help", f->help);
 	for (unsigned i = 0; i < nseries; i++) {
 		struct series *s = &series[i];
 		if (s->family != fi)
@@ -243,7 +247,7 @@ write_family(struct ctl_writer *w, unsigned fi, const char *role)
 }
 
 static void
-write_status(struct ctl_writer *w, const char *role)
+write_status(const struct metrics_out *w, const char *role)
 {
 	char num[48];
 
@@ -254,16 +258,16 @@ write_status(struct ctl_writer *w, const char *role)
 			continue;
 		roll_day(s);
 		snprintf(num, sizeof(num), "%.0f", s->value);
-		ctl_rec_begin(w);
-		ctl_field_text(w, "section", role);
-		ctl_field_text(w, "name", f->name);
-		ctl_field_text(w, "labels", s->labels);
-		ctl_field_number(w, "value", num);
+		w->record(w->arg);
+		w->text(w->arg, "section", role);
+		w->text(w->arg, "name", f->name);
+		w->text(w->arg, "labels", s->labels);
+		w->number(w->arg, "value", num);
 	}
 }
 
 void
-metrics_write(struct ctl_writer *w, const char *role, bool status_only)
+metrics_write_to(const struct metrics_out *w, const char *role, bool status_only)
 {
 	char labels[METRICS_LABELS_MAX] = "";
 
@@ -276,9 +280,9 @@ metrics_write(struct ctl_writer *w, const char *role, bool status_only)
 	for (unsigned i = 0; i < nfamilies; i++)
 		write_family(w, i, role);
 	metrics_label(labels, sizeof(labels), "role", role);
-	ctl_rec_begin(w);
-	ctl_field_text(w, "family", "homemx_metrics_dropped_total");
-	ctl_field_text(w, "type", "counter");
-	ctl_field_text(w, "help", "Series not kept because the role's table was full.");
+	w->record(w->arg);
+	w->text(w->arg, "family", "homemx_metrics_dropped_total");
+	w->text(w->arg, "type", "counter");
+	w->text(w->arg, "help", "Series not kept because the role's table was full.");
 	sample(w, "homemx_metrics_dropped_total", labels, (double)dropped);
 }

@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ipc_ctl.h"
-
 #define METRICS_FAMILIES_MAX	32
+#define METRICS_NAME_MAX	32	/* a family name; fits CTL_KEY_MAX */
+#define METRICS_HELP_MAX	512	/* its help text; fits CTL_VALUE_MAX */
 #define METRICS_SERIES_MAX	256
 #define METRICS_LABELS_MAX	160
 #define METRICS_BUCKETS		13
@@ -43,12 +43,25 @@ void	metrics_observe(const char *name, const char *labels, double seconds);
  * cut to fit; appended to buf after a comma if buf is not empty. */
 void	metrics_label(char *buf, size_t size, const char *key, const char *value);
 
+/* Where the records go: record() starts one, text() and number() add a
+ * field to it (a number is already formatted as text). */
+struct metrics_out {
+	void	(*record)(void *arg);
+	void	(*text)(void *arg, const char *key, const char *value);
+	void	(*number)(void *arg, const char *key, const char *value);
+	void	*arg;
+};
+
 /*
  * Writes every series as records: one {family, type, help} per family,
  * then one {metric, labels, value} per sample (a histogram gives its
  * _bucket, _sum and _count samples). status_only: only METRIC_STATUS
  * families, as {name, labels, value}.
  */
+void	metrics_write_to(const struct metrics_out *, const char *role, bool status_only);
+
+/* The same into a control answer (lib/metrics_ctl.c; links the codec). */
+struct ctl_writer;
 void	metrics_write(struct ctl_writer *, const char *role, bool status_only);
 /* fn runs before every metrics_write: a role sets its gauges there
  * (the queue its size) instead of at every change. */

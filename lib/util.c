@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,69 @@ fsync_dir(const char *dir)
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+/* Writes tmp in dirfd completely; -1 with errno and tmp removed. */
+static int
+write_temp_at(int dirfd, const char *tmp, const void *data, size_t len, mode_t mode,
+    int (*prepare)(int fd, void *arg), void *arg)
+{
+	int fd, err;
+
+	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
+		return -1;		/* left by a write a crash cut short */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1)
+		return -1;
+	/* fchmod: the umask must not decide who may read the file */
+	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
+	    (prepare != NULL && prepare(fd, arg) == -1) || fsync(fd) == -1) {
+		err = errno;
+		close(fd);
+		(void)unlinkat(dirfd, tmp, 0);
+		errno = err;
+		return -1;
+	}
+	if (close(fd) == -1) {
+		err = errno;
+		(void)unlinkat(dirfd, tmp, 0);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int
+util_replace_file_at_prepared(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode, int (*prepare)(int fd, void *arg), void *arg)
+{
+	char tmp[NAME_MAX + 1];
+	int err;
+
+	if (strchr(name, '/') != NULL) {
+		errno = EINVAL;		/* one name in dirfd, never a path */
+		return -1;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (write_temp_at(dirfd, tmp, data, len, mode, prepare, arg) == -1)
+		return -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		err = errno;
+		(void)unlinkat(dirfd, tmp, 0);
+		errno = err;
+		return -1;
+	}
+	return fsync(dirfd);
+}
+
+int
+util_replace_file_at(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode)
+{
+	return util_replace_file_at_prepared(dirfd, name, data, len, mode, NULL, NULL);
 }
 
 void

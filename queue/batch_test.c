@@ -25,13 +25,10 @@
 #include <event2/event.h>
 
 #include "batch.h"
-#include "spool.h"
-#include "util.h"
+#include "spool_testlib.h"
 
-#define BODY	"Subject: x\r\n\r\nhi\r\n"
 #define N	8
 
-static char			 spool_dir[64];
 static struct event_base	*base;
 
 /* One write and what its callback saw. */
@@ -73,12 +70,8 @@ static void	item_prepare_kind(struct item *, enum spool_write_kind, time_t);
 static void
 item_prepare(struct item *it)
 {
-	int fd;
-
 	memset(it, 0, sizeof(*it));
-	assert_true((fd = spool_create_body(it->id)) != -1);
-	assert_int_equal(write_all(fd, BODY, strlen(BODY)), 0);
-	close(fd);
+	spool_test_body(it->id);
 	item_prepare_kind(it, SPOOL_WRITE_COMMIT, 1700000000);
 }
 
@@ -96,17 +89,7 @@ item_prepare_kind(struct item *it, enum spool_write_kind kind, time_t next)
 {
 	struct envelope e;
 
-	memset(&e, 0, sizeof(e));
-	snprintf(e.id, sizeof(e.id), "%s", it->id);
-	e.arrival = 1700000000;
-	e.next_attempt = next;
-	e.source = SOURCE_SMTP;
-	snprintf(e.sender, sizeof(e.sender), "a@example.net");
-	e.nrcpt = 1;
-	e.rcpt = calloc(1, sizeof(*e.rcpt));
-	snprintf(e.rcpt[0], sizeof(e.rcpt[0]), "kim@example.test");
-	e.has_body_size = true;
-	e.body_size = strlen(BODY);
+	spool_test_envelope(&e, it->id, 0, next);
 	assert_int_equal(spool_write_prepare(&it->w, kind, &e), 0);
 	envelope_free(&e);
 	it->w.done = item_done;
@@ -121,44 +104,15 @@ run_until_answered(struct item *items, size_t n)
 			assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
 }
 
-static void
-rm_rf(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d != NULL && (de = readdir(d)) != NULL) {
-			char sub[1024];
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		if (d != NULL)
-			closedir(d);
-		rmdir(path);
-	} else
-		unlink(path);
-}
-
 static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(spool_dir, sizeof(spool_dir), "/tmp/hmx-batch-test-XXXXXX");
-	if (mkdtemp(spool_dir) == NULL)
-		return -1;
 	/* In the queue role's order: the batch runner before the spool. */
 	if ((base = event_base_new()) == NULL)
 		return -1;
 	batch_init(base);
-	spool_init(spool_dir);
-	spool_set_flush_mode(SPOOL_FLUSH_SYNCFS);
-	return 0;
+	return spool_test_open("/tmp/hmx-batch-test-XXXXXX");
 }
 
 static int
@@ -166,8 +120,7 @@ teardown(void **state)
 {
 	(void)state;
 	batch_run_now();
-	spool_close();
-	rm_rf(spool_dir);
+	spool_test_close();
 	return 0;
 }
 

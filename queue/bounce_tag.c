@@ -4,9 +4,10 @@
  *
  * Owns: spool_dir/state/bounce_key and the key in this process's memory.
  * The file is two lines, "homemx-bounce-key 1" and "K HEX64", written like
- * every state file of the queue: bounce_key.tmp (O_EXCL, 0600), fsync,
- * rename, fsync(state/). A crash leaves no key (the next start makes one)
- * or the whole key. The key is read once at start; nobody else writes it.
+ * every state file of the queue (util_replace_file_at, lib/util.h):
+ * bounce_key.tmp (O_EXCL, 0600), fsync, rename, fsync(state/). A crash
+ * leaves no key (the next start makes one) or the whole key. The key is
+ * read once at start; nobody else writes it.
  */
 #include <sys/stat.h>
 
@@ -26,7 +27,6 @@
 #include "util.h"
 
 #define KEY_HEADER	"homemx-bounce-key 1\n"
-#define KEY_TMP		BOUNCE_KEY_FILE ".tmp"
 #define KEY_TEXT_MAX	(sizeof(KEY_HEADER) - 1 + 2 + 2 * BOUNCE_KEY_BYTES + 1)
 
 static uint8_t			 key[BOUNCE_KEY_BYTES];
@@ -140,30 +140,6 @@ key_load(void)
 	return 1;
 }
 
-static int
-key_write(const char *text, size_t len)
-{
-	int fd, err;
-
-	(void)unlinkat(state_fd, KEY_TMP, 0);	/* a write a crash cut short */
-	fd = openat(state_fd, KEY_TMP, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1)
-		return -1;
-	if (write_all(fd, text, len) == -1 || fsync(fd) == -1) {
-		err = errno;
-		close(fd);
-		(void)unlinkat(state_fd, KEY_TMP, 0);
-		errno = err;
-		return -1;
-	}
-	if (close(fd) == -1 ||
-	    renameat(state_fd, KEY_TMP, state_fd, BOUNCE_KEY_FILE) == -1 ||
-	    fsync(state_fd) == -1)
-		return -1;
-	return 0;
-}
-
 /* A new random key, on disk before it tags anything. */
 static void
 key_create(void)
@@ -177,7 +153,7 @@ key_create(void)
 	for (size_t i = 0; i < BOUNCE_KEY_BYTES; i++)
 		o += snprintf(text + o, sizeof(text) - (size_t)o, "%02x", key[i]);
 	o += snprintf(text + o, sizeof(text) - (size_t)o, "\n");
-	if (key_write(text, (size_t)o) == -1) {
+	if (util_replace_file_at(state_fd, BOUNCE_KEY_FILE, text, (size_t)o, 0600) == -1) {
 		int err = errno;
 		sodium_memzero(text, sizeof(text));
 		sodium_memzero(key, sizeof(key));

@@ -20,7 +20,8 @@
  * can neither grow it nor keep the disk busy.
  *
  * Order of a write (the whole file each time; it is small and changes
- * rarely): family.tmp written, fsync, rename to family, fsync(state/).
+ * rarely; util_replace_file_at, lib/util.h): family.tmp written, fsync,
+ * rename to family, fsync(state/).
  * A crash leaves the old file or the new one. The write is synchronous in
  * the event loop: a few milliseconds, a few times a week.
  */
@@ -175,29 +176,6 @@ family_store_format(const struct family_pin *p, size_t n, char *buf, size_t size
 
 /* ---- the file ----------------------------------------------------------------- */
 
-static int
-write_file(const char *text, size_t len)
-{
-	int fd, err;
-
-	fd = openat(state_fd, FAMILY_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1)
-		return -1;
-	if (write_all(fd, text, len) == -1 || fsync(fd) == -1) {
-		err = errno;
-		close(fd);
-		(void)unlinkat(state_fd, FAMILY_TMP, 0);
-		errno = err;
-		return -1;
-	}
-	if (close(fd) == -1 ||
-	    renameat(state_fd, FAMILY_TMP, state_fd, FAMILY_STORE_FILE) == -1 ||
-	    fsync(state_fd) == -1)
-		return -1;
-	return 0;
-}
-
 /* Writes the table now; on failure it stays dirty for the next try. */
 static void
 store_write(void)
@@ -206,7 +184,7 @@ store_write(void)
 	size_t len = family_store_format(pins, npins, text, FAMILY_FILE_MAX);
 
 	last_write = mono_now();
-	if (len == 0 || write_file(text, len) == -1) {
+	if (len == 0 || util_replace_file_at(state_fd, FAMILY_STORE_FILE, text, len, 0600) == -1) {
 		log_event("family_store_error", "op=write errno=\"%s\"",
 		    len == 0 ? "too large" : strerror(errno));
 		free(text);

@@ -27,55 +27,20 @@
 
 #include <cmocka.h>
 
-#include "spool.h"
-#include "util.h"
-
-#define BODY	"Subject: x\r\n\r\nhi\r\n"
-
-static char spool_dir[64];
-
-static void
-rm_rf(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d != NULL && (de = readdir(d)) != NULL) {
-			char sub[1024];
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		if (d != NULL)
-			closedir(d);
-		rmdir(path);
-	} else
-		unlink(path);
-}
+#include "spool_testlib.h"
 
 static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(spool_dir, sizeof(spool_dir), "/tmp/hmx-spool-test-XXXXXX");
-	if (mkdtemp(spool_dir) == NULL)
-		return -1;
-	spool_init(spool_dir);
-	spool_set_flush_mode(SPOOL_FLUSH_SYNCFS);
-	return 0;
+	return spool_test_open("/tmp/hmx-spool-test-XXXXXX");
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	spool_close();
-	rm_rf(spool_dir);
+	spool_test_close();
 	return 0;
 }
 
@@ -122,31 +87,13 @@ read_file(const char *id, const char *suffix, char *buf, size_t size)
 	return (size_t)n;
 }
 
-static void
-sample_envelope(struct envelope *e, const char *id, uint32_t attempts)
-{
-	memset(e, 0, sizeof(*e));
-	snprintf(e->id, sizeof(e->id), "%s", id);
-	e->arrival = e->next_attempt = 1700000000;
-	e->source = SOURCE_SMTP;
-	snprintf(e->client_ip, sizeof(e->client_ip), "127.0.0.1");
-	snprintf(e->helo, sizeof(e->helo), "client.example");
-	snprintf(e->sender, sizeof(e->sender), "a@example.net");
-	e->nrcpt = 1;
-	e->rcpt = calloc(1, sizeof(*e->rcpt));
-	snprintf(e->rcpt[0], sizeof(e->rcpt[0]), "kim@example.test");
-	e->attempts = attempts;
-	e->has_body_size = true;
-	e->body_size = strlen(BODY);
-}
-
 static struct spool_write *
 new_write(const char *id, enum spool_write_kind kind, uint32_t attempts)
 {
 	struct spool_write *w = calloc(1, sizeof(*w));
 	struct envelope e;
 
-	sample_envelope(&e, id, attempts);
+	spool_test_envelope(&e, id, attempts, 1700000000);
 	assert_int_equal(spool_write_prepare(w, kind, &e), 0);
 	envelope_free(&e);
 	return w;
@@ -156,10 +103,7 @@ new_write(const char *id, enum spool_write_kind kind, uint32_t attempts)
 static struct spool_write *
 new_commit(char id[QUEUE_ID_SIZE])
 {
-	int fd = spool_create_body(id);
-	assert_true(fd != -1);
-	assert_int_equal(write_all(fd, BODY, strlen(BODY)), 0);
-	close(fd);
+	spool_test_body(id);
 	return new_write(id, SPOOL_WRITE_COMMIT, 0);
 }
 
@@ -451,7 +395,7 @@ envelope_text(const char *id, uint64_t body_len, char *buf, size_t size)
 	struct envelope e;
 	size_t len;
 
-	sample_envelope(&e, id, 0);
+	spool_test_envelope(&e, id, 0, 1700000000);
 	e.body_size = body_len;
 	assert_int_equal(envelope_format(&e, buf, size, &len), 0);
 	envelope_free(&e);

@@ -11,54 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "memory.h"
+#include "memory_testlib.h"
 
 #define DAY	86400
 #define NET	"net:192.0.2.0/24"
-
-static char dir[64];
-static struct config cfg;
 
 static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/hmx-recallmem-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	config_defaults(&cfg);
+	memory_test_begin("/tmp/hmx-recallmem-XXXXXX");
 	cfg.screen.spam_memory_time = 30 * DAY;
 	cfg.screen.backscatter_memory_time = 4 * DAY;
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char *argv[] = { "rm", "-rf", dir, NULL };
-
-	(void)state;
-	if (fork() == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-	while (wait(NULL) == -1)
-		;
-	return 0;
-}
-
-static struct screen_memory *
-open_mem(size_t max)
-{
-	char err[MEMORY_ERR_MAX];
-	struct screen_memory *m = memory_open(dir, max, err, sizeof(err));
-
-	if (m == NULL)
-		fail_msg("memory_open: %s", err);
-	return m;
 }
 
 static int
@@ -216,10 +183,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backscatter_source),
-		cmocka_unit_test_setup_teardown(test_spam_cycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_spam_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_spam_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backscatter_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spam_cycle, setup, memory_test_end),
+		cmocka_unit_test_setup_teardown(test_spam_off, setup, memory_test_end),
+		cmocka_unit_test_setup_teardown(test_spam_bound, setup, memory_test_end),
+		cmocka_unit_test_setup_teardown(test_backscatter_cycle, setup, memory_test_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

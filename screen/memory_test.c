@@ -12,53 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "memory.h"
-
-static char dir[64];
-static struct config cfg;
+#include "memory_testlib.h"
 
 static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/hmx-memory-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	config_defaults(&cfg);
+	memory_test_begin("/tmp/hmx-memory-XXXXXX");
 	cfg.screen.greylist_delay = 300;
 	cfg.screen.greylist_window = 86400;
 	cfg.screen.greylist_pass_memory = 30 * 86400;
 	cfg.screen.verdict_memory = 7 * 86400;
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char *argv[] = { "rm", "-rf", dir, NULL };
-
-	(void)state;
-	if (fork() == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-	while (wait(NULL) == -1)
-		;
-	return 0;
-}
-
-static struct screen_memory *
-open_mem(size_t max)
-{
-	char err[MEMORY_ERR_MAX];
-	struct screen_memory *m = memory_open(dir, max, err, sizeof(err));
-
-	if (m == NULL)
-		fail_msg("memory_open: %s", err);
-	return m;
 }
 
 static enum grey_decision
@@ -228,11 +195,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_source),
-		cmocka_unit_test_setup_teardown(test_greylist_cycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_greylist_window_expires, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_note_passed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verdicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_greylist_cycle, setup, memory_test_end),
+		cmocka_unit_test_setup_teardown(test_greylist_window_expires, setup, memory_test_end),
+		cmocka_unit_test_setup_teardown(test_note_passed, setup, memory_test_end),
+		cmocka_unit_test_setup_teardown(test_bound, setup, memory_test_end),
+		cmocka_unit_test_setup_teardown(test_verdicts, setup, memory_test_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

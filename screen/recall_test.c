@@ -12,51 +12,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 
+#include "memory_testlib.h"
 #include "recall.h"
 
 #define DAY	86400
 #define T0	((time_t)2000000000)
 
-static char dir[64];
-static struct config cfg;
 static struct screen_memory *mem;
 
 static int
 setup(void **state)
 {
-	char err[MEMORY_ERR_MAX];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/hmx-recall-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	config_defaults(&cfg);
+	memory_test_begin("/tmp/hmx-recall-XXXXXX");
 	cfg.screen.spam_memory_time = 30 * DAY;
 	cfg.screen.backscatter_memory_time = 4 * DAY;
 	cfg.screen.ntrusted = 0;
 	assert_int_equal(screen_net_parse("203.0.113.0/24", &cfg.screen.trusted[0]), 0);
 	cfg.screen.ntrusted = 1;
-	if ((mem = memory_open(dir, 1000, err, sizeof(err))) == NULL)
-		fail_msg("memory_open: %s", err);
+	mem = open_mem(1000);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char *argv[] = { "rm", "-rf", dir, NULL };
-
-	(void)state;
 	memory_close(mem);
-	if (fork() == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-	while (wait(NULL) == -1)
-		;
-	return 0;
+	return memory_test_end(state);
 }
 
 static struct screen_facts

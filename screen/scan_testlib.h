@@ -1,7 +1,8 @@
 /*
  * screen/scan_testlib.h - what the scanner parsers' unit tests share: a
  * reply fed byte by byte, as a scanner may split it, must be "more" until
- * it is whole and then give the same result as the whole reply at once.
+ * it is whole and then give the same result as the whole reply at once;
+ * and the checks every table of replies makes (verdict, reason, status).
  * Included by screen/scan_*_test.c only.
  */
 #ifndef SCREEN_SCAN_TESTLIB_H
@@ -36,6 +37,26 @@ scan_parse_split(scan_parse_fn parse, const char *text, size_t len,
 			    len, got, whole, tmp.why);
 	}
 	return whole;
+}
+
+/*
+ * Case i of a table: the parser gave got and r, the case wants the
+ * verdict want, a reason containing why and, for a whole reply, status.
+ * True if r is a whole reply, for the caller to check its own fields.
+ */
+static inline bool
+scan_case_checked(size_t i, enum scan_parse got, const struct scan_result *r,
+    enum scan_parse want, const char *why, enum scan_status status)
+{
+	if (got != want)
+		fail_msg("case %zu: got %d (%s), want %d", i, got, r->why, want);
+	if (strstr(r->why, why) == NULL)
+		fail_msg("case %zu: why '%s', want '%s' in it", i, r->why, why);
+	if (got != SCAN_PARSE_DONE)
+		return false;
+	if (r->status != status)
+		fail_msg("case %zu: status %d, want %d", i, r->status, status);
+	return true;
 }
 
 #endif

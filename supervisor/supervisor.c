@@ -3,7 +3,8 @@
  *
  * Owns: the table of roles (role_specs[]: every role, always started,
  * except a listening role without a listener of its kind), the running
- * children, and the lifecycle signals. It stays tiny and root: it never
+ * children, and the lifecycle signals. What a child does between fork()
+ * and exec is supervisor/spawn.c. It stays tiny and root: it never
  * reads a byte from the network, and from a role only the few control
  * frames of lib/ipc_msgs.h (ready, fatal text, bad peer).
  *
@@ -58,6 +59,7 @@
 #include "role.h"
 #include "rolelog.h"
 #include "setup.h"
+#include "spawn.h"
 #include "supervisor.h"
 #include "tlscheck.h"
 #include "ocsp.h"
@@ -306,104 +308,35 @@ config_memfd(void)
 	return fd;
 }
 
-/* In the child, when execv failed: say why on the control link (now fd 3),
- * as the role itself would have with MSG_ROLE_FATAL. */
-static void __attribute__((noreturn))
-exec_failed(enum role r, const char *path)
+/* What the child of role s receives (supervisor/spawn.c): its listeners,
+ * and as root its user and its jail. dkimsign is jailed in its key directory:
+ * it can re-read keys after `mxctl dkim keygen` and sees nothing else;
+ * screen in its own database directory, likewise. */
+static void
+spawn_plan_fill(struct spawn_plan *p, const struct role_spec *s, int control_fd,
+    int conf_fd, int log_fd)
 {
-	static struct ipc_builder msg;
-	char text[PATH_MAX + 128];
-
-	snprintf(text, sizeof(text), "cannot execute %s: %s", path, strerror(errno));
-	ipc_encode_role_fatal(&msg, text);
-	(void)ipc_send_now(ROLE_FD_CONTROL, r, ROLE_SUPERVISOR, MSG_ROLE_FATAL, &msg);
-	_exit(127);
-}
-
-/* In the child: arrange fds 3, 4, 5.. per lib/role.h and exec. */
-/*
- * In the child, with every fd already moved to 64 and up: stdin is
- * /dev/null, stdout and stderr the role's log pipe (supervisor/rolelog.c),
- * never homemxd's own stderr.
- */
-static int
-child_stdio(int log_fd)
-{
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (null == -1 || dup2(null, STDIN_FILENO) == -1 ||
-	    dup2(log_fd, STDOUT_FILENO) == -1 || dup2(log_fd, STDERR_FILENO) == -1)
-		return -1;
-	return 0;
-}
-
-/* In the child: arrange fds 0-2 and 3, 4, 5.. per lib/role.h and exec. */
-static void __attribute__((noreturn))
-child_exec(const struct role_spec *s, int control_fd, int conf_fd, int log_fd)
-{
-	char path[PATH_MAX + 64], nbuf[16];
-	char *argv[20];
-	int argc = 0;
-
-	setpgid(0, 0);	/* Ctrl-C reaches only the supervisor, which drains */
-	signal(SIGPIPE, SIG_DFL);
-	/* Move everything out of the way of the fixed numbers first. */
-	int ctl = fcntl(control_fd, F_DUPFD, 64);
-	int conf = fcntl(conf_fd, F_DUPFD, 64);
-	int logw = fcntl(log_fd, F_DUPFD, 64);
-	int lfd[CONFIG_MAX_LISTEN];
-	size_t n = 0;
-	for (size_t i = 0; i < nlisten; i++)
-		if (s->listen_kinds & LK(cfg.listen[i].kind))
-			lfd[n++] = fcntl(listen_fds[i], F_DUPFD, 64);
-	if (ctl == -1 || conf == -1 || logw == -1 || child_stdio(logw) == -1 ||
-	    dup2(ctl, ROLE_FD_CONTROL) == -1 ||
-	    dup2(conf, ROLE_FD_CONFIG) == -1)
-		_exit(126);
-	for (size_t i = 0; i < n; i++)
-		if (lfd[i] == -1 || dup2(lfd[i], ROLE_FD_LISTEN0 + (int)i) == -1)
-			_exit(126);
-	close_range(ROLE_FD_LISTEN0 + (unsigned)n, ~0U, 0);
-
-	snprintf(path, sizeof(path), "%s/%s", bindir, s->binary);
-	snprintf(nbuf, sizeof(nbuf), "%zu", n);
-	argv[argc++] = (char *)s->binary;
-	argv[argc++] = "-n";
-	argv[argc++] = nbuf;
-	/* which listener is which kind, in fd order: e.g. "submission,submissions" */
-	char kinds[CONFIG_MAX_LISTEN * 12] = "";
-	for (size_t i = 0, k = 0; i < nlisten; i++) {
+	memset(p, 0, sizeof(*p));
+	p->role = s->role;
+	p->bindir = bindir;
+	p->binary = s->binary;
+	p->control_fd = control_fd;
+	p->conf_fd = conf_fd;
+	p->log_fd = log_fd;
+	for (size_t i = 0; i < nlisten; i++) {
 		if (!(s->listen_kinds & LK(cfg.listen[i].kind)))
 			continue;
-		size_t o = strlen(kinds);
-		snprintf(kinds + o, sizeof(kinds) - o, "%s%s", k++ ? "," : "",
-		    cfg.listen[i].kind == LISTEN_SMTP ? "smtp" :
-		    cfg.listen[i].kind == LISTEN_SUBMISSION ? "submission" :
-		    cfg.listen[i].kind == LISTEN_LOCAL ? "local" : "submissions");
-	}
-	if (n > 0) {
-		argv[argc++] = "-k";
-		argv[argc++] = kinds;
+		p->listen_fds[p->nlisten] = listen_fds[i];
+		p->listen_kinds[p->nlisten++] = cfg.listen[i].kind;
 	}
 	if (as_root) {
-		argv[argc++] = "-u";
-		argv[argc++] = (char *)s->user;
-		if (s->chroot) {
-			/* dkimsign is jailed in its key directory: it can re-read
-			 * keys after `mxctl dkim keygen` and sees nothing else;
-			 * screen in its own database directory, likewise. */
-			argv[argc++] = "-r";
-			argv[argc++] = s->role == ROLE_DKIMSIGN ? cfg.dkim_key_dir :
+		p->user = s->user;
+		if (s->chroot)
+			p->jail = s->role == ROLE_DKIMSIGN ? cfg.dkim_key_dir :
 			    s->role == ROLE_SCREEN ? cfg.screen.screen_dir : cfg.chroot_dir;
-		}
 	}
-	if (use_syslog)
-		argv[argc++] = "-S";
-	if (debug)
-		argv[argc++] = "-D";
-	argv[argc] = NULL;
-	execv(path, argv);
-	exec_failed(s->role, path);
+	p->syslog = use_syslog;
+	p->debug = debug;
 }
 
 static void
@@ -417,11 +350,13 @@ child_start(struct child *c)
 	int log_fd;
 	if ((c->log = rolelog_new(base, c->spec->binary, &log_fd)) == NULL)
 		fatal("pipe for the log of %s", c->spec->binary);
+	struct spawn_plan plan;
+	spawn_plan_fill(&plan, c->spec, sv[1], conf, log_fd);
 	pid_t pid = fork();
 	if (pid == -1)
 		fatal("fork");
 	if (pid == 0)
-		child_exec(c->spec, sv[1], conf, log_fd);
+		spawn_exec(&plan);
 	close(sv[1]);
 	close(conf);
 	rolelog_started(c->log, pid);

@@ -1,5 +1,5 @@
-// SOURCES: screen/resolver.c screen/dnscache.c lib/log.c lib/util.c lib/metrics.c lib/ipc.c lib/ipc_decode.c lib/ipc_ctl.c lib/ipc_text.c lib/addr.c lib/addr_intl.c lib/ipc_screen.c lib/ipc_bounce.c lib/batv.c
-// LIBS: -lcares -levent -lresolv -lidn2 -lsodium -lcrypto -lunistring
+// SOURCES: screen/resolver.c screen/dnscache.c lib/log.c lib/util.c lib/metrics.c
+// LIBS: -lcares -levent -lresolv
 /*
  * tests/fuzz/fuzz_dns_answer.c - the screen resolver's answer parsing
  * (resolver_parse_answer, screen/resolver.c) on any packet a DNS server
