@@ -327,12 +327,16 @@ class TestStatusMetrics(ControlCase):
         self.h.wait_log("event=reload_failed")
 
     def test_log_follow_by_session(self):
+        def connects():
+            return re.findall(r"event=connect sess=(\S+)", self.h.log())
+        before = len(connects())
         a = socket.create_connection(("127.0.0.1", self.h.smtp_port))
         b = socket.create_connection(("127.0.0.1", self.h.smtp_port))
         try:
             a.recv(512), b.recv(512)
-            sessions = re.findall(r"event=connect sess=(\S+)", self.h.log())
-            sa, sb = sessions[-2], sessions[-1]
+            # smtpd's lines reach the file through homemxd's pipe: wait for both.
+            wait_until(lambda: len(connects()) >= before + 2, what="two connect lines")
+            sa, sb = connects()[before:before + 2]
             f = subprocess.Popen([os.path.join(harness.BUILD, "mxctl"), "-f", self.h.conf_path,
                                   "log", "-f", "--session", sa],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
