@@ -27,6 +27,20 @@ bool	addr_has_8bit(const char *s, size_t len);
 int	addr_local_nfc(const char *in, size_t len, char *out, size_t outsize);
 
 /*
+ * The lookup key of a local part: NFC and lowercase (Unicode full
+ * lowercase mapping, no language), so "JÜRGEN", "jürgen" and NFD
+ * "JU\xcc\x88RGEN" meet on "jürgen" as "KIM" meets "kim". ASCII is
+ * lowercased byte by byte, exactly as before. Same input rules and return
+ * as addr_local_nfc(); the result may be longer than the input (U+0130
+ * "İ" becomes "i" + U+0307), so the caller checks ADDR_LOCAL_MAX on the
+ * result. Only keys are folded: a message keeps the spelling it came with.
+ */
+int	addr_local_fold(const char *in, size_t len, char *out, size_t outsize);
+
+/* True if the NUL-terminated local part is its own fold (a valid key). */
+bool	addr_local_is_folded(const char *local);
+
+/*
  * The A-label form of a domain of len bytes (ASCII or U-labels), lowercase,
  * NUL-terminated in out. -1 if it is not a valid IDNA2008 name or does not
  * fit.
