@@ -194,6 +194,14 @@ class TestInbound(Case):
         self.with_token(box, "u8alabel")
         self.assertEqual(os.listdir(os.path.join(self.h.dir, "maildirs", "xn--bcher-kva.example")),
                          ["kim"])
+        # DNS records keep the A-labels; a comment names the U-label form.
+        zone = self.h.mxctl("dns", "b\u00fccher.example").stdout.splitlines()
+        self.assertEqual(zone[0], "; xn--bcher-kva.example is b\u00fccher.example: "
+                         "DNS names are written in this A-label form")
+        records = [ln for ln in zone if ln and not ln.startswith(";")]
+        self.assertTrue(records)
+        self.assertFalse([ln for ln in records if "\u00fc" in ln], records)
+        self.assertIn("xn--bcher-kva.example. IN MX", "\n".join(records))
 
     def test_mxctl_stores_nfc(self):
         users = self.h.mxctl("user", "list").stdout
