@@ -6,7 +6,10 @@
  * Owns: the one normalization homemx applies to non-ASCII addresses, so
  * that smtpd (MAIL/RCPT), mxctl (user/alias add) and every IPC decoder
  * agree byte for byte on the key "jürgen@example.org" whichever spelling
- * (NFC or NFD) the sender's software used.
+ * (NFC or NFD) the sender's software used; and the one case fold of a local
+ * part into its lookup key (addr_local_fold), used by every place that makes
+ * or compares a key: addr_normalize_input (mxctl, import, auth, config),
+ * lookup's question (lookup/resolve.c) and the store's key check.
  */
 #ifndef HMX_ADDR_INTL_H
 #define HMX_ADDR_INTL_H
