@@ -272,6 +272,10 @@ class MxctlAlone(unittest.TestCase):
         self.refused("user", "add", "jürgen@bücher.example", input="pw\n",
                      message="already exists")
         self.ok("alias", "add", "Info@Bücher.example", "kim@xn--bcher-kva.example")
+        self.ok("tag", "block", "KIM+Spam@bücher.example")
+        self.assertEqual(self.ok("tag", "list", "bücher.example"),
+                         "kim+spam@xn--bcher-kva.example (kim+spam@bücher.example)\t"
+                         "kim@xn--bcher-kva.example\n")
         self.assertEqual(self.ok("domain", "list"),
                          "example.test\tconfig\n"
                          "xn--bcher-kva.example (bücher.example)\tstore\n"
