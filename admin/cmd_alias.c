@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "import.h"
+#include "ctlclient.h"
+#include "idn_display.h"
+#include "jsonout.h"
 #include "mxctl.h"
 
 struct alias_op {
@@ -102,12 +105,40 @@ cmd_alias_del(struct mxctl *m, int argc, char **argv)
 	return MX_OK;
 }
 
+/* `alias list` in one domain (NULL: all), text or a JSON array. */
+struct alias_list {
+	const char	*domain;
+	bool		 json;
+	unsigned	 n;
+};
+
+static void
+print_alias_json(struct alias_list *l, const struct store_alias *a)
+{
+	fputs(l->n++ ? ", {" : "{", stdout);
+	json_member(stdout, 1, "address", a->address);
+	idn_print_json_member(stdout, "address", a->address, true);
+	fputs(", \"targets\": [", stdout);
+	for (unsigned i = 0; i < a->ntargets; i++) {
+		fputs(i ? ", " : "", stdout);
+		json_string(stdout, a->targets[i]);
+	}
+	fputs("]}", stdout);
+}
+
 static int
 print_alias(const struct store_alias *a, void *arg)
 {
-	if (!mx_in_domain(a->address, arg))
+	struct alias_list *l = arg;
+
+	if (!mx_in_domain(a->address, l->domain))
 		return 0;
-	printf("%s\t", a->address);
+	if (l->json) {
+		print_alias_json(l, a);
+		return 0;
+	}
+	idn_print_text(stdout, a->address, true);
+	printf("\t");
 	for (unsigned i = 0; i < a->ntargets; i++)
 		printf("%s%s", i ? "," : "", a->targets[i]);
 	printf("\n");
@@ -122,13 +153,25 @@ alias_list_txn(struct mxctl *m, struct store_txn *t, void *arg)
 	return s == STORE_OK ? 0 : mx_store_fail(m, s);
 }
 
+/* mxctl alias list [DOMAIN] [--json]; DOMAIN in either form. The targets
+ * stay comma-joined store keys (A-labels) so the text line can be fed back
+ * to `mxctl alias add`. */
 int
 cmd_alias_list(struct mxctl *m, int argc, char **argv)
 {
 	char domain[ADDR_DOMAIN_MAX + 1];
+	struct alias_list l = { NULL, ctl_take_json(&argc, argv), 0 };
+	int r;
 
+	if (argc > 1)
+		return MX_USAGE;
 	if (argc == 1 && mx_norm_domain(m, argv[0], domain, sizeof(domain)) == -1)
 		return MX_FAIL;
-	return mx_read(m, alias_list_txn, argc == 1 ? domain : NULL) == -1 ?
-	    MX_FAIL : MX_OK;
+	l.domain = argc == 1 ? domain : NULL;
+	if (l.json)
+		fputs("{\"aliases\": [", stdout);
+	r = mx_read(m, alias_list_txn, &l);
+	if (l.json)
+		fputs("]}\n", stdout);
+	return r == -1 ? MX_FAIL : MX_OK;
 }

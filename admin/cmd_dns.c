@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dnsrecords.h"
+#include "idn_display.h"
 #include "localdomains.h"
 #include "mxctl.h"
 
@@ -84,6 +85,18 @@ check_local(struct mxctl *m, const char *domain)
 	return 0;
 }
 
+/* DNS holds A-labels only (RFC 5890 2.3.2.1): every name below stays in
+ * that form, and a comment says which domain a person knows it as. */
+static void
+print_unicode_note(FILE *out, const char *domain)
+{
+	char u[4 * ADDR_DOMAIN_MAX + 1];
+
+	if (idn_domain_unicode(domain, u, sizeof(u)))
+		fprintf(out, "; %s is %s: DNS names are written in this A-label "
+		    "form\n", domain, u);
+}
+
 int
 dnsrecords_print(struct mxctl *m, const char *domain, bool json, FILE *out)
 {
@@ -100,8 +113,10 @@ dnsrecords_print(struct mxctl *m, const char *domain, bool json, FILE *out)
 			fprintf(stderr, "mxctl: %s\n", f.cert_err);
 		if (json)
 			dnsrec_print_json(out, &f.in, &l);
-		else
+		else {
+			print_unicode_note(out, domain);
 			dnsrec_print_zone(out, &f.in, &l);
+		}
 		r = MX_OK;
 	}
 	dnsrec_facts_free(&f);

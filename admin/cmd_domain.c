@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctlclient.h"
+#include "idn_display.h"
+#include "jsonout.h"
 #include "mxctl.h"
 
 struct domain_op {
@@ -142,42 +145,78 @@ cmd_domain_del(struct mxctl *m, int argc, char **argv)
 	return MX_OK;
 }
 
+/* One row of `domain list`, text or one JSON object of the array. */
+struct domain_list {
+	struct mxctl	*m;
+	bool		 json;
+	unsigned	 n;
+};
+
+static void
+print_domain_row(struct domain_list *l, const char *name, const char *source,
+    const char *catchall)
+{
+	if (!l->json) {
+		idn_print_text(stdout, name, false);
+		printf("\t%s%s", source, catchall[0] ? "\tcatchall=" : "");
+		if (catchall[0])
+			idn_print_text(stdout, catchall, true);
+		printf("\n");
+		return;
+	}
+	fputs(l->n++ ? ", {" : "{", stdout);
+	json_member(stdout, 1, "domain", name);
+	idn_print_json_member(stdout, "domain", name, false);
+	json_member(stdout, 0, "source", source);
+	json_member(stdout, 0, "catchall", catchall);
+	fputs("}", stdout);
+}
+
 static int
 print_store_domain(const struct store_domain *d, void *arg)
 {
-	struct mxctl *m = arg;
-	bool conf = config_has_domain(&m->cfg, d->name);
+	struct domain_list *l = arg;
+	bool conf = config_has_domain(&l->m->cfg, d->name);
 
-	printf("%s\t%s%s%s\n", d->name, conf ? "config,store" : "store",
-	    d->catchall[0] ? "\tcatchall=" : "", d->catchall);
+	print_domain_row(l, d->name, conf ? "config,store" : "store", d->catchall);
 	return 0;
 }
 
 static int
 domain_list_txn(struct mxctl *m, struct store_txn *t, void *arg)
 {
+	struct domain_list *l = arg;
 	struct store_domain d;
 	enum store_status s;
 
-	(void)arg;
 	/* config-only domains first; store rows (maybe also in config) next */
 	for (size_t i = 0; i < m->cfg.ndomains; i++) {
 		if ((s = store_get_domain(t, m->cfg.domains[i], &d)) == STORE_NOTFOUND)
-			printf("%s\tconfig\n", m->cfg.domains[i]);
+			print_domain_row(l, m->cfg.domains[i], "config", "");
 		else if (s != STORE_OK)
 			return mx_store_fail(m, s);
 	}
-	if ((s = store_each_domain(t, print_store_domain, m)) != STORE_OK)
+	if ((s = store_each_domain(t, print_store_domain, l)) != STORE_OK)
 		return mx_store_fail(m, s);
 	return 0;
 }
 
+/* mxctl domain list [--json]: a domain in A-labels is followed by its
+ * U-label form, "(bücher.example)" or "domain_unicode". */
 int
 cmd_domain_list(struct mxctl *m, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return mx_read(m, domain_list_txn, NULL) == -1 ? MX_FAIL : MX_OK;
+	struct domain_list l = { m, ctl_take_json(&argc, argv), 0 };
+	int r;
+
+	if (argc != 0)
+		return MX_USAGE;
+	if (l.json)
+		fputs("{\"domains\": [", stdout);
+	r = mx_read(m, domain_list_txn, &l);
+	if (l.json)
+		fputs("]}\n", stdout);
+	return r == -1 ? MX_FAIL : MX_OK;
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "idn_display.h"
 #include "mxctl.h"
 
 static int
@@ -86,8 +87,10 @@ cmd_tag_unblock(struct mxctl *m, int argc, char **argv)
 static int
 print_block(const struct store_block *b, void *arg)
 {
-	if (mx_in_domain(b->address, arg))
-		printf("%s\t%s\n", b->address, b->base);
+	if (!mx_in_domain(b->address, arg))
+		return 0;
+	idn_print_text(stdout, b->address, true);	/* as the other lists */
+	printf("\t%s\n", b->base);
 	return 0;
 }
 

@@ -14,7 +14,10 @@
 
 #include <sodium.h>
 
+#include "ctlclient.h"
 #include "dovecot_passwd.h"
+#include "idn_display.h"
+#include "jsonout.h"
 #include "mxctl.h"
 #include "password.h"
 
@@ -148,11 +151,29 @@ cmd_user_del(struct mxctl *m, int argc, char **argv)
 	return dovecot_passwd_after_change(m) == 0 ? MX_OK : MX_FAIL;
 }
 
+/* `user list` in one domain (NULL: all), text or a JSON array. */
+struct user_list {
+	const char	*domain;
+	bool		 json;
+	unsigned	 n;
+};
+
 static int
 print_user(const struct store_user *u, void *arg)
 {
-	if (mx_in_domain(u->address, arg))
-		printf("%s\t%s\n", u->address, u->hash[0] ? "password" : "no-login");
+	struct user_list *l = arg;
+
+	if (!mx_in_domain(u->address, l->domain))
+		return 0;
+	if (!l->json) {
+		idn_print_text(stdout, u->address, true);
+		printf("\t%s\n", u->hash[0] ? "password" : "no-login");
+		return 0;
+	}
+	fputs(l->n++ ? ", {" : "{", stdout);
+	json_member(stdout, 1, "address", u->address);
+	idn_print_json_member(stdout, "address", u->address, true);
+	fprintf(stdout, ", \"login\": %s}", u->hash[0] ? "true" : "false");
 	return 0;
 }
 
@@ -164,15 +185,25 @@ user_list_txn(struct mxctl *m, struct store_txn *t, void *arg)
 	return s == STORE_OK ? 0 : mx_store_fail(m, s);
 }
 
+/* mxctl user list [DOMAIN] [--json]; DOMAIN in either form. */
 int
 cmd_user_list(struct mxctl *m, int argc, char **argv)
 {
 	char domain[ADDR_DOMAIN_MAX + 1];
+	struct user_list l = { NULL, ctl_take_json(&argc, argv), 0 };
+	int r;
 
+	if (argc > 1)
+		return MX_USAGE;
 	if (argc == 1 && mx_norm_domain(m, argv[0], domain, sizeof(domain)) == -1)
 		return MX_FAIL;
-	return mx_read(m, user_list_txn, argc == 1 ? domain : NULL) == -1 ?
-	    MX_FAIL : MX_OK;
+	l.domain = argc == 1 ? domain : NULL;
+	if (l.json)
+		fputs("{\"users\": [", stdout);
+	r = mx_read(m, user_list_txn, &l);
+	if (l.json)
+		fputs("]}\n", stdout);
+	return r == -1 ? MX_FAIL : MX_OK;
 }
 
 static int

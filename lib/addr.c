@@ -345,12 +345,16 @@ domain_normalize_input(const char *in, char *out, size_t outsize,
 	return 0;
 }
 
+static const char local_grammar[] = "local part may contain only letters "
+    "(any script), digits, . and !#$%&'*+-/=?^_`{|}~ (no leading, trailing or "
+    "double dot)";
+
 enum addr_status
 addr_normalize_input(const char *in, char *out, size_t outsize,
     const char **why)
 {
 	const char *at = strrchr(in, '@');
-	char local[ADDR_LOCAL_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
+	char local[4 * (ADDR_LOCAL_MAX + 3)], domain[ADDR_DOMAIN_MAX + 1];
 	size_t ll;
 
 	if (at == NULL) {
@@ -366,21 +370,24 @@ addr_normalize_input(const char *in, char *out, size_t outsize,
 		*why = "local part longer than 64 octets";
 		return ADDR_TOO_LONG;
 	}
-	for (size_t i = 0; i < ll; i++)
-		local[i] = (char)tolower((unsigned char)in[i]);
-	local[ll] = '\0';
-	if (addr_has_8bit(local, ll)) {
-		/* RFC 6531 3.3: a UTF-8 local part, stored in NFC as smtpd
-		 * normalizes what arrives (addr_parse_mailbox). */
-		int r = addr_local_nfc(local, ll, local, sizeof(local));
-		if (r == -1) {
-			*why = "local part is not clean UTF-8";
-			return ADDR_NON_ASCII;
-		}
-		ll = (size_t)r;
+	/* The store key: lowercase (any script) and NFC, as lookup folds a
+	 * recipient before asking (lib/addr_intl.h, addr_local_fold). */
+	int r = addr_local_fold(in, ll, local, sizeof(local));
+	if (r == -1 && addr_has_8bit(in, ll)) {
+		*why = "local part is not clean UTF-8";
+		return ADDR_NON_ASCII;
+	}
+	if (r == -1) {
+		*why = local_grammar;
+		return ADDR_BAD_LOCAL;
+	}
+	ll = (size_t)r;
+	if (ll > ADDR_LOCAL_MAX) {
+		*why = "local part longer than 64 octets once lowercased";
+		return ADDR_TOO_LONG;
 	}
 	if (!is_dot_string(local, ll)) {
-		*why = "local part may contain only letters (any script), digits, . and !#$%&'*+-/=?^_`{|}~ (no leading, trailing or double dot)";
+		*why = local_grammar;
 		return ADDR_BAD_LOCAL;
 	}
 	if (domain_normalize_input(at + 1, domain, sizeof(domain), why) == -1)

@@ -70,10 +70,11 @@ int		 addr_format(const struct mailaddr *, char *buf, size_t size);
 
 /*
  * Normalizes an address typed by an administrator: trims nothing, rejects
- * anything but one mailbox, lowercases the ASCII letters of the local part
- * and the domain, puts a UTF-8 local part into NFC, and converts an
- * internationalized domain to its A-label form (IDNA2008), exactly as
- * addr_parse_mailbox() does for an address received over SMTP.
+ * anything but one mailbox, folds the local part into its lookup key
+ * (lowercase in any script, NFC: addr_local_fold() in lib/addr_intl.h),
+ * lowercases the domain and converts an internationalized domain to its
+ * A-label form (IDNA2008), as addr_parse_mailbox() does for the domain of
+ * an address received over SMTP. The result is a store key.
  * On error returns the status and sets *why to a sentence for the user.
  */
 enum addr_status addr_normalize_input(const char *in, char *out, size_t outsize,

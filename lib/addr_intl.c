@@ -8,6 +8,14 @@
  * receiving server; macOS and some web forms send NFD ("u" + U+0308), most
  * others NFC ("ü"), and a user has one mailbox, so both must meet on one
  * key. Bounded: every output has an explicit size and is checked.
+ *
+ * Why u8_tolower and not u8_casefold for keys: case folding (Unicode
+ * CaseFolding.txt, full) maps "ß" to "ss" and would merge two mailboxes a
+ * German admin may well keep apart ("strauß@" and "strauss@" are different
+ * names, as RFC 6530 section 10.1 lets the server decide). The full
+ * lowercase mapping folds exactly what a user perceives as "the same name
+ * in capitals" (Ü to ü, Σ to σ) and leaves ß alone. No language is given:
+ * a Turkish or Lithuanian tailoring would make the key depend on who asks.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -15,6 +23,7 @@
 #include <string.h>
 
 #include <idn2.h>
+#include <unicase.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -67,6 +76,61 @@ addr_local_nfc(const char *in, size_t len, char *out, size_t outsize)
 	if (r != buf)
 		free(r);
 	return (int)n;
+}
+
+/* The ASCII fast path: byte-wise lowercase, controls refused as for UTF-8. */
+static int
+fold_ascii(const char *in, size_t len, char *out, size_t outsize)
+{
+	if (len + 1 > outsize)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	out[len] = '\0';
+	return (int)len;
+}
+
+int
+addr_local_fold(const char *in, size_t len, char *out, size_t outsize)
+{
+	uint8_t buf[4 * (ADDR_LOCAL_MAX + 3)];
+	size_t n = sizeof(buf);
+	uint8_t *r;
+
+	if (outsize == 0)
+		return -1;
+	if (!addr_has_8bit(in, len))
+		return fold_ascii(in, len, out, outsize);
+	if (!utf8_is_clean((const uint8_t *)in, len))
+		return -1;
+	/* NFC after the mapping: lowercasing can decompose or reorder marks. */
+	r = u8_tolower((const uint8_t *)in, len, NULL, UNINORM_NFC, buf, &n);
+	if (r == NULL)
+		return -1;
+	if (n + 1 > outsize) {
+		if (r != buf)
+			free(r);
+		return -1;
+	}
+	memcpy(out, r, n);
+	out[n] = '\0';
+	if (r != buf)
+		free(r);
+	return (int)n;
+}
+
+bool
+addr_local_is_folded(const char *local)
+{
+	char key[4 * (ADDR_LOCAL_MAX + 3)];
+	size_t len = strlen(local);
+	int n = addr_local_fold(local, len, key, sizeof(key));
+
+	return n >= 0 && (size_t)n == len && memcmp(key, local, len) == 0;
 }
 
 int

@@ -6,7 +6,10 @@
  * Owns: the one normalization homemx applies to non-ASCII addresses, so
  * that smtpd (MAIL/RCPT), mxctl (user/alias add) and every IPC decoder
  * agree byte for byte on the key "jürgen@example.org" whichever spelling
- * (NFC or NFD) the sender's software used.
+ * (NFC or NFD) the sender's software used; and the one case fold of a local
+ * part into its lookup key (addr_local_fold), used by every place that makes
+ * or compares a key: addr_normalize_input (mxctl, import, auth, config),
+ * lookup's question (lookup/resolve.c) and the store's key check.
  */
 #ifndef HMX_ADDR_INTL_H
 #define HMX_ADDR_INTL_H
@@ -25,6 +28,20 @@ bool	addr_has_8bit(const char *s, size_t len);
  * the input is not acceptable or the result does not fit in outsize - 1.
  */
 int	addr_local_nfc(const char *in, size_t len, char *out, size_t outsize);
+
+/*
+ * The lookup key of a local part: NFC and lowercase (Unicode full
+ * lowercase mapping, no language), so "JÜRGEN", "jürgen" and NFD
+ * "JU\xcc\x88RGEN" meet on "jürgen" as "KIM" meets "kim". ASCII is
+ * lowercased byte by byte, exactly as before. Same input rules and return
+ * as addr_local_nfc(); the result may be longer than the input (U+0130
+ * "İ" becomes "i" + U+0307), so the caller checks ADDR_LOCAL_MAX on the
+ * result. Only keys are folded: a message keeps the spelling it came with.
+ */
+int	addr_local_fold(const char *in, size_t len, char *out, size_t outsize);
+
+/* True if the NUL-terminated local part is its own fold (a valid key). */
+bool	addr_local_is_folded(const char *local);
 
 /*
  * The A-label form of a domain of len bytes (ASCII or U-labels), lowercase,

@@ -133,6 +133,13 @@ static const struct norm_case norm_cases[] = {
 	{ "k\xc2\x85m@example.test",	false, NULL },	/* C1 control */
 	{ "kim@example..test",		false, NULL },
 	{ "anne-marie@example.test",	true,  "anne-marie@example.test" },
+	/* the local part is folded in every script, ß stays ß */
+	{ "J\xc3\x9cRGEN@example.test",	true,  "j\xc3\xbcrgen@example.test" },
+	{ "JU\xcc\x88RGEN@example.test",	true,  "j\xc3\xbcrgen@example.test" },
+	{ "STRAU\xc3\x9f@example.test",	true,  "strau\xc3\x9f@example.test" },
+	{ "k\x01m@example.test",		false, NULL },
+	{ "kim@xn--bcher-kva.example",	true,  "kim@xn--bcher-kva.example" },
+	{ "kim@XN--BCHER-KVA.example",	true,  "kim@xn--bcher-kva.example" },
 };
 
 static void

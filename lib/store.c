@@ -21,6 +21,7 @@
 
 #include <db.h>
 
+#include "addr_intl.h"
 #include "bdbenv.h"
 #include "log.h"
 #include "store.h"
@@ -259,9 +260,12 @@ key_is_domain(const char *s)
 	return domain_is_valid(s, strlen(s)) && !has_upper(s);
 }
 
-/* Normalized: a dot-string local part (UTF-8 in NFC allowed, RFC 6531),
- * lowercase, valid non-literal domain in A-label form: exactly what the
- * parser gives back for it (addr_normalize_input()'s output). */
+/* Normalized: a dot-string local part (UTF-8 allowed, RFC 6531) that is
+ * its own fold (lowercase in every script and NFC, addr_local_fold()), a
+ * lowercase, valid non-literal domain in A-label form: exactly what
+ * addr_normalize_input() gives back, and what lookup folds a recipient
+ * into before it asks (lookup/resolve.c). A key spelled "Jürgen@" could
+ * never be found, so it is refused here rather than stored. */
 static bool
 key_is_address(const char *s)
 {
@@ -270,8 +274,8 @@ key_is_address(const char *s)
 
 	return s[0] != '"' && !has_upper(s) &&
 	    addr_parse_mailbox(s, strlen(s), &m) == ADDR_OK && !m.is_literal &&
-	    !m.u_label && addr_format(&m, canon, sizeof(canon)) == 0 &&
-	    strcmp(canon, s) == 0;
+	    !m.u_label && addr_local_is_folded(m.local) &&
+	    addr_format(&m, canon, sizeof(canon)) == 0 && strcmp(canon, s) == 0;
 }
 
 static enum store_status

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr_intl.h"
 #include "log.h"
 #include "resolve.h"
 #include "util.h"
@@ -27,12 +28,31 @@ resolve_verdict_name(enum resolve_verdict v)
 	return "invalid";
 }
 
-/* One question: the lowercased address and its two halves. */
+/* One question: the folded address and its two halves. */
 struct question {
 	char	full[ADDR_MAX + 1];
 	char	local[ADDR_MAX + 1];
 	char	domain[ADDR_MAX + 1];
 };
+
+/*
+ * The key of a local part: folded as every store key is (lowercase in any
+ * script, NFC: addr_local_fold), so JÜRGEN@ finds jürgen@ as KIM@ finds
+ * kim@. A local part that does not fold within bounds (not clean UTF-8, or
+ * grown past 64 octets) is only ASCII-lowercased: no key can match it, and
+ * the answer is then "unknown user", not "not local".
+ */
+static void
+question_local(struct question *q, const char *local, size_t len)
+{
+	int n = addr_local_fold(local, len, q->local, sizeof(q->local));
+
+	if (n >= 0 && (size_t)n <= ADDR_LOCAL_MAX)
+		return;
+	memcpy(q->local, local, len);
+	q->local[len] = '\0';
+	str_lower(q->local);
+}
 
 static int
 question_init(struct question *q, const char *address)
@@ -42,13 +62,11 @@ question_init(struct question *q, const char *address)
 
 	if (n > ADDR_MAX || at == NULL || at == address || at[1] == '\0')
 		return -1;
-	memcpy(q->full, address, n + 1);
-	str_lower(q->full);
-	size_t ll = (size_t)(at - address);
-	memcpy(q->local, q->full, ll);
-	q->local[ll] = '\0';
-	memcpy(q->domain, q->full + ll + 1, n - ll);	/* incl. NUL */
-	return 0;
+	question_local(q, address, (size_t)(at - address));
+	memcpy(q->domain, at + 1, n - (size_t)(at - address));	/* incl. NUL */
+	str_lower(q->domain);
+	int r = snprintf(q->full, sizeof(q->full), "%s@%s", q->local, q->domain);
+	return r < 0 || (size_t)r >= sizeof(q->full) ? -1 : 0;
 }
 
 static enum resolve_verdict

@@ -43,6 +43,11 @@ fill_store(void)
 	test_put_alias(t, "ghostly@example.test", "ghost@example.test");
 	test_put_alias(t, "half-ghost@example.test", "ghost@example.test,anne@example.test");
 	test_put_alias(t, "kim-shop@example.test", "anne@example.test");
+	/* UTF-8 local parts, stored folded (lowercase, NFC) */
+	test_put_user(t, "j\xc3\xbcrgen@example.test");		/* jürgen */
+	test_put_user(t, "strau\xc3\x9f@example.test");		/* strauß */
+	test_put_alias(t, "\xc3\xa9quipe@example.test", "j\xc3\xbcrgen@example.test");
+	test_put_domain(t, "xn--bcher-kva.example", "j\xc3\xbcrgen@example.test");
 	/* d0 -> d1 -> ... -> d7 -> kim: 8 alias levels, allowed.
 	 * e0 -> ... -> e8 -> kim: 9 levels, the user is out of reach. */
 	for (int i = 0; i < 8; i++) {
@@ -154,6 +159,23 @@ static const struct resolve_case cases[] = {
 	{ "postmaster@catchall.test",		RESOLVE_LOCAL,		"postmaster@catchall.test" },
 	{ "postmaster+x@catchall.test",		RESOLVE_LOCAL,		"postmaster@catchall.test" },
 	{ "whoever@lostcatch.test",		RESOLVE_UNKNOWN_USER,	"" },
+	/* folding beyond ASCII: the key is lowercase (any script) and NFC */
+	{ "J\xc3\x9cRGEN@example.test",		RESOLVE_LOCAL,		"j\xc3\xbcrgen@example.test" },
+	{ "JU\xcc\x88RGEN@EXAMPLE.test",		RESOLVE_LOCAL,		"j\xc3\xbcrgen@example.test" },	/* NFD */
+	{ "ju\xcc\x88rgen@example.test",		RESOLVE_LOCAL,		"j\xc3\xbcrgen@example.test" },
+	{ "J\xc3\x9cRGEN+Shop@example.test",	RESOLVE_LOCAL,		"j\xc3\xbcrgen@example.test" },
+	{ "J\xc3\x9cRGEN-\xc3\x84@example.test",	RESOLVE_LOCAL,		"j\xc3\xbcrgen@example.test" },
+	{ "\xc3\x89QUIPE@example.test",		RESOLVE_LOCAL,		"j\xc3\xbcrgen@example.test" },
+	{ "STRAU\xc3\x9f@example.test",		RESOLVE_LOCAL,		"strau\xc3\x9f@example.test" },
+	{ "STRAU\xe1\xba\x9e@example.test",	RESOLVE_LOCAL,		"strau\xc3\x9f@example.test" },	/* capital sharp s */
+	{ "STRAUSS@example.test",		RESOLVE_UNKNOWN_USER,	"" },	/* ß is not ss */
+	{ "J\xc3\x9cRGEN@xn--bcher-kva.example",	RESOLVE_LOCAL,		"j\xc3\xbcrgen@example.test" },	/* catch-all */
+	/* 32 x "İ" is 64 octets, 96 once lowercased: no key, but the domain
+	 * is still ours */
+	{ "\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0"
+	  "\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0\xc4\xb0@example.test",
+						RESOLVE_UNKNOWN_USER,	"" },
+	{ "k\xe4m@example.test",			RESOLVE_UNKNOWN_USER,	"" },	/* Latin-1 */
 	/* hostile */
 	{ "no-at-sign",				RESOLVE_NOT_LOCAL,	"" },
 	{ "@example.test",			RESOLVE_NOT_LOCAL,	"" },

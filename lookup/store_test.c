@@ -39,6 +39,8 @@ test_refuses_unnormalized_keys(void **state)
 		"kim@", "ki\xcc\x88m@example.test" /* NFD */, "k\xefm@example.test",
 		"kim@b\xc3\xbc" "cher.example",
 		"kim..x@example.test", "kim @example.test", "",
+		"j\xc3\x9crgen@example.test" /* "jÜrgen": not folded */,
+		"\xc4\xb0pek@example.test" /* "İpek": folds to "i̇pek" */,
 	};
 	static const char *const bad_domains[] = {
 		"Example.test", "a_b.test", "b\xc3\xbc" "cher.example", "", "-a.test",

@@ -11,6 +11,7 @@ name has a '-' included), aliases and a catch-all, concurrent mxctl writes
 while lookup answers, and a kill -9 of mxctl in the middle of an import.
 """
 
+import json
 import os
 import pty
 import select
@@ -228,8 +229,9 @@ class MxctlAlone(unittest.TestCase):
         self.ok("domain", "add", "b.test", "--catchall", "kim@xn--bcher-kva.example")
         self.assertEqual(self.ok("domain", "list"),
                          "example.test\tconfig\n"
-                         "b.test\tstore\tcatchall=kim@xn--bcher-kva.example\n"
-                         "xn--bcher-kva.example\tstore\n")
+                         "b.test\tstore\tcatchall=kim@xn--bcher-kva.example "
+                         "(kim@bücher.example)\n"
+                         "xn--bcher-kva.example (bücher.example)\tstore\n")
         # catch-all on a config domain, then off again
         self.ok("user", "add", "kim@example.test", input="pw\n")
         self.ok("domain", "catchall", "example.test", "kim")
@@ -253,6 +255,69 @@ class MxctlAlone(unittest.TestCase):
         self.ok("domain", "del", "example.test")    # the store row only
         self.refused("domain", "del", "example.test", message="remove its 'domain' line")
         self.assertEqual(self.ok("domain", "list"), "example.test\tconfig\n")
+
+    def test_idn_domain_both_forms(self):
+        """A domain added as U-labels or as A-labels is one domain, stored
+        in A-labels; listings show the U-label form next to it (text and
+        --json), and a user or alias in it may be named in either form."""
+        for added, other in (("bücher.example", "xn--bcher-kva.example"),
+                             ("XN--MLLER-KVA.example", "MÜLLER.example")):
+            self.ok("domain", "add", added)
+            self.refused("domain", "add", other, message="already exists")
+        self.ok("user", "add", "kim@bücher.example", input="pw\n")
+        self.ok("user", "add", "JÜRGEN@xn--bcher-kva.example", "--no-password")
+        self.ok("user", "add", "anne@müller.example", "--no-password")
+        self.refused("user", "add", "KIM@XN--BCHER-KVA.EXAMPLE", input="pw\n",
+                     message="already exists")
+        self.refused("user", "add", "jürgen@bücher.example", input="pw\n",
+                     message="already exists")
+        self.ok("alias", "add", "Info@Bücher.example", "kim@xn--bcher-kva.example")
+        self.ok("tag", "block", "KIM+Spam@bücher.example")
+        self.assertEqual(self.ok("tag", "list", "bücher.example"),
+                         "kim+spam@xn--bcher-kva.example (kim+spam@bücher.example)\t"
+                         "kim@xn--bcher-kva.example\n")
+        self.assertEqual(self.ok("domain", "list"),
+                         "example.test\tconfig\n"
+                         "xn--bcher-kva.example (bücher.example)\tstore\n"
+                         "xn--mller-kva.example (müller.example)\tstore\n")
+        self.assertEqual(self.ok("user", "list", "bücher.example"),
+                         "jürgen@xn--bcher-kva.example (jürgen@bücher.example)\tno-login\n"
+                         "kim@xn--bcher-kva.example (kim@bücher.example)\tpassword\n")
+        self.assertEqual(self.ok("user", "list", "xn--mller-kva.example"),
+                         "anne@xn--mller-kva.example (anne@müller.example)\tno-login\n")
+        self.assertEqual(self.ok("alias", "list"),
+                         "info@xn--bcher-kva.example (info@bücher.example)\t"
+                         "kim@xn--bcher-kva.example\n")
+        domains = json.loads(self.ok("domain", "list", "--json"))["domains"]
+        self.assertEqual(domains, [
+            {"domain": "example.test", "source": "config", "catchall": ""},
+            {"domain": "xn--bcher-kva.example", "domain_unicode": "bücher.example",
+             "source": "store", "catchall": ""},
+            {"domain": "xn--mller-kva.example", "domain_unicode": "müller.example",
+             "source": "store", "catchall": ""}])
+        users = json.loads(self.ok("user", "list", "--json", "bücher.example"))["users"]
+        self.assertEqual(users, [
+            {"address": "jürgen@xn--bcher-kva.example",
+             "address_unicode": "jürgen@bücher.example", "login": False},
+            {"address": "kim@xn--bcher-kva.example",
+             "address_unicode": "kim@bücher.example", "login": True}])
+        aliases = json.loads(self.ok("alias", "list", "--json"))["aliases"]
+        self.assertEqual(aliases, [
+            {"address": "info@xn--bcher-kva.example",
+             "address_unicode": "info@bücher.example",
+             "targets": ["kim@xn--bcher-kva.example"]}])
+        # ASCII names have no second form, in JSON either
+        self.ok("user", "add", "bob@example.test", "--no-password")
+        self.assertEqual(json.loads(self.ok("user", "list", "example.test", "--json")),
+                         {"users": [{"address": "bob@example.test", "login": False}]})
+        self.assertEqual(self.ok("user", "list", "example.test"), "bob@example.test\tno-login\n")
+        self.assertEqual(json.loads(self.ok("alias", "list", "example.test", "--json")),
+                         {"aliases": []})
+        for args in (("domain", "list", "extra"), ("user", "list", "a.test", "b.test"),
+                     ("alias", "list", "--json", "a.test", "b.test")):
+            p = self.mx(*args)
+            self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
+            self.assertIn("usage:", p.stderr)
 
     # -- aliases ---------------------------------------------------------------------
     def test_aliases(self):

@@ -8,13 +8,17 @@
  * be a valid mailbox and normalize to itself. UTF-8 (RFC 6531): an accepted
  * address is a fixed point - its text (NFC local part, A-label domain)
  * parses again to the same text, with no U-label left, and to the same
- * "needs SMTPUTF8" answer for the local part.
+ * "needs SMTPUTF8" answer for the local part. Folding (lib/addr_intl.h):
+ * addr_local_fold on any bytes stays inside its buffer, is a fixed point
+ * (a key folds to itself) and agrees with addr_local_is_folded; every
+ * local part addr_normalize_input gives back is such a key.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "addr_intl.h"
 
 static void
 check_bounds(const struct mailaddr *a)
@@ -35,6 +39,30 @@ check_bounds(const struct mailaddr *a)
 		abort();
 }
 
+/* The lookup key of a local part (any bytes; as lookup/resolve.c gets
+ * them from smtpd, and mxctl from the admin). */
+static void
+fuzz_fold(const uint8_t *data, size_t size)
+{
+	char key[4 * (ADDR_LOCAL_MAX + 3)], again[sizeof(key)];
+	const char *s = (const char *)data;
+	int n, m;
+
+	if (size > ADDR_LOCAL_MAX + 2)
+		size = ADDR_LOCAL_MAX + 2;
+	n = addr_local_fold(s, size, key, sizeof(key));
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(key) || key[n] != '\0' || strlen(key) != (size_t)n)
+		abort();
+	m = addr_local_fold(key, (size_t)n, again, sizeof(again));
+	if (m != n || memcmp(key, again, (size_t)n) != 0 || !addr_local_is_folded(key))
+		abort();
+	/* a smaller buffer refuses, never truncates */
+	if (n > 0 && addr_local_fold(s, size, again, (size_t)n) != -1)
+		abort();
+}
+
 static void
 fuzz_normalize(const uint8_t *data, size_t size)
 {
@@ -48,7 +76,8 @@ fuzz_normalize(const uint8_t *data, size_t size)
 	in[size] = '\0';
 	if (addr_normalize_input(in, out, sizeof(out), &why) != ADDR_OK)
 		return;
-	if (addr_parse_mailbox(out, strlen(out), &m) != ADDR_OK)
+	if (addr_parse_mailbox(out, strlen(out), &m) != ADDR_OK ||
+	    !addr_local_is_folded(m.local) || strlen(m.local) > ADDR_LOCAL_MAX)
 		abort();
 	if (addr_normalize_input(out, again, sizeof(again), &why) != ADDR_OK ||
 	    strcmp(out, again) != 0)
@@ -76,5 +105,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (addr_parse_mailbox(s, size, &a) == ADDR_OK)
 		check_bounds(&a);
 	fuzz_normalize(data, size);
+	fuzz_fold(data, size);
 	return 0;
 }
