@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dovecot_passwd.h"
+#include "idn_display.h"
 #include "util.h"
 
 #define ARGON2ID_PREFIX	"$argon2id$"
@@ -35,6 +36,34 @@ field_is_safe(const char *s)
 		if (*s == ':' || (unsigned char)*s < 0x21 || *s == 0x7f)
 			return false;
 	return true;
+}
+
+/*
+ * A user of an internationalized domain (stored as A-labels) may also log
+ * in with the U-label form a person types, kim@bücher.example: a second
+ * line with the same password whose passdb extra field "user=" turns the
+ * login back into the stored name, so the static userdb's %d/%n still
+ * name the Maildir homemx delivers to (maildir_root/xn--.../kim).
+ * Fields: user:password:uid:gid:gecos:home:shell:extra_fields
+ * (https://doc.dovecot.org/configuration_manual/authentication/passwd_file/).
+ * Appends to out after its first len bytes; the total length, or 0 if
+ * out is too small.
+ */
+static int
+add_unicode_login(const struct store_user *u, bool login, char *out,
+    size_t outsize, size_t len)
+{
+	char unicode[4 * (ADDR_MAX + 1)];
+	int n;
+
+	if (!login || !idn_address_unicode(u->address, unicode, sizeof(unicode)) ||
+	    !field_is_safe(unicode))
+		return (int)len;
+	n = snprintf(out + len, outsize - len, "%s:{ARGON2ID}%s::::::user=%s\n",
+	    unicode, u->hash, u->address);
+	if (n < 0 || (size_t)n >= outsize - len)
+		return 0;
+	return (int)(len + (size_t)n);
 }
 
 int
@@ -55,7 +84,7 @@ dovecot_passwd_line(const struct store_user *u, char *out, size_t outsize,
 	    *login ? "{ARGON2ID}" : "", *login ? u->hash : "");
 	if (n < 0 || (size_t)n >= outsize)
 		return 0;
-	return n;
+	return add_unicode_login(u, *login, out, outsize, (size_t)n);
 }
 
 struct text {
@@ -69,7 +98,7 @@ static int
 add_user_line(const struct store_user *u, void *arg)
 {
 	struct text *t = arg;
-	char line[ADDR_MAX + STORE_HASH_MAX + 32];
+	char line[2 * (4 * (ADDR_MAX + 1) + STORE_HASH_MAX + 32)];
 	bool login;
 	int n = dovecot_passwd_line(u, line, sizeof(line), &login);
 

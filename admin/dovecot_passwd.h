@@ -28,7 +28,10 @@
 
 #define DOVECOT_GROUP	"dovecot"	/* Debian's dovecot-core: its auth process */
 
-/* One line for u into out, with its '\n'; *login: it has a password.
+/* The line for u into out, with its '\n', and for a user of an IDN domain
+ * with a password a second line for the U-label login (kim@bücher.example,
+ * mapped to the stored name by the extra field user=); *login: it has a
+ * password.
  * Returns the length, or -1 for an address the format cannot hold (a
  * ':' or a control character) and 0 if out is too small. */
 int	dovecot_passwd_line(const struct store_user *u, char *out, size_t outsize,

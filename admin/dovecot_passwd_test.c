@@ -65,12 +65,35 @@ test_what_dovecot_would_misread(void **state)
 	assert_int_equal(line_for("kim@example.test", HASH, out, 20, &login), 0);
 }
 
+/* An IDN domain: the stored A-label line, then the U-label login that
+ * Dovecot maps back to the stored name (extra field user=). */
+static void
+test_unicode_login(void **state)
+{
+	char out[1024];
+	bool login;
+
+	(void)state;
+	assert_true(line_for("kim@xn--bcher-kva.example", HASH, out, sizeof(out), &login) > 0);
+	assert_true(login);
+	assert_string_equal(out, "kim@xn--bcher-kva.example:{ARGON2ID}" HASH "\n"
+	    "kim@b\xc3\xbc" "cher.example:{ARGON2ID}" HASH
+	    "::::::user=kim@xn--bcher-kva.example\n");
+	/* no password: known for delivery only, no second name */
+	assert_true(line_for("kim@xn--bcher-kva.example", "", out, sizeof(out), &login) > 0);
+	assert_string_equal(out, "kim@xn--bcher-kva.example:\n");
+	/* room for the first line only: 0, never half of the pair */
+	assert_int_equal(line_for("kim@xn--bcher-kva.example", HASH, out,
+	    strlen("kim@xn--bcher-kva.example:{ARGON2ID}" HASH "\n") + 8, &login), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_password_and_no_login),
 		cmocka_unit_test(test_what_dovecot_would_misread),
+		cmocka_unit_test(test_unicode_login),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,8 @@ people run.
      not offer it and sends the raw UTF-8 as literals).
    - kim@bücher.example, the domain added with mxctl as bücher.example:
      arrives in the Maildir of the A-label domain, which Dovecot serves to
-     the login kim@xn--bcher-kva.example (the form mxctl stores).
+     the login kim@xn--bcher-kva.example (the form mxctl stores) and to
+     kim@bücher.example (mxctl's passwd-file maps it to the stored name).
    - jürgen@example.test, a UTF-8 alias of the ASCII user kim@: arrives,
      Dovecot reads it as kim@.
 2. swaks 20201014 (no option for MAIL parameters): an ASCII envelope
@@ -253,6 +254,12 @@ class PostfixSendsUtf8(unittest.TestCase):
         self.assertIn(BUECHER_ALABEL, maildirs)
         self.assertNotIn(BUECHER, maildirs)
         self.assertDovecotReads("kim@" + BUECHER_ALABEL, KIM_PASSWORD, token)
+        # the U-label login a person types reaches the same mailbox: mxctl's
+        # passwd-file maps it to the stored name (extra field user=)
+        self.assertDovecotReads(KIM_BUECHER, KIM_PASSWORD, token)
+        # both logins ended as the stored name (Dovecot logs the mapped user)
+        self.assertEqual(self.dovecot.log().count(
+            f"Login: user=<kim@{BUECHER_ALABEL}>, method=PLAIN"), 2, self.dovecot.log())
 
     def test_utf8_alias_of_an_ascii_user_arrives(self):
         token = "pf-juergen"
