@@ -21,6 +21,7 @@
 #include "../screen/ipname.h"
 #include "certinfo.h"
 #include "dnsrecords.h"
+#include "idn_display.h"
 #include "jsonout.h"
 
 /* ---- building ------------------------------------------------------------- */
@@ -408,6 +409,7 @@ dnsrec_print_json(FILE *f, const struct dnsrec_input *in, const struct dnsrec_li
 {
 	fputs("{", f);
 	json_member(f, 1, "domain", in->domain);
+	idn_print_json_member(f, "domain", in->domain, false);
 	json_member(f, 0, "hostname", in->hostname);
 	fputs(", \"records\": [", f);
 	for (size_t i = 0; i < l->n; i++) {

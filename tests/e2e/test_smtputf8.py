@@ -13,6 +13,7 @@ with Python smtplib (mail_options=["SMTPUTF8"]) and raw sockets.
 Each class runs one daemon instance (tests/e2e/harness.py).
 """
 
+import json
 import os
 import smtplib
 import unicodedata
@@ -202,6 +203,11 @@ class TestInbound(Case):
         self.assertTrue(records)
         self.assertFalse([ln for ln in records if "\u00fc" in ln], records)
         self.assertIn("xn--bcher-kva.example. IN MX", "\n".join(records))
+        js = json.loads(self.h.mxctl("dns", "xn--bcher-kva.example", "--json").stdout)
+        self.assertEqual((js["domain"], js["domain_unicode"]),
+                         ("xn--bcher-kva.example", "b\u00fccher.example"))
+        self.assertNotIn("domain_unicode",
+                         json.loads(self.h.mxctl("dns", "example.test", "--json").stdout))
 
     def test_mxctl_stores_nfc(self):
         users = self.h.mxctl("user", "list").stdout
