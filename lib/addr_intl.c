@@ -54,6 +54,26 @@ utf8_is_clean(const uint8_t *s, size_t len)
 	return true;
 }
 
+/*
+ * Moves a libunistring result of n bytes into out as a C string. r is
+ * either the caller's stack buffer buf or, when that was too small, a
+ * malloc'd one that is freed here. -1 if it does not fit in outsize - 1.
+ */
+static int
+take_result(uint8_t *r, const uint8_t *buf, size_t n, char *out, size_t outsize)
+{
+	int len = -1;
+
+	if (n + 1 <= outsize) {
+		memcpy(out, r, n);
+		out[n] = '\0';
+		len = (int)n;
+	}
+	if (r != buf)
+		free(r);
+	return len;
+}
+
 int
 addr_local_nfc(const char *in, size_t len, char *out, size_t outsize)
 {
@@ -66,16 +86,7 @@ addr_local_nfc(const char *in, size_t len, char *out, size_t outsize)
 	r = u8_normalize(UNINORM_NFC, (const uint8_t *)in, len, buf, &n);
 	if (r == NULL)
 		return -1;
-	if (n + 1 > outsize) {
-		if (r != buf)
-			free(r);
-		return -1;
-	}
-	memcpy(out, r, n);
-	out[n] = '\0';
-	if (r != buf)
-		free(r);
-	return (int)n;
+	return take_result(r, buf, n, out, outsize);
 }
 
 /* The ASCII fast path: byte-wise lowercase, controls refused as for UTF-8. */
@@ -111,16 +122,7 @@ addr_local_fold(const char *in, size_t len, char *out, size_t outsize)
 	r = u8_tolower((const uint8_t *)in, len, NULL, UNINORM_NFC, buf, &n);
 	if (r == NULL)
 		return -1;
-	if (n + 1 > outsize) {
-		if (r != buf)
-			free(r);
-		return -1;
-	}
-	memcpy(out, r, n);
-	out[n] = '\0';
-	if (r != buf)
-		free(r);
-	return (int)n;
+	return take_result(r, buf, n, out, outsize);
 }
 
 bool

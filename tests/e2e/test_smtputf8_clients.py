@@ -167,7 +167,7 @@ class PostfixSendsUtf8(unittest.TestCase):
 
     def wait_postfix_sent(self, rcpt):
         """Postfix's first status line for rcpt: sent, not deferred or
-        bounced (a 5.6.7 would bounce it, as in issue 13)."""
+        bounced (a 5.6.7 "SMTPUTF8 is required" would bounce it)."""
         pf = self.postfix
         final = re.compile(rf"to=<{re.escape(rcpt)}>,.*status=(\w+).*")
         m = wait_until(lambda: final.search(pf.log()), what=f"postfix final status for {rcpt}",
