@@ -21,7 +21,9 @@ what man/sendmail.8 and README.md's "sendmail for local programs" say:
     is 553, the message is signed);
   - no daemon: EX_TEMPFAIL before stdin is read, so the caller still has
     the message; a user outside the group homemx-send cannot connect; the
-    setgid program ignores the test's socket variable (secure_getenv).
+    setgid program ignores the test's socket variable (secure_getenv);
+  - mailq (and -bp) prints what `mxctl queue list` prints, as the caller
+    (root here; a user outside the admin group is told no);
 The socket's group is made by homemxd; sendmail runs with that group as
 a supplementary group, the way the setgid program gets it.
 """
@@ -31,6 +33,7 @@ import email.header
 import grp
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -381,6 +384,33 @@ class TestSendmail(unittest.TestCase):
         got = self.message_with("lee@example.test", b"Subject: via -bs")
         self.assertRegex(got, rb"Received: from local \(uid 65534 nobody\)")
         self.verify_dkim(self.strip_delivery_fields(got))
+
+    def test_mailq_is_mxctl_queue_list(self):
+        # a message that stays queued: remote mail is deferred here
+        n = self.h.count("event=deferred qid=")
+        rc, err = self.run_as("nobody", ["bob@remote.test"], b"Subject: for mailq\n\nhi\n")
+        self.assertEqual(rc, EX_OK, err)
+        self.h.wait_log("event=deferred qid=", n=n + 1)
+        qid = re.findall(r"event=deferred qid=([0-9a-f]{16})", self.h.log())[-1]
+        d = tempfile.mkdtemp(prefix="hmx-mailq-")
+        try:
+            mailq = os.path.join(d, "mailq")
+            os.symlink(os.path.abspath(self.sendmail), mailq)
+            want = self.h.mxctl("queue", "list").stdout
+            self.assertIn(qid, want)
+            for argv in ([mailq, "-C", self.h.conf_path],
+                         [self.sendmail, "-bp", "-C", self.h.conf_path]):
+                p = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT)
+                self.assertEqual((p.returncode, p.stdout), (0, want), p.stderr)
+            # nobody is neither root nor in the admin group: mxctl says so
+            p = self.popen_as("nobody", ["-bp", "-C", self.h.conf_path])
+            out, err = p.communicate(timeout=WAIT)
+            self.assertNotEqual(p.returncode, EX_OK, err)
+            self.assertEqual(out, b"")
+            self.assertRegex(err.decode(), r"mxctl|permission denied")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+            self.h.mxctl("queue", "delete", qid)
 
     def test_usage_errors(self):
         rc, err = self.run_as("nobody", ["-t"], b"Subject: nobody to send to\n\nhi\n")
