@@ -32,7 +32,8 @@
 /* The socket homemxd makes for "listen local" (man/homemx.conf.5). */
 #define SENDMAIL_SOCKET_PATH	CONFIG_LOCAL_SOCKET_DEFAULT
 
-#define TIMEOUT_GREETING	60	/* also covers a role restarting */
+#define TIMEOUT_GREETING	60	/* a busy role; a dead one: homemxd's 421
+					 * (supervisor/localstandin.c) */
 #define TIMEOUT_COMMAND		300	/* RFC 5321 4.5.3.2 */
 #define TIMEOUT_FINAL		600	/* the dot: signed and committed first */
 #define STDIN_CHUNK		65536
