@@ -8,6 +8,8 @@ that refuses it, retry_min is an hour), so messages stay in the queue:
   - queue list (mailq text; --deferred, --held, --to), show, flush (by id
     and by domain), delete, hold (kept over a restart of homemxd: the
     envelope says "held"), release, bounce (a DSN reaches the sender);
+  - the last error of a deferred message is in its envelope (version 6)
+    and `queue show`/`list --json` still give it after homemxd restarts;
   - status: every process with a pid, the queue, connections now, the
     screen's verdicts of the day; metrics: Prometheus text that parses,
     whose counters move after a connection and a message;
@@ -217,8 +219,10 @@ class TestQueue(ControlCase):
         env = [f for f in self.h.spool_files() if f.endswith(qid + ".env")][0]
         with open(env) as f:
             text = f.read()
-        self.assertTrue(text.startswith("homemx-envelope 4\n"), text)
+        # version 6: held, and deferred once (its last error)
+        self.assertTrue(text.startswith("homemx-envelope 6\n"), text)
         self.assertRegex(text, r"(?m)^held \d+$")
+        self.assertRegex(text, r"(?m)^last_error \S")
         flushed = self.ctl("queue", "flush", qid, check=False)
         self.assertEqual(flushed.returncode, 1)
         self.assertIn("held", flushed.stderr)
@@ -234,10 +238,39 @@ class TestQueue(ControlCase):
         self.h.wait_log(f"event=deferred qid={qid}", n=n + 1)   # tried at once
         self.assertNotIn(qid, self.queue_ids("--held"))
         with open(env) as f:
-            self.assertTrue(f.read().startswith("homemx-envelope 3\n"))
+            text = f.read()
+        self.assertNotRegex(text, r"(?m)^held ")
+        self.assertTrue(text.startswith("homemx-envelope 6\n"), text)
         p = self.ctl("queue", "release", qid, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("not held", p.stderr)
+        self.ctl("queue", "delete", qid)
+
+    def test_last_error_survives_restart(self):
+        qid = self.submit_deferred("fay@lasterror.test")
+        data, _ = self.ctl_json("queue", "show", qid)
+        reason = data["last_error"]
+        self.assertNotEqual(reason, "")
+        env = [f for f in self.h.spool_files() if f.endswith(qid + ".env")][0]
+        # the deferral's envelope rewrite reaches the disk after the log line
+        def on_disk():
+            with open(env) as f:
+                text = f.read()
+            return text if f"\nlast_error {reason}\n" in text else None
+        text = self.h.wait_for(on_disk, what="last_error in the envelope")
+        self.assertTrue(text.startswith("homemx-envelope 6\n"), text)
+
+        ready = self.h.count("event=control_ready")
+        self.h.stop()
+        self.h.start()
+        self.h.wait_log("event=control_ready", start_count=ready)
+        self.h.wait_for(lambda: qid in self.queue_ids(), what="message back in the queue")
+        data, _ = self.ctl_json("queue", "show", qid)
+        self.assertEqual(data["last_error"], reason)
+        self.assertEqual(data["state"], "deferred")
+        self.assertRegex(self.ctl("queue", "show", qid).stdout,
+                         rf"(?m)^last error: +{re.escape(reason)}$")
+        self.assertEqual(self.queue_ids()[qid]["last_error"], reason)
         self.ctl("queue", "delete", qid)
 
     def test_bounce_sends_a_dsn(self):
