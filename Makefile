@@ -200,7 +200,8 @@ install: $(BINS)
 
 # sendmail(8) for local programs: homemx-sendmail always, setgid to the
 # group of the local socket (never setuid); /usr/sbin/sendmail only when no
-# other MTA put a file there (a link to ours). Installing into the running
+# other MTA put a file there (a link to ours), and mailq the same way
+# (homemx-sendmail called as mailq runs mxctl queue list). Installing into the running
 # system as root makes the group (homemxd makes it too, at its first
 # start); into a DESTDIR the group must exist on this host to be set.
 SENDMAIL_GROUP := homemx-send
@@ -220,6 +221,10 @@ install-sendmail: $(O)/homemx-sendmail
 	else ln -s homemx-sendmail $(DESTDIR)$(SBINDIR)/sendmail && \
 	    { [ -e $(DESTDIR)$(MANDIR)/man8/sendmail.8 ] || \
 	      ln -s homemx-sendmail.8 $(DESTDIR)$(MANDIR)/man8/sendmail.8; }; fi
+	@if [ -L $(DESTDIR)$(SBINDIR)/mailq ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/mailq)" = homemx-sendmail ]; then :; \
+	elif [ -e $(DESTDIR)$(SBINDIR)/mailq ] || [ -L $(DESTDIR)$(SBINDIR)/mailq ]; then \
+	    echo "install: kept $(DESTDIR)$(SBINDIR)/mailq (another MTA's); homemx's is mxctl queue list"; \
+	else ln -s homemx-sendmail $(DESTDIR)$(SBINDIR)/mailq; fi
 
 # Leaves the config, the jail and every state directory (mail!) alone.
 uninstall:
@@ -234,6 +239,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/homemx-sendmail $(DESTDIR)$(MANDIR)/man8/homemx-sendmail.8
 	[ "$$(readlink $(DESTDIR)$(SBINDIR)/sendmail)" != homemx-sendmail ] || \
 	    rm -f $(DESTDIR)$(SBINDIR)/sendmail
+	[ "$$(readlink $(DESTDIR)$(SBINDIR)/mailq)" != homemx-sendmail ] || \
+	    rm -f $(DESTDIR)$(SBINDIR)/mailq
 	[ "$$(readlink $(DESTDIR)$(MANDIR)/man8/sendmail.8)" != homemx-sendmail.8 ] || \
 	    rm -f $(DESTDIR)$(MANDIR)/man8/sendmail.8
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(EXAMPLEDIR)/dovecot $(DESTDIR)$(EXAMPLEDIR) \

@@ -65,7 +65,7 @@ state_of(const struct qmsg *m)
 		return "active";
 	if (m->env.hold == ENVELOPE_HOLD_DKIM)
 		return "signing";
-	return m->env.attempts > 0 || m->last_error[0] != '\0' ? "deferred" : "queued";
+	return m->env.attempts > 0 || m->env.last_error[0] != '\0' ? "deferred" : "queued";
 }
 
 static bool
@@ -90,7 +90,7 @@ write_message(const struct qmsg *m, bool details)
 	ctl_field_text(&w, "sender", m->env.sender);
 	ctl_field_u64(&w, "attempts", m->env.attempts);
 	ctl_field_u64(&w, "next_attempt", m->env.held_since != 0 ? 0 : m->env.next_attempt);
-	ctl_field_text(&w, "last_error", m->last_error);
+	ctl_field_text(&w, "last_error", m->env.last_error);
 	if (details) {
 		ctl_field_text(&w, "source", envelope_source_name(m->env.source));
 		ctl_field_text(&w, "client_ip", m->env.client_ip);
@@ -309,13 +309,13 @@ count_deferred(struct group *g, unsigned *ng, const struct qmsg *m)
 		unsigned k;
 		for (k = 0; k < *ng; k++)
 			if (strcasecmp(g[k].domain, d) == 0 &&
-			    strncmp(g[k].reason, m->last_error, sizeof(g[k].reason) - 1) == 0)
+			    strncmp(g[k].reason, m->env.last_error, sizeof(g[k].reason) - 1) == 0)
 				break;
 		if (k == *ng) {
 			if (*ng == STATUS_GROUPS_MAX)
 				continue;
 			snprintf(g[k].domain, sizeof(g[k].domain), "%s", d);
-			snprintf(g[k].reason, sizeof(g[k].reason), "%.79s", m->last_error);
+			snprintf(g[k].reason, sizeof(g[k].reason), "%.79s", m->env.last_error);
 			g[k].n = 0;
 			(*ng)++;
 		}

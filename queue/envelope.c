@@ -9,6 +9,7 @@
  * instead of being half-understood. The writer refuses what the parser
  * would refuse, so a round trip is always exact. No I/O happens here.
  * Version 5 (a message whose MAIL had SMTPUTF8) may hold UTF-8 addresses.
+ * Version 6 keeps the last deferral reason, so it outlives a restart.
  * Version 3 ends with the length and CRC-32C of everything before its end
  * record: the spool creates an envelope in place and flushes once
  * (queue/spool.c), so after a power cut the end record is the proof that
@@ -26,7 +27,7 @@
 enum envelope_field {
 	F_ID, F_ARRIVAL, F_SOURCE, F_CLIENT_IP, F_HELO, F_SENDER,
 	F_ATTEMPTS, F_NEXT_ATTEMPT, F_RCPT, F_HOLD, F_SIZE, F_HELD, F_SMTPUTF8,
-	F_COUNT
+	F_LAST_ERROR, F_COUNT
 };
 
 /* Fields every envelope has; the others are optional. */
@@ -46,6 +47,7 @@ static const char *const field_names[F_COUNT] = {
 	[F_SIZE] = "size",
 	[F_HELD] = "held",
 	[F_SMTPUTF8] = "smtputf8",
+	[F_LAST_ERROR] = "last_error",
 };
 
 /* The first version that has each field (the others: 1). */
@@ -54,6 +56,7 @@ static const unsigned field_version[F_COUNT] = {
 	[F_SIZE] = 3,
 	[F_HELD] = 4,
 	[F_SMTPUTF8] = 5,
+	[F_LAST_ERROR] = 6,
 };
 
 static const char *const hold_names[] = {
@@ -232,6 +235,8 @@ ends_with_end_record(const char *buf, size_t len)
 static unsigned
 written_version(const struct envelope *e)
 {
+	if (e->last_error[0] != '\0')
+		return 6;
 	if (e->smtputf8)
 		return 5;
 	return e->held_since != 0 ? 4 : 3;
@@ -242,7 +247,7 @@ envelope_is_torn(const char *buf, size_t len)
 {
 	char magic[32];
 
-	/* Versions 3 and 4 are written in place (their end record checks). */
+	/* Versions 3 and later are written in place (their end record checks). */
 	for (unsigned v = 3; v <= ENVELOPE_VERSION; v++) {
 		snprintf(magic, sizeof(magic), "%s %u\n", ENVELOPE_MAGIC, v);
 		size_t mlen = strlen(magic);
@@ -380,6 +385,10 @@ parse_value(struct parse_state *ps, enum envelope_field f, const char *v,
 			return ENVELOPE_BAD_VALUE;
 		e->smtputf8 = true;
 		return ENVELOPE_OK;
+	case F_LAST_ERROR:
+		if (vlen > IPC_REASON_MAX || !is_printable(v, vlen, false))
+			return ENVELOPE_BAD_VALUE;
+		return copy_text(e->last_error, sizeof(e->last_error), v, vlen);
 	case F_SIZE:
 		if (!parse_u64(v, vlen, ENVELOPE_SIZE_MAX, &e->body_size))
 			return ENVELOPE_BAD_VALUE;
@@ -553,6 +562,8 @@ envelope_is_writable(const struct envelope *e)
 	    (e->hold != ENVELOPE_HOLD_NONE && e->hold != ENVELOPE_HOLD_DKIM) ||
 	    (e->has_body_size && e->body_size > ENVELOPE_SIZE_MAX) ||
 	    e->held_since > ENVELOPE_TIME_MAX ||
+	    strnlen(e->last_error, sizeof(e->last_error)) > IPC_REASON_MAX ||
+	    !is_printable(e->last_error, strnlen(e->last_error, sizeof(e->last_error)), false) ||
 	    !client_ip_is_valid(e->client_ip, strnlen(e->client_ip, IP_TEXT_MAX)) ||
 	    !helo_is_valid(e->helo, strnlen(e->helo, sizeof(e->helo))) ||
 	    !mailbox_is_valid(e->sender, strnlen(e->sender, ADDR_MAX + 1), true))
@@ -611,6 +622,8 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 		out_u64(&o, "held", e->held_since);
 	if (e->smtputf8)
 		out_line(&o, "smtputf8", "", "", "");
+	if (e->last_error[0] != '\0')
+		out_line(&o, "last_error", e->last_error, "", "");
 	out_end_record(&o);
 	if (o.overflow)
 		return -1;
@@ -619,6 +632,29 @@ envelope_format(const struct envelope *e, char *buf, size_t size,
 }
 
 /* ---- helpers ------------------------------------------------------------ */
+
+void
+envelope_set_last_error(struct envelope *e, const char *reason)
+{
+	size_t n = 0;
+	bool space = false;
+
+	for (; reason != NULL && *reason != '\0' && n < IPC_REASON_MAX; reason++) {
+		unsigned char c = (unsigned char)*reason;
+		if (c < 0x21 || c > 0x7e) {
+			space = n > 0;	/* none at the start */
+			continue;
+		}
+		if (space) {
+			if (n + 1 >= IPC_REASON_MAX)
+				break;
+			e->last_error[n++] = ' ';
+		}
+		space = false;
+		e->last_error[n++] = (char)c;
+	}
+	e->last_error[n] = '\0';
+}
 
 int
 envelope_copy(struct envelope *dst, const struct envelope *src)

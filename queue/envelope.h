@@ -47,6 +47,13 @@
  *				sender and rcpt values may be UTF-8 (NFC local
  *				part, A-label domain; lib/addr_intl.h), and the
  *				relay needs a next hop that offers SMTPUTF8
+ * Version 6 adds one optional record, before the end record, and is
+ * written only for a file that has it:
+ *	last_error 451 4.7.1 try later	why the last delivery attempt was
+ *				deferred, for `mxctl queue list/show` after a
+ *				restart: one line of printable ASCII, at most
+ *				IPC_REASON_MAX bytes (envelope_set_last_error()
+ *				cleans what a remote server said)
  * Versions 1 and 2 end with a bare "end" and are still read (their files
  * were renamed into place complete). envelope_is_torn() tells a version-3
  * file cut short (no end record that matches) from one that is corrupt.
@@ -61,10 +68,11 @@
 #include "ipc_decode.h"
 
 #define ENVELOPE_MAGIC		"homemx-envelope"
-#define ENVELOPE_VERSION	5	/* the newest: 5 with smtputf8, 4 when held, else 3; 1 and 2 are still read */
+#define ENVELOPE_VERSION	6	/* the newest: 6 with last_error, 5 with smtputf8, 4 when held, else 3; 1 and 2 are still read */
 /* 10 fixed lines plus IPC_MAX_RCPTS lines of "rcpt <" ADDR_MAX ">". */
 #define ENVELOPE_TEXT_MAX	65536
-#define ENVELOPE_LINE_MAX	(ADDR_MAX + 16)	/* longest legal record */
+#define ENVELOPE_LINE_MAX	(IPC_REASON_MAX + 16)	/* longest legal record: last_error */
+_Static_assert(ADDR_MAX + 16 <= ENVELOPE_LINE_MAX, "a rcpt record fits a line");
 #define ENVELOPE_TIME_MAX	UINT64_C(253402300799)	/* 9999-12-31 */
 #define ENVELOPE_ATTEMPTS_MAX	1000000
 #define ENVELOPE_SIZE_MAX	(UINT64_C(1) << 48)	/* bytes: beyond any body */
@@ -90,6 +98,7 @@ struct envelope {
 	uint64_t	 body_size;		/* bytes, if has_body_size */
 	uint64_t	 held_since;		/* version 4 "held": 0 = not held */
 	bool		 smtputf8;		/* version 5 "smtputf8" */
+	char		 last_error[IPC_REASON_MAX + 1];	/* version 6: "" = none */
 };
 
 enum envelope_status {
@@ -138,6 +147,14 @@ bool			 envelope_is_torn(const char *buf, size_t len);
 
 /* CRC-32C of len bytes (the end record's checksum). */
 uint32_t		 envelope_crc32c(const char *buf, size_t len);
+
+/*
+ * Sets e->last_error to reason made fit for the file: one line of
+ * printable ASCII (a control byte, CR, LF, TAB or a byte over 0x7e becomes
+ * a space, runs of spaces become one, none at either end), cut to
+ * IPC_REASON_MAX bytes. NULL or nothing left: no last error.
+ */
+void			 envelope_set_last_error(struct envelope *, const char *reason);
 
 /* Copies src into dst with its own recipient array; -1 on ENOMEM. */
 int			 envelope_copy(struct envelope *dst, const struct envelope *src);

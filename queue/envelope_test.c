@@ -7,7 +7,8 @@
  * whose expected values here come from an independent implementation),
  * that hostile or sloppy files are refused with the right status and line
  * number, and that versions 1 and 2 are still read while the writer
- * writes version 3 only.
+ * writes version 3 unless a newer record needs 4, 5 or 6 (the last
+ * error: cleaned, bounded, refused when not one printable line).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,7 +94,7 @@ static const struct parse_case parse_cases[] = {
 	  GOOD_HEAD "sender <\"john doe\"@example.net>\n" GOOD_RCPT GOOD_TAIL,
 	  ENVELOPE_OK, 0 },
 	{ "empty file", "", ENVELOPE_BAD_VERSION, 1 },
-	{ "version 6", "homemx-envelope 6\nend\n", ENVELOPE_BAD_VERSION, 1 },
+	{ "version 7", "homemx-envelope 7\nend\n", ENVELOPE_BAD_VERSION, 1 },
 	{ "held in version 3", V3_BODY "held 1700000001\nend 1 0\n", ENVELOPE_UNKNOWN_KEY, 11 },
 	{ "held zero", V4_BODY "held 0\nend 1 0\n", ENVELOPE_BAD_VALUE, 11 },
 	{ "held twice", V4_BODY "held 1\nheld 1\nend 1 0\n", ENVELOPE_DUPLICATE, 12 },
@@ -289,6 +290,9 @@ assert_envelope_equal(const struct envelope *a, const struct envelope *b)
 	assert_int_equal(a->hold, b->hold);
 	assert_int_equal(a->has_body_size, b->has_body_size);
 	assert_true(a->body_size == b->body_size);
+	assert_true(a->held_since == b->held_since);
+	assert_int_equal(a->smtputf8, b->smtputf8);
+	assert_string_equal(a->last_error, b->last_error);
 }
 
 /* Writer then parser gives the same envelope, for 1 and IPC_MAX_RCPTS. */
@@ -474,6 +478,9 @@ test_largest_fits(void **state)
 	for (unsigned i = 0; i < e.nrcpt; i++)
 		snprintf(e.rcpt[i], sizeof(e.rcpt[i]), "%s@%s", local, domain);
 	snprintf(e.sender, sizeof(e.sender), "%s@%s", local, domain);
+	e.held_since = ENVELOPE_TIME_MAX;
+	memset(e.last_error, 'r', IPC_REASON_MAX);
+	e.last_error[IPC_REASON_MAX] = '\0';
 	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
 	struct envelope back;
 	assert_int_equal(envelope_parse(buf, len, &back, &line), ENVELOPE_OK);
@@ -666,6 +673,93 @@ test_smtputf8(void **state)
 	}
 }
 
+/* Version 6: the last deferral reason round-trips, is written only when
+ * set, and is cleaned to one printable line on the way in. */
+static void
+test_last_error(void **state)
+{
+	static char buf[ENVELOPE_TEXT_MAX];
+	struct envelope e, back;
+	size_t len;
+	unsigned line;
+
+	(void)state;
+	fill_sample(&e, 2);
+	e.held_since = 1700000123;
+	envelope_set_last_error(&e, "451 4.7.1 mx.example.net: try again later");
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+	assert_memory_equal(buf, "homemx-envelope 6\n", 18);
+	assert_non_null(memmem(buf, len, "\nlast_error 451 4.7.1 mx.example.net: try again later\n", 54));
+	assert_int_equal(envelope_parse(buf, len, &back, &line), ENVELOPE_OK);
+	assert_envelope_equal(&e, &back);
+	envelope_free(&back);
+	for (size_t cut = 0; cut < len; cut++)
+		assert_true(envelope_is_torn(buf, cut));
+
+	/* Cleaned: controls, CR LF, TAB and 8-bit bytes become one space,
+	 * none at either end; cut to IPC_REASON_MAX; nothing left: none. */
+	envelope_set_last_error(&e, "\r\n 421-first\r\n421 second\t\x01\xc3\xa4 x \n");
+	assert_string_equal(e.last_error, "421-first 421 second x");
+	char longer[IPC_REASON_MAX * 2];
+	memset(longer, 'z', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	envelope_set_last_error(&e, longer);
+	assert_int_equal(strlen(e.last_error), IPC_REASON_MAX);
+	envelope_set_last_error(&e, " \r\n\t ");
+	assert_string_equal(e.last_error, "");
+	envelope_set_last_error(&e, NULL);
+	assert_string_equal(e.last_error, "");
+	/* Without one (and not held) the file stays version 3. */
+	e.held_since = 0;
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), 0);
+	assert_memory_equal(buf, "homemx-envelope 3\n", 18);
+	assert_null(memmem(buf, len, "last_error", 10));
+	/* The writer refuses what the parser would. */
+	memcpy(e.last_error, "a\nb", 4);
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), -1);
+	memcpy(e.last_error, "k\xc3\xa4", 4);
+	assert_int_equal(envelope_format(&e, buf, sizeof(buf), &len), -1);
+	envelope_free(&e);
+
+	/* Version 5 files are still read; last_error only from version 6,
+	 * with a value, printable ASCII, at most IPC_REASON_MAX bytes, once. */
+	char toolong[IPC_REASON_MAX + 32];
+	snprintf(toolong, sizeof(toolong), "last_error %0*d\n", IPC_REASON_MAX + 1, 0);
+	const struct {
+		unsigned	 version;
+		const char	*extra;
+		enum envelope_status want;
+	} cases[] = {
+		{ 5, "smtputf8\n", ENVELOPE_OK },
+		{ 5, "last_error 451 later\n", ENVELOPE_UNKNOWN_KEY },
+		{ 6, "last_error 451 later\n", ENVELOPE_OK },
+		{ 6, "held 1700000000\nsmtputf8\nlast_error 451 later\n", ENVELOPE_OK },
+		{ 6, "last_error \n", ENVELOPE_BAD_LINE },
+		{ 6, "last_error 451 l\xc3\xa4ter\n", ENVELOPE_BAD_VALUE },
+		{ 6, "last_error 451\tlater\n", ENVELOPE_BAD_LINE },
+		{ 6, "last_error a\nlast_error b\n", ENVELOPE_DUPLICATE },
+		{ 6, toolong, ENVELOPE_BAD_VALUE },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char f[2048];
+		int n = snprintf(f, sizeof(f), "homemx-envelope %u\nid 6561f0c2a1b2c3d4\n"
+		    "arrival 1700000000\nsource smtp\nclient_ip 192.0.2.7\nhelo mx.example\n"
+		    "sender <a@example.net>\nrcpt <b@example.net>\nattempts 1\n"
+		    "next_attempt 1700000000\n%s", cases[i].version, cases[i].extra);
+		snprintf(f + n, sizeof(f) - (size_t)n, "end %d %08x\n", n,
+		    (unsigned)envelope_crc32c(f, (size_t)n));
+		enum envelope_status got = envelope_parse(f, strlen(f), &back, &line);
+		if (got != cases[i].want)
+			fail_msg("case %zu: got %s, want %s", i, envelope_status_text(got),
+			    envelope_status_text(cases[i].want));
+		if (got == ENVELOPE_OK) {
+			if (cases[i].version == 6)
+				assert_string_equal(back.last_error, "451 later");
+			envelope_free(&back);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -682,6 +776,7 @@ main(void)
 		cmocka_unit_test(test_remove_rcpt),
 		cmocka_unit_test(test_too_many_rcpts),
 		cmocka_unit_test(test_smtputf8),
+		cmocka_unit_test(test_last_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

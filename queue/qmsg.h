@@ -71,7 +71,6 @@ struct qmsg {
 	bool			 round_linkdown;	/* delivery/relay went away */
 	bool			 bodyless;	/* moved aside: no spool I/O */
 	bool			 busy;		/* DSN commit or signing under way */
-	char			 last_error[IPC_REASON_MAX + 1];	/* of the last deferral */
 	unsigned		 npersist;	/* envelope rewrites not yet flushed */
 	unsigned		 linkdown_count;
 	struct event		*timer;

@@ -530,7 +530,7 @@ rcpt_result(struct qmsg *m, unsigned i, enum delivery_result r,
 	}
 	m->state[i] = RCPT_DEFERRED;
 	note_clear(&m->note[i]);
-	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
+	envelope_set_last_error(&m->env, reason);	/* on disk with the next try */
 	if (linkdown)
 		m->round_linkdown = true;
 	else

@@ -114,11 +114,14 @@ take_option(struct sm_options *o, int ch, const char *arg, char *err, size_t err
 	case 'v':
 		o->verbose = true;
 		return 0;
+	case 'C':
+		o->config = arg;	/* Sendmail's config file: homemx.conf for -bp */
+		return 0;
 	case 'q':
 		return usage_error(err, errlen, "-q%s: the queue is run by homemxd "
 		    "(mxctl queue flush)", arg != NULL ? arg : "");
 	/* taken for compatibility, meaning nothing here */
-	case 'A': case 'C': case 'G': case 'L': case 'N': case 'O': case 'R':
+	case 'A': case 'G': case 'L': case 'N': case 'O': case 'R':
 	case 'U': case 'V': case 'X': case 'c': case 'e': case 'h': case 'm':
 	case 'n': case 'x': case 'p':
 		return 0;

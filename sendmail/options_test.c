@@ -67,6 +67,10 @@ test_modes(void **state)
 	assert_int_equal(o.mode, SM_MODE_QUEUE_LIST);
 	assert_int_equal(PARSE(&o, "/usr/bin/mailq"), 0);
 	assert_int_equal(o.mode, SM_MODE_QUEUE_LIST);
+	assert_null(o.config);
+	assert_int_equal(PARSE(&o, "mailq", "-C", "/etc/homemx/test.conf"), 0);
+	assert_int_equal(o.mode, SM_MODE_QUEUE_LIST);
+	assert_string_equal(o.config, "/etc/homemx/test.conf");
 	assert_int_equal(PARSE(&o, "newaliases"), 0);
 	assert_int_equal(o.mode, SM_MODE_NEWALIASES);
 	assert_int_equal(PARSE(&o, "sendmail", "-I"), 0);

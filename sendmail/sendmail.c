@@ -32,7 +32,8 @@
 /* The socket homemxd makes for "listen local" (man/homemx.conf.5). */
 #define SENDMAIL_SOCKET_PATH	CONFIG_LOCAL_SOCKET_DEFAULT
 
-#define TIMEOUT_GREETING	60	/* also covers a role restarting */
+#define TIMEOUT_GREETING	60	/* a busy role; a dead one: homemxd's 421
+					 * (supervisor/localstandin.c) */
 #define TIMEOUT_COMMAND		300	/* RFC 5321 4.5.3.2 */
 #define TIMEOUT_FINAL		600	/* the dot: signed and committed first */
 #define STDIN_CHUNK		65536
@@ -425,6 +426,47 @@ smtp_proxy(void)
 	}
 }
 
+/*
+ * -bp, or called as mailq: the queue is homemxd's and shown by
+ * `mxctl queue list`, so run that, as the caller: the setgid group is
+ * dropped for good first, then mxctl (the one installed next to this
+ * program: /proc/self/exe names it through any mailq or sendmail link)
+ * asks homemxd, which serves root and the admin group only and tells
+ * anyone else so. -C FILE is Sendmail's config file option: mxctl -f FILE.
+ */
+static int
+queue_list(void)
+{
+	char self[4096], mxctl[4096 + 8];
+	char *argv[6];
+	int argc = 0;
+	gid_t gid = getgid();
+	ssize_t n;
+	char *slash;
+
+	if (setresgid(gid, gid, gid) == -1)
+		return fail(EX_OSERR, "%s", "setresgid", strerror(errno));
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		return fail(EX_UNAVAILABLE, "%s", "the queue is shown by "
+		    "`mxctl queue list` (as root or the admin group)", NULL);
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	snprintf(mxctl, sizeof(mxctl), "%.*s/mxctl",
+	    slash != NULL ? (int)(slash - self) : 1, slash != NULL ? self : ".");
+	argv[argc++] = mxctl;
+	if (run.o.config != NULL) {
+		argv[argc++] = "-f";
+		argv[argc++] = (char *)run.o.config;
+	}
+	argv[argc++] = "queue";
+	argv[argc++] = "list";
+	argv[argc] = NULL;
+	execv(mxctl, argv);
+	return fail(EX_UNAVAILABLE, "cannot run %s: run `mxctl queue list` "
+	    "(as root or the admin group)", mxctl, strerror(errno));
+}
+
 /* A setgid program may be started with 0, 1 or 2 closed: whatever we
  * open next (the socket) must not become one of them. */
 static void
@@ -478,7 +520,7 @@ sendmail_main(int argc, char **argv)
 	if (run.o.mode == SM_MODE_NEWALIASES)
 		return fail(EX_OK, "%s", "homemx has no aliases file: see mxctl alias", NULL);
 	if (run.o.mode == SM_MODE_QUEUE_LIST)
-		return fail(EX_UNAVAILABLE, "%s", "the queue is shown by mxctl queue list (as root)", NULL);
+		return queue_list();
 	if (has_control(run.o.sender))
 		return fail(EX_DATAERR, "%s", "-f: control characters (CR, LF ...) in the address", NULL);
 	if (run.o.has_fullname && sm_render_from(run.o.fullname, "a@b", probe, sizeof(probe)) == 0)

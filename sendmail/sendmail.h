@@ -40,7 +40,7 @@
 enum sm_mode {
 	SM_MODE_DELIVER = 0,	/* -bm (the default): read a message, send it */
 	SM_MODE_SMTP,		/* -bs: SMTP on stdin/stdout */
-	SM_MODE_QUEUE_LIST,	/* -bp, or called as mailq: not ours (mxctl) */
+	SM_MODE_QUEUE_LIST,	/* -bp, or called as mailq: mxctl queue list */
 	SM_MODE_NEWALIASES,	/* -bi, or called as newaliases: nothing to do */
 };
 
@@ -54,6 +54,7 @@ struct sm_options {
 	char		 fullname[SM_FULLNAME_MAX + 1];
 	bool		 body_8bit;	/* -B 8BITMIME */
 	bool		 verbose;	/* -v: the dialog on stderr */
+	const char	*config;	/* -C FILE: mxctl -f FILE for -bp (not copied) */
 	int		 nrcpt_args;
 	char		**rcpt_args;	/* argv's recipients (not copied) */
 };

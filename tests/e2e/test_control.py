@@ -8,10 +8,14 @@ that refuses it, retry_min is an hour), so messages stay in the queue:
   - queue list (mailq text; --deferred, --held, --to), show, flush (by id
     and by domain), delete, hold (kept over a restart of homemxd: the
     envelope says "held"), release, bounce (a DSN reaches the sender);
+  - the last error of a deferred message is in its envelope (version 6)
+    and `queue show`/`list --json` still give it after homemxd restarts;
   - status: every process with a pid, the queue, connections now, the
     screen's verdicts of the day; metrics: Prometheus text that parses,
     whose counters move after a connection and a message;
   - log -f filtered by session sees that session's lines and no other's;
+  - log -f that does not read (mxctl stopped) while 400 sessions log is
+    told "-- N lines lost: mxctl read too slowly --" once it reads again;
   - reload answers whether the config was accepted;
   - a role that is down: a clear error, exit 1, nothing changed; homemxd
     not running: a clear error; a uid outside root and the admin group is
@@ -23,6 +27,7 @@ import email.policy
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import smtplib
@@ -217,8 +222,10 @@ class TestQueue(ControlCase):
         env = [f for f in self.h.spool_files() if f.endswith(qid + ".env")][0]
         with open(env) as f:
             text = f.read()
-        self.assertTrue(text.startswith("homemx-envelope 4\n"), text)
+        # version 6: held, and deferred once (its last error)
+        self.assertTrue(text.startswith("homemx-envelope 6\n"), text)
         self.assertRegex(text, r"(?m)^held \d+$")
+        self.assertRegex(text, r"(?m)^last_error \S")
         flushed = self.ctl("queue", "flush", qid, check=False)
         self.assertEqual(flushed.returncode, 1)
         self.assertIn("held", flushed.stderr)
@@ -234,10 +241,39 @@ class TestQueue(ControlCase):
         self.h.wait_log(f"event=deferred qid={qid}", n=n + 1)   # tried at once
         self.assertNotIn(qid, self.queue_ids("--held"))
         with open(env) as f:
-            self.assertTrue(f.read().startswith("homemx-envelope 3\n"))
+            text = f.read()
+        self.assertNotRegex(text, r"(?m)^held ")
+        self.assertTrue(text.startswith("homemx-envelope 6\n"), text)
         p = self.ctl("queue", "release", qid, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("not held", p.stderr)
+        self.ctl("queue", "delete", qid)
+
+    def test_last_error_survives_restart(self):
+        qid = self.submit_deferred("fay@lasterror.test")
+        data, _ = self.ctl_json("queue", "show", qid)
+        reason = data["last_error"]
+        self.assertNotEqual(reason, "")
+        env = [f for f in self.h.spool_files() if f.endswith(qid + ".env")][0]
+        # the deferral's envelope rewrite reaches the disk after the log line
+        def on_disk():
+            with open(env) as f:
+                text = f.read()
+            return text if f"\nlast_error {reason}\n" in text else None
+        text = self.h.wait_for(on_disk, what="last_error in the envelope")
+        self.assertTrue(text.startswith("homemx-envelope 6\n"), text)
+
+        ready = self.h.count("event=control_ready")
+        self.h.stop()
+        self.h.start()
+        self.h.wait_log("event=control_ready", start_count=ready)
+        self.h.wait_for(lambda: qid in self.queue_ids(), what="message back in the queue")
+        data, _ = self.ctl_json("queue", "show", qid)
+        self.assertEqual(data["last_error"], reason)
+        self.assertEqual(data["state"], "deferred")
+        self.assertRegex(self.ctl("queue", "show", qid).stdout,
+                         rf"(?m)^last error: +{re.escape(reason)}$")
+        self.assertEqual(self.queue_ids()[qid]["last_error"], reason)
         self.ctl("queue", "delete", qid)
 
     def test_bounce_sends_a_dsn(self):
@@ -357,6 +393,60 @@ class TestStatusMetrics(ControlCase):
         for line in lines:
             self.assertRegex(line, rf"^homemx-smtpd\[\d+\]: .*sess={sa}( |$)")
         self.assertNotIn(sb, out.decode())
+
+
+    def quick_session(self):
+        """One SMTP connection to port 25 and QUIT: a few log lines."""
+        s = socket.create_connection(("127.0.0.1", self.h.smtp_port), timeout=20)
+        try:
+            s.recv(512)
+            s.sendall(b"QUIT\r\n")
+            s.recv(512)
+        finally:
+            s.close()
+
+    def test_log_follow_too_slow_says_lines_lost(self):
+        """A follower that does not read (mxctl stopped) while many sessions
+        log: homemxd keeps at most 64 frames for it and drops the rest; once
+        it reads again, it is told how many it lost, where they were."""
+        sessions = 400
+        f = subprocess.Popen([os.path.join(harness.BUILD, "mxctl"), "-f", self.h.conf_path,
+                              "log", "-f"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_output(f.stderr, b"following the log")
+            os.kill(f.pid, signal.SIGSTOP)
+            before = self.h.count("event=disconnect ")
+            for _ in range(sessions):
+                self.quick_session()
+            # the log file is written after the tap saw each line
+            self.h.wait_log("event=disconnect ", n=sessions, start_count=before,
+                            timeout=WAIT * 2)
+            os.kill(f.pid, signal.SIGCONT)
+            # the marker goes out before the next line once the backlog has
+            # drained: more sessions until it comes (bounded by the deadline)
+            got, deadline = b"", time.monotonic() + WAIT * 2
+            marker = re.compile(rb"(?m)^-- (\d+) lines lost: mxctl read too slowly --\n")
+            while not marker.search(got) or not got.endswith(b"\n"):
+                self.assertLess(time.monotonic(), deadline, got[-2000:])
+                if select.select([f.stdout], [], [], 0.5)[0]:
+                    chunk = os.read(f.stdout.fileno(), 65536)
+                    self.assertTrue(chunk, "mxctl log -f ended")
+                    got += chunk
+                else:
+                    self.quick_session()
+        finally:
+            f.kill()
+            f.communicate()
+        m = marker.search(got)
+        lost = int(m.group(1))
+        self.assertGreater(lost, 0)
+        before_marker = got[:m.start()].decode().splitlines()
+        # what came before the marker is whole lines, at most the backlog
+        # homemxd kept plus what the socket itself held
+        self.assertTrue(before_marker)
+        self.assertLess(len(before_marker), sessions * 2, "nothing was dropped?")
+        for line in before_marker:
+            self.assertRegex(line, r"^homemx-[a-z]+\[\d+\]: ")
 
 
 class TestAccessAndFailures(ControlCase):

@@ -90,10 +90,12 @@ class InstallLayoutTest(unittest.TestCase):
             self.assertTrue(os.path.exists(self.path(p)), p)
             self.assertEqual(oct(mode(self.path(p))), oct(m), p)
         # Programs an admin runs are in sbin; the roles are not in PATH.
-        # sendmail(8) is homemx-sendmail, and sendmail where nothing was.
+        # sendmail(8) is homemx-sendmail, and sendmail and mailq where
+        # nothing was.
         self.assertEqual(sorted(os.listdir(self.path("/usr/sbin"))),
-                         ["homemx-sendmail", "homemxd", "mxctl", "sendmail"])
+                         ["homemx-sendmail", "homemxd", "mailq", "mxctl", "sendmail"])
         self.assertEqual(os.readlink(self.path("/usr/sbin/sendmail")), "homemx-sendmail")
+        self.assertEqual(os.readlink(self.path("/usr/sbin/mailq")), "homemx-sendmail")
         self.assertEqual(os.readlink(self.path("/usr/share/man/man8/sendmail.8")),
                          "homemx-sendmail.8")
         sm = os.stat(self.path("/usr/sbin/homemx-sendmail"))
@@ -456,6 +458,15 @@ class InstalledServiceTest(unittest.TestCase):
         s.quit()
         data = self.wait_mail(b"submitted")
         self.assertEqual(dkim_signatures(data), [DOMAIN.encode(), DOMAIN.encode()])
+
+    def test_mailq_prints_the_queue(self):
+        # the installed mailq link runs the installed mxctl (next to it)
+        # with the default config: the same text as mxctl queue list
+        t = self.tree
+        want = t.run_in_service(["/usr/sbin/mxctl", "queue", "list"])
+        self.assertEqual(want.returncode, 0, want.stderr)
+        got = t.run_in_service(["/usr/sbin/mailq"])
+        self.assertEqual((got.returncode, got.stdout), (0, want.stdout), got.stderr)
 
     def test_reload_as_the_unit_does_it(self):
         t = self.tree

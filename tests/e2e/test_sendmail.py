@@ -21,7 +21,13 @@ what man/sendmail.8 and README.md's "sendmail for local programs" say:
     is 553, the message is signed);
   - no daemon: EX_TEMPFAIL before stdin is read, so the caller still has
     the message; a user outside the group homemx-send cannot connect; the
-    setgid program ignores the test's socket variable (secure_getenv).
+    setgid program ignores the test's socket variable (secure_getenv);
+  - the submission role down (killed, its restart a few seconds off):
+    homemxd answers the local socket with 421 itself, so sendmail exits
+    EX_TEMPFAIL at once instead of waiting for a greeting; once the role
+    is back, mail flows again;
+  - mailq (and -bp) prints what `mxctl queue list` prints, as the caller
+    (root here; a user outside the admin group is told no);
 The socket's group is made by homemxd; sendmail runs with that group as
 a supplementary group, the way the setgid program gets it.
 """
@@ -29,13 +35,16 @@ a supplementary group, the way the setgid program gets it.
 import email
 import email.header
 import grp
+import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 import dkim
@@ -381,6 +390,76 @@ class TestSendmail(unittest.TestCase):
         got = self.message_with("lee@example.test", b"Subject: via -bs")
         self.assertRegex(got, rb"Received: from local \(uid 65534 nobody\)")
         self.verify_dkim(self.strip_delivery_fields(got))
+
+    def submission_state(self):
+        """(pid, state) of the submission role, as mxctl status says."""
+        p = self.h.mxctl("status", "--json", check=False)
+        for r in json.loads(p.stdout)["records"]:
+            if r.get("section") == "process" and r.get("role") == "submission":
+                return r["pid"], r["state"]
+        return None, None
+
+    def kill_submission(self):
+        """SIGKILL to a ready submission role; the restart_in= it got."""
+        pid = self.h.wait_for(lambda: (lambda s: s[0] if s[1] == "running" else None)(
+            self.submission_state()), WAIT, "submission running and ready")
+        n = self.h.count("event=role_exit role=submission")
+        os.kill(pid, signal.SIGKILL)
+        self.h.wait_log("event=role_exit role=submission", start_count=n)
+        return pid, int(re.findall(r"event=role_exit role=submission signal=9 restart_in=(\d+)s",
+                                   self.h.log())[-1])
+
+    def test_submission_down_is_a_quick_tempfail(self):
+        # each kill within 30 s of the start doubles the backoff (1, 2, 4,
+        # 8 s): kill until the role stays down long enough to be sure that
+        # the 421 came from homemxd, not from the role coming back
+        delay = 0
+        while delay < 8:
+            on = self.h.count("event=local_standin role=supervisor state=on")
+            pid, delay = self.kill_submission()
+            self.h.wait_log("event=local_standin role=supervisor state=on", start_count=on)
+        off = self.h.count("event=local_standin role=supervisor state=off")
+        start = time.monotonic()
+        rc, err = self.run_as("nobody", ["lee@example.test"], b"Subject: while down\n\nhi\n")
+        took = time.monotonic() - start
+        self.assertEqual(rc, EX_TEMPFAIL, err)
+        self.assertIn("421 4.3.2", err)
+        self.assertLess(took, delay / 2, "sendmail waited for the role to come back")
+        # the role comes back and serves the socket again
+        self.h.wait_for(lambda: (lambda s: s[0] not in (None, 0, pid) and s[1] == "running")(
+            self.submission_state()), WAIT + delay, "submission restarted")
+        self.h.wait_log("event=local_standin role=supervisor state=off", start_count=off)
+        rc, err = self.run_as("nobody", ["lee@example.test"], b"Subject: back again\n\nhi\n")
+        self.assertEqual(rc, EX_OK, err)
+        self.message_with("lee@example.test", b"Subject: back again")
+
+    def test_mailq_is_mxctl_queue_list(self):
+        # a message that stays queued: remote mail is deferred here
+        n = self.h.count("event=deferred qid=")
+        rc, err = self.run_as("nobody", ["bob@remote.test"], b"Subject: for mailq\n\nhi\n")
+        self.assertEqual(rc, EX_OK, err)
+        self.h.wait_log("event=deferred qid=", n=n + 1)
+        qid = re.findall(r"event=deferred qid=([0-9a-f]{16})", self.h.log())[-1]
+        d = tempfile.mkdtemp(prefix="hmx-mailq-")
+        try:
+            mailq = os.path.join(d, "mailq")
+            os.symlink(os.path.abspath(self.sendmail), mailq)
+            want = self.h.mxctl("queue", "list").stdout
+            self.assertIn(qid, want)
+            for argv in ([mailq, "-C", self.h.conf_path],
+                         [self.sendmail, "-bp", "-C", self.h.conf_path]):
+                p = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT)
+                self.assertEqual((p.returncode, p.stdout), (0, want), p.stderr)
+            # nobody is neither root nor in the admin group: mxctl says so
+            p = self.popen_as("nobody", ["-bp", "-C", self.h.conf_path])
+            out, err = p.communicate(timeout=WAIT)
+            self.assertNotEqual(p.returncode, EX_OK, err)
+            self.assertEqual(out, b"")
+            self.assertIn("permission denied", err.decode())
+            self.assertIn("root or the homemx-admin group only", err.decode())
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+            self.h.mxctl("queue", "delete", qid)
 
     def test_usage_errors(self):
         rc, err = self.run_as("nobody", ["-t"], b"Subject: nobody to send to\n\nhi\n")
