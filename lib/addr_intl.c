@@ -39,6 +39,12 @@ addr_has_8bit(const char *s, size_t len)
 	return false;
 }
 
+bool
+addr_str_has_8bit(const char *s)
+{
+	return addr_has_8bit(s, strlen(s));
+}
+
 /* Well-formed UTF-8 (RFC 3629) without C0, DEL or C1 (U+0080..U+009F). */
 static bool
 utf8_is_clean(const uint8_t *s, size_t len)

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "addr_intl.h"
 #include "envelope.h"
 
 enum envelope_field {
@@ -113,15 +114,6 @@ is_printable(const char *s, size_t len, bool allow_8bit)
 			return false;
 	}
 	return true;
-}
-
-static bool
-has_8bit(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
 }
 
 static bool
@@ -572,11 +564,11 @@ envelope_is_writable(const struct envelope *e)
 		return false;
 	/* A UTF-8 address travels only with SMTPUTF8 (RFC 6531 3.4), and only
 	 * a version-5 file (one with "smtputf8") may hold it. */
-	if (!e->smtputf8 && has_8bit(e->sender))
+	if (!e->smtputf8 && addr_str_has_8bit(e->sender))
 		return false;
 	for (unsigned i = 0; i < e->nrcpt; i++)
 		if (!mailbox_is_valid(e->rcpt[i], strnlen(e->rcpt[i], ADDR_MAX + 1),
-		    false) || (!e->smtputf8 && has_8bit(e->rcpt[i])))
+		    false) || (!e->smtputf8 && addr_str_has_8bit(e->rcpt[i])))
 			return false;
 	return true;
 }
