@@ -5,7 +5,9 @@
  * ipc_cursor, checks ranges and syntax, and requires the payload to end
  * exactly where the last field ends. Sizes of outputs come from our own
  * structs, never from a count the peer sent. Free-text fields are checked
- * here by their kind (lib/ipc_text.h), once for every receiver.
+ * here by their kind (lib/ipc_text.h), once for every receiver. The
+ * frames of submission, signing and relay live in ipc_decode_send.c; the
+ * field checks both files use are in ipc_decode_priv.h.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "ipc_bounce.h"
 #include "ipc_decode.h"
+#include "ipc_decode_priv.h"
 #include "ipc_screen.h"
 #include "ipc_text.h"
 
@@ -30,8 +33,8 @@ queue_id_is_valid(const char *s)
 }
 
 /* An address field must be empty (if allowed) or parse as a mailbox. */
-static int
-check_address(struct ipc_cursor *c, const char *a, bool allow_empty)
+int
+ipc_check_address(struct ipc_cursor *c, const char *a, bool allow_empty)
 {
 	struct mailaddr m;
 
@@ -47,16 +50,16 @@ check_address(struct ipc_cursor *c, const char *a, bool allow_empty)
 }
 
 /* One field of a free-text kind (lib/ipc_text.h). */
-static void
-check_kind(struct ipc_cursor *c, const char *s,
+void
+ipc_check_kind(struct ipc_cursor *c, const char *s,
     bool (*is_valid)(const char *, size_t), const char *why)
 {
 	if (c->why == NULL && !is_valid(s, strlen(s)))
 		c->why = why;
 }
 
-static int
-check_msgid(struct ipc_cursor *c, const char *id)
+int
+ipc_check_msgid(struct ipc_cursor *c, const char *id)
 {
 	if (c->why != NULL)
 		return -1;
@@ -68,8 +71,8 @@ check_msgid(struct ipc_cursor *c, const char *id)
 }
 
 /* u16 count then that many recipient addresses, into a malloc'd array. */
-static void
-take_rcpt_list(struct ipc_cursor *c, char (**rcpt)[ADDR_MAX + 1], unsigned *nrcpt)
+void
+ipc_take_rcpt_list(struct ipc_cursor *c, char (**rcpt)[ADDR_MAX + 1], unsigned *nrcpt)
 {
 	uint16_t n = 0;
 
@@ -82,13 +85,13 @@ take_rcpt_list(struct ipc_cursor *c, char (**rcpt)[ADDR_MAX + 1], unsigned *nrcp
 		c->why = "out of memory";
 	for (unsigned i = 0; c->why == NULL && i < n; i++) {
 		(void)ipc_take_str(c, (*rcpt)[i], sizeof((*rcpt)[i]));
-		(void)check_address(c, (*rcpt)[i], false);
+		(void)ipc_check_address(c, (*rcpt)[i], false);
 		*nrcpt = i + 1;
 	}
 }
 
-static int
-finish(struct ipc_cursor *c, const char **why)
+int
+ipc_finish(struct ipc_cursor *c, const char **why)
 {
 	if (ipc_take_end(c) == -1) {
 		*why = c->why;
@@ -108,7 +111,7 @@ ipc_decode_sup_link(const struct ipc_frame *f, struct msg_sup_link *m,
 	if (ipc_take_u8(&c, &r) == 0 && (r == ROLE_SUPERVISOR || r >= ROLE_COUNT))
 		c.why = "bad role";
 	m->peer = (enum role)r;
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -118,7 +121,7 @@ ipc_decode_reload(const struct ipc_frame *f, char **text, const char **why)
 
 	ipc_cursor_init(&c, f);
 	(void)ipc_take_str_alloc(&c, text, CONFIG_TEXT_MAX);
-	if (finish(&c, why) == -1) {
+	if (ipc_finish(&c, why) == -1) {
 		free(*text);
 		*text = NULL;
 		return -1;
@@ -134,7 +137,7 @@ ipc_decode_sup_tls(const struct ipc_frame *f, uint32_t *npairs, const char **why
 	ipc_cursor_init(&c, f);
 	if (ipc_take_u32(&c, npairs) == 0 && (*npairs == 0 || *npairs > TLSPEM_PAIRS_MAX))
 		c.why = "bad number of certificate pairs";
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -147,7 +150,7 @@ ipc_decode_peer_bad(const struct ipc_frame *f, enum role *peer, const char **why
 	if (ipc_take_u8(&c, &r) == 0 && (r == ROLE_SUPERVISOR || r >= ROLE_COUNT))
 		c.why = "bad role";
 	*peer = (enum role)r;
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -156,7 +159,7 @@ ipc_decode_empty(const struct ipc_frame *f, const char **why)
 	struct ipc_cursor c;
 
 	ipc_cursor_init(&c, f);
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -169,8 +172,8 @@ ipc_decode_role_fatal(const struct ipc_frame *f, struct msg_role_fatal *m,
 	(void)ipc_take_str(&c, m->text, sizeof(m->text));
 	if (c.why == NULL && m->text[0] == '\0')
 		c.why = "empty text";
-	check_kind(&c, m->text, ipc_text_line_is_valid, "bad text line");
-	return finish(&c, why);
+	ipc_check_kind(&c, m->text, ipc_text_line_is_valid, "bad text line");
+	return ipc_finish(&c, why);
 }
 
 int
@@ -181,8 +184,8 @@ ipc_decode_resolve_ask(const struct ipc_frame *f, struct msg_resolve_ask *m,
 
 	ipc_cursor_init(&c, f);
 	(void)ipc_take_str(&c, m->address, sizeof(m->address));
-	(void)check_address(&c, m->address, false);
-	return finish(&c, why);
+	(void)ipc_check_address(&c, m->address, false);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -204,9 +207,9 @@ ipc_decode_resolve_answer(const struct ipc_frame *f,
 	m->nmailbox = c.why == NULL ? n : 0;
 	for (unsigned i = 0; i < m->nmailbox && c.why == NULL; i++) {
 		(void)ipc_take_str(&c, m->mailbox[i], sizeof(m->mailbox[i]));
-		(void)check_address(&c, m->mailbox[i], false);
+		(void)ipc_check_address(&c, m->mailbox[i], false);
 	}
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -223,7 +226,7 @@ ipc_decode_queue_opened(const struct ipc_frame *f, struct msg_queue_opened *m,
 		c.why = "bad status";
 	m->status = (enum queue_status)s;
 	if (c.why == NULL && s == QUEUE_OK) {
-		(void)check_msgid(&c, m->msgid);
+		(void)ipc_check_msgid(&c, m->msgid);
 		if (c.why == NULL && f->fd < 0)
 			c.why = "OK without fd";
 	}
@@ -231,7 +234,7 @@ ipc_decode_queue_opened(const struct ipc_frame *f, struct msg_queue_opened *m,
 		c.why = "fd without OK";
 	if (c.why == NULL && s != QUEUE_OK && m->msgid[0] != '\0')
 		c.why = "queue id without OK";
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -244,21 +247,21 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 	memset(m, 0, sizeof(*m));
 	ipc_cursor_init(&c, f);
 	(void)ipc_take_str(&c, m->msgid, sizeof(m->msgid));
-	(void)check_msgid(&c, m->msgid);
+	(void)ipc_check_msgid(&c, m->msgid);
 	(void)ipc_take_str(&c, m->sender, sizeof(m->sender));
-	(void)check_address(&c, m->sender, true);
+	(void)ipc_check_address(&c, m->sender, true);
 	(void)ipc_take_str(&c, m->helo, sizeof(m->helo));
 	(void)ipc_take_str(&c, m->client_ip, sizeof(m->client_ip));
 	(void)ipc_take_u8(&c, &src);
 	if (c.why == NULL && (src < SOURCE_SMTP || src > SOURCE_MAX))
 		c.why = "bad source";
-	check_kind(&c, m->helo, ipc_token_is_valid, "bad helo bytes");
-	check_kind(&c, m->client_ip, ipc_ip_text_is_valid, "bad client ip");
+	ipc_check_kind(&c, m->helo, ipc_token_is_valid, "bad helo bytes");
+	ipc_check_kind(&c, m->client_ip, ipc_ip_text_is_valid, "bad client ip");
 	m->source = (enum msg_source)src;
-	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
+	ipc_take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
 	(void)ipc_take_str(&c, m->prepend, sizeof(m->prepend));
 	if (m->prepend[0] != '\0')
-		check_kind(&c, m->prepend, ipc_header_block_is_valid, "bad header block");
+		ipc_check_kind(&c, m->prepend, ipc_header_block_is_valid, "bad header block");
 	ipc_take_strip_list(&c, m->strip, &m->nstrip);
 	uint8_t u8 = 0;
 	(void)ipc_take_u8(&c, &u8);
@@ -268,7 +271,7 @@ ipc_decode_commit(const struct ipc_frame *f, struct msg_commit *m,
 	if (c.why == NULL && m->source != SOURCE_SMTP &&
 	    (m->prepend[0] != '\0' || m->nstrip > 0))
 		c.why = "header changes outside port 25";
-	if (finish(&c, why) == -1) {
+	if (ipc_finish(&c, why) == -1) {
 		msg_commit_free(m);
 		return -1;
 	}
@@ -295,9 +298,9 @@ ipc_decode_committed(const struct ipc_frame *f, struct msg_committed *m,
 	(void)ipc_take_str(&c, m->msgid, sizeof(m->msgid));
 	if (c.why == NULL && (s < QUEUE_OK || s > QUEUE_STATUS_MAX))
 		c.why = "bad status";
-	(void)check_msgid(&c, m->msgid);
+	(void)ipc_check_msgid(&c, m->msgid);
 	m->status = (enum queue_status)s;
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -308,8 +311,8 @@ ipc_decode_abort(const struct ipc_frame *f, struct msg_abort *m,
 
 	ipc_cursor_init(&c, f);
 	(void)ipc_take_str(&c, m->msgid, sizeof(m->msgid));
-	(void)check_msgid(&c, m->msgid);
-	return finish(&c, why);
+	(void)ipc_check_msgid(&c, m->msgid);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -320,12 +323,12 @@ ipc_decode_deliver(const struct ipc_frame *f, struct msg_deliver *m,
 
 	ipc_cursor_init(&c, f);
 	(void)ipc_take_str(&c, m->msgid, sizeof(m->msgid));
-	(void)check_msgid(&c, m->msgid);
+	(void)ipc_check_msgid(&c, m->msgid);
 	(void)ipc_take_str(&c, m->sender, sizeof(m->sender));
-	(void)check_address(&c, m->sender, true);
+	(void)ipc_check_address(&c, m->sender, true);
 	(void)ipc_take_str(&c, m->rcpt, sizeof(m->rcpt));
-	(void)check_address(&c, m->rcpt, false);
-	return finish(&c, why);
+	(void)ipc_check_address(&c, m->rcpt, false);
+	return ipc_finish(&c, why);
 }
 
 int
@@ -340,16 +343,16 @@ ipc_decode_delivery_result(const struct ipc_frame *f,
 	(void)ipc_take_str(&c, m->reason, sizeof(m->reason));
 	if (c.why == NULL && (r < DELIVERY_OK || r > DELIVERY_RESULT_MAX))
 		c.why = "bad result";
-	check_kind(&c, m->reason, ipc_text_line_is_valid, "bad text line");
+	ipc_check_kind(&c, m->reason, ipc_text_line_is_valid, "bad text line");
 	m->result = (enum delivery_result)r;
-	return finish(&c, why);
+	return ipc_finish(&c, why);
 }
 
 /* ---- encoders ----------------------------------------------------------- */
 
 /* A free-text field, cleaned to a valid text line of at most max bytes. */
-static void
-put_text_line(struct ipc_builder *b, const char *s, size_t max)
+void
+ipc_put_text_line(struct ipc_builder *b, const char *s, size_t max)
 {
 	char clean[IPC_FATAL_TEXT_MAX + 1];
 	_Static_assert(IPC_REASON_MAX <= IPC_FATAL_TEXT_MAX &&
@@ -399,7 +402,7 @@ void
 ipc_encode_role_fatal(struct ipc_builder *b, const char *text)
 {
 	ipc_build_init(b);
-	put_text_line(b, text, IPC_FATAL_TEXT_MAX);
+	ipc_put_text_line(b, text, IPC_FATAL_TEXT_MAX);
 }
 
 void
@@ -509,382 +512,7 @@ ipc_encode_delivery_result(struct ipc_builder *b, enum delivery_result r,
 {
 	ipc_build_init(b);
 	ipc_put_u8(b, (uint8_t)r);
-	put_text_line(b, reason, IPC_REASON_MAX);
-}
-
-/* ---- submission, signing, relay ---------------------------------------- */
-
-/* A user name is an address (user@domain) as stored by mxctl. */
-int
-ipc_decode_auth_ask(const struct ipc_frame *f, struct msg_auth_ask *m,
-    const char **why)
-{
-	struct ipc_cursor c;
-
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_str(&c, m->user, sizeof(m->user));
-	(void)ipc_take_str(&c, m->password, sizeof(m->password));
-	(void)ipc_take_str(&c, m->client_ip, sizeof(m->client_ip));
-	if (c.why == NULL && m->user[0] == '\0')
-		c.why = "empty user";
-	check_kind(&c, m->client_ip, ipc_ip_text_is_valid, "bad client ip");
-	return finish(&c, why);
-}
-
-static int
-decode_u8_answer(const struct ipc_frame *f, uint8_t max, uint8_t *out,
-    const char **why)
-{
-	struct ipc_cursor c;
-
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_u8(&c, out);
-	if (c.why == NULL && (*out < 1 || *out > max))
-		c.why = "bad result";
-	return finish(&c, why);
-}
-
-int
-ipc_decode_auth_answer(const struct ipc_frame *f, enum auth_result *r,
-    const char **why)
-{
-	uint8_t v = 0;
-	int ret = decode_u8_answer(f, AUTH_RESULT_MAX, &v, why);
-
-	*r = (enum auth_result)v;
-	return ret;
-}
-
-int
-ipc_decode_sender_ask(const struct ipc_frame *f, struct msg_sender_ask *m,
-    const char **why)
-{
-	struct ipc_cursor c;
-
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_str(&c, m->user, sizeof(m->user));
-	(void)check_address(&c, m->user, false);
-	(void)ipc_take_str(&c, m->address, sizeof(m->address));
-	(void)check_address(&c, m->address, false);
-	return finish(&c, why);
-}
-
-int
-ipc_decode_sender_answer(const struct ipc_frame *f, enum sender_result *r,
-    const char **why)
-{
-	uint8_t v = 0;
-	int ret = decode_u8_answer(f, SENDER_RESULT_MAX, &v, why);
-
-	*r = (enum sender_result)v;
-	return ret;
-}
-
-int
-ipc_decode_local_user_ask(const struct ipc_frame *f, uint32_t *uid, const char **why)
-{
-	struct ipc_cursor c;
-
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_u32(&c, uid);
-	return finish(&c, why);
-}
-
-/* The login becomes the local part of a sender address: it must be one
- * as it is (addr_login_is_valid), and present exactly when FOUND. */
-int
-ipc_decode_local_user_answer(const struct ipc_frame *f,
-    struct msg_local_user_answer *m, const char **why)
-{
-	struct ipc_cursor c;
-	uint8_t v = 0;
-
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_u8(&c, &v);
-	(void)ipc_take_str(&c, m->login, sizeof(m->login));
-	if (c.why == NULL && (v < 1 || v > LOCAL_USER_RESULT_MAX))
-		c.why = "bad result";
-	if (c.why == NULL && v == LOCAL_USER_FOUND && !addr_login_is_valid(m->login))
-		c.why = "bad login";
-	if (c.why == NULL && v != LOCAL_USER_FOUND && m->login[0] != '\0')
-		c.why = "login without FOUND";
-	m->result = (enum local_user_result)v;
-	return finish(&c, why);
-}
-
-int
-ipc_decode_sign_ask(const struct ipc_frame *f, struct msg_sign_ask *m,
-    const char **why)
-{
-	struct ipc_cursor c;
-
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_str(&c, m->domain, sizeof(m->domain));
-	if (c.why == NULL && !domain_is_valid(m->domain, strlen(m->domain)))
-		c.why = "invalid domain";
-	return finish(&c, why);
-}
-
-int
-ipc_decode_sign_answer(const struct ipc_frame *f, struct msg_sign_answer *m,
-    const char **why)
-{
-	struct ipc_cursor c;
-	uint8_t s = 0;
-
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_u8(&c, &s);
-	(void)ipc_take_str(&c, m->headers, sizeof(m->headers));
-	if (c.why == NULL && (s < SIGN_OK || s > SIGN_STATUS_MAX))
-		c.why = "bad status";
-	if (c.why == NULL && s == SIGN_OK)
-		check_kind(&c, m->headers, ipc_header_block_is_valid, "bad header block");
-	if (c.why == NULL && s != SIGN_OK && m->headers[0] != '\0')
-		c.why = "headers without OK";
-	m->status = (enum sign_status)s;
-	return finish(&c, why);
-}
-
-int
-ipc_decode_relay(const struct ipc_frame *f, struct msg_relay *m,
-    const char **why)
-{
-	struct ipc_cursor c;
-
-	memset(m, 0, sizeof(*m));
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_str(&c, m->msgid, sizeof(m->msgid));
-	(void)check_msgid(&c, m->msgid);
-	(void)ipc_take_str(&c, m->sender, sizeof(m->sender));
-	(void)check_address(&c, m->sender, true);
-	take_rcpt_list(&c, &m->rcpt, &m->nrcpt);
-	uint8_t u8 = 0;
-	(void)ipc_take_u8(&c, &u8);
-	if (c.why == NULL && u8 > 1)
-		c.why = "bad smtputf8 flag";
-	m->smtputf8 = u8 == 1;
-	if (finish(&c, why) == -1) {
-		msg_relay_free(m);
-		return -1;
-	}
-	return 0;
-}
-
-void
-msg_relay_free(struct msg_relay *m)
-{
-	free(m->rcpt);
-	m->rcpt = NULL;
-	m->nrcpt = 0;
-}
-
-int
-ipc_decode_relay_result(const struct ipc_frame *f, struct msg_relay_result *m,
-    const char **why)
-{
-	struct ipc_cursor c;
-	uint16_t n = 0;
-
-	memset(m, 0, sizeof(*m));
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_u16(&c, &n);
-	if (c.why == NULL && (n == 0 || n > IPC_MAX_RCPTS))
-		c.why = "bad recipient count";
-	if (c.why == NULL && (m->rcpt = calloc(n, sizeof(*m->rcpt))) == NULL)
-		c.why = "out of memory";
-	for (unsigned i = 0; c.why == NULL && i < n; i++) {
-		uint8_t r = 0;
-		(void)ipc_take_u8(&c, &r);
-		(void)ipc_take_str(&c, m->rcpt[i].reply, RELAY_REPLY_MAX + 1);
-		if (c.why == NULL && (r < DELIVERY_OK || r > DELIVERY_RESULT_MAX))
-			c.why = "bad result";
-		check_kind(&c, m->rcpt[i].reply, ipc_text_line_is_valid, "bad text line");
-		m->rcpt[i].result = (enum delivery_result)r;
-		m->n = i + 1;
-	}
-	if (finish(&c, why) == -1) {
-		msg_relay_result_free(m);
-		return -1;
-	}
-	return 0;
-}
-
-void
-msg_relay_result_free(struct msg_relay_result *m)
-{
-	free(m->rcpt);
-	m->rcpt = NULL;
-	m->n = 0;
-}
-
-void
-ipc_encode_auth_ask(struct ipc_builder *b, const struct msg_auth_ask *m)
-{
-	ipc_build_init(b);
-	ipc_put_str(b, m->user);
-	ipc_put_str(b, m->password);
-	ipc_put_str(b, m->client_ip);
-}
-
-void
-ipc_encode_u8_answer(struct ipc_builder *b, uint8_t v)
-{
-	ipc_build_init(b);
-	ipc_put_u8(b, v);
-}
-
-void
-ipc_encode_sender_ask(struct ipc_builder *b, const char *user,
-    const char *address)
-{
-	ipc_build_init(b);
-	ipc_put_str(b, user);
-	ipc_put_str(b, address);
-}
-
-void
-ipc_encode_local_user_ask(struct ipc_builder *b, uint32_t uid)
-{
-	ipc_build_init(b);
-	ipc_put_u32(b, uid);
-}
-
-void
-ipc_encode_local_user_answer(struct ipc_builder *b, const struct msg_local_user_answer *m)
-{
-	ipc_build_init(b);
-	ipc_put_u8(b, (uint8_t)m->result);
-	ipc_put_str(b, m->result == LOCAL_USER_FOUND ? m->login : "");
-}
-
-void
-ipc_encode_sign_ask(struct ipc_builder *b, const char *domain)
-{
-	ipc_build_init(b);
-	ipc_put_str(b, domain);
-}
-
-void
-ipc_encode_sign_answer(struct ipc_builder *b, enum sign_status s,
-    const char *headers)
-{
-	ipc_build_init(b);
-	ipc_put_u8(b, (uint8_t)s);
-	ipc_put_str(b, headers);
-}
-
-void
-ipc_encode_relay(struct ipc_builder *b, const struct msg_relay *m)
-{
-	ipc_build_init(b);
-	ipc_put_str(b, m->msgid);
-	ipc_put_str(b, m->sender);
-	ipc_put_u16(b, (uint16_t)m->nrcpt);
-	for (unsigned i = 0; i < m->nrcpt; i++)
-		ipc_put_str(b, m->rcpt[i]);
-	ipc_put_u8(b, m->smtputf8 ? 1 : 0);
-}
-
-void
-ipc_encode_relay_result(struct ipc_builder *b, const struct msg_relay_result *m)
-{
-	ipc_build_init(b);
-	ipc_put_u16(b, (uint16_t)m->n);
-	for (unsigned i = 0; i < m->n; i++) {
-		ipc_put_u8(b, (uint8_t)m->rcpt[i].result);
-		put_text_line(b, m->rcpt[i].reply, RELAY_REPLY_MAX);
-	}
-}
-
-/* ---- the remembered IPv6->IPv4 fallback ------------------------------------ */
-
-bool
-family_name_is_valid(const char *name)
-{
-	size_t len = strnlen(name, ADDR_DOMAIN_MAX + 1);
-
-	if (!domain_is_valid(name, len))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (isupper((unsigned char)name[i]))
-			return false;
-	return true;
-}
-
-static void
-take_family_pin(struct ipc_cursor *c, struct family_pin *p)
-{
-	(void)ipc_take_str(c, p->name, sizeof(p->name));
-	(void)ipc_take_u64(c, &p->until);
-	if (c->why == NULL && !family_name_is_valid(p->name))
-		c->why = "invalid destination name";
-	if (c->why == NULL && (p->until == 0 || p->until >= FAMILY_UNTIL_MAX))
-		c->why = "bad until";
-}
-
-int
-ipc_decode_family_learned(const struct ipc_frame *f, struct family_pin *p,
-    const char **why)
-{
-	struct ipc_cursor c;
-
-	memset(p, 0, sizeof(*p));
-	ipc_cursor_init(&c, f);
-	take_family_pin(&c, p);
-	return finish(&c, why);
-}
-
-int
-ipc_decode_family_memory(const struct ipc_frame *f, struct msg_family_memory *m,
-    const char **why)
-{
-	struct ipc_cursor c;
-	uint16_t n = 0;
-
-	memset(m, 0, sizeof(*m));
-	ipc_cursor_init(&c, f);
-	(void)ipc_take_u16(&c, &n);
-	if (c.why == NULL && (n == 0 || n > FAMILY_PINS_PER_FRAME))
-		c.why = "bad count";
-	if (c.why == NULL && (m->pins = calloc(n, sizeof(*m->pins))) == NULL)
-		c.why = "out of memory";
-	for (unsigned i = 0; c.why == NULL && i < n; i++) {
-		take_family_pin(&c, &m->pins[i]);
-		m->n = i + 1;
-	}
-	if (finish(&c, why) == -1) {
-		msg_family_memory_free(m);
-		return -1;
-	}
-	return 0;
-}
-
-void
-msg_family_memory_free(struct msg_family_memory *m)
-{
-	free(m->pins);
-	m->pins = NULL;
-	m->n = 0;
-}
-
-void
-ipc_encode_family_learned(struct ipc_builder *b, const struct family_pin *p)
-{
-	ipc_build_init(b);
-	ipc_put_str(b, p->name);
-	ipc_put_u64(b, p->until);
-}
-
-void
-ipc_encode_family_memory(struct ipc_builder *b, const struct family_pin *p,
-    unsigned n)
-{
-	ipc_build_init(b);
-	ipc_put_u16(b, (uint16_t)n);
-	for (unsigned i = 0; i < n; i++) {
-		ipc_put_str(b, p[i].name);
-		ipc_put_u64(b, p[i].until);
-	}
+	ipc_put_text_line(b, reason, IPC_REASON_MAX);
 }
 
 /* ---- every type --------------------------------------------------------- */

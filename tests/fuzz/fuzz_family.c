@@ -1,9 +1,9 @@
-// SOURCES: lib/ipc.c lib/ipc_decode.c lib/ipc_ctl.c lib/addr.c lib/addr_intl.c lib/log.c lib/util.c queue/family_store.c lib/ipc_screen.c lib/ipc_text.c lib/ipc_bounce.c lib/batv.c
+// SOURCES: lib/ipc.c lib/ipc_decode.c lib/ipc_decode_send.c lib/ipc_ctl.c lib/addr.c lib/addr_intl.c lib/log.c lib/util.c queue/family_store.c lib/ipc_screen.c lib/ipc_text.c lib/ipc_bounce.c lib/batv.c
 // LIBS: -levent -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_family.c - the remembered IPv6->IPv4 fallbacks on their
  * way from the relay to the queue's disk and back: the two decoders
- * (MSG_RELAY_FAMILY_LEARNED, MSG_QUEUE_FAMILY_MEMORY, lib/ipc_decode.c)
+ * (MSG_RELAY_FAMILY_LEARNED, MSG_QUEUE_FAMILY_MEMORY, lib/ipc_decode.c lib/ipc_decode_send.c)
  * and the file parser of spool_dir/state/family (queue/family_store.c).
  *
  * Input: byte 0 picks the target; the rest is the payload or the file.
