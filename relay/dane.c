@@ -80,3 +80,9 @@ dane_decide(bool validating, bool mx_secure, enum dane_rcode rc, bool ad,
 			return DANE_AUTH;
 	return DANE_ENCRYPT;
 }
+
+enum dane_state
+dane_addr_gate(enum dane_state st, bool addrs_secure)
+{
+	return addrs_secure ? st : DANE_OFF;
+}

@@ -10,7 +10,8 @@
  * host (RFC 6698 4.1, RFC 7672 2.1.1: the AD bit is only as good as the
  * path to the resolver). DANE applies to an MX host only when the MX
  * RRset itself was validated (RFC 7672 2.2.1): an insecure MX name could
- * be the attacker's.
+ * be the attacker's; and only when the host's A/AAAA answers were secure
+ * too (RFC 7672 2.2.2, dane_addr_gate).
  */
 #ifndef RELAY_DANE_H
 #define RELAY_DANE_H
@@ -70,5 +71,14 @@ enum dane_state {
  */
 enum dane_state	dane_decide(bool validating, bool mx_secure, enum dane_rcode rc, bool ad,
 		    const struct dane_set *);
+
+/*
+ * RFC 7672 2.2.2: the TLSA records of an MX host count only when its
+ * address records are secure too; with insecure addresses (addrs_secure
+ * false) the host is as if it had no TLSA: DANE_OFF, even for a failed
+ * TLSA lookup. A failed address lookup is no answer and stays with the
+ * caller (the host has no address to try: a deferral).
+ */
+enum dane_state	dane_addr_gate(enum dane_state, bool addrs_secure);
 
 #endif

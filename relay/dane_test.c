@@ -132,6 +132,20 @@ test_decide(void **state)
 	assert_int_equal(dane_decide(true, false, DANE_RC_FAIL, false, &usable), DANE_OFF);
 }
 
+/* RFC 7672 2.2.2: insecure addresses switch off whatever the TLSA said */
+static void
+test_address_gate(void **state)
+{
+	static const enum dane_state all[] = { DANE_OFF, DANE_AUTH, DANE_ENCRYPT,
+	    DANE_HOST_FAILED };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		assert_int_equal(dane_addr_gate(all[i], true), all[i]);
+		assert_int_equal(dane_addr_gate(all[i], false), DANE_OFF);
+	}
+}
+
 static void
 test_policy_precedence(void **state)
 {
@@ -180,6 +194,7 @@ main(void)
 		cmocka_unit_test(test_rcodes_and_broken_packets),
 		cmocka_unit_test(test_usable),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_address_gate),
 		cmocka_unit_test(test_policy_precedence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -330,20 +330,21 @@ fetch_next_address(struct entry *e)
 
 static void
 on_policy_host(uint64_t key, uint32_t tag, int family, enum dns_status st,
-    const struct sockaddr_storage *addrs, size_t n, const char *err)
+    const struct sockaddr_storage *addrs, size_t n, const char *err, bool secure)
 {
 	struct entry *e = entry_by_key(key);
 	char host[ADDR_DOMAIN_MAX + 16];
 
 	(void)tag;
 	(void)err;
+	(void)secure;	/* the policy rests on the HTTPS certificate (RFC 8461 3.3) */
 	if (e == NULL || !e->busy)
 		return;
 	for (size_t i = 0; st == DNS_OK && i < n && e->naddrs < STS_ADDRS_MAX; i++)
 		e->addrs[e->naddrs++] = addrs[i];
 	if (e->naddrs == 0 && family == AF_INET) {
 		snprintf(host, sizeof(host), "mta-sts.%s", e->domain);
-		dns_lookup_addr(host, AF_INET6, on_policy_host, e->key, 0);
+		dns_lookup_addr(host, AF_INET6, on_policy_host, e->key, 0, false);
 		return;
 	}
 	e->aidx = 0;
@@ -368,7 +369,7 @@ on_txt(uint64_t key, enum dns_status st, const char *const *txt, size_t n, const
 	}
 	snprintf(host, sizeof(host), "mta-sts.%s", e->domain);
 	e->naddrs = 0;
-	dns_lookup_addr(host, AF_INET, on_policy_host, e->key, 0);
+	dns_lookup_addr(host, AF_INET, on_policy_host, e->key, 0, false);
 }
 
 /* ---- the interface -------------------------------------------------------------------------- */

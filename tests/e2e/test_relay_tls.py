@@ -14,7 +14,8 @@ in plaintext:
     unbound that validates it with its own trust anchor; dns_validating
     on. A matching TLSA 3 1 1 delivers (and beats a name the CA would
     refuse), a TLSA that does not match defers, TLSA + stripped STARTTLS
-    defers, the same records in an unsigned zone are ignored;
+    defers, the same records in an unsigned zone are ignored, and so is a
+    signed TLSA whose host has an insecure address (RFC 7672 2.2.2);
   - without a policy nothing changes: a misnamed certificate is still used
     for opportunistic TLS (the check only logged).
 The certificates come from doctor_world.TestCA (openssl CLI, faketime for
@@ -146,6 +147,12 @@ class RelayTlsTest(unittest.TestCase):
                 dns.add_signed(f"{sub}.dane.test", "MX", f"10 mx-{sub}.dane.test.")
                 dns.add_signed(f"mx-{sub}.dane.test", "A", cls.h[label].ipv4)
                 dns.add_signed(f"_25._tcp.mx-{sub}.dane.test", "TLSA", f"3 1 1 {digest}")
+            # RFC 7672 2.2.2: a signed MX and signed TLSA that does not match,
+            # but the host's A record is answered from local-data (no AD), as
+            # when the address comes from an unsigned zone through a CNAME
+            dns.add_signed("insaddr.dane.test", "MX", "10 mx-insaddr.dane.test.")
+            dns.add_signed("_25._tcp.mx-insaddr.dane.test", "TLSA", f"3 1 1 {bad_hash}")
+            dns.add("mx-insaddr.dane.test", "A", cls.h["dane"].ipv4)
             # the same wrong record, unsigned: insecure, so ignored
             dns.add("insecure.test", "MX", "10 mx.insecure.test.")
             dns.add_host_records("mx.insecure.test", cls.h["dane"])
@@ -300,6 +307,23 @@ class Dane(RelayTlsTest):
         self.assertRegex(reply, r"^4\.7\.4 mx-strip.dane.test\S+ does not offer STARTTLS "
                                 r"\(dane\)")
         self.assert_never_sent("danestrip")
+
+    def test_insecure_address_switches_dane_off(self):
+        """A secure MX and a secure TLSA that does not match, but the
+        host's A answer is insecure: no DANE (RFC 7672 2.2.2), said in the
+        log, and the message goes out with opportunistic TLS."""
+        self.assertEqual(self.rig.relay(["a@insaddr.dane.test"])[0][0], OK)
+        (m,) = self.rx["dane"].messages()
+        self.assertTrue(m.tls)
+        log = self.rig.log()
+        self.assertRegex(log, r"event=relay_dane_off qid=\S+ domain=insaddr.dane.test "
+                              r"mx=mx-insaddr.dane.test reason=insecure_address")
+        self.assertRegex(log, r"mx=mx-insaddr.dane.test ip=\S+ tls=\S+ policy=opportunistic")
+
+    def test_secure_address_keeps_dane(self):
+        """The signed host of the mismatching TLSA says nothing of it."""
+        self.assertEqual(self.rig.relay(["a@bad.dane.test"])[0][0], TEMPFAIL)
+        self.assertNotIn("event=relay_dane_off", self.rig.log())
 
     def test_unsigned_tlsa_is_ignored(self):
         self.assertEqual(self.rig.relay(["a@insecure.test"])[0][0], OK)
