@@ -165,6 +165,13 @@ class RelayTlsTest(unittest.TestCase):
                 dns.add(f"mta-sts.{domain}", "A", policy_host.ipv4)
                 policies[f"mta-sts.{domain}"] = (f"version: STSv1\nmode: {mode}\n"
                                                  f"mx: {pattern}\nmax_age: 86400\n")
+            # refreshed in the background (RFC 8461 10.2): max_age 20, so
+            # due 10 s after the fetch
+            dns.add("sts-refresh.test", "MX", "10 mx.good.test.")
+            dns.add("_mta-sts.sts-refresh.test", "TXT", '"v=STSv1; id=20261205T1;"')
+            dns.add("mta-sts.sts-refresh.test", "A", policy_host.ipv4)
+            policies["mta-sts.sts-refresh.test"] = ("version: STSv1\nmode: enforce\n"
+                                                    "mx: mx.good.test\nmax_age: 20\n")
             dns.start()
             pcert = ca.leaf("policy", list(policies))
             cls.policy_args = (policy_host.ns, policy_host.ipv4, *pcert, policies)
@@ -403,6 +410,39 @@ class MtaSts(RelayTlsTest):
             self.assertEqual(self.rx["good"].connections, [])
         finally:
             type(self).policy_server = PolicyServer(*self.policy_args)
+
+
+class MtaStsRefresh(RelayTlsTest):
+    def extra_conf(self, conf):
+        return conf.replace("destination domain *.test tls=require\n", "")
+
+    def test_cached_policy_is_refreshed_without_mail(self):
+        """One message caches a policy of max_age 20; the domain then
+        publishes a new id and policy: the relay fetches it on its own,
+        before the old one expires, and no mail goes out meanwhile."""
+        self.assertEqual(self.rig.relay(["a@sts-refresh.test"])[0][0], OK)
+        path = os.path.join(self.state_dir, "mta-sts-sts-refresh.test")
+        with open(path) as f:
+            self.assertIn("max_age: 20\n", f.read())
+        self.policy_server.policies["mta-sts.sts-refresh.test"] = (
+            "version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 86400\n")
+        dns = self.dns
+        dns.records = [r for r in dns.records if not r.startswith("_mta-sts.sts-refresh.test.")]
+        dns.add("_mta-sts.sts-refresh.test", "TXT", '"v=STSv1; id=20261205T2;"')
+        dns.restart()
+        self.rig.wait_log(r"event=mta_sts_fetch domain=sts-refresh.test result=ok "
+                          r"id=20261205T2 mode=enforce mx=1 max_age=86400", regex=True)
+
+        def replaced():
+            with open(path) as f:
+                text = f.read()
+            return text.startswith("id 20261205T2\n") and "max_age: 86400\n" in text
+        self.rig.wait_for(replaced, what="the cache file holds the new policy")
+        log = self.rig.log()
+        self.assertRegex(log, r"event=mta_sts_refresh domain=sts-refresh.test id=20261205T1 "
+                              r"expires_in=\d+ fetch=yes")
+        self.assertEqual(len(self.attempts()), 1)
+        self.assertEqual(len(self.rx["good"].messages()), 1)
 
 
 class DaneReport(RelayTlsTest):
