@@ -650,8 +650,13 @@ on_tlsa(uint64_t id, uint32_t tag, enum dane_rcode rc, bool ad, const struct dan
 		return;
 	h = &j->hosts[tag];
 	h->dane = dane_decide(cfg->dns_validating, j->mx_secure, rc, ad, set);
-	if (h->dane == DANE_AUTH)
-		h->tlsp.tlsa = *set;
+	if (h->dane == DANE_AUTH) {
+		h->tlsa = xmalloc(sizeof(*h->tlsa));
+		*h->tlsa = *set;
+		h->tlsp.tlsa = h->tlsa;
+	}
+	if (set->nseen > set->n)
+		jobtls_note_dropped(h->name, set);
 	log_debug("relay job %s: TLSA of %s: %zu records, ad=%d, dane=%d", j->m.msgid, h->name,
 	    set->nseen, ad, (int)h->dane);
 	h->dns_pending--;
@@ -867,6 +872,8 @@ job_free(struct job *j)
 	free(j->txn_rcpt);
 	free(j->txn_map);
 	free(j->txn_replies);
+	for (size_t i = 0; i < j->nhosts; i++)
+		free(j->hosts[i].tlsa);
 	free(j);
 }
 

@@ -22,9 +22,23 @@ address_gate(const struct job *j, struct job_host *h)
 	if (!h->dnssec_addrs || !h->addrs_insecure || h->dane == DANE_OFF)
 		return;
 	h->dane = dane_addr_gate(h->dane, false);
-	memset(&h->tlsp.tlsa, 0, sizeof(h->tlsp.tlsa));
+	h->tlsp.tlsa = NULL;
 	log_event("relay_dane_off", "qid=%s domain=%s mx=%s reason=insecure_address",
 	    j->m.msgid, j->domain, h->name);
+}
+
+void
+jobtls_note_dropped(const char *host, const struct dane_set *set)
+{
+	static char last[ADDR_DOMAIN_MAX + 1];
+
+	if (strcmp(last, host) == 0)
+		return;		/* once, not for every message to that host */
+	snprintf(last, sizeof(last), "%s", host);
+	log_warnx("relay: TLSA of %s: %zu of %zu records ignored (more than %d records, or "
+	    "over %d octets in one or %d in all)%s", host, set->nseen - set->n, set->nseen,
+	    DANE_TLSA_MAX, DANE_DATA_MAX, DANE_SET_DATA_MAX,
+	    set->dropped_usable ? ": a usable one among them, no match possible" : "");
 }
 
 void

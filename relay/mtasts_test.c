@@ -99,7 +99,8 @@ test_report_json(void **state)
 static void
 test_verify_errors_and_tlsa_text(void **state)
 {
-	struct dane_set set = { .n = 1, .rr = { { 3, 1, 1, 2, { 0xab, 0x01 } } } };
+	static struct dane_set set = { .n = 1, .used = 2, .rr = { { 3, 1, 1, 0, 2 } },
+	    .data = { 0xab, 0x01 } };
 	char buf[64];
 
 	(void)state;
