@@ -31,8 +31,8 @@
  * A record over these bounds is ignored (nseen - n says how many, the
  * relay logs it once per host); when an ignored record would have been
  * usable and no kept one is, dane_decide still demands a match
- * (DANE_AUTH), so that the session fails rather than going out with
- * encryption alone. A set is plain data (offsets, no pointers): copying
+ * (DANE_AUTH): the TLS setup then fails (relay/tls.c set_dane, no usable
+ * record) and the mail is deferred rather than sent with encryption alone. A set is plain data (offsets, no pointers): copying
  * the struct copies it. Only hosts with usable records keep one
  * (relay/job.h), so its size is paid per DANE host, not per MX host.
  */
