@@ -87,6 +87,7 @@ client_really_free(struct client *c)
 		close(c->fd);
 	if (c->ev_defer != NULL)
 		event_free(c->ev_defer);
+	free(c->tlsa);
 	free(c);
 }
 
@@ -344,8 +345,8 @@ static void
 client_report_tls(struct client *c, enum tlsrpt_result r)
 {
 	char text[1024];
-	const char *policy = c->p.policy.kind == TLSP_DANE ?
-	    tlsrpt_tlsa_text(&c->p.policy.tlsa, text, sizeof(text)) : NULL;
+	const char *policy = c->p.policy.kind == TLSP_DANE && c->p.policy.tlsa != NULL ?
+	    tlsrpt_tlsa_text(c->p.policy.tlsa, text, sizeof(text)) : NULL;
 
 	if (c->p.policy.domain[0] != '\0')
 		tlsrpt_note(c->p.policy.domain, c->p.policy.kind, policy, c->p.host, c->ip, r);
@@ -688,6 +689,11 @@ client_connect(struct event_base *base, const struct client_params *p,
 
 	c->base = base;
 	c->p = *p;
+	if (p->policy.tlsa != NULL) {	/* the session may outlive the job */
+		c->tlsa = xmalloc(sizeof(*c->tlsa));
+		*c->tlsa = *p->policy.tlsa;
+		c->p.policy.tlsa = c->tlsa;
+	}
 	c->fd = -1;
 	c->cb = cb;
 	c->arg = arg;

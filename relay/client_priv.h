@@ -43,6 +43,7 @@ enum client_state {
 struct client {
 	struct event_base	*base;
 	struct client_params	 p;
+	struct dane_set		*tlsa;		/* owned: p.policy.tlsa points here */
 	enum client_state	 state;
 	struct bufferevent	*bev;
 	int			 fd;

@@ -4,6 +4,7 @@
  */
 #include <arpa/nameser.h>
 
+#include <stdint.h>
 #include <string.h>
 
 #include "dane.h"
@@ -19,6 +20,16 @@ dane_tlsa_usable(const struct dane_tlsa *t)
 	return t->mtype == 0 || t->len == digest_len[t->mtype];
 }
 
+/* The usability test of dane_tlsa_usable for a record not kept. */
+static bool
+rdata_usable(const unsigned char *rd, size_t rdlen)
+{
+	struct dane_tlsa t = { .usage = rd[0], .selector = rd[1], .mtype = rd[2],
+	    .len = rdlen - 3 > UINT16_MAX ? UINT16_MAX : (uint16_t)(rdlen - 3) };
+
+	return dane_tlsa_usable(&t);
+}
+
 static void
 keep_record(struct dane_set *out, const unsigned char *rd, size_t rdlen)
 {
@@ -26,14 +37,21 @@ keep_record(struct dane_set *out, const unsigned char *rd, size_t rdlen)
 
 	out->nseen++;
 	/* 3 octets of fields and at least one of data (RFC 6698 2.1) */
-	if (rdlen < 4 || rdlen - 3 > DANE_DATA_MAX || out->n == DANE_TLSA_MAX)
+	if (rdlen < 4)
 		return;
+	if (rdlen - 3 > DANE_DATA_MAX || out->n == DANE_TLSA_MAX ||
+	    rdlen - 3 > DANE_SET_DATA_MAX - out->used) {
+		out->dropped_usable = out->dropped_usable || rdata_usable(rd, rdlen);
+		return;
+	}
 	t = &out->rr[out->n++];
 	t->usage = rd[0];
 	t->selector = rd[1];
 	t->mtype = rd[2];
-	t->len = rdlen - 3;
-	memcpy(t->data, rd + 3, t->len);
+	t->off = (uint16_t)out->used;
+	t->len = (uint16_t)(rdlen - 3);
+	memcpy(out->data + out->used, rd + 3, t->len);
+	out->used += t->len;
 }
 
 enum dane_rcode
@@ -78,5 +96,13 @@ dane_decide(bool validating, bool mx_secure, enum dane_rcode rc, bool ad,
 	for (size_t i = 0; i < set->n; i++)
 		if (dane_tlsa_usable(&set->rr[i]))
 			return DANE_AUTH;
-	return DANE_ENCRYPT;
+	/* a usable record over the bounds: no match is possible, and no
+	 * downgrade to encryption alone either (the session fails) */
+	return set->dropped_usable ? DANE_AUTH : DANE_ENCRYPT;
+}
+
+enum dane_state
+dane_addr_gate(enum dane_state st, bool addrs_secure)
+{
+	return addrs_secure ? st : DANE_OFF;
 }

@@ -132,6 +132,108 @@ test_decide(void **state)
 	assert_int_equal(dane_decide(true, false, DANE_RC_FAIL, false, &usable), DANE_OFF);
 }
 
+/* A NOERROR, AD response whose records are given one by one. */
+static size_t
+packet_begin(unsigned char *p, int nrr)
+{
+	size_t o = packet(p, 0, true, 0, NULL, 0);
+
+	p[6] = (unsigned char)(nrr >> 8);
+	p[7] = (unsigned char)nrr;
+	return o;
+}
+
+static size_t
+packet_add(unsigned char *p, size_t o, const unsigned char *rd, size_t rdlen)
+{
+	p[o++] = 0xc0; p[o++] = 12;
+	p[o++] = 0; p[o++] = 52; p[o++] = 0; p[o++] = 1;
+	p[o++] = 0; p[o++] = 0; p[o++] = 1; p[o++] = 0x2c;
+	p[o++] = (unsigned char)(rdlen >> 8); p[o++] = (unsigned char)rdlen;
+	memcpy(p + o, rd, rdlen);
+	return o + rdlen;
+}
+
+/* The bounds of relay/dane.h: 16 records of a rollover kept whole, a
+ * 17th and an over-long one ignored and counted, the shared data area
+ * full, and an ignored usable record never turning into dane-encrypt. */
+static void
+test_bounds(void **state)
+{
+	static unsigned char p[65536], big[3 + DANE_DATA_MAX + 1], cert[3 + 6000];
+	static unsigned char rd312[67] = { 3, 1, 2 }, rd100[35] = { 1, 0, 0 };
+	static struct dane_set set;
+	size_t o;
+	bool ad;
+
+	(void)state;
+	big[0] = 3; big[1] = 0; big[2] = 0;		/* 3 0 0: a full certificate */
+	cert[0] = 3; cert[1] = 0; cert[2] = 0;
+	memset(cert + 3, 0x5a, sizeof(cert) - 3);
+	/* 8 SHA-256 and 8 SHA-512: all 16 kept, data where they say */
+	o = packet_begin(p, 16);
+	for (int i = 0; i < 16; i++) {
+		unsigned char *rd = i % 2 ? rd312 : rd311;
+		rd[3] = (unsigned char)i;
+		o = packet_add(p, o, rd, i % 2 ? sizeof(rd312) : sizeof(rd311));
+	}
+	assert_int_equal(dane_parse_answer(p, o, &ad, &set), DANE_RC_RECORDS);
+	assert_int_equal(set.n, 16);
+	assert_int_equal(set.nseen, 16);
+	assert_int_equal(set.used, 8 * 32 + 8 * 64);
+	assert_int_equal(set.rr[15].len, 64);
+	assert_int_equal(dane_data(&set, 15)[0], 15);
+	assert_int_equal(dane_data(&set, 14)[0], 14);
+	assert_true(dane_tlsa_usable(&set.rr[15]));
+	/* a 17th record and one longer than DANE_DATA_MAX: ignored, counted */
+	o = packet_begin(p, 18);
+	o = packet_add(p, o, big, sizeof(big));
+	for (int i = 0; i < 17; i++)
+		o = packet_add(p, o, rd311, sizeof(rd311));
+	assert_int_equal(dane_parse_answer(p, o, &ad, &set), DANE_RC_RECORDS);
+	assert_int_equal(set.n, 16);
+	assert_int_equal(set.nseen, 18);
+	assert_true(set.dropped_usable);
+	/* full certificates: two of 6000 octets fit, a third does not */
+	o = packet_begin(p, 3);
+	for (int i = 0; i < 3; i++)
+		o = packet_add(p, o, cert, sizeof(cert));
+	assert_int_equal(dane_parse_answer(p, o, &ad, &set), DANE_RC_RECORDS);
+	assert_int_equal(set.n, 2);
+	assert_int_equal(set.used, 12000);
+	assert_int_equal(set.rr[1].off, 6000);
+	assert_int_equal(dane_data(&set, 1)[5999], 0x5a);
+	assert_int_equal(dane_decide(true, true, DANE_RC_RECORDS, true, &set), DANE_AUTH);
+	/* kept: one PKIX-EE (unusable); ignored: a usable over-long one */
+	o = packet_begin(p, 2);
+	o = packet_add(p, o, rd100, sizeof(rd100));
+	o = packet_add(p, o, big, sizeof(big));
+	assert_int_equal(dane_parse_answer(p, o, &ad, &set), DANE_RC_RECORDS);
+	assert_int_equal(set.n, 1);
+	assert_true(set.dropped_usable);
+	assert_int_equal(dane_decide(true, true, DANE_RC_RECORDS, true, &set), DANE_AUTH);
+	/* the same without the usable one: encryption alone (RFC 7672 2.2) */
+	o = packet_begin(p, 1);
+	o = packet_add(p, o, rd100, sizeof(rd100));
+	assert_int_equal(dane_parse_answer(p, o, &ad, &set), DANE_RC_RECORDS);
+	assert_false(set.dropped_usable);
+	assert_int_equal(dane_decide(true, true, DANE_RC_RECORDS, true, &set), DANE_ENCRYPT);
+}
+
+/* RFC 7672 2.2.2: insecure addresses switch off whatever the TLSA said */
+static void
+test_address_gate(void **state)
+{
+	static const enum dane_state all[] = { DANE_OFF, DANE_AUTH, DANE_ENCRYPT,
+	    DANE_HOST_FAILED };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		assert_int_equal(dane_addr_gate(all[i], true), all[i]);
+		assert_int_equal(dane_addr_gate(all[i], false), DANE_OFF);
+	}
+}
+
 static void
 test_policy_precedence(void **state)
 {
@@ -180,6 +282,8 @@ main(void)
 		cmocka_unit_test(test_rcodes_and_broken_packets),
 		cmocka_unit_test(test_usable),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_address_gate),
+		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_policy_precedence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,8 +253,10 @@ answer_addr(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
 {
 	struct sockaddr_storage out[DNS_ADDR_MAX];
 	int n = DNS_ADDR_MAX, family = q->type == ns_t_a ? AF_INET : AF_INET6;
+	bool secure = answer_ad(abuf, alen);
 
 	memset(out, 0, sizeof(out));
+	rc = rcode_status(rc, abuf, alen);	/* a DNSSEC query went by ares_send */
 	if (rc == ARES_SUCCESS && family == AF_INET) {
 		struct ares_addrttl a[DNS_ADDR_MAX];
 		rc = ares_parse_a_reply(abuf, alen, NULL, a, &n);
@@ -275,10 +277,11 @@ answer_addr(struct dns_req *q, int rc, const unsigned char *abuf, int alen)
 	if (rc == ARES_SUCCESS && n == 0)
 		rc = ARES_ENODATA;
 	if (rc != ARES_SUCCESS) {
-		q->addr_cb(q->id, q->tag, family, status_of(rc), NULL, 0, ares_strerror(rc));
+		q->addr_cb(q->id, q->tag, family, status_of(rc), NULL, 0, ares_strerror(rc),
+		    secure);
 		return;
 	}
-	q->addr_cb(q->id, q->tag, family, DNS_OK, out, (size_t)n, NULL);
+	q->addr_cb(q->id, q->tag, family, DNS_OK, out, (size_t)n, NULL, secure);
 }
 
 static void
@@ -424,12 +427,13 @@ dns_lookup_mx(const char *domain, dns_mx_cb cb, uint64_t id)
 
 void
 dns_lookup_addr(const char *host, int family, dns_addr_cb cb, uint64_t id,
-    uint32_t tag)
+    uint32_t tag, bool dnssec)
 {
 	struct dns_req *q = xcalloc(1, sizeof(*q));
 
 	snprintf(q->name, sizeof(q->name), "%s", host);
 	q->type = family == AF_INET ? ns_t_a : ns_t_aaaa;
+	q->dnssec = dnssec;
 	q->id = id;
 	q->tag = tag;
 	q->addr_cb = cb;

@@ -612,7 +612,7 @@ job_dns_done(struct job *j)
 
 static void
 on_addr(uint64_t id, uint32_t tag, int family, enum dns_status st,
-    const struct sockaddr_storage *addrs, size_t n, const char *err)
+    const struct sockaddr_storage *addrs, size_t n, const char *err, bool secure)
 {
 	struct job *j = job_find(id);
 	struct job_host *h;
@@ -620,6 +620,9 @@ on_addr(uint64_t id, uint32_t tag, int family, enum dns_status st,
 	if (j == NULL || j->state != JOB_ADDRS || tag >= j->nhosts)
 		return;
 	h = &j->hosts[tag];
+	/* addresses the relay would connect to, from an unvalidated answer */
+	if (st == DNS_OK && !secure)
+		h->addrs_insecure = true;
 	if (st == DNS_OK && family == AF_INET) {
 		memcpy(h->addrs.v4, addrs, n * sizeof(*addrs));
 		h->addrs.n4 = n;
@@ -647,8 +650,13 @@ on_tlsa(uint64_t id, uint32_t tag, enum dane_rcode rc, bool ad, const struct dan
 		return;
 	h = &j->hosts[tag];
 	h->dane = dane_decide(cfg->dns_validating, j->mx_secure, rc, ad, set);
-	if (h->dane == DANE_AUTH)
-		h->tlsp.tlsa = *set;
+	if (h->dane == DANE_AUTH) {
+		h->tlsa = xmalloc(sizeof(*h->tlsa));
+		*h->tlsa = *set;
+		h->tlsp.tlsa = h->tlsa;
+	}
+	if (set->nseen > set->n)
+		jobtls_note_dropped(h->name, set);
 	log_debug("relay job %s: TLSA of %s: %zu records, ad=%d, dane=%d", j->m.msgid, h->name,
 	    set->nseen, ad, (int)h->dane);
 	h->dns_pending--;
@@ -674,6 +682,7 @@ job_resolve_hosts(struct job *j)
 			continue;
 		}
 		if (jobtls_wants_tlsa(j, h, cfg)) {
+			h->dnssec_addrs = true;
 			h->dns_pending++;
 			j->dns_pending++;
 			dns_lookup_tlsa(h->name, h->port, on_tlsa, j->id, (uint32_t)i);
@@ -683,12 +692,14 @@ job_resolve_hosts(struct job *j)
 		if (want4) {
 			h->dns_pending++;
 			j->dns_pending++;
-			dns_lookup_addr(h->name, AF_INET, on_addr, j->id, (uint32_t)i);
+			dns_lookup_addr(h->name, AF_INET, on_addr, j->id, (uint32_t)i,
+			    h->dnssec_addrs);
 		}
 		if (want6) {
 			h->dns_pending++;
 			j->dns_pending++;
-			dns_lookup_addr(h->name, AF_INET6, on_addr, j->id, (uint32_t)i);
+			dns_lookup_addr(h->name, AF_INET6, on_addr, j->id, (uint32_t)i,
+			    h->dnssec_addrs);
 		}
 	}
 	if (j->dns_pending == 0)
@@ -861,6 +872,8 @@ job_free(struct job *j)
 	free(j->txn_rcpt);
 	free(j->txn_map);
 	free(j->txn_replies);
+	for (size_t i = 0; i < j->nhosts; i++)
+		free(j->hosts[i].tlsa);
 	free(j);
 }
 

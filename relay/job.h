@@ -48,6 +48,9 @@ struct job_host {
 	/* outbound TLS (relay/tlspolicy.h): what the TLSA lookup said, and
 	 * the policy chosen once every answer is in */
 	enum dane_state		dane;
+	struct dane_set		*tlsa;		/* owned, DANE_AUTH only: tlsp.tlsa */
+	bool			dnssec_addrs;	/* A/AAAA asked with DO/AD (TLSA asked) */
+	bool			addrs_insecure;	/* one of those answers lacked AD */
 	struct tls_policy	tlsp;
 	enum tlspolicy_skip	skip;
 };

@@ -2,6 +2,7 @@
  * relay/jobtls.c - see jobtls.h.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "jobtls.h"
 #include "log.h"
@@ -13,11 +14,39 @@ jobtls_wants_tlsa(const struct job *j, const struct job_host *h, const struct co
 	return cfg->dns_validating && j->mx_secure && h->rule.relay_host[0] == '\0';
 }
 
+/* RFC 7672 2.2.2: TLSA under insecure addresses is no TLSA; said once per
+ * host and job, as the reason a DNSSEC-signed MX gets no DANE. */
+static void
+address_gate(const struct job *j, struct job_host *h)
+{
+	if (!h->dnssec_addrs || !h->addrs_insecure || h->dane == DANE_OFF)
+		return;
+	h->dane = dane_addr_gate(h->dane, false);
+	h->tlsp.tlsa = NULL;
+	log_event("relay_dane_off", "qid=%s domain=%s mx=%s reason=insecure_address",
+	    j->m.msgid, j->domain, h->name);
+}
+
+void
+jobtls_note_dropped(const char *host, const struct dane_set *set)
+{
+	static char last[ADDR_DOMAIN_MAX + 1];
+
+	if (strcmp(last, host) == 0)
+		return;		/* once, not for every message to that host */
+	snprintf(last, sizeof(last), "%s", host);
+	log_warnx("relay: TLSA of %s: %zu of %zu records ignored (more than %d records, or "
+	    "over %d octets in one or %d in all)%s", host, set->nseen - set->n, set->nseen,
+	    DANE_TLSA_MAX, DANE_DATA_MAX, DANE_SET_DATA_MAX,
+	    set->dropped_usable ? ": a usable one among them, no match possible" : "");
+}
+
 void
 jobtls_choose(struct job *j)
 {
 	for (size_t i = 0; i < j->nhosts; i++) {
 		struct job_host *h = &j->hosts[i];
+		address_gate(j, h);
 		h->tlsp.kind = tlspolicy_choose(h->rule.tls_require, h->dane,
 		    j->have_sts ? &j->sts : NULL, h->name, &h->skip);
 		snprintf(h->tlsp.name, sizeof(h->tlsp.name), "%s", h->name);

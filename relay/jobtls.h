@@ -20,6 +20,9 @@
  * admin said dns_server validates, never for a relay= host. */
 bool	jobtls_wants_tlsa(const struct job *, const struct job_host *,
 	    const struct config *);
+/* A TLSA answer over the bounds of relay/dane.h: logged once per host
+ * (the last host named), not for every message. */
+void	jobtls_note_dropped(const char *host, const struct dane_set *);
 /* Every answer is in: each host's TLS policy (relay/tlspolicy.h). */
 void	jobtls_choose(struct job *);
 /* h is ruled out by its policy: logs it (event=relay_tls_skip), counts it

@@ -1,5 +1,9 @@
 /*
- * relay/mtasts.c - see mtasts.h.
+ * relay/mtasts.c - see mtasts.h. The background refresh (when, in
+ * relay/mtasts_refresh.h) runs from one timer armed for the earliest due
+ * domain; it is one more lookup of the entry, with no waiter, so a domain
+ * never has two at a time, and a job that arrives meanwhile gets the
+ * cached policy at once instead of waiting for the fetch.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -22,6 +26,7 @@
 #include "dns.h"
 #include "log.h"
 #include "mtasts.h"
+#include "mtasts_refresh.h"
 #include "state.h"
 #include "tls.h"
 #include "tlsrpt.h"
@@ -55,14 +60,23 @@ struct entry {
 	struct sockaddr_storage	 addrs[STS_ADDRS_MAX];
 	size_t			 naddrs, aidx;
 	struct bufferevent	*bev;
+	/* the background refresh (relay/mtasts_refresh.h) */
+	bool			 background;	/* the lookup in flight is one */
+	bool			 force_fetch;	/* fetch even under the same id */
+	time_t			 last_used, last_check, last_try;
 };
 
 static struct event_base	*base;
 static bool			 enabled;
 static struct entry		 cache[MTASTS_CACHE_MAX];
 static uint64_t			 next_key;
+static struct event		*ev_refresh;
+/* start times of the last MTASTS_REFRESH_PER_HOUR background refreshes */
+static time_t			 refresh_ring[MTASTS_REFRESH_PER_HOUR];
+static size_t			 refresh_head;
 
 static void	fetch_next_address(struct entry *);
+static void	refresh_schedule(void);
 
 /* ---- the cache ------------------------------------------------------------------------ */
 
@@ -160,6 +174,8 @@ entry_finish(struct entry *e)
 
 	e->waiters = NULL;
 	e->busy = false;
+	e->background = false;
+	e->force_fetch = false;
 	if (e->bev != NULL)
 		bufferevent_free(e->bev);
 	e->bev = NULL;
@@ -169,6 +185,7 @@ entry_finish(struct entry *e)
 		free(w);
 		w = next;
 	}
+	refresh_schedule();
 }
 
 /* The policy text for TLS-RPT's policy-string (RFC 8460 4.4). */
@@ -188,7 +205,9 @@ fetch_failed(struct entry *e, enum tlsrpt_result why, const char *text)
 {
 	log_event("mta_sts_fetch", "domain=%s result=failed reason=\"%s\" cached=%s", e->domain,
 	    text, entry_valid(e) ? "yes" : "no");
-	tlsrpt_note(e->domain, TLSP_STS_ENFORCE, NULL, "", "", why);
+	/* TLS-RPT counts sessions (RFC 8460 4.3): a background try is none */
+	if (!e->background)
+		tlsrpt_note(e->domain, TLSP_STS_ENFORCE, NULL, "", "", why);
 	entry_finish(e);
 }
 
@@ -330,20 +349,21 @@ fetch_next_address(struct entry *e)
 
 static void
 on_policy_host(uint64_t key, uint32_t tag, int family, enum dns_status st,
-    const struct sockaddr_storage *addrs, size_t n, const char *err)
+    const struct sockaddr_storage *addrs, size_t n, const char *err, bool secure)
 {
 	struct entry *e = entry_by_key(key);
 	char host[ADDR_DOMAIN_MAX + 16];
 
 	(void)tag;
 	(void)err;
+	(void)secure;	/* the policy rests on the HTTPS certificate (RFC 8461 3.3) */
 	if (e == NULL || !e->busy)
 		return;
 	for (size_t i = 0; st == DNS_OK && i < n && e->naddrs < STS_ADDRS_MAX; i++)
 		e->addrs[e->naddrs++] = addrs[i];
 	if (e->naddrs == 0 && family == AF_INET) {
 		snprintf(host, sizeof(host), "mta-sts.%s", e->domain);
-		dns_lookup_addr(host, AF_INET6, on_policy_host, e->key, 0);
+		dns_lookup_addr(host, AF_INET6, on_policy_host, e->key, 0, false);
 		return;
 	}
 	e->aidx = 0;
@@ -361,14 +381,111 @@ on_txt(uint64_t key, enum dns_status st, const char *const *txt, size_t n, const
 	if (e == NULL || !e->busy)
 		return;
 	rc = st == DNS_OK ? mtasts_txt_id(txt, n, e->new_id) : 0;
-	if (rc != 1 || (entry_valid(e) && strcmp(e->id, e->new_id) == 0)) {
+	if (rc != 1 || (entry_valid(e) && strcmp(e->id, e->new_id) == 0 && !e->force_fetch)) {
 		/* no (usable) record: a cached policy still holds (RFC 8461 5.1) */
 		entry_finish(e);
 		return;
 	}
 	snprintf(host, sizeof(host), "mta-sts.%s", e->domain);
 	e->naddrs = 0;
-	dns_lookup_addr(host, AF_INET, on_policy_host, e->key, 0);
+	dns_lookup_addr(host, AF_INET, on_policy_host, e->key, 0, false);
+}
+
+/* The TXT record first, as a job's lookup does (RFC 8461 5.1). */
+static void
+lookup_start(struct entry *e)
+{
+	char name[ADDR_DOMAIN_MAX + 16];
+
+	e->busy = true;
+	e->last_check = time(NULL);
+	snprintf(name, sizeof(name), "_mta-sts.%s", e->domain);
+	dns_lookup_txt(name, on_txt, e->key);
+}
+
+/* ---- the background refresh ------------------------------------------------------------------ */
+
+static time_t
+entry_refresh_due(const struct entry *e, bool *fetch)
+{
+	struct mtasts_times t = {
+		.expires = e->have ? e->expires : 0, .max_age = e->policy.max_age,
+		.last_used = e->last_used, .last_check = e->last_check, .last_try = e->last_try,
+	};
+
+	*fetch = false;
+	if (!e->used || e->busy)
+		return 0;
+	return mtasts_refresh_due(&t, fetch);
+}
+
+/* The earliest time the hourly budget allows one more refresh. */
+static time_t
+refresh_budget_at(void)
+{
+	time_t oldest = refresh_ring[refresh_head];
+
+	return oldest == 0 ? 0 : oldest + 3600;
+}
+
+static void
+refresh_start(struct entry *e, time_t now, bool fetch)
+{
+	refresh_ring[refresh_head] = now;
+	refresh_head = (refresh_head + 1) % MTASTS_REFRESH_PER_HOUR;
+	e->last_try = now;
+	e->background = true;
+	e->force_fetch = fetch;
+	log_event("mta_sts_refresh", "domain=%s id=%s expires_in=%lld fetch=%s", e->domain,
+	    e->id, (long long)(e->expires - now), fetch ? "yes" : "if_new_id");
+	lookup_start(e);
+}
+
+static void
+on_refresh_timer(evutil_socket_t fd, short what, void *arg)
+{
+	time_t now = time(NULL), due;
+	bool fetch;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (size_t i = 0; enabled && i < MTASTS_CACHE_MAX; i++) {
+		if (refresh_budget_at() > now)
+			break;
+		due = entry_refresh_due(&cache[i], &fetch);
+		if (due != 0 && due <= now)
+			refresh_start(&cache[i], now, fetch);
+	}
+	refresh_schedule();
+}
+
+/* Arms the timer for the earliest due domain, within the hourly budget. */
+static void
+refresh_schedule(void)
+{
+	time_t now = time(NULL), next = 0, due, budget;
+	struct timeval tv = { 1, 0 };
+	bool fetch;
+
+	if (ev_refresh == NULL)
+		return;
+	evtimer_del(ev_refresh);
+	if (!enabled)
+		return;
+	for (size_t i = 0; i < MTASTS_CACHE_MAX; i++) {
+		due = entry_refresh_due(&cache[i], &fetch);
+		if (due != 0 && (next == 0 || due < next))
+			next = due;
+	}
+	if (next == 0)
+		return;
+	budget = refresh_budget_at();
+	if (budget > next)
+		next = budget;
+	if (next > now + 1)
+		tv.tv_sec = next - now;
+	evtimer_add(ev_refresh, &tv);
 }
 
 /* ---- the interface -------------------------------------------------------------------------- */
@@ -378,12 +495,15 @@ mtasts_init(struct event_base *b, bool on)
 {
 	base = b;
 	enabled = on;
+	if ((ev_refresh = evtimer_new(base, on_refresh_timer, NULL)) == NULL)
+		fatalx("relay: evtimer_new");
 }
 
 void
 mtasts_set_enabled(bool on)
 {
 	enabled = on;
+	refresh_schedule();
 }
 
 void
@@ -391,7 +511,7 @@ mtasts_get(const char *domain, mtasts_cb cb, uint64_t id)
 {
 	struct entry *e;
 	struct waiter *w;
-	char name[ADDR_DOMAIN_MAX + 16];
+	struct sts_policy copy;
 
 	if (!enabled || !domain_is_valid(domain, strlen(domain)) ||
 	    (e = entry_for(domain)) == NULL) {
@@ -399,6 +519,13 @@ mtasts_get(const char *domain, mtasts_cb cb, uint64_t id)
 		return;
 	}
 	entry_load(e);
+	e->last_used = time(NULL);
+	if (e->busy && e->background && entry_valid(e)) {
+		/* never wait for a background refresh: the cache still holds */
+		copy = e->policy;
+		cb(id, entry_policy(e) != NULL ? &copy : NULL);
+		return;
+	}
 	w = xcalloc(1, sizeof(*w));
 	w->cb = cb;
 	w->id = id;
@@ -406,7 +533,5 @@ mtasts_get(const char *domain, mtasts_cb cb, uint64_t id)
 	e->waiters = w;
 	if (e->busy)
 		return;
-	e->busy = true;
-	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-	dns_lookup_txt(name, on_txt, e->key);
+	lookup_start(e);
 }

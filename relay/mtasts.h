@@ -17,7 +17,11 @@
  *    64 KiB; parsed by lib/sts_policy.c; cached for its max_age;
  *  - a failed fetch or no TXT record keeps using an unexpired cached
  *    policy (5.1): an attacker who blocks the fetch gains nothing;
- *  - mode none is no policy.
+ *  - mode none is no policy;
+ *  - a cached policy of a domain with recent mail is refreshed in the
+ *    background before it expires, and its TXT id checked daily
+ *    (relay/mtasts_refresh.h; at most MTASTS_REFRESH_PER_HOUR refreshes an
+ *    hour, one per domain at a time, never delaying a job).
  * Fetch failures are counted for TLS-RPT (relay/tlsrpt.h).
  * Why in the relay on libevent and OpenSSL rather than libcurl: the relay
  * already has both, its resolver and its sandbox; libcurl would bring its

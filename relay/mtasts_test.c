@@ -15,6 +15,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "mtasts.h"
+#include "mtasts_refresh.h"
 #include "tlsrpt.h"
 
 static void
@@ -98,7 +99,8 @@ test_report_json(void **state)
 static void
 test_verify_errors_and_tlsa_text(void **state)
 {
-	struct dane_set set = { .n = 1, .rr = { { 3, 1, 1, 2, { 0xab, 0x01 } } } };
+	static struct dane_set set = { .n = 1, .used = 2, .rr = { { 3, 1, 1, 0, 2 } },
+	    .data = { 0xab, 0x01 } };
 	char buf[64];
 
 	(void)state;
@@ -113,11 +115,66 @@ test_verify_errors_and_tlsa_text(void **state)
 	assert_string_equal(tlsrpt_tlsa_text(&set, buf, sizeof(buf)), "3 1 1 ab01\n");
 }
 
+/* The background refresh schedule (relay/mtasts_refresh.h), at fixed
+ * instants: a policy of max_age 86400 fetched at T. */
+static void
+test_refresh_schedule(void **state)
+{
+	const time_t T = 1700000000;
+	struct mtasts_times t = { .expires = T + 86400, .max_age = 86400, .last_used = T,
+	    .last_check = T };
+	bool fetch;
+
+	(void)state;
+	/* half of max_age: re-fetched even under the same id */
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), T + 43200);
+	assert_true(fetch);
+	/* a long max_age: the daily TXT check comes first, fetch only on a new id */
+	t.max_age = 30 * 86400;
+	t.expires = T + 30 * 86400;
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), T + MTASTS_CHECK_INTERVAL);
+	assert_false(fetch);
+	/* a try that did not help waits a quarter of max_age, at most an hour */
+	t.last_check = T + MTASTS_CHECK_INTERVAL;
+	t.last_try = T + MTASTS_CHECK_INTERVAL;
+	t.last_used = T + MTASTS_CHECK_INTERVAL;
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), T + 2 * MTASTS_CHECK_INTERVAL);
+	t.max_age = 40;
+	t.expires = T + 40;
+	t.last_check = T;
+	t.last_used = T;
+	t.last_try = T + 20;		/* tried at half-time: again 10 s later */
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), T + 30);
+	assert_true(fetch);
+	t.max_age = 86400;
+	t.expires = T + 86400;
+	t.last_try = T + 43200;		/* the host did not answer at half-time */
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), T + 43200 + MTASTS_RETRY_MAX);
+	/* already expired, mail still flowing: due at once (in the past) */
+	t.last_try = 0;
+	t.expires = T - 10;
+	t.last_used = T;
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), T - 10 - 43200);
+	/* no mail within max_age of the due time: let it expire */
+	t.expires = T + 86400;
+	t.last_used = T - 43201;
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), 0);
+	t.last_used = T - 43200;
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), T + 43200);
+	/* no policy, or max_age 0 (never cached) */
+	t.expires = 0;
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), 0);
+	t.expires = T;
+	t.max_age = 0;
+	assert_int_equal(mtasts_refresh_due(&t, &fetch), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_txt_id),
+		cmocka_unit_test(test_refresh_schedule),
 		cmocka_unit_test(test_cache_round_trip),
 		cmocka_unit_test(test_report_json),
 		cmocka_unit_test(test_verify_errors_and_tlsa_text),

@@ -81,14 +81,15 @@ set_dane(SSL *ssl, const struct tls_policy *p)
 {
 	int added = 0;
 
-	if (SSL_dane_enable(ssl, p->name) <= 0)
+	if (p->tlsa == NULL || SSL_dane_enable(ssl, p->name) <= 0)
 		return -1;
 	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-	for (size_t i = 0; i < p->tlsa.n; i++) {
-		const struct dane_tlsa *t = &p->tlsa.rr[i];
+	for (size_t i = 0; i < p->tlsa->n; i++) {
+		const struct dane_tlsa *t = &p->tlsa->rr[i];
 		if (!dane_tlsa_usable(t))
 			continue;
-		if (SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype, t->data, t->len) > 0)
+		if (SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype,
+		    dane_data(p->tlsa, i), t->len) > 0)
 			added++;
 	}
 	return added > 0 ? 0 : -1;

@@ -51,7 +51,9 @@ struct tls_policy {
 	enum tls_policy_kind	kind;
 	char			name[ADDR_DOMAIN_MAX + 1];	/* MX or relay= host */
 	char			domain[ADDR_DOMAIN_MAX + 1];	/* the policy domain (TLS-RPT) */
-	struct dane_set		tlsa;				/* TLSP_DANE only */
+	/* TLSP_DANE only, else NULL: the job host's set (relay/job.h); a
+	 * session holds its own copy (relay/client.c) */
+	const struct dane_set	*tlsa;
 };
 
 /* "opportunistic", "mta-sts-testing", "tls=require", "mta-sts", "dane",

@@ -309,7 +309,7 @@ tlsrpt_tlsa_text(const struct dane_set *set, char *buf, size_t size)
 			break;
 		o += (size_t)n;
 		for (size_t k = 0; k < t->len && o + 3 < size; k++, o += 2)
-			snprintf(buf + o, size - o, "%02x", t->data[k]);
+			snprintf(buf + o, size - o, "%02x", dane_data(set, i)[k]);
 		if (o + 2 >= size)
 			break;
 		buf[o++] = '\n';

@@ -14,7 +14,8 @@ in plaintext:
     unbound that validates it with its own trust anchor; dns_validating
     on. A matching TLSA 3 1 1 delivers (and beats a name the CA would
     refuse), a TLSA that does not match defers, TLSA + stripped STARTTLS
-    defers, the same records in an unsigned zone are ignored;
+    defers, the same records in an unsigned zone are ignored, and so is a
+    signed TLSA whose host has an insecure address (RFC 7672 2.2.2);
   - without a policy nothing changes: a misnamed certificate is still used
     for opportunistic TLS (the check only logged).
 The certificates come from doctor_world.TestCA (openssl CLI, faketime for
@@ -146,6 +147,12 @@ class RelayTlsTest(unittest.TestCase):
                 dns.add_signed(f"{sub}.dane.test", "MX", f"10 mx-{sub}.dane.test.")
                 dns.add_signed(f"mx-{sub}.dane.test", "A", cls.h[label].ipv4)
                 dns.add_signed(f"_25._tcp.mx-{sub}.dane.test", "TLSA", f"3 1 1 {digest}")
+            # RFC 7672 2.2.2: a signed MX and signed TLSA that does not match,
+            # but the host's A record is answered from local-data (no AD), as
+            # when the address comes from an unsigned zone through a CNAME
+            dns.add_signed("insaddr.dane.test", "MX", "10 mx-insaddr.dane.test.")
+            dns.add_signed("_25._tcp.mx-insaddr.dane.test", "TLSA", f"3 1 1 {bad_hash}")
+            dns.add("mx-insaddr.dane.test", "A", cls.h["dane"].ipv4)
             # the same wrong record, unsigned: insecure, so ignored
             dns.add("insecure.test", "MX", "10 mx.insecure.test.")
             dns.add_host_records("mx.insecure.test", cls.h["dane"])
@@ -158,6 +165,13 @@ class RelayTlsTest(unittest.TestCase):
                 dns.add(f"mta-sts.{domain}", "A", policy_host.ipv4)
                 policies[f"mta-sts.{domain}"] = (f"version: STSv1\nmode: {mode}\n"
                                                  f"mx: {pattern}\nmax_age: 86400\n")
+            # refreshed in the background (RFC 8461 10.2): max_age 20, so
+            # due 10 s after the fetch
+            dns.add("sts-refresh.test", "MX", "10 mx.good.test.")
+            dns.add("_mta-sts.sts-refresh.test", "TXT", '"v=STSv1; id=20261205T1;"')
+            dns.add("mta-sts.sts-refresh.test", "A", policy_host.ipv4)
+            policies["mta-sts.sts-refresh.test"] = ("version: STSv1\nmode: enforce\n"
+                                                    "mx: mx.good.test\nmax_age: 20\n")
             dns.start()
             pcert = ca.leaf("policy", list(policies))
             cls.policy_args = (policy_host.ns, policy_host.ipv4, *pcert, policies)
@@ -301,6 +315,23 @@ class Dane(RelayTlsTest):
                                 r"\(dane\)")
         self.assert_never_sent("danestrip")
 
+    def test_insecure_address_switches_dane_off(self):
+        """A secure MX and a secure TLSA that does not match, but the
+        host's A answer is insecure: no DANE (RFC 7672 2.2.2), said in the
+        log, and the message goes out with opportunistic TLS."""
+        self.assertEqual(self.rig.relay(["a@insaddr.dane.test"])[0][0], OK)
+        (m,) = self.rx["dane"].messages()
+        self.assertTrue(m.tls)
+        log = self.rig.log()
+        self.assertRegex(log, r"event=relay_dane_off qid=\S+ domain=insaddr.dane.test "
+                              r"mx=mx-insaddr.dane.test reason=insecure_address")
+        self.assertRegex(log, r"mx=mx-insaddr.dane.test ip=\S+ tls=\S+ policy=opportunistic")
+
+    def test_secure_address_keeps_dane(self):
+        """The signed host of the mismatching TLSA says nothing of it."""
+        self.assertEqual(self.rig.relay(["a@bad.dane.test"])[0][0], TEMPFAIL)
+        self.assertNotIn("event=relay_dane_off", self.rig.log())
+
     def test_unsigned_tlsa_is_ignored(self):
         self.assertEqual(self.rig.relay(["a@insecure.test"])[0][0], OK)
         (m,) = self.rx["dane"].messages()
@@ -379,6 +410,39 @@ class MtaSts(RelayTlsTest):
             self.assertEqual(self.rx["good"].connections, [])
         finally:
             type(self).policy_server = PolicyServer(*self.policy_args)
+
+
+class MtaStsRefresh(RelayTlsTest):
+    def extra_conf(self, conf):
+        return conf.replace("destination domain *.test tls=require\n", "")
+
+    def test_cached_policy_is_refreshed_without_mail(self):
+        """One message caches a policy of max_age 20; the domain then
+        publishes a new id and policy: the relay fetches it on its own,
+        before the old one expires, and no mail goes out meanwhile."""
+        self.assertEqual(self.rig.relay(["a@sts-refresh.test"])[0][0], OK)
+        path = os.path.join(self.state_dir, "mta-sts-sts-refresh.test")
+        with open(path) as f:
+            self.assertIn("max_age: 20\n", f.read())
+        self.policy_server.policies["mta-sts.sts-refresh.test"] = (
+            "version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 86400\n")
+        dns = self.dns
+        dns.records = [r for r in dns.records if not r.startswith("_mta-sts.sts-refresh.test.")]
+        dns.add("_mta-sts.sts-refresh.test", "TXT", '"v=STSv1; id=20261205T2;"')
+        dns.restart()
+        self.rig.wait_log(r"event=mta_sts_fetch domain=sts-refresh.test result=ok "
+                          r"id=20261205T2 mode=enforce mx=1 max_age=86400", regex=True)
+
+        def replaced():
+            with open(path) as f:
+                text = f.read()
+            return text.startswith("id 20261205T2\n") and "max_age: 86400\n" in text
+        self.rig.wait_for(replaced, what="the cache file holds the new policy")
+        log = self.rig.log()
+        self.assertRegex(log, r"event=mta_sts_refresh domain=sts-refresh.test id=20261205T1 "
+                              r"expires_in=\d+ fetch=yes")
+        self.assertEqual(len(self.attempts()), 1)
+        self.assertEqual(len(self.rx["good"].messages()), 1)
 
 
 class DaneReport(RelayTlsTest):
