@@ -167,7 +167,7 @@ parse_domain(const char *dom, size_t dom_len, struct mailaddr *out)
  * KELVIN SIGN to 'K'; Unicode's singleton decompositions), which can make
  * an unquoted local part invalid, or name an ASCII mailbox that a session
  * without SMTPUTF8 (RFC 6531 3.4) could then reach; and a mark composes
- * with an escaped character ("\\a" + U+0301) or with '<' '=' '>' (U+0338),
+ * with a quoted-pair (backslash, 'a', U+0301) or with '<' '=' '>' (U+0338),
  * which can break or change the quoting. Such a local part is refused
  * rather than rewritten: no mail program writes one.
  */
