@@ -160,30 +160,57 @@ parse_domain(const char *dom, size_t dom_len, struct mailaddr *out)
 	return ADDR_OK;
 }
 
-/* The canonical local part into out->local: unquoted when the content is a
- * dot-string, NFC when it is UTF-8 (out->utf8_local). */
+/*
+ * NFC of a UTF-8 local part as written (quoted or not) into buf. The
+ * result must obey the grammar the input did, and still be UTF-8: NFC
+ * maps three characters to ASCII (U+037E to ';', U+1FEF to '`', U+212A
+ * KELVIN SIGN to 'K'; Unicode's singleton decompositions), which can make
+ * an unquoted local part invalid, or name an ASCII mailbox that a session
+ * without SMTPUTF8 (RFC 6531 3.4) could then reach; and a mark composes
+ * with a quoted-pair (backslash, 'a', U+0301) or with '<' '=' '>' (U+0338),
+ * which can break or change the quoting. Such a local part is refused
+ * rather than rewritten: no mail program writes one.
+ */
+static int
+local_nfc_checked(const char *s, size_t len, char *buf, size_t bufsize)
+{
+	bool unused;
+	int r = addr_local_nfc(s, len, buf, bufsize);
+
+	if (r == -1 || !addr_has_8bit(buf, (size_t)r))
+		return -1;
+	if (s[0] == '"' ? quoted_len(buf, (size_t)r, &unused) != (size_t)r :
+	    !is_dot_string(buf, (size_t)r))
+		return -1;
+	return r;
+}
+
+/* The canonical local part into out->local: NFC when it is UTF-8
+ * (out->utf8_local), then unquoted when the content is a dot-string. */
 static enum addr_status
 store_local(const char *s, size_t local_len, struct mailaddr *out)
 {
+	char nfc[sizeof(out->local)];
 	const char *p = s;
 	size_t n = local_len;
 
-	if (s[0] == '"' && local_len >= 2 && is_dot_string(s + 1, local_len - 2) &&
-	    memchr(s + 1, '\\', local_len - 2) == NULL) {
-		p = s + 1;
-		n = local_len - 2;
+	if (addr_has_8bit(s, local_len)) {
+		int r = local_nfc_checked(s, local_len, nfc, sizeof(nfc));
+		if (r == -1)
+			return ADDR_BAD_LOCAL;
+		p = nfc;
+		n = (size_t)r;
+		out->utf8_local = true;
 	}
-	if (!addr_has_8bit(p, n)) {
-		memcpy(out->local, p, n);
-		out->local[n] = '\0';
-		return ADDR_OK;
+	if (p[0] == '"' && n >= 2 && is_dot_string(p + 1, n - 2) &&
+	    memchr(p + 1, '\\', n - 2) == NULL) {
+		p++;
+		n -= 2;
 	}
-	int r = addr_local_nfc(p, n, out->local, sizeof(out->local));
-	if (r == -1)
-		return ADDR_BAD_LOCAL;
-	if ((size_t)r > ADDR_LOCAL_MAX)
+	if (n > ADDR_LOCAL_MAX)
 		return ADDR_TOO_LONG;
-	out->utf8_local = true;
+	memcpy(out->local, p, n);
+	out->local[n] = '\0';
 	return ADDR_OK;
 }
 

@@ -53,6 +53,14 @@ static const struct path_case path_cases[] = {
 	{ "<\"k \xc3\xa4m\"@example.test>",	false, ADDR_OK, "\"k \xc3\xa4m\"@example.test" },
 	{ "<kim@B\xc3\xbc" "cher.example>",	false, ADDR_OK, "kim@xn--bcher-kva.example" },
 	{ "<j\xc3\xbcrgen@b\xc3\xbc" "cher.example>", false, ADDR_OK, "j\xc3\xbcrgen@xn--bcher-kva.example" },
+	/* NFC must keep the grammar and the UTF-8 (lib/addr.c local_nfc_checked):
+	 * U+037E is ';', U+212A is 'K', a mark joins an escaped 'a' or a '<' */
+	{ "<//\xcd\xbe" "er@example.test>",	false, ADDR_BAD_LOCAL, NULL },
+	{ "<\"a\xcd\xbe\xc3\xa4\"@example.test>", false, ADDR_OK, "\"a;\xc3\xa4\"@example.test" },
+	{ "<\xe2\x84\xaa@example.test>",	false, ADDR_BAD_LOCAL, NULL },
+	{ "<\xe2\x84\xaa\xc3\xa4@example.test>", false, ADDR_OK, "K\xc3\xa4@example.test" },
+	{ "<\"\\a\xcc\x81\"@example.test>",	false, ADDR_BAD_LOCAL, NULL },
+	{ "<\"a<\xcc\xb8\"@example.test>",	false, ADDR_OK, "a\xe2\x89\xae@example.test" },
 	{ "<k\xe4m@example.test>",		false, ADDR_NON_ASCII, NULL },	/* Latin-1 */
 	{ "<k\xc3m@example.test>",		false, ADDR_NON_ASCII, NULL },	/* cut sequence */
 	{ "<k\xc0\xa0m@example.test>",		false, ADDR_NON_ASCII, NULL },	/* overlong */

@@ -69,7 +69,7 @@ enum dest_family { DEST_FAMILY_ANY = 0, DEST_FAMILY_IPV4_ONLY, DEST_FAMILY_IPV6_
  *	destination domain * relay=[smtp.example.net]:587 auth=/etc/homemx/relay.secret
  * A pattern is an exact name, "*" (anything) or "*.suffix". The first rule
  * that matches wins for each setting it sets. After the config's rules come
- * built-in ones (config.c: IPv4 only toward Gmail and Google-hosted MX),
+ * built-in ones (lib/config_dest.c: IPv4 only toward Gmail and Google-hosted MX),
  * which set only a family that no rule set.
  */
 struct dest_rule {
