@@ -370,6 +370,7 @@ struct ipc_link {
 	TAILQ_HEAD(, ipc_out)	 outq;
 	size_t			 npending;
 	bool			 closing;
+	bool			 peer_gone;	/* a send found the peer's end closed */
 	bool			 in_callback;
 	bool			 free_after_callback;
 	uint8_t			*rbuf;
@@ -539,6 +540,27 @@ ipc_flush(struct ipc_link *l)
 	return 0;
 }
 
+/*
+ * A send failed. If the peer has exited (EPIPE, ECONNRESET), what it sent
+ * before it went - a role's MSG_ROLE_FATAL, a last result - is still
+ * queued on our end: the link stays open for reading, sends stop, and the
+ * EOF after those frames closes it as for any peer that exits. A send to
+ * a role that died while homemxd was still linking other roles to it must
+ * not cost the role's last words. Any other failure closes at once.
+ */
+static void
+ipc_send_failed(struct ipc_link *l)
+{
+	if (errno == EPIPE || errno == ECONNRESET) {
+		l->peer_gone = true;
+		event_del(l->ev_write);
+		log_debug("ipc link to %s: peer gone, reading what it left",
+		    role_name(l->peer));
+		return;
+	}
+	ipc_link_close(l, "sendmsg failed");
+}
+
 static void
 ipc_on_write(evutil_socket_t fd, short what, void *arg)
 {
@@ -546,8 +568,10 @@ ipc_on_write(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (l->peer_gone)
+		return;
 	if (ipc_flush(l) == -1)
-		ipc_link_close(l, "sendmsg failed");
+		ipc_send_failed(l);
 }
 
 struct ipc_link *
@@ -659,7 +683,7 @@ ipc_send_raw(struct ipc_link *l, uint32_t type, uint64_t req_id,
 {
 	struct ipc_out *o;
 
-	if (l == NULL || l->closing)
+	if (l == NULL || l->closing || l->peer_gone)
 		return -1;
 	if (len > IPC_MAX_PAYLOAD)
 		fatalx("ipc_send: payload of %zu bytes for %s", len, ipc_msg_name(type));
@@ -678,7 +702,7 @@ ipc_send_raw(struct ipc_link *l, uint32_t type, uint64_t req_id,
 	TAILQ_INSERT_TAIL(&l->outq, o, entry);
 	l->npending++;
 	if (l->npending == 1 && ipc_flush(l) == -1) {
-		ipc_link_close(l, "sendmsg failed");
+		ipc_send_failed(l);
 		return -1;
 	}
 	return 0;
