@@ -435,6 +435,38 @@ test_drain_reads_last_words(void **state)
 	event_base_free(lv.base);
 }
 
+/* A role that died while homemxd still sends to it (linking a new role
+ * to it): the send fails with EPIPE, but the link stays to deliver the
+ * frames the role left, and only their EOF closes it. */
+static void
+test_send_to_a_gone_peer_keeps_its_last_words(void **state)
+{
+	struct live lv = { 0 };
+	static struct ipc_builder b;
+	int sv[2];
+
+	(void)state;
+	lv.base = event_base_new();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct ipc_link *sup = ipc_link_new(lv.base, sv[0], ROLE_SUPERVISOR, ROLE_LOOKUP,
+	    live_frame, live_closed, &lv);
+	ipc_encode_role_fatal(&b, "store: Permission denied");
+	assert_int_equal(ipc_send_now(sv[1], ROLE_LOOKUP, ROLE_SUPERVISOR,
+	    MSG_ROLE_FATAL, &b), 0);
+	close(sv[1]);	/* the role is gone */
+
+	ipc_encode_reload(&b, "hostname x\n", 11);
+	assert_int_equal(ipc_send(sup, MSG_SUP_RELOAD, 0, &b, -1), -1);
+	assert_int_equal(lv.closed, 0);		/* not yet: frames are waiting */
+	assert_int_equal(ipc_send(sup, MSG_SUP_RELOAD, 0, &b, -1), -1);
+
+	ipc_link_drain(sup);
+	assert_int_equal(lv.frames, 1);
+	assert_int_equal(lv.last_type, MSG_ROLE_FATAL);
+	assert_int_equal(lv.closed, 1);		/* then EOF closed and freed it */
+	event_base_free(lv.base);
+}
+
 int
 main(void)
 {
@@ -447,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_roles_linked),
 		cmocka_unit_test(test_send_refuses_what_the_receiver_would_drop),
 		cmocka_unit_test(test_drain_reads_last_words),
+		cmocka_unit_test(test_send_to_a_gone_peer_keeps_its_last_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
