@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "addr_intl.h"
+#include "utf8.h"
 
 const char *
 addr_status_text(enum addr_status s)
@@ -144,7 +145,7 @@ parse_domain(const char *dom, size_t dom_len, struct mailaddr *out)
 		if (dom[dom_len - 1] != ']' || parse_literal(dom, dom_len) != ADDR_OK)
 			return ADDR_BAD_DOMAIN;
 		out->is_literal = true;
-	} else if (addr_has_8bit(dom, dom_len)) {
+	} else if (utf8_has_8bit(dom, dom_len)) {
 		if (addr_domain_alabel(dom, dom_len, out->domain,
 		    sizeof(out->domain)) == -1)
 			return ADDR_BAD_DOMAIN;
@@ -177,7 +178,7 @@ local_nfc_checked(const char *s, size_t len, char *buf, size_t bufsize)
 	bool unused;
 	int r = addr_local_nfc(s, len, buf, bufsize);
 
-	if (r == -1 || !addr_has_8bit(buf, (size_t)r))
+	if (r == -1 || !utf8_has_8bit(buf, (size_t)r))
 		return -1;
 	if (s[0] == '"' ? quoted_len(buf, (size_t)r, &unused) != (size_t)r :
 	    !is_dot_string(buf, (size_t)r))
@@ -194,7 +195,7 @@ store_local(const char *s, size_t local_len, struct mailaddr *out)
 	const char *p = s;
 	size_t n = local_len;
 
-	if (addr_has_8bit(s, local_len)) {
+	if (utf8_has_8bit(s, local_len)) {
 		int r = local_nfc_checked(s, local_len, nfc, sizeof(nfc));
 		if (r == -1)
 			return ADDR_BAD_LOCAL;
@@ -228,7 +229,7 @@ addr_parse_mailbox(const char *s, size_t len, struct mailaddr *out)
 		return ADDR_TOO_LONG;
 	/* 8-bit bytes must be clean UTF-8 (RFC 6531 3.3) before the grammar
 	 * below treats them as atext/qtext. */
-	if (addr_has_8bit(s, len) && u8_check((const uint8_t *)s, len) != NULL)
+	if (utf8_has_8bit(s, len) && u8_check((const uint8_t *)s, len) != NULL)
 		return ADDR_NON_ASCII;
 
 	if (s[0] == '"') {
@@ -400,7 +401,7 @@ addr_normalize_input(const char *in, char *out, size_t outsize,
 	/* The store key: lowercase (any script) and NFC, as lookup folds a
 	 * recipient before asking (lib/addr_intl.h, addr_local_fold). */
 	int r = addr_local_fold(in, ll, local, sizeof(local));
-	if (r == -1 && addr_has_8bit(in, ll)) {
+	if (r == -1 && utf8_has_8bit(in, ll)) {
 		*why = "local part is not clean UTF-8";
 		return ADDR_NON_ASCII;
 	}
@@ -436,7 +437,7 @@ addr_login_is_valid(const char *login)
 	char probe[ADDR_LOGIN_MAX + 16];
 
 	if (len == 0 || len > ADDR_LOGIN_MAX || login[0] == '"' ||
-	    addr_has_8bit(login, len))
+	    utf8_has_8bit(login, len))
 		return false;
 	snprintf(probe, sizeof(probe), "%s@localhost", login);
 	return addr_parse_mailbox(probe, strlen(probe), &a) == ADDR_OK &&

@@ -29,36 +29,7 @@
 
 #include "addr.h"
 #include "addr_intl.h"
-
-bool
-addr_has_8bit(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return true;
-	return false;
-}
-
-bool
-addr_str_has_8bit(const char *s)
-{
-	return addr_has_8bit(s, strlen(s));
-}
-
-/* Well-formed UTF-8 (RFC 3629) without C0, DEL or C1 (U+0080..U+009F). */
-static bool
-utf8_is_clean(const uint8_t *s, size_t len)
-{
-	if (u8_check(s, len) != NULL)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-		if (s[i] == 0xc2 && i + 1 < len && s[i + 1] < 0xa0)
-			return false;
-	}
-	return true;
-}
+#include "utf8.h"
 
 /*
  * Moves a libunistring result of n bytes into out as a C string. r is
@@ -87,7 +58,7 @@ addr_local_nfc(const char *in, size_t len, char *out, size_t outsize)
 	size_t n = sizeof(buf);
 	uint8_t *r;
 
-	if (outsize == 0 || !utf8_is_clean((const uint8_t *)in, len))
+	if (outsize == 0 || !utf8_is_clean((const uint8_t *)in, len, false))
 		return -1;
 	r = u8_normalize(UNINORM_NFC, (const uint8_t *)in, len, buf, &n);
 	if (r == NULL)
@@ -120,9 +91,9 @@ addr_local_fold(const char *in, size_t len, char *out, size_t outsize)
 
 	if (outsize == 0)
 		return -1;
-	if (!addr_has_8bit(in, len))
+	if (!utf8_has_8bit(in, len))
 		return fold_ascii(in, len, out, outsize);
-	if (!utf8_is_clean((const uint8_t *)in, len))
+	if (!utf8_is_clean((const uint8_t *)in, len, false))
 		return -1;
 	/* NFC after the mapping: lowercasing can decompose or reorder marks. */
 	r = u8_tolower((const uint8_t *)in, len, NULL, UNINORM_NFC, buf, &n);
@@ -149,7 +120,7 @@ addr_domain_alabel(const char *in, size_t len, char *out, size_t outsize)
 	size_t n;
 
 	if (len == 0 || len >= sizeof(tmp) ||
-	    !utf8_is_clean((const uint8_t *)in, len))
+	    !utf8_is_clean((const uint8_t *)in, len, false))
 		return -1;
 	memcpy(tmp, in, len);
 	tmp[len] = '\0';

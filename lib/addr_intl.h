@@ -17,10 +17,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* True if any of the len bytes is 0x80 or above. */
-bool	addr_has_8bit(const char *s, size_t len);
-/* The same for a NUL-terminated string. */
-bool	addr_str_has_8bit(const char *s);
 
 /*
  * Copies len bytes of a local part into out in NFC. The input must be

@@ -43,6 +43,7 @@
 #include <unistr.h>
 
 #include "dsn.h"
+#include "utf8.h"
 
 #define DSN_WRAP		72	/* columns of the human-readable text */
 #define DSN_FIELD_VALUE_MAX	1024	/* an unfolded header value we read */
@@ -87,34 +88,6 @@ is_token(const char *s)
 
 /* ---- UTF-8 (RFC 6533) ------------------------------------------------------ */
 
-static bool
-has_8bit(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
-}
-
-/* Valid UTF-8 (u8_check, RFC 3629) without C0 controls, DEL or C1
- * controls (U+0080..U+009F); TAB and LF only if tab_and_lf. The only
- * 8-bit text a DSN carries raw. */
-static bool
-is_clean_utf8(const uint8_t *s, size_t n, bool tab_and_lf)
-{
-	if (u8_check(s, n) != NULL)
-		return false;
-	for (size_t i = 0; i < n;) {
-		ucs4_t uc;
-		int k = u8_mbtouc(&uc, s + i, n - i);
-		if ((uc < 0x20 && !(tab_and_lf && (uc == '\t' || uc == '\n'))) ||
-		    (uc >= 0x7f && uc <= 0x9f))
-			return false;
-		i += (size_t)k;
-	}
-	return true;
-}
-
 /* RFC 6533 3 QCHAR: printable ASCII except SP, '+', '=' and '\'. */
 static bool
 is_qchar(unsigned char c)
@@ -152,20 +125,20 @@ address_is_usable(const char *a, bool global)
 {
 	if (a == NULL)
 		return false;
-	if (!has_8bit(a))
+	if (!utf8_str_has_8bit(a))
 		return is_printable_ascii(a, DSN_ADDR_MAX);
 	size_t n = strnlen(a, DSN_ADDR_MAX + 1);
-	return global && n <= DSN_ADDR_MAX && is_clean_utf8((const uint8_t *)a, n, false) &&
+	return global && n <= DSN_ADDR_MAX && utf8_is_clean((const uint8_t *)a, n, false) &&
 	    unitext_len(a) <= DSN_UNITEXT_MAX;
 }
 
 bool
 dsn_is_global(const struct dsn_input *in)
 {
-	if (in->smtputf8 || (in->orig_sender != NULL && has_8bit(in->orig_sender)))
+	if (in->smtputf8 || (in->orig_sender != NULL && utf8_str_has_8bit(in->orig_sender)))
 		return true;
 	for (unsigned i = 0; in->rcpts != NULL && i < in->nrcpt; i++)
-		if (in->rcpts[i].rcpt != NULL && has_8bit(in->rcpts[i].rcpt))
+		if (in->rcpts[i].rcpt != NULL && utf8_str_has_8bit(in->rcpts[i].rcpt))
 			return true;
 	return false;
 }
@@ -512,7 +485,7 @@ put_rcpt_fields(struct textbuf *b, const struct dsn_input *in,
 	dsn_status_for(rep, r->reason, status);
 	mime_format_date(in->now, date, sizeof(date));
 	textbuf_puts(b, "\r\n");
-	if (has_8bit(r->rcpt)) {
+	if (utf8_str_has_8bit(r->rcpt)) {
 		/* RFC 6533 3; only in the global form (input_is_usable) */
 		textbuf_puts(b, "Final-Recipient: utf-8; ");
 		put_unitext(b, r->rcpt);
@@ -536,7 +509,7 @@ static bool
 any_8bit_rcpt(const struct dsn_input *in)
 {
 	for (unsigned i = 0; i < in->nrcpt; i++)
-		if (has_8bit(in->rcpts[i].rcpt))
+		if (utf8_str_has_8bit(in->rcpts[i].rcpt))
 			return true;
 	return false;
 }
@@ -570,7 +543,7 @@ headers_are_clean_utf8(const uint8_t *h, size_t n)
 {
 	size_t start = 0;
 
-	if (!is_clean_utf8(h, n, true))
+	if (!utf8_is_clean(h, n, true))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (h[i] != '\n')
@@ -684,15 +657,6 @@ build_parts(struct textbuf *b, const struct dsn_input *in,
 	textbuf_printf(b, "\r\n--=_hmx_%s--\r\n", in->token);
 }
 
-static bool
-textbuf_has_8bit(const struct textbuf *t)
-{
-	for (size_t i = 0; i < t->len; i++)
-		if ((unsigned char)t->p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 int
 dsn_build(const struct dsn_input *in, struct textbuf *out)
 {
@@ -712,7 +676,7 @@ dsn_build(const struct dsn_input *in, struct textbuf *out)
 	original_subject(in, subject);
 	build_parts(&parts, in, reps, subject, global);
 	free(reps);
-	build_top_header(out, in, subject, global && textbuf_has_8bit(&parts));
+	build_top_header(out, in, subject, global && utf8_has_8bit(parts.p, parts.len));
 	if (parts.len > 0)
 		textbuf_put(out, parts.p, parts.len);
 	if (parts.overflow)

@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "addr.h"
-#include "addr_intl.h"
 #include "envelope.h"
+#include "utf8.h"
 
 enum envelope_field {
 	F_ID, F_ARRIVAL, F_SOURCE, F_CLIENT_IP, F_HELO, F_SENDER,
@@ -564,11 +564,11 @@ envelope_is_writable(const struct envelope *e)
 		return false;
 	/* A UTF-8 address travels only with SMTPUTF8 (RFC 6531 3.4), and only
 	 * a version-5 file (one with "smtputf8") may hold it. */
-	if (!e->smtputf8 && addr_str_has_8bit(e->sender))
+	if (!e->smtputf8 && utf8_str_has_8bit(e->sender))
 		return false;
 	for (unsigned i = 0; i < e->nrcpt; i++)
 		if (!mailbox_is_valid(e->rcpt[i], strnlen(e->rcpt[i], ADDR_MAX + 1),
-		    false) || (!e->smtputf8 && addr_str_has_8bit(e->rcpt[i])))
+		    false) || (!e->smtputf8 && utf8_str_has_8bit(e->rcpt[i])))
 			return false;
 	return true;
 }

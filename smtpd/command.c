@@ -13,8 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "addr_intl.h"
 #include "command.h"
+#include "utf8.h"
 
 enum arg_policy { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
 
@@ -303,7 +303,7 @@ take_path(const char **s, size_t *len, bool allow_null, bool smtputf8,
 
 	*st = addr_parse_path(*s, *len, allow_null, a, is_null, &consumed);
 	if (!smtputf8 && (*st == ADDR_OK ? ADDR_NEEDS_SMTPUTF8(a) :
-	    addr_has_8bit(*s, path_extent(*s, *len)))) {
+	    utf8_has_8bit(*s, path_extent(*s, *len)))) {
 		*st = ADDR_NON_ASCII;
 		return CMD_ADDR;
 	}
@@ -344,7 +344,7 @@ command_parse_mail_opts(const char *arg, size_t len, unsigned opts,
 	size_t pathlen = len;
 	if (take_path(&arg, &len, true, true, &m->from, &m->is_null, &m->addr) != CMD_OK) {
 		if ((opts & MAIL_OPT_SMTPUTF8) == 0 || !mentions_smtputf8(path, pathlen))
-			if (addr_has_8bit(path, path_extent(path, pathlen)))
+			if (utf8_has_8bit(path, path_extent(path, pathlen)))
 				m->addr = ADDR_NON_ASCII;
 		return CMD_ADDR;
 	}

@@ -1,4 +1,4 @@
-// SOURCES: lib/addr.c lib/addr_intl.c
+// SOURCES: lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_address.c - the address grammar (lib/addr.c) on

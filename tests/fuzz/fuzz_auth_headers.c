@@ -1,4 +1,4 @@
-// SOURCES: submission/headers.c smtpd/received.c lib/addr.c lib/addr_intl.c
+// SOURCES: submission/headers.c smtpd/received.c lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_auth_headers.c - what submission does with the header

@@ -1,4 +1,4 @@
-// SOURCES: screen/authres.c screen/message.c screen/score.c lib/addr.c lib/addr_intl.c
+// SOURCES: screen/authres.c screen/message.c screen/score.c lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_authres.c - the Authentication-Results writer and the

@@ -1,4 +1,4 @@
-// SOURCES: lib/batv.c lib/addr.c lib/addr_intl.c queue/bounce_tag.c lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/util.c lib/log.c
+// SOURCES: lib/batv.c lib/addr.c lib/addr_intl.c queue/bounce_tag.c lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/util.c lib/log.c lib/utf8.c
 // LIBS: -lidn2 -lsodium -lunistring
 /*
  * tests/fuzz/fuzz_batv.c - the BATV tag parser (lib/batv.c) and the

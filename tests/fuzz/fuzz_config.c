@@ -1,4 +1,4 @@
-// SOURCES: lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c
+// SOURCES: lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_config.c - the homemx.conf grammar on arbitrary text.

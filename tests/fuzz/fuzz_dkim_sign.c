@@ -1,4 +1,4 @@
-// SOURCES: dkimsign/signer.c dkimsign/canon.c dkimsign/headers.c lib/dkimkey.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c
+// SOURCES: dkimsign/signer.c dkimsign/canon.c dkimsign/headers.c lib/dkimkey.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c lib/utf8.c
 // LIBS: -lidn2 -lopendkim -lcrypto -lunistring
 /*
  * tests/fuzz/fuzz_dkim_sign.c - dkimsign's own DKIM signer (signer.c,

@@ -1,4 +1,4 @@
-// SOURCES: admin/taglist.c admin/doctor_sts.c lib/sts_policy.c admin/doctor_net.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c
+// SOURCES: admin/taglist.c admin/doctor_sts.c lib/sts_policy.c admin/doctor_net.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c lib/utf8.c
 // LIBS: -lidn2 -lssl -lcrypto -lunistring
 /*
  * tests/fuzz/fuzz_doctor_records.c - the doctor's readers of text from the

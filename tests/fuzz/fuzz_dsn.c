@@ -1,4 +1,4 @@
-// SOURCES: queue/dsn.c queue/mime.c
+// SOURCES: queue/dsn.c queue/mime.c lib/utf8.c
 // LIBS: -lunistring
 /*
  * tests/fuzz/fuzz_dsn.c - the DSN builder (queue/dsn.c) and the text

@@ -1,4 +1,4 @@
-// SOURCES: screen/dynptr.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c
+// SOURCES: screen/dynptr.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lpsl -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_dynptr.c - the dynamic-PTR heuristic (screen/dynptr.c)

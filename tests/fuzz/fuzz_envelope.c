@@ -1,4 +1,4 @@
-// SOURCES: queue/envelope.c lib/ipc_decode.c lib/ipc_decode_send.c lib/ipc_ctl.c lib/ipc_text.c lib/ipc.c lib/addr.c lib/addr_intl.c lib/log.c lib/ipc_screen.c lib/ipc_bounce.c lib/batv.c
+// SOURCES: queue/envelope.c lib/ipc_decode.c lib/ipc_decode_send.c lib/ipc_ctl.c lib/ipc_text.c lib/ipc.c lib/addr.c lib/addr_intl.c lib/log.c lib/ipc_screen.c lib/ipc_bounce.c lib/batv.c lib/utf8.c
 // LIBS: -levent -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_envelope.c - the queue's envelope file parser

@@ -1,4 +1,4 @@
-// SOURCES: lib/ipc.c lib/ipc_decode.c lib/ipc_decode_send.c lib/ipc_ctl.c lib/addr.c lib/addr_intl.c lib/log.c lib/util.c queue/family_store.c lib/ipc_screen.c lib/ipc_text.c lib/ipc_bounce.c lib/batv.c
+// SOURCES: lib/ipc.c lib/ipc_decode.c lib/ipc_decode_send.c lib/ipc_ctl.c lib/addr.c lib/addr_intl.c lib/log.c lib/util.c queue/family_store.c lib/ipc_screen.c lib/ipc_text.c lib/ipc_bounce.c lib/batv.c lib/utf8.c
 // LIBS: -levent -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_family.c - the remembered IPv6->IPv4 fallbacks on their

@@ -1,4 +1,4 @@
-// SOURCES: screen/message.c screen/headercheck.c screen/dkimverify.c screen/dmarc.c screen/score.c screen/dnscache.c lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c
+// SOURCES: screen/message.c screen/headercheck.c screen/dkimverify.c screen/dmarc.c screen/score.c screen/dnscache.c lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c lib/utf8.c
 // LIBS: -lidn2 -lpsl -lopendkim -lcrypto -lunistring
 /*
  * tests/fuzz/fuzz_headercheck.c - the message index and From: parser

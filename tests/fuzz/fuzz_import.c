@@ -1,4 +1,4 @@
-// SOURCES: admin/import.c lib/addr.c lib/addr_intl.c
+// SOURCES: admin/import.c lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_import.c - the `mxctl import` parser (admin/import.c) on

@@ -1,4 +1,4 @@
-// SOURCES: lib/ipc.c lib/ipc_decode.c lib/ipc_decode_send.c lib/ipc_ctl.c lib/ipc_text.c lib/addr.c lib/addr_intl.c lib/log.c lib/ipc_screen.c lib/ipc_bounce.c lib/batv.c
+// SOURCES: lib/ipc.c lib/ipc_decode.c lib/ipc_decode_send.c lib/ipc_ctl.c lib/ipc_text.c lib/addr.c lib/addr_intl.c lib/log.c lib/ipc_screen.c lib/ipc_bounce.c lib/batv.c lib/utf8.c
 // LIBS: -levent -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_ipc.c - the IPC framing check and every decoder, driven

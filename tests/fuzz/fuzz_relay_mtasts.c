@@ -1,4 +1,4 @@
-// SOURCES: relay/mtasts_parse.c lib/sts_policy.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c
+// SOURCES: relay/mtasts_parse.c lib/sts_policy.c lib/addr.c lib/addr_intl.c lib/util.c lib/log.c lib/utf8.c
 // LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_relay_mtasts.c - what the relay reads for MTA-STS: the

@@ -1,4 +1,4 @@
-// SOURCES: screen/identity.c screen/dnsbl.c screen/sender.c screen/behaviour.c screen/dynptr.c screen/ipname.c screen/dnscache.c screen/score.c lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c lib/log.c lib/util.c
+// SOURCES: screen/identity.c screen/dnsbl.c screen/sender.c screen/behaviour.c screen/dynptr.c screen/ipname.c screen/dnscache.c screen/score.c lib/config.c lib/config_dest.c lib/config_screen.c lib/config_scan.c lib/hostport.c lib/addr.c lib/addr_intl.c lib/log.c lib/util.c lib/utf8.c
 // LIBS: -lpsl -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_screen_checks.c - every check of screen/identity.c,

@@ -1,4 +1,4 @@
-// SOURCES: sendmail/addrlist.c sendmail/header.c lib/addr.c lib/addr_intl.c
+// SOURCES: sendmail/addrlist.c sendmail/header.c lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lidn2 -lunistring
 /*
  * tests/fuzz/fuzz_sendmail_addrlist.c - what sendmail -t reads from a

@@ -1,4 +1,4 @@
-// SOURCES: smtpd/command.c smtpd/lines.c lib/addr.c lib/addr_intl.c
+// SOURCES: smtpd/command.c smtpd/lines.c lib/addr.c lib/addr_intl.c lib/utf8.c
 // LIBS: -lidn2 -levent -lunistring
 /*
  * tests/fuzz/fuzz_smtp_command.c - the SMTP command grammar on arbitrary
