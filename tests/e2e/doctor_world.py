@@ -10,7 +10,7 @@ the mta namespace) asks the test's unbound and connects to addresses that
 exist only there. The CA is trusted through SSL_CERT_FILE in mxctl's
 environment (OpenSSL reads it instead of /etc/ssl/certs), never installed
 on the machine. An expired certificate is made by running openssl under
-faketime (libfaketime, scripts/install-deps).
+libfaketime (preloaded, see faketime_env.py; scripts/install-deps).
 """
 import base64
 import http.server
@@ -21,14 +21,17 @@ import ssl
 import subprocess
 import threading
 
+from faketime_env import offset_env
 from netns import in_netns
 
 
 def _openssl(*args, faketime=None):
-    cmd = ["openssl", *args]
-    if faketime:
-        cmd = ["faketime", faketime] + cmd
-    subprocess.run(cmd, check=True, capture_output=True)
+    """openssl with its clock moved by faketime (e.g. "-400d"), if given;
+    a failure says what openssl printed."""
+    env = offset_env(faketime) if faketime else None
+    r = subprocess.run(["openssl", *args], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"openssl {args[0]} exited {r.returncode}: {r.stderr.strip()[-800:]}")
 
 
 class TestCA:
@@ -46,7 +49,7 @@ class TestCA:
                  "-out", self.cert, "-days", "3650", "-subj", "/CN=homemx doctor test CA",
                  "-addext", "basicConstraints=critical,CA:TRUE",
                  "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                 faketime="-400 days")
+                 faketime="-400d")
         os.chmod(self.cert, 0o644)
 
     def leaf(self, label, names, days=60, faketime=None, self_signed=False):

@@ -24,6 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ALLOWED_SKIPS = os.path.join(HERE, "allowed-skips.txt")
 sys.path.insert(0, HERE)
 
+from faketime_env import sweep_stale_shm  # noqa: E402
+
 
 class CountingResult(unittest.TextTestResult):
     """TextTestResult that also counts the tests that passed (unittest
@@ -112,7 +114,9 @@ def main():
     allowed = read_allowed_skips()
     strict = strict_about_skips()
     runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=CountingResult)
+    sweep_stale_shm()
     result = runner.run(load(pattern))
+    print(f"E2E-SHM-SWEPT {sweep_stale_shm()}")   # what killed faketime'd roles left
     bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     skipped = 0
     for test, reason in result.skipped:

@@ -55,11 +55,11 @@ import tempfile
 import time
 
 import harness
+from faketime_env import FAKETIME_LIB
 from netns import NetnsHomemx, Topology, Unbound, in_netns
 from screen_dns import OddDns
 
 SMTP_PORT = 25
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 SCREEN_BINARY = os.path.join(harness.BUILD, "homemx-screen")
 
 # Which namespace owns which client network; the mta gets an on-link route

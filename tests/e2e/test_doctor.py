@@ -508,7 +508,7 @@ class Doctor(unittest.TestCase):
         """Fake listeners serve the bad certificates: STARTTLS on 25 and
         587, TLS at once on 465."""
         cases = (
-            ("expired", "smtp", self.ca.leaf("expired", [HOST], days=10, faketime="-40 days"),
+            ("expired", "smtp", self.ca.leaf("expired", [HOST], days=10, faketime="-40d"),
              "FAIL", "expired", "renew it"),
             ("expiring", "smtp", self.ca.leaf("expiring", [HOST], days=5), "WARN",
              "expires in", "renew it"),
@@ -520,7 +520,7 @@ class Doctor(unittest.TestCase):
             ("expiring587", "submission", self.ca.leaf("expiring587", [HOST], days=3),
              "WARN", "expires in", "renew it"),
             ("expired465", "submissions",
-             self.ca.leaf("expired465", [HOST], days=10, faketime="-40 days"), "FAIL",
+             self.ca.leaf("expired465", [HOST], days=10, faketime="-40d"), "FAIL",
              "expired", "renew it"),
         )
         for label, kind, (cert, key), status, what, fix in cases:

@@ -131,7 +131,7 @@ class RelayTlsTest(unittest.TestCase):
                 "good": ca.leaf("good", ["mx.good.test"]),
                 "wrongname": ca.leaf("wrongname", ["someone-else.test"]),
                 "expired": ca.leaf("expired", ["mx.expired.test"], days=1,
-                                   faketime="-10 days"),
+                                   faketime="-10d"),
                 "refuse": ca.leaf("refuse", ["mx.refuse.test"]),
                 # the CA does not know this name: only DANE can vouch for it
                 "dane": ca.leaf("dane", ["not-the-mx.test"], self_signed=True),
