@@ -3,7 +3,7 @@ around it.
 
 Owns: the test side of the IPC contract, written once for every e2e file
 that drives a single role (test_queue_roles, test_dsn, test_relay,
-test_dkim, test_smtpd_standalone):
+test_dkim, smtpd_rig):
   - the frame codec of lib/ipc.h: a 16-byte header (u32 type, u32 payload
     length, u64 request id, big-endian), strings as u16 length + bytes, a
     file descriptor in the same sendmsg() as its frame (Link, s, Cursor);
