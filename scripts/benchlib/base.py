@@ -96,6 +96,34 @@ def timeout_error(cmd, timeout):
     return BenchError(msg)
 
 
+def _kill_group_and_raise(p, e, cmd, timeout, reap):
+    """Waiting for p was cut short by e: kill p's process group, reap it,
+    and raise (a timeout as the budget's error, anything else as it was)."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    reap()
+    if isinstance(e, subprocess.TimeoutExpired):
+        raise timeout_error(cmd, timeout) from None
+    raise e
+
+
+def run_e2e_bench(module, build, timeout, deadline, **extra_env):
+    """tests/e2e/<module>.py in its benchmark mode (HOMEMX_BENCH=1) against
+    build, bounded by timeout and the global budget: (output, exit status)."""
+    env = dict(os.environ, HOMEMX_BENCH="1", HOMEMX_BUILD=build, **extra_env)
+    cmd = ["/usr/bin/python3", E2E_RUN, module]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)
+    limit = min(timeout, deadline.left())
+    try:
+        out, _ = p.communicate(timeout=limit)
+    except BaseException as e:
+        _kill_group_and_raise(p, e, cmd, limit, p.communicate)
+    return out.decode(errors="replace"), p.returncode
+
+
 def run(cmd, timeout, stdin_data=None, check=True):
     """Run a command in its own process group; kill the group on timeout or
     interruption so nothing is left behind.  Returns CompletedProcess."""
@@ -105,14 +133,7 @@ def run(cmd, timeout, stdin_data=None, check=True):
     try:
         out, err = p.communicate(stdin_data, timeout=timeout)
     except BaseException as e:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.communicate()
-        if isinstance(e, subprocess.TimeoutExpired):
-            raise timeout_error(cmd, timeout) from None
-        raise
+        _kill_group_and_raise(p, e, cmd, timeout, p.communicate)
     cp = subprocess.CompletedProcess(cmd, p.returncode, out, err)
     if check and p.returncode != 0:
         raise BenchError(f"{' '.join(cmd)} exited {p.returncode}:\n"
@@ -147,14 +168,7 @@ def run_tty(cmd, timeout, check=True):
     try:
         p.wait(timeout)
     except BaseException as e:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait()
-        if isinstance(e, subprocess.TimeoutExpired):
-            raise timeout_error(cmd, timeout) from None
-        raise
+        _kill_group_and_raise(p, e, cmd, timeout, p.wait)
     finally:
         t.join(5)
         os.close(master)

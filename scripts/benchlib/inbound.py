@@ -3,16 +3,13 @@ servers, alternating), the latency of one transaction, the commit-protocol
 round trips, and their report with the ratios and goals.
 """
 import math
-import os
 import re
-import signal
 import smtplib
 import statistics
-import subprocess
 import time
 
-from benchlib.base import (BenchError, E2E_RUN, GlobalTimeout, HELO, LARGE, RCPT, REPO, SENDER,
-                           SMALL, SMTP_SOURCE, count_files, log, run, timeout_error, tree_cpu)
+from benchlib.base import (BenchError, GlobalTimeout, HELO, LARGE, RCPT, SENDER, SMALL,
+                           SMTP_SOURCE, count_files, log, run, run_e2e_bench, tree_cpu)
 from benchlib.servers import PostfixServer
 
 
@@ -247,29 +244,12 @@ def report(rows, lat, servers, samplers, names):
 def commit_latency_once(build, deadline):
     """One run of tests/e2e/test_queue_bench.py against build: returns
     {load: (p50_ms, p90_ms, per_commit_ms)}, or raises BenchError."""
-    env = dict(os.environ, HOMEMX_BENCH="1", HOMEMX_BUILD=build)
-    cmd = ["/usr/bin/python3", E2E_RUN, "test_queue_bench"]
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, env=env, cwd=REPO,
-                         start_new_session=True)
-    limit = min(180, deadline.left())
-    try:
-        out, _ = p.communicate(timeout=limit)
-    except BaseException as e:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.communicate()
-        if isinstance(e, subprocess.TimeoutExpired):
-            raise timeout_error(cmd, limit) from None
-        raise
-    text = out.decode(errors="replace")
+    text, status = run_e2e_bench("test_queue_bench", build, 180, deadline)
     got = {m.group(1): (float(m.group(2)), float(m.group(3)), float(m.group(4)))
            for m in re.finditer(r"commit-latency load=(\S+) n=\d+ p50_ms=([\d.]+) "
                                 r"p90_ms=([\d.]+) per_commit_ms=([\d.]+)", text)}
     if not got:
-        raise BenchError(f"test_queue_bench gave no figures (exit {p.returncode}):\n"
+        raise BenchError(f"test_queue_bench gave no figures (exit {status}):\n"
                          + text[-1500:])
     return got
 

@@ -5,17 +5,15 @@ submission, rounds that alternate the servers, the DKIM signing cost, the
 import email.utils
 import os
 import re
-import signal
 import smtplib
 import ssl
 import statistics
-import subprocess
 import sys
 import threading
 import time
 
-from benchlib.base import (BenchError, DOMAIN, E2E_RUN, GlobalTimeout, HELO, REPO, SMALL, log,
-                           pctl, run, timeout_error, tree_cpu)
+from benchlib.base import (BenchError, DOMAIN, GlobalTimeout, HELO, SMALL, log, pctl, run,
+                           run_e2e_bench, tree_cpu)
 from benchlib.outbound_world import (DOVECOT, DovecotAuth, HomemxRelayServer, OPENDKIM,
                                      OPENDKIM_GENKEY, OPENSSL, OUT_RCPT, OpenDkim,
                                      PostfixRelayServer, SUB_PASSWORD, SUB_USER, Sink,
@@ -275,31 +273,14 @@ def dkim_cost(args, deadline):
     Returns (list of (algs, size, ms, msgs/s), raw dict, problems)."""
     rows, raw, problems = [], {}, []
     if args.build and os.path.exists(os.path.join(args.build, "homemx-dkimsign")):
-        env = dict(os.environ, HOMEMX_BENCH="1", HOMEMX_BUILD=args.build,
-                   HOMEMX_BENCH_N=str(args.dkim_n))
-        cmd = ["/usr/bin/python3", E2E_RUN, "test_dkim_bench"]
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, env=env, cwd=REPO,
-                             start_new_session=True)
-        limit = min(300, deadline.left())
-        try:
-            out, _ = p.communicate(timeout=limit)
-        except BaseException as e:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.communicate()
-            if isinstance(e, subprocess.TimeoutExpired):
-                raise timeout_error(cmd, limit) from None
-            raise
-        text = out.decode(errors="replace")
+        text, status = run_e2e_bench("test_dkim_bench", args.build, 300, deadline,
+                                     HOMEMX_BENCH_N=str(args.dkim_n))
         for m in re.finditer(r"dkim-cost algs=(\S+) size=(\d+) n=\d+ ms_per_msg=([\d.]+) "
                              r"msgs_per_s=(\d+)", text):
             rows.append((m.group(1), int(m.group(2)), float(m.group(3)), int(m.group(4))))
         if not rows:
             problems.append("tests/e2e/test_dkim_bench.py gave no figures (exit "
-                            f"{p.returncode}):\n{text[-1500:]}")
+                            f"{status}):\n{text[-1500:]}")
     else:
         problems.append(f"no homemx-dkimsign in {args.build}: signing cost not measured")
     cp = run([OPENSSL, "speed", "-seconds", "1", "-mr", "rsa2048", "ed25519"],
