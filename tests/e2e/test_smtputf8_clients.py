@@ -3,8 +3,9 @@ clients on both sides of homemx: a stock Postfix sends, Dovecot reads,
 swaks speaks plain SMTP without the SMTPUTF8 parameter.
 
 Owns: the proof that mail from a real MTA for UTF-8 addresses arrives.
-Issue 13 began with Postfix bouncing mail for dëmo@example.test with
-5.6.7 "SMTPUTF8 is required, but was not offered"; test_smtputf8.py drives
+Before SMTPUTF8 was offered, a stock Postfix bounced mail for
+dëmo@example.test with 5.6.7 "SMTPUTF8 is required, but was not offered";
+test_smtputf8.py drives
 the same dialog with smtplib and raw sockets, this file with the programs
 people run.
 
