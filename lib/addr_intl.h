@@ -17,7 +17,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-
 /*
  * Copies len bytes of a local part into out in NFC. The input must be
  * well-formed UTF-8 without C0 or C1 control characters (RFC 6532 3.1

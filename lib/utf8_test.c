@@ -17,7 +17,9 @@ static void
 test_has_8bit(void **state)
 {
 	(void)state;
+	assert_false(utf8_str_has_8bit(""));
 	assert_false(utf8_str_has_8bit("kim@example.test"));
+	assert_false(utf8_str_has_8bit("user@xn--bcher-kva.example"));
 	assert_true(utf8_str_has_8bit("j\xc3\xbcrgen@example.test"));
 	assert_false(utf8_has_8bit("ab\x80", 2));	/* only len bytes count */
 	assert_true(utf8_has_8bit("ab\x80", 3));

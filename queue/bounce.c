@@ -160,7 +160,7 @@ dsn_envelope(struct envelope *e, const char *id, size_t body_size,
 	e->nrcpt = 1;
 	e->rcpt = xcalloc(1, sizeof(*e->rcpt));
 	memcpy(e->rcpt[0], m->env.sender, sizeof(e->rcpt[0]));
-	e->smtputf8 = utf8_has_8bit(m->env.sender, strlen(m->env.sender));
+	e->smtputf8 = utf8_str_has_8bit(m->env.sender);
 	e->hold = ENVELOPE_HOLD_DKIM;
 	e->has_body_size = true;
 	e->body_size = body_size;

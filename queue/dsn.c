@@ -378,7 +378,7 @@ put_subject(struct textbuf *b, const char *orig)
 
 	snprintf(subject, sizeof(subject), "%s%s%s", DSN_SUBJECT_PREFIX,
 	    orig[0] != '\0' ? ": " : "", orig);
-	if (mime_is_ascii(subject))
+	if (!utf8_str_has_8bit(subject))
 		mime_put_folded(b, "Subject", subject);
 	else
 		mime_put_encoded(b, "Subject", subject);

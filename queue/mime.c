@@ -495,15 +495,6 @@ mime_clean_utf8(const uint8_t *in, size_t len, char *out, size_t max)
 
 /* ---- writing header fields ------------------------------------------------ */
 
-bool
-mime_is_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
 /*
  * "Name: value" folded at spaces before MIME_LINE_SOFT columns (RFC 5322
  * 2.2.3); a word too long for MIME_LINE_MAX is split. value is one line of

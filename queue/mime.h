@@ -79,8 +79,6 @@ bool	mime_header_value(const uint8_t *headers, size_t len, const char *name,
 size_t	mime_normalize_headers(const uint8_t *h, size_t len, uint8_t *out,
 	    bool *plain);
 
-bool	mime_is_ascii(const char *);
-
 /* "Name: value" folded at spaces before MIME_LINE_SOFT columns; a word too
  * long for MIME_LINE_MAX is split. value is one line of printable ASCII. */
 void	mime_put_folded(struct textbuf *, const char *name, const char *value);

@@ -76,12 +76,3 @@ headscan_fd_is_ascii(int fd)
 	}
 	return h.result == HEADSCAN_ASCII;
 }
-
-bool
-headscan_str_is_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}

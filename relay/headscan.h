@@ -40,7 +40,5 @@ enum headscan_result	headscan_finish(struct headscan *);
  * the header section is all ASCII; false on 8-bit, too long, or a read
  * error (the message then keeps its SMTPUTF8 requirement). */
 bool			headscan_fd_is_ascii(int fd);
-/* No byte >= 0x80 in s (an address as it goes into MAIL or RCPT). */
-bool			headscan_str_is_ascii(const char *s);
 
 #endif

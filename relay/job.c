@@ -46,6 +46,7 @@
 #include "jobtls.h"
 #include "log.h"
 #include "mtasts.h"
+#include "utf8.h"
 #include "util.h"
 
 static struct event_base	*base;
@@ -406,10 +407,10 @@ job_fall_back(struct job *j, const char *host, const char *ip,
 static bool
 txn_envelope_is_ascii(const struct job *j, size_t n)
 {
-	if (!headscan_str_is_ascii(j->m.sender))
+	if (utf8_str_has_8bit(j->m.sender))
 		return false;
 	for (size_t k = 0; k < n; k++)
-		if (!headscan_str_is_ascii(j->txn_rcpt[k]))
+		if (utf8_str_has_8bit(j->txn_rcpt[k]))
 			return false;
 	return true;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "message.h"
+#include "utf8.h"
 
 /* Reads up to MSG_HEADER_MAX bytes from the start of fd. */
 static int
@@ -226,11 +227,7 @@ screen_message_open(int fd, const char **why)
 	x.b = m->hdr;
 	x.whole = x.len == m->size;
 	index_fields(&x);
-	for (size_t i = 0; i < m->hdr_len; i++)
-		if ((unsigned char)m->hdr[i] >= 0x80) {
-			m->eight_bit = true;
-			break;
-		}
+	m->eight_bit = utf8_has_8bit(m->hdr, m->hdr_len);
 	find_from_domains(m);
 	shrunk = realloc(m->hdr, m->hdr_len + 1);	/* the body part is not kept */
 	if (shrunk != NULL)
