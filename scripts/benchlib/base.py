@@ -69,22 +69,31 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_greeting(port, timeout, alive=lambda: True):
-    """Wait until 127.0.0.1:port answers with an SMTP 220 greeting."""
+def wait_tcp(port, timeout, alive=lambda: True, expect=b"", goodbye=b""):
+    """Wait until 127.0.0.1:port accepts a connection (and, if `expect` is
+    given, its first bytes start with it; then `goodbye` is sent, if any)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if not alive():
             return False
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                if not expect:
+                    return True
                 s.settimeout(5)
-                if s.recv(512).startswith(b"220"):
-                    s.sendall(b"QUIT\r\n")
+                if s.recv(512).startswith(expect):
+                    if goodbye:
+                        s.sendall(goodbye)
                     return True
         except OSError:
             pass
         time.sleep(0.1)
     return False
+
+
+def wait_greeting(port, timeout, alive=lambda: True):
+    """Wait until 127.0.0.1:port answers with an SMTP 220 greeting."""
+    return wait_tcp(port, timeout, alive, expect=b"220", goodbye=b"QUIT\r\n")
 
 
 def timeout_error(cmd, timeout):
@@ -338,26 +347,6 @@ class RssSampler(threading.Thread):
             n, k = by.get(c, (0, 0))
             by[c] = (n + 1, k + kb)
         return ", ".join(f"{c} x{n} {k / 1024:.1f}M" for c, (n, k) in sorted(by.items()))
-
-
-def wait_tcp(port, timeout, alive=lambda: True, expect=b""):
-    """Wait until 127.0.0.1:port accepts a connection (and, if `expect` is
-    given, its first bytes start with it)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not alive():
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                if not expect:
-                    return True
-                s.settimeout(5)
-                if s.recv(512).startswith(expect):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def stop_proc(proc, name, grace=10):
