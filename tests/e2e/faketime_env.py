@@ -19,12 +19,12 @@ FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 _SHM_NAME = re.compile(r"^(?:sem\.faketime_sem_|faketime_shm_)(\d+)$")
 
 
-def offset_env(offset, base=None):
+def offset_env(offset):
     """The environment for one command whose clock is moved by offset, a
     libfaketime relative spec such as "-400d" or "+3h"."""
     if not re.fullmatch(r"[+-]\d+[smhdy]?", offset):
         raise ValueError(f"not a libfaketime offset: {offset!r}")
-    env = dict(os.environ if base is None else base)
+    env = dict(os.environ)
     env["LD_PRELOAD"] = FAKETIME_LIB
     env["FAKETIME"] = offset
     return env
